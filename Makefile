@@ -1,0 +1,38 @@
+# One command to set up and run the terminal chat, one to set up and run every check.
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+
+.PHONY: run demo test lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.run-deps: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[local]'
+	touch $@
+
+$(VENV)/.test-deps: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[local,pipeline,dev]'
+	touch $@
+
+run: $(VENV)/.run-deps  ## the terminal chat on the local platform
+	$(BIN)/mlops-bot shell
+
+demo: $(VENV)/.run-deps  ## a scripted full release, printed as a transcript
+	$(BIN)/mlops-bot demo
+
+lint: $(VENV)/.test-deps
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: lint  ## lint, type-check, infrastructure linters and the whole test suite
+	$(BIN)/pytest -q
+
+bench: $(VENV)/.test-deps
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .mlops .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,226 @@
+"""The ML platform interface the bot depends on.
+
+One protocol, two implementations: ``ml.local`` (one machine, no AWS) and
+``ml.sagemaker`` (boto3). Every value crossing it is a frozen dataclass of plain
+types so the release core can persist and compare them without knowing which
+platform produced them.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal, Protocol, runtime_checkable
+
+Environment = Literal["staging", "production"]
+ENVIRONMENTS: tuple[Environment, ...] = ("staging", "production")
+
+#: The pipeline's step names, in order, as SageMaker names them in our definition.
+PIPELINE_STEPS: tuple[str, ...] = (
+    "PreprocessData",
+    "TrainModel",
+    "EvaluateModel",
+    "CheckAccuracy",
+    "RegisterModel",
+)
+
+#: EventBridge ``source`` and ``detail-type`` values, shared by both platforms.
+EVENT_SOURCE = "aws.sagemaker"
+DT_EXECUTION = "SageMaker Model Building Pipeline Execution Status Change"
+DT_STEP = "SageMaker Model Building Pipeline Execution Step Status Change"
+DT_MODEL_PACKAGE = "SageMaker Model Package State Change"
+DT_ENDPOINT = "SageMaker Endpoint State Change"
+DT_ENDPOINT_DEPLOYMENT = "SageMaker Endpoint Deployment State Change"
+
+
+class PlatformError(Exception):
+    """A refusal or failure with a message fit to show a user as is."""
+
+
+class NotFound(PlatformError):
+    """The named version, execution or endpoint does not exist."""
+
+
+class InvalidRequest(PlatformError):
+    """The request itself is wrong (bad parameter, unapproved version, ...)."""
+
+
+class ApprovalStatus(enum.StrEnum):
+    PENDING = "PendingManualApproval"
+    APPROVED = "Approved"
+    REJECTED = "Rejected"
+
+
+class ExecutionStatus(enum.StrEnum):
+    EXECUTING = "Executing"
+    STOPPING = "Stopping"
+    STOPPED = "Stopped"
+    FAILED = "Failed"
+    SUCCEEDED = "Succeeded"
+
+    @property
+    def terminal(self) -> bool:
+        return self in (ExecutionStatus.STOPPED, ExecutionStatus.FAILED, ExecutionStatus.SUCCEEDED)
+
+
+class StepStatus(enum.StrEnum):
+    PENDING = "Pending"  # not started yet (SageMaker simply omits such steps)
+    STARTING = "Starting"
+    EXECUTING = "Executing"
+    STOPPING = "Stopping"
+    STOPPED = "Stopped"
+    FAILED = "Failed"
+    SUCCEEDED = "Succeeded"
+
+
+class EndpointStatus(enum.StrEnum):
+    CREATING = "Creating"
+    UPDATING = "Updating"
+    IN_SERVICE = "InService"
+    ROLLING_BACK = "RollingBack"
+    FAILED = "Failed"
+    OUT_OF_SERVICE = "OutOfService"
+    NOT_DEPLOYED = "NotDeployed"  # never created; SageMaker answers "Could not find endpoint"
+
+
+@dataclass(frozen=True)
+class ParameterSpec:
+    """A pipeline parameter or hyperparameter accepted by ``start_pipeline``."""
+
+    name: str
+    type: Literal["string", "integer", "float"]
+    default: str | int | float
+    description: str = ""
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: tuple[str, ...] = ()
+    hyperparameter: bool = False
+
+
+@dataclass(frozen=True)
+class StepInfo:
+    name: str
+    status: StepStatus
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    failure_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Execution:
+    execution_id: str
+    status: ExecutionStatus
+    parameters: Mapping[str, str]
+    requested_by: str
+    git_sha: str | None
+    started_at: datetime
+    ended_at: datetime | None = None
+    failure_reason: str | None = None
+    steps: tuple[StepInfo, ...] = ()
+    #: version registered by this run, once RegisterModel succeeded
+    model_version: int | None = None
+
+
+@dataclass(frozen=True)
+class ModelPackage:
+    version: int
+    arn: str
+    group: str
+    approval_status: ApprovalStatus
+    created_at: datetime
+    approval_description: str | None = None
+    #: accuracy, precision, recall, f1, auc (fractions in [0, 1])
+    metrics: Mapping[str, float] = field(default_factory=dict)
+    artifact_uri: str = ""
+    artifact_sha256: str = ""
+    #: execution_id, requested_by, git_sha, dataset_sha256, parameters (JSON), ...
+    lineage: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class EndpointInfo:
+    environment: Environment
+    name: str
+    status: EndpointStatus
+    version: int | None
+    updated_at: datetime | None = None
+    failure_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """One entry of an endpoint's deployment history (newest last)."""
+
+    environment: Environment
+    version: int
+    deployed_at: datetime
+    deployed_by: str
+    kind: Literal["deploy", "rollback"] = "deploy"
+    config_name: str = ""
+
+
+PlatformEvent = dict[str, Any]
+EventListener = Callable[[PlatformEvent], None]
+
+
+@runtime_checkable
+class MLPlatform(Protocol):
+    """What the release core needs from an ML platform."""
+
+    name: str
+    model_package_group: str
+    pipeline_name: str
+
+    # -- pipelines --------------------------------------------------------
+    def pipeline_parameters(self) -> Mapping[str, ParameterSpec]: ...
+
+    def start_pipeline(
+        self, parameters: Mapping[str, str], requested_by: str, git_sha: str | None = None
+    ) -> Execution:
+        """Validate ``parameters`` (raise InvalidRequest naming the bad one) and start a run."""
+        ...
+
+    def describe_execution(self, execution_id: str) -> Execution: ...
+
+    def list_executions(self, limit: int = 20) -> list[Execution]: ...
+
+    def stop_execution(self, execution_id: str) -> Execution: ...
+
+    # -- model registry ---------------------------------------------------
+    def list_model_packages(self) -> list[ModelPackage]:
+        """All versions of the group, newest first."""
+        ...
+
+    def describe_model_package(self, version: int) -> ModelPackage: ...
+
+    def update_approval(self, version: int, status: ApprovalStatus, description: str) -> ModelPackage: ...
+
+    # -- endpoints --------------------------------------------------------
+    def deploy(self, environment: Environment, version: int, deployed_by: str) -> EndpointInfo:
+        """Deploy an Approved version; raise InvalidRequest otherwise. Returns once serving."""
+        ...
+
+    def rollback(self, environment: Environment, version: int, deployed_by: str) -> EndpointInfo:
+        """Re-point the endpoint at a version it served before, without rebuilding it."""
+        ...
+
+    def endpoint_name(self, environment: Environment) -> str: ...
+
+    def describe_endpoint(self, environment: Environment) -> EndpointInfo:
+        """Raises NotFound when the endpoint was never created."""
+        ...
+
+    def endpoint_history(self, environment: Environment) -> list[Deployment]: ...
+
+    def validate(self, environment: Environment) -> dict[str, Any]:
+        """Run ``ml.validate`` against the endpoint; returns the JSON report."""
+        ...
+
+    # -- events -----------------------------------------------------------
+    def subscribe(self, listener: EventListener) -> None:
+        """Deliver this platform's EventBridge-shaped events in process (local only; no-op elsewhere)."""
+        ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,286 @@
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ml import validate
+from ml.serving import BadInput, Scorer
+from ml.validate import InvokeError, parse_scores, validate_endpoint
+
+Invoke = Callable[[bytes, str], tuple[bytes, str]]
+CHECKS = ["response_shape", "score_range", "accuracy", "latency", "malformed_request"]
+
+
+def _in_process(scorer: Scorer) -> Invoke:
+    def invoke(body: bytes, content_type: str) -> tuple[bytes, str]:
+        return scorer.predict(body, content_type)
+
+    return invoke
+
+
+def _transform(scorer: Scorer, change: Callable[[float], float]) -> Invoke:
+    """An endpoint that scores correctly, then distorts every score."""
+
+    def invoke(body: bytes, content_type: str) -> tuple[bytes, str]:
+        payload, response_type = scorer.predict(body, content_type)
+        return "".join(f"{change(float(v))}\n" for v in payload.split()).encode(), response_type
+
+    return invoke
+
+
+def _check(report: dict[str, Any], name: str) -> dict[str, Any]:
+    matches = [c for c in report["checks"] if c["name"] == name]
+    assert len(matches) == 1, report["checks"]
+    found: dict[str, Any] = matches[0]
+    return found
+
+
+def _failed(report: dict[str, Any]) -> list[str]:
+    return [c["name"] for c in report["checks"] if not c["passed"]]
+
+
+def test_a_good_endpoint_passes(scorer: Scorer) -> None:
+    report = validate_endpoint(_in_process(scorer), endpoint="staging", ping=lambda: True)
+    assert report["passed"], report["checks"]
+    assert [c["name"] for c in report["checks"]] == ["ping", *CHECKS]
+    assert report["endpoint"] == "staging"
+    assert report["rows"] == 200
+    assert 0.8 <= report["accuracy"] <= 1.0
+    assert 0 < report["p50_ms"] <= report["p95_ms"] < 300
+    assert report["started_at"] <= report["finished_at"]
+    assert "refused with status 400" in _check(report, "malformed_request")["detail"]
+    json.dumps(report)  # the report is plain JSON
+
+
+def test_scores_outside_zero_one_fail_the_range_check(scorer: Scorer) -> None:
+    report = validate_endpoint(_transform(scorer, lambda p: p + 1.0), latency_samples=5)
+    assert not report["passed"]
+    assert "score_range" in _failed(report)
+    assert "outside [0, 1]" in _check(report, "score_range")["detail"]
+
+
+def test_a_bad_model_fails_the_accuracy_check(scorer: Scorer) -> None:
+    report = validate_endpoint(_transform(scorer, lambda p: 1.0 - p), latency_samples=5)
+    assert _failed(report) == ["accuracy"]
+    assert report["accuracy"] < 0.5
+    assert "< threshold 0.8" in _check(report, "accuracy")["detail"]
+
+
+def test_a_slow_endpoint_fails_the_latency_check(scorer: Scorer) -> None:
+    inner = _in_process(scorer)
+
+    def slow(body: bytes, content_type: str) -> tuple[bytes, str]:
+        time.sleep(0.02)
+        return inner(body, content_type)
+
+    report = validate_endpoint(slow, latency_budget_ms=5.0, latency_samples=8)
+    assert _failed(report) == ["latency"]
+    assert report["p95_ms"] >= 20
+
+
+def test_a_wrong_number_of_scores_fails_the_shape_check(scorer: Scorer) -> None:
+    inner = _in_process(scorer)
+
+    def drops_one(body: bytes, content_type: str) -> tuple[bytes, str]:
+        payload, response_type = inner(body, content_type)
+        return b"\n".join(payload.split()[:-1]), response_type
+
+    report = validate_endpoint(drops_one, latency_samples=3)
+    assert _failed(report)[:3] == ["response_shape", "score_range", "accuracy"]
+    assert "sent 200 rows (from row 1), got 199 scores back" in _check(report, "response_shape")["detail"]
+
+
+def test_accepting_malformed_requests_fails(scorer: Scorer) -> None:
+    inner = _in_process(scorer)
+
+    def lenient(body: bytes, content_type: str) -> tuple[bytes, str]:
+        try:
+            return inner(body, content_type)
+        except BadInput:
+            return b"0.5\n", "text/csv"
+
+    report = validate_endpoint(lenient, latency_samples=3)
+    assert _failed(report) == ["malformed_request"]
+    assert "answered as if valid" in _check(report, "malformed_request")["detail"]
+
+
+def test_server_errors_for_malformed_requests_fail(scorer: Scorer) -> None:
+    inner = _in_process(scorer)
+
+    def crashes(body: bytes, content_type: str) -> tuple[bytes, str]:
+        try:
+            return inner(body, content_type)
+        except BadInput as exc:
+            raise InvokeError("internal error", status=500) from exc
+
+    report = validate_endpoint(crashes, latency_samples=3)
+    assert _failed(report) == ["malformed_request"]
+    assert "status 500, expected a 4xx refusal" in _check(report, "malformed_request")["detail"]
+
+
+def test_an_unreachable_endpoint_fails_every_check() -> None:
+    def down(body: bytes, content_type: str) -> tuple[bytes, str]:
+        raise InvokeError("connection refused")
+
+    report = validate_endpoint(down, latency_samples=3)
+    assert not report["passed"]
+    assert _failed(report) == CHECKS
+    assert report["accuracy"] is None and report["p95_ms"] is None
+
+
+def test_a_failed_ping_skips_the_rest() -> None:
+    calls: list[bytes] = []
+
+    def never(body: bytes, content_type: str) -> tuple[bytes, str]:
+        calls.append(body)
+        return b"", content_type
+
+    report = validate_endpoint(never, ping=lambda: False)
+    assert _failed(report) == ["ping", *CHECKS]
+    assert not calls
+
+
+def test_label_first_csv_data(scorer: Scorer, prepared: tuple[Path, dict[str, Any]]) -> None:
+    """Preprocessing's test.csv (label, then encoded features) is valid validation data."""
+    report = validate_endpoint(
+        _in_process(scorer), prepared[0] / "test" / "test.csv", sample_size=300, latency_samples=5
+    )
+    assert report["passed"], report["checks"]
+    assert report["rows"] == 300
+
+
+def test_bad_arguments_raise_value_error(scorer: Scorer, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="does not exist"):
+        validate_endpoint(_in_process(scorer), tmp_path / "missing.csv")
+    (tmp_path / "bad.csv").write_text("label,x\n1,2\nyes,3\n")
+    with pytest.raises(ValueError, match="line 3 starts with 'yes', not a 0/1 label"):
+        validate_endpoint(_in_process(scorer), tmp_path / "bad.csv")
+    with pytest.raises(ValueError, match="threshold"):
+        validate_endpoint(_in_process(scorer), threshold=1.5)
+
+
+def test_parse_scores_accepts_the_sagemaker_layouts() -> None:
+    assert parse_scores(b"0.1,0.2,0.3", "text/csv") == [0.1, 0.2, 0.3]
+    assert parse_scores(b"0.1\n0.2\n", "text/csv; charset=utf-8") == [0.1, 0.2]
+    assert parse_scores(b'{"predictions": [{"score": 0.4}, {"score": 1}]}', "application/json") == [0.4, 1.0]
+    with pytest.raises(ValueError, match="is not a number"):
+        parse_scores(b'{"predictions": [{"label": 1}]}', "application/json")
+
+
+def test_validate_does_not_import_the_ml_stack() -> None:
+    code = (
+        "import sys, ml.validate; "
+        "print(sorted(m for m in ('numpy', 'pandas', 'xgboost', 'sklearn') if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).parents[2],
+    )
+    assert result.stdout.strip() == "[]"
+
+
+# -- through boto3 against an HTTP server speaking the InvokeEndpoint API ---------------------------
+@pytest.fixture
+def runtime_url(scorer: Scorer, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    path = re.compile(r"^/endpoints/(?P<name>[^/]+)/invocations$")
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            match = path.match(self.path)
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            if match is None or match["name"] != "mlops-staging":
+                self._reply(404, b'{"message": "no such endpoint"}', "application/json", "ValidationError")
+                return
+            try:
+                payload, content_type = scorer.predict(body, self.headers.get("Content-Type", ""))
+            except BadInput as exc:
+                self._reply(
+                    400, json.dumps({"message": str(exc)}).encode(), "application/json", "ValidationError"
+                )
+                return
+            self._reply(200, payload, content_type)
+
+        def _reply(self, status: int, payload: bytes, content_type: str, error: str | None = None) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(payload)))
+            if error:
+                self.send_header("x-amzn-ErrorType", error)
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def test_runtime_invoker_reports_http_status(runtime_url: str) -> None:
+    invoke = validate.runtime_invoker("mlops-staging", endpoint_url=runtime_url, region="us-east-1")
+    with pytest.raises(InvokeError) as refused:
+        invoke(b"1,2,3\n", "text/csv")
+    assert refused.value.status == 400
+    assert "row 1 has 3 values" in str(refused.value)
+    missing = validate.runtime_invoker("nope", endpoint_url=runtime_url, region="us-east-1")
+    with pytest.raises(InvokeError) as not_found:
+        missing(b"1\n", "text/csv")
+    assert not_found.value.status == 404
+
+
+def test_main_validates_through_the_runtime_api(
+    runtime_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    output = tmp_path / "reports" / "report.json"
+    argv = [
+        "--endpoint",
+        "mlops-staging",
+        "--endpoint-url",
+        runtime_url,
+        "--region",
+        "us-east-1",
+        "--output",
+        str(output),
+    ]
+    assert validate.main(argv) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed == json.loads(output.read_text())
+    assert printed["passed"] and printed["endpoint"] == "mlops-staging"
+
+    assert validate.main([*argv[:6], "--threshold", "0.999"]) == 1
+    assert not json.loads(capsys.readouterr().out)["passed"]
+
+
+def test_main_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert validate.main([]) == 2
+    assert validate.main(["--endpoint", "x", "--threshold", "high"]) == 2
+    assert validate.main(["--endpoint", "x", "--region", "us-east-1", "--threshold", "0"]) == 2
+    assert (
+        validate.main(["--endpoint", "x", "--region", "us-east-1", "--data", str(tmp_path / "missing")]) == 2
+    )
+    assert "does not exist" in capsys.readouterr().err
