@@ -1,0 +1,1 @@
+"""mlops-bot: the release core, the Slack app and its runtimes."""

@@ -1,0 +1,270 @@
+"""Domain types of a model release.
+
+Plain frozen dataclasses: every front end (Slack, CLI, terminal chat) renders the
+same ``Result`` values, and the store persists them as JSON dictionaries.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from ml.platform import ApprovalStatus, Environment, ModelPackage
+
+__all__ = [
+    "Action",
+    "Actor",
+    "ApprovalStatus",
+    "AuditEntry",
+    "Decision",
+    "DeploymentRecord",
+    "Environment",
+    "Outcome",
+    "Result",
+    "Role",
+    "ValidationReport",
+    "VersionView",
+    "parse_time",
+    "utc_now",
+]
+
+
+DeploymentKind = Literal["deploy", "promote", "rollback"]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def parse_time(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+def format_time(value: datetime) -> str:
+    """Fixed-width UTC ISO time: sorts lexicographically, which the store relies on."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class Role(enum.StrEnum):
+    TRAINER = "trainer"
+    APPROVER = "approver"
+    RELEASER = "releaser"
+    ONCALL = "oncall"
+
+
+class Action(enum.StrEnum):
+    """Everything a person (or CI) can ask the bot to do."""
+
+    HELP = "help"
+    STATUS = "status"
+    HISTORY = "history"
+    AUDIT = "audit"
+    TRAIN = "train"
+    STOP = "stop"
+    APPROVE = "approve"
+    REJECT = "reject"
+    DEPLOY = "deploy"
+    VALIDATE = "validate"
+    PROMOTE = "promote"
+    ROLLBACK = "rollback"
+
+
+class Outcome(enum.StrEnum):
+    DONE = "done"  # state changed
+    NOOP = "noop"  # repeat of something already done: nothing changed
+    REFUSED = "refused"  # policy or input said no: nothing changed
+    FAILED = "failed"  # the platform failed: nothing changed (or rolled back)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts. ``roles`` are resolved by the front end (Slack user groups, local users file)."""
+
+    id: str
+    name: str
+    roles: frozenset[Role] = frozenset()
+    system: bool = False  # CI reports, platform events
+
+    @property
+    def label(self) -> str:
+        return self.name or self.id
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The one approval decision of a version (approve or reject), as persisted."""
+
+    version: int
+    status: ApprovalStatus
+    actor_id: str
+    actor_name: str
+    at: datetime
+    reason: str = ""
+    source: Literal["bot", "external"] = "bot"
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["status"] = self.status.value
+        d["at"] = format_time(self.at)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Decision:
+        return cls(
+            version=int(d["version"]),
+            status=ApprovalStatus(d["status"]),
+            actor_id=str(d["actor_id"]),
+            actor_name=str(d["actor_name"]),
+            at=parse_time(str(d["at"])),
+            reason=str(d.get("reason", "")),
+            source=d.get("source", "bot"),
+        )
+
+
+@dataclass(frozen=True)
+class DeploymentRecord:
+    environment: Environment
+    version: int
+    previous_version: int | None
+    actor_id: str
+    actor_name: str
+    at: datetime
+    kind: DeploymentKind = "deploy"
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["at"] = format_time(self.at)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> DeploymentRecord:
+        prev = d.get("previous_version")
+        return cls(
+            environment=d["environment"],
+            version=int(d["version"]),
+            previous_version=None if prev is None else int(prev),
+            actor_id=str(d["actor_id"]),
+            actor_name=str(d["actor_name"]),
+            at=parse_time(str(d["at"])),
+            kind=d.get("kind", "deploy"),
+        )
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    version: int
+    environment: Environment
+    passed: bool
+    at: datetime
+    source: str  # "local", "ci:<repo>@<run>", ...
+    summary: str = ""
+    report: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "environment": self.environment,
+            "passed": self.passed,
+            "at": format_time(self.at),
+            "source": self.source,
+            "summary": self.summary,
+            "report": dict(self.report),
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> ValidationReport:
+        return cls(
+            version=int(d["version"]),
+            environment=d["environment"],
+            passed=bool(d["passed"]),
+            at=parse_time(str(d["at"])),
+            source=str(d.get("source", "")),
+            summary=str(d.get("summary", "")),
+            report=dict(d.get("report", {})),
+        )
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    at: datetime
+    actor_id: str
+    actor_name: str
+    action: Action
+    outcome: Outcome
+    target: str
+    detail: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "at": format_time(self.at),
+            "actor_id": self.actor_id,
+            "actor_name": self.actor_name,
+            "action": self.action.value,
+            "outcome": self.outcome.value,
+            "target": self.target,
+            "detail": self.detail,
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> AuditEntry:
+        return cls(
+            at=parse_time(str(d["at"])),
+            actor_id=str(d["actor_id"]),
+            actor_name=str(d["actor_name"]),
+            action=Action(d["action"]),
+            outcome=Outcome(d["outcome"]),
+            target=str(d["target"]),
+            detail=str(d.get("detail", "")),
+        )
+
+
+@dataclass(frozen=True)
+class VersionView:
+    """Everything a release card shows about one version, merged from platform and store."""
+
+    package: ModelPackage
+    decision: Decision | None
+    validation: ValidationReport | None
+    environments: tuple[Environment, ...]  # where it serves now
+    production_metrics: Mapping[str, float] | None  # the model in production, for deltas
+    production_version: int | None
+
+    @property
+    def version(self) -> int:
+        return self.package.version
+
+    @property
+    def approval(self) -> ApprovalStatus:
+        return self.package.approval_status
+
+    @property
+    def promotable(self) -> bool:
+        return (
+            self.approval is ApprovalStatus.APPROVED
+            and self.validation is not None
+            and self.validation.passed
+            and "production" not in self.environments
+        )
+
+
+@dataclass(frozen=True)
+class Result:
+    """What an operation did, for every front end to render."""
+
+    action: Action
+    outcome: Outcome
+    message: str
+    actor: Actor
+    version: int | None = None
+    environment: Environment | None = None
+    #: structured payload (execution id, report, from/to versions, ...)
+    data: Mapping[str, Any] = field(default_factory=dict)
+    #: the role that was missing, when refused for permissions
+    required_role: Role | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome in (Outcome.DONE, Outcome.NOOP)

@@ -1,0 +1,103 @@
+"""Typed access to the records the core keeps in the store.
+
+Key layout (all keys sort in time or version order):
+- ``decision``   ``v00000003``                          -> Decision (one per version, written once)
+- ``deployment`` ``production#<time>``                  -> DeploymentRecord
+- ``validation`` ``v00000003#<time>``                   -> ValidationReport
+- ``audit``      ``<time>#<nonce>``                     -> AuditEntry
+- ``inflight``   ``production``                         -> the deploy/rollback under way (lock + crash marker)
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from ml.platform import Environment
+
+from .models import AuditEntry, Decision, DeploymentRecord, ValidationReport, format_time
+from .store import Store
+
+NS_DECISION = "decision"
+NS_DEPLOYMENT = "deployment"
+NS_VALIDATION = "validation"
+NS_AUDIT = "audit"
+NS_INFLIGHT = "inflight"
+
+#: an in-flight marker older than this is from a process that died mid-operation
+INFLIGHT_TTL_SECONDS = 3600
+
+
+def version_key(version: int) -> str:
+    return f"v{version:08d}"
+
+
+class Records:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    # decisions -------------------------------------------------------------
+    def claim_decision(self, decision: Decision) -> Decision | None:
+        """Persist ``decision`` unless one exists; returns the existing winner, or None if we won."""
+        key = version_key(decision.version)
+        if self.store.put_if_absent(NS_DECISION, key, decision.to_dict()):
+            return None
+        existing = self.store.get(NS_DECISION, key)
+        if existing is None:  # deleted between the two calls: try once more
+            if self.store.put_if_absent(NS_DECISION, key, decision.to_dict()):
+                return None
+            existing = self.store.get(NS_DECISION, key)
+            if existing is None:
+                raise RuntimeError(f"decision for v{decision.version} vanished twice")
+        return Decision.from_dict(existing)
+
+    def release_decision(self, version: int) -> None:
+        self.store.delete(NS_DECISION, version_key(version))
+
+    def decision(self, version: int) -> Decision | None:
+        d = self.store.get(NS_DECISION, version_key(version))
+        return None if d is None else Decision.from_dict(d)
+
+    def force_decision(self, decision: Decision) -> None:
+        """Record a decision taken outside the bot (console, CLI, another tool)."""
+        self.store.put(NS_DECISION, version_key(decision.version), decision.to_dict())
+
+    # deployments -----------------------------------------------------------
+    def add_deployment(self, record: DeploymentRecord) -> None:
+        key = f"{record.environment}#{format_time(record.at)}#{secrets.token_hex(3)}"
+        self.store.put(NS_DEPLOYMENT, key, record.to_dict())
+
+    def deployments(self, environment: Environment) -> list[DeploymentRecord]:
+        rows = self.store.query(NS_DEPLOYMENT, f"{environment}#")
+        return [DeploymentRecord.from_dict(v) for _, v in rows]
+
+    # validations -----------------------------------------------------------
+    def add_validation(self, report: ValidationReport) -> None:
+        key = f"{version_key(report.version)}#{format_time(report.at)}"
+        self.store.put(NS_VALIDATION, key, report.to_dict())
+
+    def latest_validation(self, version: int) -> ValidationReport | None:
+        rows = self.store.query(NS_VALIDATION, f"{version_key(version)}#", limit=1, newest_first=True)
+        return ValidationReport.from_dict(rows[0][1]) if rows else None
+
+    # audit -----------------------------------------------------------------
+    def add_audit(self, entry: AuditEntry) -> None:
+        key = f"{format_time(entry.at)}#{secrets.token_hex(4)}"
+        self.store.put(NS_AUDIT, key, entry.to_dict())
+
+    def audit(self, limit: int) -> list[AuditEntry]:
+        """Newest first."""
+        rows = self.store.query(NS_AUDIT, limit=limit, newest_first=True)
+        return [AuditEntry.from_dict(v) for _, v in rows]
+
+    # in-flight operations ----------------------------------------------------
+    def begin(self, environment: Environment, what: dict[str, object]) -> dict[str, object] | None:
+        """Take the environment's lock; returns the holder's record if someone else has it."""
+        if self.store.put_if_absent(NS_INFLIGHT, environment, dict(what), ttl_seconds=INFLIGHT_TTL_SECONDS):
+            return None
+        return self.store.get(NS_INFLIGHT, environment) or {}
+
+    def end(self, environment: Environment) -> None:
+        self.store.delete(NS_INFLIGHT, environment)
+
+    def inflight(self) -> list[tuple[str, dict[str, object]]]:
+        return self.store.query(NS_INFLIGHT)

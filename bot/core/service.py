@@ -1,0 +1,719 @@
+"""Release operations: train, approve, reject, deploy, validate, promote, roll back.
+
+Every operation follows the same order: check policy, check the request against
+current state, persist the change (with its audit entry), and only then publish
+the ``Result`` to subscribers (Slack cards, terminal, logs). A refusal or a repeat
+changes nothing but the audit trail.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from ml.platform import (
+    ENVIRONMENTS,
+    ApprovalStatus,
+    EndpointInfo,
+    EndpointStatus,
+    Environment,
+    Execution,
+    MLPlatform,
+    ModelPackage,
+    NotFound,
+    PlatformError,
+)
+
+from .models import (
+    Action,
+    Actor,
+    AuditEntry,
+    Decision,
+    DeploymentKind,
+    DeploymentRecord,
+    Outcome,
+    Result,
+    ValidationReport,
+    VersionView,
+    utc_now,
+)
+from .policy import allowed
+from .records import Records
+from .store import Store
+
+log = logging.getLogger(__name__)
+
+ResultListener = Callable[[Result], None]
+
+SYSTEM = Actor(id="mlops-bot", name="mlops-bot", system=True)
+
+
+def when(at: datetime) -> str:
+    return at.strftime("%Y-%m-%d %H:%M UTC")
+
+
+@dataclass(frozen=True)
+class StatusView:
+    environments: tuple[EndpointInfo, ...]
+    versions: tuple[VersionView, ...]  # newest first
+    executions: tuple[Execution, ...]  # newest first
+
+
+@dataclass(frozen=True)
+class RollbackPlan:
+    environment: Environment
+    from_version: int
+    to_version: int
+    endpoint: str
+
+
+class ReleaseService:
+    def __init__(
+        self,
+        platform: MLPlatform,
+        store: Store,
+        *,
+        four_eyes: bool = True,
+        auto_deploy_staging: bool = True,
+        auto_validate_staging: bool = True,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.platform = platform
+        self.records = Records(store)
+        self.four_eyes = four_eyes
+        self.auto_deploy_staging = auto_deploy_staging
+        self.auto_validate_staging = auto_validate_staging
+        self.clock = clock
+        self._listeners: list[ResultListener] = []
+        self._lock = threading.Lock()
+
+    # -- plumbing ------------------------------------------------------------
+    def subscribe(self, listener: ResultListener) -> None:
+        with self._lock:
+            self._listeners.append(listener)
+
+    def _finish(self, result: Result, target: str, detail: str = "") -> Result:
+        """Audit, then announce. Order matters: nothing is announced that was not persisted."""
+        self.records.add_audit(
+            AuditEntry(
+                at=self.clock(),
+                actor_id=result.actor.id,
+                actor_name=result.actor.label,
+                action=result.action,
+                outcome=result.outcome,
+                target=target,
+                detail=detail or result.message,
+            )
+        )
+        for listener in list(self._listeners):
+            try:
+                listener(result)
+            except Exception:  # a broken front end must not undo a persisted change
+                log.exception("result listener failed for %s %s", result.action, target)
+        return result
+
+    def _refuse(
+        self,
+        actor: Actor,
+        action: Action,
+        target: str,
+        message: str,
+        *,
+        version: int | None = None,
+        environment: Environment | None = None,
+        outcome: Outcome = Outcome.REFUSED,
+        data: Mapping[str, Any] | None = None,
+    ) -> Result:
+        return self._finish(Result(action, outcome, message, actor, version, environment, data or {}), target)
+
+    def _guard(
+        self,
+        actor: Actor,
+        action: Action,
+        target: str,
+        version: int | None = None,
+        environment: Environment | None = None,
+    ) -> Result | None:
+        denial = allowed(actor, action)
+        if denial is None:
+            return None
+        result = Result(
+            action,
+            Outcome.REFUSED,
+            denial.message,
+            actor,
+            version,
+            environment,
+            required_role=denial.required[0] if denial.required else None,
+        )
+        return self._finish(result, target)
+
+    def _package(self, actor: Actor, action: Action, version: int) -> ModelPackage | Result:
+        try:
+            return self.platform.describe_model_package(version)
+        except NotFound as exc:
+            return self._refuse(actor, action, f"v{version}", str(exc), version=version)
+        except PlatformError as exc:
+            return self._refuse(
+                actor, action, f"v{version}", str(exc), version=version, outcome=Outcome.FAILED
+            )
+
+    def deny(self, actor: Actor, action: Action, target: str) -> Result | None:
+        """Policy check for front ends that check before parsing further; audits a denial."""
+        return self._guard(actor, action, target)
+
+    # -- reads -----------------------------------------------------------------
+    def endpoint(self, environment: Environment) -> EndpointInfo:
+        """The endpoint's state; one that was never deployed reads as NotDeployed."""
+        try:
+            return self.platform.describe_endpoint(environment)
+        except NotFound:
+            return EndpointInfo(
+                environment, self.platform.endpoint_name(environment), EndpointStatus.NOT_DEPLOYED, None
+            )
+
+    def serving(self, environment: Environment) -> int | None:
+        return self.endpoint(environment).version
+
+    def view(
+        self,
+        version: int,
+        package: ModelPackage | None = None,
+        endpoints: Mapping[str, EndpointInfo] | None = None,
+    ) -> VersionView:
+        package = package or self.platform.describe_model_package(version)
+        endpoints = endpoints or {e: self.endpoint(e) for e in ENVIRONMENTS}
+        serving_in = tuple(e for e in ENVIRONMENTS if endpoints[e].version == version)
+        prod_version = endpoints["production"].version
+        prod_metrics: Mapping[str, float] | None = None
+        if prod_version is not None:
+            prod_metrics = (
+                package.metrics
+                if prod_version == version
+                else self.platform.describe_model_package(prod_version).metrics
+            )
+        return VersionView(
+            package=package,
+            decision=self.records.decision(version),
+            validation=self.records.latest_validation(version),
+            environments=serving_in,
+            production_metrics=prod_metrics,
+            production_version=prod_version,
+        )
+
+    def status(self, versions: int = 5) -> StatusView:
+        # The platform calls are independent; on SageMaker each is a network round trip.
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            f_endpoints = {e: pool.submit(self.endpoint, e) for e in ENVIRONMENTS}
+            f_packages = pool.submit(self.platform.list_model_packages)
+            f_execs = pool.submit(self.platform.list_executions, 5)
+            endpoints = {e: f.result() for e, f in f_endpoints.items()}
+            packages = f_packages.result()
+            executions = f_execs.result()
+        by_version = {p.version: p for p in packages}
+        prod = endpoints["production"].version
+        prod_metrics = by_version[prod].metrics if prod in by_version else None
+        views = []
+        for p in packages[:versions]:
+            serving_in = tuple(e for e in ENVIRONMENTS if endpoints[e].version == p.version)
+            views.append(
+                VersionView(
+                    p,
+                    self.records.decision(p.version),
+                    self.records.latest_validation(p.version),
+                    serving_in,
+                    prod_metrics,
+                    prod,
+                )
+            )
+        return StatusView(tuple(endpoints[e] for e in ENVIRONMENTS), tuple(views), tuple(executions))
+
+    def history(self, environment: Environment) -> list[DeploymentRecord]:
+        return self.records.deployments(environment)
+
+    def audit(self, limit: int = 20) -> list[AuditEntry]:
+        return self.records.audit(limit)
+
+    def rollback_plan(self, environment: Environment, version: int | None = None) -> RollbackPlan | str:
+        """What a rollback would change, or why it cannot happen (for the confirmation step)."""
+        current = self.serving(environment)
+        if current is None:
+            return f"{environment} serves no model yet: there is nothing to roll back."
+        deployed = [r.version for r in self.records.deployments(environment)]
+        for d in self.platform.endpoint_history(environment):
+            if d.version not in deployed:
+                deployed.append(d.version)
+        if version is None:
+            earlier = [v for v in reversed(deployed) if v != current]
+            if not earlier:
+                return (
+                    f"{environment} has served only v{current}: there is no earlier version to roll back to."
+                )
+            version = earlier[0]
+        elif version not in deployed:
+            before = ", ".join(f"v{v}" for v in sorted(set(deployed))) or "none"
+            return (
+                f"v{version} was never deployed to {environment}, so it cannot be a rollback target "
+                f"(deployed before: {before})."
+            )
+        endpoint = self.platform.endpoint_name(environment)
+        return RollbackPlan(environment, current, version, endpoint)
+
+    # -- train -----------------------------------------------------------------
+    def train(self, actor: Actor, parameters: Mapping[str, str], git_sha: str | None = None) -> Result:
+        target = self.platform.pipeline_name
+        if (denied := self._guard(actor, Action.TRAIN, target)) is not None:
+            return denied
+        try:
+            execution = self.platform.start_pipeline(parameters, requested_by=actor.id, git_sha=git_sha)
+        except PlatformError as exc:
+            return self._refuse(
+                actor,
+                Action.TRAIN,
+                target,
+                str(exc),
+                outcome=Outcome.REFUSED if not isinstance(exc, NotFound) else Outcome.FAILED,
+            )
+        params = ", ".join(f"{k}={v}" for k, v in sorted(parameters.items())) or "defaults"
+        return self._finish(
+            Result(
+                Action.TRAIN,
+                Outcome.DONE,
+                f"Started a training run ({params}).",
+                actor,
+                data={"execution_id": execution.execution_id, "parameters": dict(parameters)},
+            ),
+            f"execution:{execution.execution_id}",
+        )
+
+    def stop(self, actor: Actor, execution_id: str) -> Result:
+        target = f"execution:{execution_id}"
+        if (denied := self._guard(actor, Action.STOP, target)) is not None:
+            return denied
+        try:
+            execution = self.platform.stop_execution(execution_id)
+        except PlatformError as exc:
+            return self._refuse(actor, Action.STOP, target, str(exc))
+        return self._finish(
+            Result(
+                Action.STOP,
+                Outcome.DONE,
+                f"Stopping run {execution_id}.",
+                actor,
+                data={"execution_id": execution.execution_id},
+            ),
+            target,
+        )
+
+    # -- approve / reject ------------------------------------------------------
+    def approve(self, actor: Actor, version: int, reason: str = "") -> Result:
+        result = self._decide(actor, version, ApprovalStatus.APPROVED, reason)
+        if result.outcome is Outcome.DONE and self.auto_deploy_staging:
+            self.deploy(SYSTEM, version, "staging", requested_by=actor)
+        return result
+
+    def reject(self, actor: Actor, version: int, reason: str) -> Result:
+        if not reason.strip():
+            return self._refuse(
+                actor,
+                Action.REJECT,
+                f"v{version}",
+                f"A rejection needs a reason: `reject v{version} <reason>`.",
+                version=version,
+            )
+        return self._decide(actor, version, ApprovalStatus.REJECTED, reason)
+
+    def _decide(self, actor: Actor, version: int, status: ApprovalStatus, reason: str) -> Result:
+        action = Action.APPROVE if status is ApprovalStatus.APPROVED else Action.REJECT
+        target = f"v{version}"
+        if (denied := self._guard(actor, action, target, version)) is not None:
+            return denied
+        package = self._package(actor, action, version)
+        if isinstance(package, Result):
+            return package
+        existing = self.records.decision(version)
+        if existing is None and package.approval_status is not ApprovalStatus.PENDING:
+            # decided outside the bot (console, CLI): adopt it so the card and audit agree
+            existing = Decision(
+                version,
+                package.approval_status,
+                "external",
+                "outside mlops-bot",
+                package.created_at,
+                package.approval_description or "",
+                "external",
+            )
+            self.records.force_decision(existing)
+        if existing is not None:
+            return self._repeat(actor, action, version, existing, status)
+        if (
+            self.four_eyes
+            and status is ApprovalStatus.APPROVED
+            and package.lineage.get("requested_by") == actor.id
+        ):
+            return self._refuse(
+                actor,
+                action,
+                target,
+                f"Four-eyes rule: you requested the training run of v{version}, "
+                "so someone else must approve it.",
+                version=version,
+            )
+        decision = Decision(version, status, actor.id, actor.label, self.clock(), reason)
+        winner = self.records.claim_decision(decision)
+        if winner is not None:
+            return self._repeat(actor, action, version, winner, status)
+        verb = "Approved" if status is ApprovalStatus.APPROVED else "Rejected"
+        description = f"{verb} by {actor.label} ({actor.id}) via mlops-bot" + (
+            f": {reason}" if reason else ""
+        )
+        try:
+            self.platform.update_approval(version, status, description[:1000])
+        except PlatformError as exc:
+            self.records.release_decision(version)
+            return self._refuse(
+                actor,
+                action,
+                target,
+                f"Could not record the decision: {exc}",
+                version=version,
+                outcome=Outcome.FAILED,
+            )
+        message = f"{verb} v{version}" + (f": {reason}" if reason else ".")
+        return self._finish(
+            Result(
+                action, Outcome.DONE, message, actor, version, data={"status": status.value, "reason": reason}
+            ),
+            target,
+        )
+
+    def _repeat(
+        self, actor: Actor, action: Action, version: int, existing: Decision, wanted: ApprovalStatus
+    ) -> Result:
+        word = "approved" if existing.status is ApprovalStatus.APPROVED else "rejected"
+        msg = f"v{version} was already {word} by {existing.actor_name} at {when(existing.at)}."
+        same = existing.status is wanted
+        return self._refuse(
+            actor,
+            action,
+            f"v{version}",
+            msg if same else msg + " Nothing changed.",
+            version=version,
+            outcome=Outcome.NOOP if same else Outcome.REFUSED,
+            data={"decided_by": existing.actor_name, "status": existing.status.value},
+        )
+
+    def sync_approval(self, package: ModelPackage) -> Decision | None:
+        """Adopt an approval change made outside the bot (from a platform event); None if unchanged."""
+        existing = self.records.decision(package.version)
+        if package.approval_status is ApprovalStatus.PENDING:
+            if existing is not None:
+                self.records.release_decision(package.version)
+            return None
+        if existing is not None and existing.status is package.approval_status:
+            return None
+        decision = Decision(
+            package.version,
+            package.approval_status,
+            "external",
+            "outside mlops-bot",
+            self.clock(),
+            package.approval_description or "",
+            "external",
+        )
+        self.records.force_decision(decision)
+        self._finish(
+            Result(
+                Action.APPROVE if decision.status is ApprovalStatus.APPROVED else Action.REJECT,
+                Outcome.DONE,
+                f"v{package.version} is now {package.approval_status.value} (changed outside mlops-bot).",
+                SYSTEM,
+                package.version,
+                data={"status": package.approval_status.value, "external": True},
+            ),
+            f"v{package.version}",
+        )
+        return decision
+
+    # -- deploy / promote / rollback -------------------------------------------
+    def deploy(
+        self, actor: Actor, version: int, environment: Environment, requested_by: Actor | None = None
+    ) -> Result:
+        if environment != "staging":
+            return self._refuse(
+                actor,
+                Action.DEPLOY,
+                environment,
+                f"Production is reached through `promote v{version}` (it needs a passed "
+                "staging validation), not `deploy`.",
+                version=version,
+                environment=environment,
+            )
+        return self._switch(actor, Action.DEPLOY, version, environment, requested_by=requested_by)
+
+    def promote(self, actor: Actor, version: int) -> Result:
+        return self._switch(actor, Action.PROMOTE, version, "production")
+
+    def _switch(
+        self,
+        actor: Actor,
+        action: Action,
+        version: int,
+        environment: Environment,
+        requested_by: Actor | None = None,
+    ) -> Result:
+        target = f"v{version}->{environment}"
+        if (denied := self._guard(actor, action, target, version, environment)) is not None:
+            return denied
+        package = self._package(actor, action, version)
+        if isinstance(package, Result):
+            return package
+        if package.approval_status is not ApprovalStatus.APPROVED:
+            return self._refuse(
+                actor,
+                action,
+                target,
+                f"v{version} is {package.approval_status.value}: only Approved versions can be deployed.",
+                version=version,
+                environment=environment,
+            )
+        if action is Action.PROMOTE:
+            report = self.records.latest_validation(version)
+            if report is None or not report.passed:
+                why = "has no staging validation yet" if report is None else "failed its staging validation"
+                return self._refuse(
+                    actor,
+                    action,
+                    target,
+                    f"v{version} {why}: promote needs a passed staging validation of that exact version.",
+                    version=version,
+                    environment=environment,
+                )
+        current = self.serving(environment)
+        if current == version:
+            return self._refuse(
+                actor,
+                action,
+                target,
+                f"{environment} already serves v{version}.",
+                version=version,
+                environment=environment,
+                outcome=Outcome.NOOP,
+            )
+        kind: DeploymentKind = "promote" if action is Action.PROMOTE else "deploy"
+        return self._apply(actor, action, version, environment, current, kind, requested_by)
+
+    def rollback(self, actor: Actor, environment: Environment, version: int | None = None) -> Result:
+        target = f"{environment}"
+        if (denied := self._guard(actor, Action.ROLLBACK, target, version, environment)) is not None:
+            return denied
+        plan = self.rollback_plan(environment, version)
+        if isinstance(plan, str):
+            current = self.serving(environment)
+            outcome = Outcome.NOOP if version is not None and version == current else Outcome.REFUSED
+            if outcome is Outcome.NOOP:
+                plan = f"{environment} already serves v{version}."
+            return self._refuse(
+                actor,
+                Action.ROLLBACK,
+                target,
+                plan,
+                version=version,
+                environment=environment,
+                outcome=outcome,
+            )
+        if plan.to_version == plan.from_version:
+            return self._refuse(
+                actor,
+                Action.ROLLBACK,
+                target,
+                f"{environment} already serves v{version}.",
+                version=version,
+                environment=environment,
+                outcome=Outcome.NOOP,
+            )
+        return self._apply(
+            actor, Action.ROLLBACK, plan.to_version, environment, plan.from_version, "rollback", None
+        )
+
+    def _apply(
+        self,
+        actor: Actor,
+        action: Action,
+        version: int,
+        environment: Environment,
+        previous: int | None,
+        kind: DeploymentKind,
+        requested_by: Actor | None,
+    ) -> Result:
+        target = f"v{version}->{environment}"
+        holder = self.records.begin(
+            environment,
+            {
+                "action": action.value,
+                "version": version,
+                "actor": actor.label,
+                "since": self.clock().isoformat(),
+            },
+        )
+        if holder is not None:
+            return self._refuse(
+                actor,
+                action,
+                target,
+                f"{environment} is busy: {holder.get('actor', 'someone')} is running "
+                f"{holder.get('action', 'an operation')} of v{holder.get('version', '?')} "
+                "there. Try again when it finishes.",
+                version=version,
+                environment=environment,
+            )
+        try:
+            try:
+                if kind == "rollback":
+                    self.platform.rollback(environment, version, actor.label)
+                else:
+                    self.platform.deploy(environment, version, actor.label)
+            except PlatformError as exc:
+                return self._refuse(
+                    actor,
+                    action,
+                    target,
+                    f"{kind.capitalize()} of v{version} to {environment} failed: {exc}",
+                    version=version,
+                    environment=environment,
+                    outcome=Outcome.FAILED,
+                )
+            record = DeploymentRecord(
+                environment, version, previous, actor.id, actor.label, self.clock(), kind
+            )
+            self.records.add_deployment(record)
+        finally:
+            self.records.end(environment)
+        by = requested_by or actor
+        verbs = {"deploy": "Deployed", "promote": "Promoted", "rollback": "Rolled back"}
+        prev = f" (was v{previous})" if previous is not None else ""
+        message = (
+            f"{verbs[kind]} {environment} to v{version}{prev}."
+            if kind == "rollback"
+            else f"{verbs[kind]} v{version} to {environment}{prev}."
+        )
+        result = self._finish(
+            Result(
+                action,
+                Outcome.DONE,
+                message,
+                by,
+                version,
+                environment,
+                data={"from_version": previous, "to_version": version, "kind": kind},
+            ),
+            target,
+        )
+        if kind == "deploy" and environment == "staging" and self.auto_validate_staging:
+            self.validate(SYSTEM, version)
+        return result
+
+    # -- validation --------------------------------------------------------------
+    def validate(self, actor: Actor, version: int | None = None) -> Result:
+        """Run the platform's staging validation against what staging serves now."""
+        target = "staging"
+        if (denied := self._guard(actor, Action.VALIDATE, target, version, "staging")) is not None:
+            return denied
+        current = self.serving("staging")
+        if current is None:
+            return self._refuse(
+                actor,
+                Action.VALIDATE,
+                target,
+                "staging serves no model: deploy one first.",
+                version=version,
+                environment="staging",
+            )
+        if version is not None and version != current:
+            return self._refuse(
+                actor,
+                Action.VALIDATE,
+                target,
+                f"staging serves v{current}, not v{version}: deploy v{version} to staging first.",
+                version=version,
+                environment="staging",
+            )
+        try:
+            report = self.platform.validate("staging")
+        except PlatformError as exc:
+            return self._refuse(
+                actor,
+                Action.VALIDATE,
+                target,
+                f"Validation could not run: {exc}",
+                version=current,
+                environment="staging",
+                outcome=Outcome.FAILED,
+            )
+        return self.record_validation(
+            actor,
+            current,
+            "staging",
+            bool(report.get("passed")),
+            report,
+            source=f"{self.platform.name}:{actor.label}",
+        )
+
+    def record_validation(
+        self,
+        actor: Actor,
+        version: int,
+        environment: Environment,
+        passed: bool,
+        report: Mapping[str, Any],
+        source: str,
+    ) -> Result:
+        target = f"v{version}@{environment}"
+        if (denied := self._guard(actor, Action.VALIDATE, target, version, environment)) is not None:
+            return denied
+        package = self._package(actor, Action.VALIDATE, version)
+        if isinstance(package, Result):
+            return package
+        summary = summarize_report(report)
+        self.records.add_validation(
+            ValidationReport(version, environment, passed, self.clock(), source, summary, report)
+        )
+        verdict = "passed" if passed else "FAILED"
+        message = f"Staging validation of v{version} {verdict}: {summary}"
+        if passed:
+            message += f" Promote is now available for v{version}."
+        return self._finish(
+            Result(
+                Action.VALIDATE,
+                Outcome.DONE,
+                message,
+                actor,
+                version,
+                environment,
+                data={"passed": passed, "report": dict(report)},
+            ),
+            target,
+        )
+
+    def interrupted(self) -> list[tuple[str, dict[str, object]]]:
+        """Deploys or rollbacks left half-way by a process that died (for start-up reporting)."""
+        return self.records.inflight()
+
+
+def summarize_report(report: Mapping[str, Any]) -> str:
+    parts = []
+    if isinstance(report.get("accuracy"), int | float):
+        parts.append(f"accuracy {report['accuracy']:.3f}")
+    if isinstance(report.get("p95_ms"), int | float):
+        parts.append(f"p95 {report['p95_ms']:.0f} ms")
+    failed = [
+        c.get("name", "?") for c in report.get("checks", []) if isinstance(c, dict) and not c.get("passed")
+    ]
+    if failed:
+        parts.append("failed checks: " + ", ".join(map(str, failed)))
+    return ", ".join(parts) or "no details"

@@ -1,0 +1,66 @@
+"""Builds the long-lived objects every runtime shares: platform, store, release core."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.core.service import ReleaseService
+from bot.core.store import Store
+from bot.settings import Settings
+from ml.platform import MLPlatform
+
+
+@dataclass
+class Services:
+    settings: Settings
+    platform: MLPlatform
+    store: Store
+    release: ReleaseService
+
+    def close(self) -> None:
+        self.platform.close()
+        self.store.close()
+
+
+def build_store(settings: Settings) -> Store:
+    if settings.mlops_store == "dynamodb":
+        from bot.store.dynamodb import DynamoDBStore
+
+        return DynamoDBStore(settings.mlops_dynamodb_table)
+    from bot.store.sqlite import SQLiteStore
+
+    return SQLiteStore(settings.store_path)
+
+
+def build_platform(settings: Settings, *, host_endpoints_in_process: bool = False) -> MLPlatform:
+    """The configured ML platform; imports only the backend in use (cold start on Lambda)."""
+    if settings.mlops_backend == "sagemaker":
+        from bot.sagemaker_config import sagemaker_platform
+
+        return sagemaker_platform(settings)
+    from ml.local import LocalPlatform
+
+    return LocalPlatform(
+        settings.mlops_home,
+        model_package_group=settings.mlops_model_package_group,
+        pipeline_name=settings.mlops_pipeline_name,
+        host_endpoints_in_process=host_endpoints_in_process,
+    )
+
+
+def build_services(
+    settings: Settings,
+    *,
+    platform: MLPlatform | None = None,
+    store: Store | None = None,
+    host_endpoints_in_process: bool = False,
+) -> Services:
+    platform = platform or build_platform(settings, host_endpoints_in_process=host_endpoints_in_process)
+    store = store or build_store(settings)
+    release = ReleaseService(
+        platform,
+        store,
+        four_eyes=settings.mlops_four_eyes,
+        auto_deploy_staging=settings.mlops_auto_deploy_staging,
+    )
+    return Services(settings, platform, store, release)

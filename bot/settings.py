@@ -1,0 +1,160 @@
+"""Configuration from the environment (and ``.env``), validated at start-up.
+
+Field names are the environment variable names, lower-cased: ``SLACK_BOT_TOKEN``
+is ``slack_bot_token``. The README's configuration reference lists every field.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.core.models import Role
+
+DEFAULT_ROLES: dict[str, list[str]] = {
+    "trainer": ["ml-team"],
+    "approver": ["ml-approvers"],
+    "releaser": ["ml-leads"],
+    "oncall": ["ml-oncall"],
+}
+
+CsvList = Annotated[list[str], NoDecode]
+
+
+class ConfigError(Exception):
+    """A missing or invalid setting; the message names it."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+
+    # -- Slack ---------------------------------------------------------------
+    slack_bot_token: SecretStr | None = Field(None, description="Bot token (xoxb-...).")
+    slack_signing_secret: SecretStr | None = Field(None, description="Signing secret of the Slack app.")
+    slack_app_token: SecretStr | None = Field(None, description="App-level token (xapp-...) for Socket Mode.")
+    slack_api_url: str = Field("https://slack.com/api/", description="Base URL of the Slack Web API.")
+    mlops_channel: str = Field("#mlops", description="Channel ID or name where notifications go.")
+
+    # -- release policy ---------------------------------------------------------
+    mlops_backend: Literal["local", "sagemaker"] = Field(
+        "local", description="ML platform: local or sagemaker."
+    )
+    mlops_roles: dict[Role, list[str]] = Field(
+        default_factory=lambda: {Role(k): v for k, v in DEFAULT_ROLES.items()},
+        description="JSON: role -> list of Slack user group handles.",
+    )
+    mlops_four_eyes: bool = Field(
+        True, description="Whoever requested a training run cannot approve its model."
+    )
+    mlops_auto_deploy_staging: bool = Field(True, description="Deploy to staging (and validate) on approval.")
+    mlops_group_cache_seconds: int = Field(
+        300, ge=0, le=86400, description="TTL of cached user-group members."
+    )
+
+    # -- state --------------------------------------------------------------------
+    mlops_home: Path = Field(Path(".mlops"), description="Data directory of the local platform and store.")
+    mlops_store: Literal["sqlite", "dynamodb"] = Field("sqlite", description="Where the bot keeps its state.")
+    mlops_store_path: Path | None = Field(None, description="SQLite file (default MLOPS_HOME/bot.db).")
+    mlops_dynamodb_table: str = Field("mlops-bot", description="DynamoDB table when MLOPS_STORE=dynamodb.")
+
+    # -- ML platform names ------------------------------------------------------------
+    mlops_pipeline_name: str = Field("mlops-xgboost-pipeline", description="SageMaker pipeline name.")
+    mlops_model_package_group: str = Field("mlops-xgboost", description="Model package group name.")
+    mlops_staging_endpoint: str = Field("", description="Staging endpoint name (default <group>-staging).")
+    mlops_production_endpoint: str = Field(
+        "", description="Production endpoint name (default <group>-production)."
+    )
+
+    # -- incoming events ------------------------------------------------------------
+    events_token: SecretStr | None = Field(
+        None, description="Bearer token of the EventBridge API destination."
+    )
+    github_webhook_secret: SecretStr | None = Field(None, description="Secret of the GitHub webhook.")
+    github_repositories: CsvList = Field(
+        default_factory=list, description="owner/repo announced (comma list)."
+    )
+    github_workflows: CsvList = Field(
+        default_factory=list, description="Workflow names announced (empty: all)."
+    )
+    ci_oidc_issuer: str = Field(
+        "https://token.actions.githubusercontent.com", description="OIDC issuer of CI."
+    )
+    ci_oidc_jwks_url: str = Field("", description="JWKS URL override (default <issuer>/.well-known/jwks).")
+    ci_oidc_audience: str = Field("mlops-bot", description="Audience CI tokens must carry.")
+    ci_allowed_repositories: CsvList = Field(
+        default_factory=list, description="Repositories CI may report from."
+    )
+    ci_allowed_refs: CsvList = Field(
+        default_factory=list, description="Refs CI may report from (empty: any)."
+    )
+    ci_allowed_environments: CsvList = Field(default_factory=list, description="Environments (empty: any).")
+    mlops_alarm_names: CsvList = Field(
+        default_factory=list, description="CloudWatch alarms that page about production (comma list)."
+    )
+
+    @field_validator("mlops_roles", mode="before")
+    @classmethod
+    def _roles(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"must be JSON like {json.dumps(DEFAULT_ROLES)}: {exc.msg}") from exc
+        if not isinstance(value, dict):
+            raise ValueError("must be a JSON object mapping a role to a list of user group handles")
+        unknown = set(map(str, value)) - {r.value for r in Role}
+        if unknown:
+            raise ValueError(f"unknown role(s) {sorted(unknown)}; valid roles: {[r.value for r in Role]}")
+        for role, handles in value.items():
+            if not isinstance(handles, list) or not all(isinstance(h, str) for h in handles):
+                raise ValueError(f"role {role!r} must map to a list of user group handles")
+        return {k: [h.lstrip("@") for h in v] for k, v in value.items()}
+
+    @field_validator(
+        "github_repositories",
+        "github_workflows",
+        "ci_allowed_repositories",
+        "ci_allowed_refs",
+        "ci_allowed_environments",
+        "mlops_alarm_names",
+        mode="before",
+    )
+    @classmethod
+    def _csv(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [v.strip() for v in value.split(",") if v.strip()]
+        return value
+
+    @property
+    def store_path(self) -> Path:
+        return self.mlops_store_path or self.mlops_home / "bot.db"
+
+    def endpoint_name(self, environment: str) -> str:
+        explicit = {"staging": self.mlops_staging_endpoint, "production": self.mlops_production_endpoint}
+        return explicit.get(environment) or f"{self.mlops_model_package_group}-{environment}"
+
+    def empty_roles(self) -> list[Role]:
+        """Roles nobody can hold: deny-by-default makes their actions unavailable."""
+        return [r for r in Role if not self.mlops_roles.get(r)]
+
+    def require(self, *names: str) -> None:
+        """Fail start-up with the names of required settings that are missing."""
+        missing = [n.upper() for n in names if not getattr(self, n)]
+        if missing:
+            raise ConfigError(f"missing required setting(s): {', '.join(missing)}")
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from the environment; a ConfigError names each bad setting."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            name = ".".join(str(p) for p in err["loc"]).upper() or "settings"
+            problems.append(f"{name}: {err['msg']}")
+        raise ConfigError("invalid configuration: " + "; ".join(problems)) from None

@@ -1,0 +1,1 @@
+"""Store implementations: SQLite (container, local platform) and DynamoDB (Lambda)."""

@@ -1,0 +1,112 @@
+"""The store on SQLite: one table, WAL mode, safe across threads and processes."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+from bot.core.store import Record, StoreError
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS records (
+    ns TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    expires_at REAL,
+    PRIMARY KEY (ns, key)
+) WITHOUT ROWID;
+"""
+
+
+class SQLiteStore:
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        with self._conn() as conn:
+            conn.execute(_SCHEMA)
+
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            # One connection per thread; autocommit so each statement is its own transaction.
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA busy_timeout=30000")
+            self._local.conn = conn
+            with self._lock:
+                self._all.append(conn)
+        return conn
+
+    def _run(self, sql: str, args: tuple[object, ...]) -> sqlite3.Cursor:
+        try:
+            return self._conn().execute(sql, args)
+        except sqlite3.Error as exc:
+            raise StoreError(f"store {self.path}: {exc}") from exc
+
+    @staticmethod
+    def _expiry(ttl_seconds: int | None) -> float | None:
+        return None if ttl_seconds is None else time.time() + ttl_seconds
+
+    def get(self, ns: str, key: str) -> Record | None:
+        row = self._run(
+            "SELECT value FROM records WHERE ns=? AND key=? AND (expires_at IS NULL OR expires_at>?)",
+            (ns, key, time.time()),
+        ).fetchone()
+        return None if row is None else dict(json.loads(row[0]))
+
+    def put(self, ns: str, key: str, value: Record, ttl_seconds: int | None = None) -> None:
+        self._run(
+            "INSERT OR REPLACE INTO records (ns, key, value, expires_at) VALUES (?, ?, ?, ?)",
+            (ns, key, json.dumps(value, sort_keys=True), self._expiry(ttl_seconds)),
+        )
+
+    def put_if_absent(self, ns: str, key: str, value: Record, ttl_seconds: int | None = None) -> bool:
+        now = time.time()
+        cur = self._run(
+            "INSERT INTO records (ns, key, value, expires_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (ns, key) DO UPDATE SET value=excluded.value, expires_at=excluded.expires_at "
+            "WHERE records.expires_at IS NOT NULL AND records.expires_at<=?",
+            (ns, key, json.dumps(value, sort_keys=True), self._expiry(ttl_seconds), now),
+        )
+        return cur.rowcount == 1
+
+    def replace_if(self, ns: str, key: str, expected: Record, value: Record) -> bool:
+        cur = self._run(
+            "UPDATE records SET value=? WHERE ns=? AND key=? AND value=?",
+            (json.dumps(value, sort_keys=True), ns, key, json.dumps(expected, sort_keys=True)),
+        )
+        return cur.rowcount == 1
+
+    def delete(self, ns: str, key: str) -> None:
+        self._run("DELETE FROM records WHERE ns=? AND key=?", (ns, key))
+
+    def query(
+        self, ns: str, prefix: str = "", *, limit: int | None = None, newest_first: bool = False
+    ) -> list[tuple[str, Record]]:
+        order = "DESC" if newest_first else "ASC"
+        # Range scan on the primary key; U+10FFFF sorts after every character used in keys.
+        rows = self._run(
+            f"SELECT key, value FROM records WHERE ns=? AND key>=? AND key<? "  # noqa: S608 - order is fixed
+            f"AND (expires_at IS NULL OR expires_at>?) ORDER BY key {order} LIMIT ?",
+            (ns, prefix, prefix + "\U0010ffff", time.time(), -1 if limit is None else limit),
+        ).fetchall()
+        return [(k, dict(json.loads(v))) for k, v in rows]
+
+    def purge_expired(self) -> int:
+        return self._run(
+            "DELETE FROM records WHERE expires_at IS NOT NULL AND expires_at<=?", (time.time(),)
+        ).rowcount
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._all:
+                conn.close()
+            self._all.clear()
+        self._local = threading.local()
