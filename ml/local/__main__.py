@@ -1,0 +1,49 @@
+"""``python -m ml.local``: run or stop the endpoint host of a local platform home.
+
+python -m ml.local serve-endpoints --home ~/.mlops/local [--port 8080]
+python -m ml.local stop-endpoints --home ~/.mlops/local
+python -m ml.local endpoints-status --home ~/.mlops/local
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .endpoints import live_host, serve, stop_host_process
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m ml.local", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve_cmd = commands.add_parser("serve-endpoints", help="serve the home's endpoints (foreground)")
+    serve_cmd.add_argument("--home", type=Path, required=True)
+    serve_cmd.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve_cmd.add_argument("--port", type=int, default=0, help="port to bind (default: any free port)")
+    for name, text in (("stop-endpoints", "stop the running host"), ("endpoints-status", "show the host")):
+        sub = commands.add_parser(name, help=text)
+        sub.add_argument("--home", type=Path, required=True)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    home = Path(args.home).expanduser()
+    if args.command == "serve-endpoints":
+        serve(home, host=args.host, port=args.port)
+        return 0
+    if args.command == "stop-endpoints":
+        stopped = stop_host_process(home)
+        print("stopped" if stopped else "no endpoint host is running")
+        return 0
+    record = live_host(home)
+    if record is None:
+        print("no endpoint host is running")
+        return 1
+    print(json.dumps(record.__dict__, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,499 @@
+"""LocalPlatform pipelines, registry, events and restart safety, with real training on Adult."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ml import datasets
+from ml.local import LocalPlatform
+from ml.local.platform import INTERRUPTED
+from ml.local.registry import Registry
+from ml.platform import (
+    DT_ENDPOINT,
+    DT_EXECUTION,
+    DT_MODEL_PACKAGE,
+    DT_STEP,
+    PIPELINE_STEPS,
+    ApprovalStatus,
+    Execution,
+    ExecutionStatus,
+    InvalidRequest,
+    MLPlatform,
+    NotFound,
+    StepStatus,
+)
+from ml.steps import train
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+ISO_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+ENVELOPE_KEYS = {"version", "id", "detail-type", "source", "account", "time", "region", "resources", "detail"}
+
+
+def wait_terminal(platform: LocalPlatform, execution_id: str, timeout: float = 120.0) -> Execution:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        execution = platform.describe_execution(execution_id)
+        if execution.status.terminal:
+            return execution
+        time.sleep(0.05)
+    raise AssertionError(f"{execution_id} still {platform.describe_execution(execution_id).status}")
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+@pytest.fixture(scope="module")
+def small_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The first 3,000 Adult rows: enough for accuracy above 0.8, quick to preprocess."""
+    path = tmp_path_factory.mktemp("data") / "adult-small.data"
+    with gzip.open(datasets.adult_train_path(), "rt", encoding="utf-8") as source:
+        lines = [line for _, line in zip(range(3000), source, strict=False)]
+    path.write_text("".join(lines), encoding="utf-8")
+    return path
+
+
+class Trained:
+    def __init__(self, platform: LocalPlatform, events: list[dict[str, Any]], execution: Execution) -> None:
+        self.platform = platform
+        self.events = events
+        self.execution = execution
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Trained]:
+    """One full default run (bundled Adult training file) shared by the module."""
+    platform = LocalPlatform(tmp_path_factory.mktemp("home"), host_endpoints_in_process=True)
+    received: list[dict[str, Any]] = []
+    platform.subscribe(received.append)
+    started = platform.start_pipeline({}, requested_by="U123", git_sha="0123abc")
+    execution = wait_terminal(platform, started.execution_id)
+    assert platform.flush_events()
+    yield Trained(platform, list(received), execution)
+    platform.close()
+
+
+# -- pipelines ------------------------------------------------------------------------------------------
+
+
+def test_local_platform_satisfies_the_protocol(trained: Trained) -> None:
+    assert isinstance(trained.platform, MLPlatform)
+    assert trained.platform.name == "local"
+
+
+def test_full_run_registers_a_pending_version(trained: Trained) -> None:
+    execution = trained.execution
+    assert execution.status is ExecutionStatus.SUCCEEDED, execution.failure_reason
+    assert execution.execution_id.startswith(
+        "arn:aws:sagemaker:local:000000000000:pipeline/mlops-xgboost-pipeline/execution/"
+    )
+    assert len(execution.execution_id.rsplit("/", 1)[1]) == 12
+    assert execution.model_version == 1
+    assert execution.requested_by == "U123" and execution.git_sha == "0123abc"
+    assert execution.parameters["AccuracyThreshold"] == "0.8"
+    assert execution.parameters["num_round"] == str(train.DEFAULT_HYPERPARAMETERS["num_round"])
+
+    assert [s.name for s in execution.steps] == list(PIPELINE_STEPS)
+    previous_end = execution.started_at
+    for step in execution.steps:
+        assert step.status is StepStatus.SUCCEEDED
+        assert step.started_at is not None and step.ended_at is not None
+        assert previous_end <= step.started_at <= step.ended_at
+        previous_end = step.ended_at
+    assert execution.ended_at is not None and execution.ended_at >= previous_end
+
+    packages = trained.platform.list_model_packages()
+    assert [p.version for p in packages] == [1]
+    package = trained.platform.describe_model_package(1)
+    assert package.approval_status is ApprovalStatus.PENDING
+    assert package.arn == "arn:aws:sagemaker:local:000000000000:model-package/mlops-xgboost/1"
+    assert set(package.metrics) == {"accuracy", "precision", "recall", "f1", "auc"}
+    assert package.metrics["accuracy"] >= 0.8
+    assert all(0.0 <= v <= 1.0 for v in package.metrics.values())
+
+    model_dir = trained.platform.home / "artifacts" / "models" / "v1"
+    assert package.artifact_uri == model_dir.as_uri() + "/"
+    for name in ("xgboost-model", "features.json", "evaluation.json", "baseline/statistics.json"):
+        assert (model_dir / name).is_file(), name
+    assert package.artifact_sha256 == hashlib.sha256((model_dir / "xgboost-model").read_bytes()).hexdigest()
+    evaluation = json.loads((model_dir / "evaluation.json").read_text())
+    assert package.metrics["accuracy"] == evaluation["classification_metrics"]["accuracy"]["value"]
+
+    lineage = package.lineage
+    assert lineage["execution_id"] == execution.execution_id
+    assert lineage["requested_by"] == "U123" and lineage["git_sha"] == "0123abc"
+    assert re.fullmatch(r"[0-9a-f]{64}", lineage["dataset_sha256"])
+    assert json.loads(lineage["parameters"])["ModelApprovalStatus"] == "PendingManualApproval"
+    assert json.loads(lineage["hyperparameters"]) == train.DEFAULT_HYPERPARAMETERS
+    assert lineage["threshold"] == "0.8"
+
+
+def test_events_follow_the_run_in_order_with_sagemaker_envelopes(trained: Trained) -> None:
+    events = trained.events
+    execution_arn = trained.execution.execution_id
+    pipeline_arn = "arn:aws:sagemaker:local:000000000000:pipeline/mlops-xgboost-pipeline"
+    for event in events:
+        assert set(event) == ENVELOPE_KEYS
+        assert event["version"] == "0" and event["source"] == "aws.sagemaker"
+        assert event["account"] == "000000000000" and event["region"] == "local"
+        assert ISO_Z.match(event["time"]), event["time"]
+        assert re.fullmatch(r"[0-9a-f-]{36}", event["id"])
+    assert len({e["id"] for e in events}) == len(events)
+
+    summary = []
+    for event in events:
+        detail = event["detail"]
+        if event["detail-type"] == DT_EXECUTION:
+            assert event["resources"] == [pipeline_arn, execution_arn]
+            assert detail["pipelineExecutionArn"] == execution_arn and detail["pipelineArn"] == pipeline_arn
+            assert ISO_Z.match(detail["executionStartTime"])
+            summary.append(("execution", detail["currentPipelineExecutionStatus"]))
+        elif event["detail-type"] == DT_STEP:
+            assert detail["pipelineExecutionArn"] == execution_arn
+            assert ISO_Z.match(detail["stepStartTime"])
+            summary.append((detail["stepName"], detail["currentStepStatus"]))
+        else:
+            assert event["detail-type"] == DT_MODEL_PACKAGE
+            assert detail["ModelPackageVersion"] == 1 and detail["ModelPackageGroupName"] == "mlops-xgboost"
+            assert detail["ModelApprovalStatus"] == "PendingManualApproval"
+            assert detail["MetadataProperties"]["GeneratedBy"] == execution_arn
+            assert event["resources"] == [detail["ModelPackageArn"]]
+            summary.append(("package", detail["ModelApprovalStatus"]))
+
+    expected = [("execution", "Executing")]
+    for step in PIPELINE_STEPS:
+        expected.append((step, "Executing"))
+        if step == "RegisterModel":
+            expected.append(("package", "PendingManualApproval"))
+        expected.append((step, "Succeeded"))
+    expected.append(("execution", "Succeeded"))
+    assert summary == expected
+
+    final = events[-1]["detail"]
+    assert final["previousPipelineExecutionStatus"] == "Executing"
+    assert ISO_Z.match(final["executionEndTime"])
+    step_done = next(e["detail"] for e in events if e["detail"].get("currentStepStatus") == "Succeeded")
+    assert step_done["previousStepStatus"] == "Executing" and "stepEndTime" in step_done
+    assert step_done["stepType"] == "Processing"
+    assert step_done["metadata"]["processingJob"]["arn"].startswith(
+        "arn:aws:sagemaker:local:000000000000:processing-job/pipelines-"
+    )
+
+
+def test_accuracy_below_threshold_fails_at_check_accuracy_and_registers_nothing(
+    trained: Trained, small_data: Path
+) -> None:
+    platform = trained.platform
+    before = platform.list_model_packages()
+    started = platform.start_pipeline(
+        {"InputData": str(small_data), "AccuracyThreshold": "0.99", "num_round": "10"}, "U123"
+    )
+    execution = wait_terminal(platform, started.execution_id)
+    assert execution.status is ExecutionStatus.FAILED
+    assert execution.failure_reason is not None
+    assert re.fullmatch(
+        r"CheckAccuracy: accuracy 0\.\d{4} is below AccuracyThreshold 0\.99", execution.failure_reason
+    )
+    steps = {s.name: s for s in execution.steps}
+    assert steps["EvaluateModel"].status is StepStatus.SUCCEEDED
+    assert steps["CheckAccuracy"].status is StepStatus.FAILED
+    assert steps["CheckAccuracy"].failure_reason is not None
+    assert "below AccuracyThreshold 0.99" in steps["CheckAccuracy"].failure_reason
+    assert steps["RegisterModel"].status is StepStatus.PENDING and steps["RegisterModel"].started_at is None
+    assert execution.model_version is None
+    assert platform.list_model_packages() == before
+
+
+def test_a_failing_step_fails_the_run_with_its_message(
+    trained: Trained, small_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken_train(*_args: object, **_kwargs: object) -> dict[str, Any]:
+        raise OSError("no space left on device")
+
+    monkeypatch.setattr(train, "run", broken_train)
+    platform = trained.platform
+    received: list[dict[str, Any]] = []
+    platform.subscribe(received.append)
+    before = platform.list_model_packages()
+    execution = wait_terminal(
+        platform, platform.start_pipeline({"InputData": str(small_data)}, "U9").execution_id
+    )
+    assert execution.status is ExecutionStatus.FAILED
+    assert execution.failure_reason == "TrainModel: no space left on device"
+    assert [s.status for s in execution.steps] == [
+        StepStatus.SUCCEEDED,
+        StepStatus.FAILED,
+        StepStatus.PENDING,
+        StepStatus.PENDING,
+        StepStatus.PENDING,
+    ]
+    assert execution.steps[1].failure_reason == "no space left on device"
+    assert platform.list_model_packages() == before
+    assert platform.flush_events()
+    mine = [
+        e["detail"] for e in received if e["detail"].get("pipelineExecutionArn") == execution.execution_id
+    ]
+    failed_step = next(d for d in mine if d.get("currentStepStatus") == "Failed")
+    assert (
+        failed_step["stepName"] == "TrainModel" and failed_step["failureReason"] == "no space left on device"
+    )
+    assert mine[-1]["currentPipelineExecutionStatus"] == "Failed"
+    assert mine[-1]["failureReason"] == "TrainModel: no space left on device"
+
+
+@pytest.mark.parametrize(
+    ("parameters", "expected"),
+    [
+        (
+            {"max_dept": "6"},
+            r"unknown parameter 'max_dept'\. Did you mean 'max_depth'\? Valid parameters: InputData,",
+        ),
+        ({"Threshold": "0.9"}, r"Did you mean 'AccuracyThreshold'\?"),
+        ({"max_depth": "deep"}, r"max_depth='deep' is not an integer; expected an integer between 1 and 16"),
+        ({"max_depth": "4.5"}, r"max_depth='4.5' is not an integer"),
+        ({"num_round": "0"}, r"num_round='0' is out of range; expected an integer between 1 and 2000"),
+        ({"eta": "nan"}, r"eta='nan' is not a finite number"),
+        (
+            {"AccuracyThreshold": "1.5"},
+            r"AccuracyThreshold='1.5' is out of range; expected a number between 0 and 1",
+        ),
+        (
+            {"ModelApprovalStatus": "Aproved"},
+            r"ModelApprovalStatus='Aproved' is not allowed \(did you mean 'Approved'",
+        ),
+        ({"InputData": "/nonexistent/adult.csv"}, r"InputData='/nonexistent/adult.csv': no such file"),
+        ({"InputData": "s3://bucket/adult.csv"}, r"reads local files only"),
+    ],
+)
+def test_bad_parameters_are_refused_before_anything_runs(
+    trained: Trained, parameters: dict[str, str], expected: str
+) -> None:
+    count = len(trained.platform.list_executions(limit=100))
+    with pytest.raises(InvalidRequest, match=expected):
+        trained.platform.start_pipeline(parameters, "U123")
+    assert len(trained.platform.list_executions(limit=100)) == count
+
+
+def test_pipeline_parameters_describe_defaults_types_and_bounds(trained: Trained) -> None:
+    specs = trained.platform.pipeline_parameters()
+    assert list(specs)[:4] == ["InputData", "TargetColumn", "AccuracyThreshold", "ModelApprovalStatus"]
+    assert Path(str(specs["InputData"].default)) == datasets.adult_train_path()
+    assert specs["TargetColumn"].default == "income"
+    threshold = specs["AccuracyThreshold"]
+    assert (threshold.type, threshold.default, threshold.minimum, threshold.maximum) == (
+        "float",
+        0.8,
+        0.0,
+        1.0,
+    )
+    assert specs["ModelApprovalStatus"].choices == ("PendingManualApproval", "Approved")
+    hyper = {name: spec for name, spec in specs.items() if spec.hyperparameter}
+    assert set(hyper) == set(train.HYPERPARAMETER_TYPES)
+    for name, spec in hyper.items():
+        source = train.HYPERPARAMETER_TYPES[name]
+        assert spec.type == ("integer" if source.type is int else "float")
+        assert spec.default == train.DEFAULT_HYPERPARAMETERS[name]
+        assert (spec.minimum, spec.maximum) == (source.minimum, source.maximum)
+
+
+def test_stop_between_steps_and_a_bounded_queue(
+    trained: Trained, small_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ml.steps import preprocess
+
+    gate = threading.Event()
+    real = preprocess.run
+
+    def gated(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        assert gate.wait(60)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(preprocess, "run", gated)
+    platform = trained.platform
+    received: list[dict[str, Any]] = []
+    platform.subscribe(received.append)
+    first = platform.start_pipeline({"InputData": str(small_data)}, "U1")
+    second = platform.start_pipeline({"InputData": str(small_data)}, "U2")
+    try:
+        wait_until(
+            lambda: platform.describe_execution(first.execution_id).steps[0].status is StepStatus.EXECUTING
+        )
+        # One worker: the second run waits in the queue without starting a step.
+        time.sleep(0.3)
+        waiting = platform.describe_execution(second.execution_id)
+        assert waiting.status is ExecutionStatus.EXECUTING
+        assert all(s.status is StepStatus.PENDING for s in waiting.steps)
+
+        assert platform.stop_execution(second.execution_id).status is ExecutionStatus.STOPPED
+        assert platform.stop_execution(first.execution_id).status is ExecutionStatus.STOPPING
+    finally:
+        gate.set()
+    stopped = wait_terminal(platform, first.execution_id)
+    assert stopped.status is ExecutionStatus.STOPPED and stopped.ended_at is not None
+    assert stopped.steps[0].status is StepStatus.SUCCEEDED  # the step in flight finishes
+    assert [s.status for s in stopped.steps[1:]] == [StepStatus.PENDING] * 4
+    with pytest.raises(InvalidRequest, match="already Stopped"):
+        platform.stop_execution(first.execution_id)
+    assert platform.flush_events()
+    statuses = [
+        e["detail"]["currentPipelineExecutionStatus"]
+        for e in received
+        if e["detail-type"] == DT_EXECUTION and e["detail"]["pipelineExecutionArn"] == first.execution_id
+    ]
+    assert statuses == ["Executing", "Stopping", "Stopped"]
+    assert platform.describe_execution(second.execution_id).steps[0].status is StepStatus.PENDING
+
+
+def test_describe_accepts_the_short_id_and_reports_unknown_ones(trained: Trained) -> None:
+    short = trained.execution.execution_id.rsplit("/", 1)[1]
+    assert trained.platform.describe_execution(short).execution_id == trained.execution.execution_id
+    with pytest.raises(NotFound, match="does not exist"):
+        trained.platform.describe_execution("zzzzzzzzzzzz")
+    listed = trained.platform.list_executions(limit=100)
+    assert trained.execution.execution_id in [e.execution_id for e in listed]
+    assert [e.started_at for e in listed] == sorted((e.started_at for e in listed), reverse=True)
+
+
+# -- registry -------------------------------------------------------------------------------------------
+
+
+def test_approval_gates_deployment(trained: Trained) -> None:
+    platform = trained.platform
+    received: list[dict[str, Any]] = []
+    platform.subscribe(received.append)
+    with pytest.raises(
+        InvalidRequest, match=r"^v1 is PendingManualApproval: only Approved versions can be deployed$"
+    ):
+        platform.deploy("staging", 1, "U1")
+    with pytest.raises(NotFound, match=r"^model version v7 does not exist \(latest is v1\)$"):
+        platform.describe_model_package(7)
+    with pytest.raises(NotFound, match=r"v7 does not exist"):
+        platform.update_approval(7, ApprovalStatus.APPROVED, "x")
+
+    approved = platform.update_approval(1, ApprovalStatus.APPROVED, "looks good (U1)")
+    assert approved.approval_status is ApprovalStatus.APPROVED
+    assert platform.describe_model_package(1).approval_description == "looks good (U1)"
+    try:
+        assert platform.deploy("staging", 1, "U1").version == 1
+    finally:
+        platform.update_approval(1, ApprovalStatus.PENDING, "back to review")
+    assert platform.flush_events()
+    approvals = [e["detail"] for e in received if e["detail-type"] == DT_MODEL_PACKAGE]
+    assert [a["ModelApprovalStatus"] for a in approvals] == ["Approved", "PendingManualApproval"]
+    assert approvals[0]["ApprovalDescription"] == "looks good (U1)"
+    assert approvals[0]["UpdatedModelPackageFields"] == ["ModelApprovalStatus", "ApprovalDescription"]
+    assert [e["detail"]["EndpointStatus"] for e in received if e["detail-type"] == DT_ENDPOINT] == [
+        "CREATING",
+        "IN_SERVICE",
+    ]
+
+
+def test_versions_are_allocated_atomically_across_connections(tmp_path: Path) -> None:
+    registry_path = tmp_path / "registry.db"
+    registries = [Registry(registry_path) for _ in range(4)]
+    versions: list[int] = []
+    lock = threading.Lock()
+
+    def register(registry: Registry) -> None:
+        for _ in range(5):
+            package = registry.add_model_package(
+                "g",
+                approval_status=ApprovalStatus.PENDING,
+                metrics={"accuracy": 0.9},
+                artifact_sha256="0" * 64,
+                lineage={},
+                place=lambda v: f"file:///models/v{v}/",
+            )
+            with lock:
+                versions.append(package.version)
+
+    threads = [threading.Thread(target=register, args=(r,)) for r in registries]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(versions) == list(range(1, 21))
+    assert [p.version for p in registries[0].list_model_packages("g")] == list(range(20, 0, -1))
+    for registry in registries:
+        registry.close()
+
+
+# -- restart safety -------------------------------------------------------------------------------------
+
+_HANGING_RUN = """
+import sys, time
+from pathlib import Path
+from ml.steps import preprocess
+preprocess.run = lambda *a, **k: time.sleep(600)
+from ml.local import LocalPlatform
+platform = LocalPlatform(Path(sys.argv[1]))
+print(platform.start_pipeline({}, "U-crash").execution_id, flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_second_platform_sees_the_registry_and_fails_runs_of_dead_processes(
+    trained: Trained, tmp_path: Path
+) -> None:
+    again = LocalPlatform(trained.platform.home, host_endpoints_in_process=True)
+    try:
+        assert again.list_model_packages() == trained.platform.list_model_packages()
+        assert again.describe_execution(trained.execution.execution_id) == trained.execution
+    finally:
+        again.close()
+
+    home = tmp_path / "crash-home"
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+    process = subprocess.Popen(
+        [sys.executable, "-c", _HANGING_RUN, str(home)], stdout=subprocess.PIPE, env=env, text=True
+    )
+    try:
+        assert process.stdout is not None
+        execution_id = process.stdout.readline().strip()
+        assert execution_id.startswith("arn:aws:sagemaker:local:"), execution_id
+        observer = LocalPlatform(home)
+        try:
+            wait_until(
+                lambda: observer.describe_execution(execution_id).steps[0].status is StepStatus.EXECUTING
+            )
+        finally:
+            observer.close()
+        # A platform opened while the owner lives leaves its run alone.
+        alive = LocalPlatform(home)
+        try:
+            assert alive.describe_execution(execution_id).status is ExecutionStatus.EXECUTING
+        finally:
+            alive.close()
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait(10)
+
+    restarted = LocalPlatform(home)
+    try:
+        execution = restarted.describe_execution(execution_id)
+        assert execution.status is ExecutionStatus.FAILED
+        assert execution.failure_reason == INTERRUPTED == "interrupted: the process running it stopped"
+        assert execution.ended_at is not None
+        assert execution.steps[0].status is StepStatus.FAILED
+        assert execution.steps[0].failure_reason == INTERRUPTED
+    finally:
+        restarted.close()
