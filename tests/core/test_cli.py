@@ -1,0 +1,102 @@
+"""The release CLI: same core, same policy, exit codes and JSON output."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from ml.local.endpoints import stop_host_process
+
+
+@pytest.fixture
+def cli_home(home: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """The trained home with users.json; the endpoint host process is stopped afterwards."""
+    monkeypatch.setenv("MLOPS_HOME", str(home))
+    monkeypatch.delenv("MLOPS_USER", raising=False)
+    # tests/conftest.py trains as UALICE: the local users file maps alice to that id
+    yield home
+    stop_host_process(home)
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_release_through_the_cli(cli_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "approve", "v1", "--as", "alice")
+    assert code == 1 and "approver" in err  # alice is a trainer, not an approver
+
+    code, out, err = run(capsys, "approve", "v1", "looks", "good", "--as", "bob", "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["outcome"] == "done"
+    assert [f["action"] for f in doc["followups"]] == ["deploy", "validate"]
+
+    code, out, err = run(capsys, "promote", "1", "--as", "carol")
+    assert code == 0, err
+    assert "Promoted v1 to production" in out
+
+    code, out, err = run(capsys, "status", "--json")
+    assert code == 0
+    status = json.loads(out)
+    assert status["environments"]["production"]["version"] == 1
+    assert status["environments"]["staging"]["version"] == 1
+
+    code, out, err = run(capsys, "promote", "1", "--as", "carol")
+    assert code == 0 and "already serves v1" in out
+
+    code, out, err = run(capsys, "history", "production")
+    assert code == 0 and "promote" in out and "carol" in out
+
+    code, out, err = run(capsys, "audit", "10", "--json")
+    entries = json.loads(out)
+    assert {e["actor_name"] for e in entries} >= {"alice", "bob", "carol"}
+
+
+def test_the_endpoint_outlives_the_command(cli_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "approve", "v1", "--as", "bob")[0] == 0
+    # a fresh process (the CLI has exited) still reaches the staging endpoint
+    code = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "validate", "v1", "--as", "carol"],
+        env={**__import__("os").environ, "MLOPS_HOME": str(cli_home)},
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert code.returncode == 0, code.stderr
+    assert "passed" in code.stdout
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["approve", "vX", "--as", "bob"], "not a model version"),
+        (["rollback", "prod", "--as", "carol"], "not an environment"),
+        (["train", "max_depth", "--as", "alice"], "not key=value"),
+    ],
+)
+def test_usage_errors_exit_2(cli_home: Path, argv: list[str], expected: str,
+                             capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    assert expected in capsys.readouterr().err
+
+
+def test_unknown_user_and_missing_actor(cli_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "approve", "v1", "--as", "mallory")
+    assert code == 2 and "unknown user 'mallory'" in err and "alice" in err
+    code, _, err = run(capsys, "approve", "v1")
+    assert code == 2 and "--as NAME" in err
+
+
+def test_refusals_exit_1_with_one_line(cli_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "train", "max_dept=3", "--as", "alice")
+    assert code == 1 and "max_depth" in err and len(err.strip().splitlines()) == 1
+    code, _, err = run(capsys, "rollback", "production", "v1", "--as", "carol")
+    assert code == 1 and "production" in err
