@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -80,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("params", nargs="*", type=key_value, metavar="key=value")
     p.add_argument("--git-sha")
     p.add_argument("--no-wait", action="store_true", help="return once the run has started")
+    p.add_argument("--detached-child", action="store_true", help=argparse.SUPPRESS)
     p = sub.add_parser("stop", parents=[common], help="stop a pipeline run")
     p.add_argument("execution_id")
     p = sub.add_parser("status", parents=[common], help="environments, recent versions and runs")
@@ -182,8 +185,22 @@ class Cli:
         return 0
 
     # -- commands ------------------------------------------------------------
-    def train(self, params: list[tuple[str, str]], git_sha: str | None, wait: bool) -> int:
+    def train(
+        self, params: list[tuple[str, str]], git_sha: str | None, wait: bool, detached: bool = False
+    ) -> int:
         result = self.release.train(self.who(), dict(params), git_sha)
+        if detached:
+            # Tell the parent which run started, then keep running it with nobody listening.
+            sys.stdout.write(json.dumps(result_json(result)) + "\n")
+            sys.stdout.flush()
+            devnull = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the process
+            sys.stdout = sys.stderr = devnull
+            self.as_json = True
+            self.out = lambda _line: None
+            if not result.ok:
+                return 1
+            self.wait_for(str(result.data["execution_id"]))
+            return 0
         if not result.ok or not wait:
             return self.finish(result)
         if not self.as_json:
@@ -335,7 +352,11 @@ def run_release_command(args: argparse.Namespace, settings: Settings) -> int:
         cli = Cli(services, actor, args.json, print)
         match args.command:
             case "train":
-                return cli.train(args.params, args.git_sha, not args.no_wait)
+                if args.no_wait and settings.mlops_backend == "local" and not args.detached_child:
+                    # Local runs live in the process that started them: hand the run to a detached one.
+                    services.close()
+                    return train_detached(args, settings, actor)
+                return cli.train(args.params, args.git_sha, not args.no_wait, detached=args.detached_child)
             case "stop":
                 return cli.finish(services.release.stop(cli.who(), args.execution_id))
             case "status":
@@ -362,9 +383,47 @@ def run_release_command(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _env_user() -> str | None:
-    import os
-
     return os.environ.get("MLOPS_USER") or None
+
+
+def train_detached(args: argparse.Namespace, settings: Settings, actor: Actor | None) -> int:
+    """Start the run in a detached process that outlives this command, and report its id."""
+    if actor is None:
+        raise UsageError("say who acts with --as NAME (or MLOPS_USER)")
+    argv = [
+        sys.executable,
+        "-m",
+        "bot.cli",
+        "train",
+        "--detached-child",
+        "--as",
+        actor.name,
+        "--home",
+        str(settings.mlops_home),
+        *(f"{k}={v}" for k, v in args.params),
+    ]
+    if args.git_sha:
+        argv += ["--git-sha", args.git_sha]
+    child = subprocess.Popen(
+        argv, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True, start_new_session=True
+    )
+    assert child.stdout is not None
+    line = child.stdout.readline()
+    child.stdout.close()
+    try:
+        doc = json.loads(line)
+    except json.JSONDecodeError:
+        child.wait(10)
+        raise UsageError(f"the training process failed to start (exit {child.returncode})") from None
+    if args.json:
+        print(json.dumps(doc, indent=2))
+    else:
+        run_id = doc.get("data", {}).get("execution_id", "")
+        print(f"{'✓' if doc['ok'] else '✗'} {doc['message']} run {run_id}".rstrip())
+    if not doc["ok"]:
+        print(f"mlops-bot: {doc['outcome']}: {doc['message']}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -100,3 +100,21 @@ def test_refusals_exit_1_with_one_line(cli_home: Path, capsys: pytest.CaptureFix
     assert code == 1 and "max_depth" in err and len(err.strip().splitlines()) == 1
     code, _, err = run(capsys, "rollback", "production", "v1", "--as", "carol")
     assert code == 1 and "production" in err
+
+
+def test_train_no_wait_keeps_running_after_the_command(cli_home: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    import time
+
+    code, out, err = run(capsys, "train", "num_round=20", "--no-wait", "--as", "alice", "--json")
+    assert code == 0, err
+    run_id = json.loads(out)["data"]["execution_id"]
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        _, out, _ = run(capsys, "status", "--json")
+        runs = {e["id"]: e for e in json.loads(out)["executions"]}
+        if runs[run_id]["status"] != "Executing":
+            break
+        time.sleep(0.5)
+    assert runs[run_id]["status"] == "Succeeded", runs[run_id]
+    assert runs[run_id]["model_version"] == 2
