@@ -1,0 +1,86 @@
+"""Fixtures for the SageMaker platform tests: moto (in process), a config, a platform and seeded AWS."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from ml.sagemaker import SageMakerConfig, SageMakerPlatform
+from tests.sagemaker import moto_sagemaker
+
+REGION = "us-east-1"
+ROLE_ARN = "arn:aws:iam::123456789012:role/SageMakerExecution"
+PIPELINE = "churn-xgb"
+GROUP = "churn-models"
+ENDPOINTS = {"staging": "churn-staging", "production": "churn-production"}
+ALARMS = ("churn-production-5xx", "churn-production-latency-p95")
+
+moto_sagemaker.install()
+
+
+def make_config(**overrides: Any) -> SageMakerConfig:
+    values: dict[str, Any] = {
+        "region": REGION,
+        "pipeline_name": PIPELINE,
+        "model_package_group": GROUP,
+        "execution_role_arn": ROLE_ARN,
+        "endpoint_names": dict(ENDPOINTS),
+        "rollback_alarm_names": ALARMS,
+        "data_capture_s3_uri": "s3://mlops-capture/churn",
+        "canary_size_percent": 20,
+        "canary_wait_seconds": 600,
+        "waiter_delay_seconds": 0,
+        "waiter_max_attempts": 3,
+        "max_attempts": 2,
+    }
+    values.update(overrides)
+    return SageMakerConfig(**values)
+
+
+@pytest.fixture(autouse=True)
+def aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fake credentials only, and nothing that could point boto3 at a real account."""
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SAGEMAKER", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
+@pytest.fixture
+def aws() -> Iterator[None]:
+    with mock_aws():
+        yield
+
+
+@pytest.fixture
+def session(aws: None) -> boto3.Session:
+    return boto3.Session(region_name=REGION)
+
+
+@pytest.fixture
+def sm(session: boto3.Session) -> Any:
+    return session.client("sagemaker")
+
+
+@pytest.fixture
+def s3(session: boto3.Session) -> Any:
+    return session.client("s3")
+
+
+@pytest.fixture
+def config() -> SageMakerConfig:
+    return make_config()
+
+
+@pytest.fixture
+def platform(config: SageMakerConfig, session: boto3.Session, sm: Any) -> Iterator[SageMakerPlatform]:
+    moto_sagemaker.create_pipeline(sm, PIPELINE, ROLE_ARN)
+    plat = SageMakerPlatform(config, session)
+    yield plat
+    plat.close()

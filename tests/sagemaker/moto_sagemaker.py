@@ -1,0 +1,413 @@
+"""moto 5.2.5 made fit for the SageMaker platform: missing operations, state to seed, requests to inspect.
+
+``install()`` adds to ``moto.sagemaker.responses.SageMakerResponse``:
+
+* ``UpdateEndpoint`` that really switches the endpoint's config in the backend (or, when armed with
+  ``arm_update_rollback``, leaves it on the old one as an alarm-triggered rollback would), and records
+  each request for ``update_endpoint_requests``;
+* ``ListPipelineExecutionSteps`` over steps seeded with ``seed_execution``, and ``StopPipelineExecution``;
+* ``CreateMonitoringSchedule`` / ``DescribeMonitoringSchedule`` (recorded only);
+* tags on pipeline executions, which moto's ``AddTags`` cannot parse;
+* ``ListPipelineExecutions`` sorted as asked, and failure reasons in ``DescribePipelineExecution``;
+* ``hold_endpoint_status``: make the next describes of an endpoint report a transitional status.
+
+It works in process (``mock_aws``) and behind ``ThreadedMotoServer``, which shares the same backends.
+``register_model_package`` registers a version the way the pipeline's RegisterModel step does.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from moto.core.responses import ActionResult
+from moto.core.utils import utcnow
+from moto.sagemaker.exceptions import ValidationError
+from moto.sagemaker.models import FakeEndpoint, SageMakerModelBackend, sagemaker_backends
+from moto.sagemaker.responses import SageMakerResponse
+from moto.sagemaker.utils import get_pipeline_execution_from_arn
+
+DEFAULT_ACCOUNT_ID = "123456789012"  # moto's account
+XGBOOST_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
+_TERMINAL = ("Succeeded", "Failed", "Stopped")
+
+
+# -- backend state -----------------------------------------------------------------------------------
+def backend(region: str = "us-east-1", account_id: str = DEFAULT_ACCOUNT_ID) -> SageMakerModelBackend:
+    return sagemaker_backends[account_id][region]
+
+
+def _extra(sm: SageMakerModelBackend) -> dict[str, Any]:
+    # Kept on the backend object, so mock_aws's reset between tests clears it too.
+    state: dict[str, Any] | None = getattr(sm, "_mlops_test_state", None)
+    if state is None:
+        state = {
+            "updates": [],
+            "rollback_next": {},
+            "schedules": {},
+            "hold": {},
+            "execution_tags": {},
+            "failures": {},
+        }
+        sm._mlops_test_state = state  # type: ignore[attr-defined]
+    return state
+
+
+def update_endpoint_requests(region: str = "us-east-1") -> list[dict[str, Any]]:
+    """Every UpdateEndpoint request received, oldest first, as sent."""
+    return list(_extra(backend(region))["updates"])
+
+
+def monitoring_schedules(region: str = "us-east-1") -> dict[str, dict[str, Any]]:
+    return dict(_extra(backend(region))["schedules"])
+
+
+def arm_update_rollback(endpoint: str, reason: str, region: str = "us-east-1") -> None:
+    """The next UpdateEndpoint on ``endpoint`` is accepted, then rolled back (as a CloudWatch alarm would)."""
+    _extra(backend(region))["rollback_next"][endpoint] = reason
+
+
+def hold_endpoint_status(endpoint: str, status: str, polls: int, region: str = "us-east-1") -> None:
+    """The next ``polls`` DescribeEndpoint calls on ``endpoint`` report ``status``."""
+    _extra(backend(region))["hold"][endpoint] = [status, polls]
+
+
+def inject_failure(
+    operation: str,
+    code: str,
+    message: str,
+    *,
+    status: int = 400,
+    times: int = 1,
+    region: str = "us-east-1",
+) -> None:
+    """The next ``times`` calls of ``operation`` (e.g. "UpdateEndpoint") fail with this AWS error.
+
+    Failures are answered by moto itself, so botocore's retries see them as they would from AWS.
+    """
+    _extra(backend(region))["failures"].setdefault(operation, []).extend([(code, message, status)] * times)
+
+
+def injected_failures_left(operation: str, region: str = "us-east-1") -> int:
+    return len(_extra(backend(region))["failures"].get(operation, []))
+
+
+def step(
+    name: str,
+    status: str,
+    *,
+    started_at: datetime | None = None,
+    failure_reason: str | None = None,
+    model_package_arn: str | None = None,
+) -> dict[str, Any]:
+    """One ListPipelineExecutionSteps entry."""
+    entry: dict[str, Any] = {
+        "StepName": name,
+        "StepStatus": status,
+        "StartTime": started_at or utcnow(),
+        "AttemptCount": 1,
+        "Metadata": {},
+    }
+    if status in _TERMINAL:
+        entry["EndTime"] = entry["StartTime"] + timedelta(seconds=30)
+    if failure_reason:
+        entry["FailureReason"] = failure_reason
+    if model_package_arn:
+        entry["Metadata"] = {"RegisterModel": {"Arn": model_package_arn}}
+    return entry
+
+
+def seed_execution(
+    execution_arn: str,
+    *,
+    status: str,
+    steps: Iterable[Mapping[str, Any]] = (),
+    failure_reason: str | None = None,
+    region: str = "us-east-1",
+) -> None:
+    """Give a started execution the status and steps a real run would have reached."""
+    execution = get_pipeline_execution_from_arn(backend(region).pipelines, execution_arn)
+    execution.pipeline_execution_status = status
+    execution.pipeline_execution_failure_reason = failure_reason  # type: ignore[assignment]
+    execution.last_modified_time = utcnow()
+    execution._mlops_steps = [dict(s) for s in steps]  # type: ignore[attr-defined]
+
+
+# -- added and corrected operations --------------------------------------------------------------------
+def _update_endpoint(self: SageMakerResponse) -> ActionResult:
+    sm = self.sagemaker_backend
+    name = self._get_param("EndpointName")
+    config_name = self._get_param("EndpointConfigName")
+    endpoint = sm.endpoints.get(name)
+    if endpoint is None:
+        arn = FakeEndpoint.arn_formatter(name, sm.account_id, sm.region_name)
+        raise ValidationError(message=f"Could not find endpoint '{arn}'.")
+    config = sm.describe_endpoint_config(config_name)  # raises "Could not find endpoint configuration"
+    if endpoint.endpoint_status != "InService":
+        raise ValidationError(message=f"Cannot update in-progress endpoint '{endpoint.arn}'.")
+    state = _extra(sm)
+    state["updates"].append(
+        {
+            "EndpointName": name,
+            "EndpointConfigName": config_name,
+            "RetainAllVariantProperties": self._get_param("RetainAllVariantProperties"),
+            "DeploymentConfig": self._get_param("DeploymentConfig"),
+        }
+    )
+    reason = state["rollback_next"].pop(name, None)
+    if reason is not None:
+        endpoint.failure_reason = reason
+    else:
+        previous = endpoint.production_variants
+        endpoint.endpoint_config_name = config_name
+        endpoint.production_variants = endpoint._process_production_variants(config["ProductionVariants"])
+        if self._get_param("RetainAllVariantProperties"):
+            for variant, old in zip(endpoint.production_variants, previous, strict=False):
+                for key in ("CurrentInstanceCount", "DesiredInstanceCount"):
+                    if key in old:
+                        variant[key] = old[key]
+        endpoint.data_capture_config = config.get("DataCaptureConfig") or {}
+        endpoint.failure_reason = None
+    endpoint.last_modified_time = utcnow()
+    return ActionResult({"EndpointArn": endpoint.arn})
+
+
+def _describe_endpoint(self: SageMakerResponse) -> ActionResult:
+    name = self._get_param("EndpointName")
+    response = self.sagemaker_backend.describe_endpoint(name)
+    held = _extra(self.sagemaker_backend)["hold"].get(name)
+    if held and held[1] > 0:
+        held[1] -= 1
+        response = {**response, "EndpointStatus": held[0]}
+    return ActionResult(response)
+
+
+def _list_pipeline_execution_steps(self: SageMakerResponse) -> ActionResult:
+    execution = get_pipeline_execution_from_arn(
+        self.sagemaker_backend.pipelines, self._get_param("PipelineExecutionArn")
+    )
+    steps = list(getattr(execution, "_mlops_steps", []))
+    steps.sort(
+        key=lambda s: s["StartTime"], reverse=self._get_param("SortOrder", "Descending") == "Descending"
+    )
+    return ActionResult({"PipelineExecutionSteps": steps})
+
+
+def _stop_pipeline_execution(self: SageMakerResponse) -> ActionResult:
+    arn = self._get_param("PipelineExecutionArn")
+    execution = get_pipeline_execution_from_arn(self.sagemaker_backend.pipelines, arn)
+    if execution.pipeline_execution_status in _TERMINAL:
+        raise ValidationError(
+            message=f"Pipeline execution {arn} is already {execution.pipeline_execution_status}."
+        )
+    execution.pipeline_execution_status = "Stopping"
+    execution.last_modified_time = utcnow()
+    return ActionResult({"PipelineExecutionArn": arn})
+
+
+def _describe_pipeline_execution(self: SageMakerResponse) -> ActionResult:
+    arn = self._get_param("PipelineExecutionArn")
+    response = self.sagemaker_backend.describe_pipeline_execution(arn)
+    execution = get_pipeline_execution_from_arn(self.sagemaker_backend.pipelines, arn)
+    response["FailureReason"] = execution.pipeline_execution_failure_reason or ""
+    if not response["FailureReason"]:
+        del response["FailureReason"]
+    response["StartTime"] = execution.start_time
+    return ActionResult(response)
+
+
+def _list_pipeline_executions(self: SageMakerResponse) -> ActionResult:
+    response = self.sagemaker_backend.list_pipeline_executions(self._get_param("PipelineName"))
+    summaries = response["PipelineExecutionSummaries"]
+    for summary in summaries:
+        if summary.get("PipelineExecutionFailureReason") in (None, "None"):
+            summary.pop("PipelineExecutionFailureReason", None)
+    summaries.sort(key=lambda s: s["StartTime"], reverse=self._get_param("SortOrder") != "Ascending")
+    limit = self._get_param("MaxResults")
+    return ActionResult({"PipelineExecutionSummaries": summaries[:limit] if limit else summaries})
+
+
+_original_add_tags = SageMakerResponse.add_tags
+_original_list_tags = SageMakerResponse.list_tags
+
+
+def _is_execution(arn: str) -> bool:
+    return ":pipeline/" in arn and "/execution/" in arn
+
+
+def _add_tags(self: SageMakerResponse) -> ActionResult:
+    arn = self._get_param("ResourceArn")
+    if not _is_execution(arn):
+        return _original_add_tags(self)
+    get_pipeline_execution_from_arn(self.sagemaker_backend.pipelines, arn)  # must exist
+    tags = _extra(self.sagemaker_backend)["execution_tags"].setdefault(arn, {})
+    for tag in self._get_param("Tags"):
+        tags[tag["Key"]] = tag.get("Value", "")
+    return ActionResult({"Tags": [{"Key": k, "Value": v} for k, v in tags.items()]})
+
+
+def _list_tags(self: SageMakerResponse) -> ActionResult:
+    arn = self._get_param("ResourceArn")
+    if not _is_execution(arn):
+        return _original_list_tags(self)
+    tags = _extra(self.sagemaker_backend)["execution_tags"].get(arn, {})
+    return ActionResult({"Tags": [{"Key": k, "Value": v} for k, v in tags.items()]})
+
+
+def _create_monitoring_schedule(self: SageMakerResponse) -> ActionResult:
+    sm = self.sagemaker_backend
+    name = self._get_param("MonitoringScheduleName")
+    schedules = _extra(sm)["schedules"]
+    if name in schedules:
+        raise ValidationError(message=f"Monitoring schedule {name} already exists.")
+    arn = f"arn:aws:sagemaker:{sm.region_name}:{sm.account_id}:monitoring-schedule/{name}"
+    schedules[name] = {
+        "MonitoringScheduleArn": arn,
+        "MonitoringScheduleName": name,
+        "MonitoringScheduleStatus": "Scheduled",
+        "MonitoringScheduleConfig": self._get_param("MonitoringScheduleConfig"),
+        "CreationTime": utcnow(),
+        "LastModifiedTime": utcnow(),
+    }
+    return ActionResult({"MonitoringScheduleArn": arn})
+
+
+def _describe_monitoring_schedule(self: SageMakerResponse) -> ActionResult:
+    name = self._get_param("MonitoringScheduleName")
+    schedule = _extra(self.sagemaker_backend)["schedules"].get(name)
+    if schedule is None:
+        raise ValidationError(message=f"Could not find monitoring schedule {name}.")
+    return ActionResult(schedule)
+
+
+_original_call_action = SageMakerResponse.call_action
+
+
+def _call_action(self: SageMakerResponse) -> Any:
+    pending = _extra(self.sagemaker_backend)["failures"].get(self._get_action())
+    if pending:
+        code, message, status = pending.pop(0)
+        body = json.dumps({"__type": code, "message": message})
+        return (
+            status,
+            {"Content-Type": "application/x-amz-json-1.1", "x-amzn-RequestId": uuid.uuid4().hex},
+            body,
+        )
+    return _original_call_action(self)
+
+
+_OPERATIONS = {
+    "call_action": _call_action,
+    "update_endpoint": _update_endpoint,
+    "describe_endpoint": _describe_endpoint,
+    "list_pipeline_execution_steps": _list_pipeline_execution_steps,
+    "stop_pipeline_execution": _stop_pipeline_execution,
+    "describe_pipeline_execution": _describe_pipeline_execution,
+    "list_pipeline_executions": _list_pipeline_executions,
+    "add_tags": _add_tags,
+    "list_tags": _list_tags,
+    "create_monitoring_schedule": _create_monitoring_schedule,
+    "describe_monitoring_schedule": _describe_monitoring_schedule,
+}
+
+
+def install() -> None:
+    """Register the operations on moto's SageMaker responder (idempotent)."""
+    for name, operation in _OPERATIONS.items():
+        setattr(SageMakerResponse, name, operation)
+
+
+# -- fixtures shared with other test modules --------------------------------------------------------------
+def create_pipeline(sagemaker: Any, name: str, role_arn: str) -> str:
+    """A pipeline whose (minimal) definition declares the same parameters as the real one."""
+    definition = {
+        "Version": "2020-12-01",
+        "Parameters": [
+            {"Name": "InputData", "Type": "String"},
+            {"Name": "AccuracyThreshold", "Type": "Float", "DefaultValue": 0.8},
+        ],
+        "Steps": [],
+    }
+    response = sagemaker.create_pipeline(
+        PipelineName=name,
+        PipelineDefinition=json.dumps(definition),
+        RoleArn=role_arn,
+        ClientRequestToken=uuid.uuid4().hex,
+    )
+    return str(response["PipelineArn"])
+
+
+@dataclass(frozen=True)
+class RegisteredPackage:
+    version: int
+    arn: str
+    metrics_uri: str
+    lineage: dict[str, str]
+
+
+def register_model_package(
+    sagemaker: Any,
+    s3: Any,
+    group: str,
+    *,
+    approval_status: str = "PendingManualApproval",
+    accuracy: float = 0.87,
+    metrics: Mapping[str, float] | None = None,
+    lineage: Mapping[str, str] | None = None,
+    bucket: str = "mlops-artifacts",
+) -> RegisteredPackage:
+    """Register a version as the pipeline's RegisterModel step would: XGBoost container, model.tar.gz,
+    evaluation.json as ModelQuality statistics, lineage in CustomerMetadataProperties."""
+    try:
+        sagemaker.describe_model_package_group(ModelPackageGroupName=group)
+    except sagemaker.exceptions.ClientError:
+        sagemaker.create_model_package_group(
+            ModelPackageGroupName=group, ModelPackageGroupDescription="churn"
+        )
+    existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
+    if bucket not in existing:
+        s3.create_bucket(Bucket=bucket)
+    run = uuid.uuid4().hex[:12]
+    values = {"accuracy": accuracy, "precision": 0.81, "recall": 0.74, "f1": 0.77, "auc": 0.91}
+    values.update(metrics or {})
+    report = {
+        "classification_metrics": {
+            name: {"value": value, "standard_deviation": 0.004} for name, value in values.items()
+        },
+        "threshold": 0.5,
+    }
+    key = f"pipelines/{run}/evaluation/evaluation.json"
+    s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(report).encode(), ContentType="application/json")
+    metrics_uri = f"s3://{bucket}/{key}"
+    full_lineage = {
+        "execution_id": run,
+        "requested_by": "U0ALICE",
+        "git_sha": "3f2c1a9",
+        "dataset_sha256": "ab" * 32,
+        "artifact_sha256": "cd" * 32,
+        "parameters": json.dumps({"num_round": "100", "max_depth": "5"}),
+    }
+    full_lineage.update(lineage or {})
+    response = sagemaker.create_model_package(
+        ModelPackageGroupName=group,
+        ModelPackageDescription=f"XGBoost model from pipeline run {run}",
+        ModelApprovalStatus=approval_status,
+        InferenceSpecification={
+            "Containers": [
+                {"Image": XGBOOST_IMAGE, "ModelDataUrl": f"s3://{bucket}/pipelines/{run}/model/model.tar.gz"}
+            ],
+            "SupportedContentTypes": ["text/csv"],
+            "SupportedResponseMIMETypes": ["text/csv"],
+            "SupportedRealtimeInferenceInstanceTypes": ["ml.m5.large", "ml.m5.xlarge"],
+        },
+        ModelMetrics={
+            "ModelQuality": {"Statistics": {"ContentType": "application/json", "S3Uri": metrics_uri}}
+        },
+        CustomerMetadataProperties=full_lineage,
+    )
+    arn = str(response["ModelPackageArn"])
+    return RegisteredPackage(int(arn.rsplit("/", 1)[-1]), arn, metrics_uri, full_lineage)
