@@ -79,8 +79,9 @@ class SQLiteStore:
 
     def replace_if(self, ns: str, key: str, expected: Record, value: Record) -> bool:
         cur = self._run(
-            "UPDATE records SET value=? WHERE ns=? AND key=? AND value=?",
-            (json.dumps(value, sort_keys=True), ns, key, json.dumps(expected, sort_keys=True)),
+            "UPDATE records SET value=? WHERE ns=? AND key=? AND value=? "
+            "AND (expires_at IS NULL OR expires_at>?)",
+            (json.dumps(value, sort_keys=True), ns, key, json.dumps(expected, sort_keys=True), time.time()),
         )
         return cur.rowcount == 1
 

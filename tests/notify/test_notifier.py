@@ -1,0 +1,373 @@
+"""The notifier against a recording Slack Web API over real HTTP on 127.0.0.1."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from slack_sdk import WebClient
+
+from bot.notify import NS_MESSAGE, NS_OUTBOX, NS_OUTBOX_DEAD, Notifier
+from bot.store.sqlite import SQLiteStore
+from tests.notify.fake_slack_api import TOKEN, FakeSlackAPI, Fault, Message
+
+#: fast pacing for tests; the production defaults are 1 post/s per channel and 50 updates/min
+FAST: dict[str, Any] = {
+    "post_rate": 200.0,
+    "post_burst": 20,
+    "update_rate": 200.0,
+    "update_burst": 20,
+    "backoff_base": 0.01,
+    "backoff_max": 0.2,
+    "idle_poll": 0.05,
+    "lease_seconds": 3,
+}
+
+
+def blocks(text: str) -> list[dict[str, Any]]:
+    return [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
+
+
+@pytest.fixture
+def slack() -> Iterator[FakeSlackAPI]:
+    api = FakeSlackAPI().start()
+    yield api
+    api.stop()
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return tmp_path / "bot.db"
+
+
+@pytest.fixture
+def make(slack: FakeSlackAPI, db: Path) -> Iterator[Callable[..., Notifier]]:
+    """Builds notifiers (each on its own store connection, like separate processes); closes them."""
+    made: list[tuple[Notifier, SQLiteStore]] = []
+
+    def build(channel: str = "#mlops", token: str = TOKEN, **kwargs: Any) -> Notifier:
+        store = SQLiteStore(db)
+        client = WebClient(token=token, base_url=slack.url, timeout=5)
+        notifier = Notifier(client, store, channel, **{**FAST, **kwargs})
+        made.append((notifier, store))
+        return notifier
+
+    yield build
+    for notifier, store in made:
+        notifier.close(timeout=0)
+        store.close()
+
+
+def thread_of(slack: FakeSlackAPI, parent_text: str) -> tuple[Message, list[str]]:
+    (parent,) = slack.by_text(parent_text)
+    return parent, [m.text for m in slack.live_messages() if m.thread_ts == parent.ts]
+
+
+def test_calls_return_at_once_and_everything_arrives_in_order(
+    slack: FakeSlackAPI, make: Callable[..., Notifier]
+) -> None:
+    slack.delay = 0.2  # a slow Slack must not slow the caller down
+    notifier = make(start_worker=False)
+    started = time.monotonic()
+    notifier.upsert("run:1", "run 1 started", blocks("run 1 started"))
+    for i in range(5):
+        notifier.reply("run:1", f"run 1 step {i}")
+    notifier.upsert("card:v1", "card v1", blocks("card v1"), thread_key="run:1")
+    notifier.upsert("run:2", "run 2 started", blocks("run 2 started"))
+    notifier.reply("run:2", "run 2 step 0", blocks("run 2 step 0"))
+    assert time.monotonic() - started < 1.0  # sending them would take 9 x 0.2 s
+    assert slack.calls == []
+    assert notifier.pending() == 9
+    assert notifier.ref("run:1") is None
+
+    slack.delay = 0.0
+    notifier.start()
+    assert notifier.flush(10)
+    assert notifier.pending() == 0
+
+    parent, replies = thread_of(slack, "run 1 started")
+    assert replies == [f"run 1 step {i}" for i in range(5)] + ["card v1"]
+    assert notifier.ref("run:1") == ("C0MLOPS", parent.ts)
+    card = notifier.ref("card:v1")
+    assert card is not None and slack.messages[card[1]].thread_ts == parent.ts
+    _, replies2 = thread_of(slack, "run 2 started")
+    assert replies2 == ["run 2 step 0"]
+    assert slack.by_text("run 2 step 0")[0].blocks == blocks("run 2 step 0")
+    assert len(slack.ok_calls("chat.postMessage")) == 9
+
+
+def test_reply_queued_before_its_parent_waits_for_the_parent(
+    slack: FakeSlackAPI, make: Callable[..., Notifier]
+) -> None:
+    notifier = make(start_worker=False)
+    notifier.reply("card:v3", "approved by bob")
+    notifier.upsert("other", "unrelated", blocks("unrelated"))
+    notifier.upsert("card:v3", "card v3", blocks("card v3"))
+    notifier.reply("card:v3", "deployed")
+    # a message created inside a thread: replies to it go to the thread's root
+    notifier.upsert("step:v3", "step", blocks("step"), thread_key="card:v3")
+    notifier.reply("step:v3", "step reply")
+    assert notifier.flush(10)  # no worker: flush sends in the calling thread
+    _, replies = thread_of(slack, "card v3")
+    assert replies == ["approved by bob", "deployed", "step", "step reply"]
+    posted = [c.params["text"] for c in slack.ok_calls("chat.postMessage")]
+    assert posted.index("card v3") < posted.index("approved by bob")
+    assert slack.by_text("unrelated")[0].thread_ts is None
+
+
+def test_burst_of_upserts_coalesces_newest_wins(slack: FakeSlackAPI, make: Callable[..., Notifier]) -> None:
+    notifier = make(update_rate=5.0, update_burst=1)
+    started = time.monotonic()
+    for i in range(50):
+        notifier.upsert("card:v1", f"state {i}", blocks(f"state {i}"))
+        time.sleep(0.002)
+    burst = time.monotonic() - started
+    assert notifier.flush(10)
+    posts = slack.ok_calls("chat.postMessage")
+    updates = slack.ok_calls("chat.update")
+    assert len(posts) == 1
+    # at most what the update budget allows during the burst, plus the final state
+    assert len(updates) <= min(10, 2 + int(burst * 5)), [c.params["text"] for c in updates]
+    ref = notifier.ref("card:v1")
+    assert ref is not None
+    final = slack.messages[ref[1]]
+    assert final.text == "state 49" and final.blocks == blocks("state 49")
+    # states only move forward
+    seen = [c.params["text"] for c in posts + updates]
+    assert seen == sorted(seen, key=lambda t: int(t.split()[1]))
+
+    # the same state again is not sent again; a new state is
+    calls = len(slack.calls)
+    notifier.upsert("card:v1", "state 49", blocks("state 49"))
+    assert notifier.flush(5)
+    assert len(slack.calls) == calls
+    notifier.upsert("card:v1", "state 50", blocks("state 50"))
+    assert notifier.flush(5)
+    assert slack.messages[ref[1]].text == "state 50"
+    assert len(slack.ok_calls("chat.postMessage")) == 1
+
+
+def test_post_rate_is_paced_per_channel(slack: FakeSlackAPI, make: Callable[..., Notifier]) -> None:
+    notifier = make(start_worker=False, post_rate=10.0, post_burst=2)
+    for i in range(7):
+        notifier.upsert(f"k{i}", f"m{i}", blocks(f"m{i}"))
+    notifier.start()
+    assert notifier.flush(10)
+    at = [c.at for c in slack.ok_calls("chat.postMessage")]
+    assert len(at) == 7
+    # two go at once (burst), the other five at most 10 per second
+    assert at[-1] - at[0] >= 0.45
+    assert all(b - a >= 0.07 for a, b in itertools.pairwise(at[2:]))
+
+
+def test_honours_retry_after(slack: FakeSlackAPI, make: Callable[..., Notifier]) -> None:
+    notifier = make(start_worker=False)
+    notifier.upsert("card:v1", "v1 a", blocks("v1 a"))
+    assert notifier.flush(5)
+    slack.inject("chat.postMessage", Fault(status=429, error="ratelimited", retry_after=1))
+    slack.inject("chat.update", Fault(status=429, error="ratelimited", retry_after=1))
+    notifier.upsert("card:v1", "v1 b", blocks("v1 b"))
+    notifier.upsert("card:v2", "v2", blocks("v2"))
+    notifier.reply("card:v2", "v2 reply")
+    notifier.start()
+    assert notifier.flush(10)
+
+    def gap(method: str) -> float:
+        calls = [c for c in slack.calls if c.method == method]
+        limited = next(c for c in calls if c.status == 429)
+        retried = next(c for c in calls if c.at > limited.at and c.status == 200)
+        return retried.at - limited.at
+
+    assert gap("chat.postMessage") >= 0.95
+    assert gap("chat.update") >= 0.95
+    assert [m.text for m in slack.live_messages()] == ["v1 b", "v2", "v2 reply"]
+    assert len(slack.ok_calls("chat.postMessage")) == 3
+
+
+def test_survives_server_errors_and_dropped_connections(
+    slack: FakeSlackAPI, make: Callable[..., Notifier]
+) -> None:
+    slack.error_rate = 0.3
+    slack.inject(
+        "chat.postMessage", Fault(drop=True), Fault(status=503), Fault(status=200, error="internal_error")
+    )
+    notifier = make()
+    n_threads, n_replies = 6, 8
+
+    def produce(t: int) -> None:
+        notifier.upsert(f"run:{t}", f"run {t}", blocks(f"run {t} state 0"))
+        for r in range(n_replies):
+            notifier.reply(f"run:{t}", f"run {t} reply {r}")
+            notifier.upsert(f"run:{t}", f"run {t}", blocks(f"run {t} state {r + 1}"))
+
+    producers = [threading.Thread(target=produce, args=(t,)) for t in range(n_threads)]
+    for p in producers:
+        p.start()
+    for p in producers:
+        p.join()
+    assert notifier.flush(30), f"{notifier.pending()} still queued"
+
+    assert any(c.status == 500 for c in slack.calls)  # the faults really happened
+    texts = Counter(c.params["text"] for c in slack.ok_calls("chat.postMessage"))
+    assert all(count == 1 for count in texts.values()), texts  # nothing twice
+    for t in range(n_threads):
+        parent, replies = thread_of(slack, f"run {t}")
+        assert replies == [f"run {t} reply {r}" for r in range(n_replies)]
+        assert parent.blocks == blocks(f"run {t} state {n_replies}")
+    assert notifier.dead_letters() == []
+
+
+def test_restart_in_the_middle_loses_and_repeats_nothing(
+    slack: FakeSlackAPI, make: Callable[..., Notifier]
+) -> None:
+    first = make(start_worker=False, post_rate=20.0, post_burst=1)
+    expected_threads: dict[str, list[str]] = {}
+    for t in range(4):
+        first.upsert(f"run:{t}", f"run {t}", blocks(f"run {t}"))
+        expected_threads[f"run {t}"] = []
+        for r in range(5):
+            first.reply(f"run:{t}", f"run {t} reply {r}")
+            expected_threads[f"run {t}"].append(f"run {t} reply {r}")
+    total = 4 * 6
+    first.start()
+    assert slack.wait_until(lambda: len(slack.calls) >= 8, timeout=5)
+    first.close(timeout=0)  # stop without flushing, as a deploy or crash would
+    left = first.pending()
+    assert 0 < left < total
+
+    second = make()  # a new process: new store connection on the same file
+    second.upsert("run:0", "run 0 final", blocks("run 0 final"))  # a key the first process created
+    second.reply("run:3", "after restart")
+    expected_threads["run 3"].append("after restart")
+    assert second.flush(10)
+
+    texts = Counter(c.params["text"] for c in slack.ok_calls("chat.postMessage"))
+    assert sum(texts.values()) == total + 1
+    assert all(count == 1 for count in texts.values()), texts
+    for parent_text, want in expected_threads.items():
+        parent = next(m for m in slack.live_messages() if parent_text in (m.text, *m.history))
+        assert [m.text for m in slack.live_messages() if m.thread_ts == parent.ts] == want
+    assert slack.by_text("run 0 final")[0].history == ["run 0"]  # updated in place, not re-posted
+
+
+def test_permanent_errors_are_parked_not_retried(
+    slack: FakeSlackAPI, make: Callable[..., Notifier], caplog: pytest.LogCaptureFixture
+) -> None:
+    notifier = make(start_worker=False)
+    notifier.upsert("card:bad", "bad card", [{"type": "no-such-block"}])
+    notifier.reply("card:bad", "reply to the bad card")
+    notifier.upsert("card:good", "good card", blocks("good"))
+    with caplog.at_level(logging.ERROR, logger="bot.notify"):
+        assert notifier.flush(10)
+    dead = notifier.dead_letters()
+    assert [(v["key"], v["error"]) for _, v in dead] == [("card:bad", "invalid_blocks")]
+    assert "invalid_blocks" in caplog.text and "card:bad" in caplog.text
+    assert len([c for c in slack.calls if c.error == "invalid_blocks"]) == 1
+    # the parent never existed, so its reply went to the channel (never dropped)
+    assert slack.by_text("reply to the bad card")[0].thread_ts is None
+    assert slack.by_text("good card")
+    assert notifier.ref("card:bad") is None
+
+    elsewhere = make(channel="#nowhere", start_worker=False)
+    elsewhere.upsert("card:x", "lost channel", blocks("x"))
+    assert elsewhere.flush(5)
+    errors = {v["key"]: v["error"] for _, v in elsewhere.dead_letters()}
+    assert errors == {"card:bad": "invalid_blocks", "card:x": "channel_not_found"}
+
+
+def test_bad_token_pauses_instead_of_parking(slack: FakeSlackAPI, make: Callable[..., Notifier]) -> None:
+    notifier = make(token="xoxb-revoked", start_worker=False, auth_pause=0.6)
+    notifier.upsert("card:v1", "v1", blocks("v1"))
+    assert notifier.flush(0.3) is False
+    assert notifier.pending() == 1
+    assert notifier.dead_letters() == []
+    assert [c.error for c in slack.calls] == ["invalid_auth"]  # paused, not hammering Slack
+    notifier.client.token = TOKEN  # type: ignore[attr-defined]
+    assert notifier.flush(5)
+    assert slack.by_text("v1")
+
+
+def test_deleted_message_is_posted_again(slack: FakeSlackAPI, make: Callable[..., Notifier]) -> None:
+    notifier = make()
+    notifier.upsert("card:v1", "v1 a", blocks("a"))
+    assert notifier.flush(5)
+    first = notifier.ref("card:v1")
+    assert first is not None
+    slack.delete_message(first[1])
+    notifier.upsert("card:v1", "v1 b", blocks("b"))
+    assert notifier.flush(5)
+    second = notifier.ref("card:v1")
+    assert second is not None and second != first
+    assert slack.messages[second[1]].text == "v1 b"
+    assert notifier.dead_letters() == []
+
+
+def test_one_drainer_per_store(slack: FakeSlackAPI, make: Callable[..., Notifier]) -> None:
+    a, b = make(), make()
+    for i in range(10):
+        (a if i % 2 else b).upsert(f"k{i}", f"m{i}", blocks(f"m{i}"))
+        (b if i % 2 else a).reply(f"k{i}", f"r{i}")
+    assert a.flush(10) and b.flush(10)
+    texts = Counter(c.params["text"] for c in slack.ok_calls("chat.postMessage"))
+    assert texts == Counter([f"m{i}" for i in range(10)] + [f"r{i}" for i in range(10)])
+    for i in range(10):
+        assert thread_of(slack, f"m{i}")[1] == [f"r{i}"]
+
+
+def test_outbox_and_references_live_in_the_store(make: Callable[..., Notifier]) -> None:
+    notifier = make(start_worker=False)
+    notifier.upsert("card:v1", "v1", blocks("v1"), thread_key="run:1")
+    notifier.reply("card:v1", "hello")
+    rows = notifier.store.query(NS_OUTBOX)
+    assert [v["op"] for _, v in rows] == ["upsert", "reply"]
+    assert rows[0][0] < rows[1][0]  # time-ordered keys
+    assert notifier.flush(5)
+    assert notifier.store.query(NS_OUTBOX) == []
+    assert notifier.store.query(NS_OUTBOX_DEAD) == []
+    ref = notifier.store.get(NS_MESSAGE, "card:v1")
+    assert ref is not None and set(ref) >= {"channel", "ts", "hash"}
+
+
+def test_rejects_bad_arguments(make: Callable[..., Notifier]) -> None:
+    notifier = make(start_worker=False)
+    with pytest.raises(ValueError, match="message key"):
+        notifier.upsert("", "t", [])
+    with pytest.raises(ValueError, match="thread_key"):
+        notifier.reply("", "t")
+    with pytest.raises(TypeError, match="blocks must be a list"):
+        notifier.upsert("k", "t", {"type": "section"})  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="text must be a string"):
+        notifier.reply("k", None)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="post_rate"):
+        make(post_rate=0)
+    assert notifier.pending() == 0
+
+
+def test_works_on_the_dynamodb_store(slack: FakeSlackAPI) -> None:
+    import boto3
+    from moto import mock_aws
+
+    from bot.store.dynamodb import DynamoDBStore, create_table
+
+    with mock_aws():
+        create_table(boto3.client("dynamodb", region_name="us-east-1"), "notify-test")
+        client = WebClient(token=TOKEN, base_url=slack.url, timeout=5)
+        first = Notifier(client, DynamoDBStore("notify-test", region="us-east-1"), "#mlops", **FAST)
+        first.upsert("card:v1", "v1 a", blocks("a"))
+        first.reply("card:v1", "note")
+        assert first.flush(10)
+        first.close()
+        second = Notifier(client, DynamoDBStore("notify-test", region="us-east-1"), "#mlops", **FAST)
+        second.upsert("card:v1", "v1 b", blocks("b"))
+        assert second.flush(10)
+        second.close()
+    parent, replies = thread_of(slack, "v1 b")
+    assert replies == ["note"] and parent.history == ["v1 a"]
+    assert len(slack.ok_calls("chat.postMessage")) == 2
