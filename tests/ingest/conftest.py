@@ -1,0 +1,349 @@
+"""Shared fixtures: a recording Slack Web API, a JWKS server, a fake ML platform, and the app.
+
+Both servers are real HTTP servers on 127.0.0.1 so that the real ``slack_sdk.WebClient``
+(behind the real ``Notifier``) and the real ``jwt.PyJWKClient`` are exercised.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import copy
+import hashlib
+import hmac
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from starlette.applications import Starlette
+
+from bot.core.service import ReleaseService
+from bot.notify import Notifier
+from bot.services import Services
+from bot.settings import Settings
+from bot.slack_local import LocalSlack, Message
+from bot.store.sqlite import SQLiteStore
+from handlers.events.routes import ingest_routes
+from ml.platform import (
+    ApprovalStatus,
+    EndpointInfo,
+    EndpointStatus,
+    Environment,
+    ModelPackage,
+    NotFound,
+)
+
+FIXTURES = Path(__file__).parent / "fixtures"
+ISSUER = "https://token.actions.githubusercontent.com"
+AUDIENCE = "mlops-bot"
+REPO = "acme-ml/mlops-models"
+EVENTS_TOKEN = "evt-0f3a9c2e7b"
+GH_SECRET = "gh-hook-5d1e8a"
+
+
+def fixture(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((FIXTURES / name).read_text())
+    return copy.deepcopy(data)
+
+
+# -- Slack -----------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def slack_server() -> Iterator[LocalSlack]:
+    # One server for the session (stopping one takes half a second); each test sees only its own
+    # messages through ``Env``.
+    with LocalSlack(channels=("mlops",)) as local:
+        yield local
+
+
+@pytest.fixture
+def slack(slack_server: LocalSlack) -> Iterator[LocalSlack]:
+    yield slack_server
+    slack_server.clear_faults()
+
+
+def _serve(handler: type[BaseHTTPRequestHandler]) -> tuple[ThreadingHTTPServer, str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}"
+
+
+# -- OIDC ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Issuer:
+    """An RSA key pair, its JWKS served over HTTP, and a token factory."""
+
+    key: rsa.RSAPrivateKey
+    kid: str
+    url: str = ""
+    hits: int = 0
+
+    @property
+    def jwks_url(self) -> str:
+        return f"{self.url}/.well-known/jwks"
+
+    def jwks(self) -> dict[str, Any]:
+        jwk = jwt.algorithms.RSAAlgorithm.to_jwk(self.key.public_key(), as_dict=True)
+        jwk.update({"kid": self.kid, "use": "sig", "alg": "RS256"})
+        return {"keys": [jwk]}
+
+    def public_pem(self) -> bytes:
+        return self.key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+
+    def claims(self, **overrides: Any) -> dict[str, Any]:
+        now = int(time.time())
+        claims: dict[str, Any] = {
+            "iss": ISSUER,
+            "aud": AUDIENCE,
+            "sub": f"repo:{REPO}:ref:refs/heads/main",
+            "repository": REPO,
+            "repository_owner": "acme-ml",
+            "ref": "refs/heads/main",
+            "sha": "4f9c1e27d3b8a6f0e5c2d1b0a9f8e7d6c5b4a321",
+            "workflow": "Train and register",
+            "run_id": "11873920455",
+            "actor": "dana-k",
+            "jti": str(uuid.uuid4()),
+            "iat": now,
+            "nbf": now - 5,
+            "exp": now + 300,
+        }
+        claims.update(overrides)
+        return {k: v for k, v in claims.items() if v is not None}
+
+    def token(self, key: rsa.RSAPrivateKey | None = None, kid: str | None = None, **overrides: Any) -> str:
+        return jwt.encode(
+            self.claims(**overrides), key or self.key, algorithm="RS256", headers={"kid": kid or self.kid}
+        )
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def unsigned_token(header: Mapping[str, Any], claims: Mapping[str, Any], secret: bytes | None = None) -> str:
+    """A hand-built token: ``alg: none`` (no signature) or HS256 under ``secret``."""
+    signing_input = f"{b64url(json.dumps(header).encode())}.{b64url(json.dumps(claims).encode())}"
+    signature = b"" if secret is None else hmac.new(secret, signing_input.encode(), hashlib.sha256).digest()
+    return f"{signing_input}.{b64url(signature)}"
+
+
+@pytest.fixture(scope="session")
+def rsa_keys() -> tuple[rsa.RSAPrivateKey, rsa.RSAPrivateKey]:
+    return (
+        rsa.generate_private_key(public_exponent=65537, key_size=2048),
+        rsa.generate_private_key(public_exponent=65537, key_size=2048),
+    )
+
+
+@pytest.fixture(scope="session")
+def issuer_server(rsa_keys: tuple[rsa.RSAPrivateKey, rsa.RSAPrivateKey]) -> Iterator[Issuer]:
+    iss = Issuer(key=rsa_keys[0], kid="gh-key-1")
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            iss.hits += 1
+            if self.path != "/.well-known/jwks":
+                self.send_response(404)
+                self.end_headers()
+                return
+            out = json.dumps(iss.jwks()).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(out)))
+            self.end_headers()
+            self.wfile.write(out)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server, url = _serve(Handler)
+    iss.url = url
+    yield iss
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def issuer(issuer_server: Issuer) -> Issuer:
+    issuer_server.hits = 0
+    return issuer_server
+
+
+class Client:
+    """Synchronous calls into the ASGI app through httpx (no network, real request handling)."""
+
+    def __init__(self, app: Starlette) -> None:
+        self.app = app
+
+    async def _send(self, path: str, content: bytes, headers: Mapping[str, str]) -> httpx.Response:
+        transport = httpx.ASGITransport(app=self.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://ingest.test") as client:
+            return await client.post(path, content=content, headers=dict(headers))
+
+    def post(
+        self, path: str, content: bytes | str = b"", headers: Mapping[str, str] | None = None
+    ) -> httpx.Response:
+        body = content.encode() if isinstance(content, str) else content
+        return asyncio.run(self._send(path, body, headers or {}))
+
+    def post_many(
+        self, path: str, content: bytes, headers: Mapping[str, str], n: int
+    ) -> list[httpx.Response]:
+        """``n`` identical requests at once, as a sender's retries can arrive."""
+
+        async def all_at_once() -> list[httpx.Response]:
+            return list(await asyncio.gather(*(self._send(path, content, headers) for _ in range(n))))
+
+        return asyncio.run(all_at_once())
+
+
+# -- platform and app ----------------------------------------------------------------------------------
+
+
+class FakePlatform:
+    """Our ``MLPlatform`` protocol, with just the state these routes read."""
+
+    name = "fake"
+    model_package_group = "mlops-xgboost"
+    pipeline_name = "mlops-xgboost-pipeline"
+
+    def __init__(self) -> None:
+        self.packages: dict[int, ModelPackage] = {}
+        self.serving: dict[str, int | None] = {"staging": None, "production": None}
+        for v in (1, 2, 3):
+            self.packages[v] = ModelPackage(
+                version=v,
+                arn=f"arn:aws:sagemaker:eu-west-1:210987654321:model-package/mlops-xgboost/{v}",
+                group="mlops-xgboost",
+                approval_status=ApprovalStatus.APPROVED,
+                created_at=datetime(2026, 11, v, tzinfo=UTC),
+                metrics={"accuracy": 0.85 + v / 100},
+            )
+
+    def describe_model_package(self, version: int) -> ModelPackage:
+        if version not in self.packages:
+            raise NotFound(f"model package version {version} does not exist")
+        return self.packages[version]
+
+    def describe_endpoint(self, environment: Environment) -> EndpointInfo:
+        return EndpointInfo(
+            environment=environment,
+            name=f"mlops-xgboost-{environment}",
+            status=EndpointStatus.IN_SERVICE,
+            version=self.serving[environment],
+        )
+
+    def subscribe(self, listener: Callable[[dict[str, Any]], None]) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    def __getattr__(self, name: str) -> Any:
+        raise NotImplementedError(f"FakePlatform.{name} is not used by the ingest routes")
+
+
+@dataclass
+class Env:
+    services: Services
+    notifier: Notifier
+    slack: LocalSlack
+    platform: FakePlatform
+    delegated: list[dict[str, Any]]
+    client: Client
+    issuer: Issuer
+    #: transcript position before this test: the Slack server is shared by the session
+    first_seq: int = 0
+    first_call: int = 0
+
+    def rebuild(self, **settings: Any) -> None:
+        """Rebuild the app with changed settings (same store, Slack and platform)."""
+        self.services.settings = self.services.settings.model_copy(update=settings)
+        self.client = make_client(self.services, self.notifier, self.delegated)
+
+    def messages(self) -> list[Message]:
+        """Everything in the channel once the outbox has been sent, in posting order."""
+        assert self.notifier.flush(timeout=10), "the Slack outbox did not drain"
+        return [m for m in self.slack.messages("mlops") if m.seq >= self.first_seq]
+
+    def calls(self, method: str) -> list[Any]:
+        return [c for c in self.slack.calls()[self.first_call :] if c.method == method]
+
+    def top_level(self) -> list[Message]:
+        return [m for m in self.messages() if m.thread_ts is None]
+
+    def replies(self, parent: Message) -> list[Message]:
+        return [m for m in self.messages() if m.thread_ts == parent.ts]
+
+
+def make_settings(issuer: Issuer, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "events_token": EVENTS_TOKEN,
+        "github_webhook_secret": GH_SECRET,
+        "github_repositories": [REPO],
+        "github_workflows": [],
+        "ci_oidc_issuer": ISSUER,
+        "ci_oidc_jwks_url": issuer.jwks_url,
+        "ci_oidc_audience": AUDIENCE,
+        "ci_allowed_repositories": [REPO],
+        "ci_allowed_refs": [],
+        "ci_allowed_environments": [],
+        "mlops_alarm_names": [],
+        "mlops_channel": "#mlops",
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+def make_client(services: Services, notifier: Notifier, delegated: list[dict[str, Any]]) -> Client:
+    def handler(_services: Services, _notifier: Notifier, event: dict[str, Any]) -> None:
+        delegated.append(event)
+
+    return Client(Starlette(routes=ingest_routes(services, notifier, platform_handler=handler)))
+
+
+@pytest.fixture
+def env(tmp_path: Path, slack: LocalSlack, issuer: Issuer) -> Iterator[Env]:
+    platform = FakePlatform()
+    store = SQLiteStore(tmp_path / "bot.db")
+    settings = make_settings(issuer)
+    release = ReleaseService(platform, store, auto_deploy_staging=False)
+    services = Services(settings, platform, store, release)
+    # No worker thread: ``Env.messages`` drains the outbox in the test's thread, deterministically.
+    notifier = Notifier(
+        slack.web_client(),
+        store,
+        slack.channel_id("mlops"),
+        start_worker=False,
+        post_rate=1000,
+        post_burst=1000,
+        update_rate=1000,
+        update_burst=1000,
+        backoff_base=0.01,
+        backoff_max=0.02,
+    )
+    delegated: list[dict[str, Any]] = []
+    seq = max((m.seq for m in slack.messages(include_deleted=True)), default=-1) + 1
+    client = make_client(services, notifier, delegated)
+    yield Env(services, notifier, slack, platform, delegated, client, issuer, seq, len(slack.calls()))
+    notifier.close(timeout=0)
+    store.close()
