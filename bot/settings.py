@@ -69,6 +69,26 @@ class Settings(BaseSettings):
         "", description="Production endpoint name (default <group>-production)."
     )
 
+    # -- SageMaker (MLOPS_BACKEND=sagemaker) --------------------------------------
+    aws_region: str = Field("us-east-1", description="AWS region of SageMaker and the bot's resources.")
+    sagemaker_role_arn: str = Field("", description="SageMaker execution role ARN (models, pipelines).")
+    mlops_staging_instance_type: str = Field("ml.m5.large", description="Staging endpoint instance type.")
+    mlops_staging_instance_count: int = Field(1, ge=1, le=100, description="Staging endpoint instances.")
+    mlops_production_instance_type: str = Field("ml.m5.xlarge", description="Production instance type.")
+    mlops_production_instance_count: int = Field(2, ge=1, le=100, description="Production instances.")
+    mlops_deployment_strategy: Literal["all_at_once", "canary"] = Field(
+        "canary", description="Blue/green traffic shift: all_at_once or canary."
+    )
+    mlops_canary_percent: int = Field(10, ge=1, le=50, description="Canary share of capacity, in percent.")
+    mlops_canary_wait_seconds: int = Field(300, ge=0, le=3600, description="How long the canary runs.")
+    mlops_data_capture_s3_uri: str = Field("", description="S3 URI for production data capture (empty: off).")
+    mlops_autoscaling_min: int = Field(2, ge=1, le=100, description="Production autoscaling minimum.")
+    mlops_autoscaling_max: int = Field(10, ge=1, le=100, description="Production autoscaling maximum.")
+    mlops_model_monitor: bool = Field(False, description="Schedule Model Monitor data quality on production.")
+    mlops_model_monitor_output_s3_uri: str = Field("", description="S3 URI for Model Monitor reports.")
+    mlops_aws_retry_mode: Literal["standard", "adaptive"] = Field("standard", description="botocore retries.")
+    mlops_aws_max_attempts: int = Field(5, ge=1, le=20, description="botocore attempts per AWS call.")
+
     # -- incoming events ------------------------------------------------------------
     events_token: SecretStr | None = Field(
         None, description="Bearer token of the EventBridge API destination."

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
 import pytest
 
-from bot.core.models import Action, Outcome, Result
+from bot.core.models import Action, Actor, Outcome, Result
 from bot.core.service import ReleaseService
 from bot.store.sqlite import SQLiteStore
 from ml.platform import ApprovalStatus
@@ -32,60 +34,150 @@ def invoke_production(release: ReleaseService, row: str) -> float:
 RAW_ROW = "52,Self-emp-inc,287927,HS-grad,9,Married-civ-spouse,Exec-managerial,Wife,White,Female,15024,0,40,United-States"
 
 
-def test_full_release_on_local_platform(local_release: ReleaseService) -> None:
-    release = local_release
+class Harness:
+    """What differs between platforms in the release flow: how a version comes to exist, and who validates."""
+
+    def __init__(self, release: ReleaseService, backend: str) -> None:
+        self.release = release
+        self.backend = backend
+
+    def new_version(self, actor: Actor, params: dict[str, str], git_sha: str) -> int:
+        started = self.release.train(actor, params, git_sha=git_sha)
+        assert started.outcome is Outcome.DONE, started.message
+        run = wait_for_run(self.release.platform, str(started.data["execution_id"]))
+        assert run.status.value == "Succeeded", run.failure_reason
+        if self.backend == "local":
+            assert run.model_version is not None
+            return run.model_version
+        # moto runs nothing: register what the pipeline's RegisterModel step would have.
+        from tests.sagemaker import moto_sagemaker
+
+        pkg = moto_sagemaker.register_model_package(
+            boto3.client("sagemaker", region_name="us-east-1"),
+            boto3.client("s3", region_name="us-east-1"),
+            self.release.platform.model_package_group,
+            accuracy=0.87 if params.get("max_depth") != "3" else 0.86,
+            lineage={
+                "requested_by": actor.id,
+                "git_sha": git_sha,
+                "execution_id": run.execution_id,
+                "parameters": json.dumps(params),
+            },
+        )
+        return pkg.version
+
+    def validate_staging(self, version: int) -> None:
+        if self.backend == "local":
+            view = self.release.view(version)  # approval deployed staging and validated it
+            assert view.validation is not None and view.validation.passed, view.validation
+            return
+        # On SageMaker the model-deploy workflow validates staging and reports as CI.
+        ci = Actor("ci:acme/models", "CI acme/models", system=True)
+        report = {"passed": True, "accuracy": 0.87, "p95_ms": 41.0, "checks": []}
+        assert self.release.record_validation(ci, version, "staging", True, report, "ci:acme/models").ok
+
+    def invoke_production(self, row: str) -> float | None:
+        return invoke_production(self.release, row) if self.backend == "local" else None
+
+
+@pytest.fixture(params=["local", "sagemaker"])
+def harness(request: pytest.FixtureRequest) -> Iterator[Harness]:
+    if request.param == "local":
+        release = request.getfixturevalue("local_release")
+        yield Harness(release, "local")
+        return
+    from moto import mock_aws
+
+    from ml.sagemaker import SageMakerPlatform
+    from tests.sagemaker import moto_sagemaker
+    from tests.sagemaker.conftest import PIPELINE, ROLE_ARN, make_config
+
+    mp = request.getfixturevalue("monkeypatch")
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
+        mp.delenv(name, raising=False)
+    mp.setenv("AWS_ACCESS_KEY_ID", "testing")
+    mp.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    mp.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    moto_sagemaker.install()
+    with mock_aws():
+        moto_sagemaker.create_pipeline(boto3.client("sagemaker", region_name="us-east-1"), PIPELINE, ROLE_ARN)
+        platform = SageMakerPlatform(make_config())
+        tmp = request.getfixturevalue("tmp_path")
+        store = SQLiteStore(tmp / "bot.db")
+        release = ReleaseService(platform, store, auto_validate_staging=False)
+        try:
+            yield Harness(release, "sagemaker")
+        finally:
+            platform.close()
+            store.close()
+
+
+def test_full_release(harness: Harness) -> None:
+    release = harness.release
     announced: list[Result] = []
     release.subscribe(announced.append)
 
-    v1 = release.platform.describe_model_package(1)
+    first = harness.new_version(ALICE, {}, "0123abc")
+    v1 = release.platform.describe_model_package(first)
     assert v1.approval_status is ApprovalStatus.PENDING
     assert v1.metrics["accuracy"] >= 0.8
     assert v1.lineage["requested_by"] == ALICE.id
 
-    approved = release.approve(BOB, 1, "metrics look right")
+    self_approval = release.approve(Actor(ALICE.id, "alice", BOB.roles), first)
+    assert self_approval.outcome is Outcome.REFUSED and "Four-eyes" in self_approval.message
+
+    approved = release.approve(BOB, first, "metrics look right")
     assert approved.outcome is Outcome.DONE, approved.message
-    assert release.platform.describe_model_package(1).approval_status is ApprovalStatus.APPROVED
-    # approval deployed staging and validated it
-    assert release.serving("staging") == 1
-    assert release.view(1).validation is not None and release.view(1).validation.passed  # type: ignore[union-attr]
-    assert [r.action for r in announced] == [Action.APPROVE, Action.DEPLOY, Action.VALIDATE]
+    assert release.platform.describe_model_package(first).approval_status is ApprovalStatus.APPROVED
+    assert release.serving("staging") == first  # approval deployed staging
+    if harness.backend == "sagemaker":  # no validation until CI reports
+        refused = release.promote(CAROL, first)
+        assert refused.outcome is Outcome.REFUSED and "staging validation" in refused.message
+    harness.validate_staging(first)
 
-    promoted = release.promote(CAROL, 1)
+    promoted = release.promote(CAROL, first)
     assert promoted.outcome is Outcome.DONE, promoted.message
-    assert release.serving("production") == 1
-    p1 = invoke_production(release, RAW_ROW)
-    assert 0.0 <= p1 <= 1.0
+    assert release.serving("production") == first
+    p1 = harness.invoke_production(RAW_ROW)
+    assert p1 is None or 0.0 <= p1 <= 1.0
 
-    started = release.train(ALICE, {"max_depth": "3", "eta": "0.3", "num_round": "60"}, git_sha="feedbee")
-    assert started.outcome is Outcome.DONE, started.message
-    run = wait_for_run(release.platform, str(started.data["execution_id"]))
-    assert run.status.value == "Succeeded", run.failure_reason
-    assert run.model_version == 2
-    v2 = release.platform.describe_model_package(2)
-    assert v2.lineage["git_sha"] == "feedbee"
+    second = harness.new_version(ALICE, {"max_depth": "3", "eta": "0.3", "num_round": "60"}, "feedbee")
+    assert second == first + 1
+    assert release.platform.describe_model_package(second).lineage["git_sha"] == "feedbee"
 
-    assert release.approve(DAVE, 2).outcome is Outcome.DONE
-    assert release.promote(CAROL, 2).outcome is Outcome.DONE
-    assert release.serving("production") == 2
-    p2 = invoke_production(release, RAW_ROW)
-    assert p2 != p1  # another model answers
+    assert release.approve(DAVE, second).outcome is Outcome.DONE
+    harness.validate_staging(second)
+    assert release.promote(CAROL, second).outcome is Outcome.DONE
+    assert release.serving("production") == second
+    p2 = harness.invoke_production(RAW_ROW)
+    assert p1 is None or p2 != p1  # another model answers
 
     rolled = release.rollback(CAROL, "production")
     assert rolled.outcome is Outcome.DONE, rolled.message
-    assert rolled.data["from_version"] == 2 and rolled.data["to_version"] == 1
-    assert release.serving("production") == 1
-    assert invoke_production(release, RAW_ROW) == pytest.approx(p1)
+    assert rolled.data["from_version"] == second and rolled.data["to_version"] == first
+    assert release.serving("production") == first
+    if p1 is not None:
+        assert harness.invoke_production(RAW_ROW) == pytest.approx(p1)
 
     history = release.history("production")
-    assert [(r.kind, r.version) for r in history] == [("promote", 1), ("promote", 2), ("rollback", 1)]
-
+    assert [(r.kind, r.version) for r in history] == [
+        ("promote", first),
+        ("promote", second),
+        ("rollback", first),
+    ]
     audit = list(reversed(release.audit(100)))
     done = [(e.action, e.actor_name, e.target) for e in audit if e.outcome is Outcome.DONE]
-    assert (Action.APPROVE, "bob", "v1") in done
-    assert (Action.PROMOTE, "carol", "v1->production") in done
-    assert (Action.TRAIN, "alice", f"execution:{started.data['execution_id']}") in done
-    assert (Action.ROLLBACK, "carol", "v1->production") in done
-    assert all(e.at is not None for e in audit)
+    assert (Action.APPROVE, "bob", f"v{first}") in done
+    assert (Action.APPROVE, "dave", f"v{second}") in done
+    assert (Action.PROMOTE, "carol", f"v{first}->production") in done
+    assert (Action.ROLLBACK, "carol", f"v{first}->production") in done
+    assert sum(1 for e in audit if e.action is Action.TRAIN and e.outcome is Outcome.DONE) == 2
+    refusals = [e for e in audit if e.outcome is Outcome.REFUSED]
+    assert refusals and refusals[0].actor_name == "alice"
+    # every persisted change was announced, in the order it was persisted
+    assert [(r.action, r.actor.label) for r in announced if r.outcome is Outcome.DONE] == [
+        (a, n) for a, n, _ in done
+    ]
 
 
 def test_accuracy_gate_fails_run_and_registers_nothing(local_release: ReleaseService) -> None:
@@ -142,8 +234,9 @@ def test_promote_requires_validation_of_that_exact_version(local_release: Releas
     assert release.serving("staging") == 1
     refused = release.promote(CAROL, 1)
     assert refused.outcome is Outcome.REFUSED and "no staging validation" in refused.message
-    failed = release.record_validation(CAROL, 1, "staging", False, {"checks": [{"name": "accuracy",
-                                                                                "passed": False}]}, "test")
+    failed = release.record_validation(
+        CAROL, 1, "staging", False, {"checks": [{"name": "accuracy", "passed": False}]}, "test"
+    )
     assert failed.outcome is Outcome.DONE
     assert release.promote(CAROL, 1).outcome is Outcome.REFUSED
     assert release.validate(CAROL, 1).outcome is Outcome.DONE
@@ -172,8 +265,9 @@ def test_concurrent_decisions_yield_one(home: Path) -> None:
 
     platform = LocalPlatform(home, host_endpoints_in_process=True)
     # Several service instances on one store, as several bot processes would be.
-    services = [ReleaseService(platform, SQLiteStore(home / "bot.db"), auto_deploy_staging=False)
-                for _ in range(4)]
+    services = [
+        ReleaseService(platform, SQLiteStore(home / "bot.db"), auto_deploy_staging=False) for _ in range(4)
+    ]
     results: list[Result] = []
     lock = threading.Lock()
     barrier = threading.Barrier(20)

@@ -1,0 +1,46 @@
+"""Maps the bot's settings onto the SageMaker platform's configuration."""
+
+from __future__ import annotations
+
+from bot.settings import ConfigError, Settings
+from ml.sagemaker.config import SageMakerConfig
+from ml.sagemaker.platform import SageMakerPlatform
+
+
+def sagemaker_config(settings: Settings) -> SageMakerConfig:
+    try:
+        return SageMakerConfig(
+            region=settings.aws_region,
+            pipeline_name=settings.mlops_pipeline_name,
+            model_package_group=settings.mlops_model_package_group,
+            execution_role_arn=settings.sagemaker_role_arn,
+            endpoint_names={
+                "staging": settings.endpoint_name("staging"),
+                "production": settings.endpoint_name("production"),
+            },
+            instance_types={
+                "staging": settings.mlops_staging_instance_type,
+                "production": settings.mlops_production_instance_type,
+            },
+            instance_counts={
+                "staging": settings.mlops_staging_instance_count,
+                "production": settings.mlops_production_instance_count,
+            },
+            deployment_strategy=settings.mlops_deployment_strategy,
+            canary_size_percent=settings.mlops_canary_percent,
+            canary_wait_seconds=settings.mlops_canary_wait_seconds,
+            rollback_alarm_names=tuple(settings.mlops_alarm_names),
+            data_capture_s3_uri=settings.mlops_data_capture_s3_uri or None,
+            autoscaling_min_instances=settings.mlops_autoscaling_min,
+            autoscaling_max_instances=settings.mlops_autoscaling_max,
+            model_monitor_enabled=settings.mlops_model_monitor,
+            model_monitor_output_s3_uri=settings.mlops_model_monitor_output_s3_uri or None,
+            retry_mode=settings.mlops_aws_retry_mode,
+            max_attempts=settings.mlops_aws_max_attempts,
+        )
+    except ValueError as exc:  # SageMakerConfig lists every problem at once
+        raise ConfigError(f"invalid SageMaker configuration (SAGEMAKER_ROLE_ARN, MLOPS_*): {exc}") from None
+
+
+def sagemaker_platform(settings: Settings) -> SageMakerPlatform:
+    return SageMakerPlatform(sagemaker_config(settings))
