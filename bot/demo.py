@@ -1,0 +1,125 @@
+"""``mlops-bot demo``: a full release, scripted, through the terminal chat.
+
+Two training runs, four-eyes approval, staging validation, promotion, and a
+production rollback, each step typed as the person who would do it in Slack. It
+runs the same machinery as ``mlops-bot shell`` and checks the outcome on the
+platform itself: production must serve v1 at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import IO
+
+from bot.settings import ConfigError, Settings, load_settings
+from bot.terminal import Shell, _quiet_logs, _use_color
+
+#: The script: who does what, as typed in the chat.
+SCRIPT: tuple[str, ...] = (
+    "# alice trains the first model",
+    ":as alice",
+    "/mlops train",
+    ":wait",
+    "# bob approves it: staging deploy and validation follow on their own",
+    ":as bob",
+    ":click Approve v1",
+    "# carol, a release lead, promotes the validated version",
+    ":as carol",
+    ":click Promote v1",
+    "# a second model with other hyperparameters",
+    ":as alice",
+    "/mlops train max_depth=3 eta=0.3",
+    ":as bob",
+    ":click Approve v2",
+    ":as carol",
+    ":click Promote v2",
+    "# something is off in production: carol rolls back to v1",
+    "/mlops rollback production",
+    ":click Confirm",
+    "/mlops status",
+    "/mlops audit 20",
+)
+
+#: What production must serve once the script ran.
+EXPECTED_PRODUCTION_VERSION = 1
+
+
+def _fresh_home(home: Path) -> bool:
+    """True when ``home`` holds no release state yet (the users file alone is fine)."""
+    if not home.exists():
+        return True
+    return all(p.name in ("users.json", "shell_history") for p in home.iterdir())
+
+
+def _parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="mlops-bot demo", description="A scripted release in the chat.")
+    parser.add_argument("--home", type=Path, help="data directory (must hold no release state yet)")
+    return parser.parse_args(list(argv))
+
+
+def main_demo(
+    argv_or_settings: Sequence[str] | Settings | None = None,
+    *,
+    stdout: IO[str] | None = None,
+    stderr: IO[str] | None = None,
+) -> int:
+    """Run the scripted release; 0 when production serves v1 at the end, 1 otherwise, 2 on bad setup."""
+    out = stdout or sys.stdout
+    err = stderr or sys.stderr
+    try:
+        if isinstance(argv_or_settings, Settings):
+            settings = argv_or_settings
+        else:
+            args = _parse_args(sys.argv[1:] if argv_or_settings is None else argv_or_settings)
+            settings = load_settings(**({"mlops_home": args.home} if args.home is not None else {}))
+    except (ConfigError, ValueError) as exc:
+        print(f"mlops-bot demo: {exc}", file=err)
+        return 2
+    with tempfile.TemporaryDirectory(prefix="mlops-demo-") as scratch:
+        home = settings.mlops_home
+        if not _fresh_home(home):
+            # The script names v1 and v2: it needs a registry of its own.
+            home = Path(scratch)
+            print(
+                f"{settings.mlops_home} already holds release state; the demo runs in a scratch "
+                f"directory ({home}) instead.",
+                file=out,
+            )
+        demo_settings = settings.model_copy(update={"mlops_home": home, "mlops_store_path": None})
+        return _run(demo_settings, out, err)
+
+
+def _run(settings: Settings, out: IO[str], err: IO[str]) -> int:
+    try:
+        shell = Shell(settings, user="alice", out=out, err=err, color=_use_color("auto", out))
+    except (ConfigError, ValueError) as exc:
+        print(f"mlops-bot demo: {exc}", file=err)
+        return 2
+    with _quiet_logs(), shell:
+        code = shell.run_script(SCRIPT)
+        settled = shell.settle()
+        out.write("\n" + shell.style.bold("── transcript (final state of each message) ──") + "\n")
+        out.write(shell.printer.transcript() + "\n")
+        serving = shell.services.platform.describe_endpoint("production").version
+        if code != 0:
+            print("demo failed: a step of the script could not run (see above)", file=err)
+            return 1
+        if not settled:
+            print("demo failed: background work did not settle", file=err)
+            return 1
+        if serving != EXPECTED_PRODUCTION_VERSION:
+            print(
+                f"demo failed: production serves {f'v{serving}' if serving else 'nothing'}, "
+                f"expected v{EXPECTED_PRODUCTION_VERSION} after the rollback",
+                file=err,
+            )
+            return 1
+        out.write(shell.style.green(f"demo passed: production serves v{serving} after the rollback") + "\n")
+        return 0
+
+
+__all__ = ["EXPECTED_PRODUCTION_VERSION", "SCRIPT", "main_demo"]
