@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.core.models import Actor, Result
-from bot.core.service import StatusView
+from bot.core.service import StatusView, local_owner_is_dead
 from bot.services import Services, build_services
 from bot.settings import ConfigError, Settings, load_settings
 from bot.users import actor_for, load_users
@@ -349,6 +349,8 @@ def run_release_command(args: argparse.Namespace, settings: Settings) -> int:
                     f"(edit {settings.mlops_home / 'users.json'})"
                 )
             actor = actor_for(users[name], settings.mlops_roles)
+        for settled in services.release.recover(local_owner_is_dead):
+            print(f"! {settled.message}", file=sys.stderr)
         cli = Cli(services, actor, args.json, print)
         match args.command:
             case "train":

@@ -9,6 +9,8 @@ changes nothing but the audit trail.
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -82,6 +84,7 @@ class ReleaseService:
         auto_deploy_staging: bool = True,
         auto_validate_staging: bool = True,
         clock: Callable[[], datetime] = utc_now,
+        owner: str | None = None,
     ) -> None:
         self.platform = platform
         self.records = Records(store)
@@ -90,6 +93,8 @@ class ReleaseService:
         self.auto_validate_staging = auto_validate_staging
         self.clock = clock
         self._listeners: list[ResultListener] = []
+        #: identifies this process in locks, so a restart can tell its own dead locks apart
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}"
         self._lock = threading.Lock()
 
     # -- plumbing ------------------------------------------------------------
@@ -557,7 +562,11 @@ class ReleaseService:
             {
                 "action": action.value,
                 "version": version,
+                "previous": previous,
+                "kind": kind,
                 "actor": actor.label,
+                "actor_id": actor.id,
+                "owner": self.owner,
                 "since": self.clock().isoformat(),
             },
         )
@@ -700,9 +709,80 @@ class ReleaseService:
             target,
         )
 
-    def interrupted(self) -> list[tuple[str, dict[str, object]]]:
-        """Deploys or rollbacks left half-way by a process that died (for start-up reporting)."""
-        return self.records.inflight()
+    def recover(self, is_dead: Callable[[str], bool]) -> list[Result]:
+        """Settle deploys and rollbacks left half-way by a process that died.
+
+        ``is_dead(owner)`` tells whether the process that took a lock is gone. If the
+        platform finished the switch, the deployment is recorded as it would have been;
+        otherwise the lock is released and the interruption announced with the next
+        safe action. Either way nothing is applied twice.
+        """
+        results = []
+        for environment, held in self.records.inflight():
+            owner = str(held.get("owner", ""))
+            if not owner or not is_dead(owner):
+                continue
+            env: Environment = "production" if environment == "production" else "staging"
+            version = int(str(held.get("version", 0)))
+            previous_raw = held.get("previous")
+            previous = None if previous_raw is None else int(str(previous_raw))
+            raw_kind = str(held.get("kind", "deploy"))
+            kind: DeploymentKind = (
+                "promote" if raw_kind == "promote" else ("rollback" if raw_kind == "rollback" else "deploy")
+            )
+            action = Action(str(held.get("action", "deploy")))
+            actor = Actor(str(held.get("actor_id", "unknown")), str(held.get("actor", "unknown")))
+            serving = self.serving(env)
+            target = f"v{version}->{env}"
+            if serving == version:
+                self.records.add_deployment(
+                    DeploymentRecord(env, version, previous, actor.id, actor.label, self.clock(), kind)
+                )
+                self.records.end(env)
+                results.append(
+                    self._finish(
+                        Result(
+                            action,
+                            Outcome.DONE,
+                            f"{env} serves v{version}: the {kind} by {actor.label} completed while "
+                            "the bot was stopped, and is now recorded.",
+                            actor,
+                            version,
+                            env,
+                            data={
+                                "from_version": previous,
+                                "to_version": version,
+                                "kind": kind,
+                                "recovered": True,
+                            },
+                        ),
+                        target,
+                    )
+                )
+            else:
+                self.records.end(env)
+                retry = {
+                    "promote": f"promote v{version}",
+                    "deploy": f"deploy v{version} staging",
+                    "rollback": f"rollback {env} v{version}",
+                }[kind]
+                now = f"v{serving}" if serving is not None else "no model"
+                results.append(
+                    self._finish(
+                        Result(
+                            action,
+                            Outcome.FAILED,
+                            f"The {kind} of v{version} to {env} by {actor.label} was interrupted "
+                            f"(the bot stopped); {env} still serves {now}. To try again: `/mlops {retry}`.",
+                            actor,
+                            version,
+                            env,
+                            data={"interrupted": True, "retry": retry},
+                        ),
+                        target,
+                    )
+                )
+        return results
 
 
 def summarize_report(report: Mapping[str, Any]) -> str:
@@ -717,3 +797,22 @@ def summarize_report(report: Mapping[str, Any]) -> str:
     if failed:
         parts.append("failed checks: " + ", ".join(map(str, failed)))
     return ", ".join(parts) or "no details"
+
+
+def local_owner_is_dead(owner: str) -> bool:
+    """True when ``owner`` (``host:pid``) names a process on this host that no longer runs.
+
+    Locks of other hosts are never judged dead here: they expire by their TTL.
+    """
+    host, _, pid = owner.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    if int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False

@@ -1,0 +1,168 @@
+"""A bot killed in the middle of a deploy: the release is picked up, or reported, never doubled."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from bot.core.models import Action, Outcome
+from bot.core.records import NS_INFLIGHT
+from bot.core.service import ReleaseService, local_owner_is_dead
+from bot.store.sqlite import SQLiteStore
+from ml.local.endpoints import stop_host_process
+from tests.conftest import BOB, CAROL
+
+
+def dead_owner() -> str:
+    proc = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True
+    )
+    import socket
+
+    return f"{socket.gethostname()}:{proc.stdout.strip()}"
+
+
+def test_owner_liveness() -> None:
+    import socket
+
+    assert local_owner_is_dead(dead_owner())
+    assert not local_owner_is_dead(f"{socket.gethostname()}:{os.getpid()}")
+    assert not local_owner_is_dead("another-host:1")  # other hosts' locks expire by TTL instead
+    assert not local_owner_is_dead("garbage")
+
+
+def test_interrupted_promote_is_reported_with_the_next_safe_action(local_release: ReleaseService) -> None:
+    release = local_release
+    assert release.approve(BOB, 1).ok
+    # a process died after taking the production lock, before the platform switched
+    release.records.store.put(
+        NS_INFLIGHT,
+        "production",
+        {
+            "action": "promote",
+            "version": 1,
+            "previous": None,
+            "kind": "promote",
+            "actor": "carol",
+            "actor_id": CAROL.id,
+            "owner": dead_owner(),
+            "since": "2026-01-01T00:00:00",
+        },
+    )
+    blocked = release.promote(CAROL, 1)
+    assert blocked.outcome is Outcome.REFUSED and "busy" in blocked.message
+
+    results = release.recover(local_owner_is_dead)
+    assert len(results) == 1
+    assert results[0].outcome is Outcome.FAILED
+    assert "interrupted" in results[0].message and "/mlops promote v1" in results[0].message
+    assert release.history("production") == []
+    assert release.recover(local_owner_is_dead) == []  # settled once
+    assert release.promote(CAROL, 1).outcome is Outcome.DONE
+
+
+def test_a_switch_that_completed_is_recorded_once(local_release: ReleaseService) -> None:
+    release = local_release
+    assert release.approve(BOB, 1).ok
+    release.platform.deploy(
+        "production", 1, "carol"
+    )  # the platform finished; the process died before recording
+    release.records.store.put(
+        NS_INFLIGHT,
+        "production",
+        {
+            "action": "promote",
+            "version": 1,
+            "previous": None,
+            "kind": "promote",
+            "actor": "carol",
+            "actor_id": CAROL.id,
+            "owner": dead_owner(),
+            "since": "2026-01-01T00:00:00",
+        },
+    )
+    results = release.recover(local_owner_is_dead)
+    assert [r.outcome for r in results] == [Outcome.DONE]
+    assert [(r.kind, r.version) for r in release.history("production")] == [("promote", 1)]
+    assert release.recover(local_owner_is_dead) == []
+    assert release.promote(CAROL, 1).outcome is Outcome.NOOP
+
+
+def test_live_locks_are_left_alone(local_release: ReleaseService) -> None:
+    import socket
+
+    release = local_release
+    release.records.store.put(
+        NS_INFLIGHT,
+        "staging",
+        {
+            "action": "deploy",
+            "version": 1,
+            "kind": "deploy",
+            "actor": "carol",
+            "owner": f"{socket.gethostname()}:{os.getpid()}",
+        },
+    )
+    assert release.recover(local_owner_is_dead) == []
+    assert release.records.inflight()
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.15, 0.4])
+def test_sigkill_during_promote_then_restart(home: Path, delay: float) -> None:
+    """Kill the CLI at different moments of a promote; a restarted core settles it exactly once."""
+    from ml.local import LocalPlatform
+
+    env = {**os.environ, "MLOPS_HOME": str(home)}
+    try:
+        approve = subprocess.run(
+            [sys.executable, "-m", "bot.cli", "approve", "v1", "--as", "bob"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert approve.returncode == 0, approve.stderr
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "promote", "v1", "--as", "carol"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        store = SQLiteStore(home / "bot.db")
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and proc.poll() is None:
+            if store.get(NS_INFLIGHT, "production") is not None:
+                break
+            time.sleep(0.005)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(30)
+
+        platform = LocalPlatform(home, host_endpoints_in_process=True)
+        release = ReleaseService(platform, store)
+        try:
+            release.recover(local_owner_is_dead)
+            assert release.records.inflight() == []
+            serving = release.serving("production")
+            history = release.history("production")
+            # the store agrees with the platform, and the promote is recorded at most once
+            assert len(history) == (1 if serving == 1 else 0)
+            audit = [e for e in release.audit(50) if e.action is Action.PROMOTE]
+            assert sum(1 for e in audit if e.outcome is Outcome.DONE) == len(history)
+            # the next safe action works either way
+            again = release.promote(CAROL, 1)
+            assert again.outcome in (Outcome.DONE, Outcome.NOOP)
+            assert release.serving("production") == 1
+            assert len(release.history("production")) == 1
+        finally:
+            platform.close()
+            store.close()
+    finally:
+        stop_host_process(home)
