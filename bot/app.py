@@ -1,0 +1,106 @@
+"""The one Bolt app every runtime serves unchanged: HTTP, Socket Mode, Lambda, terminal.
+
+``bot`` never imports ``handlers``: listeners are plugged in through the
+``mlops_bot.listeners`` entry point group (each entry is a ``register(app, services)``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import re
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from importlib.metadata import entry_points
+from typing import Any
+
+from slack_bolt import App, BoltResponse
+from slack_sdk import WebClient
+
+from bot.middleware import permission_middleware
+from bot.permissions import GroupDirectory
+from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+__all__ = ["LISTENER_GROUP", "LISTENER_THREADS", "Listener", "create_app", "load_listeners"]
+
+Listener = Callable[[App, Services], None]
+
+LISTENER_GROUP = "mlops_bot.listeners"
+
+#: Bolt runs ack functions and lazy (slow) work on one executor: size it so that a few
+#: slow deploys cannot delay the acknowledgement of the next command.
+LISTENER_THREADS = 32
+
+
+def load_listeners() -> list[Listener]:
+    """Listener registrations from installed entry points; the in-tree ``handlers`` package otherwise."""
+    found: list[Listener] = [ep.load() for ep in entry_points(group=LISTENER_GROUP)]
+    if found:
+        return found
+    log.info("no %s entry points installed; loading the in-tree handlers package", LISTENER_GROUP)
+    module = importlib.import_module("handlers")
+    register: Listener = module.register
+    return [register]
+
+
+def _ack_unknown(ack: Any, body: dict[str, Any]) -> None:
+    """Buttons and modals from older message versions: acknowledge rather than error."""
+    actions = body.get("actions") or [{}]
+    log.warning(
+        "unhandled %s %s",
+        body.get("type"),
+        actions[0].get("action_id")
+        if isinstance(actions[0], dict)
+        else (body.get("view") or {}).get("callback_id"),
+    )
+    ack()
+
+
+def _on_error(error: Exception, body: dict[str, Any]) -> BoltResponse | None:
+    log.error("listener failed on %s: %r", body.get("type") or body.get("command"), error, exc_info=error)
+    return None
+
+
+def create_app(
+    services: Services,
+    *,
+    client: WebClient | None = None,
+    process_before_response: bool = False,
+    token_verification_enabled: bool = True,
+    listeners: Iterable[Listener] | None = None,
+) -> App:
+    """Build the Bolt app: permissions middleware first, then every registered listener.
+
+    ``client`` overrides the Web API client (tests point it at a local server);
+    ``process_before_response=True`` is for FaaS, where slow work runs as lazy listeners.
+    """
+    settings = services.settings
+    settings.require("slack_signing_secret")
+    if client is None:
+        settings.require("slack_bot_token")
+        assert settings.slack_bot_token is not None
+        client = WebClient(token=settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url)
+    assert settings.slack_signing_secret is not None
+    app = App(
+        client=client,
+        signing_secret=settings.slack_signing_secret.get_secret_value(),
+        process_before_response=process_before_response,
+        token_verification_enabled=token_verification_enabled,
+        raise_error_for_unhandled_request=False,
+        listener_executor=ThreadPoolExecutor(
+            max_workers=LISTENER_THREADS, thread_name_prefix="mlops-listener"
+        ),
+    )
+    for role in settings.empty_roles():
+        log.warning("MLOPS_ROLES maps role %r to no Slack user group: nobody can use its actions", role.value)
+    directory = GroupDirectory(client, settings.mlops_roles, settings.mlops_group_cache_seconds)
+    app.use(permission_middleware(services, directory))
+    app.error(_on_error)
+    for register in load_listeners() if listeners is None else listeners:
+        register(app, services)
+    # Registered last: Bolt runs the first listener that matches.
+    app.action(re.compile(".*"))(_ack_unknown)
+    app.view(re.compile(".*"))(_ack_unknown)
+    return app

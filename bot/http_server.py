@@ -1,0 +1,150 @@
+"""The HTTP runtime: Slack at ``POST /slack/events``, plus health and metrics.
+
+The Bolt app is synchronous: each dispatch runs on a worker thread (bounded by a
+capacity limiter) so the event loop keeps accepting requests, and each returns as
+soon as the listener acknowledges; slow work continues on Bolt's own executor.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from functools import partial
+from typing import Any
+from urllib.parse import parse_qs
+
+import anyio
+import anyio.to_thread
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from slack_bolt import App, BoltRequest, BoltResponse
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from bot.core.store import StoreError
+from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+__all__ = ["DISPATCH_THREADS", "MAX_BODY_BYTES", "SlackMetrics", "build_asgi", "request_kind", "serve"]
+
+#: Concurrent Bolt dispatches; each holds a thread only until its listener acknowledges.
+DISPATCH_THREADS = 64
+#: Slack payloads are a few KB; anything far larger is not from Slack.
+MAX_BODY_BYTES = 1_000_000
+
+
+class SlackMetrics:
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        self.requests = Counter(
+            "mlops_slack_requests",
+            "Slack requests by kind and HTTP outcome",
+            ["kind", "status"],
+            registry=self.registry,
+        )
+        self.ack_seconds = Histogram(
+            "mlops_slack_ack_seconds",
+            "Time from receiving a Slack request to answering it (the acknowledgement)",
+            ["kind"],
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0),
+            registry=self.registry,
+        )
+
+
+def request_kind(body: str, content_type: str) -> str:
+    """command / block_actions / view_submission / event_callback / ... for metrics labels."""
+    if "json" in content_type:
+        return "event"
+    form = parse_qs(body[:4096])
+    if "command" in form:
+        return "command"
+    payload = form.get("payload", [""])[0]
+    for kind in ("block_actions", "view_submission", "view_closed", "shortcut", "block_suggestion"):
+        if f'"type":"{kind}"' in payload.replace(" ", ""):
+            return kind
+    return "other"
+
+
+def build_asgi(
+    app: App,
+    services: Services,
+    *,
+    extra_routes: Sequence[BaseRoute] = (),
+    metrics: SlackMetrics | None = None,
+    dispatch_threads: int = DISPATCH_THREADS,
+) -> Starlette:
+    metrics = metrics or SlackMetrics()
+    limiter: anyio.CapacityLimiter | None = None
+
+    async def slack_events(request: Request) -> Response:
+        nonlocal limiter
+        if limiter is None:  # created inside the running event loop
+            limiter = anyio.CapacityLimiter(dispatch_threads)
+        started = time.perf_counter()
+        raw = await request.body()
+        if len(raw) > MAX_BODY_BYTES:
+            metrics.requests.labels("oversized", "413").inc()
+            return Response("request body too large", status_code=413)
+        body = raw.decode("utf-8", errors="replace")
+        kind = request_kind(body, request.headers.get("content-type", ""))
+        headers: dict[str, str | Sequence[str]] = {k: v for k, v in request.headers.items()}
+        bolt_request = BoltRequest(body=body, query=request.url.query, headers=headers)
+        bolt: BoltResponse = await anyio.to_thread.run_sync(
+            partial(app.dispatch, bolt_request), limiter=limiter
+        )
+        metrics.requests.labels(kind, str(bolt.status)).inc()
+        metrics.ack_seconds.labels(kind).observe(time.perf_counter() - started)
+        response_headers = {k: v[0] for k, v in bolt.headers.items() if v and k.lower() != "content-length"}
+        return Response(content=bolt.body, status_code=bolt.status, headers=response_headers)
+
+    async def healthz(_: Request) -> Response:
+        checks: dict[str, Any] = {"backend": services.platform.name}
+        ok = True
+        try:
+            await anyio.to_thread.run_sync(services.store.get, "health", "probe")
+            checks["store"] = "ok"
+        except (StoreError, OSError) as exc:
+            log.warning("health check: store failed: %s", exc)
+            checks["store"] = f"error: {exc}"
+            ok = False
+        checks["status"] = "ok" if ok else "degraded"
+        return JSONResponse(checks, status_code=200 if ok else 503)
+
+    async def prometheus(_: Request) -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    routes: list[BaseRoute] = [
+        Route("/slack/events", slack_events, methods=["POST"]),
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/metrics", prometheus, methods=["GET"]),
+        *extra_routes,
+    ]
+    asgi = Starlette(routes=routes)
+    asgi.state.metrics = metrics
+    return asgi
+
+
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 3000,
+    *,
+    app: App | None = None,
+    services: Services | None = None,
+) -> None:
+    """Run the HTTP runtime with uvicorn until interrupted (building services and app from settings)."""
+    import uvicorn
+
+    from bot.app import create_app
+    from bot.services import build_services
+    from bot.settings import load_settings
+
+    if services is None:
+        services = build_services(load_settings(), host_endpoints_in_process=True)
+    app = app or create_app(services)
+    try:
+        uvicorn.run(build_asgi(app, services), host=host, port=port, log_level="info", access_log=False)
+    finally:
+        services.close()

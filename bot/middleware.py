@@ -1,0 +1,188 @@
+"""Global Bolt middleware: who is asking, and may they do it right now.
+
+Runs for every slash command, block action and view submission, before any
+listener. It resolves the ``Actor`` (roles from Slack user groups) into
+``context["actor"]`` and checks the requested action against the policy at the
+moment of the request, whatever the button showed when it was rendered. A denial is
+audited, answered with an ephemeral message naming the missing role, and
+acknowledged here: ``next()`` is not called and the listener never runs.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from slack_bolt import BoltResponse
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+from bot.core.models import Action, Actor
+from bot.core.policy import allowed
+from bot.permissions import PermissionLookupError, RoleResolver
+from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "BUTTON_ACTIONS",
+    "REJECT_REASON_BLOCK",
+    "VIEW_ACTIONS",
+    "VIEW_REJECT",
+    "Requested",
+    "actor_name",
+    "classify",
+    "permission_middleware",
+]
+
+#: Button action ids and the action each one performs. Ids not listed are open (no state change).
+BUTTON_ACTIONS: Mapping[str, Action] = {
+    "release_approve": Action.APPROVE,
+    "release_reject": Action.REJECT,
+    "release_promote": Action.PROMOTE,
+    "release_rollback": Action.ROLLBACK,
+    "rollback_confirm": Action.ROLLBACK,
+}
+
+VIEW_REJECT = "reject_reason"
+REJECT_REASON_BLOCK = "reason"
+VIEW_ACTIONS: Mapping[str, Action] = {VIEW_REJECT: Action.REJECT}
+
+_VERSION = re.compile(r"[vV]?([0-9]{1,9})")
+
+Kind = Literal["command", "action", "view"]
+
+
+@dataclass(frozen=True)
+class Requested:
+    kind: Kind
+    action: Action | None  # None: nothing to check (unknown subcommand, cancel, ...)
+    target: str
+
+
+def _version_target(data: Mapping[str, Any]) -> str | None:
+    v = data.get("v", data.get("to"))
+    if isinstance(v, int) and not isinstance(v, bool):
+        return f"v{v}"
+    env = data.get("env")
+    return env if isinstance(env, str) and env in ("staging", "production") else None
+
+
+def _json_object(raw: object) -> Mapping[str, Any]:
+    if not isinstance(raw, str) or len(raw) > 3000:
+        return {}
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def classify(body: Mapping[str, Any]) -> Requested | None:
+    """What a request asks for. Subcommands are action names; the parser owns argument errors."""
+    if isinstance(body.get("command"), str):
+        text = body.get("text")
+        words = text.split() if isinstance(text, str) else []
+        if not words:
+            return Requested("command", Action.HELP, "help")
+        try:
+            action: Action | None = Action(words[0].lower())
+        except ValueError:
+            action = None
+        target = action.value if action else "unknown"
+        if len(words) > 1:
+            m = _VERSION.fullmatch(words[1])
+            target = f"v{int(m.group(1))}" if m else words[1][:64]
+        return Requested("command", action, target)
+    kind = body.get("type")
+    if kind == "block_actions":
+        actions = body.get("actions") or [{}]
+        first = actions[0] if isinstance(actions[0], dict) else {}
+        action_id = str(first.get("action_id", ""))
+        value_target = _version_target(_json_object(first.get("value")))
+        return Requested("action", BUTTON_ACTIONS.get(action_id), value_target or action_id[:64])
+    if kind == "view_submission":
+        view = body.get("view") or {}
+        callback = str(view.get("callback_id", ""))
+        target = _version_target(_json_object(view.get("private_metadata"))) or callback[:64]
+        return Requested("view", VIEW_ACTIONS.get(callback), target)
+    return None
+
+
+def actor_name(body: Mapping[str, Any]) -> str:
+    if isinstance(body.get("user_name"), str):
+        return str(body["user_name"])
+    user = body.get("user")
+    if isinstance(user, dict):
+        for key in ("username", "name"):
+            if isinstance(user.get(key), str):
+                return str(user[key])
+    return ""
+
+
+def _refuse(
+    requested: Requested,
+    message: str,
+    body: Mapping[str, Any],
+    ack: Any,
+    respond: Any,
+    client: Any,
+    user_id: str,
+) -> BoltResponse:
+    if requested.kind == "command":
+        response: BoltResponse = ack(text=message, response_type="ephemeral")
+        return response
+    if requested.kind == "view":
+        response = ack(response_action="errors", errors={REJECT_REASON_BLOCK: message[:2000]})
+        return response
+    response = ack()
+    try:
+        if body.get("response_url"):
+            respond(text=message, response_type="ephemeral", replace_original=False)
+        else:
+            channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
+            if channel:
+                client.chat_postEphemeral(channel=channel, user=user_id, text=message)
+    except (SlackApiError, SlackClientError, OSError) as exc:
+        log.warning("could not tell %s about a denial: %s", user_id, exc)
+    return response
+
+
+def permission_middleware(services: Services, directory: RoleResolver) -> Callable[..., BoltResponse | None]:
+    """The middleware function for ``app.use``; Bolt injects its arguments by name."""
+
+    def check_permissions(
+        body: dict[str, Any],
+        context: Any,
+        ack: Any,
+        respond: Any,
+        client: Any,
+        next_: Callable[[], None],
+    ) -> BoltResponse | None:
+        requested = classify(body)
+        user_id = context.user_id
+        if requested is None or not user_id:
+            next_()
+            return None
+        lookup_error: str | None = None
+        try:
+            roles = directory.roles_of(user_id)
+        except PermissionLookupError as exc:
+            roles, lookup_error = frozenset(), str(exc)
+        actor = Actor(id=user_id, name=actor_name(body), roles=roles)
+        context["actor"] = actor
+        context["permission_error"] = lookup_error
+        if requested.action is None or (denial := allowed(actor, requested.action)) is None:
+            next_()
+            return None
+        services.release.deny(actor, requested.action, requested.target)
+        message = f":no_entry: {denial.message}"
+        if lookup_error:
+            message = f":no_entry: {lookup_error} Until that is fixed nobody can {requested.action.value}."
+        log.info("denied %s %s to %s (%s)", requested.action, requested.target, user_id, message)
+        return _refuse(requested, message, body, ack, respond, client, user_id)
+
+    return check_permissions

@@ -1,0 +1,81 @@
+"""The ``/mlops`` slash command.
+
+The ack function answers within milliseconds: usage errors and help go back in the
+ack itself; everything else is acknowledged with a short "working" line and runs
+in a lazy listener (a thread here, an asynchronous self-invocation on Lambda).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from slack_bolt import App
+
+from bot.core.policy import REQUIRED_ROLES, actions_for
+from bot.services import Services
+from handlers.render.help import render_help
+from ml.platform import ParameterSpec
+
+from .ops import actor_of, execute, once, safely
+from .parse import Command, Help, UsageError, parse_command
+
+log = logging.getLogger(__name__)
+
+__all__ = ["COMMAND", "register"]
+
+COMMAND = "/mlops"
+
+#: Reads answer quickly; these get a "working" line first because they take seconds to minutes.
+_SLOW = {"train", "stop", "approve", "reject", "deploy", "validate", "promote"}
+
+
+def _parameters(services: Services) -> Mapping[str, ParameterSpec] | None:
+    try:
+        return services.platform.pipeline_parameters()
+    except Exception:  # the platform validates again when the run starts
+        log.exception("could not read the pipeline parameters; train arguments are checked by the platform")
+        return None
+
+
+def _parse(services: Services, text: str) -> Command | UsageError:
+    try:
+        is_train = text.lower().split()[:1] == ["train"]
+        return parse_command(text, _parameters(services) if is_train else None)
+    except UsageError as exc:
+        return exc
+
+
+def register(app: App, services: Services) -> None:
+    def mlops_ack(ack: Any, command: dict[str, Any], context: Any) -> None:
+        text = str(command.get("text") or "")
+        parsed = _parse(services, text)
+        if isinstance(parsed, UsageError):
+            ack(text=f":warning: {parsed}", response_type="ephemeral")
+            return
+        if isinstance(parsed, Help):
+            actor = actor_of(context)
+            note = context.get("permission_error") or ""
+            message, blocks = render_help(actions_for(actor), actor.roles, _parameters(services), note)
+            ack(text=message, blocks=blocks, response_type="ephemeral")
+            return
+        sub = text.split(maxsplit=1)[0].lower()
+        if sub in _SLOW:
+            ack(text=f":hourglass_flowing_sand: Working on `{COMMAND} {sub}`…", response_type="ephemeral")
+        else:
+            ack()
+
+    def mlops_run(command: dict[str, Any], context: Any, respond: Any, body: dict[str, Any]) -> None:
+        text = str(command.get("text") or "")
+        parsed = _parse(services, text)
+        if isinstance(parsed, UsageError | Help):
+            return  # answered in the ack
+        if parsed.action in REQUIRED_ROLES and not once(services, body):
+            log.info("ignoring a redelivered %s %s", COMMAND, text[:80])
+            return
+        actor = actor_of(context)
+        reply = safely(f"{COMMAND} {text.split(maxsplit=1)[0]}", lambda: execute(services, actor, parsed))
+        respond(text=reply.text, blocks=reply.blocks, response_type="ephemeral", replace_original=False)
+
+    app.command(COMMAND)(ack=mlops_ack, lazy=[mlops_run])

@@ -1,0 +1,152 @@
+"""Runs what a command or button asked for and turns the outcome into a reply.
+
+Shared by the ``/mlops`` listener and the buttons so that a click and the matching
+command behave identically (same core call, same refusal texts).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.core.models import Actor, Result
+from bot.core.service import RollbackPlan
+from bot.services import Services
+from handlers.render.common import escape, result_text, section, to_dicts
+from handlers.render.release_card import CardState, render_card
+from handlers.render.status import (
+    render_audit,
+    render_environment,
+    render_history,
+    render_rollback_confirmation,
+    render_status,
+)
+from ml.platform import PlatformError
+
+from .parse import (
+    Approve,
+    Audit,
+    Command,
+    Deploy,
+    Help,
+    History,
+    Promote,
+    Reject,
+    Rollback,
+    Status,
+    Stop,
+    Train,
+    Validate,
+)
+
+log = logging.getLogger(__name__)
+
+__all__ = ["NS_ONCE", "Reply", "actor_of", "card_state", "execute", "once", "reply_for", "safely"]
+
+#: Store namespace of lazy work already started (Lambda's async retries may deliver twice).
+NS_ONCE = "slack-once"
+ONCE_TTL_SECONDS = 24 * 3600
+
+
+@dataclass(frozen=True)
+class Reply:
+    """An ephemeral answer to the person who asked."""
+
+    text: str
+    blocks: list[dict[str, Any]] = field(default_factory=list)
+    result: Result | None = None
+
+
+def actor_of(context: Mapping[str, Any]) -> Actor:
+    """The actor the permissions middleware resolved; an actor with no roles if it is missing."""
+    actor = context.get("actor")
+    if isinstance(actor, Actor):
+        return actor
+    return Actor(id=str(context.get("user_id") or "unknown"), name="")
+
+
+def once(services: Services, body: Mapping[str, Any]) -> bool:
+    """True the first time this request's work runs; False for a redelivery of it."""
+    token = body.get("trigger_id")
+    if not isinstance(token, str) or not token:
+        return True
+    return services.store.put_if_absent(NS_ONCE, token[:200], {"seen": True}, ttl_seconds=ONCE_TTL_SECONDS)
+
+
+def reply_for(result: Result) -> Reply:
+    return Reply(result_text(result), to_dicts([section(result_text(result))]), result)
+
+
+def card_state(services: Services, version: int) -> CardState:
+    release = services.release
+    view = release.view(version)
+    deployments = [
+        rec for env in ("staging", "production") for rec in release.history(env) if rec.version == version
+    ]
+    deployments.sort(key=lambda rec: rec.at)
+    rollback_to = None
+    if "production" in view.environments:
+        plan = release.rollback_plan("production")
+        if isinstance(plan, RollbackPlan):
+            rollback_to = plan.to_version
+    return CardState(view, deployments, rollback_to)
+
+
+def execute(services: Services, actor: Actor, command: Command) -> Reply:
+    """Run a parsed command (not help: that is answered in the ack)."""
+    release = services.release
+    match command:
+        case Train(parameters=params):
+            result = release.train(actor, params)
+            reply = reply_for(result)
+            if result.ok:
+                return Reply(reply.text + " Progress is shown in the run message.", reply.blocks, result)
+            return reply
+        case Stop(execution_id=execution_id):
+            return reply_for(release.stop(actor, execution_id))
+        case Status(version=None, environment=None):
+            return Reply(*render_status(release.status()))
+        case Status(version=int() as version):
+            text, blocks = render_card(card_state(services, version), with_buttons=False)
+            return Reply(text, blocks)
+        case Status(environment=str() as env):
+            info = services.platform.describe_endpoint(env)
+            return Reply(*render_environment(info, release.history(env)))
+        case Approve(version=version, reason=reason):
+            return reply_for(release.approve(actor, version, reason))
+        case Reject(version=version, reason=reason):
+            return reply_for(release.reject(actor, version, reason))
+        case Deploy(version=version, environment=env):
+            return reply_for(release.deploy(actor, version, env))
+        case Validate(version=version):
+            return reply_for(release.validate(actor, version))
+        case Promote(version=version):
+            return reply_for(release.promote(actor, version))
+        case Rollback(environment=env, version=version):
+            plan = release.rollback_plan(env, version)
+            if isinstance(plan, str):
+                text = f":information_source: {escape(plan)} Nothing changed."
+                return Reply(text, to_dicts([section(text)]))
+            return Reply(*render_rollback_confirmation(plan))
+        case History(environment=env):
+            return Reply(*render_history(env, release.history(env)))
+        case Audit(limit=limit):
+            return Reply(*render_audit(release.audit(limit)))
+        case Help():
+            return Reply("Use `/mlops help`.")
+    raise AssertionError(f"unhandled command {command!r}")
+
+
+def safely(what: str, work: Callable[[], Reply]) -> Reply:
+    """Run ``work``; an unexpected failure becomes a reply (and a log entry), never silence."""
+    try:
+        return work()
+    except PlatformError as exc:
+        log.warning("%s failed: %s", what, exc)
+        text = f":x: {escape(str(exc))}"
+    except Exception:
+        log.exception("%s failed", what)
+        text = f":x: Something went wrong while running {escape(what)}; the error was logged."
+    return Reply(text, to_dicts([section(text)]))

@@ -1,0 +1,151 @@
+"""Shared Block Kit helpers: safe truncation to Slack's limits, escaping, formatting.
+
+Every message is built from ``slack_sdk.models.blocks`` classes, whose ``to_dict``
+raises on a limit violation; the helpers here truncate first so that long user
+input (reasons, parameters, lineage) shortens a message instead of breaking it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    Block,
+    ContextBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    PlainTextObject,
+    SectionBlock,
+)
+
+from bot.core.models import Outcome, Result
+
+MAX_BLOCKS = 50
+MAX_SECTION_TEXT = 3000
+MAX_FIELDS = 10
+MAX_FIELD_TEXT = 2000
+MAX_HEADER = 150
+MAX_BUTTON_TEXT = 75
+MAX_BUTTON_VALUE = 2000
+MAX_ACTION_ID = 255
+MAX_CONTEXT_ELEMENTS = 10
+MAX_FALLBACK_TEXT = 3000
+
+_USER_ID = re.compile(r"[UW][A-Z0-9]{2,30}")
+
+OUTCOME_EMOJI = {
+    Outcome.DONE: ":white_check_mark:",
+    Outcome.NOOP: ":information_source:",
+    Outcome.REFUSED: ":no_entry:",
+    Outcome.FAILED: ":x:",
+}
+
+
+def truncate(text: str, limit: int) -> str:
+    """At most ``limit`` characters, marking the cut with an ellipsis."""
+    if len(text) <= limit:
+        return text
+    return text[: max(limit - 1, 0)] + "…"
+
+
+def escape(text: str) -> str:
+    """Escape Slack's control characters so user text cannot mention, link or break formatting."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def code(text: str, limit: int = 200) -> str:
+    """Inline code span; backticks inside would end it early, so they are replaced."""
+    return "`" + truncate(escape(text).replace("`", "'"), limit) + "`"
+
+
+def mention(user_id: str, name: str = "") -> str:
+    """``<@U…>`` for a Slack user id; plain text for anything else (CI, the bot, external)."""
+    if _USER_ID.fullmatch(user_id):
+        return f"<@{user_id}>"
+    return escape(name or user_id)
+
+
+def when(at: datetime | None) -> str:
+    if at is None:
+        return "—"
+    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def duration(start: datetime | None, end: datetime | None, now: datetime | None = None) -> str:
+    if start is None:
+        return ""
+    stop = end or now or datetime.now(UTC)
+    seconds = max(0, int((stop - start).total_seconds()))
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m {seconds:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h {minutes:02d}m"
+
+
+def header(text: str) -> HeaderBlock:
+    return HeaderBlock(text=PlainTextObject(text=truncate(text, MAX_HEADER), emoji=True))
+
+
+def section(text: str, fields: Sequence[str] = ()) -> SectionBlock:
+    return SectionBlock(
+        text=MarkdownTextObject(text=truncate(text, MAX_SECTION_TEXT)) if text else None,
+        fields=[MarkdownTextObject(text=truncate(f, MAX_FIELD_TEXT)) for f in fields[:MAX_FIELDS]] or None,
+    )
+
+
+def context(*texts: str) -> ContextBlock:
+    return ContextBlock(
+        elements=[
+            MarkdownTextObject(text=truncate(t, MAX_SECTION_TEXT)) for t in texts[:MAX_CONTEXT_ELEMENTS]
+        ]
+    )
+
+
+def to_dicts(blocks: Iterable[Block]) -> list[dict[str, Any]]:
+    """Serialize (which validates each block) and keep within the 50-block message limit."""
+    out = [b.to_dict() for b in blocks]
+    if len(out) > MAX_BLOCKS:
+        out = [*out[: MAX_BLOCKS - 1], context(f"… {len(out) - MAX_BLOCKS + 1} more not shown").to_dict()]
+    return out
+
+
+def fallback(text: str) -> str:
+    return truncate(text, MAX_FALLBACK_TEXT)
+
+
+def result_text(result: Result) -> str:
+    """One line for an operation's outcome, as the person who asked sees it."""
+    return f"{OUTCOME_EMOJI[result.outcome]} {escape(result.message)}"
+
+
+def encode_value(data: dict[str, Any]) -> str:
+    """A button value: compact JSON, well under Slack's 2000-character limit."""
+    text = json.dumps(data, separators=(",", ":"), sort_keys=True)
+    if len(text) > MAX_BUTTON_VALUE:
+        raise ValueError(f"button value is {len(text)} characters; Slack allows {MAX_BUTTON_VALUE}")
+    return text
+
+
+def decode_value(value: object) -> dict[str, Any] | None:
+    """The JSON object a button carried, or None for anything else (stale, forged, mangled)."""
+    if not isinstance(value, str) or len(value) > MAX_BUTTON_VALUE:
+        return None
+    try:
+        data = json.loads(value)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def positive_int(value: object) -> int | None:
+    """A version number from decoded JSON: a positive int (bools and floats are not versions)."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 10**9:
+        return value
+    return None

@@ -1,0 +1,69 @@
+"""``/mlops help``: only what the caller may do, so help never advertises a denial."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from slack_sdk.models.blocks import Block
+
+from bot.core.models import Action, Role
+from bot.core.policy import REQUIRED_ROLES
+from handlers.commands.parse import SUBCOMMANDS, USAGE
+from ml.platform import ParameterSpec
+
+from .common import code, context, escape, fallback, header, section, to_dicts, truncate
+
+__all__ = ["render_help"]
+
+DESCRIPTIONS: Mapping[Action, str] = {
+    Action.HELP: "this help",
+    Action.STATUS: "endpoints, latest versions and runs (or one version / environment)",
+    Action.HISTORY: "deployments of an environment",
+    Action.AUDIT: "who did what, newest first",
+    Action.TRAIN: "start a training run",
+    Action.STOP: "stop a training run",
+    Action.APPROVE: "approve a version (deploys it to staging and validates it)",
+    Action.REJECT: "reject a version",
+    Action.DEPLOY: "deploy an approved version to staging",
+    Action.VALIDATE: "validate what staging serves",
+    Action.PROMOTE: "serve a validated version in production",
+    Action.ROLLBACK: "return an environment to a version it served before (asks to confirm)",
+}
+
+
+def _parameter_line(spec: ParameterSpec) -> str:
+    bounds = ""
+    if spec.minimum is not None or spec.maximum is not None:
+        lo = "" if spec.minimum is None else f"{spec.minimum:g}"
+        hi = "" if spec.maximum is None else f"{spec.maximum:g}"
+        bounds = f" [{lo}..{hi}]"
+    choices = f" one of {', '.join(spec.choices)}" if spec.choices else ""
+    return f"`{spec.name}` ({spec.type}, default {spec.default}{bounds}{choices})"
+
+
+def render_help(
+    actions: Sequence[Action],
+    roles: frozenset[Role],
+    parameters: Mapping[str, ParameterSpec] | None = None,
+    note: str = "",
+) -> tuple[str, list[dict[str, Any]]]:
+    allowed = set(actions)
+    lines = [
+        f"{code(USAGE[name], 80)} — {DESCRIPTIONS[action]}"
+        for name, action in SUBCOMMANDS.items()
+        if action in allowed
+    ]
+    hidden = sorted({a.value for a in REQUIRED_ROLES if a not in allowed})
+    role_text = ", ".join(sorted(r.value for r in roles)) or "none"
+    blocks: list[Block] = [header("/mlops commands"), section("\n".join(lines))]
+    if Action.TRAIN in allowed and parameters:
+        params = ", ".join(_parameter_line(p) for p in parameters.values())
+        blocks.append(section(truncate("*Training parameters:* " + params, 3000)))
+    footer = f"Your roles: {role_text}."
+    if hidden:
+        footer += f" Not shown (needs a role you lack): {', '.join(hidden)}."
+    if note:
+        footer += f" {escape(note)}"
+    blocks.append(context(footer))
+    return fallback("/mlops commands you can use: " + ", ".join(a.value for a in actions)), to_dicts(blocks)

@@ -1,0 +1,245 @@
+"""The release card: one message per model version, updated in place at every change.
+
+It shows the version's metrics against production, its lineage, the quality gate,
+where it serves, who decided what, and only the buttons that apply right now. The
+buttons are a convenience: every click is checked again on the server.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ConfirmObject,
+    DividerBlock,
+    MarkdownTextObject,
+    PlainTextObject,
+)
+
+from bot.core.models import ApprovalStatus, DeploymentRecord, VersionView
+
+from .common import (
+    MAX_BUTTON_TEXT,
+    code,
+    encode_value,
+    escape,
+    fallback,
+    header,
+    mention,
+    section,
+    to_dicts,
+    truncate,
+    when,
+)
+
+__all__ = [
+    "ACTION_APPROVE",
+    "ACTION_PROMOTE",
+    "ACTION_REJECT",
+    "ACTION_ROLLBACK",
+    "METRICS",
+    "CardState",
+    "card_key",
+    "render_card",
+]
+
+ACTION_APPROVE = "release_approve"
+ACTION_REJECT = "release_reject"
+ACTION_PROMOTE = "release_promote"
+ACTION_ROLLBACK = "release_rollback"
+
+METRICS: tuple[tuple[str, str], ...] = (
+    ("accuracy", "Accuracy"),
+    ("precision", "Precision"),
+    ("recall", "Recall"),
+    ("f1", "F1"),
+    ("auc", "AUC"),
+)
+
+APPROVAL_EMOJI = {
+    ApprovalStatus.PENDING: ":hourglass_flowing_sand:",
+    ApprovalStatus.APPROVED: ":white_check_mark:",
+    ApprovalStatus.REJECTED: ":no_entry_sign:",
+}
+
+MAX_ACTIVITY_LINES = 15
+
+
+def card_key(version: int) -> str:
+    return f"card:v{version}"
+
+
+@dataclass(frozen=True)
+class CardState:
+    """What a card renders: the merged view plus this version's deployment records."""
+
+    view: VersionView
+    deployments: Sequence[DeploymentRecord] = ()
+    #: the version a production rollback would return to, when this version serves production
+    rollback_to: int | None = None
+
+
+def _metric(view: VersionView, key: str) -> str:
+    value = view.package.metrics.get(key)
+    if not isinstance(value, int | float):
+        return "—"
+    text = f"{value:.3f}"
+    prod = view.production_metrics
+    if prod is None or view.production_version is None:
+        return text
+    if view.production_version == view.version:
+        return f"{text} (in production)"
+    base = prod.get(key)
+    if not isinstance(base, int | float):
+        return text
+    return f"{text} ({value - base:+.3f} vs v{view.production_version})"
+
+
+def _gate(view: VersionView) -> str:
+    accuracy = view.package.metrics.get("accuracy")
+    raw = view.package.lineage.get("threshold", "")
+    try:
+        threshold: float | None = float(raw)
+    except ValueError:
+        threshold = None
+    if not isinstance(accuracy, int | float) or threshold is None:
+        return "*Quality gate*\nregistered (threshold not recorded)"
+    ok = accuracy >= threshold
+    mark = ":white_check_mark: passed" if ok else ":x: below threshold"
+    return f"*Quality gate*\n{mark}: accuracy {accuracy:.3f} vs threshold {threshold:g}"
+
+
+def _parameters(lineage: dict[str, str] | Any) -> str:
+    merged: dict[str, Any] = {}
+    for key in ("parameters", "hyperparameters"):
+        raw = lineage.get(key, "")
+        if not raw:
+            continue
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            value = None
+        if isinstance(value, dict):
+            merged.update(value)
+        else:
+            merged[key] = raw
+    if not merged:
+        return "defaults"
+    return ", ".join(f"{k}={v}" for k, v in sorted(merged.items(), key=lambda kv: str(kv[0])))
+
+
+def _status_line(view: VersionView) -> str:
+    approval = f"{APPROVAL_EMOJI[view.approval]} *{view.approval.value}*"
+    serving = (
+        "serves " + " and ".join(f"*{e}*" for e in view.environments) if view.environments else "not serving"
+    )
+    if view.validation is None:
+        validation = "no staging validation yet"
+    else:
+        verdict = ":white_check_mark: passed" if view.validation.passed else ":x: failed"
+        validation = f"staging validation {verdict}"
+    return f"{approval} · {serving} · {validation}"
+
+
+def _activity(state: CardState) -> list[str]:
+    view = state.view
+    lines: list[tuple[str, str]] = []
+    pkg = view.package
+    lines.append((pkg.created_at.isoformat(), f"Registered {when(pkg.created_at)}"))
+    if view.decision is not None:
+        d = view.decision
+        verb = "Approved" if d.status is ApprovalStatus.APPROVED else "Rejected"
+        who = mention(d.actor_id, d.actor_name)
+        reason = f": {escape(truncate(d.reason, 300))}" if d.reason else ""
+        lines.append((d.at.isoformat(), f"{verb} by {who} {when(d.at)}{reason}"))
+    for rec in state.deployments:
+        verb = {"deploy": "Deployed to", "promote": "Promoted to", "rollback": "Rolled back to on"}[rec.kind]
+        prev = f" (was v{rec.previous_version})" if rec.previous_version is not None else ""
+        who = mention(rec.actor_id, rec.actor_name)
+        lines.append((rec.at.isoformat(), f"{verb} {rec.environment}{prev} by {who} {when(rec.at)}"))
+    if view.validation is not None:
+        v = view.validation
+        verdict = "passed" if v.passed else "FAILED"
+        summary = f": {escape(truncate(v.summary, 300))}" if v.summary else ""
+        lines.append((v.at.isoformat(), f"Staging validation {verdict} {when(v.at)}{summary}"))
+    lines.sort(key=lambda item: item[0])
+    out = [text for _, text in lines]
+    if len(out) > MAX_ACTIVITY_LINES:
+        out = [f"… {len(out) - MAX_ACTIVITY_LINES} earlier", *out[-MAX_ACTIVITY_LINES:]]
+    return out
+
+
+def _button(
+    text: str, action_id: str, value: str, style: str | None = None, confirm: ConfirmObject | None = None
+) -> ButtonElement:
+    return ButtonElement(
+        text=PlainTextObject(text=truncate(text, MAX_BUTTON_TEXT), emoji=True),
+        action_id=action_id,
+        value=value,
+        style=style,
+        confirm=confirm,
+    )
+
+
+def buttons(state: CardState) -> list[ButtonElement]:
+    """The buttons that apply to this version now (the server re-checks each click)."""
+    view = state.view
+    value = encode_value({"v": view.version})
+    out: list[ButtonElement] = []
+    if view.approval is ApprovalStatus.PENDING:
+        out.append(_button(f"Approve v{view.version}", ACTION_APPROVE, value, "primary"))
+        out.append(_button("Reject…", ACTION_REJECT, value, "danger"))
+    if view.promotable:
+        replaces = f" It replaces v{view.production_version}." if view.production_version else ""
+        confirm = ConfirmObject(
+            title=PlainTextObject(text="Promote to production?"),
+            text=MarkdownTextObject(text=f"Serve *v{view.version}* in production.{replaces}"),
+            confirm=PlainTextObject(text="Promote"),
+            deny=PlainTextObject(text="Cancel"),
+        )
+        out.append(_button("Promote to production", ACTION_PROMOTE, value, "primary", confirm))
+    if "production" in view.environments and state.rollback_to is not None:
+        out.append(_button(f"Roll back to v{state.rollback_to}…", ACTION_ROLLBACK, value, "danger"))
+    return out
+
+
+def render_card(state: CardState, *, with_buttons: bool = True) -> tuple[str, list[dict[str, Any]]]:
+    view = state.view
+    pkg = view.package
+    lineage = pkg.lineage
+    fields = [f"*{label}*\n{_metric(view, key)}" for key, label in METRICS]
+    fields.append(_gate(view))
+    who = lineage.get("requested_by", "")
+    trained_by = mention(who) if who else "unknown"
+    git_sha = lineage.get("git_sha", "")
+    dataset = lineage.get("dataset_sha256", "")
+    run = lineage.get("execution_id", "")
+    lineage_lines = [
+        f"*Trained by* {trained_by}",
+        f"*Git* {code(git_sha[:12]) if git_sha else 'not recorded'}",
+        f"*Dataset* {code(dataset[:12]) if dataset else 'not recorded'}",
+        f"*Parameters* {code(_parameters(lineage), 1500)}",
+    ]
+    if run:
+        lineage_lines.append(f"*Run* {code(run.rsplit('/', 1)[-1], 120)}")
+    blocks: list[Block] = [
+        header(f"Model v{view.version} · {pkg.group}"),
+        section(_status_line(view)),
+        section("", fields),
+        section("\n".join(lineage_lines)),
+        DividerBlock(),
+        section("\n".join(_activity(state))),
+    ]
+    actions = buttons(state) if with_buttons else []
+    if actions:
+        blocks.append(ActionsBlock(block_id=f"card-v{view.version}", elements=actions))
+    text = f"Model v{view.version}: {view.approval.value}" + (
+        f", serving {', '.join(view.environments)}" if view.environments else ""
+    )
+    return fallback(text), to_dicts(blocks)

@@ -1,0 +1,182 @@
+"""Read-only answers: overall status, one environment, history, audit, rollback confirmation."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    DividerBlock,
+    PlainTextObject,
+)
+
+from bot.core.models import AuditEntry, DeploymentRecord, VersionView
+from bot.core.service import RollbackPlan, StatusView
+from ml.platform import EndpointInfo, EndpointStatus, Execution
+
+from .common import (
+    OUTCOME_EMOJI,
+    code,
+    context,
+    encode_value,
+    escape,
+    fallback,
+    header,
+    mention,
+    section,
+    to_dicts,
+    truncate,
+    when,
+)
+from .run_message import RUN_EMOJI, short_execution_id
+
+__all__ = [
+    "ACTION_ROLLBACK_CANCEL",
+    "ACTION_ROLLBACK_CONFIRM",
+    "render_audit",
+    "render_environment",
+    "render_history",
+    "render_rollback_confirmation",
+    "render_status",
+]
+
+ACTION_ROLLBACK_CONFIRM = "rollback_confirm"
+ACTION_ROLLBACK_CANCEL = "rollback_cancel"
+
+Message = tuple[str, list[dict[str, Any]]]
+
+
+def _endpoint_line(info: EndpointInfo) -> str:
+    ok = info.status is EndpointStatus.IN_SERVICE
+    mark = ":large_green_circle:" if ok else ":red_circle:"
+    serving = f"v{info.version}" if info.version is not None else "no model"
+    line = f"{mark} *{info.environment}* {code(info.name, 100)} — {info.status.value}, serves *{serving}*"
+    if info.failure_reason:
+        line += f"\n>{escape(truncate(info.failure_reason, 300))}"
+    return line
+
+
+def _version_line(view: VersionView) -> str:
+    acc = view.package.metrics.get("accuracy")
+    parts = [f"*v{view.version}*", view.approval.value]
+    if isinstance(acc, int | float):
+        parts.append(f"accuracy {acc:.3f}")
+    if view.environments:
+        parts.append("serves " + " & ".join(view.environments))
+    if view.validation is not None:
+        parts.append("validation " + ("passed" if view.validation.passed else "failed"))
+    return " · ".join(parts)
+
+
+def _execution_line(execution: Execution) -> str:
+    short = short_execution_id(execution.execution_id)
+    line = f"{RUN_EMOJI.get(execution.status, '')} {code(short, 80)} {execution.status.value}"
+    if execution.model_version is not None:
+        line += f" → v{execution.model_version}"
+    return line + f" · {when(execution.started_at)}"
+
+
+def render_status(status: StatusView) -> Message:
+    blocks: list[Block] = [
+        header("MLOps status"),
+        section("\n".join(_endpoint_line(e) for e in status.environments)),
+        DividerBlock(),
+        section(
+            "*Latest versions*\n"
+            + ("\n".join(_version_line(v) for v in status.versions) or "none registered")
+        ),
+        section(
+            "*Recent runs*\n" + ("\n".join(_execution_line(x) for x in status.executions) or "none started")
+        ),
+    ]
+    text = "; ".join(
+        f"{e.environment}: " + (f"v{e.version}" if e.version is not None else "no model")
+        for e in status.environments
+    )
+    return fallback(f"MLOps status — {text}"), to_dicts(blocks)
+
+
+def render_environment(info: EndpointInfo, records: Sequence[DeploymentRecord]) -> Message:
+    blocks: list[Block] = [header(f"{info.environment.capitalize()} endpoint"), section(_endpoint_line(info))]
+    if records:
+        blocks.append(
+            section("*Recent changes*\n" + "\n".join(_deployment_line(r) for r in records[-5:][::-1]))
+        )
+    serving = f"v{info.version}" if info.version is not None else "no model"
+    return fallback(f"{info.environment}: {info.status.value}, serves {serving}"), to_dicts(blocks)
+
+
+def _deployment_line(rec: DeploymentRecord) -> str:
+    prev = f" (was v{rec.previous_version})" if rec.previous_version is not None else ""
+    return f"{when(rec.at)} · {rec.kind} *v{rec.version}*{prev} by {mention(rec.actor_id, rec.actor_name)}"
+
+
+def render_history(environment: str, records: Sequence[DeploymentRecord], limit: int = 30) -> Message:
+    if not records:
+        text = f"No deployments to {environment} recorded yet."
+        return text, to_dicts([section(text)])
+    shown = list(records)[-limit:][::-1]
+    lines = "\n".join(_deployment_line(r) for r in shown)
+    more = f"\n… {len(records) - limit} older" if len(records) > limit else ""
+    blocks: list[Block] = [header(f"Deployment history: {environment}"), section(lines + more)]
+    return fallback(f"Deployment history of {environment}: {len(records)} change(s)"), to_dicts(blocks)
+
+
+def render_audit(entries: Sequence[AuditEntry]) -> Message:
+    if not entries:
+        return "The audit log is empty.", to_dicts([section("The audit log is empty.")])
+    lines = []
+    for e in entries:
+        detail = f" — {escape(truncate(e.detail, 160))}" if e.detail else ""
+        lines.append(
+            f"{OUTCOME_EMOJI[e.outcome]} {when(e.at)} {mention(e.actor_id, e.actor_name)} "
+            f"*{e.action.value}* {code(e.target, 80)} {e.outcome.value}{detail}"
+        )
+    # Several sections: one section holds at most 3000 characters.
+    blocks: list[Block] = [header(f"Audit log (last {len(entries)})")]
+    chunk: list[str] = []
+    size = 0
+    for line in lines:
+        if size + len(line) + 1 > 2900 and chunk:
+            blocks.append(section("\n".join(chunk)))
+            chunk, size = [], 0
+        chunk.append(line)
+        size += len(line) + 1
+    if chunk:
+        blocks.append(section("\n".join(chunk)))
+    return fallback(f"Audit log: {len(entries)} entries"), to_dicts(blocks)
+
+
+def render_rollback_confirmation(plan: RollbackPlan) -> Message:
+    value = encode_value({"env": plan.environment, "from": plan.from_version, "to": plan.to_version})
+    text = (
+        f":warning: Roll back *{plan.environment}*: endpoint {code(plan.endpoint, 120)} "
+        f"goes from *v{plan.from_version}* to *v{plan.to_version}*."
+    )
+    blocks: list[Block] = [
+        section(text),
+        ActionsBlock(
+            block_id="rollback-confirm",
+            elements=[
+                ButtonElement(
+                    text=PlainTextObject(text=f"Confirm: roll back to v{plan.to_version}"),
+                    action_id=ACTION_ROLLBACK_CONFIRM,
+                    value=value,
+                    style="danger",
+                ),
+                ButtonElement(
+                    text=PlainTextObject(text="Cancel"), action_id=ACTION_ROLLBACK_CANCEL, value=value
+                ),
+            ],
+        ),
+        context("Nothing changes until you confirm; your permission is checked again then."),
+    ]
+    return (
+        fallback(
+            f"Roll back {plan.environment} ({plan.endpoint}) from v{plan.from_version} to v{plan.to_version}?"
+        ),
+        to_dicts(blocks),
+    )

@@ -1,0 +1,232 @@
+"""``/mlops`` and buttons on the in-memory platform: answers, confirmations, refusals, robustness."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from slack_sdk.models.blocks import ActionsBlock, Block
+
+from bot.core.models import Action, ApprovalStatus, Outcome
+
+from .conftest import CHANNEL, FakePlatform, Harness, drain, make_harness, make_services
+from .fake_slack import FakeSlack
+
+
+def buttons(blocks: list[dict[str, Any]]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for block in (Block.parse(b) for b in blocks):  # type: ignore[misc]
+        if isinstance(block, ActionsBlock):
+            out.update({e.action_id: e.value for e in block.elements})
+    return out
+
+
+def test_help_lists_only_what_the_caller_may_do(harness: Harness) -> None:
+    erin = harness.command("help", "UERIN").body
+    alice = harness.command("", "UALICE").body
+    assert "/mlops status" in erin and "/mlops train" not in erin and "/mlops approve" not in erin
+    assert "/mlops train" in alice and "`max_depth` (integer" in alice and "/mlops approve" not in alice
+    assert json.loads(alice)["response_type"] == "ephemeral"
+
+
+def test_usage_error_is_ephemeral_with_closest_form_and_changes_nothing(harness: Harness) -> None:
+    before = harness.state()
+    response = harness.command("aprove v2", "UBOB")
+    body = json.loads(response.body)
+    assert response.status == 200 and body["response_type"] == "ephemeral"
+    assert "Did you mean `/mlops approve v2`?" in body["text"]
+    response = harness.command("train max_dept=3", "UALICE")
+    assert "Did you mean `/mlops train max_depth=3`?" in json.loads(response.body)["text"]
+    time.sleep(0.1)
+    assert harness.state() == before and harness.respond_count() == 0
+
+
+def test_status_and_reads_answer_ephemerally(harness: Harness) -> None:
+    harness.command("status", "UERIN")
+    harness.command("history production", "UERIN")
+    harness.command("status v2", "UERIN")
+    texts = [r["text"] for r in harness.wait_responses(3)]
+    assert any(t.startswith("MLOps status — staging: v1; production: v1") for t in texts)
+    assert any("Deployment history" in t or "No deployments" in t for t in texts)
+    assert any(t.startswith("Model v2: PendingManualApproval") for t in texts)
+    assert all(r["response_type"] == "ephemeral" for r in harness.slack.responses())
+
+
+def test_train_posts_a_run_message(harness: Harness, fake_platform: FakePlatform) -> None:
+    response = harness.command("train max_depth=3", "UALICE")
+    assert "Working on" in response.body
+    reply = harness.wait_responses(1)[-1]
+    assert "Started a training run (max_depth=3)" in reply["text"]
+    run = harness.slack.wait_for(lambda: [m for m in harness.slack.top_level() if "Training run" in m.text])[
+        0
+    ]
+    assert run.channel == CHANNEL and "Executing" in run.text
+    assert next(iter(fake_platform.executions.values())).parameters == {"max_depth": "3"}
+
+
+def test_reject_button_opens_a_modal_and_the_submission_rejects(harness: Harness) -> None:
+    harness.click("release_reject", '{"v":2}', "UBOB")
+    opened = harness.slack.wait_for(lambda: harness.slack.calls_to("views.open"))[0].args
+    view = opened["view"] if isinstance(opened["view"], dict) else json.loads(opened["view"])
+    assert view["callback_id"] == "reject_reason"
+    assert json.loads(view["private_metadata"]) == {"v": 2, "channel": CHANNEL}
+    blank = harness.dispatch(harness.view_body(2, "   ", user="UBOB"))
+    assert "needs a reason" in blank.body
+    ok = harness.dispatch(harness.view_body(2, "label leak", user="UBOB"))
+    assert ok.status == 200 and ok.body == ""
+    harness.slack.wait_for(lambda: harness.slack.calls_to("chat.postEphemeral"), what="ephemeral")
+    assert harness.services.platform.describe_model_package(2).approval_status is ApprovalStatus.REJECTED
+    card = harness.slack.wait_for(
+        lambda: [m for m in harness.slack.top_level() if m.text.startswith("Model v2")]
+    )[0]
+    assert buttons(card.blocks) == {}
+    assert "Rejected by <@UBOB>" in json.dumps(card.blocks) and "label leak" in json.dumps(card.blocks)
+
+
+def test_rollback_asks_first_and_only_confirm_acts(harness: Harness, fake_platform: FakePlatform) -> None:
+    fake_platform.update_approval(2, ApprovalStatus.APPROVED, "ok")
+    fake_platform.deploy("production", 2, "seed")
+    harness.command("rollback production", "UDAVE")
+    ask = harness.wait_responses(1)[-1]
+    assert "endpoint `mlops-xgboost-production` goes from *v2* to *v1*" in json.dumps(ask["blocks"])
+    values = buttons(ask["blocks"])
+    assert set(values) == {"rollback_confirm", "rollback_cancel"}
+    before = harness.state()
+    harness.click("rollback_cancel", values["rollback_cancel"], "UDAVE")
+    assert harness.wait_responses(2)[-1]["text"] == "Rollback cancelled; nothing changed."
+    assert harness.state() == before
+    harness.click("rollback_confirm", values["rollback_confirm"], "UDAVE")
+    done = harness.wait_responses(3)[-1]
+    assert done["replace_original"] is True and "Rolled back production to v1 (was v2)" in done["text"]
+    assert fake_platform.describe_endpoint("production").version == 1
+    # the same confirmation clicked again is out of date: production no longer serves v2
+    harness.click("rollback_confirm", values["rollback_confirm"], "UDAVE")
+    assert "not v2 as when you were asked" in harness.wait_responses(4)[-1]["text"]
+    assert fake_platform.describe_endpoint("production").version == 1
+    audit = harness.services.release.audit(5)
+    assert any(
+        e.action is Action.ROLLBACK and e.outcome is Outcome.DONE and e.actor_id == "UDAVE" for e in audit
+    )
+
+
+def test_unknown_action_and_stale_values_are_acknowledged_and_change_nothing(harness: Harness) -> None:
+    before = harness.state()
+    assert harness.click("no_such_button", "x", "UCAROL").status == 200
+    harness.click("release_promote", "not json", "UROSE")
+    assert "out of date" in harness.wait_responses(1)[-1]["text"]
+    harness.click("release_promote", '{"v": true}', "UROSE")
+    assert "out of date" in harness.wait_responses(2)[-1]["text"]
+    assert harness.state() == before
+
+
+def test_bad_or_stale_signatures_are_rejected(harness: Harness) -> None:
+    before = harness.state()
+    body = harness.command_body("approve v2", "UBOB")
+    assert harness.dispatch(body, harness.headers(body, secret="wrong")).status == 401
+    assert harness.dispatch(body, harness.headers(body, timestamp=int(time.time()) - 600)).status == 401
+    tampered = harness.headers(body)
+    assert harness.dispatch(body.replace("v2", "v1"), tampered).status == 401
+    time.sleep(0.1)
+    assert harness.state() == before and harness.services.release.audit(5) == []
+
+
+def test_lazy_work_also_runs_with_process_before_response(tmp_path: Path, fake_slack: FakeSlack) -> None:
+    services = make_services(tmp_path, FakePlatform())
+    h = make_harness(fake_slack, services, process_before_response=True)
+    response = h.command("approve v2", "UBOB")
+    assert response.status == 200 and "Working on" in response.body
+    assert "Approved v2" in h.wait_responses(1)[-1]["text"]
+    drain(h.app, services)
+    services.store.close()
+
+
+# -- properties ------------------------------------------------------------------------------
+
+TEXT = st.one_of(
+    st.text(max_size=200),
+    st.builds(
+        lambda cmd, rest: f"{cmd} {rest}",
+        st.sampled_from([a.value for a in Action]),
+        st.text(max_size=100),
+    ),
+    st.text(min_size=3000, max_size=6000),
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=TEXT)
+def test_any_command_text_from_someone_without_roles_is_acked_and_changes_nothing(
+    harness: Harness, text: str
+) -> None:
+    before = harness.state()
+    response = harness.command(text, "UERIN")
+    assert response.status == 200
+    assert harness.state() == before
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=TEXT, user=st.sampled_from(["UALICE", "UBOB", "UCAROL"]))
+def test_any_command_text_is_acked_without_errors(
+    harness: Harness, caplog: pytest.LogCaptureFixture, text: str, user: str
+) -> None:
+    with caplog.at_level(logging.ERROR):
+        response = harness.command(text, user)
+    assert response.status == 200
+    assert not [
+        r
+        for r in caplog.records
+        if r.levelno >= logging.ERROR and r.name.startswith(("slack_bolt", "handlers", "bot"))
+    ]
+
+
+VALUES = st.one_of(
+    st.text(max_size=300),
+    st.text(min_size=2000, max_size=5000),
+    st.builds(
+        lambda v: json.dumps({"v": v}), st.one_of(st.integers(), st.text(max_size=20), st.floats(), st.none())
+    ),
+    st.builds(
+        lambda e, f, t: json.dumps({"env": e, "from": f, "to": t}),
+        st.text(max_size=12),
+        st.integers(-5, 5),
+        st.integers(-5, 5),
+    ),
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    value=VALUES,
+    action_id=st.sampled_from(
+        [
+            "release_approve",
+            "release_reject",
+            "release_promote",
+            "release_rollback",
+            "rollback_confirm",
+            "rollback_cancel",
+        ]
+    ),
+)
+def test_any_button_value_from_someone_without_roles_is_acked_and_changes_nothing(
+    harness: Harness, value: str, action_id: str
+) -> None:
+    before = harness.state()
+    assert harness.click(action_id, value, "UERIN").status == 200
+    assert harness.state() == before
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(value=VALUES, action_id=st.sampled_from(["release_promote", "release_rollback", "rollback_confirm"]))
+def test_any_button_value_is_acked_and_never_errors(
+    harness: Harness, caplog: pytest.LogCaptureFixture, value: str, action_id: str
+) -> None:
+    with caplog.at_level(logging.ERROR):
+        assert harness.click(action_id, value, "UCAROL").status == 200
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]

@@ -1,0 +1,238 @@
+"""Roles from Slack user groups, checked at request time, failing closed; the full permission matrix."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from slack_sdk import WebClient
+
+from bot.core.models import Action, Outcome, Role
+from bot.core.policy import OPEN_ACTIONS, REQUIRED_ROLES
+from bot.permissions import GroupDirectory, PermissionLookupError
+
+from .conftest import FakePlatform, Harness, drain, make_harness, make_services
+from .fake_slack import FakeSlack
+
+ROLES = {
+    Role.TRAINER: ["ml-team"],
+    Role.APPROVER: ["ml-approvers"],
+    Role.RELEASER: ["ml-leads"],
+    Role.ONCALL: ["ml-oncall"],
+}
+
+
+def directory(slack: FakeSlack, ttl: float = 300, clock: object = time.monotonic) -> GroupDirectory:
+    client = WebClient(token="xoxb-test", base_url=slack.api_url)
+    return GroupDirectory(client, ROLES, ttl, clock=clock)  # type: ignore[arg-type]
+
+
+def test_roles_come_from_user_group_membership(fake_slack: FakeSlack) -> None:
+    groups = directory(fake_slack)
+    assert groups.roles_of("UCAROL") == {Role.RELEASER, Role.ONCALL}
+    assert groups.roles_of("UBOB") == {Role.APPROVER}
+    assert groups.roles_of("UERIN") == frozenset()
+    assert groups.roles_of("UNOBODY") == frozenset()
+
+
+def test_membership_is_cached_for_the_ttl_then_refreshed(fake_slack: FakeSlack) -> None:
+    now = [0.0]
+    groups = directory(fake_slack, ttl=60, clock=lambda: now[0])
+    assert groups.roles_of("UERIN") == frozenset()
+    calls = len(fake_slack.calls_to("usergroups.users.list"))
+    fake_slack.set_group("ml-approvers", ["UBOB", "UERIN"])
+    now[0] = 59
+    assert groups.roles_of("UERIN") == frozenset()  # cached
+    assert len(fake_slack.calls_to("usergroups.users.list")) == calls
+    now[0] = 61
+    assert groups.roles_of("UERIN") == {Role.APPROVER}
+
+
+def test_concurrent_callers_share_one_refresh(fake_slack: FakeSlack) -> None:
+    groups = directory(fake_slack)
+    threads = [threading.Thread(target=groups.roles_of, args=("UBOB",)) for _ in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(fake_slack.calls_to("usergroups.list")) == 1
+
+
+@pytest.mark.parametrize(
+    ("method", "code", "expected"),
+    [
+        ("usergroups.users.list", "plan_upgrade_required", "paid Slack plan"),
+        ("usergroups.list", "missing_scope", "usergroups:read"),
+        ("usergroups.list", "invalid_auth", "token is invalid"),
+    ],
+)
+def test_lookup_errors_raise_a_clear_message(
+    fake_slack: FakeSlack, method: str, code: str, expected: str
+) -> None:
+    fake_slack.errors[method] = code
+    with pytest.raises(PermissionLookupError) as info:
+        directory(fake_slack).roles_of("UBOB")
+    assert expected in str(info.value) and code in str(info.value)
+
+
+def test_unknown_handle_grants_nothing_and_warns(
+    fake_slack: FakeSlack, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = WebClient(token="xoxb-test", base_url=fake_slack.api_url)
+    groups = GroupDirectory(client, {Role.APPROVER: ["ml-approvers", "no-such-group"]}, 300)
+    with caplog.at_level(logging.WARNING, logger="bot.permissions"):
+        assert groups.roles_of("UBOB") == {Role.APPROVER}
+    assert "no-such-group" in caplog.text and "grants nothing" in caplog.text
+    assert groups.roles_of("UCAROL") == frozenset()  # releaser maps to no group here: nobody has it
+
+
+def test_role_without_groups_is_warned_at_start_up(
+    tmp_path: Path, fake_slack: FakeSlack, caplog: pytest.LogCaptureFixture
+) -> None:
+    services = make_services(tmp_path, FakePlatform(), mlops_roles={"trainer": ["ml-team"], "oncall": []})
+    with caplog.at_level(logging.WARNING, logger="bot.app"):
+        h = make_harness(fake_slack, services)
+    for role in ("approver", "releaser", "oncall"):
+        assert f"role '{role}' to no Slack user group" in caplog.text
+    assert "role 'trainer'" not in caplog.text
+    response = h.command("approve v2", "UBOB")  # bob's group maps to no role now
+    assert "You need the *approver* role" in response.body
+    drain(h.app, services)
+    services.store.close()
+
+
+# -- the permission matrix -----------------------------------------------------------------
+
+ROLE_USERS: dict[Role | None, str] = {
+    Role.TRAINER: "UALICE",
+    Role.APPROVER: "UBOB",
+    Role.RELEASER: "UROSE",
+    Role.ONCALL: "UDAVE",
+    None: "UERIN",
+}
+
+COMMANDS: dict[Action, str] = {
+    Action.HELP: "help",
+    Action.STATUS: "status",
+    Action.HISTORY: "history production",
+    Action.AUDIT: "audit 5",
+    Action.TRAIN: "train max_depth=3",
+    Action.STOP: "stop x1",
+    Action.APPROVE: "approve v2 fine",
+    Action.REJECT: "reject v2 label leak",
+    Action.DEPLOY: "deploy v1 staging",
+    Action.VALIDATE: "validate",
+    Action.PROMOTE: "promote v2",
+    Action.ROLLBACK: "rollback production",
+}
+
+BUTTONS: dict[str, tuple[Action, str]] = {
+    "release_approve": (Action.APPROVE, '{"v":2}'),
+    "release_reject": (Action.REJECT, '{"v":2}'),
+    "release_promote": (Action.PROMOTE, '{"v":2}'),
+    "release_rollback": (Action.ROLLBACK, '{"v":1}'),
+    "rollback_confirm": (Action.ROLLBACK, '{"env":"production","from":1,"to":1}'),
+}
+
+
+def expected_allowed(role: Role | None, action: Action) -> bool:
+    return action in OPEN_ACTIONS or (role is not None and role in REQUIRED_ROLES[action])
+
+
+def test_matrix_covers_every_action() -> None:
+    assert set(COMMANDS) == set(Action)
+
+
+def assert_denied(h: Harness, user: str, action: Action, before: tuple[object, ...], body: str) -> None:
+    roles = " or ".join(f"*{r.value}*" for r in REQUIRED_ROLES[action])
+    assert f"You need the {roles} role to {action.value}" in body
+    entry = h.services.release.audit(1)[0]
+    assert (entry.actor_id, entry.action, entry.outcome) == (user, action, Outcome.REFUSED)
+    time.sleep(0.05)
+    assert h.state() == before
+    assert h.respond_count() == 0 or "You need" in str(h.slack.responses()[-1])
+
+
+@pytest.mark.parametrize("role", list(ROLE_USERS), ids=lambda r: r.value if r else "none")
+@pytest.mark.parametrize("action", list(Action), ids=lambda a: a.value)
+def test_command_permission_matrix(harness: Harness, role: Role | None, action: Action) -> None:
+    user = ROLE_USERS[role]
+    before = harness.state()
+    response = harness.command(COMMANDS[action], user)
+    assert response.status == 200
+    if expected_allowed(role, action):
+        assert "You need the" not in response.body
+        if action is not Action.HELP:
+            harness.wait_responses(1)
+        assert not any(
+            e.actor_id == user and e.detail.startswith("You need the")
+            for e in harness.services.release.audit(50)
+        )
+    else:
+        assert_denied(harness, user, action, before, response.body)
+        assert harness.respond_count() == 0  # the listener never ran
+
+
+@pytest.mark.parametrize("role", list(ROLE_USERS), ids=lambda r: r.value if r else "none")
+@pytest.mark.parametrize("action_id", list(BUTTONS))
+def test_button_permission_matrix(harness: Harness, role: Role | None, action_id: str) -> None:
+    user = ROLE_USERS[role]
+    action, value = BUTTONS[action_id]
+    before = harness.state()
+    response = harness.click(action_id, value, user)
+    assert response.status == 200
+    if expected_allowed(role, action):
+        if action_id == "release_reject":
+            harness.slack.wait_for(lambda: harness.slack.calls_to("views.open"), what="views.open")
+        else:
+            responses = harness.wait_responses(1)
+            assert "You need the" not in str(responses)
+    else:
+        responses = harness.wait_responses(1)
+        assert responses[-1]["response_type"] == "ephemeral"
+        assert "You need the" in responses[-1]["text"]
+        assert_denied(harness, user, action, before, responses[-1]["text"])
+        assert not harness.slack.calls_to("views.open")
+
+
+def test_reject_modal_submission_is_checked_again(harness: Harness) -> None:
+    before = harness.state()
+    response = harness.dispatch(harness.view_body(2, "label leak", user="UERIN"))
+    assert response.status == 200
+    assert "You need the *approver* role" in response.body and '"errors"' in response.body
+    assert harness.state() == before
+    entry = harness.services.release.audit(1)[0]
+    assert (entry.actor_id, entry.action, entry.outcome) == ("UERIN", Action.REJECT, Outcome.REFUSED)
+
+
+def test_role_removed_after_the_card_was_rendered_is_denied_at_click_time(
+    tmp_path: Path, fake_slack: FakeSlack
+) -> None:
+    services = make_services(tmp_path, FakePlatform(), mlops_group_cache_seconds=0)
+    h = make_harness(fake_slack, services)
+    fake_slack.set_group("ml-approvers", [])  # bob leaves the approvers after the card showed him Approve
+    before = h.state()
+    h.click("release_approve", '{"v":2}', "UBOB")
+    assert "You need the *approver* role" in h.wait_responses(1)[-1]["text"]
+    assert h.state() == before
+    drain(h.app, services)
+    services.store.close()
+
+
+@pytest.mark.parametrize("code", ["plan_upgrade_required", "missing_scope"])
+def test_fails_closed_when_user_groups_cannot_be_read(harness: Harness, code: str) -> None:
+    harness.slack.errors["usergroups.users.list"] = code
+    before = harness.state()
+    response = harness.command("approve v2", "UBOB")
+    assert response.status == 200
+    assert "Cannot check your permissions" in response.body and code in response.body
+    assert "nobody can approve" in response.body
+    assert harness.state() == before
+    entry = harness.services.release.audit(1)[0]
+    assert (entry.action, entry.outcome) == (Action.APPROVE, Outcome.REFUSED)
+    # read-only commands still work, and help says why nothing else is listed
+    help_body = harness.command("help", "UBOB").body
+    assert "Cannot check your permissions" in help_body and "/mlops approve" not in help_body

@@ -1,0 +1,233 @@
+"""A whole release through signed Slack requests on the real local platform: in process and over HTTP.
+
+train -> run message updated in place to Succeeded -> release card -> approve click -> staging deploy and
+validation in the card's thread -> promote click -> rollback command -> confirm -> registry, endpoints,
+cards, threads and audit all agree.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+from slack_sdk.models.blocks import ActionsBlock, Block
+
+from bot.core.models import Action, ApprovalStatus, Outcome
+from bot.http_server import build_asgi
+
+from .conftest import Harness, drain, make_harness, make_services
+from .fake_slack import FakeSlack, Message
+
+Send = Callable[[str], tuple[int, str]]
+
+
+def card_buttons(message: Message) -> set[str]:
+    out: set[str] = set()
+    for block in (Block.parse(b) for b in message.blocks):  # type: ignore[misc]
+        if isinstance(block, ActionsBlock):
+            out.update(e.action_id for e in block.elements)
+    return out
+
+
+def message(h: Harness, key: str) -> Message | None:
+    ref = h.services.store.get("message", key)
+    return None if ref is None else h.slack.messages.get(str(ref["ts"]))
+
+
+def wait_message(
+    h: Harness, key: str, predicate: Callable[[Message], bool], what: str, timeout: float = 60
+) -> Message:
+    def check() -> Message | None:
+        m = message(h, key)
+        return m if m is not None and predicate(m) else None
+
+    found: Message = h.slack.wait_for(check, timeout, what)
+    return found
+
+
+def thread_texts(h: Harness, key: str) -> list[str]:
+    m = message(h, key)
+    return [] if m is None else [r.text for r in sorted(h.slack.thread(m.ts), key=lambda r: r.ts)]
+
+
+def wait_thread(h: Harness, key: str, fragment: str, timeout: float = 30) -> None:
+    h.slack.wait_for(
+        lambda: any(fragment in t for t in thread_texts(h, key)), timeout, f"{fragment!r} in {key}"
+    )
+
+
+def release_flow(h: Harness, send: Send) -> None:
+    platform = h.services.platform
+    release = h.services.release
+
+    # train (alice) -> the run message is created, then updated in place until Succeeded
+    status, body = send(h.command_body("train num_round=20 max_depth=4 AccuracyThreshold=0.75", "UALICE"))
+    assert status == 200 and "Working on" in body
+    started = h.wait_responses(1)[-1]["text"]
+    assert "Started a training run" in started
+    execution_id = platform.list_executions(1)[0].execution_id
+    run = wait_message(h, f"run:{execution_id}", lambda m: "Succeeded" in m.text, "run Succeeded", 120)
+    assert run.updates >= 2 and run.text.endswith("registered v2")
+    assert len([m for m in h.slack.top_level() if m.text.startswith("Training run")]) == 1
+    card2 = wait_message(h, "card:v2", lambda m: True, "card v2")
+    assert card2.text.startswith("Model v2: PendingManualApproval")
+    assert card_buttons(card2) == {"release_approve", "release_reject"}
+
+    # approve v1 by button (bob): staging deploy and validation are replies in v1's thread
+    status, _ = send(h.action_body("release_approve", '{"v":1}', "UBOB"))
+    assert status == 200
+    wait_thread(h, "card:v1", "Staging validation of v1 passed")
+    texts = thread_texts(h, "card:v1")
+    assert any("Approved v1" in t and "<@UBOB>" in t for t in texts)
+    assert any("Deployed v1 to staging" in t for t in texts)
+    card1 = wait_message(h, "card:v1", lambda m: card_buttons(m) == {"release_promote"}, "v1 promotable")
+    assert "serves *staging*" in json.dumps(card1.blocks)
+
+    # promote v1 by button (rose)
+    send(h.action_body("release_promote", '{"v":1}', "UROSE"))
+    wait_thread(h, "card:v1", "Promoted v1 to production")
+    assert platform.describe_endpoint("production").version == 1
+
+    # approve v2 by command (bob), promote it by button (rose)
+    send(h.command_body("approve v2 better recall", "UBOB"))
+    wait_thread(h, "card:v2", "Staging validation of v2 passed")
+    send(h.action_body("release_promote", '{"v":2}', "UROSE"))
+    wait_thread(h, "card:v2", "Promoted v2 to production (was v1)")
+    wait_message(h, "card:v2", lambda m: "release_rollback" in card_buttons(m), "v2 rollback button")
+    wait_thread(h, "card:v1", "v2 replaced v1 in production")
+    assert platform.describe_endpoint("production").version == 2
+
+    # rollback (dave, oncall): asks first, naming endpoint and versions; only Confirm acts
+    count = h.respond_count()
+    send(h.command_body("rollback production", "UDAVE"))
+    ask = h.wait_responses(count + 1)[-1]
+    endpoint = platform.endpoint_name("production")
+    assert f"endpoint `{endpoint}` goes from *v2* to *v1*" in json.dumps(ask["blocks"])
+    assert platform.describe_endpoint("production").version == 2
+    confirm = next(
+        e["value"]
+        for b in ask["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == "rollback_confirm"
+    )
+    send(h.action_body("rollback_confirm", confirm, "UDAVE"))
+    done = h.wait_responses(count + 2)[-1]
+    assert "Rolled back production to v1 (was v2)" in done["text"]
+    assert platform.describe_endpoint("production").version == 1
+    wait_thread(h, "card:v1", "Rolled back production to v1 (was v2)")
+    wait_thread(h, "card:v2", "rolled back from v2 to v1")
+    wait_message(h, "card:v2", lambda m: "release_rollback" not in card_buttons(m), "v2 card updated")
+
+    # registry and audit agree with what the channel shows
+    assert platform.describe_model_package(1).approval_status is ApprovalStatus.APPROVED
+    assert platform.describe_model_package(2).approval_status is ApprovalStatus.APPROVED
+    done_by = {(e.action, e.actor_id) for e in release.audit(100) if e.outcome is Outcome.DONE}
+    for expected in [
+        (Action.TRAIN, "UALICE"),
+        (Action.APPROVE, "UBOB"),
+        (Action.PROMOTE, "UROSE"),
+        (Action.ROLLBACK, "UDAVE"),
+    ]:
+        assert expected in done_by
+    count = h.respond_count()
+    send(h.command_body("audit 30", "UERIN"))
+    audit_text = json.dumps(h.wait_responses(count + 1)[-1]["blocks"])
+    assert "*rollback*" in audit_text and "<@UDAVE>" in audit_text
+
+
+@pytest.fixture
+def local_harness(home: Path, fake_slack: FakeSlack) -> Iterator[Harness]:
+    services = make_services(home)
+    h = make_harness(fake_slack, services)
+    try:
+        yield h
+    finally:
+        drain(h.app, services)
+        services.close()
+
+
+def test_release_in_process(local_harness: Harness) -> None:
+    h = local_harness
+
+    def send(body: str) -> tuple[int, str]:
+        response = h.dispatch(body)
+        return response.status, str(response.body)
+
+    release_flow(h, send)
+
+
+@pytest.fixture
+def server(local_harness: Harness) -> Iterator[str]:
+    asgi = build_asgi(local_harness.app, local_harness.services)
+    config = uvicorn.Config(asgi, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not srv.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert srv.started
+    port = srv.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        srv.should_exit = True
+        thread.join(10)
+
+
+def test_release_over_http(local_harness: Harness, server: str) -> None:
+    h = local_harness
+    latencies: list[float] = []
+    with httpx.Client(base_url=server, timeout=10) as http:
+
+        def send(body: str) -> tuple[int, str]:
+            started = time.perf_counter()
+            response = http.post("/slack/events", content=body, headers=h.headers(body))
+            latencies.append(time.perf_counter() - started)
+            return response.status_code, response.text
+
+        bad = h.command_body("approve v1", "UBOB")
+        assert (
+            http.post("/slack/events", content=bad, headers=h.headers(bad, secret="nope")).status_code == 401
+        )
+        release_flow(h, send)
+        health = http.get("/healthz")
+        assert health.status_code == 200 and health.json() == {
+            "backend": "local",
+            "store": "ok",
+            "status": "ok",
+        }
+        metrics = http.get("/metrics").text
+        assert 'mlops_slack_requests_total{kind="command",status="200"}' in metrics
+        assert 'mlops_slack_requests_total{kind="command",status="401"} 1.0' in metrics
+        assert 'mlops_slack_ack_seconds_bucket{kind="block_actions"' in metrics
+    assert max(latencies) < 3.0  # every acknowledgement well inside Slack's deadline
+
+
+def test_acks_stay_fast_under_concurrent_load(local_harness: Harness, server: str) -> None:
+    h = local_harness
+    bodies = [
+        h.command_body(text, "UERIN") for text in ["status", "history production", "audit 5", "bogus"] * 10
+    ]
+
+    def post(body: str) -> tuple[int, float]:
+        started = time.perf_counter()
+        with httpx.Client(base_url=server, timeout=10) as http:
+            code = http.post("/slack/events", content=body, headers=h.headers(body)).status_code
+        return code, time.perf_counter() - started
+
+    results: list[tuple[int, float]] = []
+    threads = [threading.Thread(target=lambda b=b: results.append(post(b))) for b in bodies]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [code for code, _ in results] == [200] * len(bodies)
+    assert max(seconds for _, seconds in results) < 3.0

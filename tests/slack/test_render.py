@@ -1,0 +1,174 @@
+"""Block Kit rendering: limits respected, buttons only when they apply, text fallbacks present."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from slack_sdk.models.blocks import ActionsBlock, Block, HeaderBlock, SectionBlock
+
+from bot.core.models import ApprovalStatus, Decision, DeploymentRecord, ValidationReport, VersionView
+from handlers.render.release_card import CardState, render_card
+from handlers.render.run_message import render_run
+from ml.platform import Execution, ExecutionStatus, ModelPackage, StepInfo, StepStatus
+
+T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+METRICS = {"accuracy": 0.871, "precision": 0.7, "recall": 0.6, "f1": 0.65, "auc": 0.9}
+
+
+def package(version: int, status: ApprovalStatus, lineage: dict[str, str] | None = None) -> ModelPackage:
+    return ModelPackage(
+        version,
+        f"arn:{version}",
+        "mlops-xgboost",
+        status,
+        T0,
+        None,
+        METRICS,
+        lineage=lineage or {"requested_by": "UALICE", "threshold": "0.8", "git_sha": "abc1234def"},
+    )
+
+
+def view(
+    version: int = 3,
+    status: ApprovalStatus = ApprovalStatus.PENDING,
+    envs: tuple[str, ...] = (),
+    validation: bool | None = None,
+    prod: int | None = 1,
+    lineage: dict[str, str] | None = None,
+) -> VersionView:
+    report = None
+    if validation is not None:
+        report = ValidationReport(version, "staging", validation, T0, "local", "accuracy 0.870")
+    return VersionView(
+        package(version, status, lineage),
+        None,
+        report,
+        envs,  # type: ignore[arg-type]
+        {**METRICS, "accuracy": 0.867} if prod else None,
+        prod,
+    )
+
+
+def parsed(blocks: list[dict[str, Any]]) -> list[Block]:
+    return [Block.parse(b) for b in blocks]  # type: ignore[misc]
+
+
+def action_ids(blocks: list[dict[str, Any]]) -> set[str]:
+    ids: set[str] = set()
+    for block in parsed(blocks):
+        if isinstance(block, ActionsBlock):
+            ids.update(e.action_id for e in block.elements)
+    return ids
+
+
+def test_pending_card_offers_approve_and_reject_only() -> None:
+    text, blocks = render_card(CardState(view()))
+    assert text.startswith("Model v3")
+    assert action_ids(blocks) == {"release_approve", "release_reject"}
+    values = [e.value for b in parsed(blocks) if isinstance(b, ActionsBlock) for e in b.elements]
+    assert all(json.loads(v) == {"v": 3} for v in values)
+    fields = next(b for b in parsed(blocks) if isinstance(b, SectionBlock) and b.fields).fields
+    assert "0.871 (+0.004 vs v1)" in fields[0].text
+
+
+def test_validated_approved_card_offers_promote_with_confirmation() -> None:
+    _, blocks = render_card(
+        CardState(view(status=ApprovalStatus.APPROVED, envs=("staging",), validation=True))
+    )
+    assert action_ids(blocks) == {"release_promote"}
+    assert '"confirm"' in json.dumps(blocks)
+
+
+def test_failed_validation_offers_nothing() -> None:
+    _, blocks = render_card(
+        CardState(view(status=ApprovalStatus.APPROVED, envs=("staging",), validation=False))
+    )
+    assert action_ids(blocks) == set()
+
+
+def test_production_card_offers_rollback_only_with_an_earlier_version() -> None:
+    v = view(status=ApprovalStatus.APPROVED, envs=("production",), validation=True, prod=3)
+    assert action_ids(render_card(CardState(v, rollback_to=2))[1]) == {"release_rollback"}
+    assert action_ids(render_card(CardState(v, rollback_to=None))[1]) == set()
+
+
+def test_rejected_card_offers_nothing_and_shows_who() -> None:
+    decision = Decision(3, ApprovalStatus.REJECTED, "UBOB", "bob", T0, "label leak <!channel>")
+    v = view(status=ApprovalStatus.REJECTED)
+    v = VersionView(v.package, decision, None, (), None, None)
+    _, blocks = render_card(CardState(v))
+    dumped = json.dumps(blocks)
+    assert action_ids(blocks) == set()
+    assert "Rejected by <@UBOB>" in dumped
+    assert "<!channel>" not in dumped  # user text is escaped, it cannot ping the channel
+
+
+def test_card_with_huge_lineage_stays_within_block_kit_limits() -> None:
+    lineage = {
+        "requested_by": "UALICE",
+        "threshold": "0.8",
+        "git_sha": "g" * 5000,
+        "dataset_sha256": "d" * 5000,
+        "execution_id": "e" * 5000,
+        "parameters": json.dumps({f"param_{i}": "x" * 300 for i in range(100)}),
+    }
+    decision = Decision(3, ApprovalStatus.APPROVED, "UBOB", "b" * 500, T0, "r" * 5000)
+    deployments = [
+        DeploymentRecord("staging", 3, 2, "UCAROL", "carol", T0 + timedelta(minutes=i)) for i in range(200)
+    ]
+    base = view(
+        status=ApprovalStatus.APPROVED,
+        envs=("production", "staging"),
+        validation=True,
+        prod=3,
+        lineage=lineage,
+    )
+    v = VersionView(base.package, decision, base.validation, base.environments, base.production_metrics, 3)
+    text, blocks = render_card(CardState(v, deployments, rollback_to=2))
+    assert text and len(text) <= 3000
+    assert len(blocks) <= 50
+    for block in parsed(blocks):
+        block.validate_json()  # raises on any Block Kit limit violation
+        if isinstance(block, SectionBlock):
+            assert block.text is None or len(block.text.text) <= 3000
+            assert len(block.fields or []) <= 10
+        if isinstance(block, HeaderBlock):
+            assert len(block.text.text) <= 150
+        if isinstance(block, ActionsBlock):
+            for element in block.elements:
+                assert len(element.text.text) <= 75 and len(element.value) <= 2000
+
+
+def test_run_message_shows_each_step_and_the_failing_one() -> None:
+    steps = (
+        StepInfo("PreprocessData", StepStatus.SUCCEEDED, T0, T0 + timedelta(seconds=12)),
+        StepInfo("TrainModel", StepStatus.FAILED, T0, T0 + timedelta(seconds=65), "OOM in worker"),
+    )
+    execution = Execution(
+        "arn:x/execution/abc",
+        ExecutionStatus.FAILED,
+        {"eta": "0.1"},
+        "UALICE",
+        "abc",
+        T0,
+        T0 + timedelta(seconds=80),
+        "step TrainModel failed",
+        steps,
+    )
+    text, blocks = render_run(execution)
+    dumped = json.dumps(blocks, ensure_ascii=False)
+    assert text == "Training run abc: Failed"
+    assert "*PreprocessData* — Succeeded (12s)" in dumped
+    assert "*TrainModel* — Failed (1m 05s)" in dumped
+    assert "Failed at *TrainModel*: step TrainModel failed" in dumped
+    assert "*RegisterModel* — Pending" in dumped
+    assert all(b.validate_json() is None for b in parsed(blocks))
+
+
+def test_run_message_names_the_registered_version() -> None:
+    execution = Execution("abc", ExecutionStatus.SUCCEEDED, {}, "UALICE", None, T0, T0, None, (), 4)
+    text, blocks = render_run(execution)
+    assert text.endswith("registered v4")
+    assert "Registered *v4*" in json.dumps(blocks)
