@@ -17,6 +17,14 @@ $(VENV)/.test-deps: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[local,pipeline,dev]'
 	touch $@
 
+# checkov and cfn-lint[sam] pin versions of boto3 and pydantic that clash with the bot's:
+# they get a virtualenv of their own, which tests/infra uses.
+INFRA := $(VENV)/infra
+$(INFRA)/.deps: | $(BIN)/python
+	$(PYTHON) -m venv $(INFRA)
+	$(INFRA)/bin/pip install --quiet 'checkov>=3.2' 'cfn-lint[sam]>=1.58'
+	touch $@
+
 run: $(VENV)/.run-deps  ## the terminal chat on the local platform
 	$(BIN)/mlops-bot shell
 
@@ -28,7 +36,7 @@ lint: $(VENV)/.test-deps
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: lint  ## lint, type-check, infrastructure linters and the whole test suite
+test: lint $(INFRA)/.deps  ## lint, type-check, infrastructure linters and the whole test suite
 	$(BIN)/pytest -q
 
 bench: $(VENV)/.test-deps

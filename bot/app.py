@@ -28,6 +28,8 @@ __all__ = ["LISTENER_GROUP", "LISTENER_THREADS", "Listener", "create_app", "load
 Listener = Callable[[App, Services], None]
 
 LISTENER_GROUP = "mlops_bot.listeners"
+#: HTTP routes for incoming events (EventBridge, GitHub, CI), plugged in the same way
+ROUTES_GROUP = "mlops_bot.routes"
 
 #: Bolt runs ack functions and lazy (slow) work on one executor: size it so that a few
 #: slow deploys cannot delay the acknowledgement of the next command.
@@ -43,6 +45,22 @@ def load_listeners() -> list[Listener]:
     module = importlib.import_module("handlers")
     register: Listener = module.register
     return [register]
+
+
+def load_plugin(group: str, fallback_module: str, fallback_name: str) -> list[Any]:
+    """Objects registered under an entry-point group; the in-tree module's otherwise."""
+    found = [ep.load() for ep in entry_points(group=group)]
+    if found:
+        return found
+    return [getattr(importlib.import_module(fallback_module), fallback_name)]
+
+
+def incoming_routes(services: Services) -> list[Any]:
+    """Starlette routes for EventBridge, GitHub and CI (after ``create_app`` set up the notifier)."""
+    if services.notifier is None:
+        raise RuntimeError("create the Slack app first: the routes announce through its notifier")
+    factories = load_plugin(ROUTES_GROUP, "handlers.events", "ingest_routes")
+    return [route for factory in factories for route in factory(services, services.notifier)]
 
 
 def _ack_unknown(ack: Any, body: dict[str, Any]) -> None:

@@ -25,6 +25,7 @@ from starlette.routing import BaseRoute, Route
 
 from bot.core.store import StoreError
 from bot.services import Services
+from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -137,14 +138,28 @@ def serve(
     """Run the HTTP runtime with uvicorn until interrupted (building services and app from settings)."""
     import uvicorn
 
-    from bot.app import create_app
+    from bot.app import create_app, incoming_routes
+    from bot.core.service import local_owner_is_dead
     from bot.services import build_services
     from bot.settings import load_settings
 
     if services is None:
         services = build_services(load_settings(), host_endpoints_in_process=True)
-    app = app or create_app(services)
     try:
-        uvicorn.run(build_asgi(app, services), host=host, port=port, log_level="info", access_log=False)
+        app = app or create_app(services)
+        for settled in services.release.recover(local_owner_is_dead):
+            log.warning("recovered at start-up: %s", settled.message)
+        services.platform.pipeline_parameters()  # warm what `/mlops train` validation reads
+        asgi = build_asgi(app, services, extra_routes=incoming_routes(services))
+        uvicorn.run(asgi, host=host, port=port, log_level="info", access_log=False)
     finally:
         services.close()
+
+
+def main_serve(settings: Settings, *, host: str, port: int) -> int:
+    """``mlops-bot serve``: Slack needs the signing secret and the bot token."""
+    from bot.services import build_services
+
+    settings.require("slack_signing_secret", "slack_bot_token")
+    serve(host, port, services=build_services(settings, host_endpoints_in_process=True))
+    return 0

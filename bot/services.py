@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from bot.core.service import ReleaseService
 from bot.core.store import Store
+from bot.notify import Notifier
 from bot.settings import Settings
 from ml.platform import MLPlatform
 
@@ -16,8 +17,12 @@ class Services:
     platform: MLPlatform
     store: Store
     release: ReleaseService
+    #: the one outgoing Slack path; set by the runtime that talks to Slack
+    notifier: Notifier | None = None
 
     def close(self) -> None:
+        if self.notifier is not None:
+            self.notifier.close()
         self.platform.close()
         self.store.close()
 

@@ -197,7 +197,7 @@ class SlackNotifications:
         env = next((e for e in ENVIRONMENTS if platform.endpoint_name(e) == name), None)
         if env is None:
             return
-        info = platform.describe_endpoint(env)
+        info = self.release.endpoint(env)
         reason = detail.get("FailureReason") or info.failure_reason
         if status in _PROBLEM_STATES:
             text = f":red_circle: {env} endpoint {code(name, 100)} is {status.value}"
@@ -248,10 +248,11 @@ def handle_platform_event(services: Services, notifier: Notifier, event: Platfor
 
 def register(app: App, services: Services) -> None:
     """Subscribe once per release core; a later app for the same core takes over its messages."""
-    notifier = getattr(services, "notifier", None)
-    if not isinstance(notifier, Notifier):
+    notifier = services.notifier
+    if notifier is None:
         # WebClient's keyword-only signatures satisfy SlackPoster at run time; mypy cannot see it.
         notifier = Notifier(cast(SlackPoster, app.client), services.store, services.settings.mlops_channel)
+        services.notifier = notifier  # closed (after a flush) with the services
     with _bridges_lock:
         bridge = _bridges.get(services.release)
         if bridge is not None:

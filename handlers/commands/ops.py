@@ -112,7 +112,7 @@ def execute(services: Services, actor: Actor, command: Command) -> Reply:
             text, blocks = render_card(card_state(services, version), with_buttons=False)
             return Reply(text, blocks)
         case Status(environment=str() as env):
-            info = services.platform.describe_endpoint(env)
+            info = release.endpoint(env)
             return Reply(*render_environment(info, release.history(env)))
         case Approve(version=version, reason=reason):
             return reply_for(release.approve(actor, version, reason))

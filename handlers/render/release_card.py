@@ -159,7 +159,9 @@ def _activity(state: CardState) -> list[str]:
         reason = f": {escape(truncate(d.reason, 300))}" if d.reason else ""
         lines.append((d.at.isoformat(), f"{verb} by {who} {when(d.at)}{reason}"))
     for rec in state.deployments:
-        verb = {"deploy": "Deployed to", "promote": "Promoted to", "rollback": "Rolled back to on"}[rec.kind]
+        verb = {"deploy": "Deployed to", "promote": "Promoted to", "rollback": "Rolled back to it on"}[
+            rec.kind
+        ]
         prev = f" (was v{rec.previous_version})" if rec.previous_version is not None else ""
         who = mention(rec.actor_id, rec.actor_name)
         lines.append((rec.at.isoformat(), f"{verb} {rec.environment}{prev} by {who} {when(rec.at)}"))

@@ -21,11 +21,13 @@ import shutil
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-import numpy as np
-import pandas as pd
-import xgboost as xgb
+if TYPE_CHECKING:
+    import numpy as np
+
+# numpy, pandas and xgboost are imported where they are used: the hyperparameter specs
+# below are read by the bot's command validation, which must answer within Slack's 3 s.
 
 MODEL_FILE = "xgboost-model"
 FEATURES_FILE = "features.json"
@@ -149,6 +151,8 @@ def run(
                 f"{features_file} lists {len(names)} features but the training data has {x_train.shape[1]}"
             )
 
+    import xgboost as xgb
+
     dtrain = xgb.DMatrix(x_train, label=y_train)
     dvalidation = xgb.DMatrix(x_validation, label=y_validation)
     booster_params: dict[str, Any] = {
@@ -207,6 +211,9 @@ def run(
 
 def load_split(directory: Path, name: str) -> tuple[np.ndarray, np.ndarray]:
     """Read ``<name>.csv`` (or the only CSV) from a split directory: target first, no header."""
+    import numpy as np
+    import pandas as pd
+
     path = directory / f"{name}.csv"
     if not path.is_file():
         candidates = sorted(directory.glob("*.csv")) if directory.is_dir() else []

@@ -66,7 +66,10 @@ def test_the_endpoint_outlives_the_command(cli_home: Path, capsys: pytest.Captur
     code = subprocess.run(
         [sys.executable, "-m", "bot.cli", "validate", "v1", "--as", "carol"],
         env={**__import__("os").environ, "MLOPS_HOME": str(cli_home)},
-        capture_output=True, text=True, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert code.returncode == 0, code.stderr
     assert "passed" in code.stdout
@@ -80,8 +83,9 @@ def test_the_endpoint_outlives_the_command(cli_home: Path, capsys: pytest.Captur
         (["train", "max_depth", "--as", "alice"], "not key=value"),
     ],
 )
-def test_usage_errors_exit_2(cli_home: Path, argv: list[str], expected: str,
-                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_usage_errors_exit_2(
+    cli_home: Path, argv: list[str], expected: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     with pytest.raises(SystemExit) as exc:
         main(argv)
     assert exc.value.code == 2
@@ -102,8 +106,9 @@ def test_refusals_exit_1_with_one_line(cli_home: Path, capsys: pytest.CaptureFix
     assert code == 1 and "production" in err
 
 
-def test_train_no_wait_keeps_running_after_the_command(cli_home: Path,
-                                                       capsys: pytest.CaptureFixture[str]) -> None:
+def test_train_no_wait_keeps_running_after_the_command(
+    cli_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     import time
 
     code, out, err = run(capsys, "train", "num_round=20", "--no-wait", "--as", "alice", "--json")

@@ -31,7 +31,10 @@ def invoke_production(release: ReleaseService, row: str) -> float:
     return float(resp["Body"].read().decode().strip().splitlines()[0])
 
 
-RAW_ROW = "52,Self-emp-inc,287927,HS-grad,9,Married-civ-spouse,Exec-managerial,Wife,White,Female,15024,0,40,United-States"
+RAW_ROW = (
+    "52,Self-emp-inc,287927,HS-grad,9,Married-civ-spouse,Exec-managerial,Wife,White,Female,15024,0,40,"
+    "United-States"
+)
 
 
 class Harness:
