@@ -597,13 +597,11 @@ class ReleaseService:
                     environment=environment,
                     outcome=Outcome.FAILED,
                 )
-            record = DeploymentRecord(
-                environment, version, previous, actor.id, actor.label, self.clock(), kind
-            )
+            by = requested_by or actor  # an approval's automatic staging deploy is the approver's
+            record = DeploymentRecord(environment, version, previous, by.id, by.label, self.clock(), kind)
             self.records.add_deployment(record)
         finally:
             self.records.end(environment)
-        by = requested_by or actor
         verbs = {"deploy": "Deployed", "promote": "Promoted", "rollback": "Rolled back"}
         prev = f" (was v{previous})" if previous is not None else ""
         message = (
@@ -693,7 +691,7 @@ class ReleaseService:
             ValidationReport(version, environment, passed, self.clock(), source, summary, report)
         )
         verdict = "passed" if passed else "FAILED"
-        message = f"Staging validation of v{version} {verdict}: {summary}"
+        message = f"Staging validation of v{version} {verdict}: {summary}."
         if passed:
             message += f" Promote is now available for v{version}."
         return self._finish(
