@@ -27,7 +27,10 @@ from bot.store.sqlite import SQLiteStore
 ALICE = Actor("UALICE", "alice", frozenset({Role.TRAINER}))
 BOB = Actor("UBOB", "bob", frozenset({Role.APPROVER}))
 CAROL = Actor("UCAROL", "carol", frozenset({Role.RELEASER, Role.ONCALL}))
-ROW = b"39,State-gov,77516,Bachelors,13,Never-married,Adm-clerical,Not-in-family,White,Male,2174,0,40,United-States"
+ROW = (
+    b"39,State-gov,77516,Bachelors,13,Never-married,Adm-clerical,Not-in-family,White,Male,2174,0,40,"
+    b"United-States"
+)
 
 
 def _wait(release: ReleaseService, execution_id: str) -> int:
@@ -70,9 +73,11 @@ def serving(home: Path, requests: int = 2000, concurrency: int = 8) -> dict[str,
     platform = LocalPlatform(home, host_endpoints_in_process=True)
     try:
         endpoint = platform.describe_endpoint("production")
-        url = platform.endpoint_url  # type: ignore[attr-defined]
+        url = platform.endpoint_url
         host, port = url.split("//", 1)[1].split(":")
-        model_dir = Path(platform.describe_model_package(endpoint.version or 1).artifact_uri.removeprefix("file://"))
+        model_dir = Path(
+            platform.describe_model_package(endpoint.version or 1).artifact_uri.removeprefix("file://")
+        )
         scorer = Scorer.load(model_dir if model_dir.is_dir() else model_dir.parent)
         path = f"/endpoints/{endpoint.name}/invocations"
 
@@ -103,12 +108,14 @@ def serving(home: Path, requests: int = 2000, concurrency: int = 8) -> dict[str,
             worker(50)  # warm up
             t = time.perf_counter()
             with ThreadPoolExecutor(concurrency) as pool:
-                lat = [x for chunk in pool.map(worker, [requests // concurrency] * concurrency) for x in chunk]
+                chunks = pool.map(worker, [requests // concurrency] * concurrency)
+                lat = [x for chunk in chunks for x in chunk]
             wall = time.perf_counter() - t
             results[name] = {**latency_summary(lat), "throughput_rps": len(lat) / wall}
         results["overhead_p50_ratio"] = results["endpoint_http"]["p50_ms"] / results["in_process"]["p50_ms"]
-        results["throughput_ratio"] = (results["endpoint_http"]["throughput_rps"]
-                                       / results["in_process"]["throughput_rps"])
+        results["throughput_ratio"] = (
+            results["endpoint_http"]["throughput_rps"] / results["in_process"]["throughput_rps"]
+        )
         return results
     finally:
         platform.close()
@@ -121,8 +128,12 @@ def run() -> dict[str, Any]:
         serve = serving(home)
     return {
         "machine": machine(),
-        "release": {**release, "goal_s": 60.0, "seed_sagemaker_release_s": 40 * 60,
-                    "ratio_vs_sagemaker": release["total_s"] / (40 * 60)},
+        "release": {
+            **release,
+            "goal_s": 60.0,
+            "seed_sagemaker_release_s": 40 * 60,
+            "ratio_vs_sagemaker": release["total_s"] / (40 * 60),
+        },
         "serving": serve,
     }
 

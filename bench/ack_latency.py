@@ -1,0 +1,525 @@
+"""Acknowledgement latency of ``/mlops status`` and of an Approve click, against a bare Bolt app.
+
+    python -m bench.ack_latency [--quick]
+
+Four processes on 127.0.0.1: the Slack Web API (``LocalSlack``), the bot (``create_app`` served by
+``build_asgi`` + uvicorn, on the local platform with one trained and approved version, the durable
+notifier at Slack's pacing), a bare Bolt app that only acknowledges, on the same server stack, and
+this process, which sends signed requests over HTTP at a fixed concurrency and times each answer.
+Slack and the load generator live in their own processes so that neither server pays for their CPU.
+
+For each request kind, the requests are split into rounds that alternate between the bot and the
+bare app, so machine noise hits both alike; before each round the bot's background work (lazy
+listeners, which answer through ``response_url``) has drained. The approve click names the version
+that is already approved, so it is acknowledged and then answered as a repeat.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, Future
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, ParamSpec, TypeVar
+from urllib.parse import urlencode
+
+from bench.common import latency_summary, machine
+
+CHANNEL = "#mlops"
+GOAL_P99_MS = 100.0
+GOAL_RATIO = 1.5
+READY_TIMEOUT_S = 90.0
+IDLE_TIMEOUT_S = 120.0
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+# -- child processes ---------------------------------------------------------------------------------
+
+
+def _ready(payload: dict[str, Any]) -> None:
+    print("READY " + json.dumps(payload), flush=True)
+
+
+def _wait_for_parent() -> None:
+    """Serve until the parent closes our stdin (or dies)."""
+    sys.stdin.read()
+
+
+def _serve_slack(urls: int) -> None:
+    from bot.slack_local import LocalSlack
+    from bot.users import user_id
+
+    with LocalSlack(channels=(CHANNEL,)) as slack:
+        _ready(
+            {
+                "api_url": slack.api_url,
+                "token": slack.token,
+                "channel_id": slack.channel_id(CHANNEL),
+                "status_urls": [slack.response_url(CHANNEL, user_id("carol")) for _ in range(urls)],
+                "approve_urls": [slack.response_url(CHANNEL, user_id("bob")) for _ in range(urls)],
+            }
+        )
+        _wait_for_parent()
+
+
+class _TrackingExecutor(Executor):
+    """Counts listener work not finished yet, so the load generator can wait for a quiet bot."""
+
+    def __init__(self, inner: Executor) -> None:
+        self.inner = inner
+        self._pending = 0
+        self._lock = threading.Lock()
+
+    def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Future[T]:
+        with self._lock:
+            self._pending += 1
+        try:
+            future = self.inner.submit(fn, *args, **kwargs)
+        except BaseException:
+            self._done()
+            raise
+        future.add_done_callback(lambda _f: self._done())
+        return future
+
+    def _done(self) -> None:
+        with self._lock:
+            self._pending -= 1
+
+    @property
+    def pending(self) -> int:
+        with self._lock:
+            return self._pending
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self.inner.shutdown(wait=wait, cancel_futures=cancel_futures)
+
+
+def _track(app: Any) -> _TrackingExecutor:
+    runner = app.listener_runner
+    tracker = _TrackingExecutor(runner.listener_executor)
+    runner.listener_executor = tracker
+    lazy = getattr(runner, "lazy_listener_runner", None)
+    if lazy is not None and hasattr(lazy, "executor"):
+        lazy.executor = tracker
+    return tracker
+
+
+def _train_and_approve(services: Any) -> int:
+    from bot.core.models import Actor, Role
+    from bot.users import user_id
+
+    alice = Actor(user_id("alice"), "alice", frozenset({Role.TRAINER}))
+    bob = Actor(user_id("bob"), "bob", frozenset({Role.APPROVER}))
+    release = services.release
+    started = release.train(alice, {})
+    if not started.ok:
+        raise RuntimeError(f"could not start training: {started.message}")
+    execution_id = str(started.data["execution_id"])
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        execution = services.platform.describe_execution(execution_id)
+        if execution.status.terminal:
+            if execution.model_version is None:
+                raise RuntimeError(f"training failed: {execution.failure_reason}")
+            approved = release.approve(bob, execution.model_version)
+            if not approved.ok:
+                raise RuntimeError(f"could not approve v{execution.model_version}: {approved.message}")
+            return int(execution.model_version)
+        time.sleep(0.1)
+    raise RuntimeError("training did not finish within 120 s")
+
+
+def _serve_app(kind: str) -> None:
+    import uvicorn
+    from slack_bolt import App
+    from slack_sdk import WebClient
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    from bot.http_server import build_asgi
+    from bot.notify import Notifier
+    from bot.services import build_services
+    from bot.settings import load_settings
+
+    api_url, token, secret = (
+        os.environ["BENCH_SLACK_API"],
+        os.environ["BENCH_SLACK_TOKEN"],
+        os.environ["BENCH_SECRET"],
+    )
+    with tempfile.TemporaryDirectory(prefix=f"mlops-bench-{kind}-") as tmp:
+        settings = load_settings(
+            mlops_home=Path(tmp),
+            mlops_channel=CHANNEL,
+            slack_bot_token=token,
+            slack_signing_secret=secret,
+            slack_api_url=api_url,
+            mlops_auto_deploy_staging=False,
+        )
+        services = build_services(settings, host_endpoints_in_process=True)
+        client = WebClient(token=token, base_url=api_url)
+        notifier: Notifier | None = None
+        version = 0
+        if kind == "bot":
+            from bot.app import create_app
+
+            notifier = Notifier(client, services.store, CHANNEL)
+            services.notifier = notifier
+            app = create_app(services, client=client)
+            version = _train_and_approve(services)
+            services.platform.pipeline_parameters()  # as a server start warms it
+        else:
+            from concurrent.futures import ThreadPoolExecutor
+
+            from bot.app import LISTENER_THREADS
+
+            app = App(
+                client=client,
+                signing_secret=secret,
+                token_verification_enabled=False,
+                raise_error_for_unhandled_request=False,
+                listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS),
+            )
+
+            def ack_only(ack: Any) -> None:
+                ack()
+
+            app.command("/mlops")(ack_only)
+            app.action("release_approve")(ack_only)
+        tracker = _track(app)
+
+        async def idle(_: Request) -> JSONResponse:
+            outbox = notifier.pending() if notifier is not None else 0
+            return JSONResponse({"listeners": tracker.pending, "outbox": outbox})
+
+        asgi = build_asgi(app, services, extra_routes=[Route("/bench/idle", idle, methods=["GET"])])
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", 0))
+        config = uvicorn.Config(asgi, log_level="warning", access_log=False, lifespan="off")
+        server = uvicorn.Server(config)
+        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+        thread.start()
+        while not server.started:
+            if not thread.is_alive():
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.02)
+        _ready({"url": f"http://127.0.0.1:{sock.getsockname()[1]}", "version": version})
+        try:
+            _wait_for_parent()
+        finally:
+            server.should_exit = True
+            thread.join(10)
+            if notifier is not None:
+                notifier.close(timeout=0)
+            services.close()
+
+
+# -- the parent: processes and load -------------------------------------------------------------------
+
+
+@dataclass
+class Child:
+    name: str
+    proc: subprocess.Popen[str]
+    info: dict[str, Any]
+    log: IO[str]
+
+    def stop(self) -> str:
+        """Stop the child; returns the end of what it wrote to stderr."""
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
+        try:
+            self.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(5)
+        self.log.seek(0)
+        tail = self.log.read()[-1500:]
+        self.log.close()
+        return tail
+
+
+def _start(name: str, args: Sequence[str], env: dict[str, str], logdir: Path) -> Child:
+    log = (logdir / f"{name}.log").open("w+")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bench.ack_latency", "--serve", *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=log,
+        text=True,
+        env=env,
+        cwd=logdir,  # no developer .env is read
+    )
+    assert proc.stdout is not None
+    line = ""
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    # readline blocks; a watchdog kills a child that hangs before it is ready.
+    watchdog = threading.Timer(READY_TIMEOUT_S, proc.kill)
+    watchdog.start()
+    try:
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line or line.startswith("READY "):
+                break
+    finally:
+        watchdog.cancel()
+    if not line.startswith("READY "):
+        proc.kill()
+        log.seek(0)
+        raise RuntimeError(f"{name} server did not start: {log.read()[-2000:]}")
+    return Child(name, proc, json.loads(line[6:]), log)
+
+
+def _headers(secret: str, body: str) -> dict[str, str]:
+    from slack_sdk.signature import SignatureVerifier
+
+    ts = str(int(time.time()))
+    signature = SignatureVerifier(secret).generate_signature(timestamp=ts, body=body)
+    if signature is None:
+        raise RuntimeError("slack_sdk could not sign the request body")
+    return {
+        "content-type": "application/x-www-form-urlencoded",
+        "x-slack-request-timestamp": ts,
+        "x-slack-signature": signature,
+    }
+
+
+def status_body(channel_id: str, response_url: str) -> str:
+    return urlencode(
+        {
+            "command": "/mlops",
+            "text": "status",
+            "user_id": "UCAROL",
+            "user_name": "carol",
+            "team_id": "T0LOCAL01",
+            "channel_id": channel_id,
+            "response_url": response_url,
+            "trigger_id": f"{int(time.time())}.{secrets.token_hex(8)}",
+        }
+    )
+
+
+def approve_body(channel_id: str, response_url: str, version: int) -> str:
+    payload = {
+        "type": "block_actions",
+        "user": {"id": "UBOB", "username": "bob", "team_id": "T0LOCAL01"},
+        "team": {"id": "T0LOCAL01"},
+        "channel": {"id": channel_id},
+        "container": {"type": "message", "message_ts": "1700000000.000100", "channel_id": channel_id},
+        "message": {"ts": "1700000000.000100"},
+        "trigger_id": f"{int(time.time())}.{secrets.token_hex(8)}",
+        "response_url": response_url,
+        "actions": [
+            {
+                "action_id": "release_approve",
+                "block_id": "card",
+                "value": json.dumps({"v": version}, separators=(",", ":")),
+                "type": "button",
+            }
+        ],
+    }
+    return urlencode({"payload": json.dumps(payload)})
+
+
+def _request(host: str, secret: str, body: str) -> bytes:
+    """A complete signed HTTP/1.1 request, built before the clock starts."""
+    payload = body.encode()
+    head = ["POST /slack/events HTTP/1.1", f"host: {host}", f"content-length: {len(payload)}"]
+    head += [f"{k}: {v}" for k, v in _headers(secret, body).items()]
+    return ("\r\n".join(head) + "\r\n\r\n").encode() + payload
+
+
+async def _exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes) -> int:
+    """Send one request on a kept-alive connection and read the whole response; its status code."""
+    writer.write(request)
+    await writer.drain()
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    length = 0
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        if name.strip().lower() == "content-length":
+            length = int(value.strip())
+        elif name.strip().lower() == "transfer-encoding" and "chunked" in value.lower():
+            raise RuntimeError("chunked responses are not expected from an acknowledgement")
+    if length:
+        await reader.readexactly(length)
+    return int(lines[0].split(" ", 2)[1])
+
+
+async def _load(
+    url: str, secret: str, bodies: list[str], concurrency: int, budget_s: float
+) -> dict[str, Any]:
+    """Closed loop: ``concurrency`` connections, each sending its next request when answered.
+
+    Raw HTTP on asyncio streams keeps the load generator's own CPU cost (which shares the two
+    cores with the servers) far below an HTTP client library's.
+    """
+    host = url.removeprefix("http://")
+    address, port = host.rsplit(":", 1)
+    requests = [_request(host, secret, body) for body in bodies]
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    position = 0
+
+    async def worker() -> None:
+        nonlocal position
+        reader, writer = await asyncio.open_connection(address, int(port))
+        try:
+            while position < len(requests):
+                request = requests[position]
+                position += 1
+                t = time.perf_counter()
+                code = await _exchange(reader, writer, request)
+                latencies.append((time.perf_counter() - t) * 1000)
+                statuses[code] = statuses.get(code, 0) + 1
+        finally:
+            writer.close()
+
+    t0 = time.perf_counter()
+    await asyncio.wait_for(
+        asyncio.gather(*(worker() for _ in range(min(concurrency, len(requests))))), budget_s
+    )
+    wall = time.perf_counter() - t0
+    return {"latencies": latencies, "statuses": statuses, "wall_s": wall}
+
+
+def _wait_idle(url: str, timeout: float = IDLE_TIMEOUT_S) -> float:
+    import httpx
+
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < timeout:
+        state = httpx.get(f"{url}/bench/idle", timeout=5).json()
+        if state["listeners"] == 0 and state["outbox"] == 0:
+            return time.perf_counter() - t0
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} still busy after {timeout:.0f} s")
+
+
+def run(
+    *, quick: bool = False, requests: int = 1000, concurrency: int = 50, rounds: int | None = None
+) -> dict[str, Any]:
+    if requests < 1 or concurrency < 1:
+        raise ValueError(f"requests and concurrency must be >= 1, got {requests} and {concurrency}")
+    rounds = rounds or (2 if quick else 4)
+    per_round = max(1, requests // rounds)
+    warmup = min(50, per_round)
+    secret = secrets.token_hex(16)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLOPS_", "SLACK_"))}
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent)
+    children: list[Child] = []
+    with tempfile.TemporaryDirectory(prefix="mlops-bench-ack-") as tmp:
+        logdir = Path(tmp)
+        try:
+            slack = _start("slack", ["slack", "--urls", str(2 * (per_round * rounds + warmup))], env, logdir)
+            children.append(slack)
+            app_env = {
+                **env,
+                "BENCH_SLACK_API": slack.info["api_url"],
+                "BENCH_SLACK_TOKEN": slack.info["token"],
+                "BENCH_SECRET": secret,
+            }
+            bot = _start("bot", ["bot"], app_env, logdir)
+            children.append(bot)
+            bare = _start("bare", ["bare"], app_env, logdir)
+            children.append(bare)
+            version = int(bot.info["version"])
+            channel_id = slack.info["channel_id"]
+            makers: dict[str, Callable[[str], str]] = {
+                "status": lambda u: status_body(channel_id, u),
+                "approve": lambda u: approve_body(channel_id, u, version),
+            }
+            results: dict[str, Any] = {}
+            for kind, make in makers.items():
+                urls: list[str] = list(slack.info[f"{kind}_urls"])
+                samples: dict[str, list[float]] = {"bot": [], "bare": []}
+                statuses: dict[str, dict[int, int]] = {"bot": {}, "bare": {}}
+                walls: dict[str, float] = {"bot": 0.0, "bare": 0.0}
+                drain_s = 0.0
+                for target in (bot, bare):  # warm-up: role lookups, first imports on the lazy path
+                    bodies = [make(urls.pop()) for _ in range(warmup)]
+                    asyncio.run(_load(target.info["url"], secret, bodies, concurrency, 60))
+                    drain_s += _wait_idle(bot.info["url"])
+                for r in range(rounds):
+                    order = (bot, bare) if r % 2 == 0 else (bare, bot)
+                    for target in order:
+                        bodies = [make(urls.pop()) for _ in range(per_round)]
+                        out = asyncio.run(_load(target.info["url"], secret, bodies, concurrency, 120))
+                        samples[target.name] += out["latencies"]
+                        walls[target.name] += out["wall_s"]
+                        for code, count in out["statuses"].items():
+                            statuses[target.name][code] = statuses[target.name].get(code, 0) + count
+                        drain_s += _wait_idle(bot.info["url"])
+                bot_s, bare_s = latency_summary(samples["bot"]), latency_summary(samples["bare"])
+                results[kind] = {
+                    "bot": {**bot_s, "statuses": statuses["bot"], "rps": len(samples["bot"]) / walls["bot"]},
+                    "bare": {
+                        **bare_s,
+                        "statuses": statuses["bare"],
+                        "rps": len(samples["bare"]) / walls["bare"],
+                    },
+                    "p99_ratio": bot_s["p99_ms"] / bare_s["p99_ms"],
+                    "p50_ratio": bot_s["p50_ms"] / bare_s["p50_ms"],
+                    "background_drain_s": drain_s,
+                    "met": bot_s["p99_ms"] < GOAL_P99_MS and bot_s["p99_ms"] / bare_s["p99_ms"] <= GOAL_RATIO,
+                }
+        finally:
+            errors: list[str] = []
+            stderr: dict[str, str] = {}
+            for child in reversed(children):
+                tail = child.stop()
+                if tail.strip():
+                    stderr[child.name] = tail
+                if child.proc.returncode not in (0, None):
+                    errors.append(f"{child.name} exited {child.proc.returncode}")
+    return {
+        "machine": machine(),
+        "setup": {
+            "requests_per_kind_per_app": per_round * rounds,
+            "concurrency": concurrency,
+            "rounds": rounds,
+            "warmup_per_app": warmup,
+            "version_clicked": version,
+        },
+        **results,
+        "goal_p99_ms": GOAL_P99_MS,
+        "goal_p99_ratio": GOAL_RATIO,
+        "child_errors": errors,
+        "child_stderr": stderr,
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer, larger rounds")
+    parser.add_argument("--requests", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--serve", choices=["slack", "bot", "bare"], help=argparse.SUPPRESS)
+    parser.add_argument("--urls", type=int, default=0, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.serve == "slack":
+        _serve_slack(args.urls)
+    elif args.serve:
+        _serve_app(args.serve)
+    else:
+        result = run(quick=args.quick, requests=args.requests, concurrency=args.concurrency)
+        json.dump(result, sys.stdout, indent=2)
+        print()
+
+
+if __name__ == "__main__":
+    main()

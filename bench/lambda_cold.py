@@ -1,0 +1,272 @@
+"""Lambda cold start and deployment package of the bot, against boto3 alone.
+
+    python -m bench.lambda_cold [--quick] [--skip-package]
+
+Cold start: fresh interpreters (one subprocess per sample, median) that import ``bot.lambda_handler``
+with the environment a Lambda function has (so the module builds its whole runtime at import, as the
+init phase does), alternated with fresh interpreters importing only ``boto3``. Secrets come from
+environment variables; every AWS endpoint points at a closed local port, so a call made during init
+fails instead of reaching AWS.
+
+Package: ``pip install --target`` of the project without extras, measured per distribution with and
+without what the Lambda Python runtime already provides, and checked for the ``sagemaker`` SDK.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from bench.common import machine
+
+ROOT = Path(__file__).resolve().parent.parent
+GOAL_INIT_S = 0.6
+GOAL_UNZIPPED_MB = 50.0
+#: Distributions the AWS Lambda Python runtime ships; a package need not include them.
+RUNTIME_PROVIDED = frozenset(
+    {"boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "urllib3", "six"}
+)
+MB = 1024 * 1024
+
+_TIMER = """
+import json, sys, time
+t = time.perf_counter()
+import {module}
+elapsed = time.perf_counter() - t
+print(json.dumps({{"import_s": elapsed, "sagemaker_loaded": any(m == "sagemaker" or m.startswith("sagemaker.")
+                   for m in sys.modules), "modules": len(sys.modules)}}))
+"""
+
+
+def lambda_environment(workdir: Path) -> dict[str, str]:
+    """What the function's configuration sets, secrets stubbed; nothing that reaches AWS or Slack."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MLOPS_", "SLACK_"))}
+    env.update(
+        {
+            "AWS_LAMBDA_FUNCTION_NAME": "mlops-bot",
+            "AWS_REGION": "us-east-1",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_EC2_METADATA_DISABLED": "true",
+            # Port 9 (discard) is closed here: an AWS call during init fails fast and shows up.
+            "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
+            "MLOPS_STORE": "dynamodb",
+            "MLOPS_BACKEND": "sagemaker",
+            "MLOPS_DYNAMODB_TABLE": "mlops-bot",
+            "SAGEMAKER_ROLE_ARN": "arn:aws:iam::123456789012:role/SageMakerExecution",
+            "SLACK_BOT_TOKEN": "xoxb-bench-stub",
+            "SLACK_SIGNING_SECRET": "bench-stub-signing-secret",
+            "SLACK_API_URL": "http://127.0.0.1:9/api/",
+            "EVENTS_TOKEN": "bench-stub-events-token",
+            "PYTHONPATH": str(ROOT),
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
+    )
+    env.pop("PYTHONSTARTUP", None)
+    env["HOME"] = str(workdir)  # no ~/.aws config or credentials
+    return env
+
+
+def _time_import(module: str, env: dict[str, str], cwd: Path) -> dict[str, Any]:
+    t = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-c", _TIMER.format(module=module)],
+        env=env,
+        cwd=cwd,  # no .env file of a developer's checkout is read
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    wall = time.perf_counter() - t
+    if proc.returncode != 0:
+        raise RuntimeError(
+            f"importing {module} failed (exit {proc.returncode}): {proc.stderr.strip()[-2000:]}"
+        )
+    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    result["process_s"] = wall
+    return result
+
+
+def cold_start(samples: int) -> dict[str, Any]:
+    if samples < 1:
+        raise ValueError(f"samples must be >= 1, got {samples}")
+    with tempfile.TemporaryDirectory(prefix="mlops-bench-lambda-") as tmp:
+        cwd = Path(tmp)
+        env = lambda_environment(cwd)
+        import_only = {k: v for k, v in env.items() if k != "AWS_LAMBDA_FUNCTION_NAME"}
+        runs: dict[str, list[dict[str, Any]]] = {"init": [], "import_only": [], "boto3": []}
+        # One warm-up each so the file system cache is equally warm for all three.
+        _time_import("bot.lambda_handler", env, cwd)
+        _time_import("boto3", env, cwd)
+        for _ in range(samples):  # interleaved, so machine noise hits all three alike
+            runs["init"].append(_time_import("bot.lambda_handler", env, cwd))
+            runs["import_only"].append(_time_import("bot.lambda_handler", import_only, cwd))
+            runs["boto3"].append(_time_import("boto3", env, cwd))
+
+    def med(name: str, key: str) -> float:
+        return float(statistics.median(r[key] for r in runs[name]))
+
+    init_s, boto3_s = med("init", "import_s"), med("boto3", "import_s")
+    return {
+        "samples": samples,
+        "init_s": init_s,
+        "import_only_s": med("import_only", "import_s"),
+        "boto3_import_s": boto3_s,
+        "ratio_to_boto3": init_s / boto3_s,
+        "init_process_s": med("init", "process_s"),
+        "boto3_process_s": med("boto3", "process_s"),
+        "modules_loaded": runs["init"][-1]["modules"],
+        "sagemaker_sdk_imported": any(r["sagemaker_loaded"] for r in runs["init"] + runs["import_only"]),
+        "goal_init_s": GOAL_INIT_S,
+        "met": init_s <= GOAL_INIT_S,
+    }
+
+
+def _source_copy(dest: Path) -> Path:
+    """The project's buildable files only: building in the checkout would write into it."""
+    src = dest / "src"
+    src.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        if (ROOT / name).exists():
+            shutil.copy2(ROOT / name, src / name)
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".mlops")
+    for package in ("bot", "handlers", "ml"):
+        shutil.copytree(ROOT / package, src / package, ignore=ignore)
+    return src
+
+
+def _normalise(name: str) -> str:
+    return name.lower().replace("_", "-").replace(".", "-")
+
+
+def _distributions(target: Path) -> dict[str, int]:
+    """Bytes on disk per installed distribution, attributed through each RECORD file."""
+    sizes: dict[str, int] = {}
+    claimed: set[Path] = set()
+    for info in sorted(target.glob("*.dist-info")):
+        name = _normalise(info.name.removesuffix(".dist-info").rsplit("-", 1)[0])
+        total = 0
+        record = info / "RECORD"
+        lines = record.read_text().splitlines() if record.exists() else []
+        for line in lines:
+            rel = line.split(",", 1)[0]
+            path = (target / rel).resolve()
+            if path in claimed or not path.is_file():
+                continue
+            claimed.add(path)
+            total += path.stat().st_size
+        sizes[name] = total
+    unclaimed = sum(p.stat().st_size for p in target.rglob("*") if p.is_file() and p.resolve() not in claimed)
+    if unclaimed:
+        sizes["(unattributed)"] = unclaimed
+    return sizes
+
+
+def _zip_size(target: Path, skip: set[str]) -> int:
+    """Deflated size of the package (top-level entries in ``skip`` left out)."""
+    with tempfile.TemporaryDirectory(prefix="mlops-bench-zip-") as tmp:
+        archive = Path(tmp) / "package.zip"
+        with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
+            for path in sorted(target.rglob("*")):
+                rel = path.relative_to(target)
+                if path.is_file() and rel.parts[0] not in skip:
+                    zf.write(path, rel)
+        return archive.stat().st_size
+
+
+def _top_level_of(target: Path, dists: frozenset[str]) -> set[str]:
+    """Top-level names (packages, modules, dist-info dirs) that belong to ``dists``."""
+    names: set[str] = set()
+    for info in target.glob("*.dist-info"):
+        if _normalise(info.name.removesuffix(".dist-info").rsplit("-", 1)[0]) not in dists:
+            continue
+        names.add(info.name)
+        record = info / "RECORD"
+        for line in record.read_text().splitlines() if record.exists() else []:
+            first = line.split(",", 1)[0].split("/", 1)[0]
+            if first and first != "..":
+                names.add(first)
+    return names
+
+
+def package(timeout: float = 240.0) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="mlops-bench-pkg-") as tmp:
+        work = Path(tmp)
+        src = _source_copy(work)
+        target = work / "package"
+        cmd = [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-input",
+            "--prefer-binary",
+            "--target",
+            str(target),
+            str(src),
+        ]
+        t = time.perf_counter()
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+        pip_s = time.perf_counter() - t
+        if proc.returncode != 0:
+            raise RuntimeError(
+                f"pip install --target failed (exit {proc.returncode}): {proc.stderr.strip()[-2000:]}"
+            )
+        sizes = _distributions(target)
+        total = sum(sizes.values())
+        provided = sum(size for name, size in sizes.items() if name in RUNTIME_PROVIDED)
+        skip = _top_level_of(target, RUNTIME_PROVIDED)
+        sagemaker_dirs = sorted(str(p.relative_to(target)) for p in target.glob("sagemaker*"))
+        largest = sorted(sizes.items(), key=lambda kv: -kv[1])[:8]
+        result: dict[str, Any] = {
+            "pip_s": pip_s,
+            "distributions": len(sizes) - ("(unattributed)" in sizes),
+            "unzipped_mb": total / MB,
+            "unzipped_without_runtime_provided_mb": (total - provided) / MB,
+            "zipped_mb": _zip_size(target, set()) / MB,
+            "zipped_without_runtime_provided_mb": _zip_size(target, skip) / MB,
+            "runtime_provided_mb": provided / MB,
+            "largest_mb": {name: round(size / MB, 2) for name, size in largest},
+            "sagemaker_paths": sagemaker_dirs,
+            "has_sagemaker_sdk": bool(sagemaker_dirs) or "sagemaker" in sizes,
+            "goal_unzipped_mb": GOAL_UNZIPPED_MB,
+        }
+        result["met"] = (
+            result["unzipped_without_runtime_provided_mb"] <= GOAL_UNZIPPED_MB
+            and not result["has_sagemaker_sdk"]
+        )
+        return result
+
+
+def run(*, quick: bool = False, samples: int | None = None, build_package: bool = True) -> dict[str, Any]:
+    out: dict[str, Any] = {"machine": machine(), "cold_start": cold_start(samples or (3 if quick else 7))}
+    if build_package:
+        out["package"] = package()
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer cold-start samples")
+    parser.add_argument("--skip-package", action="store_true", help="cold start only (no pip, no network)")
+    args = parser.parse_args(argv)
+    json.dump(run(quick=args.quick, build_package=not args.skip_package), sys.stdout, indent=2)
+    print()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,196 @@
+"""Smoke runs of every benchmark with tiny parameters: the report's shape and sanity, never timings."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench import __main__ as runner
+from bench import ack_latency, event_storm, lambda_cold, release_local, status_fanout
+from ml.platform import DT_EXECUTION, ExecutionStatus
+
+
+def _positive(*values: float) -> None:
+    for value in values:
+        assert value > 0, values
+
+
+def _rows(name: str, result: dict[str, Any]) -> list[runner.Row]:
+    rows = runner.BENCHMARKS[name].summarize(result)
+    assert rows, f"{name} produced no table rows"
+    for row in rows:
+        assert row.benchmark == name
+        assert row.metric and row.value
+        assert row.ratio is None or row.ratio > 0
+    return rows
+
+
+def test_status_fanout_counts_every_aws_call() -> None:
+    result = status_fanout.run(versions=12, delay_ms=5, executions=2, cold_repeats=1, warm_repeats=2)
+    cold, warm = result["cold"], result["warm"]
+    # Cold: every version described and its metrics read; warm: only the listings and endpoints.
+    assert cold["calls_by_operation"] == {
+        "s3:GetObject": 12,
+        "sagemaker:DescribeEndpoint": 2,
+        "sagemaker:DescribeModelPackage": 12,
+        "sagemaker:ListModelPackages": 1,
+        "sagemaker:ListPipelineExecutions": 1,
+        "sagemaker:ListPipelineParametersForExecution": 2,
+    }
+    assert warm["calls_by_operation"] == {
+        "sagemaker:DescribeEndpoint": 2,
+        "sagemaker:ListModelPackages": 1,
+        "sagemaker:ListPipelineExecutions": 1,
+        "sagemaker:ListPipelineParametersForExecution": 2,
+    }
+    assert cold["aws_calls"] == 30 and warm["aws_calls"] == 6
+    assert result["setup"]["versions_shown"] == 5
+    # The injected delay really applies: the same calls in series take at least that long.
+    assert cold["sequential_ms"] >= 30 * 5 and warm["sequential_ms"] >= 6 * 5
+    assert result["single_call_ms"] >= 5
+    _positive(
+        cold["latency_ms"], warm["latency_ms"], cold["ratio_to_single_call"], warm["speedup_vs_sequential"]
+    )
+    assert len(_rows("status_fanout", result)) == 4
+
+
+def test_storm_has_the_requested_events_and_redeliveries() -> None:
+    storm = event_storm.make_storm(events=100, executions=4, duplicate_share=0.05)
+    assert len(storm.events) == 100 and storm.duplicates == 5 and storm.unique == 95
+    ids = Counter(e["id"] for e in storm.events)
+    assert len(ids) == 95 and sum(1 for n in ids.values() if n == 2) == 5
+    per_run = Counter(e["detail"]["pipelineExecutionArn"] for e in storm.events)
+    assert set(per_run) == set(storm.executions)
+    for arn in storm.executions:
+        mine = [e for e in storm.events if e["detail"]["pipelineExecutionArn"] == arn]
+        assert mine[0]["detail-type"] == DT_EXECUTION
+        finals = [e for e in mine if e["detail-type"] == DT_EXECUTION]
+        assert ExecutionStatus(finals[-1]["detail"]["currentPipelineExecutionStatus"]).terminal
+
+
+def test_storm_too_small_for_the_pipeline_is_refused() -> None:
+    with pytest.raises(ValueError, match="too few"):
+        event_storm.make_storm(events=20, executions=4)
+
+
+def test_event_storm_ends_every_message_in_its_final_state() -> None:
+    result = event_storm.run(events=60, executions=3, senders=4, rates=(1000.0, 1000.0), drain_timeout=30)
+    durable, naive = result["durable"], result["naive"]
+    for r in (durable, naive):
+        assert r["outcomes"] == {"delegated": 57, "duplicate": 3}
+        assert r["delivery_errors"] == 0 and r["drained"]
+        assert r["messages_in_final_state"] == 3, r["mismatched"]
+        assert r["chat_post_message"] == 3 and r["max_posts_per_execution"] == 1
+        _positive(r["events_per_s"])
+    # The naive notifier calls Slack once per delivered event; the durable one coalesces.
+    assert naive["chat_update"] == 57 - 3
+    assert durable["slack_calls"] < naive["slack_calls"]
+    assert result["goals"]["every_message_in_final_state"] and result["goals"]["one_post_per_execution"]
+    _positive(result["slack_calls_ratio"], result["ingest_rate_ratio"])
+    assert len(_rows("event_storm", result)) == 6
+
+
+def test_ack_latency_answers_every_request() -> None:
+    result = ack_latency.run(requests=40, concurrency=5, rounds=2)
+    assert result["setup"]["requests_per_kind_per_app"] == 40
+    assert result["setup"]["version_clicked"] >= 1
+    for kind in ("status", "approve"):
+        for app in ("bot", "bare"):
+            summary = result[kind][app]
+            assert summary["n"] == 40
+            assert {int(k): v for k, v in summary["statuses"].items()} == {200: 40}
+            assert 0 < summary["p50_ms"] <= summary["p95_ms"] <= summary["p99_ms"]
+        _positive(result[kind]["p99_ratio"], result[kind]["p50_ratio"])
+    assert result["child_errors"] == []
+    assert len(_rows("ack_latency", result)) == 4
+
+
+def test_lambda_cold_start_imports_no_sagemaker_sdk() -> None:
+    result = lambda_cold.run(samples=1, build_package=False)
+    cold = result["cold_start"]
+    _positive(cold["init_s"], cold["import_only_s"], cold["boto3_import_s"], cold["ratio_to_boto3"])
+    assert cold["sagemaker_sdk_imported"] is False
+    assert cold["modules_loaded"] > 100
+    assert "package" not in result
+    assert len(_rows("lambda_cold", result)) == 2
+
+
+def _fake_distribution(target: Path, name: str, files: dict[str, int]) -> None:
+    info = target / f"{name}-1.0.dist-info"
+    info.mkdir(parents=True)
+    lines = []
+    for rel, size in files.items():
+        path = target / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"x" * size)
+        lines.append(f"{rel},sha256=x,{size}")
+    (info / "RECORD").write_text("\n".join([*lines, f"{info.name}/RECORD,,"]) + "\n")
+
+
+def test_package_sizes_are_attributed_per_distribution(tmp_path: Path) -> None:
+    _fake_distribution(tmp_path, "botocore", {"botocore/a.py": 3000, "botocore/data/b.json": 5000})
+    _fake_distribution(tmp_path, "slack_bolt", {"slack_bolt/app.py": 700})
+    (tmp_path / "stray.txt").write_bytes(b"y" * 11)
+    sizes = lambda_cold._distributions(tmp_path)
+    assert sizes["botocore"] >= 8000 and sizes["slack-bolt"] >= 700
+    assert sizes["(unattributed)"] == 11
+    top = lambda_cold._top_level_of(tmp_path, lambda_cold.RUNTIME_PROVIDED)
+    assert top == {"botocore", "botocore-1.0.dist-info"}
+    assert lambda_cold._zip_size(tmp_path, top) < lambda_cold._zip_size(tmp_path, set())
+
+
+def test_release_local_summary_matches_its_report() -> None:
+    rows = _rows("release_local", release_local.run())
+    assert rows[0].met is not None and rows[0].goal != "—"
+
+
+def test_runner_reports_a_timed_out_benchmark_as_failed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    slow = replace(runner.BENCHMARKS["status_fanout"], timeout_s=0.5)
+    monkeypatch.setitem(runner.BENCHMARKS, "status_fanout", slow)
+    code = runner.main(["--only", "status_fanout", "--results", str(tmp_path)])
+    assert code == 1
+    report = json.loads((tmp_path / "latest.json").read_text())
+    entry = report["benchmarks"]["status_fanout"]
+    assert entry["status"] == "failed" and "timed out" in entry["error"]
+    assert report["failed"] == ["status_fanout"] and report["only"] == ["status_fanout"]
+    assert report["machine"]["cpus"] >= 1
+    table = (tmp_path / "latest.md").read_text()
+    assert "| benchmark | metric | value | baseline | ratio | goal | met? |" in table
+    assert "| status_fanout | **FAILED**" in table
+
+
+def test_markdown_table_has_one_line_per_row() -> None:
+    report: dict[str, Any] = {
+        "started_at": "2026-01-01T00:00:00+00:00",
+        "commit": "abc1234",
+        "quick": True,
+        "only": [],
+        "duration_s": 1.0,
+        "machine": {"cpus": 2, "machine": "x86_64", "system": "Linux", "python": "3.11"},
+        "benchmarks": {
+            "lambda_cold": {
+                "status": "ok",
+                "seconds": 1.0,
+                "error": None,
+                "rows": [
+                    {"benchmark": "lambda_cold", "metric": "m|1", "value": "1 s", "baseline": "b",
+                     "ratio": 2.0, "goal": "g", "met": True},
+                    {"benchmark": "lambda_cold", "metric": "m2", "value": "2 s", "baseline": "—",
+                     "ratio": None, "goal": "—", "met": None},
+                ],
+            }
+        },
+    }  # fmt: skip
+    lines = runner.render_markdown(report).splitlines()
+    body = [line for line in lines if line.startswith("| lambda_cold")]
+    assert body == [
+        "| lambda_cold | m\\|1 | 1 s | b | 2× | g | ✓ |",
+        "| lambda_cold | m2 | 2 s | — | — | — | — |",
+    ]
