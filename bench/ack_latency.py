@@ -173,12 +173,20 @@ def _serve_app(kind: str) -> None:
         client = WebClient(token=token, base_url=api_url)
         notifier: Notifier | None = None
         version = 0
+        tracker: _TrackingExecutor | None = None
+
+        async def idle(_: Request) -> JSONResponse:
+            outbox = notifier.pending() if notifier is not None else 0
+            return JSONResponse({"listeners": tracker.pending if tracker else 0, "outbox": outbox})
+
         if kind == "bot":
-            from bot.app import create_app
+            from bot.http_server import build_http_app
 
             notifier = Notifier(client, services.store, CHANNEL)
             services.notifier = notifier
-            app = create_app(services, client=client)
+            app, asgi = build_http_app(
+                services, client=client, extra_routes=[Route("/bench/idle", idle, methods=["GET"])]
+            )
             version = _train_and_approve(services)
             services.platform.pipeline_parameters()  # as a server start warms it
         else:
@@ -200,12 +208,8 @@ def _serve_app(kind: str) -> None:
             app.command("/mlops")(ack_only)
             app.action("release_approve")(ack_only)
         tracker = _track(app)
-
-        async def idle(_: Request) -> JSONResponse:
-            outbox = notifier.pending() if notifier is not None else 0
-            return JSONResponse({"listeners": tracker.pending, "outbox": outbox})
-
-        asgi = build_asgi(app, services, extra_routes=[Route("/bench/idle", idle, methods=["GET"])])
+        if kind != "bot":
+            asgi = build_asgi(app, services, extra_routes=[Route("/bench/idle", idle, methods=["GET"])])
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", 0))

@@ -286,7 +286,7 @@ class ReplayPlatform:
     def stop_execution(self, execution_id: str) -> Execution:
         raise self._unused("stopping runs")
 
-    def list_model_packages(self) -> list[ModelPackage]:
+    def list_model_packages(self, limit: int | None = None) -> list[ModelPackage]:
         return []
 
     def describe_model_package(self, version: int) -> ModelPackage:

@@ -9,10 +9,13 @@ from __future__ import annotations
 import importlib
 import logging
 import re
-from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from importlib.metadata import entry_points
-from typing import Any
+from typing import Any, TypeVar
 
 from slack_bolt import App, BoltResponse
 from slack_sdk import WebClient
@@ -26,6 +29,8 @@ log = logging.getLogger(__name__)
 __all__ = ["LISTENER_GROUP", "LISTENER_THREADS", "Listener", "create_app", "load_listeners"]
 
 Listener = Callable[[App, Services], None]
+
+T = TypeVar("T")
 
 LISTENER_GROUP = "mlops_bot.listeners"
 #: HTTP routes for incoming events (EventBridge, GitHub, CI), plugged in the same way
@@ -45,6 +50,46 @@ def load_listeners() -> list[Listener]:
     module = importlib.import_module("handlers")
     register: Listener = module.register
     return [register]
+
+
+class AckFirst(Executor):
+    """Runs background (lazy) listener work only while no Slack request waits for its ack.
+
+    The GIL makes every busy thread slow the others, and an ack has a 3-second deadline
+    where background work has none: so background work yields to acks, for at most
+    ``max_defer_seconds``, then runs regardless (it is never starved).
+    """
+
+    def __init__(self, workers: int = 4, max_defer_seconds: float = 2.0) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mlops-background")
+        self._idle = threading.Condition()
+        self._acking = 0
+        self.max_defer_seconds = max_defer_seconds
+
+    @contextmanager
+    def acking(self) -> Iterator[None]:
+        with self._idle:
+            self._acking += 1
+        try:
+            yield
+        finally:
+            with self._idle:
+                self._acking -= 1
+                if self._acking == 0:
+                    self._idle.notify_all()
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        def when_idle() -> T:
+            deadline = time.monotonic() + self.max_defer_seconds
+            with self._idle:
+                while self._acking and (left := deadline - time.monotonic()) > 0:
+                    self._idle.wait(left)
+            return fn(*args, **kwargs)
+
+        return self._pool.submit(when_idle)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self._pool.shutdown(wait=wait, cancel_futures=cancel_futures)
 
 
 def load_plugin(group: str, fallback_module: str, fallback_name: str) -> list[Any]:
@@ -88,11 +133,13 @@ def create_app(
     process_before_response: bool = False,
     token_verification_enabled: bool = True,
     listeners: Iterable[Listener] | None = None,
+    listener_executor: Executor | None = None,
 ) -> App:
     """Build the Bolt app: permissions middleware first, then every registered listener.
 
     ``client`` overrides the Web API client (tests point it at a local server);
-    ``process_before_response=True`` is for FaaS, where slow work runs as lazy listeners.
+    ``process_before_response=True`` acks inline and leaves slow work to lazy listeners
+    (Lambda, and the HTTP server with an ``AckFirst`` executor for that work).
     """
     settings = services.settings
     settings.require("slack_signing_secret")
@@ -107,9 +154,8 @@ def create_app(
         process_before_response=process_before_response,
         token_verification_enabled=token_verification_enabled,
         raise_error_for_unhandled_request=False,
-        listener_executor=ThreadPoolExecutor(
-            max_workers=LISTENER_THREADS, thread_name_prefix="mlops-listener"
-        ),
+        listener_executor=listener_executor
+        or ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="mlops-listener"),
     )
     for role in settings.empty_roles():
         log.warning("MLOPS_ROLES maps role %r to no Slack user group: nobody can use its actions", role.value)

@@ -18,11 +18,13 @@ import anyio
 import anyio.to_thread
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from slack_bolt import App, BoltRequest, BoltResponse
+from slack_sdk import WebClient
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from bot.app import AckFirst
 from bot.core.store import StoreError
 from bot.services import Services
 from bot.settings import Settings
@@ -69,6 +71,25 @@ def request_kind(body: str, content_type: str) -> str:
     return "other"
 
 
+def _dispatch(app: App, request: BoltRequest, ack_first: AckFirst | None) -> BoltResponse:
+    if ack_first is None:
+        return app.dispatch(request)
+    with ack_first.acking():
+        return app.dispatch(request)
+
+
+def build_http_app(
+    services: Services, *, client: WebClient | None = None, extra_routes: Sequence[BaseRoute] = ()
+) -> tuple[App, Starlette]:
+    """The Bolt app as the HTTP runtime runs it: acks inline, slow work after, yielding to acks."""
+    from bot.app import create_app, incoming_routes
+
+    ack_first = AckFirst()
+    app = create_app(services, client=client, process_before_response=True, listener_executor=ack_first)
+    routes = [*incoming_routes(services), *extra_routes]
+    return app, build_asgi(app, services, extra_routes=routes, ack_first=ack_first)
+
+
 def build_asgi(
     app: App,
     services: Services,
@@ -76,7 +97,9 @@ def build_asgi(
     extra_routes: Sequence[BaseRoute] = (),
     metrics: SlackMetrics | None = None,
     dispatch_threads: int = DISPATCH_THREADS,
+    ack_first: AckFirst | None = None,
 ) -> Starlette:
+    """``ack_first``: the app's background executor, told when acks are in flight."""
     metrics = metrics or SlackMetrics()
     limiter: anyio.CapacityLimiter | None = None
 
@@ -94,7 +117,7 @@ def build_asgi(
         headers: dict[str, str | Sequence[str]] = {k: v for k, v in request.headers.items()}
         bolt_request = BoltRequest(body=body, query=request.url.query, headers=headers)
         bolt: BoltResponse = await anyio.to_thread.run_sync(
-            partial(app.dispatch, bolt_request), limiter=limiter
+            partial(_dispatch, app, bolt_request, ack_first), limiter=limiter
         )
         metrics.requests.labels(kind, str(bolt.status)).inc()
         metrics.ack_seconds.labels(kind).observe(time.perf_counter() - started)
@@ -138,7 +161,7 @@ def serve(
     """Run the HTTP runtime with uvicorn until interrupted (building services and app from settings)."""
     import uvicorn
 
-    from bot.app import create_app, incoming_routes
+    from bot.app import incoming_routes
     from bot.core.service import local_owner_is_dead
     from bot.services import build_services
     from bot.settings import load_settings
@@ -146,11 +169,13 @@ def serve(
     if services is None:
         services = build_services(load_settings(), host_endpoints_in_process=True)
     try:
-        app = app or create_app(services)
+        if app is None:
+            app, asgi = build_http_app(services)
+        else:
+            asgi = build_asgi(app, services, extra_routes=incoming_routes(services))
         for settled in services.release.recover(local_owner_is_dead):
             log.warning("recovered at start-up: %s", settled.message)
         services.platform.pipeline_parameters()  # warm what `/mlops train` validation reads
-        asgi = build_asgi(app, services, extra_routes=incoming_routes(services))
         uvicorn.run(asgi, host=host, port=port, log_level="info", access_log=False)
     finally:
         services.close()

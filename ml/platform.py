@@ -189,8 +189,8 @@ class MLPlatform(Protocol):
     def stop_execution(self, execution_id: str) -> Execution: ...
 
     # -- model registry ---------------------------------------------------
-    def list_model_packages(self) -> list[ModelPackage]:
-        """All versions of the group, newest first."""
+    def list_model_packages(self, limit: int | None = None) -> list[ModelPackage]:
+        """Versions of the group, newest first; only the newest ``limit`` when given."""
         ...
 
     def describe_model_package(self, version: int) -> ModelPackage: ...

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import socket
 import threading
 from collections.abc import Callable, Mapping
@@ -95,7 +96,10 @@ class ReleaseService:
         self._listeners: list[ResultListener] = []
         #: identifies this process in locks, so a restart can tell its own dead locks apart
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}"
+        #: tells this object's in-flight markers from those of others in the same process
+        self.instance = secrets.token_hex(6)
         self._lock = threading.Lock()
+        self._active: set[str] = set()  # environments this object is switching right now
 
     # -- plumbing ------------------------------------------------------------
     def subscribe(self, listener: ResultListener) -> None:
@@ -215,14 +219,17 @@ class ReleaseService:
         # The platform calls are independent; on SageMaker each is a network round trip.
         with ThreadPoolExecutor(max_workers=4) as pool:
             f_endpoints = {e: pool.submit(self.endpoint, e) for e in ENVIRONMENTS}
-            f_packages = pool.submit(self.platform.list_model_packages)
+            f_packages = pool.submit(self.platform.list_model_packages, versions)
             f_execs = pool.submit(self.platform.list_executions, 5)
             endpoints = {e: f.result() for e, f in f_endpoints.items()}
             packages = f_packages.result()
             executions = f_execs.result()
         by_version = {p.version: p for p in packages}
         prod = endpoints["production"].version
-        prod_metrics = by_version[prod].metrics if prod in by_version else None
+        prod_metrics: Mapping[str, float] | None = None
+        if prod is not None:
+            prod_package = by_version.get(prod) or self.platform.describe_model_package(prod)
+            prod_metrics = prod_package.metrics
         views = []
         for p in packages[:versions]:
             serving_in = tuple(e for e in ENVIRONMENTS if endpoints[e].version == p.version)
@@ -338,6 +345,7 @@ class ReleaseService:
         target = f"v{version}"
         if (denied := self._guard(actor, action, target, version)) is not None:
             return denied
+        self._settle_own()
         package = self._package(actor, action, version)
         if isinstance(package, Result):
             return package
@@ -475,6 +483,7 @@ class ReleaseService:
         target = f"v{version}->{environment}"
         if (denied := self._guard(actor, action, target, version, environment)) is not None:
             return denied
+        self._settle_own()
         package = self._package(actor, action, version)
         if isinstance(package, Result):
             return package
@@ -517,6 +526,7 @@ class ReleaseService:
         target = f"{environment}"
         if (denied := self._guard(actor, Action.ROLLBACK, target, version, environment)) is not None:
             return denied
+        self._settle_own()
         plan = self.rollback_plan(environment, version)
         if isinstance(plan, str):
             current = self.serving(environment)
@@ -567,6 +577,7 @@ class ReleaseService:
                 "actor": actor.label,
                 "actor_id": actor.id,
                 "owner": self.owner,
+                "instance": self.instance,
                 "since": self.clock().isoformat(),
             },
         )
@@ -581,6 +592,12 @@ class ReleaseService:
                 version=version,
                 environment=environment,
             )
+        with self._lock:
+            self._active.add(environment)
+        # The in-flight marker is removed only once the store agrees with the platform; otherwise it
+        # stays for ``_settle`` (this process's next operation, or ``recover`` after a restart).
+        settled = False
+        problem = ""
         try:
             try:
                 if kind == "rollback":
@@ -588,27 +605,37 @@ class ReleaseService:
                 else:
                     self.platform.deploy(environment, version, actor.label)
             except PlatformError as exc:
-                return self._refuse(
-                    actor,
-                    action,
-                    target,
-                    f"{kind.capitalize()} of v{version} to {environment} failed: {exc}",
-                    version=version,
-                    environment=environment,
-                    outcome=Outcome.FAILED,
-                )
+                switched = self._serves(environment, version)
+                if not switched:
+                    settled = switched is False
+                    unknown = "" if settled else f" Could not confirm what {environment} serves now."
+                    return self._refuse(
+                        actor,
+                        action,
+                        target,
+                        f"{kind.capitalize()} of v{version} to {environment} failed: {exc}{unknown}",
+                        version=version,
+                        environment=environment,
+                        outcome=Outcome.FAILED,
+                    )
+                # The switch happened and only a later step failed: it must be recorded as done.
+                problem = f" Note: {exc}"
             by = requested_by or actor  # an approval's automatic staging deploy is the approver's
             record = DeploymentRecord(environment, version, previous, by.id, by.label, self.clock(), kind)
             self.records.add_deployment(record)
+            settled = True
         finally:
-            self.records.end(environment)
+            with self._lock:
+                self._active.discard(environment)
+            if settled:
+                self.records.end(environment)
         verbs = {"deploy": "Deployed", "promote": "Promoted", "rollback": "Rolled back"}
         prev = f" (was v{previous})" if previous is not None else ""
         message = (
             f"{verbs[kind]} {environment} to v{version}{prev}."
             if kind == "rollback"
             else f"{verbs[kind]} v{version} to {environment}{prev}."
-        )
+        ) + problem
         result = self._finish(
             Result(
                 action,
@@ -720,67 +747,88 @@ class ReleaseService:
             owner = str(held.get("owner", ""))
             if not owner or not is_dead(owner):
                 continue
-            env: Environment = "production" if environment == "production" else "staging"
-            version = int(str(held.get("version", 0)))
-            previous_raw = held.get("previous")
-            previous = None if previous_raw is None else int(str(previous_raw))
-            raw_kind = str(held.get("kind", "deploy"))
-            kind: DeploymentKind = (
-                "promote" if raw_kind == "promote" else ("rollback" if raw_kind == "rollback" else "deploy")
-            )
-            action = Action(str(held.get("action", "deploy")))
-            actor = Actor(str(held.get("actor_id", "unknown")), str(held.get("actor", "unknown")))
-            serving = self.serving(env)
-            target = f"v{version}->{env}"
-            if serving == version:
+            results.append(self._settle(environment, held, "the bot stopped"))
+        return results
+
+    def _serves(self, environment: Environment, version: int) -> bool | None:
+        """Whether ``environment`` serves ``version``; None when the platform cannot tell now."""
+        try:
+            return self.serving(environment) == version
+        except PlatformError as exc:
+            log.warning("cannot tell what %s serves: %s", environment, exc)
+            return None
+
+    def _settle_own(self) -> None:
+        """Settle markers this object left behind when a store write failed after a switch.
+
+        Runs before each decision or switch, so the next attempt repairs what the failed one left:
+        the store catches up with the platform, and the environment is not reported busy.
+        """
+        for environment, held in self.records.inflight():
+            with self._lock:
+                if held.get("instance") != self.instance or environment in self._active:
+                    continue
+            self._settle(environment, held, "a store write failed")
+
+    def _settle(self, environment: str, held: Mapping[str, object], cause: str) -> Result:
+        env: Environment = "production" if environment == "production" else "staging"
+        version = int(str(held.get("version", 0)))
+        previous_raw = held.get("previous")
+        previous = None if previous_raw is None else int(str(previous_raw))
+        raw_kind = str(held.get("kind", "deploy"))
+        kind: DeploymentKind = (
+            "promote" if raw_kind == "promote" else ("rollback" if raw_kind == "rollback" else "deploy")
+        )
+        action = Action(str(held.get("action", "deploy")))
+        actor = Actor(str(held.get("actor_id", "unknown")), str(held.get("actor", "unknown")))
+        serving = self.serving(env)
+        target = f"v{version}->{env}"
+        if serving == version:
+            history = self.records.deployments(env)
+            if not (history and (history[-1].version, history[-1].kind) == (version, kind)):
                 self.records.add_deployment(
                     DeploymentRecord(env, version, previous, actor.id, actor.label, self.clock(), kind)
                 )
-                self.records.end(env)
-                results.append(
-                    self._finish(
-                        Result(
-                            action,
-                            Outcome.DONE,
-                            f"{env} serves v{version}: the {kind} by {actor.label} completed while "
-                            "the bot was stopped, and is now recorded.",
-                            actor,
-                            version,
-                            env,
-                            data={
-                                "from_version": previous,
-                                "to_version": version,
-                                "kind": kind,
-                                "recovered": True,
-                            },
-                        ),
-                        target,
-                    )
-                )
-            else:
-                self.records.end(env)
-                retry = {
-                    "promote": f"promote v{version}",
-                    "deploy": f"deploy v{version} staging",
-                    "rollback": f"rollback {env} v{version}",
-                }[kind]
-                now = f"v{serving}" if serving is not None else "no model"
-                results.append(
-                    self._finish(
-                        Result(
-                            action,
-                            Outcome.FAILED,
-                            f"The {kind} of v{version} to {env} by {actor.label} was interrupted "
-                            f"(the bot stopped); {env} still serves {now}. To try again: `/mlops {retry}`.",
-                            actor,
-                            version,
-                            env,
-                            data={"interrupted": True, "retry": retry},
-                        ),
-                        target,
-                    )
-                )
-        return results
+            self.records.end(env)
+            when_ = "while the bot was stopped" if cause == "the bot stopped" else f"but {cause}"
+            return self._finish(
+                Result(
+                    action,
+                    Outcome.DONE,
+                    f"{env} serves v{version}: the {kind} by {actor.label} completed {when_}, "
+                    "and is now recorded.",
+                    actor,
+                    version,
+                    env,
+                    data={
+                        "from_version": previous,
+                        "to_version": version,
+                        "kind": kind,
+                        "recovered": True,
+                    },
+                ),
+                target,
+            )
+        self.records.end(env)
+        retry = {
+            "promote": f"promote v{version}",
+            "deploy": f"deploy v{version} staging",
+            "rollback": f"rollback {env} v{version}",
+        }[kind]
+        now = f"v{serving}" if serving is not None else "no model"
+        return self._finish(
+            Result(
+                action,
+                Outcome.FAILED,
+                f"The {kind} of v{version} to {env} by {actor.label} was interrupted "
+                f"({cause}); {env} still serves {now}. To try again: `/mlops {retry}`.",
+                actor,
+                version,
+                env,
+                data={"interrupted": True, "retry": retry},
+            ),
+            target,
+        )
 
 
 def summarize_report(report: Mapping[str, Any]) -> str:

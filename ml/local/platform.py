@@ -379,8 +379,9 @@ class LocalPlatform:
 
     # -- model registry ------------------------------------------------------------------------------
 
-    def list_model_packages(self) -> list[ModelPackage]:
-        return self._registry.list_model_packages(self.model_package_group)
+    def list_model_packages(self, limit: int | None = None) -> list[ModelPackage]:
+        packages = self._registry.list_model_packages(self.model_package_group)
+        return packages if limit is None else packages[:limit]
 
     def describe_model_package(self, version: int) -> ModelPackage:
         return self._registry.describe_model_package(self.model_package_group, _version(version))

@@ -354,8 +354,12 @@ class SageMakerPlatform:
         return self.describe_execution(arn)
 
     # -- model registry -----------------------------------------------------
-    def list_model_packages(self) -> list[ModelPackage]:
-        """All versions of the group, newest first, described with bounded concurrency."""
+    def list_model_packages(self, limit: int | None = None) -> list[ModelPackage]:
+        """Versions of the group, newest first, described with bounded concurrency.
+
+        With ``limit`` only the newest ``limit`` are listed and described, which is what
+        ``/mlops status`` shows: a group with hundreds of versions costs a handful of calls.
+        """
         group = f"model package group '{self.model_package_group}'"
         with aws_errors(group):
             summaries: list[dict[str, Any]] = []
@@ -365,9 +369,12 @@ class SageMakerPlatform:
                 ModelPackageType="Versioned",
                 SortBy="CreationTime",
                 SortOrder="Descending",
-                PaginationConfig={"PageSize": 100},
+                PaginationConfig={"PageSize": min(100, limit or 100)},
             ):
                 summaries.extend(page.get("ModelPackageSummaryList", []))
+                if limit is not None and len(summaries) >= limit:
+                    summaries = summaries[:limit]
+                    break
             pool = self._executor()
             now = time.monotonic()
             futures: list[ModelPackage | Future[ModelPackage]] = []

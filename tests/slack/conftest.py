@@ -151,8 +151,8 @@ class FakePlatform:
             self.executions[execution_id] = stopped
             return stopped
 
-    def list_model_packages(self) -> list[ModelPackage]:
-        return sorted(self.packages.values(), key=lambda p: -p.version)
+    def list_model_packages(self, limit: int | None = None) -> list[ModelPackage]:
+        return sorted(self.packages.values(), key=lambda p: -p.version)[:limit]
 
     def describe_model_package(self, version: int) -> ModelPackage:
         if version not in self.packages:
