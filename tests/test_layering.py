@@ -64,6 +64,13 @@ def test_runtime_modules_load_no_sagemaker_sdk(module: str) -> None:
         "print(bad); raise SystemExit(1 if bad else 0)"
     )
     env = {"AWS_DEFAULT_REGION": "us-east-1", "MLOPS_STORE": "sqlite", "PATH": "/usr/bin:/bin"}
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
-                          cwd=ROOT, timeout=60, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=60,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
