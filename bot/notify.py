@@ -220,6 +220,7 @@ class Notifier:
         lease_seconds: int = 30,
         batch: int = 500,
         idle_poll: float = 1.0,
+        message_interval: float = 1.0,
     ) -> None:
         if not channel:
             raise ValueError("Notifier needs a channel (ID or #name) for top-level messages")
@@ -241,6 +242,9 @@ class Notifier:
         self._post_rate, self._post_burst = post_rate, float(post_burst)
         self._update_bucket = _Bucket(update_rate, float(update_burst))
         self._post_buckets: dict[str, _Bucket] = {}
+        # A message changes at most once per interval: newer states wait and coalesce meanwhile.
+        self._message_interval = message_interval
+        self._last_written: dict[str, float] = {}
         self._backoff_base, self._backoff_max = backoff_base, backoff_max
         self._max_retry_after = max_retry_after
         self._auth_pause = auth_pause
@@ -468,10 +472,14 @@ class Notifier:
             self._post_buckets[channel_id] = self._post_buckets.pop(name)
 
     def _ready_in(self, work: _Work, channel: str, now: float) -> float:
+        recent = 0.0
+        if work.kind == "update" and work.key in self._last_written:
+            recent = self._last_written[work.key] + self._message_interval - now
         return max(
             self._paused_until[work.method] - now,
             self._not_before.get(work.item, 0.0) - now,
             self._bucket(work, channel).delay(now),
+            recent,
         )
 
     def _backoff(self, attempt: int) -> float:
@@ -521,6 +529,8 @@ class Notifier:
             return
 
         digest = payload_hash(newest["text"], newest.get("blocks"))
+        if work.key is not None:
+            self._last_written[work.key] = now
         if work.kind == "update":
             assert work.key is not None
             self._save_ref(work.key, {**(self._ref(work.key) or {}), "hash": digest})

@@ -154,6 +154,22 @@ def test_burst_of_upserts_coalesces_newest_wins(slack: FakeSlackAPI, make: Calla
     assert len(slack.ok_calls("chat.postMessage")) == 1
 
 
+def test_each_message_changes_at_most_once_per_interval(
+    slack: FakeSlackAPI, make: Callable[..., Notifier]
+) -> None:
+    notifier = make(update_rate=100.0, update_burst=50, message_interval=0.3)
+    for i in range(40):
+        notifier.upsert("run:a", f"a {i}", blocks(f"a {i}"))
+        notifier.upsert("run:b", f"b {i}", blocks(f"b {i}"))
+        time.sleep(0.01)
+    assert notifier.flush(10)
+    for key in ("a", "b"):
+        writes = [c for c in slack.calls if c.status == 200 and str(c.params.get("text", "")).startswith(key)]
+        gaps = [later.at - earlier.at for earlier, later in itertools.pairwise(writes)]
+        assert gaps and min(gaps) >= 0.29, gaps  # the update budget alone would allow 10 ms
+        assert writes[-1].params["text"] == f"{key} 39"
+
+
 def test_post_rate_is_paced_per_channel(slack: FakeSlackAPI, make: Callable[..., Notifier]) -> None:
     notifier = make(start_worker=False, post_rate=10.0, post_burst=2)
     for i in range(7):
