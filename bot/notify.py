@@ -51,6 +51,7 @@ from typing import Any, Literal, Protocol
 from slack_sdk.errors import SlackApiError, SlackRequestError
 
 from bot.core.models import format_time
+from bot.core.service import local_owner_is_dead
 from bot.core.store import Record, Store
 
 log = logging.getLogger(__name__)
@@ -637,6 +638,16 @@ class Notifier:
         won = self.store.put_if_absent(NS_LEASE, LEASE_KEY, mine, ttl_seconds=self._lease_seconds)
         if not won:
             current = self.store.get(NS_LEASE, LEASE_KEY)
+            # A process of this host that crashed holding the lease (a restart after SIGKILL or OOM):
+            # take over now rather than leave Slack silent until the lease lapses.
+            if (
+                current is not None
+                and current.get("owner") != self._id
+                and _holder_died(current)
+                and self.store.replace_if(NS_LEASE, LEASE_KEY, current, mine)
+            ):
+                log.warning("took over the Slack outbox lease of %s, which is gone", current.get("owner"))
+                current = mine
             if current is None or current.get("owner") != self._id:
                 if held:
                     log.warning("lost the Slack outbox lease to %s", (current or {}).get("owner"))
@@ -656,6 +667,12 @@ class Notifier:
         current = self.store.get(NS_LEASE, LEASE_KEY)
         if current is not None and current.get("owner") == self._id:
             self.store.delete(NS_LEASE, LEASE_KEY)
+
+
+def _holder_died(lease: Record) -> bool:
+    """True when the lease names a process of this host (``host:pid:nonce``) that no longer runs."""
+    host_pid, _, _ = str(lease.get("owner", "")).rpartition(":")
+    return bool(host_pid) and local_owner_is_dead(host_pid)
 
 
 def _retry_after(headers: Any, cap: float) -> float:

@@ -325,9 +325,22 @@ class ReleaseService:
     # -- approve / reject ------------------------------------------------------
     def approve(self, actor: Actor, version: int, reason: str = "") -> Result:
         result = self._decide(actor, version, ApprovalStatus.APPROVED, reason)
-        if result.outcome is Outcome.DONE and self.auto_deploy_staging:
+        # A repeat also deploys when the first approval was persisted but its staging deploy never
+        # ran (the process died, or a store write failed, in between).
+        missed = result.outcome is Outcome.NOOP and self._staging_missed(version)
+        if (result.outcome is Outcome.DONE or missed) and self.auto_deploy_staging:
             self.deploy(SYSTEM, version, "staging", requested_by=actor)
         return result
+
+    def _staging_missed(self, version: int) -> bool:
+        """Staging never served ``version`` and serves nothing newer: its approval deploy is owed."""
+        if any(r.version == version for r in self.records.deployments("staging")):
+            return False
+        try:
+            current = self.serving("staging")
+        except PlatformError:
+            return False
+        return current is None or current < version
 
     def reject(self, actor: Actor, version: int, reason: str) -> Result:
         if not reason.strip():
@@ -388,15 +401,18 @@ class ReleaseService:
         try:
             self.platform.update_approval(version, status, description[:1000])
         except PlatformError as exc:
-            self.records.release_decision(version)
-            return self._refuse(
-                actor,
-                action,
-                target,
-                f"Could not record the decision: {exc}",
-                version=version,
-                outcome=Outcome.FAILED,
-            )
+            if self._decided_anyway(version, status):
+                log.warning("v%s: the registry took the decision although the call failed: %s", version, exc)
+            else:
+                self.records.release_decision(version)
+                return self._refuse(
+                    actor,
+                    action,
+                    target,
+                    f"Could not record the decision: {exc}",
+                    version=version,
+                    outcome=Outcome.FAILED,
+                )
         message = f"{verb} v{version}" + (f": {reason}" if reason else ".")
         return self._finish(
             Result(
@@ -404,6 +420,13 @@ class ReleaseService:
             ),
             target,
         )
+
+    def _decided_anyway(self, version: int, status: ApprovalStatus) -> bool:
+        """After a failed approval update: did the registry apply it (a response lost on the way)?"""
+        try:
+            return self.platform.describe_model_package(version).approval_status is status
+        except PlatformError:
+            return False
 
     def _repeat(
         self, actor: Actor, action: Action, version: int, existing: Decision, wanted: ApprovalStatus
@@ -480,6 +503,39 @@ class ReleaseService:
         environment: Environment,
         requested_by: Actor | None = None,
     ) -> Result:
+        try:
+            return self._switch_checked(actor, action, version, environment, requested_by)
+        except PlatformError as exc:
+            return self._unreadable(actor, action, f"v{version}->{environment}", exc, version, environment)
+
+    def _unreadable(
+        self,
+        actor: Actor,
+        action: Action,
+        target: str,
+        exc: PlatformError,
+        version: int | None,
+        environment: Environment | None,
+    ) -> Result:
+        """The platform failed while the request was being checked, before anything changed."""
+        return self._refuse(
+            actor,
+            action,
+            target,
+            f"Could not {action.value}: {exc} Nothing changed.",
+            version=version,
+            environment=environment,
+            outcome=Outcome.FAILED,
+        )
+
+    def _switch_checked(
+        self,
+        actor: Actor,
+        action: Action,
+        version: int,
+        environment: Environment,
+        requested_by: Actor | None = None,
+    ) -> Result:
         target = f"v{version}->{environment}"
         if (denied := self._guard(actor, action, target, version, environment)) is not None:
             return denied
@@ -523,6 +579,12 @@ class ReleaseService:
         return self._apply(actor, action, version, environment, current, kind, requested_by)
 
     def rollback(self, actor: Actor, environment: Environment, version: int | None = None) -> Result:
+        try:
+            return self._rollback(actor, environment, version)
+        except PlatformError as exc:
+            return self._unreadable(actor, Action.ROLLBACK, environment, exc, version, environment)
+
+    def _rollback(self, actor: Actor, environment: Environment, version: int | None) -> Result:
         target = f"{environment}"
         if (denied := self._guard(actor, Action.ROLLBACK, target, version, environment)) is not None:
             return denied
@@ -655,6 +717,12 @@ class ReleaseService:
     # -- validation --------------------------------------------------------------
     def validate(self, actor: Actor, version: int | None = None) -> Result:
         """Run the platform's staging validation against what staging serves now."""
+        try:
+            return self._validate(actor, version)
+        except PlatformError as exc:
+            return self._unreadable(actor, Action.VALIDATE, "staging", exc, version, "staging")
+
+    def _validate(self, actor: Actor, version: int | None) -> Result:
         target = "staging"
         if (denied := self._guard(actor, Action.VALIDATE, target, version, "staging")) is not None:
             return denied

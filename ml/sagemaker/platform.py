@@ -44,7 +44,7 @@ from ml.platform import (
 )
 from ml.sagemaker import naming
 from ml.sagemaker.config import SageMakerConfig
-from ml.sagemaker.errors import DeploymentFailed, aws_errors, translate_error
+from ml.sagemaker.errors import AwsUnavailable, DeploymentFailed, Throttled, aws_errors, translate_error
 from ml.sagemaker.parameters import PIPELINE_PARAMETERS, effective_parameters, validate_parameters
 
 logger = logging.getLogger(__name__)
@@ -91,6 +91,15 @@ class _WaitTimedOut(Exception):
     def __init__(self, status: str) -> None:
         super().__init__(status)
         self.status = status
+
+
+def _transient(error: Exception, endpoint: str) -> bool:
+    """Whether a failure to read the endpoint while waiting is worth another poll (and logs it)."""
+    translated = translate_error(error, f"endpoint '{endpoint}'")
+    if isinstance(translated, Throttled | AwsUnavailable):
+        logger.warning("Could not read %s while waiting for it (%s); polling again", endpoint, translated)
+        return True
+    return False
 
 
 class SageMakerPlatform:
@@ -823,7 +832,10 @@ class SageMakerPlatform:
             except WaiterError as exc:
                 last = exc.last_response if isinstance(exc.last_response, dict) else {}
                 status = str(last.get("EndpointStatus", "unknown"))
-                if "Error" in last or status in ("Failed", "UpdateRollbackFailed", "OutOfService"):
+                error = last.get("Error")
+                if isinstance(error, dict) and _transient(ClientError(last, "DescribeEndpoint"), endpoint):
+                    continue  # throttled or a server error: the change goes on, so keep watching
+                if error or status in ("Failed", "UpdateRollbackFailed", "OutOfService"):
                     reason = last.get("FailureReason") or last.get("Error", {}).get("Message")
                     raise DeploymentFailed(
                         f"{endpoint} became {status}: {reason or 'no reason given'}"
@@ -831,8 +843,14 @@ class SageMakerPlatform:
                 if progress is not None and "EndpointName" in last:
                     progress(self._endpoint_info(env, last))
                 continue
-            with aws_errors(f"endpoint '{endpoint}'"):
+            except BotoCoreError as exc:  # a timeout or lost connection says nothing about the endpoint
+                _transient(exc, endpoint)
+                continue
+            try:
                 return dict(self.sagemaker.describe_endpoint(EndpointName=endpoint))
+            except (ClientError, BotoCoreError) as exc:
+                if not _transient(exc, endpoint):
+                    raise translate_error(exc, f"endpoint '{endpoint}'") from exc
         raise _WaitTimedOut(status)
 
     def _change_may_be_in_flight(self, endpoint: str, config_name: str) -> bool:
