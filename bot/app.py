@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 from slack_bolt import App, BoltResponse
 from slack_sdk import WebClient
 
-from bot.middleware import permission_middleware
+from bot.middleware import PayloadShape, permission_middleware
 from bot.permissions import GroupDirectory
 from bot.services import Services
 
@@ -160,6 +160,7 @@ def create_app(
     for role in settings.empty_roles():
         log.warning("MLOPS_ROLES maps role %r to no Slack user group: nobody can use its actions", role.value)
     directory = GroupDirectory(client, settings.mlops_roles, settings.mlops_group_cache_seconds)
+    app.use(PayloadShape())  # first: the permission check reads the payload too
     app.use(permission_middleware(services, directory))
     app.error(_on_error)
     for register in load_listeners() if listeners is None else listeners:

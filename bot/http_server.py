@@ -37,6 +37,9 @@ __all__ = ["DISPATCH_THREADS", "MAX_BODY_BYTES", "SlackMetrics", "build_asgi", "
 DISPATCH_THREADS = 64
 #: Slack payloads are a few KB; anything far larger is not from Slack.
 MAX_BODY_BYTES = 1_000_000
+#: What Bolt's request parser raises on a body that is not a Slack payload (not JSON, nested too
+#: deeply, a list where Slack sends an object): the answer is 400, not a server error.
+MALFORMED_BODY = (ValueError, RecursionError, AttributeError, TypeError, KeyError, IndexError)
 
 
 class SlackMetrics:
@@ -115,7 +118,12 @@ def build_asgi(
         body = raw.decode("utf-8", errors="replace")
         kind = request_kind(body, request.headers.get("content-type", ""))
         headers: dict[str, str | Sequence[str]] = {k: v for k, v in request.headers.items()}
-        bolt_request = BoltRequest(body=body, query=request.url.query, headers=headers)
+        try:
+            bolt_request = BoltRequest(body=body, query=request.url.query, headers=headers)
+        except MALFORMED_BODY as exc:  # Bolt parses the body before it checks the signature
+            metrics.requests.labels(kind, "400").inc()
+            log.info("refused a malformed Slack request body: %s", type(exc).__name__)
+            return Response("malformed request body", status_code=400)
         bolt: BoltResponse = await anyio.to_thread.run_sync(
             partial(_dispatch, app, bolt_request, ack_first), limiter=limiter
         )

@@ -40,6 +40,7 @@ from slack_sdk import WebClient
 
 from bot.app import create_app
 from bot.core.store import StoreError
+from bot.http_server import MALFORMED_BODY
 from bot.notify import Notifier, SlackPoster
 from bot.services import Services, build_services
 from bot.settings import ConfigError, Settings, load_settings
@@ -252,6 +253,9 @@ def handler(event: Mapping[str, Any], context: Any) -> LambdaResponse | dict[str
             lazy = LAZY_HEADER in {str(k).lower() for k in (event.get("headers") or {})}
             try:
                 return cast(LambdaResponse, cast(Any, rt.slack).handle(dict(event), context))
+            except MALFORMED_BODY as exc:  # Bolt parses the body before it checks the signature
+                log.info("refused a malformed Slack request body: %s", type(exc).__name__)
+                return _text(400, "malformed request body")
             finally:
                 if lazy:  # the acknowledgement path returns at once; lazy work flushes what it queued
                     _flush(rt, context)

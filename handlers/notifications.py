@@ -162,7 +162,10 @@ class SlackNotifications:
         if detail_type in (DT_EXECUTION, DT_STEP):
             execution_id = detail.get("pipelineExecutionArn")
             if isinstance(execution_id, str) and execution_id:
-                self.refresh_run(execution_id)
+                try:
+                    self.refresh_run(execution_id)
+                except NotFound:  # another pipeline's run, or one since deleted: a retry cannot help
+                    log.warning("event for unknown execution %s: ignored", execution_id[:200])
         elif detail_type == DT_MODEL_PACKAGE:
             self._model_package(detail)
         elif detail_type in (DT_ENDPOINT, DT_ENDPOINT_DEPLOYMENT):

@@ -239,6 +239,8 @@ def parse_report(body: bytes) -> StagingValidation | PipelineResult:
         data = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ReportError(f"body is not JSON: {exc}") from None
+    except RecursionError:
+        raise ReportError("body is nested too deeply") from None
     try:
         return _ADAPTER.validate_python(data)
     except ValidationError as exc:

@@ -94,8 +94,11 @@ def parse_time(value: Any) -> datetime | None:
         if not math.isfinite(value) or value < 0:
             raise EventError(f"unreadable time {value!r}")
         # Epoch seconds stay below 1e11 until the year 5138; milliseconds are above it since 1973.
-        seconds = value / 1000 if value >= 1e11 else value
-        return datetime.fromtimestamp(seconds, UTC)
+        try:
+            seconds = value / 1000 if value >= 1e11 else value
+            return datetime.fromtimestamp(seconds, UTC)
+        except (ValueError, OverflowError, OSError):  # beyond the years a datetime can hold
+            raise EventError(f"unreadable time {value!r}") from None
     raise EventError(f"unreadable time {value!r}")
 
 
@@ -198,6 +201,8 @@ def parse_envelope(raw: Any) -> Envelope:
             detail = json.loads(detail)
         except json.JSONDecodeError as exc:
             raise EventError(f"event {raw['id']}: detail is not JSON: {exc.msg}") from None
+        except RecursionError:
+            raise EventError(f"event {raw['id']}: detail is nested too deeply") from None
     if not isinstance(detail, Mapping):
         raise EventError(f"event {raw['id']}: detail must be a JSON object")
     resources = raw.get("resources") or []
@@ -228,6 +233,8 @@ def parse_body(body: bytes) -> list[Any]:
         data = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise EventError(f"body is not JSON: {exc}") from None
+    except RecursionError:
+        raise EventError("body is nested too deeply") from None
     events = data if isinstance(data, list) else [data]
     if not events:
         raise EventError("body is an empty list")

@@ -37,7 +37,7 @@ def verify_signature(secret: str | None, body: bytes, header: str | None) -> boo
     if not secret or not header:
         return False
     scheme, _, received = header.strip().partition("=")
-    if scheme != "sha256" or not received:
+    if scheme != "sha256" or not received or not received.isascii():  # compare_digest wants ASCII
         return False
     expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
     return hmac.compare_digest(expected, received.lower())

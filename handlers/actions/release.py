@@ -59,7 +59,7 @@ def _tell(respond: Any, reply: Reply, *, replace: bool = False) -> None:
             replace_original=replace,
             delete_original=False,
         )
-    except (SlackApiError, SlackClientError, OSError) as exc:
+    except (SlackApiError, SlackClientError, OSError, ValueError) as exc:  # ValueError: no response_url
         log.warning("could not answer a button click: %s", exc)
 
 

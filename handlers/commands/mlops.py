@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from slack_bolt import App
+from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.core.policy import REQUIRED_ROLES, actions_for
 from bot.services import Services
@@ -76,6 +77,9 @@ def register(app: App, services: Services) -> None:
             return
         actor = actor_of(context)
         reply = safely(f"{COMMAND} {text.split(maxsplit=1)[0]}", lambda: execute(services, actor, parsed))
-        respond(text=reply.text, blocks=reply.blocks, response_type="ephemeral", replace_original=False)
+        try:
+            respond(text=reply.text, blocks=reply.blocks, response_type="ephemeral", replace_original=False)
+        except (SlackApiError, SlackClientError, OSError, ValueError) as exc:  # ValueError: no response_url
+            log.warning("could not answer %s %s: %s", COMMAND, text[:40], exc)
 
     app.command(COMMAND)(ack=mlops_ack, lazy=[mlops_run])

@@ -319,6 +319,8 @@ def _github_route(services: Services, notifier: Notifier) -> Callable[[Request],
             event = github.parse_event(name, payload)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             return _json(400, error=f"body is not JSON: {exc}")
+        except RecursionError:
+            return _json(400, error="body is nested too deeply")
         except github.WebhookError as exc:
             return _json(400, error=f"{name} payload: {exc}")
         if event is None:

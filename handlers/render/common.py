@@ -139,7 +139,7 @@ def decode_value(value: object) -> dict[str, Any] | None:
         return None
     try:
         data = json.loads(value)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nesting deeper than the parser allows
         return None
     return data if isinstance(data, dict) else None
 

@@ -46,13 +46,18 @@ def reject_modal(version: int, channel: str | None) -> dict[str, Any]:
     return result
 
 
+def _obj(value: Any) -> dict[str, Any]:
+    """``value`` if it is a JSON object, else an empty one: submissions are untrusted input."""
+    return value if isinstance(value, dict) else {}
+
+
 def _submission(body: dict[str, Any]) -> tuple[int | None, str, str]:
-    view = body.get("view") or {}
+    view = _obj(body.get("view"))
     meta = decode_value(view.get("private_metadata")) or {}
     version = positive_int(meta.get("v"))
     channel = meta.get("channel") if isinstance(meta.get("channel"), str) else ""
-    values = ((view.get("state") or {}).get("values") or {}).get(REJECT_REASON_BLOCK) or {}
-    raw = (values.get(REASON_ACTION) or {}).get("value")
+    values = _obj(_obj(_obj(view.get("state")).get("values")).get(REJECT_REASON_BLOCK))
+    raw = _obj(values.get(REASON_ACTION)).get("value")
     reason = raw.strip() if isinstance(raw, str) else ""
     return version, reason, str(channel)
 
