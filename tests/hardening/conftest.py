@@ -39,7 +39,8 @@ from bot.settings import Settings
 from bot.slack_local import LocalSlack
 from bot.store.sqlite import SQLiteStore
 from bot.users import LocalUser, user_id
-from ml.platform import ENVIRONMENTS, MLPlatform, NotFound
+from ml.platform import ENVIRONMENTS, NotFound
+from tests.conftest import Closer
 from tests.ingest.conftest import Issuer, issuer_server, rsa_keys
 
 __all__ = [
@@ -311,12 +312,16 @@ class Bench:
         kept = tuple(tuple(store.query(ns)) for ns in STATE_NAMESPACES)
         return (packages, tuple(endpoints), kept)
 
-    def close(self) -> None:
+    def close(self, later: Closer | None = None) -> None:
+        """Stop the app; with ``later``, the platform, store and Slack server stop in the background."""
         self.settle()
         self.executor.shutdown(wait=True)
         self.notifier.close(timeout=10)
-        self.services.close()
-        self.slack.close()
+        if later is None:
+            self.services.close()
+            self.slack.close()
+        else:
+            later(self.services.close, self.slack.close)
 
 
 def wait_until(check: Callable[[], Any], what: str, timeout: float = 60.0) -> Any:
@@ -367,14 +372,13 @@ def bench_settings(secrets_: Secrets, slack: LocalSlack, home: Path, **overrides
 def make_bench(
     home: Path,
     *,
-    platform: MLPlatform | None = None,
     notifier_client: WebClient | None = None,
     slack: LocalSlack | None = None,
     secrets_: Secrets | None = None,
     store: Store | None = None,
     **settings: Any,
 ) -> Bench:
-    """The app on ``home`` (the real local platform unless ``platform`` is given)."""
+    """The app on the local platform of ``home``, hosting its endpoints in process."""
     secrets_ = secrets_ or Secrets()
     if slack is None:
         users = [LocalUser(user_id(n), n, groups) for n, groups in USERS.items()]
@@ -382,7 +386,6 @@ def make_bench(
     config = bench_settings(secrets_, slack, home, **settings)
     services = build_services(
         config,
-        platform=platform,
         store=store or SQLiteStore(home / "bot.db"),
         host_endpoints_in_process=True,
     )

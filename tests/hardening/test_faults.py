@@ -31,17 +31,18 @@ from moto import mock_aws
 from slack_sdk import WebClient
 
 from bot.core.models import Action, Actor, Outcome, Result
+from bot.core.records import Records
 from bot.core.service import ReleaseService
 from bot.core.store import StoreError
 from bot.notify import payload_hash
 from bot.slack_local import LocalSlack
 from bot.store.sqlite import SQLiteStore
 from bot.users import LocalUser, user_id
+from ml.local import LocalPlatform
 from ml.platform import ENVIRONMENTS, ApprovalStatus, Environment
 from ml.sagemaker import SageMakerPlatform
-from tests.conftest import BOB, CAROL
+from tests.conftest import BOB, CAROL, Closer, copy_home
 from tests.sagemaker import moto_sagemaker
-from tests.slack.conftest import FakePlatform
 
 from .chaos import KINDS, ChaosProxy
 from .conftest import USERS, Bench, FlakyStore, Secrets, confirm_value, make_bench, wait_done, wait_until
@@ -202,13 +203,41 @@ STORE_OPS: dict[str, tuple[list[ReleaseOp], ReleaseOp]] = {
 }
 
 
-def core_bench(tmp_path: Path, name: str) -> tuple[Any, FlakyStore, list[Result]]:
-    platform = FakePlatform()
-    store = FlakyStore(SQLiteStore(tmp_path / f"{name}.db"))
-    release = ReleaseService(platform, store)
-    announced: list[Result] = []
-    release.subscribe(announced.append)
-    return release, store, announced
+class CoreBench:
+    """Release cores on copies of the release home (v1 serves everywhere, v2 awaits approval).
+
+    Each has its own flaky store. A test works on one core at a time: building the next retires the
+    previous one, which is closed in the background.
+    """
+
+    def __init__(self, template: Path, root: Path, close_later: Closer) -> None:
+        self.template, self.root, self.close_later = template, root, close_later
+        self._current: list[Callable[[], object]] = []
+
+    def __call__(self, name: str) -> tuple[Any, FlakyStore, list[Result]]:
+        self.retire()
+        home = copy_home(self.template, self.root / name)
+        platform = LocalPlatform(home, host_endpoints_in_process=True)
+        store = FlakyStore(SQLiteStore(home / "bot.db"))
+        self._current = [platform.close, store.close]
+        release = ReleaseService(platform, store)
+        announced: list[Result] = []
+        release.subscribe(announced.append)
+        return release, store, announced
+
+    def retire(self) -> None:
+        if self._current:
+            self.close_later(*self._current)
+            self._current = []
+
+
+@pytest.fixture
+def core_bench(release_template: Path, tmp_path: Path, close_later: Closer) -> Iterator[CoreBench]:
+    bench = CoreBench(release_template, tmp_path, close_later)
+    try:
+        yield bench
+    finally:
+        bench.retire()
 
 
 def assert_announced_was_persisted(release: Any, announced: list[Result]) -> None:
@@ -258,9 +287,11 @@ def assert_store_op_applied_once(release: Any, op_name: str) -> None:
 
 
 @pytest.mark.parametrize("op_name", list(STORE_OPS))
-def test_a_store_write_failing_anywhere_announces_nothing_unpersisted(tmp_path: Path, op_name: str) -> None:
+def test_a_store_write_failing_anywhere_announces_nothing_unpersisted(
+    core_bench: CoreBench, op_name: str
+) -> None:
     setup, op = STORE_OPS[op_name]
-    release, store, _ = core_bench(tmp_path, f"{op_name}-clean")
+    release, store, _ = core_bench(f"{op_name}-clean")
     for step in setup:
         step(release)
     store.arm(None)
@@ -270,7 +301,7 @@ def test_a_store_write_failing_anywhere_announces_nothing_unpersisted(tmp_path: 
     assert positions >= 4
     outcomes: Counter[str] = Counter()
     for nth in range(1, positions + 1):
-        release, store, announced = core_bench(tmp_path, f"{op_name}-{nth}")
+        release, store, announced = core_bench(f"{op_name}-{nth}")
         for step in setup:
             assert step(release).ok
         announced.clear()
@@ -612,10 +643,11 @@ def test_serve_killed_mid_promote_is_settled_and_announced_on_restart(home: Path
     secrets_ = Secrets()
     users = [LocalUser(user_id(n), n, groups) for n, groups in USERS.items()]
     slack = LocalSlack(users, token=secrets_.bot_token, channels=("mlops",)).start()
-    # Request bodies are built by a bench that shares the server's secrets and LocalSlack; it never serves.
-    builder = make_bench(home / "builder", slack=slack, secrets_=secrets_, platform=FakePlatform())
+    # Request bodies are built by a bench that shares the server's secrets and LocalSlack; it never serves
+    # (its platform home is empty).
+    builder = make_bench(home / "builder", slack=slack, secrets_=secrets_)
     store = SQLiteStore(home / "bot.db")
-    records = ReleaseService(FakePlatform(), store).records  # reads the server's store
+    records = Records(store)  # reads the server's store
     first = ServeProcess(home, slack, secrets_)
     second: ServeProcess | None = None
     try:

@@ -27,8 +27,8 @@ from hypothesis import strategies as st
 
 from bot.core.models import Outcome
 from bot.ingest import github
+from tests.conftest import Closer, platform_state
 from tests.ingest.conftest import AUDIENCE, ISSUER, Issuer, fixture
-from tests.slack.conftest import FakePlatform
 
 from .conftest import Bench, asgi_of, http_server, make_bench
 
@@ -90,11 +90,9 @@ class Target:
     caplog: pytest.LogCaptureFixture
 
     def state(self) -> tuple[Any, ...]:
-        platform = self.bench.services.platform
-        assert isinstance(platform, FakePlatform)
         store = self.bench.services.store
         kept = tuple(tuple(store.query(ns)) for ns in ("decision", "deployment", "validation", "inflight"))
-        return platform.snapshot(), kept
+        return platform_state(self.bench.services.platform), kept
 
     def done(self) -> int:
         return sum(1 for e in self.bench.services.release.audit(1000) if e.outcome is Outcome.DONE)
@@ -120,11 +118,13 @@ class Target:
 
 
 @pytest.fixture
-def target(tmp_path: Path, issuer: Issuer, caplog: pytest.LogCaptureFixture) -> Iterator[Target]:
+def target(
+    release_home: Path, issuer: Issuer, caplog: pytest.LogCaptureFixture, close_later: Closer
+) -> Iterator[Target]:
+    """The HTTP runtime on a copy of the release home (v1 serves everywhere, v2 awaits approval)."""
     caplog.set_level(logging.WARNING)
     bench = make_bench(
-        tmp_path,
-        platform=FakePlatform(),
+        release_home,
         ci_oidc_issuer=ISSUER,
         ci_oidc_audience=AUDIENCE,
         ci_oidc_jwks_url=issuer.jwks_url,
@@ -133,7 +133,7 @@ def target(tmp_path: Path, issuer: Issuer, caplog: pytest.LogCaptureFixture) -> 
         with http_server(asgi_of(bench)) as url, httpx.Client(base_url=url, timeout=30) as http:
             yield Target(bench, http, issuer, caplog)
     finally:
-        bench.close()
+        bench.close(close_later)
 
 
 USERS = st.sampled_from(["bob", "carol", "erin"])
@@ -494,7 +494,13 @@ MALFORMED_SLACK = {
 
 @pytest.mark.parametrize("case", list(MALFORMED_SLACK))
 def test_lambda_answers_malformed_signed_slack_bodies_with_400(
-    tmp_path: Path, issuer: Issuer, caplog: pytest.LogCaptureFixture, case: str
+    release_home: Path,
+    release_template: Path,
+    tmp_path: Path,
+    issuer: Issuer,
+    caplog: pytest.LogCaptureFixture,
+    close_later: Closer,
+    case: str,
 ) -> None:
     from bot import lambda_handler
     from tests.runtimes.test_lambda import Context, v2_event
@@ -502,8 +508,8 @@ def test_lambda_answers_malformed_signed_slack_bodies_with_400(
     from .test_security import lambda_runtime
 
     caplog.set_level(logging.WARNING)
-    bench = make_bench(tmp_path, platform=FakePlatform())
-    rt, invoker = lambda_runtime(bench, tmp_path / "lambda", issuer)
+    bench = make_bench(release_home)
+    rt, invoker = lambda_runtime(bench, release_template, tmp_path / "lambda", issuer)
     previous = lambda_handler.set_runtime(rt)
     try:
         body = MALFORMED_SLACK[case]
@@ -513,5 +519,5 @@ def test_lambda_answers_malformed_signed_slack_bodies_with_400(
         assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
     finally:
         lambda_handler.set_runtime(previous)
-        rt.close()
-        bench.close()
+        close_later(rt.close)
+        bench.close(close_later)

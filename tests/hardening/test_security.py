@@ -13,7 +13,6 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -27,9 +26,10 @@ from bot.ingest import github
 from bot.services import Services, build_services
 from bot.store.sqlite import SQLiteStore
 from bot.users import user_id
+from ml.local import LocalPlatform
+from tests.conftest import Closer, copy_home, platform_state, train_version
 from tests.ingest.conftest import AUDIENCE, ISSUER, Issuer, fixture, unsigned_token
 from tests.runtimes.test_lambda import Context, FakeLambda, v2_event
-from tests.slack.conftest import FakePlatform
 
 from .conftest import (
     REPO,
@@ -129,9 +129,13 @@ class Lambda:
 
 
 def lambda_runtime(
-    bench: Bench, home: Path, issuer: Issuer
+    bench: Bench, template: Path, home: Path, issuer: Issuer
 ) -> tuple[lambda_handler.LambdaRuntime, FakeLambda]:
-    """A Lambda runtime as a cold start builds it, on its own store and platform, sharing LocalSlack."""
+    """A Lambda runtime as a cold start builds it, sharing LocalSlack.
+
+    It has its own store and its own local platform, on a copy of ``template`` at ``home``.
+    """
+    copy_home(template, home)
     settings = bench_settings(
         bench.secrets,
         bench.slack,
@@ -141,7 +145,7 @@ def lambda_runtime(
         ci_oidc_audience=AUDIENCE,
         ci_oidc_jwks_url=issuer.jwks_url,
     )
-    services = build_services(settings, platform=FakePlatform(), store=SQLiteStore(home / "lambda.db"))
+    services = build_services(settings, store=SQLiteStore(home / "lambda.db"), host_endpoints_in_process=True)
     invoker = FakeLambda()
     rt = lambda_handler.build_runtime(
         settings, services=services, client=bench.slack.web_client(), lambda_client=invoker
@@ -150,10 +154,10 @@ def lambda_runtime(
 
 
 @pytest.fixture
-def bench(tmp_path: Path, issuer: Issuer) -> Iterator[Bench]:
+def bench(release_home: Path, issuer: Issuer, close_later: Closer) -> Iterator[Bench]:
+    """The app on a copy of the release home: v1 serves staging and production, v2 awaits approval."""
     b = make_bench(
-        tmp_path,
-        platform=FakePlatform(),
+        release_home,
         ci_oidc_issuer=ISSUER,
         ci_oidc_audience=AUDIENCE,
         ci_oidc_jwks_url=issuer.jwks_url,
@@ -161,11 +165,13 @@ def bench(tmp_path: Path, issuer: Issuer) -> Iterator[Bench]:
     try:
         yield b
     finally:
-        b.close()
+        b.close(close_later)
 
 
 @pytest.fixture
-def open_transport(bench: Bench, tmp_path: Path, issuer: Issuer) -> Iterator[Callable[[str], Transport]]:
+def open_transport(
+    bench: Bench, tmp_path: Path, issuer: Issuer, release_template: Path, close_later: Closer
+) -> Iterator[Callable[[str], Transport]]:
     with ExitStack() as stack:
 
         def open_(name: str) -> Transport:
@@ -174,9 +180,9 @@ def open_transport(bench: Bench, tmp_path: Path, issuer: Issuer) -> Iterator[Cal
             if name == "container":
                 url = stack.enter_context(http_server(asgi_of(bench)))
                 return Container(bench, url)
-            rt, invoker = lambda_runtime(bench, tmp_path / "lambda", issuer)
+            rt, invoker = lambda_runtime(bench, release_template, tmp_path / "lambda", issuer)
             previous = lambda_handler.set_runtime(rt)
-            stack.callback(rt.close)
+            stack.callback(close_later, rt.close)
             stack.callback(lambda_handler.set_runtime, previous)
             return Lambda(bench, rt, invoker)
 
@@ -184,12 +190,10 @@ def open_transport(bench: Bench, tmp_path: Path, issuer: Issuer) -> Iterator[Cal
 
 
 def release_state(services: Services) -> tuple[Any, ...]:
-    platform = services.platform
-    assert isinstance(platform, FakePlatform)
     kept = tuple(
         tuple(services.store.query(ns)) for ns in ("decision", "deployment", "validation", "inflight")
     )
-    return platform.snapshot(), kept
+    return platform_state(services.platform), kept
 
 
 def done(services: Services, action: Action) -> int:
@@ -406,21 +410,22 @@ def test_the_same_requests_with_good_credentials_are_accepted(
 
 def test_four_eyes_holds_for_commands_and_buttons(bench: Bench) -> None:
     platform = bench.services.platform
-    assert isinstance(platform, FakePlatform)
-    package = platform.packages[2]
-    platform.packages[2] = replace(package, lineage={**package.lineage, "requested_by": user_id("frank")})
+    assert isinstance(platform, LocalPlatform)
+    version = train_version(platform, user_id("frank"))  # frank trains, and is an approver too
+    assert platform.flush_events()
+    bench.settle()
     before = release_state(bench.services)
-    bench.dispatch(bench.command_body("approve v2 mine is great", "frank"))
-    bench.dispatch(bench.action_body("release_approve", '{"v":2}', "frank"))
+    bench.dispatch(bench.command_body(f"approve v{version} mine is great", "frank"))
+    bench.dispatch(bench.action_body("release_approve", json.dumps({"v": version}), "frank"))
     bench.settle()
     answers = [r["text"] for r in bench.responses()]
     assert len(answers) == 2 and all("Four-eyes rule" in a for a in answers), answers
     assert release_state(bench.services) == before
     refused = [e for e in bench.services.release.audit(10) if e.actor_id == user_id("frank")]
     assert [(e.action, e.outcome) for e in refused] == [(Action.APPROVE, Outcome.REFUSED)] * 2
-    bench.dispatch(bench.action_body("release_approve", '{"v":2}', "bob"))
+    bench.dispatch(bench.action_body("release_approve", json.dumps({"v": version}), "bob"))
     bench.settle()
-    assert platform.describe_model_package(2).approval_status.value == "Approved"
+    assert platform.describe_model_package(version).approval_status.value == "Approved"
 
 
 @pytest.mark.parametrize("user", ["alice", "bob", "carol", "dave", "frank", "erin"])

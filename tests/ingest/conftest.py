@@ -1,7 +1,9 @@
-"""Shared fixtures: a recording Slack Web API, a JWKS server, a fake ML platform, and the app.
+"""Shared fixtures: a recording Slack Web API, a JWKS server, the local ML platform, and the app.
 
 Both servers are real HTTP servers on 127.0.0.1 so that the real ``slack_sdk.WebClient``
-(behind the real ``Notifier``) and the real ``jwt.PyJWKClient`` are exercised.
+(behind the real ``Notifier``) and the real ``jwt.PyJWKClient`` are exercised. The platform is the
+real local one, on a private copy of a home with three Approved versions and no endpoint; a test
+deploys what it needs staging or production to serve.
 """
 
 from __future__ import annotations
@@ -12,12 +14,13 @@ import copy
 import hashlib
 import hmac
 import json
+import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import closing
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -36,14 +39,9 @@ from bot.settings import Settings
 from bot.slack_local import LocalSlack, Message
 from bot.store.sqlite import SQLiteStore
 from handlers.events.routes import ingest_routes
-from ml.platform import (
-    ApprovalStatus,
-    EndpointInfo,
-    EndpointStatus,
-    Environment,
-    ModelPackage,
-    NotFound,
-)
+from ml.local import LocalPlatform
+from ml.platform import ApprovalStatus, Environment, NotFound
+from tests.conftest import Closer, copy_home, train_version
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ISSUER = "https://token.actions.githubusercontent.com"
@@ -219,47 +217,15 @@ class Client:
 # -- platform and app ----------------------------------------------------------------------------------
 
 
-class FakePlatform:
-    """Our ``MLPlatform`` protocol, with just the state these routes read."""
-
-    name = "fake"
-    model_package_group = "mlops-xgboost"
-    pipeline_name = "mlops-xgboost-pipeline"
-
-    def __init__(self) -> None:
-        self.packages: dict[int, ModelPackage] = {}
-        self.serving: dict[str, int | None] = {"staging": None, "production": None}
-        for v in (1, 2, 3):
-            self.packages[v] = ModelPackage(
-                version=v,
-                arn=f"arn:aws:sagemaker:eu-west-1:210987654321:model-package/mlops-xgboost/{v}",
-                group="mlops-xgboost",
-                approval_status=ApprovalStatus.APPROVED,
-                created_at=datetime(2026, 11, v, tzinfo=UTC),
-                metrics={"accuracy": 0.85 + v / 100},
-            )
-
-    def describe_model_package(self, version: int) -> ModelPackage:
-        if version not in self.packages:
-            raise NotFound(f"model package version {version} does not exist")
-        return self.packages[version]
-
-    def describe_endpoint(self, environment: Environment) -> EndpointInfo:
-        return EndpointInfo(
-            environment=environment,
-            name=f"mlops-xgboost-{environment}",
-            status=EndpointStatus.IN_SERVICE,
-            version=self.serving[environment],
-        )
-
-    def subscribe(self, listener: Callable[[dict[str, Any]], None]) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-    def __getattr__(self, name: str) -> Any:
-        raise NotImplementedError(f"FakePlatform.{name} is not used by the ingest routes")
+@pytest.fixture(scope="session")
+def ingest_template(two_version_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """v1, v2 and v3 (alice's runs), all Approved; no endpoint deployed yet."""
+    home = copy_home(two_version_home, tmp_path_factory.mktemp("ingest") / "home")
+    with LocalPlatform(home, host_endpoints_in_process=True) as platform:
+        assert train_version(platform, "UALICE") == 3
+        for version in (1, 2, 3):
+            platform.update_approval(version, ApprovalStatus.APPROVED, "fine")
+    return home
 
 
 @dataclass
@@ -267,13 +233,36 @@ class Env:
     services: Services
     notifier: Notifier
     slack: LocalSlack
-    platform: FakePlatform
+    platform: LocalPlatform
     delegated: list[dict[str, Any]]
     client: Client
     issuer: Issuer
     #: transcript position before this test: the Slack server is shared by the session
     first_seq: int = 0
     first_call: int = 0
+
+    def serve(self, environment: Environment, version: int) -> None:
+        """Deploy ``version`` to ``environment`` on the platform, as a deploy outside the bot would."""
+        info = self.platform.deploy(environment, version, "UCAROL")
+        assert (info.version, info.status.value) == (version, "InService")
+
+    def delete_version(self, version: int) -> None:
+        """Remove ``version`` from the registry while endpoints may still serve it.
+
+        SageMaker allows this (DeleteModelPackage leaves endpoints running); the local platform has no
+        such call, so the row goes from its registry database directly.
+        """
+        with closing(sqlite3.connect(self.platform.home / "registry.db", timeout=10)) as db, db:
+            deleted = db.execute(
+                "DELETE FROM model_packages WHERE grp = ? AND version = ?",
+                (self.platform.model_package_group, version),
+            ).rowcount
+        assert deleted == 1, f"v{version} was not in the registry"
+        try:
+            self.platform.describe_model_package(version)
+        except NotFound:
+            return
+        raise AssertionError(f"v{version} is still described after its deletion")
 
     def rebuild(self, **settings: Any) -> None:
         """Rebuild the app with changed settings (same store, Slack and platform)."""
@@ -322,8 +311,10 @@ def make_client(services: Services, notifier: Notifier, delegated: list[dict[str
 
 
 @pytest.fixture
-def env(tmp_path: Path, slack: LocalSlack, issuer: Issuer) -> Iterator[Env]:
-    platform = FakePlatform()
+def env(
+    tmp_path: Path, slack: LocalSlack, issuer: Issuer, ingest_template: Path, close_later: Closer
+) -> Iterator[Env]:
+    platform = LocalPlatform(copy_home(ingest_template, tmp_path / "home"), host_endpoints_in_process=True)
     store = SQLiteStore(tmp_path / "bot.db")
     settings = make_settings(issuer)
     release = ReleaseService(platform, store, auto_deploy_staging=False)
@@ -346,4 +337,4 @@ def env(tmp_path: Path, slack: LocalSlack, issuer: Issuer) -> Iterator[Env]:
     client = make_client(services, notifier, delegated)
     yield Env(services, notifier, slack, platform, delegated, client, issuer, seq, len(slack.calls()))
     notifier.close(timeout=0)
-    store.close()
+    close_later(platform.close, store.close)

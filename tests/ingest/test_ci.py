@@ -77,7 +77,7 @@ def nothing_happened(env: Env) -> None:
 
 
 def test_passed_staging_validation_enables_promote(env: Env) -> None:
-    env.platform.serving["staging"] = 3
+    env.serve("staging", 3)
     resp = report(env, validation(), env.issuer.token())
     assert resp.status_code == 200, resp.text
     assert "Promote is now available for v3" in resp.json()["message"]
@@ -94,7 +94,7 @@ def test_passed_staging_validation_enables_promote(env: Env) -> None:
 
 
 def test_failed_validation_is_recorded_and_blocks_promote(env: Env) -> None:
-    env.platform.serving["staging"] = 3
+    env.serve("staging", 3)
     failing = dict(REPORT, passed=False, checks=[{"name": "accuracy", "passed": False}])
     resp = report(env, validation(passed=False, report=failing), env.issuer.token())
     assert resp.status_code == 200
@@ -103,14 +103,14 @@ def test_failed_validation_is_recorded_and_blocks_promote(env: Env) -> None:
 
 
 def test_numbers_as_strings_and_extra_fields_are_accepted(env: Env) -> None:
-    env.platform.serving["staging"] = 3
+    env.serve("staging", 3)
     body = validation(version="3", workflow_attempt=2, report={"accuracy": 0.9})
     assert report(env, body, env.issuer.token()).status_code == 200
     assert validations(env)[0]["version"] == 3
 
 
 def test_a_retried_post_acts_once(env: Env) -> None:
-    env.platform.serving["staging"] = 3
+    env.serve("staging", 3)
     token = env.issuer.token()
     assert report(env, validation(), token).json()["result"] == "staging_validation"
     again = report(env, validation(), token)
@@ -119,7 +119,7 @@ def test_a_retried_post_acts_once(env: Env) -> None:
 
 
 def test_without_jti_the_token_and_body_dedupe(env: Env) -> None:
-    env.platform.serving["staging"] = 3
+    env.serve("staging", 3)
     token = env.issuer.token(jti=None)
     assert report(env, validation(), token).json()["result"] == "staging_validation"
     assert report(env, validation(), token).json()["duplicate"] is True
@@ -186,7 +186,7 @@ def test_bad_tokens_are_401_and_nothing_is_posted(
     make_token: Any,
     reason: str,
 ) -> None:
-    env.platform.serving["staging"] = 3
+    env.serve("staging", 3)
     resp = report(env, validation(), make_token(env.issuer, rsa_keys))
     assert resp.status_code == 401, resp.text
     assert reason in resp.json()["reason"]
@@ -213,7 +213,7 @@ def test_empty_allow_list_refuses_everyone(env: Env) -> None:
 
 
 def test_ref_and_environment_allow_lists(env: Env) -> None:
-    env.platform.serving["staging"] = 3
+    env.serve("staging", 3)
     env.rebuild(ci_allowed_refs=["refs/heads/main"], ci_allowed_environments=["staging"])
     resp = report(env, validation(), env.issuer.token(ref="refs/heads/feature-x", environment="staging"))
     assert resp.status_code == 401 and "ref 'refs/heads/feature-x'" in resp.json()["reason"]
@@ -238,7 +238,7 @@ def test_unreachable_jwks_is_503(env: Env) -> None:
 
 
 def test_keys_are_cached_between_requests(env: Env) -> None:
-    env.platform.serving["staging"] = 3
+    env.serve("staging", 3)
     for _ in range(3):
         assert report(env, validation(), env.issuer.token()).status_code == 200
     assert env.issuer.hits == 1
@@ -273,7 +273,7 @@ def test_verifier_requires_issuer_and_audience(issuer: Issuer) -> None:
     ],
 )
 def test_invalid_bodies_are_400_with_reasons(env: Env, body: Any, reasons: list[str]) -> None:
-    env.platform.serving["staging"] = 3
+    env.serve("staging", 3)
     resp = report(env, body, env.issuer.token())
     assert resp.status_code == 400, resp.text
     for reason in reasons:
@@ -292,19 +292,20 @@ def test_several_problems_are_all_listed() -> None:
 
 
 def test_report_for_a_version_staging_does_not_serve_is_409(env: Env) -> None:
-    env.platform.serving["staging"] = 2
+    env.serve("staging", 2)
     token = env.issuer.token()
     resp = report(env, validation(), token)
     assert resp.status_code == 409
     assert "staging serves v2, not v3" in resp.json()["error"]
     assert validations(env) == []
-    env.platform.serving["staging"] = 3  # e.g. the deploy event was late
+    env.serve("staging", 3)  # e.g. the deploy event was late
     assert report(env, validation(), token).status_code == 200
 
 
-def test_unknown_version_is_409(env: Env) -> None:
-    env.platform.serving["staging"] = 9
-    resp = report(env, validation(version=9), env.issuer.token())
+def test_report_for_a_version_gone_from_the_registry_is_409(env: Env) -> None:
+    env.serve("staging", 3)
+    env.delete_version(3)  # staging still serves it
+    resp = report(env, validation(version=3), env.issuer.token())
     assert resp.status_code == 409
-    assert "does not exist" in resp.json()["error"]
+    assert "v3 does not exist" in resp.json()["error"]
     assert validations(env) == []

@@ -128,7 +128,7 @@ def test_a_batch_with_one_malformed_event_does_nothing(env: Env) -> None:
 
 
 def test_production_alarm_posts_a_loud_alert_with_rollback(env: Env) -> None:
-    env.platform.serving["production"] = 2
+    env.serve("production", 2)
     resp = send(env, fixture("eb_alarm_production_5xx.json"))
     assert resp.json()["results"] == ["alarm"]
     (post,) = env.messages()
@@ -140,7 +140,7 @@ def test_production_alarm_posts_a_loud_alert_with_rollback(env: Env) -> None:
 
 
 def test_one_alert_per_alarm_transition_even_with_several_event_ids(env: Env) -> None:
-    env.platform.serving["production"] = 2
+    env.serve("production", 2)
     event = fixture("eb_alarm_production_5xx.json")
     assert send(env, event).json()["results"] == ["alarm"]
     assert send(env, event).json()["results"] == ["duplicate"]
@@ -149,7 +149,7 @@ def test_one_alert_per_alarm_transition_even_with_several_event_ids(env: Env) ->
 
 
 def test_alarm_back_to_ok_replies_in_the_alert_thread(env: Env) -> None:
-    env.platform.serving["production"] = 2
+    env.serve("production", 2)
     send(env, fixture("eb_alarm_production_5xx.json"))
     ok = fixture("eb_alarm_production_5xx.json") | {"id": "ok-1"}
     ok["detail"]["previousState"], ok["detail"]["state"] = (
@@ -190,7 +190,7 @@ def test_configured_alarm_name_is_alerted(env: Env) -> None:
 
 
 def test_failed_production_deployment_is_loud_with_reason_and_rollback(env: Env) -> None:
-    env.platform.serving["production"] = 2
+    env.serve("production", 2)
     event = fixture("eb_endpoint_deployment_failed.json")
     assert send(env, event).json()["results"] == ["deployment_failure"]
     assert send(env, event | {"id": "same-failure-new-id"}).json()["results"] == ["duplicate"]
@@ -203,7 +203,7 @@ def test_failed_production_deployment_is_loud_with_reason_and_rollback(env: Env)
 
 
 def test_failed_staging_deployment_has_no_rollback_button(env: Env) -> None:
-    env.platform.serving["production"] = 2
+    env.serve("production", 2)
     event = fixture("eb_endpoint_deployment_failed.json")
     event["detail"]["EndpointName"] = "mlops-xgboost-staging"
     event["detail"]["EndpointStatus"] = "FAILED"
@@ -222,7 +222,7 @@ def test_deployment_progress_is_delegated(env: Env) -> None:
 
 
 def test_slack_outage_delays_the_alert_but_loses_nothing(env: Env) -> None:
-    env.platform.serving["production"] = 2
+    env.serve("production", 2)
     env.slack.fail_next("chat.postMessage", status=500, times=2)
     event = fixture("eb_alarm_production_5xx.json")
     assert send(env, event).json()["results"] == ["alarm"]  # accepted: the outbox owns delivery

@@ -1,17 +1,15 @@
 """Fixtures for the Slack app: a fake Slack Web API, signed requests, and services.
 
-``FakePlatform`` is an in-memory implementation of ``ml.platform.MLPlatform`` for
-fast permission and parsing tests; the end-to-end tests use the real local platform.
+Slack is the one fake here; the ML platform is the real local one, on a private copy of a home where
+v1 is Approved and serves staging and production and v2 awaits approval (``tests.conftest``).
 """
 
 from __future__ import annotations
 
 import json
-import threading
 import time
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -27,21 +25,8 @@ from bot.notify import Notifier
 from bot.services import Services, build_services
 from bot.settings import load_settings
 from bot.store.sqlite import SQLiteStore
-from ml.platform import (
-    ENVIRONMENTS,
-    ApprovalStatus,
-    Deployment,
-    EndpointInfo,
-    EndpointStatus,
-    Environment,
-    EventListener,
-    Execution,
-    ExecutionStatus,
-    InvalidRequest,
-    ModelPackage,
-    NotFound,
-    ParameterSpec,
-)
+from ml.local import LocalPlatform
+from tests.conftest import Closer, platform_state
 
 from .fake_slack import FakeSlack
 
@@ -57,156 +42,6 @@ USERS: dict[str, tuple[str, list[str]]] = {
     "UROSE": ("rose", ["ml-leads"]),
     "UERIN": ("erin", []),
 }
-
-
-class FakePlatform:
-    """In-memory ML platform: v1 serves staging and production, v2 waits for approval."""
-
-    name = "fake"
-    model_package_group = "mlops-xgboost"
-    pipeline_name = "mlops-xgboost-pipeline"
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        t0 = datetime(2025, 1, 1, tzinfo=UTC)
-        metrics = {"accuracy": 0.86, "precision": 0.75, "recall": 0.62, "f1": 0.68, "auc": 0.91}
-        lineage = {
-            "requested_by": "UALICE",
-            "git_sha": "0123456789abcdef",
-            "dataset_sha256": "f" * 64,
-            "threshold": "0.8",
-            "parameters": json.dumps({"MaxDepth": "5"}),
-            "execution_id": "arn:aws:sagemaker:local:0:pipeline/p/execution/e1",
-        }
-        self.packages: dict[int, ModelPackage] = {
-            1: ModelPackage(
-                1,
-                "arn:pkg/1",
-                self.model_package_group,
-                ApprovalStatus.APPROVED,
-                t0,
-                "ok",
-                metrics,
-                lineage=lineage,
-            ),
-            2: ModelPackage(
-                2,
-                "arn:pkg/2",
-                self.model_package_group,
-                ApprovalStatus.PENDING,
-                t0 + timedelta(days=1),
-                None,
-                {**metrics, "accuracy": 0.871},
-                lineage=lineage,
-            ),
-        }
-        self.endpoints: dict[Environment, EndpointInfo] = {
-            env: EndpointInfo(env, f"mlops-xgboost-{env}", EndpointStatus.IN_SERVICE, 1, t0)
-            for env in ENVIRONMENTS
-        }
-        self.history: dict[Environment, list[Deployment]] = {
-            env: [Deployment(env, 1, t0, "seed")] for env in ENVIRONMENTS
-        }
-        self.executions: dict[str, Execution] = {}
-        self.listeners: list[EventListener] = []
-
-    def snapshot(self) -> tuple[Any, ...]:
-        with self._lock:
-            return (
-                tuple(sorted((v, p.approval_status) for v, p in self.packages.items())),
-                tuple(sorted((e, i.version) for e, i in self.endpoints.items())),
-                tuple(sorted((k, x.status) for k, x in self.executions.items())),
-            )
-
-    def pipeline_parameters(self) -> Mapping[str, ParameterSpec]:
-        return {
-            "max_depth": ParameterSpec("max_depth", "integer", 5, minimum=1, maximum=20, hyperparameter=True),
-            "eta": ParameterSpec("eta", "float", 0.2, minimum=0.0, maximum=1.0, hyperparameter=True),
-            "AccuracyThreshold": ParameterSpec("AccuracyThreshold", "float", 0.8, minimum=0, maximum=1),
-        }
-
-    def start_pipeline(
-        self, parameters: Mapping[str, str], requested_by: str, git_sha: str | None = None
-    ) -> Execution:
-        with self._lock:
-            eid = f"arn:aws:sagemaker:local:0:pipeline/p/execution/x{len(self.executions) + 1}"
-            execution = Execution(
-                eid, ExecutionStatus.EXECUTING, dict(parameters), requested_by, git_sha, datetime.now(UTC)
-            )
-            self.executions[eid] = execution
-            return execution
-
-    def describe_execution(self, execution_id: str) -> Execution:
-        if execution_id not in self.executions:
-            raise NotFound(f"no execution {execution_id}")
-        return self.executions[execution_id]
-
-    def list_executions(self, limit: int = 20) -> list[Execution]:
-        return list(self.executions.values())[::-1][:limit]
-
-    def stop_execution(self, execution_id: str) -> Execution:
-        with self._lock:
-            execution = self.describe_execution(execution_id)
-            stopped = replace(execution, status=ExecutionStatus.STOPPED, ended_at=datetime.now(UTC))
-            self.executions[execution_id] = stopped
-            return stopped
-
-    def list_model_packages(self, limit: int | None = None) -> list[ModelPackage]:
-        return sorted(self.packages.values(), key=lambda p: -p.version)[:limit]
-
-    def describe_model_package(self, version: int) -> ModelPackage:
-        if version not in self.packages:
-            raise NotFound(f"model package group has no version {version}")
-        return self.packages[version]
-
-    def update_approval(self, version: int, status: ApprovalStatus, description: str) -> ModelPackage:
-        with self._lock:
-            package = replace(
-                self.describe_model_package(version), approval_status=status, approval_description=description
-            )
-            self.packages[version] = package
-            return package
-
-    def deploy(self, environment: Environment, version: int, deployed_by: str) -> EndpointInfo:
-        with self._lock:
-            if self.describe_model_package(version).approval_status is not ApprovalStatus.APPROVED:
-                raise InvalidRequest(f"v{version} is not approved")
-            info = replace(self.endpoints[environment], version=version, updated_at=datetime.now(UTC))
-            self.endpoints[environment] = info
-            self.history[environment].append(Deployment(environment, version, datetime.now(UTC), deployed_by))
-            return info
-
-    def rollback(self, environment: Environment, version: int, deployed_by: str) -> EndpointInfo:
-        with self._lock:
-            info = replace(self.endpoints[environment], version=version, updated_at=datetime.now(UTC))
-            self.endpoints[environment] = info
-            self.history[environment].append(
-                Deployment(environment, version, datetime.now(UTC), deployed_by, "rollback")
-            )
-            return info
-
-    def endpoint_name(self, environment: Environment) -> str:
-        return f"mlops-xgboost-{environment}"
-
-    def describe_endpoint(self, environment: Environment) -> EndpointInfo:
-        return self.endpoints[environment]
-
-    def endpoint_history(self, environment: Environment) -> list[Deployment]:
-        return list(self.history[environment])
-
-    def validate(self, environment: Environment) -> dict[str, Any]:
-        return {
-            "passed": True,
-            "accuracy": 0.87,
-            "p95_ms": 12.0,
-            "checks": [{"name": "schema", "passed": True}],
-        }
-
-    def subscribe(self, listener: EventListener) -> None:
-        self.listeners.append(listener)
-
-    def close(self) -> None:
-        return
 
 
 @dataclass
@@ -291,18 +126,21 @@ class Harness:
         self.slack.wait_for(lambda: self.respond_count() >= count, timeout, f"{count} responses")
         return self.slack.responses()
 
+    def settle(self) -> None:
+        """Wait until the platform's events so far were handled and their notifications posted."""
+        platform = self.services.platform
+        assert isinstance(platform, LocalPlatform)
+        assert platform.flush_events(), "platform events were not delivered"
+        notifier = self.services.notifier
+        assert notifier is not None and notifier.flush(timeout=20), "the Slack outbox did not drain"
+
     def state(self) -> tuple[Any, ...]:
         """Everything a refused request must leave unchanged (the audit excepted)."""
         store = self.services.store
         kept = tuple(
             tuple(store.query(ns)) for ns in ("decision", "deployment", "validation", "inflight", "message")
         )
-        platform = self.services.platform
-        if isinstance(platform, FakePlatform):
-            return (platform.snapshot(), kept)
-        packages = tuple((p.version, p.approval_status) for p in platform.list_model_packages())
-        endpoints = tuple(platform.describe_endpoint(e).version for e in ENVIRONMENTS)
-        return (packages, endpoints, len(platform.list_executions(100)), kept)
+        return (platform_state(self.services.platform), kept)
 
 
 @pytest.fixture
@@ -317,18 +155,16 @@ def fake_slack() -> Iterator[FakeSlack]:
         slack.stop()
 
 
-def make_services(tmp_path: Path, platform: Any = None, **overrides: Any) -> Services:
+def make_services(home: Path, **overrides: Any) -> Services:
+    """Services as ``mlops-bot serve`` builds them on ``home``: the local platform, endpoints in process."""
     settings = load_settings(
         slack_bot_token="xoxb-test",
         slack_signing_secret=SECRET,
-        mlops_home=tmp_path,
+        mlops_home=home,
         mlops_channel=CHANNEL,
         **overrides,
     )
-    store = SQLiteStore(tmp_path / "bot.db")
-    if platform is None:
-        return build_services(settings, store=store, host_endpoints_in_process=True)
-    return build_services(settings, platform=platform, store=store)
+    return build_services(settings, store=SQLiteStore(home / "bot.db"), host_endpoints_in_process=True)
 
 
 def make_harness(slack: FakeSlack, services: Services, **kwargs: Any) -> Harness:
@@ -351,19 +187,14 @@ def make_harness(slack: FakeSlack, services: Services, **kwargs: Any) -> Harness
 
 
 @pytest.fixture
-def fake_platform() -> FakePlatform:
-    return FakePlatform()
-
-
-@pytest.fixture
-def harness(tmp_path: Path, fake_slack: FakeSlack, fake_platform: FakePlatform) -> Iterator[Harness]:
-    services = make_services(tmp_path, fake_platform)
+def harness(release_home: Path, fake_slack: FakeSlack, close_later: Closer) -> Iterator[Harness]:
+    services = make_services(release_home)
     h = make_harness(fake_slack, services)
     try:
         yield h
     finally:
         drain(h.app, services)
-        services.store.close()
+        close_later(services.close)
 
 
 def drain(app: App, services: Services | None = None) -> None:

@@ -1,4 +1,4 @@
-"""``/mlops`` and buttons on the in-memory platform: answers, confirmations, refusals, robustness."""
+"""``/mlops`` and buttons on the local platform: answers, confirmations, refusals, robustness."""
 
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ from hypothesis import strategies as st
 from slack_sdk.models.blocks import ActionsBlock, Block
 
 from bot.core.models import Action, ApprovalStatus, Outcome
+from tests.conftest import Closer
 
-from .conftest import CHANNEL, FakePlatform, Harness, drain, make_harness, make_services
+from .conftest import CHANNEL, Harness, drain, make_harness, make_services
 from .fake_slack import FakeSlack
 
 
@@ -58,7 +59,9 @@ def test_status_and_reads_answer_ephemerally(harness: Harness) -> None:
     assert all(r["response_type"] == "ephemeral" for r in harness.slack.responses())
 
 
-def test_train_posts_a_run_message(harness: Harness, fake_platform: FakePlatform) -> None:
+def test_train_posts_a_run_message(harness: Harness) -> None:
+    platform = harness.services.platform
+    runs_before = len(platform.list_executions(100))
     response = harness.command("train max_depth=3", "UALICE")
     assert "Working on" in response.body
     reply = harness.wait_responses(1)[-1]
@@ -67,7 +70,16 @@ def test_train_posts_a_run_message(harness: Harness, fake_platform: FakePlatform
         0
     ]
     assert run.channel == CHANNEL and "Executing" in run.text
-    assert next(iter(fake_platform.executions.values())).parameters == {"max_depth": "3"}
+    runs = platform.list_executions(100)
+    assert len(runs) == runs_before + 1 and runs[0].requested_by == "UALICE"
+    # the platform records every parameter; only the one given differs from its default
+    specs = platform.pipeline_parameters()
+    changed = {
+        name: value
+        for name, value in runs[0].parameters.items()
+        if (value if specs[name].type == "string" else float(value)) != specs[name].default
+    }
+    assert changed == {"max_depth": "3"}
 
 
 def test_reject_button_opens_a_modal_and_the_submission_rejects(harness: Harness) -> None:
@@ -89,9 +101,11 @@ def test_reject_button_opens_a_modal_and_the_submission_rejects(harness: Harness
     assert "Rejected by <@UBOB>" in json.dumps(card.blocks) and "label leak" in json.dumps(card.blocks)
 
 
-def test_rollback_asks_first_and_only_confirm_acts(harness: Harness, fake_platform: FakePlatform) -> None:
-    fake_platform.update_approval(2, ApprovalStatus.APPROVED, "ok")
-    fake_platform.deploy("production", 2, "seed")
+def test_rollback_asks_first_and_only_confirm_acts(harness: Harness) -> None:
+    platform = harness.services.platform
+    platform.update_approval(2, ApprovalStatus.APPROVED, "ok")
+    platform.deploy("production", 2, "UCAROL")  # outside the bot, as from the console
+    harness.settle()
     harness.command("rollback production", "UDAVE")
     ask = harness.wait_responses(1)[-1]
     assert "endpoint `mlops-xgboost-production` goes from *v2* to *v1*" in json.dumps(ask["blocks"])
@@ -104,11 +118,11 @@ def test_rollback_asks_first_and_only_confirm_acts(harness: Harness, fake_platfo
     harness.click("rollback_confirm", values["rollback_confirm"], "UDAVE")
     done = harness.wait_responses(3)[-1]
     assert done["replace_original"] is True and "Rolled back production to v1 (was v2)" in done["text"]
-    assert fake_platform.describe_endpoint("production").version == 1
+    assert platform.describe_endpoint("production").version == 1
     # the same confirmation clicked again is out of date: production no longer serves v2
     harness.click("rollback_confirm", values["rollback_confirm"], "UDAVE")
     assert "not v2 as when you were asked" in harness.wait_responses(4)[-1]["text"]
-    assert fake_platform.describe_endpoint("production").version == 1
+    assert platform.describe_endpoint("production").version == 1
     audit = harness.services.release.audit(5)
     assert any(
         e.action is Action.ROLLBACK and e.outcome is Outcome.DONE and e.actor_id == "UDAVE" for e in audit
@@ -136,14 +150,19 @@ def test_bad_or_stale_signatures_are_rejected(harness: Harness) -> None:
     assert harness.state() == before and harness.services.release.audit(5) == []
 
 
-def test_lazy_work_also_runs_with_process_before_response(tmp_path: Path, fake_slack: FakeSlack) -> None:
-    services = make_services(tmp_path, FakePlatform())
+def test_lazy_work_also_runs_with_process_before_response(
+    release_home: Path, fake_slack: FakeSlack, close_later: Closer
+) -> None:
+    services = make_services(release_home)
     h = make_harness(fake_slack, services, process_before_response=True)
-    response = h.command("approve v2", "UBOB")
-    assert response.status == 200 and "Working on" in response.body
-    assert "Approved v2" in h.wait_responses(1)[-1]["text"]
-    drain(h.app, services)
-    services.store.close()
+    try:
+        response = h.command("approve v2", "UBOB")
+        assert response.status == 200 and "Working on" in response.body
+        assert "Approved v2" in h.wait_responses(1)[-1]["text"]
+        assert services.platform.describe_model_package(2).approval_status is ApprovalStatus.APPROVED
+    finally:
+        drain(h.app, services)
+        close_later(services.close)
 
 
 # -- properties ------------------------------------------------------------------------------

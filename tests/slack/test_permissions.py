@@ -13,8 +13,9 @@ from slack_sdk import WebClient
 from bot.core.models import Action, Outcome, Role
 from bot.core.policy import OPEN_ACTIONS, REQUIRED_ROLES
 from bot.permissions import GroupDirectory, PermissionLookupError
+from tests.conftest import Closer
 
-from .conftest import FakePlatform, Harness, drain, make_harness, make_services
+from .conftest import Harness, drain, make_harness, make_services
 from .fake_slack import FakeSlack
 
 ROLES = {
@@ -90,18 +91,22 @@ def test_unknown_handle_grants_nothing_and_warns(
 
 
 def test_role_without_groups_is_warned_at_start_up(
-    tmp_path: Path, fake_slack: FakeSlack, caplog: pytest.LogCaptureFixture
+    release_home: Path, fake_slack: FakeSlack, caplog: pytest.LogCaptureFixture, close_later: Closer
 ) -> None:
-    services = make_services(tmp_path, FakePlatform(), mlops_roles={"trainer": ["ml-team"], "oncall": []})
+    services = make_services(release_home, mlops_roles={"trainer": ["ml-team"], "oncall": []})
     with caplog.at_level(logging.WARNING, logger="bot.app"):
         h = make_harness(fake_slack, services)
-    for role in ("approver", "releaser", "oncall"):
-        assert f"role '{role}' to no Slack user group" in caplog.text
-    assert "role 'trainer'" not in caplog.text
-    response = h.command("approve v2", "UBOB")  # bob's group maps to no role now
-    assert "You need the *approver* role" in response.body
-    drain(h.app, services)
-    services.store.close()
+    try:
+        for role in ("approver", "releaser", "oncall"):
+            assert f"role '{role}' to no Slack user group" in caplog.text
+        assert "role 'trainer'" not in caplog.text
+        before = h.state()
+        response = h.command("approve v2", "UBOB")  # bob's group maps to no role now
+        assert "You need the *approver* role" in response.body
+        assert h.state() == before
+    finally:
+        drain(h.app, services)
+        close_later(services.close)
 
 
 # -- the permission matrix -----------------------------------------------------------------
@@ -209,17 +214,19 @@ def test_reject_modal_submission_is_checked_again(harness: Harness) -> None:
 
 
 def test_role_removed_after_the_card_was_rendered_is_denied_at_click_time(
-    tmp_path: Path, fake_slack: FakeSlack
+    release_home: Path, fake_slack: FakeSlack, close_later: Closer
 ) -> None:
-    services = make_services(tmp_path, FakePlatform(), mlops_group_cache_seconds=0)
+    services = make_services(release_home, mlops_group_cache_seconds=0)
     h = make_harness(fake_slack, services)
-    fake_slack.set_group("ml-approvers", [])  # bob leaves the approvers after the card showed him Approve
-    before = h.state()
-    h.click("release_approve", '{"v":2}', "UBOB")
-    assert "You need the *approver* role" in h.wait_responses(1)[-1]["text"]
-    assert h.state() == before
-    drain(h.app, services)
-    services.store.close()
+    try:
+        fake_slack.set_group("ml-approvers", [])  # bob leaves the approvers after the card showed him Approve
+        before = h.state()
+        h.click("release_approve", '{"v":2}', "UBOB")
+        assert "You need the *approver* role" in h.wait_responses(1)[-1]["text"]
+        assert h.state() == before
+    finally:
+        drain(h.app, services)
+        close_later(services.close)
 
 
 @pytest.mark.parametrize("code", ["plan_upgrade_required", "missing_scope"])
