@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import json
 import logging
 import os
@@ -119,7 +120,9 @@ class EndpointHost:
 
     def start(self) -> EndpointHost:
         self.sync()
-        for target, name in ((self._server.serve_forever, "http"), (self._poll, "sync")):
+        # A short poll interval lets stop() return at once instead of after up to 0.5 s.
+        serve = functools.partial(self._server.serve_forever, poll_interval=0.05)
+        for target, name in ((serve, "http"), (self._poll, "sync")):
             thread = threading.Thread(target=target, name=f"ml-local-endpoints-{name}", daemon=True)
             thread.start()
             self._threads.append(thread)

@@ -808,13 +808,11 @@ def test_status_snapshot_fans_out_with_bounded_concurrency(sm: Any, s3: Any, ses
     for service in ("sagemaker", "s3"):
         platform._client(service).meta.events.register("before-call", started)
         platform._client(service).meta.events.register("after-call", finished)
-    begun = time.perf_counter()
     cold = platform.snapshot()
-    cold_seconds = time.perf_counter() - begun
     assert [p.version for p in cold.packages] == list(range(30, 0, -1))
     assert calls.count("DescribeModelPackage") == 30 and calls.count("GetObject") == 30
-    assert 2 < in_flight["peak"] <= 4 + 1  # concurrent, but never beyond the pool's 4 workers + the caller
-    assert cold_seconds < 60 * 0.02 / 2  # far from 60 sequential calls
+    # concurrent (timings belong to bench/status_fanout.py), but never beyond 4 workers + the caller
+    assert 2 < in_flight["peak"] <= 4 + 1
 
     calls.clear()
     warm = platform.snapshot()
