@@ -180,7 +180,7 @@ def _serve_app(kind: str) -> None:
             return JSONResponse({"listeners": tracker.pending if tracker else 0, "outbox": outbox})
 
         if kind == "bot":
-            from bot.http_server import build_http_app
+            from bot.http_server import build_http_app, warm_up
 
             notifier = Notifier(client, services.store, CHANNEL)
             services.notifier = notifier
@@ -188,7 +188,7 @@ def _serve_app(kind: str) -> None:
                 services, client=client, extra_routes=[Route("/bench/idle", idle, methods=["GET"])]
             )
             version = _train_and_approve(services)
-            services.platform.pipeline_parameters()  # as a server start warms it
+            warm_up(services)  # as `mlops-bot serve` does before serving
         else:
             from concurrent.futures import ThreadPoolExecutor
 
