@@ -28,22 +28,19 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, ParamSpec, TypeVar
+from typing import IO, Any
 from urllib.parse import urlencode
 
 from bench.common import latency_summary, machine
+from bot.terminal import TrackingExecutor, track_listeners
 
 CHANNEL = "#mlops"
 GOAL_P99_MS = 100.0
 GOAL_RATIO = 1.5
 READY_TIMEOUT_S = 90.0
 IDLE_TIMEOUT_S = 120.0
-
-P = ParamSpec("P")
-T = TypeVar("T")
 
 
 # -- child processes ---------------------------------------------------------------------------------
@@ -73,48 +70,6 @@ def _serve_slack(urls: int) -> None:
             }
         )
         _wait_for_parent()
-
-
-class _TrackingExecutor(Executor):
-    """Counts listener work not finished yet, so the load generator can wait for a quiet bot."""
-
-    def __init__(self, inner: Executor) -> None:
-        self.inner = inner
-        self._pending = 0
-        self._lock = threading.Lock()
-
-    def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Future[T]:
-        with self._lock:
-            self._pending += 1
-        try:
-            future = self.inner.submit(fn, *args, **kwargs)
-        except BaseException:
-            self._done()
-            raise
-        future.add_done_callback(lambda _f: self._done())
-        return future
-
-    def _done(self) -> None:
-        with self._lock:
-            self._pending -= 1
-
-    @property
-    def pending(self) -> int:
-        with self._lock:
-            return self._pending
-
-    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
-        self.inner.shutdown(wait=wait, cancel_futures=cancel_futures)
-
-
-def _track(app: Any) -> _TrackingExecutor:
-    runner = app.listener_runner
-    tracker = _TrackingExecutor(runner.listener_executor)
-    runner.listener_executor = tracker
-    lazy = getattr(runner, "lazy_listener_runner", None)
-    if lazy is not None and hasattr(lazy, "executor"):
-        lazy.executor = tracker
-    return tracker
 
 
 def _train_and_approve(services: Any) -> int:
@@ -173,7 +128,7 @@ def _serve_app(kind: str) -> None:
         client = WebClient(token=token, base_url=api_url)
         notifier: Notifier | None = None
         version = 0
-        tracker: _TrackingExecutor | None = None
+        tracker: TrackingExecutor | None = None
 
         async def idle(_: Request) -> JSONResponse:
             outbox = notifier.pending() if notifier is not None else 0
@@ -207,7 +162,7 @@ def _serve_app(kind: str) -> None:
 
             app.command("/mlops")(ack_only)
             app.action("release_approve")(ack_only)
-        tracker = _track(app)
+        tracker = track_listeners(app)
         if kind != "bot":
             asgi = build_asgi(app, services, extra_routes=[Route("/bench/idle", idle, methods=["GET"])])
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

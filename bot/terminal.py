@@ -791,7 +791,7 @@ def signed_headers(secret: str, body: str, content_type: str, now: float | None 
     }
 
 
-class _TrackingExecutor(Executor):
+class TrackingExecutor(Executor):
     """Counts work not yet finished, so the shell can tell when Bolt's listeners are done."""
 
     def __init__(self, inner: Executor) -> None:
@@ -828,10 +828,10 @@ class _TrackingExecutor(Executor):
         self.inner.shutdown(wait=wait, cancel_futures=cancel_futures)
 
 
-def _track_listeners(app: Any) -> _TrackingExecutor:
+def track_listeners(app: Any) -> TrackingExecutor:
     """Wrap the executor Bolt runs listeners (and lazy listeners) on, to know when they finish."""
-    runner = app._listener_runner
-    tracker = _TrackingExecutor(runner.listener_executor)
+    runner = app.listener_runner
+    tracker = TrackingExecutor(runner.listener_executor)
     runner.listener_executor = tracker
     lazy = getattr(runner, "lazy_listener_runner", None)
     if lazy is not None and hasattr(lazy, "executor"):
@@ -890,7 +890,7 @@ class Shell:
         # Any: set in start(); the notifier is attached to it as an extra attribute the listeners look up
         self.services: Any = None
         self.app: Any = None  # slack_bolt.App
-        self.listeners: _TrackingExecutor | None = None
+        self.listeners: TrackingExecutor | None = None
         self.notifier: Notifier | None = None
         self._started = False
 
@@ -906,7 +906,7 @@ class Shell:
             client = self.slack.web_client()
             self.notifier = self._notifier(client)
             self.app = create_app(self.services, client=client)
-            self.listeners = _track_listeners(self.app)
+            self.listeners = track_listeners(self.app)
             # Warm up like a server start: the first parameter lookup imports the training
             # stack (seconds), which must not land inside a 3-second acknowledgement.
             self.services.platform.pipeline_parameters()
