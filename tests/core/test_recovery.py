@@ -145,7 +145,8 @@ def test_sigkill_during_promote_then_restart(home: Path, delay: float) -> None:
         proc.send_signal(signal.SIGKILL)
         proc.wait(30)
 
-        platform = LocalPlatform(home, host_endpoints_in_process=True)
+        # The restarted bot uses the endpoint host process the CLI started (stopped below).
+        platform = LocalPlatform(home)
         release = ReleaseService(platform, store)
         try:
             release.recover(local_owner_is_dead)
