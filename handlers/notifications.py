@@ -68,17 +68,6 @@ def _serialized(key: str) -> Iterator[None]:
         yield
 
 
-def _endpoint_status(value: object) -> EndpointStatus | None:
-    """Events spell statuses ``IN_SERVICE``; the API ``InService``: accept both."""
-    if not isinstance(value, str):
-        return None
-    squashed = value.replace("_", "").lower()
-    for status in EndpointStatus:
-        if status.value.lower() == squashed:
-            return status
-    return None
-
-
 class SlackNotifications:
     def __init__(self, services: Services, notifier: Notifier) -> None:
         self.services = services
@@ -193,7 +182,7 @@ class SlackNotifications:
 
     def _endpoint(self, detail: Mapping[str, Any]) -> None:
         name = detail.get("EndpointName")
-        status = _endpoint_status(detail.get("EndpointStatus"))
+        status = EndpointStatus.parse(detail.get("EndpointStatus"))
         if not isinstance(name, str) or status is None:
             return
         platform = self.services.platform

@@ -84,6 +84,14 @@ class EndpointStatus(enum.StrEnum):
     OUT_OF_SERVICE = "OutOfService"
     NOT_DEPLOYED = "NotDeployed"  # never created; SageMaker answers "Could not find endpoint"
 
+    @classmethod
+    def parse(cls, value: object) -> EndpointStatus | None:
+        """Events spell statuses ``IN_SERVICE``, the API ``InService``: accept both (None if unknown)."""
+        if not isinstance(value, str):
+            return None
+        squashed = value.replace("_", "").lower()
+        return next((status for status in cls if status.value.lower() == squashed), None)
+
 
 @dataclass(frozen=True)
 class ParameterSpec:

@@ -146,17 +146,6 @@ def _enum_or_raw(enum_type: type[_E], value: str | None) -> _E | str | None:
         return value  # a status this code does not know yet is shown as is, not refused
 
 
-def endpoint_status(value: str | None) -> EndpointStatus | None:
-    """Events spell statuses ``IN_SERVICE``, the API ``InService``: accept both."""
-    if not value:
-        return None
-    squashed = value.replace("_", "").lower()
-    for status in EndpointStatus:
-        if status.value.lower() == squashed:
-            return status
-    return None
-
-
 def arn_name(arn: str | None, resource: str) -> str | None:
     """``my-pipeline`` from ``arn:aws:sagemaker:r:a:pipeline/my-pipeline[/execution/x]``."""
     if not arn:
@@ -438,7 +427,7 @@ def normalise(env: Envelope) -> PlatformChange | None:
         if not name:
             raise EventError(f"{dt!r} event has no EndpointName")
         raw_status = _str(d, "EndpointStatus") or ""
-        status = endpoint_status(raw_status)
+        status = EndpointStatus.parse(raw_status)
         config_name = _str(d, "EndpointConfigName")
         failure_reason = _str(d, "FailureReason", "failureReason")
         modified_at = parse_time(d.get("LastModifiedTime"))

@@ -5,7 +5,7 @@ reacts to the local platform's events reacts to AWS's unchanged. Two quirks of t
 on purpose:
 
 * ``EndpointStatus`` in "SageMaker Endpoint State Change" is upper snake case (``IN_SERVICE``), unlike
-  the ``DescribeEndpoint`` API (``InService``); ``endpoint_status_from_event`` maps both back.
+  the ``DescribeEndpoint`` API (``InService``); ``EndpointStatus.parse`` maps both back.
 * Endpoint ``CreationTime``/``LastModifiedTime`` are epoch milliseconds; pipeline and model package
   times are ISO 8601 strings.
 """
@@ -211,14 +211,6 @@ _EVENT_ENDPOINT_STATUS: Mapping[EndpointStatus, str] = {
 
 def endpoint_status_to_event(status: EndpointStatus) -> str:
     return _EVENT_ENDPOINT_STATUS[status]
-
-
-def endpoint_status_from_event(value: str) -> EndpointStatus:
-    """Accept both the event spelling (``IN_SERVICE``) and the API spelling (``InService``)."""
-    for status, spelled in _EVENT_ENDPOINT_STATUS.items():
-        if value in (spelled, str(status)):
-            return status
-    raise ValueError(f"unknown endpoint status {value!r}")
 
 
 def endpoint_state_event(
