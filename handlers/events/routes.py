@@ -35,6 +35,7 @@ from bot.ingest.eventbridge import (
 )
 from bot.notify import Notifier
 from bot.services import Services
+from handlers.render.run_message import run_key
 from ml.platform import PlatformError
 
 from . import render
@@ -347,12 +348,6 @@ def _github_route(services: Services, notifier: Notifier) -> Callable[[Request],
 # -- CI ------------------------------------------------------------------------------------------------
 
 
-def _run_thread_key(notifier: Notifier, report: ci.PipelineResult) -> str:
-    """The run message's key: ``run:<execution ARN>`` as platform events name it, or the short id."""
-    candidates = [f"run:{report.execution_arn}", f"run:{report.execution_id}"]
-    return next((k for k in candidates if notifier.ref(k) is not None), candidates[0])
-
-
 def _ci_route(
     services: Services, notifier: Notifier, verifier: ci.OIDCVerifier | None
 ) -> Callable[[Request], Awaitable[Response]]:
@@ -371,7 +366,7 @@ def _ci_route(
                 return _json(200, duplicate=True)
             if isinstance(report, ci.PipelineResult):
                 msg = render.pipeline_result(report, identity)
-                notifier.reply(_run_thread_key(notifier, report), msg.text, msg.blocks)
+                notifier.reply(run_key(report.execution_arn), msg.text, msg.blocks)
                 return _json(200, result="pipeline_result")
             serving = services.release.serving("staging")
             if serving != report.version:

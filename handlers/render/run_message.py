@@ -33,7 +33,8 @@ RUN_EMOJI = {
 
 
 def run_key(execution_id: str) -> str:
-    return f"run:{execution_id}"
+    """One key per run whether it is named by its ARN (platform events) or its short id (the bot)."""
+    return f"run:{short_execution_id(execution_id)}"
 
 
 def short_execution_id(execution_id: str) -> str:

@@ -38,6 +38,7 @@ from bot.notify import payload_hash
 from bot.slack_local import LocalSlack
 from bot.store.sqlite import SQLiteStore
 from bot.users import LocalUser, user_id
+from handlers.render.run_message import run_key
 from ml.local import LocalPlatform
 from ml.platform import ENVIRONMENTS, ApprovalStatus, Environment
 from ml.sagemaker import SageMakerPlatform
@@ -165,7 +166,7 @@ def test_slack_faults_during_a_release_lose_nothing_and_double_nothing(home: Pat
         assert all(proxy.injected[k] >= 1 for k in KINDS) and server_errors, "every kind of fault must occur"
         assert_delivered_exactly_once_in_order(bench)
         assert_applied_once(bench)
-        run = bench.notifier.ref(f"run:{bench.services.platform.list_executions(1)[0].execution_id}")
+        run = bench.notifier.ref(run_key(bench.services.platform.list_executions(1)[0].execution_id))
         assert run is not None
         final = slack.message(*run)
         assert final is not None and "Succeeded" in final.text

@@ -11,6 +11,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bot.core.records import NS_AUDIT, NS_VALIDATION
 from bot.ingest.ci import OIDCVerifier, ReportError, parse_report
+from handlers.render.run_message import run_key
 
 from .conftest import AUDIENCE, ISSUER, REPO, Env, Issuer, unsigned_token
 
@@ -127,7 +128,7 @@ def test_without_jti_the_token_and_body_dedupe(env: Env) -> None:
 
 
 def test_pipeline_result_is_a_reply_in_the_run_thread(env: Env) -> None:
-    env.notifier.upsert(f"run:{EXECUTION_ARN}", "Run k2v9d0q7wz1m: Executing", [])
+    env.notifier.upsert(run_key(EXECUTION_ARN), "Run k2v9d0q7wz1m: Executing", [])
     env.messages()
     resp = report(env, pipeline_result(), env.issuer.token())
     assert resp.status_code == 200 and resp.json()["result"] == "pipeline_result"

@@ -20,6 +20,7 @@ from slack_sdk.models.blocks import ActionsBlock, Block
 
 from bot.core.models import Action, ApprovalStatus, Outcome
 from bot.http_server import build_asgi
+from handlers.render.run_message import run_key
 
 from .conftest import Harness, drain, make_harness, make_services
 from .fake_slack import FakeSlack, Message
@@ -72,7 +73,7 @@ def release_flow(h: Harness, send: Send) -> None:
     started = h.wait_responses(1)[-1]["text"]
     assert "Started a training run" in started
     execution_id = platform.list_executions(1)[0].execution_id
-    run = wait_message(h, f"run:{execution_id}", lambda m: "Succeeded" in m.text, "run Succeeded", 120)
+    run = wait_message(h, run_key(execution_id), lambda m: "Succeeded" in m.text, "run Succeeded", 120)
     assert run.updates >= 2 and run.text.endswith("registered v2")
     assert len([m for m in h.slack.top_level() if m.text.startswith("Training run")]) == 1
     card2 = wait_message(h, "card:v2", lambda m: True, "card v2")

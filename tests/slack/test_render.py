@@ -172,3 +172,11 @@ def test_run_message_names_the_registered_version() -> None:
     text, blocks = render_run(execution)
     assert text.endswith("registered v4")
     assert "Registered *v4*" in json.dumps(blocks)
+
+
+def test_a_run_has_one_message_key_whether_named_by_arn_or_short_id() -> None:
+    from handlers.render.run_message import run_key
+
+    arn = "arn:aws:sagemaker:us-east-1:123456789012:pipeline/churn-xgb/execution/k2v9d0q7wz1m"
+    assert run_key(arn) == run_key("k2v9d0q7wz1m") == "run:k2v9d0q7wz1m"
+    assert run_key("k2v9d0q7wz1m") != run_key("a1b2c3d4e5f6")
