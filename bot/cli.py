@@ -24,9 +24,11 @@ from typing import Any
 
 from bot.core.models import Actor, Result
 from bot.core.service import StatusView, local_owner_is_dead
+from bot.core.store import StoreError
 from bot.services import Services, build_services
 from bot.settings import ConfigError, Settings, load_settings
 from bot.users import actor_for, load_users
+from ml.dbfile import CorruptDatabase
 from ml.platform import ENVIRONMENTS, Environment, Execution, PlatformError
 
 RELEASE_COMMANDS = (
@@ -442,6 +444,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UsageError, ConfigError, ValueError) as exc:
         print(f"mlops-bot: {exc}", file=sys.stderr)
         return 2
+    except (StoreError, CorruptDatabase) as exc:  # the message names the file or table and what to do
+        print(f"mlops-bot: {exc}", file=sys.stderr)
+        return 1
     except PlatformError as exc:
         print(f"mlops-bot: failed: {exc}", file=sys.stderr)
         return 1
