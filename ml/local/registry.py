@@ -343,8 +343,19 @@ class Registry:
         owner: str,
         steps: Sequence[str],
         started_at: datetime,
+        admit: Callable[[list[tuple[str, str]]], None] | None = None,
     ) -> Execution:
+        """Record a new run; ``admit`` sees ``(execution_id, requested_by)`` of the pipeline's unfinished
+        runs in the same write transaction (so racing processes cannot both pass) and may raise to refuse.
+        """
         with self.transaction() as conn:
+            if admit is not None:
+                rows = conn.execute(
+                    "SELECT execution_id, requested_by FROM executions WHERE pipeline = ? "
+                    "AND status IN (?, ?) ORDER BY started_at",
+                    (pipeline, str(ExecutionStatus.EXECUTING), str(ExecutionStatus.STOPPING)),
+                ).fetchall()
+                admit([(r["execution_id"], r["requested_by"]) for r in rows])
             conn.execute(
                 "INSERT INTO executions (execution_id, pipeline, display_name, status, parameters, "
                 "requested_by, git_sha, started_at, owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
