@@ -25,6 +25,7 @@ from typing import Any
 from bot.core.models import Actor, Result
 from bot.core.service import StatusView, local_owner_is_dead
 from bot.core.store import StoreError
+from bot.notify_deadletter import dead_letters, describe
 from bot.services import Services, build_services
 from bot.settings import ConfigError, Settings, load_settings
 from bot.users import actor_for, load_users
@@ -43,6 +44,7 @@ RELEASE_COMMANDS = (
     "rollback",
     "history",
     "audit",
+    "dead-letters",
 )
 
 
@@ -108,6 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("history", parents=[common], help="deployment history of an environment")
     p.add_argument("environment", type=env_arg)
     p = sub.add_parser("audit", parents=[common], help="the newest audit entries")
+    p.add_argument("limit", type=int, nargs="?", default=20)
+    p = sub.add_parser("dead-letters", parents=[common], help="Slack messages given up on, newest first")
     p.add_argument("limit", type=int, nargs="?", default=20)
 
     p = sub.add_parser("shell", help="the terminal chat on the local platform (the main job)")
@@ -307,6 +311,18 @@ class Cli:
             )
         return 0
 
+    def dead_letters(self, limit: int) -> int:
+        if not 1 <= limit <= 1000:
+            raise UsageError(f"dead-letters takes a count from 1 to 1000, not {limit}")
+        rows = dead_letters(self.services.store, limit)
+        if self.as_json:
+            self.out(json.dumps([{"id": k, **v} for k, v in rows], indent=2))
+        for key, entry in [] if self.as_json else rows:
+            self.out(describe(key, entry))
+        if not rows and not self.as_json:
+            self.out("No dead letters: every Slack message went through.")
+        return 0
+
 
 def status_json(view: StatusView, target: str | None = None) -> dict[str, Any]:
     return {
@@ -381,6 +397,8 @@ def run_release_command(args: argparse.Namespace, settings: Settings) -> int:
                 return cli.history(args.environment)
             case "audit":
                 return cli.audit(args.limit)
+            case "dead-letters":
+                return cli.dead_letters(args.limit)
         raise UsageError(f"unknown command {args.command}")
     finally:
         services.close()

@@ -6,6 +6,7 @@ take no real time, and nothing waits on a sleep.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -229,3 +230,32 @@ def test_notice_text_is_escaped_and_short() -> None:
 def test_max_attempts_is_checked(make: Callable[..., Notifier]) -> None:
     with pytest.raises(ValueError, match="max_attempts"):
         make(max_attempts=0)
+
+
+def test_cli_lists_dead_letters(
+    slack: FakeSlackAPI,
+    make: Callable[..., Notifier],
+    clock: FakeClock,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bot.cli import main
+
+    monkeypatch.delenv("MLOPS_STORE_PATH", raising=False)
+    monkeypatch.setenv("MLOPS_STORE", "sqlite")
+    monkeypatch.setenv("MLOPS_BACKEND", "local")
+    assert main(["dead-letters", "--home", str(tmp_path)]) == 0
+    assert "No dead letters" in capsys.readouterr().out
+    slack.refuse("too long", Fault(status=200, error="msg_too_long"))
+    notifier = make()  # the store file is MLOPS_HOME/bot.db
+    notifier.upsert("card:v9", "too long", blocks("too long"))
+    drain(notifier, clock)
+    assert main(["dead-letters", "5", "--home", str(tmp_path)]) == 0
+    (line,) = capsys.readouterr().out.splitlines()
+    assert "card:v9  msg_too_long after 1 attempt  'too long'" in line
+    assert main(["dead-letters", "--json", "--home", str(tmp_path)]) == 0
+    (doc,) = json.loads(capsys.readouterr().out)
+    assert (doc["key"], doc["error"], doc["attempts"]) == ("card:v9", "msg_too_long", 1)
+    assert main(["dead-letters", "0", "--home", str(tmp_path)]) == 2
+    assert "from 1 to 1000" in capsys.readouterr().err
