@@ -64,6 +64,7 @@ from .endpoints import (
 from .events import EventBus
 from .pipeline import PipelineRunner, RunRequest
 from .registry import EndpointRow, OwnerToken, Registry, utcnow
+from .run_limits import RunLimits
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +100,7 @@ class LocalPlatform:
         host_endpoints_in_process: bool = False,
         max_concurrent_executions: int = 1,
         deploy_timeout: float = 60.0,
+        run_limits: RunLimits | None = None,
     ) -> None:
         self.home = Path(home).expanduser().resolve()
         self.home.mkdir(parents=True, exist_ok=True)
@@ -107,6 +109,7 @@ class LocalPlatform:
         self._endpoint_bind = endpoint_host
         self._endpoint_port = endpoint_port
         self._deploy_timeout = deploy_timeout
+        self._run_limits = run_limits or RunLimits()
         self._closed = False
         self._endpoint_lock = threading.Lock()
         self._registry = Registry(self.home / "registry.db")
@@ -294,6 +297,7 @@ class LocalPlatform:
             owner=self._owner.token,
             steps=PIPELINE_STEPS,
             started_at=started,
+            admit=self._run_limits.admit(requested_by),
         )
         self._publish_execution(execution_id, self.pipeline_name, ExecutionStatus.EXECUTING, None)
         self._runner.submit(

@@ -209,6 +209,7 @@ def test_release_over_http(local_harness: Harness, server: str) -> None:
         assert 'mlops_slack_requests_total{kind="command",status="200"}' in metrics
         assert 'mlops_slack_requests_total{kind="command",status="401"} 1.0' in metrics
         assert 'mlops_slack_ack_seconds_bucket{kind="block_actions"' in metrics
+        assert 'mlops_slack_dead_letters_total{reason="retries_exhausted"} 0.0' in metrics
     assert max(latencies) < 3.0  # every acknowledgement well inside Slack's deadline
 
 
