@@ -126,7 +126,7 @@ def test_deploy_then_invoke_through_the_runtime_api(hosted: Hosted) -> None:
     response = client.invoke_endpoint(EndpointName=STAGING, ContentType="text/csv", Body=ROW + ROW)
     scores = [float(line) for line in response["Body"].read().decode().split()]
     assert len(scores) == 2 and scores[0] == scores[1] and 0.0 <= scores[0] <= 1.0
-    assert response["ContentType"] == "text/csv"
+    assert response["ContentType"] == "text/csv; charset=utf-8"  # as Werkzeug sends it in the container
     assert response["InvokedProductionVariant"] == "AllTraffic"
     assert response["ResponseMetadata"]["HTTPHeaders"]["x-model-version"] == str(hosted.v1)
 
@@ -160,7 +160,7 @@ def test_bad_requests_get_runtime_errors_and_the_server_keeps_serving(hosted: Ho
     with pytest.raises(ClientError) as unknown:
         client.invoke_endpoint(EndpointName="no-such-endpoint", ContentType="text/csv", Body=ROW)
     assert unknown.value.response["Error"]["Code"] == "ValidationError"
-    assert unknown.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+    assert unknown.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
     assert "Endpoint no-such-endpoint of account 000000000000 not found." in str(unknown.value)
 
     status, _, body = post(
@@ -168,7 +168,7 @@ def test_bad_requests_get_runtime_errors_and_the_server_keeps_serving(hosted: Ho
     )
     assert status == 400 and b"row 1" in body
     status, _, body = post(url, "/invocations", ROW, {"Content-Type": "text/plain", "X-Endpoint": STAGING})
-    assert status == 400 and b"unsupported content type" in body
+    assert status == 415 and b"unsupported content type" in body
     status, headers, body = post(url, "/invocations", ROW, {"Content-Type": "text/csv"})
     if platform.endpoint_history("production"):  # two endpoints served: the header must choose
         assert status == 400 and b"name the endpoint in the X-Endpoint header" in body
