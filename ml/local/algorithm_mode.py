@@ -81,7 +81,7 @@ class AlgorithmModeContainer:
         for path in paths:
             booster = xgb.Booster()
             try:
-                booster.load_model(str(path))
+                booster.load_model(bytearray(path.read_bytes()))  # by content: the name has no extension
             except xgb.core.XGBoostError as exc:
                 raise RuntimeError(f"Model {path} cannot be loaded:\nXGB load model error={exc}") from exc
             booster.set_param("nthread", 1)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import http.client
 import json
 import os
@@ -17,17 +16,17 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from ml import datasets, serving
+from ml import serving
 from ml.local import LocalPlatform
 from ml.local.endpoints import live_host, read_host_record, stop_host_process
 from ml.platform import (
     DT_ENDPOINT,
     ApprovalStatus,
     EndpointStatus,
-    ExecutionStatus,
     InvalidRequest,
     PlatformError,
 )
+from tests.ml.conftest import train_version
 
 ROW = b"39, State-gov, 77516, Bachelors, 13, Never-married, Adm-clerical, Not-in-family, White, Male, 2174, 0, 40, United-States\n"  # noqa: E501
 STAGING = "mlops-xgboost-staging"
@@ -42,34 +41,6 @@ def runtime_client(url: str) -> Any:
         aws_secret_access_key="x",
         config=Config(retries={"total_max_attempts": 1}),
     )
-
-
-def train_version(platform: LocalPlatform, data: Path, **hyperparameters: str) -> int:
-    started = platform.start_pipeline(
-        {
-            "InputData": str(data),
-            "ModelApprovalStatus": "Approved",
-            "AccuracyThreshold": "0.5",
-            **hyperparameters,
-        },
-        "U-train",
-    )
-    deadline = time.monotonic() + 120
-    while not (execution := platform.describe_execution(started.execution_id)).status.terminal:
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
-    assert execution.status is ExecutionStatus.SUCCEEDED, execution.failure_reason
-    assert execution.model_version is not None
-    return execution.model_version
-
-
-@pytest.fixture(scope="module")
-def small_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("data") / "adult-small.data"
-    with gzip.open(datasets.adult_train_path(), "rt", encoding="utf-8") as source:
-        lines = [line for _, line in zip(range(3000), source, strict=False)]
-    path.write_text("".join(lines), encoding="utf-8")
-    return path
 
 
 class Hosted:

@@ -471,7 +471,10 @@ def test_upload_code_puts_scripts_where_the_definition_looks(
     with tarfile.open(fileobj=io.BytesIO(serving), mode="r:gz") as tar:
         assert sorted(tar.getnames()) == ["inference.py", "ml/__init__.py", "ml/serving.py"]
         member = tar.extractfile("inference.py")
-        assert member is not None and member.read() == (pipeline_cli.STEPS_DIR.parent / "inference.py").read_bytes()
+        assert (
+            member is not None
+            and member.read() == (pipeline_cli.STEPS_DIR.parent / "inference.py").read_bytes()
+        )
     assert serving_code.archive() == serving
 
 
