@@ -53,18 +53,20 @@ def install() -> None:
 def _invoke_endpoint(self: SageMakerRuntimeResponse) -> TYPE_RESPONSE:
     account, region = self.current_account, self.region
     name = str(self._get_param("EndpointName"))
+    raw = self.raw_body
+    body = raw if isinstance(raw, bytes) else str(raw or "").encode("utf-8")
     sm = sagemaker_backends[account][region]
     endpoint = sm.endpoints.get(name)
     if endpoint is None:
         answer = endpoint_not_found(name, account)
-    elif len(self.body) > MAX_PAYLOAD_BYTES:
+    elif len(body) > MAX_PAYLOAD_BYTES:
         answer = payload_too_large()
     else:
         container = _container(account, region, endpoint.endpoint_config_name)
         answer = answer_invocation(
             container,
             name,
-            bytes(self.body),
+            body,
             self.headers.get("Content-Type"),
             self.headers.get("Accept"),
             executor=_executor,
@@ -72,7 +74,8 @@ def _invoke_endpoint(self: SageMakerRuntimeResponse) -> TYPE_RESPONSE:
             region=region,
             account=account,
         )
-    return answer.status, dict(answer.headers), answer.body
+    # moto takes the status from the "status" header of the answer
+    return answer.status, {**answer.headers, "status": str(answer.status)}, answer.body
 
 
 def _container(account: str, region: str, config_name: str) -> Container:
