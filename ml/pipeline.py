@@ -161,7 +161,9 @@ def code_files(code_s3_prefix: str) -> dict[str, str]:
 def check_code_prefix(code_s3_prefix: str) -> str:
     """The bucket of a valid ``s3://bucket/prefix``; raises PipelineConfigError saying what is wrong."""
     if not code_s3_prefix.startswith("s3://"):
-        raise PipelineConfigError(f"code S3 prefix {code_s3_prefix!r} is invalid: expected s3://bucket/prefix")
+        raise PipelineConfigError(
+            f"code S3 prefix {code_s3_prefix!r} is invalid: expected s3://bucket/prefix"
+        )
     bucket, _, key = code_s3_prefix.removeprefix("s3://").partition("/")
     if not _BUCKET.match(bucket):
         raise PipelineConfigError(

@@ -84,7 +84,7 @@ class AlgorithmModeContainer:
                 booster.load_model(bytearray(path.read_bytes()))  # by content: the name has no extension
             except xgb.core.XGBoostError as exc:
                 raise RuntimeError(f"Model {path} cannot be loaded:\nXGB load model error={exc}") from exc
-            booster.set_param("nthread", 1)
+            booster.set_param("nthread", "1")
             self.boosters.append(booster)
 
     def ping(self) -> ContainerResponse:
@@ -187,8 +187,8 @@ def libsvm_to_array(text: str) -> np.ndarray:
         return np.zeros((rows, 0))
     shift = 1 if min(e[1] for e in entries) >= 1 else 0
     matrix = np.full((rows, max(e[1] for e in entries) - shift + 1), math.nan)
-    for row, index, value in entries:
-        matrix[row, index - shift] = value
+    for row_no, column, number in entries:
+        matrix[row_no, column - shift] = number
     return matrix
 
 

@@ -126,8 +126,11 @@ def answer_invocation(
 
 # -- the host's HTTP server ---------------------------------------------------------------------------
 class Served(Protocol):
-    version: int
-    container: Container
+    @property
+    def version(self) -> int: ...
+
+    @property
+    def container(self) -> Container: ...
 
 
 class EndpointSource(Protocol):
@@ -258,8 +261,8 @@ class _Handler(BaseHTTPRequestHandler):
             name = served_names[0]
         served = source.serving(name)
         if served is None:
-            message = f"endpoint {name} is not served here".encode()
-            self._send(Answer(503, message, {"Content-Type": "text/plain; charset=utf-8"}))
+            refusal = f"endpoint {name} is not served here".encode()
+            self._send(Answer(503, refusal, {"Content-Type": "text/plain; charset=utf-8"}))
         return served
 
     def _read_body(self) -> bytes | None:

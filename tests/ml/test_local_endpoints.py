@@ -103,7 +103,10 @@ def test_deploy_then_invoke_through_the_runtime_api(hosted: Hosted) -> None:
 
     record = dict(zip(serving_columns(platform), ROW.decode().strip().split(", "), strict=True))
     response = client.invoke_endpoint(
-        EndpointName=STAGING, ContentType="application/json", Body=json.dumps({"instances": [record]})
+        EndpointName=STAGING,
+        ContentType="application/json",
+        Accept="application/json",
+        Body=json.dumps({"instances": [record]}),
     )
     predictions = json.loads(response["Body"].read())["predictions"]
     assert predictions[0]["score"] == pytest.approx(scores[0])

@@ -11,6 +11,7 @@ import io
 import json
 import re
 import shutil
+import socket
 import tarfile
 import textwrap
 import threading
@@ -347,3 +348,39 @@ def test_a_payload_over_6_mb_is_refused_before_the_container_sees_it(hosting: Ho
     }
     at_limit = _model_error(hosting, "script", b"1" * MAX_PAYLOAD_BYTES, ContentType="text/csv")
     assert at_limit["OriginalStatusCode"] == 400  # reached the script, which refused the row
+
+
+def _raw(hosting: Hosting, request: bytes) -> bytes:
+    port = int(hosting.url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+        connection.sendall(request)
+        chunks = []
+        while chunk := connection.recv(65536):  # the server closes the connection after refusing
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@pytest.mark.parametrize(
+    ("headers", "status", "fragment"),
+    [
+        # A huge declared body is refused from the header alone: nothing of it is sent or read.
+        (f"Content-Length: {10 * MAX_PAYLOAD_BYTES}\r\n", b"413", b"HTTP content length exceeded 6291456"),
+        ("Content-Length: -5\r\n", b"400", b"bad Content-Length '-5'"),
+        ("Content-Length: 12abc\r\n", b"400", b"bad Content-Length '12abc'"),
+        ("Transfer-Encoding: chunked\r\n", b"411", b"a Content-Length header is required"),
+    ],
+)
+def test_the_runtime_api_refuses_bad_framing_without_reading_the_body(
+    hosting: Hosting, headers: str, status: bytes, fragment: bytes
+) -> None:
+    request = (
+        "POST /endpoints/script/invocations HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\n"
+        f"{headers}Connection: keep-alive\r\n\r\n"
+    ).encode()
+    answer = _raw(hosting, request)
+    assert answer.startswith(b"HTTP/1.1 " + status), answer[:200]
+    assert fragment in answer
+    assert b"Connection: close" in answer
+    # the host still serves
+    scored = hosting.client.invoke_endpoint(EndpointName="script", ContentType="text/csv", Body=ROW)
+    assert 0.0 <= float(scored["Body"].read()) <= 1.0
