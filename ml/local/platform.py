@@ -517,6 +517,8 @@ class LocalPlatform:
                 )
                 return self._info(done)
             failed = self._registry.fail_endpoint_change(name, failure)
+            if self._host is not None:
+                self._host.sync()  # the new model may have loaded: serve the kept version again now
             self._publish_endpoint(failed)
         raise PlatformError(f"{kind} of v{package.version} to {environment} failed: {failure}")
 

@@ -53,6 +53,8 @@ def set_alarm(home: Path, name: str, state: str, reason: str = "") -> None:
         raise InvalidRequest(f"alarm state {state!r} is not one of: {', '.join(ALARM_STATES)}")
     if not name.strip() or len(name) > 255:
         raise InvalidRequest("an alarm name is 1 to 255 characters")
+    if not Path(home).is_dir():
+        raise InvalidRequest(f"{home} is not a platform home (no such directory)")
     states = alarm_states(home)
     states[name] = {"state": state, "reason": reason[:1023], "updated_at": datetime.now(UTC).isoformat()}
     path = Path(home) / ALARMS_FILE
