@@ -159,7 +159,10 @@ def build_asgi(
         return JSONResponse(checks, status_code=200 if ok else 503)
 
     async def prometheus(_: Request) -> Response:
-        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+        body = generate_latest(metrics.registry)
+        if services.notifier is not None:  # dead letters and retries of the Slack outbox
+            body += generate_latest(services.notifier.metrics.registry)
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
 
     routes: list[BaseRoute] = [
         Route("/slack/events", slack_events, methods=["POST"]),

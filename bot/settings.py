@@ -60,6 +60,12 @@ class Settings(BaseSettings):
     mlops_store: Literal["sqlite", "dynamodb"] = Field("sqlite", description="Where the bot keeps its state.")
     mlops_store_path: Path | None = Field(None, description="SQLite file (default MLOPS_HOME/bot.db).")
     mlops_dynamodb_table: str = Field("mlops-bot", description="DynamoDB table when MLOPS_STORE=dynamodb.")
+    mlops_max_queued_runs: int = Field(
+        8, ge=1, le=1000, description="Local platform: training runs queued or running at once."
+    )
+    mlops_max_runs_per_user: int = Field(
+        2, ge=1, le=100, description="Local platform: training runs queued or running per person."
+    )
 
     # -- ML platform names ------------------------------------------------------------
     mlops_pipeline_name: str = Field("mlops-xgboost-pipeline", description="SageMaker pipeline name.")

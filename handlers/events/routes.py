@@ -118,7 +118,7 @@ def dispatch_eventbridge(
     if not rules.relevant(change):
         log.debug("event %s is about another resource", env.id)
         return "filtered"
-    with dedupe.claim(services.store, f"eb:{env.id}") as first:
+    with dedupe.claim(services.store, f"eb:{env.id}", dedupe.EVENTBRIDGE_TTL_SECONDS) as first:
         if not first:
             return "duplicate"
         if isinstance(change, AlarmChange):

@@ -65,6 +65,7 @@ from .endpoints import (
 from .events import EventBus
 from .pipeline import PipelineRunner, RunRequest
 from .registry import EndpointRow, OwnerToken, Registry, utcnow
+from .run_limits import RunLimits
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +102,7 @@ class LocalPlatform:
         max_concurrent_executions: int = 1,
         deploy_timeout: float = 60.0,
         rollback_alarm_names: tuple[str, ...] = (),
+        run_limits: RunLimits | None = None,
     ) -> None:
         self.home = Path(home).expanduser().resolve()
         self.home.mkdir(parents=True, exist_ok=True)
@@ -111,6 +113,7 @@ class LocalPlatform:
         self._deploy_timeout = deploy_timeout
         #: alarms (``home/alarms.json``) that roll an update back, as AutoRollbackConfiguration does
         self.rollback_alarm_names = tuple(rollback_alarm_names)
+        self._run_limits = run_limits or RunLimits()
         self._closed = False
         self._endpoint_lock = threading.Lock()
         self._registry = Registry(self.home / "registry.db")
@@ -298,6 +301,7 @@ class LocalPlatform:
             owner=self._owner.token,
             steps=PIPELINE_STEPS,
             started_at=started,
+            admit=self._run_limits.admit(requested_by),
         )
         self._publish_execution(execution_id, self.pipeline_name, ExecutionStatus.EXECUTING, None)
         self._runner.submit(
