@@ -181,7 +181,8 @@ class Cli:
             doc["followups"] = [result_json(r) for r in results]
             self.out(json.dumps(doc, indent=2))
         else:
-            mark = {"done": "✓", "noop": "=", "refused": "✗", "failed": "✗"}[result.outcome.value]
+            marks = {"done": "✓", "noop": "=", "refused": "✗", "failed": "✗", "rolled_back": "↩"}
+            mark = marks[result.outcome.value]
             self.out(f"{mark} {result.message}")
             for r in results:
                 self.out(f"  → {r.message}")

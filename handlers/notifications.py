@@ -209,7 +209,10 @@ class SlackNotifications:
             text += f": {escape(truncate(str(reason), 500))}" if reason else "."
         elif status is EndpointStatus.IN_SERVICE and info.version is not None:
             if self.services.store.get(NS_INFLIGHT, env) is not None:
-                return  # the bot is changing it: its own result will be announced
+                # The bot is changing it: its own result is announced, unless the platform undid the
+                # change while nobody here waits for it (then this records and announces that).
+                self.release.update_finished(env)
+                return
             history = self.release.history(env)
             if history and history[-1].version == info.version:
                 return
