@@ -122,6 +122,20 @@ class Settings(BaseSettings):
         default_factory=list, description="CloudWatch alarms that page about production (comma list)."
     )
 
+    # -- HTTP limits (every route and runtime; checked while reading, before authentication) --
+    mlops_max_body_bytes: int = Field(
+        1_000_000, ge=1024, le=10_000_000, description="Largest request body any route reads."
+    )
+    mlops_body_timeout_seconds: float = Field(
+        10.0, gt=0, le=300, description="Time allowed for a request body to arrive."
+    )
+    mlops_header_timeout_seconds: float = Field(
+        10.0, gt=0, le=300, description="Time allowed for request headers to arrive."
+    )
+    mlops_max_connections: int = Field(
+        1000, ge=1, le=100_000, description="Open HTTP connections; more are closed at once."
+    )
+
     @field_validator("mlops_roles", mode="before")
     @classmethod
     def _roles(cls, value: Any) -> Any:
