@@ -69,10 +69,13 @@ class Settings(BaseSettings):
         300, ge=0, le=86400, description="TTL of cached user-group members."
     )
     mlops_group_max_stale_seconds: int = Field(
-        900, ge=0, le=86400, description="How long cached roles serve while Slack does not answer."
+        900,
+        ge=0,
+        le=86400,
+        description="How long past the TTL cached roles serve while Slack is silent.",
     )
-    mlops_group_api_timeout_seconds: float = Field(
-        2.0, gt=0, le=30, description="Timeout of Slack's user-group API calls, in seconds."
+    mlops_group_api_timeout_seconds: int = Field(
+        2, ge=1, le=30, description="Timeout of Slack's user-group API calls, in seconds."
     )
 
     # -- state --------------------------------------------------------------------
