@@ -364,6 +364,8 @@ def bench_settings(secrets_: Secrets, slack: LocalSlack, home: Path, **overrides
         "ci_allowed_repositories": [REPO],
         "mlops_home": home,
         "mlops_channel": slack.channel_id("mlops"),
+        # every Slack user is a person, also where users.json does not count (MLOPS_STORE=dynamodb)
+        "mlops_people": {name: {"slack": [user_id(name)]} for name in USERS},
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

@@ -15,7 +15,7 @@ from slack_sdk import WebClient
 from bot.core.models import Action, Outcome, Role
 from bot.core.policy import OPEN_ACTIONS, REQUIRED_ROLES
 from bot.permissions import GroupDirectory, PermissionLookupError
-from tests.conftest import Closer
+from tests.conftest import Closer, train_version
 
 from .conftest import Harness, drain, make_harness, make_services
 from .fake_slack import FakeSlack
@@ -334,5 +334,31 @@ def test_cached_roles_serve_for_a_bounded_time_while_user_groups_hang(
         assert h.state() == before
     finally:
         hold.release.set()
+        drain(h.app, services)
+        close_later(services.close)
+
+
+# -- four-eyes compares people ---------------------------------------------------------------------
+
+
+def test_a_run_from_ci_cannot_be_approved_by_the_same_person_in_slack(
+    release_home: Path, fake_slack: FakeSlack, close_later: Closer
+) -> None:
+    fake_slack.set_group("ml-approvers", ["UBOB", "UDANA"])
+    people = {"dana": {"slack": ["UDANA"], "github": ["Dana-GH"]}}
+    services = make_services(release_home, mlops_people=people, mlops_auto_deploy_staging=False)
+    # CI starts the run as `ml pipeline start --requested-by "github:$GITHUB_ACTOR"` does
+    version = train_version(services.platform, "github:dana-gh")
+    h = make_harness(fake_slack, services)
+    try:
+        before = h.state()
+        h.command(f"approve v{version} fine", "UDANA")
+        reply = h.wait_responses(1)[-1]["text"]
+        assert f"Four-eyes rule: *dana* requested the training run of v{version}" in reply
+        assert "github:dana-gh" in reply
+        assert h.state() == before
+        h.command(f"approve v{version} fine", "UBOB")  # somebody else may
+        assert f"Approved v{version}" in str(h.wait_responses(2)[-1])
+    finally:
         drain(h.app, services)
         close_later(services.close)
