@@ -109,7 +109,7 @@ def describe_slack_error(method: str, exc: Exception) -> PermissionLookupError:
     )
 
 
-NOT_ANSWERED_YET = PermissionLookupError(
+NOT_ANSWERED_YET = (
     "Can't check your permissions right now: Slack's user-group API has not answered yet; "
     "try again in a minute."
 )
@@ -199,7 +199,7 @@ class GroupDirectory:
             good, failure = self._good, self._failure
         if good is not None and now - good.loaded_at < self.ttl_seconds + self.max_stale_seconds:
             return good.roles, None
-        return None, failure.error if failure is not None else NOT_ANSWERED_YET
+        return None, failure.error if failure is not None else PermissionLookupError(NOT_ANSWERED_YET)
 
     def _refresh_if_due(self) -> threading.Event | None:
         now = self.clock()

@@ -19,6 +19,7 @@ __all__ = [
     "four_eyes_problem",
     "github_identity",
     "normalise_arn",
+    "requester_note",
     "role_of_arn",
 ]
 
@@ -170,4 +171,17 @@ def four_eyes_problem(
     return (
         f"Four-eyes rule: you (`{approver}`) are not in the identity map (MLOPS_PEOPLE), so I cannot "
         f"tell whether you are {req.name}, who requested v{version}. Ask an admin to map you."
+    )
+
+
+def requester_note(identities: IdentityMap, requester: str, allow_unmapped: bool) -> str:
+    """What a card says about a requester nobody mapped; "" for one the map knows."""
+    if identities.person_of(requester) is not None:
+        return ""
+    who = f"`{requester}`" if requester else "Nobody recorded"
+    if allow_unmapped:
+        return f"{who} is not in the identity map: four-eyes compares ids only for this version."
+    return (
+        f"{who} is not in the identity map (MLOPS_PEOPLE): nobody can approve this version "
+        "until an admin maps them."
     )

@@ -32,7 +32,7 @@ from ml.platform import (
     PlatformError,
 )
 
-from .identity import IdentityMap, four_eyes_problem
+from .identity import IdentityMap, four_eyes_problem, requester_note
 from .models import (
     Action,
     Actor,
@@ -429,17 +429,10 @@ class ReleaseService:
         )
 
     def requester_note(self, package: ModelPackage) -> str:
-        """What a card says about who trained a version when four-eyes cannot place them; "" if nothing."""
-        requester = package.lineage.get("requested_by", "")
-        if not self.four_eyes or self.identities.person_of(requester) is not None:
+        """What a card says when four-eyes cannot place who trained a version; "" when it can."""
+        if not self.four_eyes:
             return ""
-        who = f"`{requester}`" if requester else "Nobody recorded"
-        if self.allow_unmapped:
-            return f"{who} is not in the identity map: four-eyes compares ids only for this version."
-        return (
-            f"{who} is not in the identity map (MLOPS_PEOPLE): nobody can approve this version "
-            "until an admin maps them."
-        )
+        return requester_note(self.identities, package.lineage.get("requested_by", ""), self.allow_unmapped)
 
     def _decided_anyway(self, version: int, status: ApprovalStatus) -> bool:
         """After a failed approval update: did the registry apply it (a response lost on the way)?"""
