@@ -278,7 +278,8 @@ def pipeline_result(report: PipelineResult, caller: CIIdentity) -> Message:
         blocks.append(_section(f"*Reason:* {esc(report.failure_reason)}"))
     blocks.append(
         _context(
-            f"from `{esc(caller.repository)}`",
+            f"from `{esc(caller.repository)}`"
+            + (f" for `{esc(caller.github_user)}`" if caller.github_user else ""),
             f"commit `{esc(report.git_sha[:7])}`" if report.git_sha else "",
             link(report.run_url, "CI run") if report.run_url else "",
         )
