@@ -14,6 +14,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol, runtime_checkable
 
+# Re-exported: defined with the parameters it describes.
+from ml.parameters import ParameterSpec as ParameterSpec  # noqa: PLC0414 - explicit re-export
+
 Environment = Literal["staging", "production"]
 ENVIRONMENTS: tuple[Environment, ...] = ("staging", "production")
 
@@ -91,20 +94,6 @@ class EndpointStatus(enum.StrEnum):
             return None
         squashed = value.replace("_", "").lower()
         return next((status for status in cls if status.value.lower() == squashed), None)
-
-
-@dataclass(frozen=True)
-class ParameterSpec:
-    """A pipeline parameter or hyperparameter accepted by ``start_pipeline``."""
-
-    name: str
-    type: Literal["string", "integer", "float"]
-    default: str | int | float
-    description: str = ""
-    minimum: float | None = None
-    maximum: float | None = None
-    choices: tuple[str, ...] = ()
-    hyperparameter: bool = False
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ import boto3
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import BotoCoreError, ClientError, WaiterError
 
+from ml.parameters import RunPolicy
 from ml.platform import (
     ENVIRONMENTS,
     PIPELINE_STEPS,
@@ -218,7 +219,11 @@ class SageMakerPlatform:
         client_token: str | None = None,
     ) -> Execution:
         """Start a run; ``client_token`` makes a retried request start it only once."""
-        overrides = validate_parameters(parameters)
+        overrides = validate_parameters(
+            parameters,
+            policy=RunPolicy(self.config.min_accuracy_threshold),
+            allowed_input_prefixes=self.config.allowed_input_prefixes,
+        )
         if not requested_by.strip():
             raise InvalidRequest("A pipeline run needs the name of who requested it")
         now = datetime.now(UTC)
