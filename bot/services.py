@@ -44,12 +44,15 @@ def build_platform(settings: Settings, *, host_endpoints_in_process: bool = Fals
 
         return sagemaker_platform(settings)
     from ml.local import LocalPlatform
+    from ml.parameters import RunPolicy
 
     return LocalPlatform(
         settings.mlops_home,
         model_package_group=settings.mlops_model_package_group,
         pipeline_name=settings.mlops_pipeline_name,
         host_endpoints_in_process=host_endpoints_in_process,
+        data_dir=settings.mlops_data_dir,
+        policy=RunPolicy(settings.mlops_min_accuracy_threshold),
     )
 
 
@@ -67,5 +70,6 @@ def build_services(
         store,
         four_eyes=settings.mlops_four_eyes,
         auto_deploy_staging=settings.mlops_auto_deploy_staging,
+        auto_approve=settings.mlops_auto_approve,
     )
     return Services(settings, platform, store, release)

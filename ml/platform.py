@@ -134,6 +134,8 @@ class ModelPackage:
     artifact_sha256: str = ""
     #: execution_id, requested_by, git_sha, dataset_sha256, parameters (JSON), ...
     lineage: Mapping[str, str] = field(default_factory=dict)
+    #: who last changed the package, as the registry tells it (SageMaker's LastModifiedBy)
+    modified_by: str = ""
 
 
 @dataclass(frozen=True)

@@ -94,6 +94,15 @@ class _WaitTimedOut(Exception):
         self.status = status
 
 
+def _user(context: object) -> str:
+    """A SageMaker UserContext as one name: the Studio user profile, else the IAM identity's ARN."""
+    if not isinstance(context, Mapping):
+        return ""
+    identity = context.get("IamIdentity")
+    arn = identity.get("Arn") if isinstance(identity, Mapping) else None
+    return str(context.get("UserProfileName") or arn or context.get("UserProfileArn") or "")[:300]
+
+
 def _transient(error: Exception, endpoint: str) -> bool:
     """Whether a failure to read the endpoint while waiting is worth another poll (and logs it)."""
     translated = translate_error(error, f"endpoint '{endpoint}'")
@@ -438,6 +447,7 @@ class SageMakerPlatform:
             approval_status=ApprovalStatus(str(data.get("ModelApprovalStatus") or ApprovalStatus.PENDING)),
             created_at=data["CreationTime"],
             approval_description=data.get("ApprovalDescription") or None,
+            modified_by=_user(data.get("LastModifiedBy")),
             metrics=self._metrics(str(statistics)) if statistics else {},
             artifact_uri=str(containers[0].get("ModelDataUrl") or ""),
             artifact_sha256=lineage.get("artifact_sha256", ""),
