@@ -233,9 +233,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _joined(argv: Sequence[str]) -> list[str]:
+    """``--eta -1e-06`` as ``--eta=-1e-06``: argparse takes a value like ``-1e-06`` for an option."""
+    flags = {f"--{n}" for n in HYPERPARAMETERS} | {f"--{n.replace('_', '-')}" for n in HYPERPARAMETERS}
+    out: list[str] = []
+    items = list(argv)
+    while items:
+        token = items.pop(0)
+        out.append(f"{token}={items.pop(0)}" if token in flags and items else token)
+    return out
+
+
 def parse_arguments(argv: Sequence[str] | None = None) -> tuple[argparse.Namespace, dict[str, int | float]]:
     """Arguments and the hyperparameters to train with (``SM_HPS`` first, then the command line)."""
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(_joined(sys.argv[1:] if argv is None else argv))
     given = _sagemaker_hyperparameters()
     given.update({name: getattr(args, name) for name in HYPERPARAMETERS if getattr(args, name) is not None})
     return args, validate_hyperparameters(given)
