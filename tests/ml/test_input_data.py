@@ -127,13 +127,19 @@ def test_the_platform_refuses_before_recording_a_run(
 def test_a_secret_in_the_data_directory_is_not_quoted_by_the_failed_run(
     platform: LocalPlatform, places: tuple[Path, Path]
 ) -> None:
-    data, outside = places
-    (data / ".env").write_text((outside / ".env").read_text(encoding="utf-8"), encoding="utf-8")
+    data = places[0]
+    (data / ".env").write_text(f"export SLACK_BOT_TOKEN={SECRET}\nexport DEBUG=1\n", encoding="utf-8")
+    ended = threading.Event()
+    platform.subscribe(
+        lambda event: (
+            ended.set()
+            if event["detail"].get("currentPipelineExecutionStatus") in ("Failed", "Succeeded")
+            else None
+        )
+    )
     started = platform.start_pipeline({"InputData": ".env"}, "U1")
+    assert ended.wait(60)
     execution = platform.describe_execution(started.execution_id)
-    while not execution.status.terminal:
-        assert platform.flush_events(30)
-        execution = platform.describe_execution(started.execution_id)
     assert execution.status is ExecutionStatus.FAILED
     assert execution.failure_reason is not None
     assert "target column 'income' is not a column of the input file" in execution.failure_reason
@@ -147,11 +153,6 @@ def test_a_secret_in_the_data_directory_is_not_quoted_by_the_failed_run(
         (f"a,label\n1,{SECRET}\n2,y\n3,z\n", "label", SECRET),  # three classes, one a secret
         (f"a,label\n1,{SECRET}\n2,dog\n", "label", SECRET),  # which class is positive?
         ("a,label\n" + "".join(f"{i},{SECRET if i < 5 else 'dog'}\n" for i in range(40)), "label", SECRET),
-        (
-            "n,label\n" + "".join(f"{SECRET if i == 30 else i},{'1' if i % 2 else '0'}\n" for i in range(40)),
-            "label",
-            SECRET,
-        ),
     ],
 )
 def test_preprocess_errors_never_quote_the_file(
@@ -163,6 +164,15 @@ def test_preprocess_errors_never_quote_the_file(
         preprocess.run(source, tmp_path / "out", target=target, positive_label=None)
     assert hidden not in str(info.value)
     assert "SLACK_BOT_TOKEN" not in str(info.value)
+
+
+def test_encoding_errors_name_no_value() -> None:
+    import pandas as pd
+
+    spec = {"missing_values": [""], "raw_columns": ["n"], "numeric_fill": {"n": 0.0}}
+    with pytest.raises(ValueError) as info:
+        preprocess.encode(pd.DataFrame({"n": ["1", SECRET]}), spec)
+    assert str(info.value) == "feature column 1 is numeric but holds a value that is not a number"
 
 
 def test_preprocess_never_lists_a_directory(tmp_path: Path) -> None:
