@@ -20,9 +20,9 @@ import pytest
 
 from ml import datasets
 from ml.local import LocalPlatform
-from ml.parameters import HYPERPARAMETERS
 from ml.local.platform import INTERRUPTED
 from ml.local.registry import Registry
+from ml.parameters import HYPERPARAMETERS
 from ml.platform import (
     DT_ENDPOINT,
     DT_EXECUTION,

@@ -23,6 +23,9 @@ from moto import mock_aws
 from ml import parameters, pipeline_cli
 from ml.pipeline_cli import main
 
+#: Sent on every run (``ml.sagemaker.parameters``): the deployment's, not the caller's.
+POLICY = {"AccuracyThreshold": "0.8", "ModelApprovalStatus": "PendingManualApproval"}
+
 REGION = "eu-west-1"
 ROLE = "arn:aws:iam::123456789012:role/sagemaker-exec"
 PIPELINE = "mlops-xgb"
@@ -180,7 +183,7 @@ def test_start_passes_parameters_and_provenance(aws: Aws, capsys: pytest.Capture
     assert capsys.readouterr().out.strip() == arn
     params = aws.sm.list_pipeline_parameters_for_execution(PipelineExecutionArn=arn)["PipelineParameters"]
     # The policy parameters are sent on every run, so no definition default decides them.
-    assert {p["Name"]: p["Value"] for p in params} == {"num_round": "200", "eta": "0.1", "AccuracyThreshold": "0.8", "ModelApprovalStatus": "PendingManualApproval"}
+    assert {p["Name"]: p["Value"] for p in params} == {"num_round": "200", "eta": "0.1", **POLICY}
     described = aws.sm.describe_pipeline_execution(PipelineExecutionArn=arn)
     assert json.loads(described["PipelineExecutionDescription"]) == {
         "git_sha": "0a1b2c3",
@@ -382,7 +385,7 @@ def test_results_report_of_a_registered_run(aws: Aws, tmp_path: Path) -> None:
     assert report["execution_arn"] == arn and arn.endswith("/" + report["execution_id"])
     assert report["status"] == "Succeeded" and report["failure_reason"] is None
     assert (report["requested_by"], report["git_sha"]) == ("carol", "feedbeef")
-    assert report["parameters"] == {"num_round": "150", "AccuracyThreshold": "0.8", "ModelApprovalStatus": "PendingManualApproval"}
+    assert report["parameters"] == {"num_round": "150", **POLICY}
     assert [s["name"] for s in report["steps"]] == [
         "PreprocessData", "TrainModel", "EvaluateModel", "CheckAccuracy", "RegisterModel",
     ]  # fmt: skip
