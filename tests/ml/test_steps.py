@@ -322,9 +322,10 @@ def test_train_main_follows_sagemaker_conventions(
     assert len(trees) == 5  # CLI arguments win over SM_HPS
 
     assert train.main(["--num_round", "0"]) == 1
-    assert "num_round='0' is out of range: expected an integer between 1 and 2000" in (
-        tmp_path / "output" / "failure"
-    ).read_text()
+    assert (
+        "num_round='0' is out of range: expected an integer between 1 and 2000"
+        in (tmp_path / "output" / "failure").read_text()
+    )
 
 
 def test_training_is_deterministic(prepared: tuple[Path, dict[str, Any]], tmp_path: Path) -> None:
