@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.settings import ConfigError, Settings
 from ml.sagemaker.config import SageMakerConfig
+from ml.sagemaker.parameters import bucket_prefix
 from ml.sagemaker.platform import SageMakerPlatform
 
 
@@ -35,11 +36,25 @@ def sagemaker_config(settings: Settings) -> SageMakerConfig:
             autoscaling_max_instances=settings.mlops_autoscaling_max,
             model_monitor_enabled=settings.mlops_model_monitor,
             model_monitor_output_s3_uri=settings.mlops_model_monitor_output_s3_uri or None,
+            min_accuracy_threshold=settings.mlops_min_accuracy_threshold,
+            allowed_input_prefixes=allowed_input_prefixes(settings),
             retry_mode=settings.mlops_aws_retry_mode,
             max_attempts=settings.mlops_aws_max_attempts,
         )
     except ValueError as exc:  # SageMakerConfig lists every problem at once
         raise ConfigError(f"invalid SageMaker configuration (SAGEMAKER_ROLE_ARN, MLOPS_*): {exc}") from None
+
+
+def allowed_input_prefixes(settings: Settings) -> tuple[str, ...]:
+    """Where InputData may point: the configured prefixes, else the default input's bucket, else nowhere."""
+    if settings.mlops_allowed_input_prefixes:
+        return tuple(settings.mlops_allowed_input_prefixes)
+    if settings.mlops_input_data:
+        try:
+            return (bucket_prefix(settings.mlops_input_data),)
+        except ValueError as exc:
+            raise ConfigError(f"MLOPS_INPUT_DATA: {exc}") from None
+    return ()
 
 
 def sagemaker_platform(settings: Settings) -> SageMakerPlatform:

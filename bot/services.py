@@ -46,6 +46,7 @@ def build_platform(settings: Settings, *, host_endpoints_in_process: bool = Fals
         return sagemaker_platform(settings)
     from ml.local import LocalPlatform
     from ml.local.run_limits import RunLimits
+    from ml.parameters import RunPolicy
 
     return LocalPlatform(
         settings.mlops_home,
@@ -54,6 +55,8 @@ def build_platform(settings: Settings, *, host_endpoints_in_process: bool = Fals
         host_endpoints_in_process=host_endpoints_in_process,
         rollback_alarm_names=tuple(settings.mlops_alarm_names),
         run_limits=RunLimits(settings.mlops_max_queued_runs, settings.mlops_max_runs_per_user),
+        data_dir=settings.mlops_data_dir,
+        policy=RunPolicy(settings.mlops_min_accuracy_threshold),
     )
 
 
@@ -83,5 +86,6 @@ def build_services(
         identities=identity_map(settings),
         allow_unmapped=settings.mlops_allow_unmapped,
         auto_deploy_staging=settings.mlops_auto_deploy_staging,
+        auto_approve=settings.mlops_auto_approve,
     )
     return Services(settings, platform, store, release)

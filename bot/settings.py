@@ -65,6 +65,12 @@ class Settings(BaseSettings):
         default_factory=list, description="IAM roles CI assumes with OIDC (comma list)."
     )
     mlops_auto_deploy_staging: bool = Field(True, description="Deploy to staging (and validate) on approval.")
+    mlops_auto_approve: bool = Field(
+        False, description="Approve every newly registered version as mlops-bot (audited, on the card)."
+    )
+    mlops_min_accuracy_threshold: float = Field(
+        0.8, ge=0.0, le=1.0, description="Lowest AccuracyThreshold a training run may ask for."
+    )
     mlops_group_cache_seconds: int = Field(
         300, ge=0, le=86400, description="TTL of cached user-group members."
     )
@@ -80,6 +86,9 @@ class Settings(BaseSettings):
 
     # -- state --------------------------------------------------------------------
     mlops_home: Path = Field(Path(".mlops"), description="Data directory of the local platform and store.")
+    mlops_data_dir: Path | None = Field(
+        None, description="Directory InputData files may come from (default MLOPS_HOME/data)."
+    )
     mlops_store: Literal["sqlite", "dynamodb"] = Field("sqlite", description="Where the bot keeps its state.")
     mlops_store_path: Path | None = Field(None, description="SQLite file (default MLOPS_HOME/bot.db).")
     mlops_dynamodb_table: str = Field("mlops-bot", description="DynamoDB table when MLOPS_STORE=dynamodb.")
@@ -101,6 +110,11 @@ class Settings(BaseSettings):
     # -- SageMaker (MLOPS_BACKEND=sagemaker) --------------------------------------
     aws_region: str = Field("us-east-1", description="AWS region of SageMaker and the bot's resources.")
     sagemaker_role_arn: str = Field("", description="SageMaker execution role ARN (models, pipelines).")
+    mlops_input_data: str = Field("", description="The pipeline's default InputData (s3:// URI).")
+    mlops_allowed_input_prefixes: CsvList = Field(
+        default_factory=list,
+        description="s3:// prefixes InputData may name (default: MLOPS_INPUT_DATA's bucket).",
+    )
     mlops_staging_instance_type: str = Field("ml.m5.large", description="Staging endpoint instance type.")
     mlops_staging_instance_count: int = Field(1, ge=1, le=100, description="Staging endpoint instances.")
     mlops_production_instance_type: str = Field("ml.m5.xlarge", description="Production instance type.")
@@ -229,6 +243,7 @@ class Settings(BaseSettings):
         "ci_allowed_refs",
         "ci_allowed_environments",
         "mlops_alarm_names",
+        "mlops_allowed_input_prefixes",
         mode="before",
     )
     @classmethod

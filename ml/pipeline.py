@@ -6,29 +6,18 @@ Graph::
         accuracy >= AccuracyThreshold: RegisterModel (model package group, ModelApprovalStatus)
         otherwise:                     AccuracyBelowThreshold (Fail step naming the threshold)
 
-Pipeline parameters (the names the bot's SageMaker backend starts runs with):
-
-=====================  =======  =======================  =========================================
-name                   type     default                  used by
-=====================  =======  =======================  =========================================
-InputData              String   ``default_input_data``   PreprocessData input (S3 prefix)
-ProcessingInstanceType String   ml.m5.xlarge             PreprocessData, EvaluateModel
-TrainingInstanceType   String   ml.m5.xlarge             TrainModel
-AccuracyThreshold      Float    0.8                      CheckAccuracy (and the Fail message)
-ModelApprovalStatus    String   PendingManualApproval    RegisterModel
-num_round              Integer  100                      ``train.py --num_round``
-max_depth              Integer  5                        ``train.py --max_depth``
-eta                    Float    0.2                      ``train.py --eta``
-subsample              Float    0.8                      ``train.py --subsample``
-colsample_bytree       Float    0.8                      ``train.py --colsample_bytree``
-=====================  =======  =======================  =========================================
+Pipeline parameters: every one declared by ``ml.parameters`` for SageMaker, with its type and
+default from there (``InputData``'s default is the ``default_input_data`` build argument).
+``TargetColumn`` reaches PreprocessData as ``--target``; ``ModelApprovalStatus`` is policy: the bot
+always sends ``PendingManualApproval``.
 
 Hyperparameter parameters carry exactly the training script's argument names, so no mapping exists
 anywhere: SageMaker passes each hyperparameter to the script as ``--<name> <value>``.
 
 The step scripts are not uploaded here: the definition only points at ``code_s3_prefix``, which
 must hold (see ``code_files()``) ``preprocess.py``, ``evaluate.py`` and ``sourcedir.tar.gz`` (with
-``train.py`` at its root). ``python -m ml pipeline upload-code`` puts them there.
+``train.py`` at its root and ``ml/parameters.py`` beside it, which it imports).
+``python -m ml pipeline upload-code`` puts them there.
 
 Training runs ``train.py`` in SageMaker's XGBoost framework container in script mode, driven by the
 container's own ``sagemaker_program`` / ``sagemaker_submit_directory`` hyperparameters rather than by
@@ -52,6 +41,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
+from ml import parameters as spec
 from ml import serving_code
 
 __all__ = [
@@ -96,25 +86,22 @@ ACCURACY_JSON_PATH: Final = "classification_metrics.accuracy.value"
 
 INFERENCE_INSTANCE_TYPES: Final = ("ml.m5.large", "ml.m5.xlarge")
 TRANSFORM_INSTANCE_TYPES: Final = ("ml.m5.xlarge",)
-APPROVAL_STATUSES: Final = ("PendingManualApproval", "Approved")
+APPROVAL_STATUSES: Final = spec.APPROVAL_STATUSES
 
 ParameterType = Literal["String", "Integer", "Float"]
 
-#: Defaults of every parameter but InputData (whose default is a build argument).
+#: Type and default of every parameter but InputData (whose default is a build argument), from the
+#: one spec (``ml.parameters``).
 PARAMETER_DEFAULTS: Final[Mapping[str, tuple[ParameterType, str | int | float]]] = {
-    "ProcessingInstanceType": ("String", "ml.m5.xlarge"),
-    "TrainingInstanceType": ("String", "ml.m5.xlarge"),
-    "AccuracyThreshold": ("Float", 0.8),
-    "ModelApprovalStatus": ("String", "PendingManualApproval"),
+    name: (p.pipeline_type, p.default)  # type: ignore[misc]
+    for name, p in spec.declared(spec.SAGEMAKER).items()
+    if name != "InputData" and not p.hyperparameter
 }
 
 #: Hyperparameters, named exactly as ``train.py``'s arguments.
 HYPERPARAMETERS: Final[Mapping[str, tuple[ParameterType, int | float]]] = {
-    "num_round": ("Integer", 100),
-    "max_depth": ("Integer", 5),
-    "eta": ("Float", 0.2),
-    "subsample": ("Float", 0.8),
-    "colsample_bytree": ("Float", 0.8),
+    name: (p.pipeline_type, p.default)  # type: ignore[misc]
+    for name, p in spec.HYPERPARAMETERS.items()
 }
 
 _PIPELINE_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}$")
@@ -363,27 +350,21 @@ def _build(cfg: _Config, session: Any) -> Any:
         raise PipelineConfigError(f"no SageMaker framework image for region {cfg.region!r}: {exc}") from exc
 
     # -- parameters ---------------------------------------------------------------------------
-    input_data = ParameterString("InputData", default_value=cfg.default_input_data)
-    processing_instance_type = ParameterString(
-        "ProcessingInstanceType", default_value=str(PARAMETER_DEFAULTS["ProcessingInstanceType"][1])
-    )
-    training_instance_type = ParameterString(
-        "TrainingInstanceType", default_value=str(PARAMETER_DEFAULTS["TrainingInstanceType"][1])
-    )
-    accuracy_threshold = ParameterFloat(
-        "AccuracyThreshold", default_value=float(PARAMETER_DEFAULTS["AccuracyThreshold"][1])
-    )
-    approval_status = ParameterString(
-        "ModelApprovalStatus",
-        default_value=str(PARAMETER_DEFAULTS["ModelApprovalStatus"][1]),
-        enum_values=list(APPROVAL_STATUSES),
-    )
-    hyperparameters = [
-        ParameterInteger(name, default_value=int(default))
-        if kind == "Integer"
-        else ParameterFloat(name, default_value=float(default))
-        for name, (kind, default) in HYPERPARAMETERS.items()
-    ]
+    def declare(p: spec.ParameterSpec) -> Any:
+        default = cfg.default_input_data if p.name == "InputData" else p.default
+        if p.type == "integer":
+            return ParameterInteger(p.name, default_value=int(default))
+        if p.type == "float":
+            return ParameterFloat(p.name, default_value=float(default))
+        return ParameterString(p.name, default_value=str(default), enum_values=list(p.choices) or None)
+
+    parameters = {name: declare(p) for name, p in spec.declared(spec.SAGEMAKER).items()}
+    input_data = parameters["InputData"]
+    processing_instance_type = parameters["ProcessingInstanceType"]
+    training_instance_type = parameters["TrainingInstanceType"]
+    accuracy_threshold = parameters["AccuracyThreshold"]
+    approval_status = parameters["ModelApprovalStatus"]
+    hyperparameters = [parameters[name] for name in spec.HYPERPARAMETERS]
 
     retry = [
         StepRetryPolicy(
@@ -440,6 +421,7 @@ def _build(cfg: _Config, session: Any) -> Any:
             code=code[PREPROCESS_SCRIPT],
             inputs=[s3_input("input", input_data, "/opt/ml/processing/input")],
             outputs=[s3_output(STEP_PREPROCESS, name) for name in PREPROCESS_OUTPUTS],
+            arguments=["--target", parameters["TargetColumn"]],
         ),
         retry_policies=retry,
     )
@@ -577,14 +559,7 @@ def _build(cfg: _Config, session: Any) -> Any:
 
     return Pipeline(
         name=cfg.pipeline_name,
-        parameters=[
-            input_data,
-            processing_instance_type,
-            training_instance_type,
-            accuracy_threshold,
-            approval_status,
-            *hyperparameters,
-        ],
+        parameters=list(parameters.values()),
         steps=[preprocess, train, evaluate, check],
         sagemaker_session=session,
         # No SageMaker Experiments trial per run: the bot keeps its own run history.

@@ -411,15 +411,27 @@ def _cmd_upsert(args: argparse.Namespace, session: boto3.Session | None) -> int:
 # -- upload-code -----------------------------------------------------------------------------------
 
 
+def source_archive_members(train_script: Path) -> dict[str, bytes]:
+    """What ``sourcedir.tar.gz`` holds: the training script at its root and the parameter spec it
+    imports, at the same import path (``ml.parameters``) as in this package."""
+    from ml import parameters
+
+    return {
+        train_script.name: train_script.read_bytes(),
+        "ml/__init__.py": b"",
+        "ml/parameters.py": Path(parameters.__file__).read_bytes(),
+    }
+
+
 def _source_archive(train_script: Path) -> bytes:
-    """``sourcedir.tar.gz`` with the training script at its root; byte-identical for the same script."""
-    data = train_script.read_bytes()
+    """``sourcedir.tar.gz`` of ``source_archive_members``; byte-identical for the same files."""
     buffer = io.BytesIO()
     # mtime 0 and fixed ownership keep the archive (and so its ETag) reproducible.
     with tarfile.open(fileobj=buffer, mode="w:gz", format=tarfile.PAX_FORMAT) as archive:
-        info = tarfile.TarInfo(train_script.name)
-        info.size, info.mtime, info.mode = len(data), 0, 0o644
-        archive.addfile(info, io.BytesIO(data))
+        for name, data in source_archive_members(train_script).items():
+            info = tarfile.TarInfo(name)
+            info.size, info.mtime, info.mode = len(data), 0, 0o644
+            archive.addfile(info, io.BytesIO(data))
     return _reproducible_gzip(buffer.getvalue())
 
 

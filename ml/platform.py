@@ -14,6 +14,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol, runtime_checkable
 
+# Re-exported: defined with the parameters it describes.
+from ml.parameters import ParameterSpec as ParameterSpec  # noqa: PLC0414 - explicit re-export
+
 Environment = Literal["staging", "production"]
 ENVIRONMENTS: tuple[Environment, ...] = ("staging", "production")
 
@@ -127,20 +130,6 @@ class EndpointStatus(enum.StrEnum):
 
 
 @dataclass(frozen=True)
-class ParameterSpec:
-    """A pipeline parameter or hyperparameter accepted by ``start_pipeline``."""
-
-    name: str
-    type: Literal["string", "integer", "float"]
-    default: str | int | float
-    description: str = ""
-    minimum: float | None = None
-    maximum: float | None = None
-    choices: tuple[str, ...] = ()
-    hyperparameter: bool = False
-
-
-@dataclass(frozen=True)
 class StepInfo:
     name: str
     status: StepStatus
@@ -178,6 +167,8 @@ class ModelPackage:
     artifact_sha256: str = ""
     #: execution_id, requested_by, git_sha, dataset_sha256, parameters (JSON), ...
     lineage: Mapping[str, str] = field(default_factory=dict)
+    #: who last changed the package, as the registry tells it (SageMaker's LastModifiedBy)
+    modified_by: str = ""
 
 
 @dataclass(frozen=True)

@@ -250,9 +250,17 @@ class VersionView:
         return self.package.approval_status
 
     @property
+    def approved_outside(self) -> bool:
+        """Approved in the registry, but by nobody in the bot: it cannot be deployed yet."""
+        return self.approval is ApprovalStatus.APPROVED and (
+            self.decision is None or self.decision.source == "external"
+        )
+
+    @property
     def promotable(self) -> bool:
         return (
             self.approval is ApprovalStatus.APPROVED
+            and not self.approved_outside
             and self.validation is not None
             and self.validation.passed
             and "production" not in self.environments

@@ -57,6 +57,9 @@ log = logging.getLogger(__name__)
 ResultListener = Callable[[Result], None]
 
 SYSTEM = Actor(id="mlops-bot", name="mlops-bot", system=True)
+#: the bot approving a new version because the operator turned on MLOPS_AUTO_APPROVE
+AUTO_APPROVER = Actor(id="mlops-bot", name="mlops-bot (auto-approval)", system=True)
+AUTO_APPROVAL_REASON = "auto-approval is configured (MLOPS_AUTO_APPROVE)"
 
 
 def when(at: datetime) -> str:
@@ -89,6 +92,7 @@ class ReleaseService:
         allow_unmapped: bool = False,
         auto_deploy_staging: bool = True,
         auto_validate_staging: bool = True,
+        auto_approve: bool = False,
         clock: Callable[[], datetime] = utc_now,
         owner: str | None = None,
     ) -> None:
@@ -100,6 +104,7 @@ class ReleaseService:
         self.allow_unmapped = allow_unmapped or identities is None
         self.auto_deploy_staging = auto_deploy_staging
         self.auto_validate_staging = auto_validate_staging
+        self.auto_approve = auto_approve
         self.clock = clock
         self._listeners: list[ResultListener] = []
         #: identifies this process in locks, so a restart can tell its own dead locks apart
@@ -375,17 +380,11 @@ class ReleaseService:
         existing = self.records.decision(version)
         if existing is None and package.approval_status is not ApprovalStatus.PENDING:
             # decided outside the bot (console, CLI): adopt it so the card and audit agree
-            existing = Decision(
-                version,
-                package.approval_status,
-                "external",
-                "outside mlops-bot",
-                package.created_at,
-                package.approval_description or "",
-                "external",
-            )
+            existing = _external(package, package.created_at)
             self.records.force_decision(existing)
-        if existing is not None:
+        # An approval made outside the bot stays unconfirmed until an approver decides here.
+        unconfirmed = existing is not None and _unconfirmed(existing)
+        if existing is not None and not unconfirmed:
             return self._repeat(actor, action, version, existing, status)
         if (
             self.four_eyes
@@ -394,8 +393,9 @@ class ReleaseService:
         ):
             return self._refuse(actor, action, target, problem, version=version)
         decision = Decision(version, status, actor.id, actor.label, self.clock(), reason)
-        winner = self.records.claim_decision(decision)
-        if winner is not None:
+        if unconfirmed:
+            self.records.force_decision(decision)  # replaces the outside approval
+        elif (winner := self.records.claim_decision(decision)) is not None:
             return self._repeat(actor, action, version, winner, status)
         verb = "Approved" if status is ApprovalStatus.APPROVED else "Rejected"
         description = f"{verb} by {actor.label} ({actor.id}) via mlops-bot" + (
@@ -460,32 +460,45 @@ class ReleaseService:
         )
 
     def sync_approval(self, package: ModelPackage) -> Decision | None:
-        """Adopt an approval change made outside the bot (from a platform event); None if unchanged."""
+        """Adopt an approval change made outside the bot (from a platform event); None if unchanged.
+
+        A new Pending version is approved by the bot itself when the operator turned on
+        auto-approval. An Approved state the bot did not set is announced as made outside the bot,
+        naming who and how when the registry says, and stays undeployable until an approver
+        approves it here (``_decide``, four-eyes included).
+        """
         existing = self.records.decision(package.version)
         if package.approval_status is ApprovalStatus.PENDING:
             if existing is not None:
                 self.records.release_decision(package.version)
+            elif self.auto_approve:
+                self.approve(AUTO_APPROVER, package.version, AUTO_APPROVAL_REASON)
+                return self.records.decision(package.version)
             return None
         if existing is not None and existing.status is package.approval_status:
             return None
-        decision = Decision(
-            package.version,
-            package.approval_status,
-            "external",
-            "outside mlops-bot",
-            self.clock(),
-            package.approval_description or "",
-            "external",
-        )
+        decision = _external(package, self.clock())
         self.records.force_decision(decision)
+        message = f"v{package.version} is now {package.approval_status.value} (changed outside mlops-bot"
+        message += f" by {package.modified_by}" if package.modified_by else ""
+        message += f': "{package.approval_description}")' if package.approval_description else ")"
+        if decision.status is ApprovalStatus.APPROVED:
+            message += (
+                f". It cannot be deployed until an approver who did not request its training run "
+                f"approves it in mlops-bot (`approve v{package.version}`)."
+            )
         self._finish(
             Result(
                 Action.APPROVE if decision.status is ApprovalStatus.APPROVED else Action.REJECT,
                 Outcome.DONE,
-                f"v{package.version} is now {package.approval_status.value} (changed outside mlops-bot).",
+                message,
                 SYSTEM,
                 package.version,
-                data={"status": package.approval_status.value, "external": True},
+                data={
+                    "status": package.approval_status.value,
+                    "external": True,
+                    "modified_by": package.modified_by,
+                },
             ),
             f"v{package.version}",
         )
@@ -564,6 +577,17 @@ class ReleaseService:
                 action,
                 target,
                 f"v{version} is {package.approval_status.value}: only Approved versions can be deployed.",
+                version=version,
+                environment=environment,
+            )
+        decision = self.records.decision(version)
+        if decision is None or _unconfirmed(decision):
+            return self._refuse(
+                actor,
+                action,
+                target,
+                f"v{version} was approved outside mlops-bot: an approver who did not request its "
+                f"training run must approve it here (`approve v{version}`) before it can be deployed.",
                 version=version,
                 environment=environment,
             )
@@ -950,6 +974,25 @@ class ReleaseService:
             ),
             target,
         )
+
+
+def _external(package: ModelPackage, at: datetime) -> Decision:
+    """The decision the registry shows for ``package``, recorded as taken outside the bot."""
+    who = f"outside mlops-bot ({package.modified_by})" if package.modified_by else "outside mlops-bot"
+    return Decision(
+        package.version,
+        package.approval_status,
+        "external",
+        who[:300],
+        at,
+        package.approval_description or "",
+        "external",
+    )
+
+
+def _unconfirmed(decision: Decision) -> bool:
+    """An approval nobody gave in the bot: it does not count until an approver confirms it here."""
+    return decision.source == "external" and decision.status is ApprovalStatus.APPROVED
 
 
 def summarize_report(report: Mapping[str, Any]) -> str:

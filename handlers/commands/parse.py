@@ -13,7 +13,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from bot.core.models import Action
+from ml.parameters import PARAMETERS
 from ml.platform import ENVIRONMENTS, Environment, ParameterSpec
+
+#: Parameters the deployment sets, never a caller: why, to say so when one is given.
+POLICY_REASONS = {name: spec.policy for name, spec in PARAMETERS.items() if spec.policy}
 
 __all__ = [
     "MAX_TEXT",
@@ -277,6 +281,8 @@ def _train_parameters(args: list[str], specs: Mapping[str, ParameterSpec] | None
             raise UsageError(f"`{key}` is given twice.", USAGE["train"])
         if specs is not None:
             spec = specs.get(key)
+            if spec is None and (policy := POLICY_REASONS.get(key)):
+                raise UsageError(f"{policy}.", USAGE["train"])
             if spec is None:
                 close = _closest(key, sorted(specs))
                 valid = ", ".join(f"`{n}`" for n in sorted(specs))

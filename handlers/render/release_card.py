@@ -23,6 +23,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.core.models import ApprovalStatus, DeploymentRecord, VersionView
+from bot.core.service import AUTO_APPROVER
 
 from .common import (
     MAX_BUTTON_TEXT,
@@ -69,6 +70,7 @@ APPROVAL_EMOJI = {
 }
 
 MAX_ACTIVITY_LINES = 15
+AUTO_APPROVER_NAME = AUTO_APPROVER.name
 
 
 def card_key(version: int) -> str:
@@ -134,6 +136,18 @@ def _parameters(lineage: dict[str, str] | Any) -> str:
     return ", ".join(f"{k}={v}" for k, v in sorted(merged.items(), key=lambda kv: str(kv[0])))
 
 
+def _approval_note(view: VersionView) -> str:
+    """How the version came to be approved, when no approver decided it in the bot."""
+    if view.approved_outside:
+        return (
+            ":warning: *Approved outside mlops-bot*: it cannot be deployed until an approver "
+            "approves it here."
+        )
+    if view.decision is not None and view.decision.actor_name == AUTO_APPROVER_NAME:
+        return ":robot_face: *Auto-approved*: this deployment approves new versions (MLOPS_AUTO_APPROVE)."
+    return ""
+
+
 def _status_line(view: VersionView) -> str:
     approval = f"{APPROVAL_EMOJI[view.approval]} *{view.approval.value}*"
     serving = (
@@ -194,8 +208,9 @@ def buttons(state: CardState) -> list[ButtonElement]:
     view = state.view
     value = encode_value({"v": view.version})
     out: list[ButtonElement] = []
-    if view.approval is ApprovalStatus.PENDING:
+    if view.approval is ApprovalStatus.PENDING or view.approved_outside:
         out.append(_button(f"Approve v{view.version}", ACTION_APPROVE, value, "primary"))
+    if view.approval is ApprovalStatus.PENDING:
         out.append(_button("Reject…", ACTION_REJECT, value, "danger"))
     if view.promotable:
         replaces = f" It replaces v{view.production_version}." if view.production_version else ""
@@ -235,6 +250,7 @@ def render_card(state: CardState, *, with_buttons: bool = True) -> tuple[str, li
     blocks: list[Block] = [
         header(f"Model v{view.version} · {pkg.group}"),
         section(_status_line(view)),
+        *([section(note)] if (note := _approval_note(view)) else []),
         section("", fields),
         section("\n".join(lineage_lines)),
         DividerBlock(),

@@ -18,9 +18,7 @@ inside this process instead (tests, and long-running bot processes).
 
 from __future__ import annotations
 
-import difflib
 import logging
-import math
 import secrets
 import string
 import threading
@@ -33,6 +31,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
 
+from ml.parameters import DEFAULT_ACCURACY_THRESHOLD, RunPolicy
 from ml.platform import (
     ENVIRONMENTS,
     PIPELINE_STEPS,
@@ -54,6 +53,7 @@ from ml.platform import (
 )
 
 from . import events, rollout
+from . import parameters as run_parameters
 from .endpoints import (
     EndpointHost,
     ensure_host_process,
@@ -71,18 +71,8 @@ log = logging.getLogger(__name__)
 
 INTERRUPTED = "interrupted: the process running it stopped"
 INTERRUPTED_DEPLOY = "interrupted: the process deploying it stopped"
-DEFAULT_TARGET = "income"
-DEFAULT_THRESHOLD = 0.8
+DEFAULT_THRESHOLD = DEFAULT_ACCURACY_THRESHOLD
 _ID_ALPHABET = string.ascii_lowercase + string.digits
-
-
-def _bundled_training_data() -> str:
-    from ml import datasets
-
-    try:
-        return str(datasets.adult_train_path())
-    except FileNotFoundError:
-        return ""
 
 
 class LocalPlatform:
@@ -103,9 +93,14 @@ class LocalPlatform:
         deploy_timeout: float = 60.0,
         rollback_alarm_names: tuple[str, ...] = (),
         run_limits: RunLimits | None = None,
+        data_dir: Path | None = None,
+        policy: RunPolicy | None = None,
     ) -> None:
         self.home = Path(home).expanduser().resolve()
         self.home.mkdir(parents=True, exist_ok=True)
+        #: where InputData may point (besides the bundled data set)
+        self.data_dir = Path(data_dir).expanduser() if data_dir is not None else self.home / "data"
+        self._policy = policy or RunPolicy()
         self.model_package_group = model_package_group
         self.pipeline_name = pipeline_name
         self._endpoint_bind = endpoint_host
@@ -236,45 +231,7 @@ class LocalPlatform:
     # -- pipelines ---------------------------------------------------------------------------------
 
     def pipeline_parameters(self) -> Mapping[str, ParameterSpec]:
-        from ml.steps import train
-
-        specs: dict[str, ParameterSpec] = {
-            "InputData": ParameterSpec(
-                "InputData",
-                "string",
-                _bundled_training_data(),
-                "labelled CSV to train on (a local path; default: the bundled Adult training file)",
-            ),
-            "TargetColumn": ParameterSpec(
-                "TargetColumn", "string", DEFAULT_TARGET, "column holding the label"
-            ),
-            "AccuracyThreshold": ParameterSpec(
-                "AccuracyThreshold",
-                "float",
-                DEFAULT_THRESHOLD,
-                "minimum test accuracy for the model to be registered",
-                minimum=0.0,
-                maximum=1.0,
-            ),
-            "ModelApprovalStatus": ParameterSpec(
-                "ModelApprovalStatus",
-                "string",
-                str(ApprovalStatus.PENDING),
-                "approval status the new version is registered with",
-                choices=(str(ApprovalStatus.PENDING), str(ApprovalStatus.APPROVED)),
-            ),
-        }
-        for name, spec in train.HYPERPARAMETER_TYPES.items():
-            specs[name] = ParameterSpec(
-                name,
-                "integer" if spec.type is int else "float",
-                train.DEFAULT_HYPERPARAMETERS[name],
-                train.HYPERPARAMETER_DESCRIPTIONS.get(name, ""),
-                minimum=float(spec.minimum),
-                maximum=float(spec.maximum),
-                hyperparameter=True,
-            )
-        return specs
+        return run_parameters.specs()
 
     def start_pipeline(
         self, parameters: Mapping[str, str], requested_by: str, git_sha: str | None = None
@@ -282,12 +239,8 @@ class LocalPlatform:
         self._check_open()
         if not requested_by or not requested_by.strip():
             raise InvalidRequest("requested_by must name who asked for the run")
-        specs = self.pipeline_parameters()
-        values = self._resolve_parameters(parameters, specs)
-        input_path = _local_input_path(str(values["InputData"]))
-        hyperparameters = {n: v for n, v in values.items() if specs[n].hyperparameter}
-        assert all(isinstance(v, int | float) for v in hyperparameters.values())
-        resolved = {name: _format_value(value) for name, value in values.items()}
+        run = run_parameters.resolve_run(parameters, policy=self._policy, data_dir=self.data_dir)
+        resolved = run.recorded
         suffix = "".join(secrets.choice(_ID_ALPHABET) for _ in range(12))
         execution_id = events.execution_arn(self.pipeline_name, suffix)
         started = utcnow()
@@ -307,11 +260,11 @@ class LocalPlatform:
         self._runner.submit(
             RunRequest(
                 execution_id=execution_id,
-                input_path=input_path,
-                target=str(values["TargetColumn"]),
-                threshold=float(values["AccuracyThreshold"]),
-                approval_status=ApprovalStatus(str(values["ModelApprovalStatus"])),
-                hyperparameters={n: v for n, v in hyperparameters.items() if isinstance(v, int | float)},
+                input_path=run.input_path,
+                target=run.target,
+                threshold=run.threshold,
+                approval_status=ApprovalStatus.PENDING,
+                hyperparameters=run.hyperparameters,
                 parameters=resolved,
                 requested_by=requested_by,
                 git_sha=git_sha,
@@ -319,24 +272,6 @@ class LocalPlatform:
         )
         log.info("started %s for %s (%s)", execution_id, requested_by, resolved)
         return execution
-
-    @staticmethod
-    def _resolve_parameters(
-        given: Mapping[str, str], specs: Mapping[str, ParameterSpec]
-    ) -> dict[str, str | int | float]:
-        for name in given:
-            if name not in specs:
-                close = difflib.get_close_matches(name, list(specs), n=1, cutoff=0.6)
-                hint = f" Did you mean {close[0]!r}?" if close else ""
-                raise InvalidRequest(
-                    f"unknown parameter {name!r}.{hint} Valid parameters: {', '.join(specs)}"
-                )
-        values: dict[str, str | int | float] = {}
-        for name, spec in specs.items():
-            values[name] = _parse_value(spec, given[name]) if name in given else spec.default
-        if not str(values["InputData"]).strip():
-            raise InvalidRequest("InputData is required: the bundled Adult data is not installed")
-        return values
 
     def describe_execution(self, execution_id: str) -> Execution:
         return self._registry.get_execution(self._execution_arn(execution_id))
@@ -630,52 +565,6 @@ def _served_or_failed(status: Mapping[str, Any], row: EndpointRow, version: int,
         return True
     error = entry.get("error") or {}
     return bool(error.get("version") == version and error.get("generation") == row.generation)
-
-
-def _parse_value(spec: ParameterSpec, raw: object) -> str | int | float:
-    text = str(raw).strip()
-    if spec.type == "string":
-        if spec.choices and text not in spec.choices:
-            close = difflib.get_close_matches(text, list(spec.choices), n=1, cutoff=0.6)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise InvalidRequest(
-                f"{spec.name}={text!r} is not allowed{hint}: use one of {', '.join(spec.choices)}"
-            )
-        if not text:
-            raise InvalidRequest(f"{spec.name} must not be empty")
-        return text
-    expected = "an integer" if spec.type == "integer" else "a number"
-    bounds = ""
-    if spec.minimum is not None and spec.maximum is not None:
-        bounds = f" between {_format_value(spec.minimum)} and {_format_value(spec.maximum)}"
-    try:
-        number = float(text)
-    except ValueError:
-        raise InvalidRequest(f"{spec.name}={text!r} is not {expected}; expected {expected}{bounds}") from None
-    if not math.isfinite(number):
-        raise InvalidRequest(f"{spec.name}={text!r} is not a finite number; expected {expected}{bounds}")
-    if spec.type == "integer" and not number.is_integer():
-        raise InvalidRequest(f"{spec.name}={text!r} is not an integer; expected {expected}{bounds}")
-    if (spec.minimum is not None and number < spec.minimum) or (
-        spec.maximum is not None and number > spec.maximum
-    ):
-        raise InvalidRequest(f"{spec.name}={text!r} is out of range; expected {expected}{bounds}")
-    return int(number) if spec.type == "integer" else number
-
-
-def _format_value(value: str | int | float) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value)) if abs(value) < 1e15 else repr(value)
-    return str(value)
-
-
-def _local_input_path(value: str) -> Path:
-    if value.startswith("s3://"):
-        raise InvalidRequest(f"InputData={value!r}: the local platform reads local files only, not S3")
-    path = Path(unquote(urlsplit(value).path)) if value.startswith("file://") else Path(value).expanduser()
-    if not path.exists():
-        raise InvalidRequest(f"InputData={value!r}: no such file or directory")
-    return path.resolve()
 
 
 def _uri_to_path(uri: str) -> Path:

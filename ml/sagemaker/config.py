@@ -15,6 +15,7 @@ RetryMode = Literal["standard", "adaptive"]
 # SageMaker names (endpoints, configs, models, schedules): letters, digits, hyphens, 63 characters at most.
 _SAGEMAKER_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/.+$")
+_S3_PREFIX = re.compile(r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/[^\x00-\x1f\x7f]*)?$")
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,12 @@ class SageMakerConfig:
     # -- staging validation (ml.validate) ----------------------------------
     validation_accuracy_threshold: float = 0.8
     validation_latency_budget_ms: float = 300.0
+
+    # -- what a run may ask for (ml.parameters) ----------------------------
+    #: the lowest AccuracyThreshold a run may ask for
+    min_accuracy_threshold: float = 0.8
+    #: s3:// prefixes InputData may point under; empty: only the pipeline's default input
+    allowed_input_prefixes: tuple[str, ...] = ()
 
     # -- waiting and fan-out -----------------------------------------------
     waiter_delay_seconds: float = 30.0
@@ -173,6 +180,11 @@ class SageMakerConfig:
             problems.append("waiter_delay_seconds must be >= 0 and waiter_max_attempts >= 1")
         if self.max_concurrency < 1:
             problems.append("max_concurrency must be at least 1")
+        if not 0.0 <= self.min_accuracy_threshold <= 1.0:
+            problems.append(f"min_accuracy_threshold must be within 0-1, not {self.min_accuracy_threshold}")
+        for prefix in self.allowed_input_prefixes:
+            if not _S3_PREFIX.match(prefix):
+                problems.append(f"allowed input prefix {prefix!r} is not an s3://bucket[/prefix] URI")
         if problems:
             raise ValueError("Invalid SageMaker settings: " + "; ".join(problems))
 

@@ -23,6 +23,7 @@ import boto3
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import BotoCoreError, ClientError, WaiterError
 
+from ml.parameters import RunPolicy
 from ml.platform import (
     ENVIRONMENTS,
     PIPELINE_STEPS,
@@ -92,6 +93,15 @@ class _WaitTimedOut(Exception):
     def __init__(self, status: str) -> None:
         super().__init__(status)
         self.status = status
+
+
+def _user(context: object) -> str:
+    """A SageMaker UserContext as one name: the Studio user profile, else the IAM identity's ARN."""
+    if not isinstance(context, Mapping):
+        return ""
+    identity = context.get("IamIdentity")
+    arn = identity.get("Arn") if isinstance(identity, Mapping) else None
+    return str(context.get("UserProfileName") or arn or context.get("UserProfileArn") or "")[:300]
 
 
 def _transient(error: Exception, endpoint: str) -> bool:
@@ -219,7 +229,11 @@ class SageMakerPlatform:
         client_token: str | None = None,
     ) -> Execution:
         """Start a run; ``client_token`` makes a retried request start it only once."""
-        overrides = validate_parameters(parameters)
+        overrides = validate_parameters(
+            parameters,
+            policy=RunPolicy(self.config.min_accuracy_threshold),
+            allowed_input_prefixes=self.config.allowed_input_prefixes,
+        )
         if not requested_by.strip():
             raise InvalidRequest("A pipeline run needs the name of who requested it")
         now = datetime.now(UTC)
@@ -434,6 +448,7 @@ class SageMakerPlatform:
             approval_status=ApprovalStatus(str(data.get("ModelApprovalStatus") or ApprovalStatus.PENDING)),
             created_at=data["CreationTime"],
             approval_description=data.get("ApprovalDescription") or None,
+            modified_by=_user(data.get("LastModifiedBy")),
             metrics=self._metrics(str(statistics)) if statistics else {},
             artifact_uri=str(containers[0].get("ModelDataUrl") or ""),
             artifact_sha256=lineage.get("artifact_sha256", ""),

@@ -5,9 +5,10 @@ JSON model format as ``model_dir/xgboost-model``, the file name SageMaker's XGBo
 
 As a SageMaker Training entry point (script mode) the data comes from ``SM_CHANNEL_TRAIN`` /
 ``SM_CHANNEL_VALIDATION``, the model goes to ``SM_MODEL_DIR`` and hyperparameters arrive as
-``--num_round 100`` style arguments (or the ``SM_HPS`` JSON). ``features.json`` goes into the model
-archive beside ``xgboost-model``: the registered model serves in script mode, where ``ml/inference.py``'s
-``model_fn`` reads both (algorithm mode, which would try every file as a booster, is not used).
+``--num_round 100`` style arguments (or the ``SM_HPS`` JSON), checked against ``ml.parameters``, which
+``upload-code`` ships beside this script. ``features.json`` goes into the model archive beside
+``xgboost-model``: the registered model serves in script mode, where ``ml/inference.py``'s ``model_fn``
+reads both (algorithm mode, which would try every file as a booster, is not used).
 """
 
 from __future__ import annotations
@@ -15,67 +16,28 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import math
 import os
 import shutil
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from ml.parameters import HYPERPARAMETERS, ParameterError, ParameterSpec, hyperparameter_defaults
 
 if TYPE_CHECKING:
     import numpy as np
 
-# numpy, pandas and xgboost are imported where they are used: the hyperparameter specs
-# below are read by the bot's command validation, which must answer within Slack's 3 s.
+# numpy, pandas and xgboost are imported where they are used: importing this module stays cheap.
 
 MODEL_FILE = "xgboost-model"
 FEATURES_FILE = "features.json"
 SEED = 42
 
 
-class HyperparameterSpec(NamedTuple):
-    """Type and inclusive bounds of one hyperparameter."""
-
-    type: type[int] | type[float]
-    minimum: float
-    maximum: float
-
-
+#: Every hyperparameter's type, bounds and default come from the one parameter spec.
 DEFAULT_HYPERPARAMETERS: dict[str, int | float] = {
-    "num_round": 100,
-    "max_depth": 5,
-    "eta": 0.2,
-    "subsample": 0.8,
-    "colsample_bytree": 0.8,
-    "min_child_weight": 1.0,
-    "gamma": 0.0,
-    "lambda": 1.0,
-    "alpha": 0.0,
-}
-
-HYPERPARAMETER_TYPES: dict[str, HyperparameterSpec] = {
-    "num_round": HyperparameterSpec(int, 1, 2000),
-    "max_depth": HyperparameterSpec(int, 1, 16),
-    "eta": HyperparameterSpec(float, 0.001, 1.0),
-    "subsample": HyperparameterSpec(float, 0.1, 1.0),
-    "colsample_bytree": HyperparameterSpec(float, 0.1, 1.0),
-    "min_child_weight": HyperparameterSpec(float, 0.0, 100.0),
-    "gamma": HyperparameterSpec(float, 0.0, 100.0),
-    "lambda": HyperparameterSpec(float, 0.0, 1000.0),
-    "alpha": HyperparameterSpec(float, 0.0, 1000.0),
-}
-
-HYPERPARAMETER_DESCRIPTIONS: dict[str, str] = {
-    "num_round": "boosting rounds (trees)",
-    "max_depth": "maximum depth of a tree",
-    "eta": "learning rate",
-    "subsample": "fraction of rows sampled per tree",
-    "colsample_bytree": "fraction of features sampled per tree",
-    "min_child_weight": "minimum hessian sum in a leaf",
-    "gamma": "minimum loss reduction to split",
-    "lambda": "L2 regularisation",
-    "alpha": "L1 regularisation",
+    name: value for name, value in hyperparameter_defaults().items() if isinstance(value, (int, float))
 }
 
 
@@ -83,42 +45,14 @@ def validate_hyperparameters(values: Mapping[str, object] | None) -> dict[str, i
     """Defaults overridden by ``values`` (numbers or numeric strings); ValueError names the bad one."""
     result: dict[str, int | float] = dict(DEFAULT_HYPERPARAMETERS)
     for name, raw in (values or {}).items():
-        spec = HYPERPARAMETER_TYPES.get(name)
+        spec = HYPERPARAMETERS.get(name)
         if spec is None:
-            valid = ", ".join(sorted(HYPERPARAMETER_TYPES))
+            valid = ", ".join(sorted(HYPERPARAMETERS))
             raise ValueError(f"unknown hyperparameter {name!r}; valid ones are: {valid}")
-        result[name] = _coerce(name, raw, spec)
+        value = spec.parse(raw)
+        assert not isinstance(value, str)  # hyperparameters are numbers
+        result[name] = value
     return result
-
-
-def _coerce(name: str, raw: object, spec: HyperparameterSpec) -> int | float:
-    kind = "an integer" if spec.type is int else "a number"
-    if isinstance(raw, bool):
-        raise ValueError(f"hyperparameter {name!r} must be {kind}, not {raw!r}")
-    number: float
-    if isinstance(raw, (int, float)):
-        number = float(raw)
-    elif isinstance(raw, str):
-        try:
-            number = float(raw.strip())
-        except ValueError:
-            raise ValueError(f"hyperparameter {name!r} must be {kind}, not {raw!r}") from None
-    else:
-        raise ValueError(f"hyperparameter {name!r} must be {kind}, not {type(raw).__name__}")
-    if not math.isfinite(number):
-        raise ValueError(f"hyperparameter {name!r} must be a finite number, not {raw!r}")
-    if spec.type is int and not number.is_integer():
-        raise ValueError(f"hyperparameter {name!r} must be an integer, not {raw!r}")
-    if not spec.minimum <= number <= spec.maximum:
-        raise ValueError(
-            f"hyperparameter {name!r} must be between {_fmt(spec.minimum)} "
-            f"and {_fmt(spec.maximum)}, not {raw!r}"
-        )
-    return int(number) if spec.type is int else number
-
-
-def _fmt(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else str(value)
 
 
 def run(
@@ -247,52 +181,79 @@ def _find_features(train_dir: Path, features_dir: Path | None) -> Path | None:
     return None
 
 
-def _hyperparameters_from_sagemaker(extra: Mapping[str, str]) -> dict[str, object]:
-    """SM_HPS JSON first, then ``--name value`` arguments (what script mode passes) on top."""
-    values: dict[str, object] = {}
+def _sagemaker_hyperparameters() -> dict[str, object]:
+    """The ``SM_HPS`` JSON SageMaker sets, without the container's own ``sagemaker_*`` entries."""
     raw = os.environ.get("SM_HPS")
-    if raw:
+    if not raw:
+        return {}
+    try:
+        decoded = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"SM_HPS is not valid JSON: {exc}") from exc
+    if not isinstance(decoded, dict):
+        raise ValueError("SM_HPS must be a JSON object")
+    return {str(k): v for k, v in decoded.items() if not str(k).startswith("sagemaker_")}
+
+
+class _Parser(argparse.ArgumentParser):
+    """Reports argument errors as ValueError, so they reach SageMaker's failure file like any other."""
+
+    def error(self, message: str) -> NoReturn:
+        raise ValueError(message)
+
+
+def _argument_type(spec: ParameterSpec) -> Callable[[str], int | float]:
+    def parse(raw: str) -> int | float:
         try:
-            decoded = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"SM_HPS is not valid JSON: {exc}") from exc
-        if not isinstance(decoded, dict):
-            raise ValueError("SM_HPS must be a JSON object")
-        values.update(decoded)
-    values.update(extra)
-    return values
+            value = spec.parse(raw)
+        except ParameterError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+        assert not isinstance(value, str)
+        return value
+
+    parse.__name__ = spec.name
+    return parse
 
 
-def _parse_extra(tokens: Sequence[str]) -> dict[str, str]:
-    extra: dict[str, str] = {}
-    items = list(tokens)
-    while items:
-        token = items.pop(0)
-        if not token.startswith("--"):
-            raise ValueError(f"unexpected argument {token!r}")
-        name = token[2:]
-        if "=" in name:
-            name, value = name.split("=", 1)
-        elif items and not items[0].startswith("--"):
-            value = items.pop(0)
-        else:
-            raise ValueError(f"argument {token!r} needs a value")
-        key = name.replace("-", "_")
-        extra[key if key in HYPERPARAMETER_TYPES else name] = value
-    return extra
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Train XGBoost binary:logistic on preprocessed CSVs.")
+def build_parser() -> argparse.ArgumentParser:
+    """The script's arguments: paths, and one ``--<name>`` per hyperparameter of the spec."""
+    parser = _Parser(description="Train XGBoost binary:logistic on preprocessed CSVs.")
     parser.add_argument("--model-dir", "--model_dir", default=os.environ.get("SM_MODEL_DIR", "/opt/ml/model"))
     parser.add_argument("--train", default=os.environ.get("SM_CHANNEL_TRAIN", "/opt/ml/input/data/train"))
     parser.add_argument(
         "--validation", default=os.environ.get("SM_CHANNEL_VALIDATION", "/opt/ml/input/data/validation")
     )
     parser.add_argument("--features", default=os.environ.get("SM_CHANNEL_FEATURES"))
-    args, unknown = parser.parse_known_args(argv)
+    for name, spec in HYPERPARAMETERS.items():
+        flags = sorted({f"--{name}", f"--{name.replace('_', '-')}"})
+        parser.add_argument(
+            *flags, dest=name, type=_argument_type(spec), default=None, help=f"{spec.description}"
+        )
+    return parser
+
+
+def _joined(argv: Sequence[str]) -> list[str]:
+    """``--eta -1e-06`` as ``--eta=-1e-06``: argparse takes a value like ``-1e-06`` for an option."""
+    flags = {f"--{n}" for n in HYPERPARAMETERS} | {f"--{n.replace('_', '-')}" for n in HYPERPARAMETERS}
+    out: list[str] = []
+    items = list(argv)
+    while items:
+        token = items.pop(0)
+        out.append(f"{token}={items.pop(0)}" if token in flags and items else token)
+    return out
+
+
+def parse_arguments(argv: Sequence[str] | None = None) -> tuple[argparse.Namespace, dict[str, int | float]]:
+    """Arguments and the hyperparameters to train with (``SM_HPS`` first, then the command line)."""
+    args = build_parser().parse_args(_joined(sys.argv[1:] if argv is None else argv))
+    given = _sagemaker_hyperparameters()
+    given.update({name: getattr(args, name) for name in HYPERPARAMETERS if getattr(args, name) is not None})
+    return args, validate_hyperparameters(given)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
     try:
-        hyperparameters = validate_hyperparameters(_hyperparameters_from_sagemaker(_parse_extra(unknown)))
+        args, hyperparameters = parse_arguments(argv)
         result = run(
             Path(args.train),
             Path(args.validation),

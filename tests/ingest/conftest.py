@@ -21,6 +21,7 @@ import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import closing
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from starlette.applications import Starlette
 
+from bot.core.models import Decision
 from bot.core.service import ReleaseService
 from bot.notify import Notifier
 from bot.services import Services
@@ -318,6 +320,10 @@ def env(
     store = SQLiteStore(tmp_path / "bot.db")
     settings = make_settings(issuer)
     release = ReleaseService(platform, store, auto_deploy_staging=False)
+    for version in (1, 2, 3):  # approved by an approver in the bot, not only in the registry
+        release.records.force_decision(
+            Decision(version, ApprovalStatus.APPROVED, "UBOB", "bob", datetime.now(UTC), "fine")
+        )
     services = Services(settings, platform, store, release)
     # No worker thread: ``Env.messages`` drains the outbox in the test's thread, deterministically.
     notifier = Notifier(

@@ -19,6 +19,7 @@ from botocore.exceptions import ClientError
 from ml import serving
 from ml.local import LocalPlatform
 from ml.local.endpoints import live_host, read_host_record, stop_host_process
+from ml.parameters import RunPolicy
 from ml.platform import (
     DT_ENDPOINT,
     ApprovalStatus,
@@ -30,6 +31,7 @@ from tests.ml.conftest import train_version
 
 ROW = b"39, State-gov, 77516, Bachelors, 13, Never-married, Adm-clerical, Not-in-family, White, Male, 2174, 0, 40, United-States\n"  # noqa: E501
 STAGING = "mlops-xgboost-staging"
+LOW_GATE = RunPolicy(min_accuracy_threshold=0.5)
 
 
 def runtime_client(url: str) -> Any:
@@ -54,7 +56,12 @@ class Hosted:
 @pytest.fixture(scope="module")
 def hosted(tmp_path_factory: pytest.TempPathFactory, small_data: Path) -> Iterator[Hosted]:
     """Two Approved versions that score differently, served in process."""
-    platform = LocalPlatform(tmp_path_factory.mktemp("home"), host_endpoints_in_process=True)
+    platform = LocalPlatform(
+        tmp_path_factory.mktemp("home"),
+        host_endpoints_in_process=True,
+        data_dir=small_data.parent,
+        policy=LOW_GATE,
+    )
     v1 = train_version(platform, small_data, num_round="40")
     v2 = train_version(platform, small_data, num_round="3", max_depth="2")
     yield Hosted(platform, (v1, v2))
@@ -343,7 +350,7 @@ def _alive(pid: int) -> bool:
 
 
 def test_the_endpoint_host_process_outlives_the_platform(detached_home: Path, small_data: Path) -> None:
-    platform = LocalPlatform(detached_home)
+    platform = LocalPlatform(detached_home, data_dir=small_data.parent, policy=LOW_GATE)
     v1 = train_version(platform, small_data, num_round="5")
     v2 = train_version(platform, small_data, num_round="2", max_depth="2")
     platform.deploy("production", v1, "U-ops")

@@ -22,6 +22,7 @@ from ml import datasets
 from ml.local import LocalPlatform
 from ml.local.platform import INTERRUPTED
 from ml.local.registry import Registry
+from ml.parameters import HYPERPARAMETERS
 from ml.platform import (
     DT_ENDPOINT,
     DT_EXECUTION,
@@ -80,9 +81,11 @@ class Trained:
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Trained]:
+def trained(tmp_path_factory: pytest.TempPathFactory, small_data: Path) -> Iterator[Trained]:
     """One full default run (bundled Adult training file) shared by the module."""
-    platform = LocalPlatform(tmp_path_factory.mktemp("home"), host_endpoints_in_process=True)
+    platform = LocalPlatform(
+        tmp_path_factory.mktemp("home"), host_endpoints_in_process=True, data_dir=small_data.parent
+    )
     received: list[dict[str, Any]] = []
     platform.subscribe(received.append)
     started = platform.start_pipeline({}, requested_by="U123", git_sha="0123abc")
@@ -265,22 +268,21 @@ def test_a_failing_step_fails_the_run_with_its_message(
     [
         (
             {"max_dept": "6"},
-            r"unknown parameter 'max_dept'\. Did you mean 'max_depth'\? Valid parameters: InputData,",
+            r"Unknown parameter 'max_dept'\. Did you mean 'max_depth'\? Valid parameters: InputData,",
         ),
         ({"Threshold": "0.9"}, r"Did you mean 'AccuracyThreshold'\?"),
-        ({"max_depth": "deep"}, r"max_depth='deep' is not an integer; expected an integer between 1 and 16"),
+        ({"max_depth": "deep"}, r"max_depth='deep' is not an integer between 1 and 16"),
         ({"max_depth": "4.5"}, r"max_depth='4.5' is not an integer"),
-        ({"num_round": "0"}, r"num_round='0' is out of range; expected an integer between 1 and 2000"),
-        ({"eta": "nan"}, r"eta='nan' is not a finite number"),
+        ({"num_round": "0"}, r"num_round='0' is out of range: expected an integer between 1 and 2000"),
+        ({"eta": "nan"}, r"eta='nan' is not a number between 0.001 and 1"),
         (
             {"AccuracyThreshold": "1.5"},
-            r"AccuracyThreshold='1.5' is out of range; expected a number between 0 and 1",
+            r"AccuracyThreshold='1.5' is out of range: expected a number between 0 and 1",
         ),
-        (
-            {"ModelApprovalStatus": "Aproved"},
-            r"ModelApprovalStatus='Aproved' is not allowed \(did you mean 'Approved'",
-        ),
-        ({"InputData": "/nonexistent/adult.csv"}, r"InputData='/nonexistent/adult.csv': no such file"),
+        ({"AccuracyThreshold": "0.75"}, r"below the minimum this deployment sets \(0\.8"),
+        ({"ModelApprovalStatus": "Approved"}, r"ModelApprovalStatus is set by the deployment, not per run"),
+        ({"ProcessingInstanceType": "ml.m5.xlarge"}, r"applies to the sagemaker platform only"),
+        ({"InputData": "/nonexistent/adult.csv"}, r"InputData must be the bundled Adult training data"),
         ({"InputData": "s3://bucket/adult.csv"}, r"reads local files only"),
     ],
 )
@@ -295,7 +297,8 @@ def test_bad_parameters_are_refused_before_anything_runs(
 
 def test_pipeline_parameters_describe_defaults_types_and_bounds(trained: Trained) -> None:
     specs = trained.platform.pipeline_parameters()
-    assert list(specs)[:4] == ["InputData", "TargetColumn", "AccuracyThreshold", "ModelApprovalStatus"]
+    assert list(specs)[:3] == ["InputData", "TargetColumn", "AccuracyThreshold"]
+    assert "ModelApprovalStatus" not in specs  # policy: the deployment sets it
     assert Path(str(specs["InputData"].default)) == datasets.adult_train_path()
     assert specs["TargetColumn"].default == "income"
     threshold = specs["AccuracyThreshold"]
@@ -305,14 +308,9 @@ def test_pipeline_parameters_describe_defaults_types_and_bounds(trained: Trained
         0.0,
         1.0,
     )
-    assert specs["ModelApprovalStatus"].choices == ("PendingManualApproval", "Approved")
     hyper = {name: spec for name, spec in specs.items() if spec.hyperparameter}
-    assert set(hyper) == set(train.HYPERPARAMETER_TYPES)
-    for name, spec in hyper.items():
-        source = train.HYPERPARAMETER_TYPES[name]
-        assert spec.type == ("integer" if source.type is int else "float")
-        assert spec.default == train.DEFAULT_HYPERPARAMETERS[name]
-        assert (spec.minimum, spec.maximum) == (source.minimum, source.maximum)
+    assert hyper == dict(HYPERPARAMETERS)
+    assert {name: spec.default for name, spec in hyper.items()} == train.DEFAULT_HYPERPARAMETERS
 
 
 def test_stop_between_steps_and_a_bounded_queue(

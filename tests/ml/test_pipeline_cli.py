@@ -23,8 +23,11 @@ import pytest
 from botocore.awsrequest import AWSResponse, HTTPHeaders
 from moto import mock_aws
 
-from ml import pipeline_cli, serving_code
+from ml import parameters, pipeline_cli, serving_code
 from ml.pipeline_cli import main
+
+#: Sent on every run (``ml.sagemaker.parameters``): the deployment's, not the caller's.
+POLICY = {"AccuracyThreshold": "0.8", "ModelApprovalStatus": "PendingManualApproval"}
 
 REGION = "eu-west-1"
 ROLE = "arn:aws:iam::123456789012:role/sagemaker-exec"
@@ -182,7 +185,8 @@ def test_start_passes_parameters_and_provenance(aws: Aws, capsys: pytest.Capture
     )
     assert capsys.readouterr().out.strip() == arn
     params = aws.sm.list_pipeline_parameters_for_execution(PipelineExecutionArn=arn)["PipelineParameters"]
-    assert {p["Name"]: p["Value"] for p in params} == {"num_round": "200", "eta": "0.1"}
+    # The policy parameters are sent on every run, so no definition default decides them.
+    assert {p["Name"]: p["Value"] for p in params} == {"num_round": "200", "eta": "0.1", **POLICY}
     described = aws.sm.describe_pipeline_execution(PipelineExecutionArn=arn)
     assert json.loads(described["PipelineExecutionDescription"]) == {
         "git_sha": "0a1b2c3",
@@ -211,9 +215,11 @@ def test_start_survives_a_tagging_refusal(aws: Aws, capsys: pytest.CaptureFixtur
 @pytest.mark.parametrize(
     ("param", "message"),
     [
-        ("num_rounds=5", "Did you mean num_round?"),
-        ("max_depth=deep", "must be an integer"),
+        ("num_rounds=5", "Did you mean 'num_round'?"),
+        ("max_depth=deep", "is not an integer"),
         ("AccuracyThreshold=1.5", "out of range"),
+        ("AccuracyThreshold=0.5", "below the minimum this deployment sets"),
+        ("ModelApprovalStatus=Approved", "ModelApprovalStatus is set by the deployment, not per run"),
     ],
 )
 def test_start_rejects_bad_parameters_before_calling_aws(
@@ -382,7 +388,7 @@ def test_results_report_of_a_registered_run(aws: Aws, tmp_path: Path) -> None:
     assert report["execution_arn"] == arn and arn.endswith("/" + report["execution_id"])
     assert report["status"] == "Succeeded" and report["failure_reason"] is None
     assert (report["requested_by"], report["git_sha"]) == ("carol", "feedbeef")
-    assert report["parameters"] == {"num_round": "150"}
+    assert report["parameters"] == {"num_round": "150", **POLICY}
     assert [s["name"] for s in report["steps"]] == [
         "PreprocessData", "TrainModel", "EvaluateModel", "CheckAccuracy", "RegisterModel",
     ]  # fmt: skip
@@ -462,7 +468,9 @@ def test_upload_code_puts_scripts_where_the_definition_looks(
     assert body == b"print('preprocess.py')\n"
     archive = aws.s3.get_object(Bucket=BUCKET, Key="code/abc/sourcedir.tar.gz")["Body"].read()
     with tarfile.open(fileobj=io.BytesIO(archive), mode="r:gz") as tar:
-        assert tar.getnames() == ["train.py"]
+        assert tar.getnames() == ["train.py", "ml/__init__.py", "ml/parameters.py"]
+        spec = tar.extractfile("ml/parameters.py")
+        assert spec is not None and spec.read() == Path(parameters.__file__).read_bytes()
         member = tar.extractfile("train.py")
         assert member is not None and member.read() == b"print('train.py')\n"
     # Reproducible: the same script gives the same bytes (and so the same ETag).

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from ml import parameters as spec
 from ml import pipeline
 from ml.sagemaker.parameters import PIPELINE_PARAMETERS
 
@@ -138,6 +139,7 @@ def test_parameters_types_and_defaults(doc: dict[str, Any]) -> None:
     params = {p["Name"]: (p["Type"], p["DefaultValue"]) for p in doc["Parameters"]}
     assert params == {
         "InputData": ("String", "s3://data-bucket/training/"),
+        "TargetColumn": ("String", "income"),
         "ProcessingInstanceType": ("String", "ml.m5.xlarge"),
         "TrainingInstanceType": ("String", "ml.m5.xlarge"),
         "AccuracyThreshold": ("Float", 0.8),
@@ -147,21 +149,26 @@ def test_parameters_types_and_defaults(doc: dict[str, Any]) -> None:
         "eta": ("Float", 0.2),
         "subsample": ("Float", 0.8),
         "colsample_bytree": ("Float", 0.8),
+        "min_child_weight": ("Float", 1.0),
+        "gamma": ("Float", 0.0),
+        "lambda": ("Float", 1.0),
+        "alpha": ("Float", 0.0),
     }
     approval = next(p for p in doc["Parameters"] if p["Name"] == "ModelApprovalStatus")
     assert approval["EnumValues"] == ["PendingManualApproval", "Approved"]
 
 
-def test_parameters_agree_with_the_backend_validation(doc: dict[str, Any]) -> None:
-    kinds = {"String": "string", "Integer": "integer", "Float": "float"}
+def test_parameters_are_the_spec(doc: dict[str, Any]) -> None:
     declared = {p["Name"]: p for p in doc["Parameters"]}
-    assert set(declared) == set(PIPELINE_PARAMETERS)
-    for name, spec in PIPELINE_PARAMETERS.items():
-        assert kinds[declared[name]["Type"]] == spec.type, name
+    expected = spec.declared(spec.SAGEMAKER)
+    assert list(declared) == list(expected)
+    for name, parameter in expected.items():
+        assert declared[name]["Type"] == parameter.pipeline_type, name
         if name != "InputData":  # its default is deployment configuration
-            assert declared[name]["DefaultValue"] == spec.default, name
-        if spec.choices:
-            assert tuple(declared[name]["EnumValues"]) == spec.choices
+            assert declared[name]["DefaultValue"] == parameter.default, name
+        assert tuple(declared[name].get("EnumValues", ())) == parameter.choices, name
+    # What callers may set is the spec minus policy: ModelApprovalStatus is the deployment's.
+    assert set(PIPELINE_PARAMETERS) == set(expected) - {"ModelApprovalStatus"}
 
 
 def test_step_graph(doc: dict[str, Any]) -> None:
@@ -244,7 +251,7 @@ def test_training_runs_train_py_in_script_mode(doc: dict[str, Any]) -> None:
     args = _step(doc, "TrainModel")["Arguments"]
     assert args["AlgorithmSpecification"]["TrainingImage"] == f"{EU_WEST_1_ECR}/sagemaker-xgboost:3.2-0"
     hp = args["HyperParameters"]
-    for name in ("num_round", "max_depth", "eta", "subsample", "colsample_bytree"):
+    for name in spec.HYPERPARAMETERS:
         assert hp[name] == {"Std:Join": {"On": "", "Values": [{"Get": f"Parameters.{name}"}]}}
     assert hp["sagemaker_program"] == "train.py"
     assert hp["sagemaker_submit_directory"] == "s3://code-bucket/pipelines/code/sourcedir.tar.gz"
@@ -262,6 +269,7 @@ def test_processing_steps(doc: dict[str, Any]) -> None:
     assert pre["AppSpecification"] == {
         "ImageUri": f"{EU_WEST_1_ECR}/sagemaker-scikit-learn:1.9-0-cpu-py3",
         "ContainerEntrypoint": ["python3", "/opt/ml/processing/input/code/preprocess.py"],
+        "ContainerArguments": ["--target", {"Get": "Parameters.TargetColumn"}],
     }
     inputs = {i["InputName"]: i["S3Input"] for i in pre["ProcessingInputs"]}
     assert inputs["input"]["S3Uri"] == {"Get": "Parameters.InputData"}

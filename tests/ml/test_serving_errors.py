@@ -23,6 +23,7 @@ from moto import mock_aws
 from ml import serving_code
 from ml.local import LocalPlatform
 from ml.local.runtime_api import MAX_PAYLOAD_BYTES
+from ml.parameters import RunPolicy
 from tests.ml.conftest import train_version
 from tests.sagemaker import moto_runtime
 
@@ -53,7 +54,12 @@ def _client(**kwargs: Any) -> Any:
 
 @pytest.fixture(scope="module")
 def local_runtime(tmp_path_factory: pytest.TempPathFactory, small_data: Path) -> Iterator[Runtime]:
-    platform = LocalPlatform(tmp_path_factory.mktemp("home"), host_endpoints_in_process=True)
+    platform = LocalPlatform(
+        tmp_path_factory.mktemp("home"),
+        host_endpoints_in_process=True,
+        data_dir=small_data.parent,
+        policy=RunPolicy(min_accuracy_threshold=0.5),
+    )
     version = train_version(platform, small_data)
     info = platform.deploy("staging", version, "U-dev")
     yield Runtime("local", _client(endpoint_url=platform.endpoint_url), info.name, "000000000000")

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from ml import datasets
+from ml.parameters import HYPERPARAMETERS
 from ml.steps import evaluate, preprocess, train
 
 ADULT_DATA_SHA256 = "5b00264637dbfec36bdeaab5676b0b309ff9eb788d63554ca0a249491c86603d"
@@ -182,7 +183,7 @@ def test_preprocess_zero_one_target_needs_no_positive_label(tmp_path: Path) -> N
     [
         ("", "income", None, "is empty"),
         ("a,b,label\n", "label", None, "no data rows"),
-        ("a,label\n1,x\n2,y\n", "income", None, "target column 'income' is not in"),
+        ("a,label\n1,x\n2,y\n", "income", None, "target column 'income' is not a column of the input file"),
         ("a,label\n1,x\n2,y\n3,z\n", "label", None, "exactly two classes"),
         ("a,label\n1,x\n2,x\n", "label", None, "exactly two classes"),
         ("a,label\n1,cat\n2,dog\n", "label", None, "pass positive_label"),
@@ -193,7 +194,7 @@ def test_preprocess_zero_one_target_needs_no_positive_label(tmp_path: Path) -> N
             "cat",
             "at least",
         ),
-        ("1,2,3\n4,5,6\n", "label", None, "target column 'label' is not in"),
+        ("1,2,3\n4,5,6\n", "label", None, "target column 'label' is not a column of the input file"),
     ],
 )
 def test_preprocess_rejects_bad_input(
@@ -248,11 +249,13 @@ def test_train_writes_model_and_features(
     assert copied == json.loads((prepared[0] / "features" / "features.json").read_text())
 
 
-def test_hyperparameter_table_covers_the_defaults() -> None:
-    assert set(train.DEFAULT_HYPERPARAMETERS) == set(train.HYPERPARAMETER_TYPES)
+def test_hyperparameter_defaults_are_within_the_spec() -> None:
+    assert set(train.DEFAULT_HYPERPARAMETERS) == set(HYPERPARAMETERS)
     for name, value in train.DEFAULT_HYPERPARAMETERS.items():
-        kind, low, high = train.HYPERPARAMETER_TYPES[name]
-        assert isinstance(value, kind) and low <= value <= high, name
+        spec = HYPERPARAMETERS[name]
+        kind = int if spec.type == "integer" else float
+        assert spec.minimum is not None and spec.maximum is not None
+        assert isinstance(value, kind) and spec.minimum <= value <= spec.maximum, name
 
 
 def test_validate_hyperparameters_coerces_strings() -> None:
@@ -269,14 +272,14 @@ def test_validate_hyperparameters_coerces_strings() -> None:
             {"learning_rate": 0.1},
             "unknown hyperparameter 'learning_rate'; valid ones are: alpha, colsample_bytree",
         ),
-        ({"num_round": "abc"}, "'num_round' must be an integer, not 'abc'"),
-        ({"num_round": 1.5}, "'num_round' must be an integer"),
-        ({"max_depth": True}, "'max_depth' must be an integer"),
-        ({"eta": "fast"}, "'eta' must be a number"),
-        ({"eta": 0}, "'eta' must be between 0.001 and 1"),
-        ({"subsample": 1.5}, "'subsample' must be between"),
-        ({"gamma": float("nan")}, "finite"),
-        ({"alpha": [1]}, "'alpha' must be a number, not list"),
+        ({"num_round": "abc"}, "num_round='abc' is not an integer between 1 and 2000"),
+        ({"num_round": 1.5}, "num_round=1.5 is not an integer"),
+        ({"max_depth": True}, "max_depth must be an integer between 1 and 16, not a bool"),
+        ({"eta": "fast"}, "eta='fast' is not a number"),
+        ({"eta": 0}, "eta=0 is out of range: expected a number between 0.001 and 1"),
+        ({"subsample": 1.5}, "subsample=1.5 is out of range"),
+        ({"gamma": float("nan")}, "gamma=nan is not a number"),
+        ({"alpha": [1]}, "alpha must be a number between 0 and 1000, not a list"),
     ],
 )
 def test_bad_hyperparameters_are_refused(values: dict[str, object], message: str) -> None:
@@ -320,7 +323,10 @@ def test_train_main_follows_sagemaker_conventions(
     assert len(trees) == 5  # CLI arguments win over SM_HPS
 
     assert train.main(["--num_round", "0"]) == 1
-    assert "must be between 1 and 2000" in (tmp_path / "output" / "failure").read_text()
+    assert (
+        "num_round='0' is out of range: expected an integer between 1 and 2000"
+        in (tmp_path / "output" / "failure").read_text()
+    )
 
 
 def test_training_is_deterministic(prepared: tuple[Path, dict[str, Any]], tmp_path: Path) -> None:

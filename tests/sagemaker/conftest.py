@@ -36,6 +36,7 @@ def make_config(**overrides: Any) -> SageMakerConfig:
         "waiter_delay_seconds": 0,
         "waiter_max_attempts": 3,
         "max_attempts": 2,
+        "allowed_input_prefixes": ("s3://churn-data/",),
     }
     values.update(overrides)
     return SageMakerConfig(**values)

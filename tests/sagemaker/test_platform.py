@@ -15,6 +15,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError, ReadTimeoutError
 
+from ml.parameters import SAGEMAKER, declared
 from ml.platform import (
     PIPELINE_STEPS,
     ApprovalStatus,
@@ -69,30 +70,12 @@ def test_platform_satisfies_the_protocol(platform: SageMakerPlatform) -> None:
     assert platform.endpoint_name("production") == "churn-production"
 
 
-def test_pipeline_parameters_mirror_the_definition(platform: SageMakerPlatform) -> None:
+def test_pipeline_parameters_are_the_spec_minus_policy(platform: SageMakerPlatform) -> None:
     specs = platform.pipeline_parameters()
-    assert set(specs) == {
-        "InputData",
-        "ProcessingInstanceType",
-        "TrainingInstanceType",
-        "AccuracyThreshold",
-        "ModelApprovalStatus",
-        "num_round",
-        "max_depth",
-        "eta",
-        "subsample",
-        "colsample_bytree",
-    }
+    assert dict(specs) == {n: s for n, s in declared(SAGEMAKER).items() if n != "ModelApprovalStatus"}
     assert specs["TrainingInstanceType"].default == "ml.m5.xlarge"
     assert specs["AccuracyThreshold"].default == 0.8
-    assert specs["ModelApprovalStatus"].default == "PendingManualApproval"
     assert (specs["num_round"].type, specs["num_round"].default) == ("integer", 100)
-    assert (specs["max_depth"].type, specs["max_depth"].default) == ("integer", 5)
-    assert {n: specs[n].default for n in ("eta", "subsample", "colsample_bytree")} == {
-        "eta": 0.2,
-        "subsample": 0.8,
-        "colsample_bytree": 0.8,
-    }
     assert all(specs[n].hyperparameter for n in ("num_round", "max_depth", "eta"))
     assert not specs["InputData"].hyperparameter
 
@@ -102,17 +85,22 @@ def test_pipeline_parameters_mirror_the_definition(platform: SageMakerPlatform) 
     [
         (
             {"max_dept": "4"},
-            r"Unknown pipeline parameter 'max_dept'\. Did you mean max_depth\? Valid parameters: ",
+            r"Unknown parameter 'max_dept'\. Did you mean 'max_depth'\? Valid parameters: ",
         ),
-        ({"NUM_ROUND": "4"}, r"Did you mean num_round\?"),
-        ({"num_round": "ten"}, r"num_round must be an integer, not 'ten'"),
-        ({"max_depth": "4.5"}, r"max_depth must be an integer"),
-        ({"eta": "fast"}, r"eta must be a number"),
-        ({"eta": "nan"}, r"eta must be a finite number"),
-        ({"subsample": "1.5"}, r"subsample=1\.5 is out of range \(0\.1-1\)"),
-        ({"num_round": "0"}, r"num_round=0 is out of range \(1-10000\)"),
-        ({"ModelApprovalStatus": "Rejected"}, r"must be one of PendingManualApproval, Approved"),
-        ({"InputData": "/tmp/data.csv"}, r"InputData must be an s3://bucket/key URI"),
+        ({"NUM_ROUND": "4"}, r"Did you mean 'num_round'\?"),
+        ({"num_round": "ten"}, r"num_round='ten' is not an integer"),
+        ({"max_depth": "4.5"}, r"max_depth='4.5' is not an integer"),
+        ({"eta": "fast"}, r"eta='fast' is not a number"),
+        ({"eta": "nan"}, r"eta='nan' is not a number"),
+        ({"subsample": "1.5"}, r"subsample='1\.5' is out of range: expected a number between 0\.1 and 1"),
+        ({"num_round": "0"}, r"num_round='0' is out of range: expected an integer between 1 and 2000"),
+        ({"AccuracyThreshold": "0.7"}, r"below the minimum this deployment sets"),
+        ({"ModelApprovalStatus": "Approved"}, r"ModelApprovalStatus is set by the deployment, not per run"),
+        ({"ModelApprovalStatus": "Rejected"}, r"ModelApprovalStatus is set by the deployment, not per run"),
+        ({"InputData": "/tmp/data.csv"}, r"InputData must be an s3:// URI under an allowed prefix"),
+        ({"InputData": "s3://other-bucket/x"}, r"InputData must be an s3:// URI under an allowed prefix"),
+        ({"InputData": "s3://churn-data/../x"}, r"InputData must be an s3:// URI under an allowed prefix"),
+        ({"InputData": "s3://churn-data2/x"}, r"InputData must be an s3:// URI under an allowed prefix"),
         ({"TrainingInstanceType": "m5.large"}, r"instance type like ml\.m5\.xlarge"),
     ],
 )
@@ -154,6 +142,8 @@ def test_start_pipeline_sends_normalized_parameters_requester_and_token(
         "num_round": "250",
         "eta": "0.05",
         "InputData": "s3://churn-data/2026-11/train.csv",
+        "AccuracyThreshold": "0.8",  # policy, sent on every run
+        "ModelApprovalStatus": "PendingManualApproval",
     }
     arn = sm.list_pipeline_executions(PipelineName=platform.pipeline_name)["PipelineExecutionSummaries"][0][
         "PipelineExecutionArn"

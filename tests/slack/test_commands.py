@@ -77,9 +77,11 @@ def test_train_posts_a_run_message(harness: Harness) -> None:
     changed = {
         name: value
         for name, value in runs[0].parameters.items()
-        if (value if specs[name].type == "string" else float(value)) != specs[name].default
+        if name in specs and (value if specs[name].type == "string" else float(value)) != specs[name].default
     }
     assert changed == {"max_depth": "3"}
+    # and the policy it ran under, which no caller sets
+    assert runs[0].parameters["ModelApprovalStatus"] == "PendingManualApproval"
 
 
 def test_reject_button_opens_a_modal_and_the_submission_rejects(harness: Harness) -> None:

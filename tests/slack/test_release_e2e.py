@@ -68,7 +68,7 @@ def release_flow(h: Harness, send: Send) -> None:
     release = h.services.release
 
     # train (alice) -> the run message is created, then updated in place until Succeeded
-    status, body = send(h.command_body("train num_round=20 max_depth=4 AccuracyThreshold=0.75", "UALICE"))
+    status, body = send(h.command_body("train num_round=20 max_depth=4 AccuracyThreshold=0.8", "UALICE"))
     assert status == 200 and "Working on" in body
     started = h.wait_responses(1)[-1]["text"]
     assert "Started a training run" in started

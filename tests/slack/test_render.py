@@ -41,9 +41,11 @@ def view(
     report = None
     if validation is not None:
         report = ValidationReport(version, "staging", validation, T0, "local", "accuracy 0.870")
+    # A decided version carries the bot's decision; one approved outside the bot has none.
+    decision = None if status is ApprovalStatus.PENDING else Decision(version, status, "UBOB", "bob", T0)
     return VersionView(
         package(version, status, lineage),
-        None,
+        decision,
         report,
         envs,  # type: ignore[arg-type]
         {**METRICS, "accuracy": 0.867} if prod else None,
