@@ -207,11 +207,10 @@ def deployment_failure(
         section(headline),
         section(f"*Reason:* {escape(reason)}"),
     ]
+    config = change.pending_config_name or change.config_name
     facts = [
         f"at {when(change.modified_at)}" if change.modified_at else "",
-        f"config {code(change.pending_config_name or change.config_name)}"
-        if (change.pending_config_name or change.config_name)
-        else "",
+        f"config {code(config)}" if config else "",
         *(escape(m) for m in change.stage_messages[:3]),
     ]
     if any(facts):

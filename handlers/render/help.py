@@ -57,7 +57,8 @@ def render_help(
     ]
     hidden = sorted({a.value for a in REQUIRED_ROLES if a not in allowed})
     role_text = ", ".join(sorted(r.value for r in roles)) or "none"
-    blocks: list[Block] = [header("/mlops commands"), section("\n".join(lines))]
+    listed = "\n".join(lines) or "No command is open to you."
+    blocks: list[Block] = [header("/mlops commands"), section(listed)]
     if Action.TRAIN in allowed and parameters:
         params = ", ".join(_parameter_line(p) for p in parameters.values())
         blocks.append(section(truncate("*Training parameters:* " + params, 3000)))

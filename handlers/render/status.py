@@ -86,7 +86,7 @@ def _execution_line(execution: Execution) -> str:
 def render_status(status: StatusView) -> Message:
     blocks: list[Block] = [
         header("MLOps status"),
-        section("\n".join(_endpoint_line(e) for e in status.environments)),
+        section("\n".join(_endpoint_line(e) for e in status.environments) or "No endpoint is known."),
         DividerBlock(),
         section(
             "*Latest versions*\n"
