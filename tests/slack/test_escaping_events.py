@@ -24,6 +24,7 @@ from .escaping import (
     outside,
     payload,
     small,
+    unescape,
     urls,
     versions,
 )
@@ -113,7 +114,12 @@ alarms = st.builds(
 @EXAMPLES
 @given(alarm=alarms, serving=st.none() | versions)
 def test_alarm_alert_pings_here_once_and_only_on_purpose(alarm: AlarmChange, serving: int | None) -> None:
-    assert_safe(payload(events.alarm_alert(alarm, serving)), here=1)
+    message = events.alarm_alert(alarm, serving)
+    assert_safe(payload(message), here=1)
+    # escaped exactly once: what Slack shows is what the alarm said
+    shown = unescape(message.text)
+    assert f"Production alarm {alarm.alarm_name} is in ALARM" in shown
+    assert alarm.reason is None or shown.endswith(f": {alarm.reason}")
 
 
 @EXAMPLES
@@ -140,7 +146,9 @@ def test_alarm_resolved(alarm: AlarmChange) -> None:
     serving=st.none() | versions,
 )
 def test_deployment_failure(change: EndpointDeploymentChange, environment: Any, serving: int | None) -> None:
-    assert_safe(payload(events.deployment_failure(change, environment, serving)))
+    message = events.deployment_failure(change, environment, serving)
+    assert_safe(payload(message))
+    assert unescape(message.text).endswith(f"failed: {change.failure_reason or 'SageMaker gave no reason.'}")
 
 
 @EXAMPLES
