@@ -119,7 +119,7 @@ def test_alarm_alert_pings_here_once_and_only_on_purpose(alarm: AlarmChange, ser
     # escaped exactly once: what Slack shows is what the alarm said
     shown = unescape(message.text)
     assert f"Production alarm {alarm.alarm_name} is in ALARM" in shown
-    assert alarm.reason is None or shown.endswith(f": {alarm.reason}")
+    assert not alarm.reason or shown.endswith(f": {alarm.reason}")
 
 
 @EXAMPLES
