@@ -4,7 +4,9 @@
 #   docker build --build-arg EXTRAS=local -t mlops-bot:local .   # plus the local ML platform (XGBoost)
 # Configuration comes from the environment (see the README's configuration reference).
 
-ARG PYTHON_IMAGE=python:3.11-slim
+# python:3.11-slim (Debian slim, CPython 3.11), pinned by the digest that tag resolved to, so a rebuild
+# gets the base the tests ran on. To move it: `docker buildx imagetools inspect python:3.11-slim`.
+ARG PYTHON_IMAGE=python:3.11-slim@sha256:9c900dea9e8fb7e16277c179b555cc72d29a352dbc33cff48ad5a0412fd5bfc7
 
 FROM ${PYTHON_IMAGE} AS builder
 # Optional extras of the package to install, e.g. "local"; empty installs the bot runtime only.

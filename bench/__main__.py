@@ -256,6 +256,30 @@ def _lambda_cold(r: Mapping[str, Any]) -> list[Row]:
     return rows
 
 
+def _body_cap(r: Mapping[str, Any]) -> list[Row]:
+    setup = r["setup"]
+    at_once = setup["parallel_connections"]
+    what = f"{setup['attack_mb']:.0f} MB chunked, unauthenticated, to each route, then {at_once} at once"
+    return [
+        Row(
+            "body_cap",
+            f"server memory growth ({what})",
+            f"{r['peak_growth_mb']:.1f} MB",
+            f"server RSS at rest: {r['rss_at_rest_mb']:.0f} MB",
+            r["peak_growth_mb"] / r["rss_at_rest_mb"],
+            f"≤ {r['goal_growth_mb']:.0f} MB",
+            r["met"],
+        ),
+        Row(
+            "body_cap",
+            "body bytes an attacker got in before the server closed (max)",
+            f"{r['max_sent_mb']:.1f} MB",
+            f"attack: {setup['attack_mb']:.0f} MB",
+            r["max_sent_mb"] / setup["attack_mb"],
+        ),
+    ]
+
+
 @dataclass(frozen=True)
 class Benchmark:
     name: str
@@ -271,6 +295,7 @@ BENCHMARKS: dict[str, Benchmark] = {
         Benchmark("event_storm", 150, _event_storm),
         Benchmark("status_fanout", 150, _status_fanout),
         Benchmark("lambda_cold", 240, _lambda_cold),
+        Benchmark("body_cap", 120, _body_cap),
     )
 }
 

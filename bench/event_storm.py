@@ -47,6 +47,7 @@ from ml.platform import (
     NotFound,
     ParameterSpec,
     PlatformEvent,
+    RolledBack,
     StepInfo,
     StepStatus,
 )
@@ -309,6 +310,9 @@ class ReplayPlatform:
 
     def endpoint_history(self, environment: Environment) -> list[Deployment]:
         return []
+
+    def rolled_back_update(self, environment: Environment, version: int) -> RolledBack | None:
+        return None
 
     def validate(self, environment: Environment) -> dict[str, Any]:
         raise self._unused("validation")

@@ -24,9 +24,12 @@ from typing import Any
 
 from bot.core.models import Actor, Result
 from bot.core.service import StatusView, local_owner_is_dead
+from bot.core.store import StoreError
+from bot.notify_deadletter import dead_letters, describe
 from bot.services import Services, build_services
 from bot.settings import ConfigError, Settings, load_settings
 from bot.users import actor_for, load_users
+from ml.dbfile import CorruptDatabase
 from ml.platform import ENVIRONMENTS, Environment, Execution, PlatformError
 
 RELEASE_COMMANDS = (
@@ -41,6 +44,7 @@ RELEASE_COMMANDS = (
     "rollback",
     "history",
     "audit",
+    "dead-letters",
 )
 
 
@@ -106,6 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("history", parents=[common], help="deployment history of an environment")
     p.add_argument("environment", type=env_arg)
     p = sub.add_parser("audit", parents=[common], help="the newest audit entries")
+    p.add_argument("limit", type=int, nargs="?", default=20)
+    p = sub.add_parser("dead-letters", parents=[common], help="Slack messages given up on, newest first")
     p.add_argument("limit", type=int, nargs="?", default=20)
 
     p = sub.add_parser("shell", help="the terminal chat on the local platform (the main job)")
@@ -175,7 +181,8 @@ class Cli:
             doc["followups"] = [result_json(r) for r in results]
             self.out(json.dumps(doc, indent=2))
         else:
-            mark = {"done": "✓", "noop": "=", "refused": "✗", "failed": "✗"}[result.outcome.value]
+            marks = {"done": "✓", "noop": "=", "refused": "✗", "failed": "✗", "rolled_back": "↩"}
+            mark = marks[result.outcome.value]
             self.out(f"{mark} {result.message}")
             for r in results:
                 self.out(f"  → {r.message}")
@@ -305,6 +312,18 @@ class Cli:
             )
         return 0
 
+    def dead_letters(self, limit: int) -> int:
+        if not 1 <= limit <= 1000:
+            raise UsageError(f"dead-letters takes a count from 1 to 1000, not {limit}")
+        rows = dead_letters(self.services.store, limit)
+        if self.as_json:
+            self.out(json.dumps([{"id": k, **v} for k, v in rows], indent=2))
+        for key, entry in [] if self.as_json else rows:
+            self.out(describe(key, entry))
+        if not rows and not self.as_json:
+            self.out("No dead letters: every Slack message went through.")
+        return 0
+
 
 def status_json(view: StatusView, target: str | None = None) -> dict[str, Any]:
     return {
@@ -379,6 +398,8 @@ def run_release_command(args: argparse.Namespace, settings: Settings) -> int:
                 return cli.history(args.environment)
             case "audit":
                 return cli.audit(args.limit)
+            case "dead-letters":
+                return cli.dead_letters(args.limit)
         raise UsageError(f"unknown command {args.command}")
     finally:
         services.close()
@@ -442,6 +463,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UsageError, ConfigError, ValueError) as exc:
         print(f"mlops-bot: {exc}", file=sys.stderr)
         return 2
+    except (StoreError, CorruptDatabase) as exc:  # the message names the file or table and what to do
+        print(f"mlops-bot: {exc}", file=sys.stderr)
+        return 1
     except PlatformError as exc:
         print(f"mlops-bot: failed: {exc}", file=sys.stderr)
         return 1

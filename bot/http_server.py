@@ -21,26 +21,25 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 from slack_bolt import App, BoltRequest, BoltResponse
 from slack_sdk import WebClient
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from bot.app import AckFirst
 from bot.core.store import StoreError
+from bot.http_guard import CloseUnreadBodies, uvicorn_config
+from bot.limits import BodyRefused, Limits, read_body
 from bot.services import Services
 from bot.settings import Settings
+from bot.slack_edge import MALFORMED_BODY, SlackEdge
 
 log = logging.getLogger(__name__)
 
-__all__ = ["DISPATCH_THREADS", "MAX_BODY_BYTES", "SlackMetrics", "build_asgi", "request_kind", "serve"]
+__all__ = ["DISPATCH_THREADS", "MALFORMED_BODY", "SlackMetrics", "build_asgi", "request_kind", "serve"]
 
 #: Concurrent Bolt dispatches; each holds a thread only until its listener acknowledges.
 DISPATCH_THREADS = 64
-#: Slack payloads are a few KB; anything far larger is not from Slack.
-MAX_BODY_BYTES = 1_000_000
-#: What Bolt's request parser raises on a body that is not a Slack payload (not JSON, nested too
-#: deeply, a list where Slack sends an object): the answer is 400, not a server error.
-MALFORMED_BODY = (ValueError, RecursionError, AttributeError, TypeError, KeyError, IndexError)
 
 
 class SlackMetrics:
@@ -118,19 +117,28 @@ def build_asgi(
     """``ack_first``: the app's background executor, told when acks are in flight."""
     metrics = metrics or SlackMetrics()
     limiter: anyio.CapacityLimiter | None = None
+    settings = services.settings
+    limits = Limits.from_settings(settings)
+    secret = settings.slack_signing_secret
+    edge = SlackEdge(secret.get_secret_value() if secret is not None else "")
 
     async def slack_events(request: Request) -> Response:
         nonlocal limiter
         if limiter is None:  # created inside the running event loop
             limiter = anyio.CapacityLimiter(dispatch_threads)
         started = time.perf_counter()
-        raw = await request.body()
-        if len(raw) > MAX_BODY_BYTES:
-            metrics.requests.labels("oversized", "413").inc()
-            return Response("request body too large", status_code=413)
+        try:
+            raw = await read_body(request, limits)
+        except BodyRefused as refused:
+            metrics.requests.labels("refused", str(refused.status)).inc()
+            return refused.response(as_json=False)
         body = raw.decode("utf-8", errors="replace")
         kind = request_kind(body, request.headers.get("content-type", ""))
         headers: dict[str, str | Sequence[str]] = {k: v for k, v in request.headers.items()}
+        refusal = edge.check(body, headers)
+        if refusal is not None:
+            metrics.requests.labels(kind, str(refusal.status)).inc()
+            return PlainTextResponse(refusal.text, status_code=refusal.status)
         try:
             bolt_request = BoltRequest(body=body, query=request.url.query, headers=headers)
         except MALFORMED_BODY as exc:  # Bolt parses the body before it checks the signature
@@ -159,7 +167,10 @@ def build_asgi(
         return JSONResponse(checks, status_code=200 if ok else 503)
 
     async def prometheus(_: Request) -> Response:
-        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+        body = generate_latest(metrics.registry)
+        if services.notifier is not None:  # dead letters and retries of the Slack outbox
+            body += generate_latest(services.notifier.metrics.registry)
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
 
     routes: list[BaseRoute] = [
         Route("/slack/events", slack_events, methods=["POST"]),
@@ -167,8 +178,9 @@ def build_asgi(
         Route("/metrics", prometheus, methods=["GET"]),
         *extra_routes,
     ]
-    asgi = Starlette(routes=routes)
+    asgi = Starlette(routes=routes, middleware=[Middleware(CloseUnreadBodies)])
     asgi.state.metrics = metrics
+    asgi.state.limits = limits
     return asgi
 
 
@@ -197,7 +209,15 @@ def serve(
         for settled in services.release.recover(local_owner_is_dead):
             log.warning("recovered at start-up: %s", settled.message)
         warm_up(services)
-        uvicorn.run(asgi, host=host, port=port, log_level="info", access_log=False)
+        config = uvicorn_config(
+            asgi,
+            Limits.from_settings(services.settings),
+            host=host,
+            port=port,
+            log_level="info",
+            access_log=False,
+        )
+        uvicorn.Server(config).run()
     finally:
         services.close()
 

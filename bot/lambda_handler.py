@@ -40,10 +40,11 @@ from slack_sdk import WebClient
 
 from bot.app import create_app
 from bot.core.store import StoreError
-from bot.http_server import MALFORMED_BODY
+from bot.limits import BodyRefused, Limits, decoded_lambda_body
 from bot.notify import Notifier, SlackPoster
 from bot.services import Services, build_services
 from bot.settings import ConfigError, Settings, load_settings
+from bot.slack_edge import LAZY_HEADER, MALFORMED_BODY, SlackEdge, header
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +73,8 @@ FLUSH_SECONDS = 20.0
 DEADLINE_MARGIN_SECONDS = 2.0
 #: Outbox lease of one instance; short, since frozen instances hold it until it lapses.
 LEASE_SECONDS = 10
-LAZY_HEADER = "x-slack-bolt-lazy-only"
+#: Bolt's Lambda runner marks its asynchronous re-invocation so (a key no HTTP event can carry).
+LAZY_INVOCATION = ("method", "NONE")
 
 LambdaResponse = dict[str, Any]
 
@@ -139,6 +141,8 @@ class LambdaRuntime:
     ingest: Any  # the Starlette app of the ingest routes
     dispatch_eventbridge: Callable[..., str]
     loop: asyncio.AbstractEventLoop
+    limits: Limits
+    edge: SlackEdge
 
     def close(self) -> None:
         self.notifier.close(timeout=0)
@@ -164,7 +168,7 @@ def build_runtime(
             f"(got {settings.mlops_store!r})"
         )
     settings.require("slack_bot_token", "slack_signing_secret")
-    assert settings.slack_bot_token is not None
+    assert settings.slack_bot_token is not None and settings.slack_signing_secret is not None
     services = services or build_services(settings)
     if client is None:
         client = WebClient(token=settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url)
@@ -200,6 +204,8 @@ def build_runtime(
         ingest=Starlette(routes=routes),
         dispatch_eventbridge=routes_module.dispatch_eventbridge,
         loop=asyncio.new_event_loop(),
+        limits=Limits.from_settings(settings),
+        edge=SlackEdge(settings.slack_signing_secret.get_secret_value()),
     )
 
 
@@ -250,18 +256,12 @@ def handler(event: Mapping[str, Any], context: Any) -> LambdaResponse | dict[str
     if _is_http(event):
         path = _path(event)
         if path == SLACK_PATH:
-            lazy = LAZY_HEADER in {str(k).lower() for k in (event.get("headers") or {})}
-            try:
-                return cast(LambdaResponse, cast(Any, rt.slack).handle(dict(event), context))
-            except MALFORMED_BODY as exc:  # Bolt parses the body before it checks the signature
-                log.info("refused a malformed Slack request body: %s", type(exc).__name__)
-                return _text(400, "malformed request body")
-            finally:
-                if lazy:  # the acknowledgement path returns at once; lazy work flushes what it queued
-                    _flush(rt, context)
+            return _slack(rt, event, context)
         if path in INGEST_PATHS or path == HEALTH_PATH:
             try:
                 return _call_asgi(rt, event, path)
+            except BodyRefused as refused:
+                return _text(refused.status, refused.reason)
             finally:
                 _flush(rt, context)
         return _text(404, f"no route for {path}")
@@ -276,6 +276,30 @@ def handler(event: Mapping[str, Any], context: Any) -> LambdaResponse | dict[str
         "unrecognised Lambda event: neither an HTTP request (requestContext) nor an EventBridge event "
         f"(source, detail-type); keys: {sorted(event)[:10]}"
     )
+
+
+def _slack(rt: LambdaRuntime, event: Mapping[str, Any], context: Any) -> LambdaResponse:
+    """Size, headers and shape checked before Bolt verifies the signature and dispatches."""
+    lazy = (event.get(LAZY_INVOCATION[0]) == LAZY_INVOCATION[1]) and header(
+        event.get("headers") or {}, LAZY_HEADER
+    ) is not None
+    try:
+        body = decoded_lambda_body(event, rt.limits.max_body_bytes).decode("utf-8")
+    except BodyRefused as refused:
+        return _text(refused.status, refused.reason)
+    except UnicodeDecodeError:
+        return _text(400, "malformed request body: not UTF-8")
+    refusal = rt.edge.check(body, event.get("headers") or {}, lazy_allowed=lazy)
+    if refusal is not None:
+        return _text(refusal.status, refusal.text)
+    try:
+        return cast(LambdaResponse, cast(Any, rt.slack).handle(dict(event), context))
+    except MALFORMED_BODY as exc:  # Bolt parses the body before it checks the signature
+        log.info("refused a malformed Slack request body: %s", type(exc).__name__)
+        return _text(400, "malformed request body")
+    finally:
+        if lazy:  # the acknowledgement path returns at once; lazy work flushes what it queued
+            _flush(rt, context)
 
 
 def _is_http(event: Mapping[str, Any]) -> bool:
@@ -302,13 +326,6 @@ def _method(event: Mapping[str, Any]) -> str:
     if isinstance(http, Mapping) and http.get("method"):
         return str(http["method"]).upper()
     return str(event.get("httpMethod") or ctx.get("httpMethod") or "GET").upper()
-
-
-def _body(event: Mapping[str, Any]) -> bytes:
-    body = event.get("body") or ""
-    if not isinstance(body, str):
-        raise ValueError("the event body must be a string")
-    return base64.b64decode(body) if event.get("isBase64Encoded") else body.encode("utf-8")
 
 
 def _headers(event: Mapping[str, Any]) -> list[tuple[bytes, bytes]]:
@@ -344,7 +361,7 @@ def _call_asgi(rt: LambdaRuntime, event: Mapping[str, Any], path: str) -> Lambda
     source_ip = str(
         (ctx.get("http") or {}).get("sourceIp") or (ctx.get("identity") or {}).get("sourceIp") or ""
     )
-    body = _body(event)
+    body = decoded_lambda_body(event, rt.limits.max_body_bytes)
     headers = _headers(event)
     if not any(name == b"content-length" for name, _ in headers):
         headers.append((b"content-length", str(len(body)).encode()))

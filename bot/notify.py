@@ -15,11 +15,13 @@ One worker thread sends what the outbox holds:
   states of one key coalesce: only the newest is sent, and a state identical to the last one sent
   (by hash) is not sent again.
 * HTTP 429 pauses that method for ``Retry-After``; 5xx, timeouts and connection errors are retried
-  with exponential backoff and jitter (a post being retried holds back the posts queued after it,
-  which keeps every thread in order); a permanent error (``channel_not_found``, ``invalid_blocks``,
-  …) moves the entry to ``outbox_dead`` with the error and is logged, so nothing is silently lost
-  and nothing is retried forever. Token or scope problems pause all sending (they are not the
-  message's fault) until fixed.
+  with exponential backoff and jitter, ``max_attempts`` times in all. A post being retried holds back
+  only the posts queued after it *in the same thread* (which keeps every thread in order); other
+  threads and top-level messages keep flowing. A permanent error (``channel_not_found``,
+  ``invalid_blocks``, …) or the last failed attempt parks the message as a dead letter, with a
+  notice in its thread and a metric (``bot.notify_deadletter``), so nothing is silently lost and
+  nothing is retried forever. Token or scope problems pause all sending (they are not the message's
+  fault) until fixed.
 
 Message references ``(channel, ts)`` are written to the store (namespace ``message``) right after
 Slack accepts a post, before the outbox entry is removed, so a restarted process (a new ``Notifier``
@@ -39,48 +41,54 @@ import json
 import logging
 import os
 import random
+import re
 import secrets
 import socket
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 from slack_sdk.errors import SlackApiError, SlackRequestError
 
 from bot.core.models import format_time
 from bot.core.service import local_owner_is_dead
 from bot.core.store import Record, Store
+from bot.notify_deadletter import (
+    AUTH_ERRORS,
+    NS_OUTBOX_DEAD,
+    TRANSIENT_ERRORS,
+    NotifyMetrics,
+    ParkReason,
+    classify,
+    notice_text,
+)
+from bot.notify_pacing import Bucket, retry_after
+from bot.notify_plan import Plan, Work
 
 log = logging.getLogger(__name__)
 
+__all__ = [
+    "AUTH_ERRORS",
+    "NS_LEASE",
+    "NS_MESSAGE",
+    "NS_OUTBOX",
+    "NS_OUTBOX_DEAD",
+    "TRANSIENT_ERRORS",
+    "Notifier",
+    "SlackPoster",
+    "payload_hash",
+]
+
 NS_MESSAGE = "message"
 NS_OUTBOX = "outbox"
-NS_OUTBOX_DEAD = "outbox_dead"
 NS_LEASE = "lease"
 LEASE_KEY = "notifier"
-
-#: Slack answers these on a healthy request that may well succeed later
-TRANSIENT_ERRORS = frozenset(
-    {"internal_error", "fatal_error", "service_unavailable", "request_timeout", "ratelimited", "timeout"}
-)
-#: the app's credentials are wrong: no message is at fault, so pause everything instead of parking
-AUTH_ERRORS = frozenset(
-    {
-        "not_authed",
-        "invalid_auth",
-        "account_inactive",
-        "token_revoked",
-        "token_expired",
-        "missing_scope",
-        "no_permission",
-        "org_login_required",
-        "ekm_access_denied",
-        "team_access_not_granted",
-    }
-)
+#: suffix of a dead letter's outbox key that names the notice taking its place (sorts right after it)
+NOTICE_SUFFIX = "~notice"
+#: what Slack's error codes look like (``invalid_blocks``)
+_SLACK_CODE = re.compile(r"[a-z0-9_]{1,64}")
 
 Blocks = list[dict[str, Any]]
 
@@ -96,108 +104,6 @@ class SlackPoster(Protocol):
 def payload_hash(text: str, blocks: Blocks | None) -> str:
     body = json.dumps({"text": text, "blocks": blocks}, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(body.encode()).hexdigest()
-
-
-@dataclass
-class _Bucket:
-    """Token bucket on the monotonic clock."""
-
-    rate: float
-    burst: float
-    tokens: float = -1.0
-    stamp: float = field(default_factory=time.monotonic)
-
-    def __post_init__(self) -> None:
-        if self.tokens < 0:
-            self.tokens = self.burst
-
-    def _refill(self, now: float) -> None:
-        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-
-    def delay(self, now: float) -> float:
-        self._refill(now)
-        return 0.0 if self.tokens >= 1.0 else (1.0 - self.tokens) / self.rate
-
-    def take(self, now: float) -> None:
-        self._refill(now)
-        self.tokens -= 1.0
-
-
-@dataclass
-class _Work:
-    """One Slack call the worker can make, and the outbox entries it settles."""
-
-    kind: Literal["create", "update", "reply"]
-    item: str  # identity for retry bookkeeping: ``k:<key>`` or ``r:<outbox key>``
-    entries: list[tuple[str, Record]]  # oldest first; the last one is the state to send
-    key: str | None = None  # message key for create/update
-
-    @property
-    def newest(self) -> Record:
-        return self.entries[-1][1]
-
-    @property
-    def method(self) -> Literal["post", "update"]:
-        return "update" if self.kind == "update" else "post"
-
-
-class _Plan:
-    """What the outbox asks for, given the references known so far."""
-
-    def __init__(self, entries: list[tuple[str, Record]], has_ref: Callable[[str], bool]) -> None:
-        self.groups: dict[str, list[tuple[str, Record]]] = {}
-        self.posts: list[_Work] = []  # queue order
-        self.malformed: list[tuple[str, Record, str]] = []
-        creating: set[str] = set()
-        for okey, entry in entries:
-            problem = _entry_problem(entry)
-            if problem:
-                self.malformed.append((okey, entry, problem))
-                continue
-            if entry["op"] == "reply":
-                self.posts.append(_Work("reply", f"r:{okey}", [(okey, entry)]))
-                continue
-            key = str(entry["key"])
-            self.groups.setdefault(key, []).append((okey, entry))
-            if key not in creating and not has_ref(key):
-                creating.add(key)
-                self.posts.append(_Work("create", f"k:{key}", self.groups[key], key))
-        self.creating = creating
-        self.updates = [
-            _Work("update", f"k:{key}", group, key)
-            for key, group in self.groups.items()
-            if key not in creating
-        ]
-
-    def next_post(self) -> _Work | None:
-        """The head of the post queue, or the still-queued parent it must wait for."""
-        if not self.posts:
-            return None
-        work = self.posts[0]
-        seen = {work.key}
-        parent = work.newest.get("thread_key")
-        # Follow parents that are queued but not created yet; ``seen`` stops a (silly) cycle.
-        while parent and parent in self.creating and parent not in seen:
-            seen.add(parent)
-            work = next(w for w in self.posts if w.key == parent)
-            parent = work.newest.get("thread_key")
-        return work
-
-
-def _entry_problem(entry: Record) -> str | None:
-    op = entry.get("op")
-    if op not in ("upsert", "reply"):
-        return f"unknown outbox op {op!r}"
-    if op == "upsert" and not (isinstance(entry.get("key"), str) and entry["key"]):
-        return "upsert without a message key"
-    if op == "reply" and not (isinstance(entry.get("thread_key"), str) and entry["thread_key"]):
-        return "reply without a thread key"
-    if not isinstance(entry.get("text"), str):
-        return "text is not a string"
-    if entry.get("blocks") is not None and not isinstance(entry["blocks"], list):
-        return "blocks is not a list"
-    return None
 
 
 class Notifier:
@@ -222,6 +128,9 @@ class Notifier:
         batch: int = 500,
         idle_poll: float = 1.0,
         message_interval: float = 1.0,
+        max_attempts: int = 8,
+        clock: Callable[[], float] = time.monotonic,
+        metrics: NotifyMetrics | None = None,
     ) -> None:
         if not channel:
             raise ValueError("Notifier needs a channel (ID or #name) for top-level messages")
@@ -237,12 +146,17 @@ class Notifier:
             raise ValueError(f"auth_pause must be > 0 seconds, got {auth_pause}")
         if lease_seconds < 2:
             raise ValueError(f"lease_seconds must be >= 2, got {lease_seconds}")
+        if not 1 <= max_attempts <= 100:
+            raise ValueError(f"max_attempts must be between 1 and 100, got {max_attempts}")
         self.client = client
         self.store = store
         self.channel = channel
+        self._clock = clock
+        self.metrics = metrics or NotifyMetrics()
+        self._max_attempts = max_attempts
         self._post_rate, self._post_burst = post_rate, float(post_burst)
-        self._update_bucket = _Bucket(update_rate, float(update_burst))
-        self._post_buckets: dict[str, _Bucket] = {}
+        self._update_bucket = Bucket(update_rate, float(update_burst), clock)
+        self._post_buckets: dict[str, Bucket] = {}
         # A message changes at most once per interval: newer states wait and coalesce meanwhile.
         self._message_interval = message_interval
         self._last_written: dict[str, float] = {}
@@ -261,7 +175,6 @@ class Notifier:
         self._drain_lock = threading.Lock()
         self._refs: dict[str, Record | None] = {}
         self._channel_ids: dict[str, str] = {}
-        self._attempts: dict[str, int] = {}
         self._not_before: dict[str, float] = {}
         self._paused_until: dict[str, float] = {"post": 0.0, "update": 0.0}
         self._lease_until = 0.0
@@ -309,6 +222,10 @@ class Notifier:
     def dead_letters(self) -> list[tuple[str, Record]]:
         """Parked notifications with the Slack error that stopped them, oldest first."""
         return self.store.query(NS_OUTBOX_DEAD)
+
+    def step(self) -> float:
+        """Make at most one Slack call in this thread; seconds (on the notifier's clock) until more is due."""
+        return self._guarded_step()
 
     def flush(self, timeout: float = 30.0) -> bool:
         """Wait until the outbox is empty; True if it is. Sends in this thread if no worker runs."""
@@ -401,22 +318,20 @@ class Notifier:
         """Make at most one Slack call; 0 if it did something, else how long to wait."""
         if self._stop.is_set() and threading.current_thread() is self._thread:
             return 0.0
-        now = time.monotonic()
+        now = self._clock()
         if not self._hold_lease(now):
             return self._lease_seconds / 3
         entries = self.store.query(NS_OUTBOX, limit=self._batch)
         if not entries:
             return self._idle_poll
-        plan = _Plan(entries, lambda key: self._ref(key) is not None)
+        plan = Plan(entries, lambda key: self._ref(key) is not None)
         for okey, entry, problem in plan.malformed:
-            self._park([(okey, entry)], "malformed_entry", problem)
+            self._park([(okey, entry)], "malformed_entry", problem, "malformed")
         if plan.malformed:
             return 0.0
 
         waits: list[float] = []
-        head = plan.next_post()
-        candidates = ([head] if head else []) + plan.updates
-        for work in candidates:
+        for work in self._heads(plan) + plan.updates:
             if work.kind == "update" and self._already_sent(work):
                 return 0.0
             channel = self._destination(work)
@@ -426,6 +341,30 @@ class Notifier:
                 return 0.0
             waits.append(wait)
         return min(waits, default=self._idle_poll)
+
+    def _heads(self, plan: Plan) -> list[Work]:
+        """The first queued post of each Slack thread (and of each top-level message), in queue order.
+
+        Only these may go now: a thread's later posts wait for its head, so they keep their order,
+        while a head waiting for a retry holds back nothing outside its own thread.
+        """
+        heads: list[Work] = []
+        lanes: set[str] = set()
+        for post in plan.posts:
+            work = plan.chase(post)
+            lane = self._lane(work)
+            if lane not in lanes:
+                lanes.add(lane)
+                heads.append(work)
+        return heads
+
+    def _lane(self, work: Work) -> str:
+        """Which Slack thread a post goes to (or the top-level message a create starts)."""
+        parent_key = work.newest.get("thread_key")
+        parent = self._ref(parent_key) if parent_key else None
+        if parent is not None:
+            return f"thread:{parent['channel']}:{parent.get('thread_ts') or parent['ts']}"
+        return f"key:{work.key or parent_key}"
 
     # -- references -------------------------------------------------------------
     def _ref(self, key: str) -> Record | None:
@@ -438,7 +377,7 @@ class Notifier:
         self.store.put(NS_MESSAGE, key, rec)
         self._refs[key] = rec
 
-    def _thread_target(self, work: _Work) -> tuple[str, str | None]:
+    def _thread_target(self, work: Work) -> tuple[str, str | None]:
         """(channel, thread_ts) a new post goes to."""
         parent_key = work.newest.get("thread_key")
         parent = self._ref(parent_key) if parent_key else None
@@ -447,7 +386,7 @@ class Notifier:
         # A message that itself sits in a thread is not a thread root: reply to its root.
         return str(parent["channel"]), str(parent.get("thread_ts") or parent["ts"])
 
-    def _destination(self, work: _Work) -> str:
+    def _destination(self, work: Work) -> str:
         if work.kind == "update":
             assert work.key is not None
             ref = self._ref(work.key)
@@ -456,12 +395,12 @@ class Notifier:
         return self._thread_target(work)[0]
 
     # -- pacing -----------------------------------------------------------------
-    def _bucket(self, work: _Work, channel: str) -> _Bucket:
+    def _bucket(self, work: Work, channel: str) -> Bucket:
         if work.kind == "update":
             return self._update_bucket
         channel = self._channel_ids.get(channel, channel)
         if channel not in self._post_buckets:
-            self._post_buckets[channel] = _Bucket(self._post_rate, self._post_burst)
+            self._post_buckets[channel] = Bucket(self._post_rate, self._post_burst, self._clock)
         return self._post_buckets[channel]
 
     def _learn_channel_id(self, name: str, channel_id: str) -> None:
@@ -472,7 +411,7 @@ class Notifier:
         if name in self._post_buckets and channel_id not in self._post_buckets:
             self._post_buckets[channel_id] = self._post_buckets.pop(name)
 
-    def _ready_in(self, work: _Work, channel: str, now: float) -> float:
+    def _ready_in(self, work: Work, channel: str, now: float) -> float:
         recent = 0.0
         if work.kind == "update" and work.key in self._last_written:
             recent = self._last_written[work.key] + self._message_interval - now
@@ -488,7 +427,7 @@ class Notifier:
         return random.uniform(cap / 2, cap)
 
     # -- sending ----------------------------------------------------------------
-    def _already_sent(self, work: _Work) -> bool:
+    def _already_sent(self, work: Work) -> bool:
         assert work.key is not None
         ref = self._ref(work.key)
         newest = work.newest
@@ -497,7 +436,7 @@ class Notifier:
         self._settle(work)
         return True
 
-    def _send(self, work: _Work, channel: str, now: float) -> None:
+    def _send(self, work: Work, channel: str, now: float) -> None:
         newest = work.newest
         self._bucket(work, channel).take(now)
         kwargs: dict[str, Any] = {"channel": channel, "text": newest["text"]}
@@ -519,14 +458,14 @@ class Notifier:
             self._api_error(work, exc)
             return
         except SlackRequestError as exc:  # the client refused the arguments: no retry can fix that
-            self._park(work.entries, "invalid_request", str(exc))
+            self._park(work.entries, "invalid_request", str(exc), "invalid_request")
             return
         except (OSError, http.client.HTTPException) as exc:
-            self._retry_later(work, f"{type(exc).__name__}: {exc}")
+            self._retry_later(work, type(exc).__name__, str(exc))
             return
-        except Exception as exc:  # unknown client failure: retry later, never lose the entry
+        except Exception as exc:  # unknown client failure: retry (a bounded number of times)
             log.exception("unexpected error sending %s", work.item)
-            self._retry_later(work, f"{type(exc).__name__}: {exc}")
+            self._retry_later(work, type(exc).__name__, str(exc))
             return
 
         digest = payload_hash(newest["text"], newest.get("blocks"))
@@ -544,35 +483,35 @@ class Notifier:
                 {"channel": posted_channel, "ts": str(resp["ts"]), "thread_ts": thread_ts, "hash": digest},
             )
         self._settle(work)
-        if work.item in self._attempts:
-            log.info(
-                "Slack %s for %s went through after %d retries",
-                work.kind,
-                work.item,
-                self._attempts[work.item],
-            )
+        retries = _attempts(work.entries)
+        if retries:
+            log.info("Slack %s for %s went through after %d retries", work.kind, work.item, retries)
 
-    def _settle(self, work: _Work) -> None:
+    def _settle(self, work: Work) -> None:
         for okey, _ in work.entries:
             self.store.delete(NS_OUTBOX, okey)
-        self._attempts.pop(work.item, None)
         self._not_before.pop(work.item, None)
 
-    def _api_error(self, work: _Work, exc: SlackApiError) -> None:
+    def _api_error(self, work: Work, exc: SlackApiError) -> None:
         response = exc.response
         status = int(getattr(response, "status_code", 0) or 0)
         data = getattr(response, "data", None)
         error = str(data.get("error", "")) if isinstance(data, dict) else ""
-        now = time.monotonic()
-        if status == 429 or error == "ratelimited":
-            delay = _retry_after(getattr(response, "headers", None) or {}, self._max_retry_after)
+        if not _SLACK_CODE.fullmatch(error):  # e.g. slack_sdk's note about a non-JSON 5xx page
+            error = ""
+        now = self._clock()
+        verdict = classify(status, error)
+        if verdict == "rate_limited":
+            delay = retry_after(getattr(response, "headers", None) or {}, self._max_retry_after)
             self._paused_until[work.method] = max(self._paused_until[work.method], now + delay)
             log.warning("Slack rate-limited %s: pausing it for %.1f s", work.method, delay)
+            # Counted too: a message Slack keeps rate-limiting must not be retried forever.
+            self._retry_later(work, error or f"http_{status}", str(exc), delay=delay)
             return
-        if status >= 500 or error in TRANSIENT_ERRORS:
-            self._retry_later(work, f"HTTP {status} {error}".strip())
+        if verdict == "transient":
+            self._retry_later(work, error or f"http_{status}", str(exc))
             return
-        if error in AUTH_ERRORS:
+        if verdict == "auth":
             for method in self._paused_until:
                 self._paused_until[method] = now + self._auth_pause
             log.error(
@@ -589,35 +528,72 @@ class Notifier:
             self.store.delete(NS_MESSAGE, work.key)
             self._refs[work.key] = None
             return
-        self._park(work.entries, error or f"http_{status}", str(exc))
+        self._park(work.entries, error or f"http_{status}", str(exc), "permanent")
 
-    def _retry_later(self, work: _Work, reason: str) -> None:
-        attempt = self._attempts.get(work.item, 0) + 1
-        self._attempts[work.item] = attempt
-        delay = self._backoff(attempt)
-        self._not_before[work.item] = time.monotonic() + delay
-        level = logging.WARNING if attempt < 5 else logging.ERROR
-        log.log(
-            level,
-            "Slack %s for %s failed (%s), attempt %d; retry in %.2f s",
+    def _retry_later(self, work: Work, error: str, detail: str, *, delay: float | None = None) -> None:
+        """Count a failed attempt (durably, in the newest entry); park the message after the last one."""
+        attempt = _attempts(work.entries) + 1
+        self.metrics.retries.inc()
+        if attempt >= self._max_attempts:
+            self._park(work.entries, error, detail, "retries_exhausted", attempts=attempt)
+            return
+        okey, newest = work.entries[-1]
+        self.store.put(NS_OUTBOX, okey, {**newest, "attempts": attempt})
+        delay = self._backoff(attempt) if delay is None else delay
+        self._not_before[work.item] = self._clock() + delay
+        log.warning(
+            "Slack %s for %s failed (%s), attempt %d of %d; retry in %.2f s",
             work.kind,
             work.item,
-            reason,
+            error,
             attempt,
+            self._max_attempts,
             delay,
         )
 
-    def _park(self, entries: list[tuple[str, Record]], error: str, detail: str) -> None:
+    def _park(
+        self,
+        entries: list[tuple[str, Record]],
+        error: str,
+        detail: str,
+        reason: ParkReason,
+        *,
+        attempts: int | None = None,
+    ) -> None:
+        """Move a message to the dead letters, count it, and queue a notice in its place."""
         at = format_time(datetime.now(UTC))
+        tries = attempts if attempts is not None else _attempts(entries) + 1
+        first_okey, newest = entries[0][0], entries[-1][1]
+        if reason != "malformed" and not newest.get("notice"):
+            # The notice takes the message's place in the queue (its key sorts right after it).
+            target = newest.get("thread_key") or newest.get("key")
+            self.store.put(
+                NS_OUTBOX,
+                first_okey + NOTICE_SUFFIX,
+                {
+                    "op": "reply",
+                    "thread_key": str(target),
+                    "text": notice_text(error),
+                    "blocks": None,
+                    "notice": True,
+                    "queued_at": at,
+                },
+            )
         for okey, entry in entries:
             self.store.put(
-                NS_OUTBOX_DEAD, okey, {**entry, "error": error, "detail": detail[:2000], "failed_at": at}
+                NS_OUTBOX_DEAD,
+                okey,
+                {**entry, "error": error, "detail": detail[:2000], "failed_at": at, "attempts": tries},
             )
             self.store.delete(NS_OUTBOX, okey)
+        self.metrics.dead_letters.labels(reason).inc()
         keys = sorted({str(e.get("key") or e.get("thread_key")) for _, e in entries})
         log.error(
-            "Slack refused a notification (%s) for %s: parked %d entr%s in %r: %s",
+            "Slack refused a notification (%s, %s after %d attempt%s) for %s: parked %d entr%s in %r: %s",
             error,
+            reason,
+            tries,
+            "" if tries == 1 else "s",
             ", ".join(keys),
             len(entries),
             "y" if len(entries) == 1 else "ies",
@@ -626,7 +602,6 @@ class Notifier:
         )
         for okey, entry in entries:
             item = f"k:{entry['key']}" if entry.get("op") == "upsert" else f"r:{okey}"
-            self._attempts.pop(item, None)
             self._not_before.pop(item, None)
 
     # -- lease ----------------------------------------------------------------
@@ -675,13 +650,6 @@ def _holder_died(lease: Record) -> bool:
     return bool(host_pid) and local_owner_is_dead(host_pid)
 
 
-def _retry_after(headers: Any, cap: float) -> float:
-    value = None
-    for name, v in dict(headers).items():
-        if str(name).lower() == "retry-after":
-            value = v[0] if isinstance(v, list | tuple) and v else v
-    try:
-        seconds = float(value) if value is not None else 1.0
-    except (TypeError, ValueError):
-        seconds = 1.0
-    return min(cap, max(0.0, seconds))
+def _attempts(entries: list[tuple[str, Record]]) -> int:
+    """Failed attempts recorded so far for a message (kept in its outbox entries, so restarts count)."""
+    return max((int(e.get("attempts") or 0) for _, e in entries), default=0)

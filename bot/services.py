@@ -44,12 +44,15 @@ def build_platform(settings: Settings, *, host_endpoints_in_process: bool = Fals
 
         return sagemaker_platform(settings)
     from ml.local import LocalPlatform
+    from ml.local.run_limits import RunLimits
 
     return LocalPlatform(
         settings.mlops_home,
         model_package_group=settings.mlops_model_package_group,
         pipeline_name=settings.mlops_pipeline_name,
         host_endpoints_in_process=host_endpoints_in_process,
+        rollback_alarm_names=tuple(settings.mlops_alarm_names),
+        run_limits=RunLimits(settings.mlops_max_queued_runs, settings.mlops_max_runs_per_user),
     )
 
 

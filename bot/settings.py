@@ -60,6 +60,12 @@ class Settings(BaseSettings):
     mlops_store: Literal["sqlite", "dynamodb"] = Field("sqlite", description="Where the bot keeps its state.")
     mlops_store_path: Path | None = Field(None, description="SQLite file (default MLOPS_HOME/bot.db).")
     mlops_dynamodb_table: str = Field("mlops-bot", description="DynamoDB table when MLOPS_STORE=dynamodb.")
+    mlops_max_queued_runs: int = Field(
+        8, ge=1, le=1000, description="Local platform: training runs queued or running at once."
+    )
+    mlops_max_runs_per_user: int = Field(
+        2, ge=1, le=100, description="Local platform: training runs queued or running per person."
+    )
 
     # -- ML platform names ------------------------------------------------------------
     mlops_pipeline_name: str = Field("mlops-xgboost-pipeline", description="SageMaker pipeline name.")
@@ -114,6 +120,20 @@ class Settings(BaseSettings):
     ci_allowed_environments: CsvList = Field(default_factory=list, description="Environments (empty: any).")
     mlops_alarm_names: CsvList = Field(
         default_factory=list, description="CloudWatch alarms that page about production (comma list)."
+    )
+
+    # -- HTTP limits (every route and runtime; checked while reading, before authentication) --
+    mlops_max_body_bytes: int = Field(
+        1_000_000, ge=1024, le=10_000_000, description="Largest request body any route reads."
+    )
+    mlops_body_timeout_seconds: float = Field(
+        10.0, gt=0, le=300, description="Time allowed for a request body to arrive."
+    )
+    mlops_header_timeout_seconds: float = Field(
+        10.0, gt=0, le=300, description="Time allowed for request headers to arrive."
+    )
+    mlops_max_connections: int = Field(
+        1000, ge=1, le=100_000, description="Open HTTP connections; more are closed at once."
     )
 
     @field_validator("mlops_roles", mode="before")

@@ -19,13 +19,14 @@ import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, cast
-from weakref import WeakKeyDictionary
+from weakref import WeakKeyDictionary, WeakValueDictionary
 
 from slack_bolt import App
 
 from bot.core.models import Action, Outcome, Result
 from bot.core.records import NS_INFLIGHT
 from bot.core.service import ReleaseService
+from bot.log_throttle import ThrottledLog
 from bot.notify import Notifier, SlackPoster
 from bot.services import Services
 from ml.platform import (
@@ -55,16 +56,24 @@ EVENT_TTL_SECONDS = 24 * 3600
 
 _PROBLEM_STATES = {EndpointStatus.FAILED, EndpointStatus.ROLLING_BACK, EndpointStatus.OUT_OF_SERVICE}
 
-_key_locks: dict[str, threading.Lock] = {}
+#: One lock per message key while someone uses it: an entry goes away with its last user, so
+#: the map holds only keys being rendered right now, however many keys there have been.
+_key_locks: WeakValueDictionary[str, threading.Lock] = WeakValueDictionary()
 _key_locks_guard = threading.Lock()
+#: Events about resources the bot does not know are the sender's business, not ours: one line per
+#: kind every five minutes, with a count, however many arrive.
+_unknown = ThrottledLog(log, interval=300.0)
 
 
 @contextmanager
 def _serialized(key: str) -> Iterator[None]:
     """Read-render-write of one message at a time, so an older render never overwrites a newer one."""
     with _key_locks_guard:
-        lock = _key_locks.setdefault(key, threading.Lock())
-    with lock:
+        lock = _key_locks.get(key)
+        if lock is None:
+            lock = threading.Lock()
+            _key_locks[key] = lock
+    with lock:  # the local reference keeps the entry alive until this user is done
         yield
 
 
@@ -137,7 +146,7 @@ class SlackNotifications:
         detail_type = event.get("detail-type")
         detail = event.get("detail")
         if not isinstance(detail, Mapping):
-            log.warning("ignoring an event without detail: %s", detail_type)
+            _unknown.warning("no-detail", "ignoring an event without detail: %s", str(detail_type)[:100])
             return
         event_id = event.get("id")
         if isinstance(event_id, str) and event_id:
@@ -152,7 +161,9 @@ class SlackNotifications:
                 try:
                     self.refresh_run(execution_id)
                 except NotFound:  # another pipeline's run, or one since deleted: a retry cannot help
-                    log.warning("event for unknown execution %s: ignored", execution_id[:200])
+                    _unknown.warning(
+                        "execution", "event for unknown execution %s: ignored", execution_id[:200]
+                    )
         elif detail_type == DT_MODEL_PACKAGE:
             self._model_package(detail)
         elif detail_type in (DT_ENDPOINT, DT_ENDPOINT_DEPLOYMENT):
@@ -167,13 +178,15 @@ class SlackNotifications:
             return
         raw = detail.get("ModelPackageVersion")
         if not isinstance(raw, int | str) or not str(raw).isdigit():
-            log.warning("model package event without a version: %r", raw)
+            _unknown.warning("package-version", "model package event without a version: %r", str(raw)[:100])
             return
         version = int(raw)
         try:
             package = platform.describe_model_package(version)
         except NotFound:
-            log.warning("model package event for v%s, which the registry does not have", version)
+            _unknown.warning(
+                "package", "model package event for v%s, which the registry does not have", version
+            )
             return
         if self.release.sync_approval(package) is None:
             self.refresh_card(version)  # otherwise the sync's result already refreshed it
@@ -194,7 +207,10 @@ class SlackNotifications:
             text += f": {escape(truncate(str(reason), 500))}" if reason else "."
         elif status is EndpointStatus.IN_SERVICE and info.version is not None:
             if self.services.store.get(NS_INFLIGHT, env) is not None:
-                return  # the bot is changing it: its own result will be announced
+                # The bot is changing it: its own result is announced, unless the platform undid the
+                # change while nobody here waits for it (then this records and announces that).
+                self.release.update_finished(env)
+                return
             history = self.release.history(env)
             if history and history[-1].version == info.version:
                 return

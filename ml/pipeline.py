@@ -52,6 +52,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
+from ml import serving_code
+
 __all__ = [
     "ACCURACY_JSON_PATH",
     "EVALUATION_FILE",
@@ -146,13 +148,35 @@ class _Config:
 
 
 def code_files(code_s3_prefix: str) -> dict[str, str]:
-    """The S3 URIs the definition expects the step code at, by local file name."""
+    """The S3 URIs the definition expects the step code (and the model's serving code) at, by file name."""
     prefix = code_s3_prefix.rstrip("/")
     return {
         PREPROCESS_SCRIPT: f"{prefix}/{PREPROCESS_SCRIPT}",
         EVALUATE_SCRIPT: f"{prefix}/{EVALUATE_SCRIPT}",
         TRAIN_SOURCE_ARCHIVE: f"{prefix}/{TRAIN_SOURCE_ARCHIVE}",
+        serving_code.SOURCE_ARCHIVE: f"{prefix}/{serving_code.SOURCE_ARCHIVE}",
     }
+
+
+def check_code_prefix(code_s3_prefix: str) -> str:
+    """The bucket of a valid ``s3://bucket/prefix``; raises PipelineConfigError saying what is wrong."""
+    if not code_s3_prefix.startswith("s3://"):
+        raise PipelineConfigError(
+            f"code S3 prefix {code_s3_prefix!r} is invalid: expected s3://bucket/prefix"
+        )
+    bucket, _, key = code_s3_prefix.removeprefix("s3://").partition("/")
+    if not _BUCKET.match(bucket):
+        raise PipelineConfigError(
+            f"code S3 prefix {code_s3_prefix!r} is invalid: bucket name {bucket!r} breaks S3's naming rule "
+            "(3-63 characters: lowercase letters, digits, dots and hyphens, starting and ending with a "
+            "letter or digit)"
+        )
+    if not key.strip("/"):
+        raise PipelineConfigError(
+            f"code S3 prefix {code_s3_prefix!r} is invalid: it names a bare bucket; "
+            f"add a prefix, e.g. s3://{bucket}/mlops/code"
+        )
+    return bucket
 
 
 def _validated(
@@ -176,11 +200,7 @@ def _validated(
         )
     if not _REGION.match(region):
         raise PipelineConfigError(f"region {region!r} is invalid: expected a name like eu-west-1")
-    code = _S3_URI.match(code_s3_prefix)
-    if not code or not (code.group("key") or "/").strip("/"):
-        raise PipelineConfigError(
-            f"code S3 prefix {code_s3_prefix!r} is invalid: expected s3://bucket/prefix (not a bare bucket)"
-        )
+    code_bucket = check_code_prefix(code_s3_prefix)
     if not _GROUP_NAME.match(model_package_group):
         raise PipelineConfigError(
             f"model package group {model_package_group!r} is invalid: use letters, digits and hyphens "
@@ -190,7 +210,7 @@ def _validated(
         raise PipelineConfigError(
             f"default input data {default_input_data!r} is invalid: expected an s3://bucket/prefix URI"
         )
-    bucket = default_bucket if default_bucket is not None else code.group("bucket")
+    bucket = default_bucket if default_bucket is not None else code_bucket
     if not _BUCKET.match(bucket):
         raise PipelineConfigError(f"default bucket {bucket!r} is not a valid S3 bucket name")
     return _Config(
@@ -513,13 +533,15 @@ def _build(cfg: _Config, session: Any) -> Any:
         role_arn=cfg.role_arn,
         sagemaker_session=session,
         dependencies={},  # the default {"auto": True} inspects S3 while building
+        # Script mode: the container runs ml/inference.py, so raw business rows can be scored.
+        env_vars=serving_code.environment(code[serving_code.SOURCE_ARCHIVE]),
     )
     register = ModelStep(
         name=STEP_REGISTER,
         step_args=builder.register(
             model_package_group_name=cfg.model_package_group,
-            content_types=["text/csv"],
-            response_types=["text/csv"],
+            content_types=["text/csv", "application/json"],
+            response_types=["text/csv", "application/json"],
             inference_instances=list(INFERENCE_INSTANCE_TYPES),
             transform_instances=list(TRANSFORM_INSTANCE_TYPES),
             model_metrics=ModelMetrics(

@@ -5,7 +5,8 @@ Subcommands::
     definition   print the pipeline definition JSON (offline; needs the ``pipeline`` extra)
     upsert       create or update the pipeline in SageMaker (builds the definition unless
                  --definition-file is given)
-    upload-code  upload the step scripts to the code prefix the definition points at
+    upload-code  upload the step scripts and the model's serving code to the code prefix the definition
+                 points at
     start        start an execution; prints its ARN
     wait         poll an execution until it ends; exit 0 if it succeeded, 1 if not
     results      the execution's "pipeline result" report (JSON, see below)
@@ -430,13 +431,21 @@ def _reproducible_gzip(blob: bytes) -> bytes:
 def _cmd_upload_code(args: argparse.Namespace, session: boto3.Session | None) -> int:
     if not args.code_s3_prefix:
         raise CliError("missing --code-s3-prefix (or MLOPS_CODE_S3_PREFIX)")
+    from ml import serving_code
     from ml.pipeline import (  # no SDK import: ml.pipeline loads it lazily
         EVALUATE_SCRIPT,
         PREPROCESS_SCRIPT,
         TRAIN_SCRIPT,
         TRAIN_SOURCE_ARCHIVE,
+        PipelineConfigError,
+        check_code_prefix,
         code_files,
     )
+
+    try:
+        check_code_prefix(args.code_s3_prefix)
+    except PipelineConfigError as exc:
+        raise CliError(str(exc)) from exc
 
     steps_dir: Path = args.steps_dir
     sources = {name: steps_dir / name for name in (PREPROCESS_SCRIPT, EVALUATE_SCRIPT, TRAIN_SCRIPT)}
@@ -448,6 +457,8 @@ def _cmd_upload_code(args: argparse.Namespace, session: boto3.Session | None) ->
         PREPROCESS_SCRIPT: sources[PREPROCESS_SCRIPT].read_bytes(),
         EVALUATE_SCRIPT: sources[EVALUATE_SCRIPT].read_bytes(),
         TRAIN_SOURCE_ARCHIVE: _source_archive(sources[TRAIN_SCRIPT]),
+        # The model's inference script: registered models run it (SAGEMAKER_SUBMIT_DIRECTORY).
+        serving_code.SOURCE_ARCHIVE: serving_code.archive(),
     }
     s3 = _Aws(args.region, session).s3()
     for name, payload in payloads.items():

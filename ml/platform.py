@@ -47,6 +47,39 @@ class InvalidRequest(PlatformError):
     """The request itself is wrong (bad parameter, unapproved version, ...)."""
 
 
+class RolledBack(PlatformError):
+    """An endpoint update ended back on the configuration it started from: the platform undid it.
+
+    SageMaker does this without failing the update (the endpoint is ``InService`` again, on the old
+    ``EndpointConfigName``) when an auto-rollback alarm fires or the new fleet is unhealthy. The
+    environment still serves ``serving_version``; ``alarms`` names the alarms that fired, if known.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        environment: Environment,
+        requested_version: int,
+        serving_version: int | None,
+        requested_config: str,
+        serving_config: str,
+        rolled_back_by: str,
+        alarms: tuple[str, ...] = (),
+        reason: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.environment: Environment = environment
+        self.requested_version = requested_version
+        self.serving_version = serving_version
+        self.requested_config = requested_config
+        self.serving_config = serving_config
+        #: who undid it, as a reader would name it ("SageMaker")
+        self.rolled_back_by = rolled_back_by
+        self.alarms = alarms
+        self.reason = reason
+
+
 class ApprovalStatus(enum.StrEnum):
     PENDING = "PendingManualApproval"
     APPROVED = "Approved"
@@ -221,6 +254,15 @@ class MLPlatform(Protocol):
         ...
 
     def endpoint_history(self, environment: Environment) -> list[Deployment]: ...
+
+    def rolled_back_update(self, environment: Environment, version: int) -> RolledBack | None:
+        """After an update towards ``version`` ended: the platform's own rollback of it, if it made one.
+
+        None while the update is still going, when it succeeded, or when it never reached the platform.
+        ``deploy`` and ``rollback`` raise the same ``RolledBack``; this answers for an update whose
+        caller is gone (an endpoint event, a restart).
+        """
+        ...
 
     def validate(self, environment: Environment) -> dict[str, Any]:
         """Run ``ml.validate`` against the endpoint; returns the JSON report."""

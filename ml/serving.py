@@ -11,13 +11,14 @@ Request formats (``Content-Type``):
 Raw values are encoded exactly as preprocessing did: missing numerics take the training median, missing
 categoricals the ``Unknown`` category, and a category never seen in training encodes as all zeros.
 
-Responses (``Accept``, defaulting to the request's type), one probability per row, in row order:
+Responses (``Accept``; in-process callers default to the request's type, ``ml.inference`` to what the
+container passes), one probability per row, in row order:
 
 * ``text/csv``: one probability per line.
 * ``application/json``: ``{"predictions": [{"score": 0.12}, ...]}`` (the built-in XGBoost layout).
 
 Anything malformed raises ``BadInput`` (a ``ValueError``) with a message naming the row and column;
-endpoint servers answer it with HTTP 400. ``Scorer`` is safe to share between threads: it holds no
+``ml.inference`` turns it into an HTTP 4xx answer. ``Scorer`` is safe to share between threads: it holds no
 mutable state and ``Booster.inplace_predict`` is thread-safe.
 """
 
@@ -187,7 +188,8 @@ def _as_number(value: object, row_no: int, column: str, *, allow_missing: bool) 
     return number
 
 
-def _base_type(content_type: str) -> str:
+def base_type(content_type: str) -> str:
+    """The media type of a Content-Type or Accept value, lower case, without parameters."""
     return content_type.split(";", 1)[0].strip().lower()
 
 
@@ -245,28 +247,9 @@ class Scorer:
     # -- scoring ----------------------------------------------------------
     def predict(self, body: bytes, content_type: str, accept: str | None = None) -> tuple[bytes, str]:
         """Score a request body; returns ``(response body, response content type)``."""
-        request_type = _base_type(content_type or "")
-        if request_type not in SUPPORTED_CONTENT_TYPES:
-            raise BadInput(
-                f"unsupported content type {content_type!r}; use one of: {', '.join(SUPPORTED_CONTENT_TYPES)}"
-            )
-        response_type = request_type
-        if accept:
-            wanted = [_base_type(part) for part in accept.split(",")]
-            matches = [t for t in wanted if t in SUPPORTED_CONTENT_TYPES]
-            if matches:
-                response_type = matches[0]
-            elif not any(t in ("*/*", "text/*", "application/*") for t in wanted):
-                raise BadInput(
-                    f"unsupported Accept {accept!r}; use one of: {', '.join(SUPPORTED_CONTENT_TYPES)}"
-                )
-        rows = self._parse(body, request_type)
-        scores = self.predict_rows(rows)
-        if response_type == CONTENT_TYPE_CSV:
-            payload = "".join(f"{score:.9g}\n" for score in scores).encode()
-        else:
-            payload = json.dumps({"predictions": [{"score": score} for score in scores]}).encode()
-        return payload, response_type
+        rows = parse_request(body, content_type)
+        response_type = response_type_for(accept, base_type(content_type))
+        return encode_scores(self.predict_rows(rows), response_type), response_type
 
     def predict_rows(self, rows: Sequence[Row]) -> list[float]:
         """Probabilities for rows given as lists (encoded or raw) or dicts (raw, by column name)."""
@@ -302,48 +285,82 @@ class Scorer:
                 expected += f" or {len(spec.raw_columns)} raw columns ({', '.join(spec.raw_columns)})"
             raise BadInput(f"row {row_no} has {len(row)} values; expected {expected}")
 
-    # -- parsing ----------------------------------------------------------
-    def _parse(self, body: bytes, content_type: str) -> list[Row]:
-        if len(body) > MAX_BODY_BYTES:
-            raise BadInput(f"request body of {len(body)} bytes exceeds the {MAX_BODY_BYTES}-byte limit")
+
+# -- the request and response formats ---------------------------------------------------------------
+def parse_request(body: bytes | str, content_type: str) -> list[Row]:
+    """The rows of a request body (not yet encoded: that needs the model's ``features.json``)."""
+    request_type = base_type(content_type or "")
+    if request_type not in SUPPORTED_CONTENT_TYPES:
+        raise BadInput(
+            f"unsupported content type {content_type!r}; use one of: {', '.join(SUPPORTED_CONTENT_TYPES)}"
+        )
+    if isinstance(body, str):
+        text = body
+        size = len(body.encode("utf-8", "surrogatepass"))
+    else:
+        size = len(body)
         try:
             text = body.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             raise BadInput(f"request body is not UTF-8: {exc}") from None
-        if not text.strip():
-            raise BadInput("empty request body")
-        if content_type == CONTENT_TYPE_CSV:
-            return self._parse_csv(text)
-        return self._parse_json(text)
+    if size > MAX_BODY_BYTES:
+        raise BadInput(f"request body of {size} bytes exceeds the {MAX_BODY_BYTES}-byte limit")
+    text = text.removeprefix("\ufeff")
+    if not text.strip():
+        raise BadInput("empty request body")
+    if request_type == CONTENT_TYPE_CSV:
+        return _parse_csv(text)
+    return _parse_json(text)
 
-    @staticmethod
-    def _parse_csv(text: str) -> list[Row]:
-        rows: list[Row] = []
-        try:
-            for fields in csv.reader(io.StringIO(text)):
-                if not fields or (len(fields) == 1 and not fields[0].strip()):
-                    continue
-                rows.append([field.strip() for field in fields])
-                if len(rows) > MAX_ROWS:
-                    raise BadInput(f"more than {MAX_ROWS} rows in one request")
-        except csv.Error as exc:
-            raise BadInput(f"malformed CSV: {exc}") from None
-        return rows
 
-    @staticmethod
-    def _parse_json(text: str) -> list[Row]:
-        try:
-            document = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise BadInput(f"malformed JSON: {exc}") from None
-        if not isinstance(document, dict) or "instances" not in document:
-            raise BadInput('JSON body must be an object with an "instances" list')
-        instances = document["instances"]
-        if not isinstance(instances, list):
-            raise BadInput('"instances" must be a list')
-        if len(instances) > MAX_ROWS:
-            raise BadInput(f"{len(instances)} rows in one request; the limit is {MAX_ROWS}")
-        return instances
+def response_type_for(accept: str | None, request_type: str | None = None) -> str:
+    """The response content type for an ``Accept`` value (a list, or a wildcard, is fine)."""
+    fallback = request_type if request_type in SUPPORTED_CONTENT_TYPES else CONTENT_TYPE_JSON
+    if not accept:
+        return str(fallback)
+    wanted = [base_type(part) for part in accept.split(",")]
+    matches = [t for t in wanted if t in SUPPORTED_CONTENT_TYPES]
+    if matches:
+        return matches[0]
+    if any(t in ("*/*", "text/*", "application/*") for t in wanted):
+        return str(fallback)
+    raise BadInput(f"unsupported Accept {accept!r}; use one of: {', '.join(SUPPORTED_CONTENT_TYPES)}")
+
+
+def encode_scores(scores: Sequence[float], response_type: str) -> bytes:
+    """One probability per row: a line each in CSV, ``{"predictions": [{"score": p}, ...]}`` in JSON."""
+    if response_type == CONTENT_TYPE_CSV:
+        return "".join(f"{score:.9g}\n" for score in scores).encode()
+    return json.dumps({"predictions": [{"score": score} for score in scores]}).encode()
+
+
+def _parse_csv(text: str) -> list[Row]:
+    rows: list[Row] = []
+    try:
+        for fields in csv.reader(io.StringIO(text)):
+            if not fields or (len(fields) == 1 and not fields[0].strip()):
+                continue
+            rows.append([field.strip() for field in fields])
+            if len(rows) > MAX_ROWS:
+                raise BadInput(f"more than {MAX_ROWS} rows in one request")
+    except csv.Error as exc:
+        raise BadInput(f"malformed CSV: {exc}") from None
+    return rows
+
+
+def _parse_json(text: str) -> list[Row]:
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise BadInput(f"malformed JSON: {exc}") from None
+    if not isinstance(document, dict) or "instances" not in document:
+        raise BadInput('JSON body must be an object with an "instances" list')
+    instances = document["instances"]
+    if not isinstance(instances, list):
+        raise BadInput('"instances" must be a list')
+    if len(instances) > MAX_ROWS:
+        raise BadInput(f"{len(instances)} rows in one request; the limit is {MAX_ROWS}")
+    return instances
 
 
 def _read_archive(archive: Path) -> tuple[bytes, bytes | None]:

@@ -7,10 +7,14 @@ Checks, in order (each one a ``checks`` entry of the report):
 ``score_range``       every score is a finite probability in [0, 1]
 ``accuracy``          accuracy on the held-out labelled sample (threshold 0.5) >= ``threshold``
 ``latency``           p95 of single-row calls <= ``latency_budget_ms``
-``malformed_request`` a malformed request is refused with a 4xx error and the endpoint still answers
+``malformed_request`` a malformed request, and a row one value short, are each refused with a 4xx
+                      error, and the endpoint still answers
 
-The default sample is raw rows of the bundled ``adult.test``, which no model trained on ``adult.data``
-has seen. Standard library and boto3 only: this runs inside the bot's lean runtime.
+What is sent is the serving contract (``ml.inference``): CSV rows, raw business values by default (the
+bundled ``adult.test``, which no model trained on ``adult.data`` has seen), ``Accept: text/csv``. A
+short row is probed on purpose: SageMaker's built-in XGBoost (algorithm mode) scores one without
+complaint, so an endpoint serving the wrong contract fails here. Standard library and boto3 only: this
+runs inside the bot's lean runtime.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import csv
 import io
 import json
 import math
+import os
 import random
 import sys
 import time
@@ -31,7 +36,7 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, NoRegionError
 
 from ml import datasets
 
@@ -91,6 +96,13 @@ def load_sample(data_path: Path | None, sample_size: int, seed: int) -> Labelled
                 labels.append(parsed)
     if not rows:
         raise ValueError(f"validation data {path} has no labelled rows")
+    width = len(rows[0])
+    ragged = next((i for i, row in enumerate(rows) if len(row) != width), None)
+    if ragged is not None:
+        raise ValueError(
+            f"validation data {path}: labelled row {ragged + 1} has {len(rows[ragged])} values "
+            f"but the first has {width}; every row must have the columns the endpoint takes"
+        )
     if sample_size < 1:
         raise ValueError("sample_size must be at least 1")
     chosen = random.Random(seed).sample(range(len(rows)), min(sample_size, len(rows)))
@@ -321,26 +333,32 @@ def _check_latency(
 
 
 def _check_malformed(invoke: Invoke, sample: LabelledSample, check: CheckFn) -> None:
-    try:
-        invoke(MALFORMED_BODY, CONTENT_TYPE_CSV)
-    except Exception as exc:  # noqa: BLE001 - the refusal is what this check expects
-        status = status_of(exc)
-        refused = status is not None and 400 <= status < 500
-        outcome = (
-            f"refused with status {status}" if status is not None else f"failed without a status ({exc!r})"
-        )
-    else:
-        check("malformed_request", False, "a malformed request was answered as if valid")
-        return
+    probes = [("malformed request", MALFORMED_BODY)]
+    if len(sample.rows[0]) > 1:
+        probes.append(("row one value short", to_csv([sample.rows[0][:-1]])))
+    outcomes: list[str] = []
+    wrong: list[str] = []
+    for name, body in probes:
+        try:
+            invoke(body, CONTENT_TYPE_CSV)
+        except Exception as exc:  # noqa: BLE001 - the refusal is what this check expects
+            status = status_of(exc)
+            if status is None:
+                wrong.append(f"{name} failed without a status ({_describe(exc)})")
+            elif not 400 <= status < 500:
+                wrong.append(f"{name} refused with status {status}, expected a 4xx refusal")
+            else:
+                outcomes.append(f"{name} refused with status {status}")
+        else:
+            wrong.append(f"{name} was answered as if valid")
     try:
         invoke(to_csv(sample.rows[:1]), CONTENT_TYPE_CSV)
     except Exception as exc:  # noqa: BLE001 - not answering afterwards is the failure being checked
-        check("malformed_request", False, f"malformed request {outcome}; then a valid request failed: {exc}")
-        return
-    if refused:
-        check("malformed_request", True, f"malformed request {outcome}; the endpoint still answers")
+        wrong.append(f"then a valid request failed: {_describe(exc)}")
+    if wrong:
+        check("malformed_request", False, "; ".join(outcomes + wrong))
     else:
-        check("malformed_request", False, f"malformed request {outcome}, expected a 4xx refusal")
+        check("malformed_request", True, "; ".join(outcomes) + "; the endpoint still answers")
 
 
 # -- SageMaker runtime -----------------------------------------------------------------------------
@@ -383,7 +401,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ml validate", description="Validate a staging endpoint.")
     parser.add_argument("--endpoint", required=True, help="SageMaker endpoint name")
     parser.add_argument("--endpoint-url", default=None, help="sagemaker-runtime URL (local platform, moto)")
-    parser.add_argument("--region", default=None)
+    parser.add_argument("--region", default=None, help="AWS region (default: AWS_REGION, AWS_DEFAULT_REGION)")
     parser.add_argument("--data", type=Path, default=None, help="labelled rows (default: bundled adult.test)")
     parser.add_argument("--threshold", type=float, default=0.8)
     parser.add_argument("--latency-budget-ms", type=float, default=300.0)
@@ -395,7 +413,16 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # argparse exits on usage errors and --help
         return exc.code if isinstance(exc.code, int) else 2
     try:
-        invoke = runtime_invoker(args.endpoint, args.endpoint_url, args.region)
+        region = args.region or os.environ.get("AWS_REGION") or None  # botocore reads AWS_DEFAULT_REGION only
+        invoke = runtime_invoker(args.endpoint, args.endpoint_url, region)
+    except NoRegionError:
+        print(
+            "validate: no AWS region: pass --region (e.g. --region eu-west-1), or set AWS_REGION or "
+            "AWS_DEFAULT_REGION, or region in the profile of ~/.aws/config",
+            file=sys.stderr,
+        )
+        return 2
+    try:
         report = validate_endpoint(
             invoke,
             args.data,

@@ -77,6 +77,7 @@ class Outcome(enum.StrEnum):
     NOOP = "noop"  # repeat of something already done: nothing changed
     REFUSED = "refused"  # policy or input said no: nothing changed
     FAILED = "failed"  # the platform failed: nothing changed (or rolled back)
+    ROLLED_BACK = "rolled_back"  # the platform undid the change itself: the previous version serves
 
 
 @dataclass(frozen=True)

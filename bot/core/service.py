@@ -30,8 +30,10 @@ from ml.platform import (
     ModelPackage,
     NotFound,
     PlatformError,
+    RolledBack,
 )
 
+from . import rollouts
 from .models import (
     Action,
     Actor,
@@ -629,20 +631,18 @@ class ReleaseService:
         requested_by: Actor | None,
     ) -> Result:
         target = f"v{version}->{environment}"
-        holder = self.records.begin(
-            environment,
-            {
-                "action": action.value,
-                "version": version,
-                "previous": previous,
-                "kind": kind,
-                "actor": actor.label,
-                "actor_id": actor.id,
-                "owner": self.owner,
-                "instance": self.instance,
-                "since": self.clock().isoformat(),
-            },
-        )
+        marker: dict[str, object] = {
+            "action": action.value,
+            "version": version,
+            "previous": previous,
+            "kind": kind,
+            "actor": actor.label,
+            "actor_id": actor.id,
+            "owner": self.owner,
+            "instance": self.instance,
+            "since": self.clock().isoformat(),
+        }
+        holder = self.records.begin(environment, marker)
         if holder is not None:
             return self._refuse(
                 actor,
@@ -666,6 +666,10 @@ class ReleaseService:
                     self.platform.rollback(environment, version, actor.label)
                 else:
                     self.platform.deploy(environment, version, actor.label)
+            except RolledBack as exc:
+                settled = True  # the records already say what serves: the update never counts
+                undone = rollouts.result(actor, action, version, environment, kind, exc)
+                return self._rolled_back(undone, marker)
             except PlatformError as exc:
                 switched = self._serves(environment, version)
                 if not switched:
@@ -713,6 +717,39 @@ class ReleaseService:
         if kind == "deploy" and environment == "staging" and self.auto_validate_staging:
             self.validate(SYSTEM, version)
         return result
+
+    def _rolled_back(self, result: Result, marker: Mapping[str, object]) -> Result:
+        """The platform undid the update: audit and announce that once, as rolled back, never as done."""
+        environment = result.environment or "production"
+        if not rollouts.claim(self.records.store, environment, marker):
+            return result  # another process saw the same rollback and announced it
+        return self._finish(result, f"v{result.version}->{environment}")
+
+    def update_finished(self, environment: Environment) -> Result | None:
+        """An endpoint event says ``environment`` stopped changing: settle an update the platform undid.
+
+        An update this object is still waiting on announces itself. Otherwise (the process that asked
+        is gone, or waits elsewhere) the first to see the platform's rollback records and announces it;
+        an update that took, or is still going, is left to its owner (or ``recover``).
+        """
+        held = next((h for env, h in self.records.inflight() if env == environment), None)
+        if held is None:
+            return None
+        with self._lock:
+            if held.get("instance") == self.instance and environment in self._active:
+                return None
+        undone = self._undone(environment, int(str(held.get("version", 0))))
+        if undone is None:
+            return None
+        self.records.end(environment)
+        return self._rolled_back(rollouts.from_marker(environment, held, undone), held)
+
+    def _undone(self, environment: Environment, version: int) -> RolledBack | None:
+        try:
+            return self.platform.rolled_back_update(environment, version)
+        except PlatformError as exc:
+            log.warning("cannot tell whether %s rolled back v%s: %s", environment, version, exc)
+            return None
 
     # -- validation --------------------------------------------------------------
     def validate(self, actor: Actor, version: int | None = None) -> Result:
@@ -880,7 +917,10 @@ class ReleaseService:
                 ),
                 target,
             )
+        undone = self._undone(env, version)
         self.records.end(env)
+        if undone is not None:
+            return self._rolled_back(rollouts.from_marker(env, held, undone), held)
         retry = {
             "promote": f"promote v{version}",
             "deploy": f"deploy v{version} staging",

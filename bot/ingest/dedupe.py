@@ -20,6 +20,8 @@ log = logging.getLogger(__name__)
 NS_SEEN = "seen"
 #: EventBridge retries for up to 24 hours, GitHub redeliveries are manual: a week covers both.
 SEEN_TTL_SECONDS = 7 * 24 * 3600
+#: EventBridge gives up on an event after at most 24 hours (its retry policy's maximum event age).
+EVENTBRIDGE_TTL_SECONDS = 24 * 3600
 
 
 def digest(*parts: bytes | str) -> str:

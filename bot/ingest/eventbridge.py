@@ -309,7 +309,13 @@ class EndpointDeploymentChange:
 
     @property
     def failed(self) -> bool:
-        """A failed update, or one SageMaker is undoing (auto-rollback on an alarm)."""
+        """A failed update, or one SageMaker is undoing (auto-rollback on an alarm).
+
+        Once the endpoint is InService again it is an ending, whatever reason it carries: which
+        config it ended on (the requested one, or the old one after a rollback) is checked then.
+        """
+        if self.status is EndpointStatus.IN_SERVICE:
+            return False
         return self.status in (EndpointStatus.FAILED, EndpointStatus.ROLLING_BACK) or bool(
             self.failure_reason
         )

@@ -1,4 +1,8 @@
-"""The store on SQLite: one table, WAL mode, safe across threads and processes."""
+"""The store on SQLite: one table, WAL mode, safe across threads and processes.
+
+Records written with a TTL are hidden from reads once expired and deleted by the next write at most
+``PURGE_INTERVAL_SECONDS`` later, so dedupe keys of a flood of events do not pile up in the file.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,12 @@ import time
 from pathlib import Path
 
 from bot.core.store import Record, StoreError
+from ml.dbfile import corrupt_message, is_corrupt
+
+
+class CorruptStore(StoreError):
+    """The store's file is damaged; the message names it and what to do."""
+
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
@@ -18,7 +28,10 @@ CREATE TABLE IF NOT EXISTS records (
     expires_at REAL,
     PRIMARY KEY (ns, key)
 ) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS records_expiry ON records (expires_at) WHERE expires_at IS NOT NULL;
 """
+#: How often (at most) a write also deletes the records that have expired.
+PURGE_INTERVAL_SECONDS = 60.0
 
 
 class SQLiteStore:
@@ -28,8 +41,18 @@ class SQLiteStore:
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
-        with self._conn() as conn:
-            conn.execute(_SCHEMA)
+        self._next_purge = 0.0
+        try:
+            with self._conn() as conn:
+                conn.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            self.close()
+            raise self._error(exc) from exc
+
+    def _error(self, exc: sqlite3.Error) -> StoreError:
+        if is_corrupt(exc):
+            return CorruptStore(corrupt_message(self.path, exc, "the audit trail in it"))
+        return StoreError(f"store {self.path}: {exc}")
 
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
@@ -48,7 +71,7 @@ class SQLiteStore:
         try:
             return self._conn().execute(sql, args)
         except sqlite3.Error as exc:
-            raise StoreError(f"store {self.path}: {exc}") from exc
+            raise self._error(exc) from exc
 
     @staticmethod
     def _expiry(ttl_seconds: int | None) -> float | None:
@@ -61,13 +84,25 @@ class SQLiteStore:
         ).fetchone()
         return None if row is None else dict(json.loads(row[0]))
 
+    def _purge_now_and_then(self) -> None:
+        now = time.time()
+        with self._lock:
+            if now < self._next_purge:
+                return
+            self._next_purge = now + PURGE_INTERVAL_SECONDS
+        self.purge_expired()
+
     def put(self, ns: str, key: str, value: Record, ttl_seconds: int | None = None) -> None:
+        if ttl_seconds is not None:
+            self._purge_now_and_then()
         self._run(
             "INSERT OR REPLACE INTO records (ns, key, value, expires_at) VALUES (?, ?, ?, ?)",
             (ns, key, json.dumps(value, sort_keys=True), self._expiry(ttl_seconds)),
         )
 
     def put_if_absent(self, ns: str, key: str, value: Record, ttl_seconds: int | None = None) -> bool:
+        if ttl_seconds is not None:
+            self._purge_now_and_then()
         now = time.time()
         cur = self._run(
             "INSERT INTO records (ns, key, value, expires_at) VALUES (?, ?, ?, ?) "

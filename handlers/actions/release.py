@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt import App
+from slack_bolt import App, BoltRequest
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.core.service import RollbackPlan
@@ -69,22 +69,22 @@ def register(app: App, services: Services) -> None:
     def ack_only(ack: Any) -> None:
         ack()
 
-    def approve_run(body: dict[str, Any], context: Any, respond: Any) -> None:
+    def approve_run(body: dict[str, Any], context: Any, respond: Any, request: BoltRequest) -> None:
         version = _version(body)
         if version is None:
             _tell(respond, _text(STALE))
             return
-        if not once(services, body):
+        if not once(services, request):
             return
         actor = actor_of(context)
         _tell(respond, safely(f"approve v{version}", lambda: reply_for(release.approve(actor, version))))
 
-    def promote_run(body: dict[str, Any], context: Any, respond: Any) -> None:
+    def promote_run(body: dict[str, Any], context: Any, respond: Any, request: BoltRequest) -> None:
         version = _version(body)
         if version is None:
             _tell(respond, _text(STALE))
             return
-        if not once(services, body):
+        if not once(services, request):
             return
         actor = actor_of(context)
         _tell(respond, safely(f"promote v{version}", lambda: reply_for(release.promote(actor, version))))
@@ -124,14 +124,14 @@ def register(app: App, services: Services) -> None:
 
         _tell(respond, safely("rollback", plan))
 
-    def rollback_confirm_run(body: dict[str, Any], context: Any, respond: Any) -> None:
+    def rollback_confirm_run(body: dict[str, Any], context: Any, respond: Any, request: BoltRequest) -> None:
         data = decode_value(_first_action(body).get("value")) or {}
         env = data.get("env")
         source, target = positive_int(data.get("from")), positive_int(data.get("to"))
         if env not in ("staging", "production") or source is None or target is None:
             _tell(respond, _text(STALE), replace=True)
             return
-        if not once(services, body):
+        if not once(services, request):
             return
         actor = actor_of(context)
 

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from slack_bolt import App
+from slack_bolt import App, BoltRequest
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.core.policy import REQUIRED_ROLES, actions_for
@@ -68,12 +68,12 @@ def register(app: App, services: Services) -> None:
         else:
             ack()
 
-    def mlops_run(command: dict[str, Any], context: Any, respond: Any, body: dict[str, Any]) -> None:
+    def mlops_run(command: dict[str, Any], context: Any, respond: Any, request: BoltRequest) -> None:
         text = str(command.get("text") or "")
         parsed = _parse(services, text)
         if isinstance(parsed, UsageError | Help):
             return  # answered in the ack
-        if parsed.action in REQUIRED_ROLES and not once(services, body):
+        if parsed.action in REQUIRED_ROLES and not once(services, request):
             log.info("ignoring a redelivered %s %s", COMMAND, text[:80])
             return
         actor = actor_of(context)

@@ -11,9 +11,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from slack_bolt import BoltRequest
+
 from bot.core.models import Actor, Result
 from bot.core.service import RollbackPlan
 from bot.services import Services
+from bot.slack_edge import replay_key
 from handlers.render.common import escape, result_text, section, to_dicts
 from handlers.render.release_card import CardState, render_card
 from handlers.render.status import (
@@ -48,6 +51,9 @@ __all__ = ["NS_ONCE", "Reply", "actor_of", "card_state", "execute", "once", "rep
 #: Store namespace of lazy work already started (Lambda's async retries may deliver twice).
 NS_ONCE = "slack-once"
 ONCE_TTL_SECONDS = 24 * 3600
+#: Slack's signature is accepted for 5 minutes either side of its timestamp: a replayed request is
+#: refused by the signature check once its key expires.
+REPLAY_TTL_SECONDS = 15 * 60
 
 
 @dataclass(frozen=True)
@@ -67,12 +73,25 @@ def actor_of(context: Mapping[str, Any]) -> Actor:
     return Actor(id=str(context.get("user_id") or "unknown"), name="")
 
 
-def once(services: Services, body: Mapping[str, Any]) -> bool:
-    """True the first time this request's work runs; False for a redelivery of it."""
-    token = body.get("trigger_id")
-    if not isinstance(token, str) or not token:
-        return True
-    return services.store.put_if_absent(NS_ONCE, token[:200], {"seen": True}, ttl_seconds=ONCE_TTL_SECONDS)
+def once(services: Services, request: BoltRequest) -> bool:
+    """True the first time this request's work runs; False for a replay or redelivery of it.
+
+    A signed request is known by its timestamp and signature, whether or not it carries a
+    ``trigger_id``; the claim is in the store, so it holds across restarts and replicas.
+    """
+    first = True
+    signed = replay_key(request.headers)
+    if signed is not None:
+        first = services.store.put_if_absent(
+            NS_ONCE, f"sig:{signed}", {"seen": True}, ttl_seconds=REPLAY_TTL_SECONDS
+        )
+    token = request.body.get("trigger_id")
+    if isinstance(token, str) and token:
+        first = (
+            services.store.put_if_absent(NS_ONCE, token[:200], {"seen": True}, ttl_seconds=ONCE_TTL_SECONDS)
+            and first
+        )
+    return first
 
 
 def reply_for(result: Result) -> Reply:

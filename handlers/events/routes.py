@@ -33,6 +33,7 @@ from bot.ingest.eventbridge import (
     parse_body,
     parse_envelope,
 )
+from bot.limits import BodyRefused, Limits, read_body
 from bot.notify import Notifier
 from bot.services import Services
 from handlers.render.run_message import run_key
@@ -44,7 +45,6 @@ log = logging.getLogger(__name__)
 
 PlatformHandler = Callable[[Services, Notifier, dict[str, Any]], None]
 
-MAX_BODY_BYTES = 1024 * 1024
 NS_GH_STATE = "gh_state"
 NS_ALARM = "alarm_alert"
 STATE_TTL_SECONDS = 30 * 24 * 3600
@@ -64,14 +64,11 @@ def _unauthorized(reason: str) -> JSONResponse:
     )
 
 
-async def _body(request: Request) -> bytes | Response:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        return _json(413, error=f"body exceeds {MAX_BODY_BYTES} bytes")
-    body = await request.body()
-    if len(body) > MAX_BODY_BYTES:
-        return _json(413, error=f"body exceeds {MAX_BODY_BYTES} bytes")
-    return body
+async def _body(request: Request, services: Services) -> bytes | Response:
+    try:
+        return await read_body(request, Limits.from_settings(services.settings))
+    except BodyRefused as refused:
+        return refused.response(as_json=True)
 
 
 def _production_version(services: Services) -> int | None:
@@ -118,7 +115,7 @@ def dispatch_eventbridge(
     if not rules.relevant(change):
         log.debug("event %s is about another resource", env.id)
         return "filtered"
-    with dedupe.claim(services.store, f"eb:{env.id}") as first:
+    with dedupe.claim(services.store, f"eb:{env.id}", dedupe.EVENTBRIDGE_TTL_SECONDS) as first:
         if not first:
             return "duplicate"
         if isinstance(change, AlarmChange):
@@ -174,7 +171,7 @@ def _eventbridge_route(
         presented = ci.bearer_token(request.headers.get("authorization")) or ""
         if not hmac.compare_digest(presented.encode(), token.get_secret_value().encode()):
             return _unauthorized("wrong or missing bearer token")
-        body = await _body(request)
+        body = await _body(request, services)
         if isinstance(body, Response):
             return body
         try:
@@ -306,7 +303,7 @@ def _github_route(services: Services, notifier: Notifier) -> Callable[[Request],
         secret = services.settings.github_webhook_secret
         if secret is None or not secret.get_secret_value():
             return _unauthorized("GITHUB_WEBHOOK_SECRET is not configured")
-        body = await _body(request)
+        body = await _body(request, services)
         if isinstance(body, Response):
             return body
         signature = request.headers.get(github.SIGNATURE_HEADER)
@@ -402,7 +399,7 @@ def _ci_route(
         except ci.VerifierUnavailable as exc:
             log.error("cannot verify CI tokens: %s", exc)
             return _json(503, error="cannot verify tokens right now; retry")
-        body = await _body(request)
+        body = await _body(request, services)
         if isinstance(body, Response):
             return body
         try:

@@ -48,6 +48,7 @@ OUTCOME_EMOJI = {
     Outcome.NOOP: ":information_source:",
     Outcome.REFUSED: ":no_entry:",
     Outcome.FAILED: ":x:",
+    Outcome.ROLLED_BACK: ":rewind:",
 }
 
 

@@ -6,7 +6,7 @@ import json
 import logging
 from typing import Any
 
-from slack_bolt import App
+from slack_bolt import App, BoltRequest
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.models.blocks import InputBlock, PlainTextInputElement, PlainTextObject
 from slack_sdk.models.views import View
@@ -76,9 +76,9 @@ def register(app: App, services: Services) -> None:
         else:
             ack()
 
-    def reject_submit_run(body: dict[str, Any], context: Any, client: Any) -> None:
+    def reject_submit_run(body: dict[str, Any], context: Any, client: Any, request: BoltRequest) -> None:
         version, reason, channel = _submission(body)
-        if version is None or not reason or len(reason) > MAX_REASON or not once(services, body):
+        if version is None or not reason or len(reason) > MAX_REASON or not once(services, request):
             return
         actor = actor_of(context)
         reply = safely(

@@ -3,6 +3,7 @@
 python -m ml.local serve-endpoints --home ~/.mlops/local [--port 8080]
 python -m ml.local stop-endpoints --home ~/.mlops/local
 python -m ml.local endpoints-status --home ~/.mlops/local
+python -m ml.local set-alarm --home ~/.mlops/local NAME ALARM|OK|INSUFFICIENT_DATA [--reason TEXT]
 """
 
 from __future__ import annotations
@@ -14,7 +15,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from ml.platform import PlatformError
+
 from .endpoints import live_host, serve, stop_host_process
+from .rollout import ALARM_STATES, set_alarm
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -27,11 +31,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name, text in (("stop-endpoints", "stop the running host"), ("endpoints-status", "show the host")):
         sub = commands.add_parser(name, help=text)
         sub.add_argument("--home", type=Path, required=True)
+    alarm_cmd = commands.add_parser("set-alarm", help="set an alarm the rollout guard watches")
+    alarm_cmd.add_argument("--home", type=Path, required=True)
+    alarm_cmd.add_argument("name")
+    alarm_cmd.add_argument("state", choices=ALARM_STATES)
+    alarm_cmd.add_argument("--reason", default="")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     home = Path(args.home).expanduser()
     if args.command == "serve-endpoints":
         serve(home, host=args.host, port=args.port)
+        return 0
+    if args.command == "set-alarm":
+        try:
+            set_alarm(home, args.name, args.state, args.reason)
+        except PlatformError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        print(f"{args.name} is {args.state}")
         return 0
     if args.command == "stop-endpoints":
         stopped = stop_host_process(home)

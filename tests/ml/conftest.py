@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import gzip
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from ml import datasets
+from ml.local import LocalPlatform
+from ml.platform import ExecutionStatus
 from ml.serving import Scorer
 from ml.steps import evaluate, preprocess, train
 
@@ -54,3 +58,31 @@ def adult_test_rows() -> list[tuple[list[str], str]]:
         if len(rows) == 300:
             break
     return rows
+
+
+def train_version(platform: LocalPlatform, data: Path, **hyperparameters: str) -> int:
+    started = platform.start_pipeline(
+        {
+            "InputData": str(data),
+            "ModelApprovalStatus": "Approved",
+            "AccuracyThreshold": "0.5",
+            **hyperparameters,
+        },
+        "U-train",
+    )
+    deadline = time.monotonic() + 120
+    while not (execution := platform.describe_execution(started.execution_id)).status.terminal:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert execution.status is ExecutionStatus.SUCCEEDED, execution.failure_reason
+    assert execution.model_version is not None
+    return execution.model_version
+
+
+@pytest.fixture(scope="session")
+def small_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("data") / "adult-small.data"
+    with gzip.open(datasets.adult_train_path(), "rt", encoding="utf-8") as source:
+        lines = [line for _, line in zip(range(3000), source, strict=False)]
+    path.write_text("".join(lines), encoding="utf-8")
+    return path

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import http.client
 import json
 import os
@@ -17,17 +16,17 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from ml import datasets, serving
+from ml import serving
 from ml.local import LocalPlatform
 from ml.local.endpoints import live_host, read_host_record, stop_host_process
 from ml.platform import (
     DT_ENDPOINT,
     ApprovalStatus,
     EndpointStatus,
-    ExecutionStatus,
     InvalidRequest,
     PlatformError,
 )
+from tests.ml.conftest import train_version
 
 ROW = b"39, State-gov, 77516, Bachelors, 13, Never-married, Adm-clerical, Not-in-family, White, Male, 2174, 0, 40, United-States\n"  # noqa: E501
 STAGING = "mlops-xgboost-staging"
@@ -42,34 +41,6 @@ def runtime_client(url: str) -> Any:
         aws_secret_access_key="x",
         config=Config(retries={"total_max_attempts": 1}),
     )
-
-
-def train_version(platform: LocalPlatform, data: Path, **hyperparameters: str) -> int:
-    started = platform.start_pipeline(
-        {
-            "InputData": str(data),
-            "ModelApprovalStatus": "Approved",
-            "AccuracyThreshold": "0.5",
-            **hyperparameters,
-        },
-        "U-train",
-    )
-    deadline = time.monotonic() + 120
-    while not (execution := platform.describe_execution(started.execution_id)).status.terminal:
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
-    assert execution.status is ExecutionStatus.SUCCEEDED, execution.failure_reason
-    assert execution.model_version is not None
-    return execution.model_version
-
-
-@pytest.fixture(scope="module")
-def small_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("data") / "adult-small.data"
-    with gzip.open(datasets.adult_train_path(), "rt", encoding="utf-8") as source:
-        lines = [line for _, line in zip(range(3000), source, strict=False)]
-    path.write_text("".join(lines), encoding="utf-8")
-    return path
 
 
 class Hosted:
@@ -126,13 +97,16 @@ def test_deploy_then_invoke_through_the_runtime_api(hosted: Hosted) -> None:
     response = client.invoke_endpoint(EndpointName=STAGING, ContentType="text/csv", Body=ROW + ROW)
     scores = [float(line) for line in response["Body"].read().decode().split()]
     assert len(scores) == 2 and scores[0] == scores[1] and 0.0 <= scores[0] <= 1.0
-    assert response["ContentType"] == "text/csv"
+    assert response["ContentType"] == "text/csv; charset=utf-8"  # as Werkzeug sends it in the container
     assert response["InvokedProductionVariant"] == "AllTraffic"
     assert response["ResponseMetadata"]["HTTPHeaders"]["x-model-version"] == str(hosted.v1)
 
     record = dict(zip(serving_columns(platform), ROW.decode().strip().split(", "), strict=True))
     response = client.invoke_endpoint(
-        EndpointName=STAGING, ContentType="application/json", Body=json.dumps({"instances": [record]})
+        EndpointName=STAGING,
+        ContentType="application/json",
+        Accept="application/json",
+        Body=json.dumps({"instances": [record]}),
     )
     predictions = json.loads(response["Body"].read())["predictions"]
     assert predictions[0]["score"] == pytest.approx(scores[0])
@@ -160,7 +134,7 @@ def test_bad_requests_get_runtime_errors_and_the_server_keeps_serving(hosted: Ho
     with pytest.raises(ClientError) as unknown:
         client.invoke_endpoint(EndpointName="no-such-endpoint", ContentType="text/csv", Body=ROW)
     assert unknown.value.response["Error"]["Code"] == "ValidationError"
-    assert unknown.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+    assert unknown.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
     assert "Endpoint no-such-endpoint of account 000000000000 not found." in str(unknown.value)
 
     status, _, body = post(
@@ -168,7 +142,7 @@ def test_bad_requests_get_runtime_errors_and_the_server_keeps_serving(hosted: Ho
     )
     assert status == 400 and b"row 1" in body
     status, _, body = post(url, "/invocations", ROW, {"Content-Type": "text/plain", "X-Endpoint": STAGING})
-    assert status == 400 and b"unsupported content type" in body
+    assert status == 415 and b"unsupported content type" in body
     status, headers, body = post(url, "/invocations", ROW, {"Content-Type": "text/csv"})
     if platform.endpoint_history("production"):  # two endpoints served: the header must choose
         assert status == 400 and b"name the endpoint in the X-Endpoint header" in body

@@ -7,8 +7,11 @@ registered on the session the CLI is given.
 
 from __future__ import annotations
 
+import ast
 import io
 import json
+import subprocess
+import sys
 import tarfile
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -20,7 +23,7 @@ import pytest
 from botocore.awsrequest import AWSResponse, HTTPHeaders
 from moto import mock_aws
 
-from ml import pipeline_cli
+from ml import pipeline_cli, serving_code
 from ml.pipeline_cli import main
 
 REGION = "eu-west-1"
@@ -464,6 +467,59 @@ def test_upload_code_puts_scripts_where_the_definition_looks(
         assert member is not None and member.read() == b"print('train.py')\n"
     # Reproducible: the same script gives the same bytes (and so the same ETag).
     assert pipeline_cli._source_archive(tmp_path / "train.py") == archive
+    serving = aws.s3.get_object(Bucket=BUCKET, Key="code/abc/serving-sourcedir.tar.gz")["Body"].read()
+    with tarfile.open(fileobj=io.BytesIO(serving), mode="r:gz") as tar:
+        assert sorted(tar.getnames()) == ["inference.py", "ml/__init__.py", "ml/serving.py"]
+        member = tar.extractfile("inference.py")
+        assert (
+            member is not None
+            and member.read() == (pipeline_cli.STEPS_DIR.parent / "inference.py").read_bytes()
+        )
+    assert serving_code.archive() == serving
+
+
+def test_the_serving_archive_runs_without_the_project(tmp_path: Path, trained: tuple[Path, Any]) -> None:
+    """The submit directory is self-sufficient: a fresh interpreter that cannot see this checkout imports
+    inference.py from it, loads a model and scores a raw row, as the container would."""
+    with tarfile.open(fileobj=io.BytesIO(serving_code.archive()), mode="r:gz") as tar:
+        tar.extractall(tmp_path / "code", filter="data")
+    script = (
+        "import sys; sys.path.insert(0, sys.argv[1]); import inference, ml.serving;"
+        "assert ml.serving.__file__.startswith(sys.argv[1]), ml.serving.__file__;"
+        "model = inference.model_fn(sys.argv[2]);"
+        "rows = inference.input_fn(sys.argv[3], 'text/csv');"
+        "print(inference.output_fn(inference.predict_fn(rows, model), 'text/csv'));"
+        "print(inference.input_fn('1,2', 'text/plain'))"
+    )
+    row = "39, State-gov, 77516, Bachelors, 13, Never-married, Adm-clerical, Not-in-family, White, Male, 2174, 0, 40, United-States"  # noqa: E501
+    result = subprocess.run(
+        [sys.executable, "-I", "-c", script, str(tmp_path / "code"), str(trained[0]), row],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    scored, refused = result.stdout.splitlines()
+    body, content_type = ast.literal_eval(scored)
+    assert content_type == "text/csv" and 0.0 <= float(body) <= 1.0
+    assert refused.startswith("Refusal(415, \"unsupported content type 'text/plain'")
+
+
+@pytest.mark.parametrize(
+    ("prefix", "message"),
+    [
+        ("s3://b/code", "bucket name 'b' breaks S3's naming rule (3-63 characters"),
+        ("s3://mlops-artifacts", "names a bare bucket; add a prefix, e.g. s3://mlops-artifacts/mlops/code"),
+    ],
+)
+def test_upload_code_says_what_is_wrong_with_the_prefix(
+    aws: Aws, tmp_path: Path, capsys: pytest.CaptureFixture[str], prefix: str, message: str
+) -> None:
+    argv = ["upload-code", "--code-s3-prefix", prefix, "--steps-dir", str(pipeline_cli.STEPS_DIR)]
+    assert _run(aws, *argv) == 2
+    assert message in capsys.readouterr().err
 
 
 def test_upload_code_names_missing_scripts(

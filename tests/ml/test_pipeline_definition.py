@@ -205,12 +205,18 @@ def test_registration(doc: dict[str, Any]) -> None:
     assert args["ModelPackageGroupName"] == "mlops-xgb-models"
     assert args["ModelApprovalStatus"] == {"Get": "Parameters.ModelApprovalStatus"}
     spec = args["InferenceSpecification"]
-    assert spec["SupportedContentTypes"] == ["text/csv"]
-    assert spec["SupportedResponseMIMETypes"] == ["text/csv"]
+    assert spec["SupportedContentTypes"] == ["text/csv", "application/json"]
+    assert spec["SupportedResponseMIMETypes"] == ["text/csv", "application/json"]
     assert spec["SupportedRealtimeInferenceInstanceTypes"] == ["ml.m5.large", "ml.m5.xlarge"]
     (container,) = spec["Containers"]
     assert container["Image"] == f"{EU_WEST_1_ECR}/sagemaker-xgboost:3.2-0"
     assert container["ModelDataUrl"] == {"Get": "Steps.TrainModel.ModelArtifacts.S3ModelArtifacts"}
+    # Script mode: the container imports inference.py from the archive upload-code puts there.
+    assert container["Environment"] == {
+        "SAGEMAKER_PROGRAM": "inference.py",
+        "SAGEMAKER_SUBMIT_DIRECTORY": "s3://code-bucket/pipelines/code/serving-sourcedir.tar.gz",
+        "SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT": "text/csv",
+    }
     statistics = args["ModelMetrics"]["ModelQuality"]["Statistics"]
     assert statistics["ContentType"] == "application/json"
     assert statistics["S3Uri"] == {
@@ -291,8 +297,11 @@ def test_processing_steps(doc: dict[str, Any]) -> None:
     ("override", "fragment"),
     [
         ({"role_arn": "sagemaker-role"}, "role ARN"),
-        ({"code_s3_prefix": "s3://code-bucket"}, "code S3 prefix"),
-        ({"code_s3_prefix": "/local/code"}, "code S3 prefix"),
+        ({"code_s3_prefix": "s3://code-bucket"}, "names a bare bucket; add a prefix"),
+        ({"code_s3_prefix": "s3://code-bucket/"}, "names a bare bucket; add a prefix"),
+        ({"code_s3_prefix": "/local/code"}, "code S3 prefix '/local/code' is invalid: expected s3://"),
+        ({"code_s3_prefix": "s3://b/code"}, r"bucket name 'b' breaks S3's naming rule \(3-63 characters"),
+        ({"code_s3_prefix": "s3://Code_Bucket/code"}, "bucket name 'Code_Bucket' breaks S3's naming rule"),
         ({"region": "Europe"}, "region"),
         ({"pipeline_name": "bad_name!"}, "pipeline name"),
         ({"model_package_group": "-x"}, "model package group"),
@@ -309,6 +318,7 @@ def test_code_files_layout() -> None:
         "preprocess.py": "s3://b/p/preprocess.py",
         "evaluate.py": "s3://b/p/evaluate.py",
         "sourcedir.tar.gz": "s3://b/p/sourcedir.tar.gz",
+        "serving-sourcedir.tar.gz": "s3://b/p/serving-sourcedir.tar.gz",
     }
 
 

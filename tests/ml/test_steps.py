@@ -308,11 +308,12 @@ def test_train_main_follows_sagemaker_conventions(
     monkeypatch.setenv("SM_CHANNEL_VALIDATION", str(data_dir / "validation"))
     monkeypatch.setenv("SM_OUTPUT_DATA_DIR", str(output_data))
     monkeypatch.setenv("SM_OUTPUT_DIR", str(tmp_path / "output"))
+    (tmp_path / "output").mkdir()  # SageMaker creates /opt/ml/output
     monkeypatch.setenv("SM_HPS", json.dumps({"max_depth": 3, "num_round": 50}))
     assert train.main(["--num_round", "5", "--eta", "0.3"]) == 0
-    # the archive SageMaker serves must hold the booster alone
-    assert sorted(p.name for p in model_dir.iterdir()) == ["xgboost-model"]
-    assert (output_data / "features.json").is_file()
+    # the archive SageMaker serves holds what inference.py's model_fn reads
+    assert sorted(p.name for p in model_dir.iterdir()) == ["features.json", "xgboost-model"]
+    assert not output_data.exists()
     trees = json.loads((model_dir / "xgboost-model").read_bytes())["learner"]["gradient_booster"]["model"][
         "trees"
     ]

@@ -284,3 +284,54 @@ def test_main_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
         validate.main(["--endpoint", "x", "--region", "us-east-1", "--data", str(tmp_path / "missing")]) == 2
     )
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_main_without_a_region_says_what_to_set(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    assert validate.main(["--endpoint", "x"]) == 2
+    err = capsys.readouterr().err
+    assert (
+        "no AWS region: pass --region (e.g. --region eu-west-1), or set AWS_REGION or AWS_DEFAULT_REGION"
+        in err
+    )
+    assert "You must specify a region" not in err
+
+
+def test_main_takes_the_region_from_aws_region(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    # the region resolves, so the run gets as far as the (missing) data file
+    assert validate.main(["--endpoint", "x", "--data", str(tmp_path / "missing")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_a_ragged_sample_is_refused(scorer: Scorer, tmp_path: Path) -> None:
+    (tmp_path / "ragged.csv").write_text("1,0.5,0.2\n0,0.1\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="labelled row 2 has 1 values but the first has 2"):
+        validate_endpoint(_in_process(scorer), tmp_path / "ragged.csv")
+
+
+def test_an_endpoint_scoring_short_rows_fails_the_malformed_check(scorer: Scorer) -> None:
+    """SageMaker's built-in XGBoost scores a row with fewer columns; validation must catch that."""
+    inner = _in_process(scorer)
+
+    def lenient_on_width(body: bytes, content_type: str) -> tuple[bytes, str]:
+        try:
+            return inner(body, content_type)
+        except BadInput as exc:
+            if "row 1 has 13 values" in str(exc):  # one short of the 14 raw columns
+                return b"0.5\n", "text/csv"
+            raise
+
+    report = validate_endpoint(lenient_on_width, latency_samples=3)
+    assert _failed(report) == ["malformed_request"]
+    detail = _check(report, "malformed_request")["detail"]
+    assert "malformed request refused with status 400" in detail
+    assert "row one value short was answered as if valid" in detail

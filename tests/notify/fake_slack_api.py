@@ -2,8 +2,8 @@
 
 Serves ``auth.test``, ``chat.postMessage`` and ``chat.update`` with Slack's JSON shapes and error codes;
 the app's ``slack_sdk.WebClient(base_url=fake.url)`` talks to it over real HTTP. Faults are queued per
-method (``inject``) or drawn at random (``error_rate``): HTTP 429 with ``Retry-After``, 5xx with a
-non-JSON body, a Slack error code, or a dropped connection.
+method (``inject``), tied to a message's text (``refuse``) or drawn at random (``error_rate``):
+HTTP 429 with ``Retry-After``, 5xx with a non-JSON body, a Slack error code, or a dropped connection.
 """
 
 from __future__ import annotations
@@ -67,6 +67,7 @@ class FakeSlackAPI:
         self.messages: dict[str, Message] = {}  # by ts
         self._rng = random.Random(seed)
         self._faults: dict[str, list[Fault]] = {}
+        self._refusals: list[tuple[str, Fault]] = []
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._ts = itertools.count(1)
@@ -92,6 +93,11 @@ class FakeSlackAPI:
     def inject(self, method: str, *faults: Fault) -> None:
         with self._lock:
             self._faults.setdefault(method, []).extend(faults)
+
+    def refuse(self, text: str, fault: Fault) -> None:
+        """Answer ``fault`` to every post or update whose text contains ``text``, for as long as it runs."""
+        with self._lock:
+            self._refusals.append((text, fault))
 
     def delete_message(self, ts: str) -> None:
         with self._lock:
@@ -128,7 +134,10 @@ class FakeSlackAPI:
             queue = self._faults.get(method)
             if queue:
                 fault = queue.pop(0)
-            elif method != "auth.test" and self._rng.random() < self.error_rate:
+            elif method.startswith("chat."):
+                text = str(params.get("text") or "")
+                fault = next((f for needle, f in self._refusals if needle in text), None)
+            if fault is None and method != "auth.test" and self._rng.random() < self.error_rate:
                 fault = Fault(status=500)
             if fault is not None:
                 self._record(method, params, fault.status, fault.error or f"http_{fault.status}")

@@ -294,8 +294,13 @@ def test_permanent_errors_are_parked_not_retried(
     elsewhere = make(channel="#nowhere", start_worker=False)
     elsewhere.upsert("card:x", "lost channel", blocks("x"))
     assert elsewhere.flush(5)
-    errors = {v["key"]: v["error"] for _, v in elsewhere.dead_letters()}
+    dead = elsewhere.dead_letters()
+    errors = {v["key"]: v["error"] for _, v in dead if not v.get("notice")}
     assert errors == {"card:bad": "invalid_blocks", "card:x": "channel_not_found"}
+    # the notice for card:x could not go to the missing channel either: parked once, with no notice of its own
+    notices = [v for _, v in dead if v.get("notice")]
+    assert [(v["thread_key"], v["error"]) for v in notices] == [("card:x", "channel_not_found")]
+    assert elsewhere.pending() == 0
 
 
 def test_bad_token_pauses_instead_of_parking(slack: FakeSlackAPI, make: Callable[..., Notifier]) -> None:

@@ -3,8 +3,10 @@
 ``install()`` adds to ``moto.sagemaker.responses.SageMakerResponse``:
 
 * ``UpdateEndpoint`` that really switches the endpoint's config in the backend (or, when armed with
-  ``arm_update_rollback``, leaves it on the old one as an alarm-triggered rollback would), and records
-  each request for ``update_endpoint_requests``;
+  ``arm_update_rollback``, leaves it ``InService`` on the old one as an alarm-triggered rollback does,
+  optionally putting the alarm in ALARM through CloudWatch first), and records each request for
+  ``update_endpoint_requests``; ``DescribeEndpoint`` then carries ``LastDeploymentConfig``;
+* CloudWatch ``DescribeAlarmHistory`` (state updates), read from the state changes moto's alarms keep;
 * ``ListPipelineExecutionSteps`` over steps seeded with ``seed_execution``, and ``StopPipelineExecution``;
 * ``CreateMonitoringSchedule`` / ``DescribeMonitoringSchedule`` (recorded only);
 * tags on pipeline executions, which moto's ``AddTags`` cannot parse;
@@ -17,13 +19,16 @@ It works in process (``mock_aws``) and behind ``ThreadedMotoServer``, which shar
 
 from __future__ import annotations
 
+import itertools
 import json
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from moto.cloudwatch.models import cloudwatch_backends
+from moto.cloudwatch.responses import CloudWatchResponse
 from moto.core.responses import ActionResult
 from moto.core.utils import utcnow
 from moto.sagemaker.exceptions import ValidationError
@@ -66,9 +71,15 @@ def monitoring_schedules(region: str = "us-east-1") -> dict[str, dict[str, Any]]
     return dict(_extra(backend(region))["schedules"])
 
 
-def arm_update_rollback(endpoint: str, reason: str, region: str = "us-east-1") -> None:
-    """The next UpdateEndpoint on ``endpoint`` is accepted, then rolled back (as a CloudWatch alarm would)."""
-    _extra(backend(region))["rollback_next"][endpoint] = reason
+def arm_update_rollback(
+    endpoint: str, reason: str, region: str = "us-east-1", *, alarm: str | None = None
+) -> None:
+    """The next UpdateEndpoint on ``endpoint`` is accepted, then rolled back (as a CloudWatch alarm would).
+
+    With ``alarm``, that CloudWatch alarm (which must exist) goes into ALARM during the update, as the
+    alarm that made SageMaker roll back would.
+    """
+    _extra(backend(region))["rollback_next"][endpoint] = (reason, alarm)
 
 
 def hold_endpoint_status(endpoint: str, status: str, polls: int, region: str = "us-east-1") -> None:
@@ -158,8 +169,14 @@ def _update_endpoint(self: SageMakerResponse) -> ActionResult:
             "DeploymentConfig": self._get_param("DeploymentConfig"),
         }
     )
-    reason = state["rollback_next"].pop(name, None)
-    if reason is not None:
+    endpoint._mlops_last_deployment = self._get_param("DeploymentConfig")  # type: ignore[attr-defined]
+    armed = state["rollback_next"].pop(name, None)
+    if armed is not None:
+        reason, alarm = armed
+        if alarm is not None:
+            cloudwatch_backends[sm.account_id][sm.region_name].set_alarm_state(
+                alarm, f"Threshold Crossed during the update of {name}", "{}", "ALARM"
+            )
         endpoint.failure_reason = reason
     else:
         previous = endpoint.production_variants
@@ -183,7 +200,48 @@ def _describe_endpoint(self: SageMakerResponse) -> ActionResult:
     if held and held[1] > 0:
         held[1] -= 1
         response = {**response, "EndpointStatus": held[0]}
+    last = getattr(self.sagemaker_backend.endpoints.get(name), "_mlops_last_deployment", None)
+    if last:
+        response = {**response, "LastDeploymentConfig": last}
     return ActionResult(response)
+
+
+def _describe_alarm_history(self: CloudWatchResponse) -> ActionResult:
+    """State updates of one alarm, newest first, in CloudWatch's shape (moto keeps each old state)."""
+    name = self._get_param("AlarmName")
+    alarm = self.cloudwatch_backend.alarms.get(name)
+    items: list[dict[str, Any]] = []
+    if alarm is not None and self._get_param("HistoryItemType") in (None, "StateUpdate"):
+        states = [(value, reason, at) for _kind, reason, _data, value, at in alarm.history]
+        states.append((alarm.state_value, alarm.state_reason, alarm.state_updated_timestamp))
+        start = self._get_param("StartDate")
+        for (old, _, _), (new, reason, at) in itertools.pairwise(states):
+            if start is not None and at < _as_datetime(start):
+                continue
+            data = {
+                "version": "1.0",
+                "oldState": {"stateValue": old},
+                "newState": {"stateValue": new, "stateReason": reason},
+            }
+            items.append(
+                {
+                    "AlarmName": name,
+                    "AlarmType": "MetricAlarm",
+                    "Timestamp": at,
+                    "HistoryItemType": "StateUpdate",
+                    "HistorySummary": f"Alarm updated from {old} to {new}",
+                    "HistoryData": json.dumps(data),
+                }
+            )
+    items.reverse()
+    return ActionResult({"AlarmHistoryItems": items})
+
+
+def _as_datetime(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=None) if value.tzinfo else value
+    moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
 
 
 def _list_pipeline_execution_steps(self: SageMakerResponse) -> ActionResult:
@@ -316,9 +374,10 @@ _OPERATIONS = {
 
 
 def install() -> None:
-    """Register the operations on moto's SageMaker responder (idempotent)."""
+    """Register the operations on moto's SageMaker and CloudWatch responders (idempotent)."""
     for name, operation in _OPERATIONS.items():
         setattr(SageMakerResponse, name, operation)
+    CloudWatchResponse.describe_alarm_history = _describe_alarm_history  # type: ignore[attr-defined]
 
 
 # -- fixtures shared with other test modules --------------------------------------------------------------

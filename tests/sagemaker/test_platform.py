@@ -24,6 +24,7 @@ from ml.platform import (
     MLPlatform,
     NotFound,
     PlatformError,
+    RolledBack,
     StepStatus,
 )
 from ml.sagemaker import AccessDenied, DeploymentFailed, SageMakerConfig, SageMakerPlatform, Throttled
@@ -615,7 +616,9 @@ def test_alarm_rollback_during_update_is_reported_and_cleaned(
     before = names(sm)
     moto_sagemaker.arm_update_rollback("churn-staging", "Alarm churn-production-5xx went into ALARM")
     with pytest.raises(
-        DeploymentFailed, match=r"rolled back v2 on churn-staging \(Alarm churn-production-5xx"
+        RolledBack,
+        match=r"SageMaker rolled back v2 on churn-staging \(alarm churn-production-5xx fired\); "
+        r"it still serves v1",
     ):
         platform.deploy("staging", v2, "U1")
     assert names(sm) == before

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 import types
@@ -308,3 +309,24 @@ def test_dynamodb_errors_are_store_errors() -> None:
             store.put("decision", "v1", {"a": 1}, ttl_seconds=0)
         with pytest.raises(StoreError, match=r"decision/v1 failed: ValidationException"):
             store.put("decision", "v1", {"a": "y" * 500_000})  # over the 400 KB item limit
+
+
+def test_expired_records_are_deleted_not_only_hidden(backend: Backend, store: Store, clock: Clock) -> None:
+    """Dedupe keys of a flood of events do not pile up: SQLite deletes them, DynamoDB's TTL sweeper does."""
+    if backend.name == "sqlite":
+        assert isinstance(store, SQLiteStore)
+        for i in range(10_000):
+            store.put_if_absent("slack-event", f"evt-{i:05d}", {"type": "unknown"}, ttl_seconds=100)
+            clock.advance(1)
+        with sqlite3.connect(store.path) as db:
+            (rows,) = db.execute("SELECT count(*) FROM records WHERE ns='slack-event'").fetchone()
+        assert rows <= 100 + sqlite_module.PURGE_INTERVAL_SECONDS + 1
+        assert len(store.query("slack-event")) == 99  # written in the last 100 s
+        return
+    # DynamoDB deletes expired items itself (within days), when they carry the table's TTL attribute
+    store.put_if_absent("slack-event", "evt-1", {"type": "unknown"}, ttl_seconds=100)
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    item = client.get_item(TableName=TABLE, Key={"pk": {"S": "slack-event"}, "sk": {"S": "evt-1"}})["Item"]
+    assert int(item["expires_at"]["N"]) == int(clock.now) + 100
+    ttl = client.describe_time_to_live(TableName=TABLE)["TimeToLiveDescription"]
+    assert (ttl["AttributeName"], ttl["TimeToLiveStatus"]) == ("expires_at", "ENABLED")

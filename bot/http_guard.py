@@ -1,0 +1,141 @@
+"""Connection limits of the HTTP runtime: header timeout, connection count, unread bodies.
+
+uvicorn bounds the size of request headers (h11) and idle keep-alive connections, but not the time
+a client may take to send its headers, nor how many half-open connections it may hold. The
+protocol here closes a connection whose request headers are not complete within the header timeout,
+and refuses connections beyond ``max_connections`` at once. ``CloseUnreadBodies`` closes the
+connection after any answer given before the request body was read (a 401 before an unauthenticated
+body, a 404), rather than letting the server drain a body nobody wants.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, ClassVar
+
+import h11
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from bot.limits import Limits
+
+log = logging.getLogger(__name__)
+
+__all__ = ["BACKLOG", "MAX_HEADER_BYTES", "CloseUnreadBodies", "guarded_protocol", "uvicorn_config"]
+
+#: Request line and headers together; Slack's and GitHub's are a few KB.
+MAX_HEADER_BYTES = 16 * 1024
+#: Connections the kernel queues before the server accepts them.
+BACKLOG = 1024
+#: Idle time allowed between two requests on one connection.
+KEEP_ALIVE_SECONDS = 5
+
+
+class GuardedH11Protocol(H11Protocol):
+    """uvicorn's h11 protocol with a deadline on request headers and a cap on open connections."""
+
+    limits: ClassVar[Limits] = Limits()
+    _deadline: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        if len(self.connections) > self.limits.max_connections:
+            log.debug("refusing a connection: %d are open", len(self.connections))
+            transport.close()
+            return
+        self._watch()
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        self._watch()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._watch()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._stop_deadline()
+        super().connection_lost(exc)
+
+    def _watch(self) -> None:
+        """Arm the deadline while headers are awaited (or a body nobody reads); disarm otherwise."""
+        if self.transport.is_closing():
+            self._stop_deadline()
+            return
+        waiting_for_headers = self.conn.their_state is h11.IDLE
+        unread_body = self.conn.our_state is h11.DONE and self.conn.their_state is h11.SEND_BODY
+        if not (waiting_for_headers or unread_body):
+            self._stop_deadline()
+        elif self._deadline is None:  # a deadline, not an idle timer: trickling bytes do not extend it
+            self._deadline = self.loop.call_later(self.limits.header_timeout_seconds, self._expired)
+
+    def _stop_deadline(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _expired(self) -> None:
+        self._deadline = None
+        if not self.transport.is_closing():
+            log.debug(
+                "closing a connection: request incomplete after %s s", self.limits.header_timeout_seconds
+            )
+            self.transport.close()
+
+
+def guarded_protocol(limits: Limits) -> type[GuardedH11Protocol]:
+    """The protocol class for ``uvicorn.Config(http=...)``, bound to ``limits``."""
+    return type("GuardedH11Protocol", (GuardedH11Protocol,), {"limits": limits})
+
+
+class CloseUnreadBodies:
+    """ASGI middleware: an answer sent before the request body was fully read closes the connection."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        complete = not _has_body(scope)
+
+        async def tracking_receive() -> Message:
+            nonlocal complete
+            message = await receive()
+            if message["type"] == "http.request" and not message.get("more_body", False):
+                complete = True
+            return message
+
+        async def closing_send(message: Message) -> None:
+            if message["type"] == "http.response.start" and not complete:
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"connection"]
+                message = {**message, "headers": [*headers, (b"connection", b"close")]}
+            await send(message)
+
+        await self.app(scope, tracking_receive, closing_send)
+
+
+def _has_body(scope: Scope) -> bool:
+    for name, value in scope.get("headers", []):
+        if name == b"transfer-encoding" or (name == b"content-length" and value.strip() != b"0"):
+            return True
+    return False
+
+
+def uvicorn_config(asgi: Any, limits: Limits, *, host: str, port: int, **options: Any) -> Any:
+    """The ``uvicorn.Config`` of the HTTP runtime, with every limit applied."""
+    import uvicorn
+
+    return uvicorn.Config(
+        asgi,
+        host=host,
+        port=port,
+        http=guarded_protocol(limits),
+        h11_max_incomplete_event_size=MAX_HEADER_BYTES,
+        limit_concurrency=limits.max_connections + 1,  # uvicorn answers 503 from this many on
+        backlog=BACKLOG,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        **options,
+    )
