@@ -29,6 +29,7 @@ from bot.core.service import ReleaseService
 from bot.log_throttle import ThrottledLog
 from bot.notify import Notifier, SlackPoster
 from bot.services import Services
+from bot.slack_text import escape
 from ml.platform import (
     DT_ENDPOINT,
     DT_ENDPOINT_DEPLOYMENT,
@@ -42,7 +43,7 @@ from ml.platform import (
 )
 
 from .commands.ops import card_state
-from .render.common import code, escape, fallback, mention, result_emoji, section, to_dicts, truncate
+from .render.common import code, fallback, mention, result_emoji, section, to_dicts, truncate
 from .render.release_card import card_key, render_card
 from .render.run_message import render_run, run_key
 

@@ -15,8 +15,9 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.core.service import RollbackPlan
 from bot.services import Services
+from bot.slack_text import escape
 from handlers.commands.ops import Reply, actor_of, once, reply_for, safely
-from handlers.render.common import code, decode_value, escape, positive_int, section, to_dicts
+from handlers.render.common import code, decode_value, positive_int, section, to_dicts
 from handlers.render.release_card import ACTION_APPROVE, ACTION_PROMOTE, ACTION_REJECT, ACTION_ROLLBACK
 from handlers.render.status import (
     ACTION_ROLLBACK_CANCEL,

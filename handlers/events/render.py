@@ -21,17 +21,8 @@ from slack_sdk.models.blocks import (
 from bot.ingest.ci import CIIdentity, PipelineResult
 from bot.ingest.eventbridge import AlarmChange, EndpointDeploymentChange
 from bot.ingest.github import DeploymentStatus, JobFailure, WorkflowRun
-from handlers.render.common import (
-    MAX_FALLBACK_TEXT,
-    clip,
-    code,
-    context,
-    escape,
-    header,
-    link,
-    quote,
-    section,
-)
+from bot.slack_text import escape
+from handlers.render.common import MAX_FALLBACK_TEXT, clip, code, context, header, link, quote, section
 from handlers.render.common import date as when
 from ml.platform import Environment, ExecutionStatus
 

@@ -4,11 +4,11 @@ Every message is built from ``slack_sdk.models.blocks`` classes, whose ``to_dict
 raises on a limit violation; the helpers here truncate first so that long user
 input (reasons, parameters, lineage) shortens a message instead of breaking it.
 
-``escape`` is the one escaping rule for text from outside the bot (names, reasons,
-commit titles, parameters, typed commands): it is applied once, where that text is
-put into a message, in ``text`` and in blocks alike. The only ``<…>`` sequences a
-message holds are the ones composed here: ``mention``, ``link`` and ``date``, plus
-the alert's ``<!here>``.
+``escape`` (from ``bot.slack_text``) is the one escaping rule for text from outside
+the bot (names, reasons, commit titles, parameters, typed commands): it is applied
+once, where that text is put into a message, in ``text`` and in blocks alike. The
+only ``<…>`` sequences a message holds are the ones composed here: ``mention``,
+``link`` and ``date``, plus the alert's ``<!here>``.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.core.models import Action, AuditEntry, Outcome, Result
+from bot.slack_text import escape
 
 MAX_BLOCKS = 50
 MAX_SECTION_TEXT = 3000
@@ -73,16 +74,6 @@ def clip(markup: str, limit: int) -> str:
     return cut + "…"
 
 
-def escape(text: object) -> str:
-    """Outside text as Slack shows it literally: ``&``, ``<`` and ``>`` become entities.
-
-    These three are Slack's control characters in ``text`` and in every text object
-    (mrkdwn and plain_text); nothing else is entity-encoded, as Slack decodes only these.
-    Apply it once, to the outside value, never to markup already composed.
-    """
-    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def quote(text: object) -> str:
     """Outside text as a block quote, every line quoted, so a newline cannot end the quote early."""
     return "\n".join(">" + line for line in escape(text).split("\n"))
@@ -93,7 +84,7 @@ def link(url: str | None, label: object) -> str:
     if not url or not url.startswith(("https://", "http://")):
         return escape(label)
     # In the URL, "|" would end it early and "<", ">", whitespace would break the token.
-    safe = re.sub(r"[\s<>|]", lambda m: f"%{ord(m.group()):02X}", url).replace("&", "&amp;")
+    safe = escape(re.sub(r"[\s<>|]", lambda m: f"%{ord(m.group()):02X}", url))
     return f"<{safe}|{escape(label).replace('|', '¦')}>"
 
 

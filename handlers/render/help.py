@@ -9,10 +9,11 @@ from slack_sdk.models.blocks import Block
 
 from bot.core.models import Action, Role
 from bot.core.policy import REQUIRED_ROLES
+from bot.slack_text import escape
 from handlers.commands.parse import SUBCOMMANDS, USAGE, UsageError
 from ml.platform import ParameterSpec
 
-from .common import code, context, escape, fallback, header, section, to_dicts, truncate
+from .common import code, context, fallback, header, section, to_dicts, truncate
 
 __all__ = ["render_help", "render_usage_error"]
 

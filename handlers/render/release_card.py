@@ -22,12 +22,12 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.core.models import ApprovalStatus, DeploymentRecord, VersionView
+from bot.slack_text import escape
 
 from .common import (
     MAX_BUTTON_TEXT,
     code,
     encode_value,
-    escape,
     fallback,
     header,
     mention,

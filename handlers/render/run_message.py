@@ -7,21 +7,10 @@ from typing import Any
 
 from slack_sdk.models.blocks import Block
 
+from bot.slack_text import escape
 from ml.platform import PIPELINE_STEPS, Execution, ExecutionStatus, StepInfo, StepStatus
 
-from .common import (
-    code,
-    context,
-    duration,
-    escape,
-    fallback,
-    header,
-    mention,
-    quote,
-    section,
-    to_dicts,
-    truncate,
-)
+from .common import code, context, duration, fallback, header, mention, quote, section, to_dicts, truncate
 
 __all__ = ["render_run", "run_key", "short_execution_id"]
 

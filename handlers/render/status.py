@@ -15,6 +15,7 @@ from slack_sdk.models.blocks import (
 
 from bot.core.models import AuditEntry, DeploymentRecord, VersionView
 from bot.core.service import RollbackPlan, StatusView
+from bot.slack_text import escape
 from ml.platform import EndpointInfo, EndpointStatus, Execution
 
 from .common import (
@@ -22,7 +23,6 @@ from .common import (
     code,
     context,
     encode_value,
-    escape,
     fallback,
     header,
     mention,

@@ -4,24 +4,46 @@ check never wears a success emoji."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
+from hypothesis import given
 
 from bot.core.models import Action, Actor, ApprovalStatus, AuditEntry, Outcome, Result, Role, VersionView
 from bot.core.service import StatusView
 from bot.ingest.eventbridge import AlarmChange
 from bot.ingest.github import WorkflowRun
+from bot.notify_deadletter import notice_text
+from bot.slack_text import escape
 from handlers.commands.parse import UsageError, parse_command
 from handlers.events import render as events
-from handlers.render.common import clip, code, escape, link, mention, quote, result_text
+from handlers.render.common import clip, code, link, mention, quote, result_text
 from handlers.render.help import render_help
 from handlers.render.help import render_usage_error as usage
 from handlers.render.status import render_audit, render_status
 from ml.platform import ModelPackage
 
-from .escaping import T0, assert_safe, payload, problems, unescape
+from .escaping import EXAMPLES, T0, assert_safe, outside, payload, problems, unescape
 
 # -- the rule itself ---------------------------------------------------------------------------------
+
+
+def test_there_is_one_escaping_rule() -> None:
+    # Any other spelling of the rule could drift from it: every module imports bot.slack_text.escape.
+    root = Path(__file__).resolve().parents[2]
+    spelled = [
+        path.relative_to(root).as_posix()
+        for package in ("bot", "handlers", "ml")
+        for path in (root / package).rglob("*.py")
+        if '"&", "&amp;"' in path.read_text(encoding="utf-8")
+    ]
+    assert spelled == ["bot/slack_text.py"]
+
+
+@EXAMPLES
+@given(error=outside)
+def test_the_dead_letter_notice_is_escaped(error: str) -> None:
+    assert_safe({"text": notice_text(error)})
 
 
 def test_escape_is_slacks_rule_and_nothing_more() -> None:
