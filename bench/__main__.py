@@ -144,6 +144,20 @@ def _ack_latency(r: Mapping[str, Any]) -> list[Row]:
                 k["p50_ratio"],
             ),
         ]
+    g = r.get("groups_hang")
+    if g is not None:
+        failed = sum(n for code, n in g["hung"]["statuses"].items() if str(code) != "200")
+        rows.append(
+            Row(
+                "ack_latency",
+                "Approve click ack p99 while Slack's user-group API hangs",
+                _ms(g["hung"]["p99_ms"]),
+                f"user-group API answering: {_ms(g['normal']['p99_ms'])}",
+                g["p99_ratio"],
+                f"≤ {g['goal_ratio']}× answering",
+                g["met"] and failed == 0,
+            )
+        )
     return rows
 
 

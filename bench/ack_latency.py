@@ -12,6 +12,10 @@ For each request kind, the requests are split into rounds that alternate between
 bare app, so machine noise hits both alike; before each round the bot's background work (lazy
 listeners, which answer through ``response_url``) has drained. The approve click names the version
 that is already approved, so it is acknowledged and then answered as a repeat.
+
+A last variant restarts the bot with a role cache of a one-second TTL and alternates rounds of approve
+clicks while Slack's user-group API answers and while it hangs (``usergroups.*`` never answer):
+acks must not wait for it (goal: hung p99 ≤ 1.5× normal p99).
 """
 
 from __future__ import annotations
@@ -41,6 +45,9 @@ GOAL_P99_MS = 100.0
 GOAL_RATIO = 1.5
 READY_TIMEOUT_S = 90.0
 IDLE_TIMEOUT_S = 120.0
+GROUP_METHODS = ("usergroups.list", "usergroups.users.list")
+#: Role cache TTL of the bot in the hung-API variant: every few requests find it due for a refresh.
+HUNG_GROUP_TTL_S = 1
 
 
 # -- child processes ---------------------------------------------------------------------------------
@@ -69,7 +76,13 @@ def _serve_slack(urls: int) -> None:
                 "approve_urls": [slack.response_url(CHANNEL, user_id("bob")) for _ in range(urls)],
             }
         )
-        _wait_for_parent()
+        # One command a line from the parent: make Slack's user-group API hang, or answer again.
+        for line in sys.stdin:
+            if line.strip() == "hold":
+                slack.hold(*GROUP_METHODS)
+            elif line.strip() == "release":
+                slack.release(*GROUP_METHODS)
+            print("OK", flush=True)
 
 
 def _train_and_approve(services: Any) -> int:
@@ -123,6 +136,7 @@ def _serve_app(kind: str) -> None:
             slack_signing_secret=secret,
             slack_api_url=api_url,
             mlops_auto_deploy_staging=False,
+            mlops_group_cache_seconds=int(os.environ.get("BENCH_GROUP_TTL", "300")),
         )
         services = build_services(settings, host_endpoints_in_process=True)
         client = WebClient(token=token, base_url=api_url)
@@ -134,7 +148,7 @@ def _serve_app(kind: str) -> None:
             outbox = notifier.pending() if notifier is not None else 0
             return JSONResponse({"listeners": tracker.pending if tracker else 0, "outbox": outbox})
 
-        if kind == "bot":
+        if kind in ("bot", "hungbot"):
             from bot.http_server import build_http_app, warm_up
 
             notifier = Notifier(client, services.store, CHANNEL)
@@ -163,7 +177,7 @@ def _serve_app(kind: str) -> None:
             app.command("/mlops")(ack_only)
             app.action("release_approve")(ack_only)
         tracker = track_listeners(app)
-        if kind != "bot":
+        if kind == "bare":
             asgi = build_asgi(app, services, extra_routes=[Route("/bench/idle", idle, methods=["GET"])])
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -384,7 +398,7 @@ def run(
     with tempfile.TemporaryDirectory(prefix="mlops-bench-ack-") as tmp:
         logdir = Path(tmp)
         try:
-            slack = _start("slack", ["slack", "--urls", str(2 * (per_round * rounds + warmup))], env, logdir)
+            slack = _start("slack", ["slack", "--urls", str(4 * (per_round * rounds + warmup))], env, logdir)
             children.append(slack)
             app_env = {
                 **env,
@@ -436,6 +450,17 @@ def run(
                     "background_drain_s": drain_s,
                     "met": bot_s["p99_ms"] < GOAL_P99_MS and bot_s["p99_ms"] / bare_s["p99_ms"] <= GOAL_RATIO,
                 }
+            bot.stop()
+            children.remove(bot)
+            hung = _start(
+                "hungbot", ["hungbot"], {**app_env, "BENCH_GROUP_TTL": str(HUNG_GROUP_TTL_S)}, logdir
+            )
+            children.append(hung)
+            urls = list(slack.info["approve_urls"])
+            make = makers["approve"]
+            results["groups_hang"] = _hung_groups(
+                slack, hung, secret, make, urls, warmup, per_round, rounds, concurrency
+            )
         finally:
             errors: list[str] = []
             stderr: dict[str, str] = {}
@@ -462,12 +487,64 @@ def run(
     }
 
 
+def _tell(slack: Child, command: str) -> None:
+    assert slack.proc.stdin is not None and slack.proc.stdout is not None
+    slack.proc.stdin.write(command + "\n")
+    slack.proc.stdin.flush()
+    if slack.proc.stdout.readline().strip() != "OK":
+        raise RuntimeError(f"the Slack server did not take {command!r}")
+
+
+def _hung_groups(
+    slack: Child,
+    bot: Child,
+    secret: str,
+    make: Callable[[str], str],
+    urls: list[str],
+    warmup: int,
+    per_round: int,
+    rounds: int,
+    concurrency: int,
+) -> dict[str, Any]:
+    """Approve clicks while Slack's user-group API answers, then while it hangs, round by round.
+
+    The bot's role cache has a short TTL here, so that refreshes keep falling due during the load;
+    a hung refresh must cost the acks nothing.
+    """
+    url = bot.info["url"]
+    asyncio.run(_load(url, secret, [make(urls.pop()) for _ in range(warmup)], concurrency, 60))
+    _wait_idle(url)
+    samples: dict[str, list[float]] = {"normal": [], "hung": []}
+    statuses: dict[str, dict[int, int]] = {"normal": {}, "hung": {}}
+    try:
+        for r in range(rounds):
+            for phase in ("normal", "hung") if r % 2 == 0 else ("hung", "normal"):
+                _tell(slack, "hold" if phase == "hung" else "release")
+                bodies = [make(urls.pop()) for _ in range(per_round)]
+                out = asyncio.run(_load(url, secret, bodies, concurrency, 120))
+                samples[phase] += out["latencies"]
+                for code, count in out["statuses"].items():
+                    statuses[phase][code] = statuses[phase].get(code, 0) + count
+                _wait_idle(url)
+    finally:
+        _tell(slack, "release")
+    normal, hung = latency_summary(samples["normal"]), latency_summary(samples["hung"])
+    ratio = hung["p99_ms"] / normal["p99_ms"]
+    return {
+        "normal": {**normal, "statuses": statuses["normal"]},
+        "hung": {**hung, "statuses": statuses["hung"]},
+        "p99_ratio": ratio,
+        "goal_ratio": GOAL_RATIO,
+        "met": ratio <= GOAL_RATIO and set(statuses["hung"]) == {200},
+    }
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer, larger rounds")
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=50)
-    parser.add_argument("--serve", choices=["slack", "bot", "bare"], help=argparse.SUPPRESS)
+    parser.add_argument("--serve", choices=["slack", "bot", "bare", "hungbot"], help=argparse.SUPPRESS)
     parser.add_argument("--urls", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve == "slack":
@@ -478,6 +555,12 @@ def main(argv: list[str] | None = None) -> None:
         result = run(quick=args.quick, requests=args.requests, concurrency=args.concurrency)
         json.dump(result, sys.stdout, indent=2)
         print()
+        g = result["groups_hang"]
+        mark = "✓" if g["met"] else "✗"
+        print(
+            f"{mark} Approve ack p99 while Slack's user-group API hangs: {g['hung']['p99_ms']:.1f} ms; "
+            f"normal: {g['normal']['p99_ms']:.1f} ms ({g['p99_ratio']:.2f}×, goal ≤ {GOAL_RATIO}×)"
+        )
 
 
 if __name__ == "__main__":

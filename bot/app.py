@@ -21,7 +21,7 @@ from slack_bolt import App, BoltResponse
 from slack_sdk import WebClient
 
 from bot.middleware import PayloadShape, permission_middleware
-from bot.permissions import GroupDirectory
+from bot.permissions import RoleResolver, role_directory
 from bot.services import Services
 
 log = logging.getLogger(__name__)
@@ -134,12 +134,14 @@ def create_app(
     token_verification_enabled: bool = True,
     listeners: Iterable[Listener] | None = None,
     listener_executor: Executor | None = None,
+    roles: RoleResolver | None = None,
 ) -> App:
     """Build the Bolt app: permissions middleware first, then every registered listener.
 
     ``client`` overrides the Web API client (tests point it at a local server);
     ``process_before_response=True`` acks inline and leaves slow work to lazy listeners
-    (Lambda, and the HTTP server with an ``AckFirst`` executor for that work).
+    (Lambda, and the HTTP server with an ``AckFirst`` executor for that work). ``roles``
+    overrides the role lookup (tests give one with their own clock).
     """
     settings = services.settings
     settings.require("slack_signing_secret")
@@ -159,7 +161,10 @@ def create_app(
     )
     for role in settings.empty_roles():
         log.warning("MLOPS_ROLES maps role %r to no Slack user group: nobody can use its actions", role.value)
-    directory = GroupDirectory(client, settings.mlops_roles, settings.mlops_group_cache_seconds)
+    directory = roles
+    if directory is None:
+        directory = role_directory(client, settings)
+        directory.refresh()  # warm the cache in the background: the first command finds roles known
     app.use(PayloadShape())  # first: the permission check reads the payload too
     app.use(permission_middleware(services, directory))
     app.error(_on_error)

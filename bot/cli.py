@@ -1,8 +1,9 @@
 """``mlops-bot``: run the release without chat, and start the bot's runtimes.
 
 Release commands act as a local user (``--as NAME``, or ``MLOPS_USER``) whose groups
-come from ``MLOPS_HOME/users.json``; they go through the same release core as
-Slack, with the same policy and audit. Exit codes: 0 done (or nothing to do),
+come from ``MLOPS_HOME/users.json`` on the local platform, and as the calling AWS principal
+anywhere else (``bot.cli_identity``); they go through the same release core as Slack, with
+the same policy and audit. Exit codes: 0 done (or nothing to do),
 1 refused or failed (one line on stderr says why), 2 usage or configuration error.
 """
 
@@ -22,13 +23,14 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from bot.cli_identity import resolve_actor
 from bot.core.models import Actor, Result
 from bot.core.service import StatusView, local_owner_is_dead
 from bot.core.store import StoreError
 from bot.notify_deadletter import dead_letters, describe
 from bot.services import Services, build_services
 from bot.settings import ConfigError, Settings, load_settings
-from bot.users import actor_for, load_users
+from bot.users import load_users
 from ml.dbfile import CorruptDatabase
 from ml.platform import ENVIRONMENTS, Environment, Execution, PlatformError
 
@@ -77,7 +79,9 @@ def key_value(text: str) -> tuple[str, str]:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mlops-bot", description="Coordinate ML model releases.")
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--as", dest="user", help="who acts (a user of MLOPS_HOME/users.json)")
+    common.add_argument(
+        "--as", dest="user", help="who acts: a user of MLOPS_HOME/users.json (local platform only)"
+    )
     common.add_argument("--json", action="store_true", help="machine-readable output")
     common.add_argument("--home", type=Path, help="data directory (default MLOPS_HOME or ./.mlops)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="command")
@@ -356,18 +360,13 @@ def status_json(view: StatusView, target: str | None = None) -> dict[str, Any]:
 
 
 def run_release_command(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        actor = resolve_actor(settings, args.user or _env_user(), args.command)
+    except PermissionError as exc:  # a principal nobody mapped, for a command that changes things
+        print(f"mlops-bot: refused: {exc}", file=sys.stderr)
+        return 1
     services = build_services(settings)
     try:
-        users = load_users(settings.mlops_home)
-        actor = None
-        name = args.user or _env_user()
-        if name is not None:
-            if name not in users:
-                raise UsageError(
-                    f"unknown user {name!r}; local users: {', '.join(sorted(users))} "
-                    f"(edit {settings.mlops_home / 'users.json'})"
-                )
-            actor = actor_for(users[name], settings.mlops_roles)
         for settled in services.release.recover(local_owner_is_dead):
             print(f"! {settled.message}", file=sys.stderr)
         cli = Cli(services, actor, args.json, print)
@@ -419,8 +418,7 @@ def train_detached(args: argparse.Namespace, settings: Settings, actor: Actor | 
         "bot.cli",
         "train",
         "--detached-child",
-        "--as",
-        actor.name,
+        *(["--as", actor.name] if settings.local_platform else []),
         "--home",
         str(settings.mlops_home),
         *(f"{k}={v}" for k, v in args.params),

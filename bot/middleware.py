@@ -1,7 +1,8 @@
 """Global Bolt middleware: who is asking, and may they do it right now.
 
 Runs for every slash command, block action and view submission, before any
-listener. It resolves the ``Actor`` (roles from Slack user groups) into
+listener. It resolves the ``Actor`` (roles from Slack user groups, never waiting on Slack for
+read-only requests) into
 ``context["actor"]`` and checks the requested action against the policy at the
 moment of the request, whatever the button showed when it was rendered. A denial is
 audited, answered with an ephemeral message naming the missing role, and
@@ -22,9 +23,10 @@ from slack_bolt.middleware import Middleware
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.core.models import Action, Actor
-from bot.core.policy import allowed
+from bot.core.policy import OPEN_ACTIONS, allowed
 from bot.permissions import PermissionLookupError, RoleResolver
 from bot.services import Services
+from bot.slack_text import escape
 
 log = logging.getLogger(__name__)
 
@@ -242,11 +244,15 @@ def permission_middleware(services: Services, directory: RoleResolver) -> Callab
         if requested is None or not user_id:
             next_()
             return None
-        lookup_error: str | None = None
-        try:
-            roles = directory.roles_of(user_id)
-        except PermissionLookupError as exc:
-            roles, lookup_error = frozenset(), str(exc)
+        error: PermissionLookupError | None = None
+        if requested.action is None or requested.action in OPEN_ACTIONS:
+            roles, error = directory.peek(user_id)  # read-only: answer at once with what is known
+        else:
+            try:
+                roles = directory.roles_of(user_id)
+            except PermissionLookupError as exc:
+                roles, error = frozenset(), exc
+        lookup_error = str(error) if error is not None else None
         actor = Actor(id=user_id, name=actor_name(body), roles=roles)
         context["actor"] = actor
         context["permission_error"] = lookup_error
@@ -255,8 +261,13 @@ def permission_middleware(services: Services, directory: RoleResolver) -> Callab
             return None
         services.release.deny(actor, requested.action, requested.target)
         message = f":no_entry: {denial.message}"
-        if lookup_error:
-            message = f":no_entry: {lookup_error} Until that is fixed nobody can {requested.action.value}."
+        if error is not None:
+            # the lookup error quotes Slack and the network: outside text
+            message = f":no_entry: {escape(error)} " + (
+                f"Until that is fixed nobody can {requested.action.value}."
+                if error.definitive
+                else "Nothing was changed."
+            )
         log.info("denied %s %s to %s (%s)", requested.action, requested.target, user_id, message)
         return _refuse(requested, message, body, ack, respond, client, user_id)
 

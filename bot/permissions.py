@@ -1,4 +1,4 @@
-"""Roles from Slack user groups, cached with a TTL, failing closed.
+"""Roles from Slack user groups, cached with a TTL, refreshed off the ack path, failing closed.
 
 ``MLOPS_ROLES`` maps each role to user group handles (``ml-approvers``). Members are
 read with ``usergroups.list`` (handle -> id) and ``usergroups.users.list`` (id ->
@@ -15,13 +15,22 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.core.models import Role
+from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
-__all__ = ["GroupDirectory", "PermissionLookupError", "RoleResolver", "UserGroupsClient"]
+__all__ = [
+    "GroupDirectory",
+    "PermissionLookupError",
+    "RoleResolver",
+    "UserGroupsClient",
+    "groups_client",
+    "role_directory",
+]
 
 #: How long a failed lookup is remembered: keeps a broken setup from hammering a Tier 2 API.
 ERROR_TTL_SECONDS = 5.0
@@ -39,7 +48,15 @@ _HINTS: Mapping[str, str] = {
 
 
 class PermissionLookupError(Exception):
-    """Roles could not be resolved; the message says why, fit for the user."""
+    """Roles could not be resolved; the message says why, fit for the user.
+
+    ``definitive`` when Slack answered with a setup problem (no paid plan, missing scope, bad
+    token): retrying will not help. Otherwise Slack did not answer in time, or asked us to slow down.
+    """
+
+    def __init__(self, message: str, *, definitive: bool = False) -> None:
+        super().__init__(message)
+        self.definitive = definitive
 
 
 class UserGroupsClient(Protocol):
@@ -55,29 +72,58 @@ class UserGroupsClient(Protocol):
 class RoleResolver(Protocol):
     def roles_of(self, user_id: str) -> frozenset[Role]: ...
 
+    def peek(self, user_id: str) -> tuple[frozenset[Role], PermissionLookupError | None]: ...
+
 
 @dataclass(frozen=True)
 class _Snapshot:
     roles: Mapping[str, frozenset[Role]]
     loaded_at: float
-    error: PermissionLookupError | None = None
+
+
+@dataclass(frozen=True)
+class _Failure:
+    error: PermissionLookupError
+    at: float
+
+
+#: Slack's answers that mean the setup is wrong: roles fail closed at once, cached or not.
+_DEFINITIVE = frozenset(set(_HINTS) - {"ratelimited"} | {"not_authed", "account_inactive", "no_permission"})
 
 
 def describe_slack_error(method: str, exc: Exception) -> PermissionLookupError:
     if isinstance(exc, SlackApiError):
         code = str(exc.response.get("error", "unknown_error"))
-        hint = _HINTS.get(code, f"Slack answered `{code}`")
+        if code in _DEFINITIVE:
+            hint = _HINTS.get(code, f"Slack answered `{code}`")
+            return PermissionLookupError(
+                f"Cannot check your permissions: {hint} ({method} failed with `{code}`).", definitive=True
+            )
         return PermissionLookupError(
-            f"Cannot check your permissions: {hint} ({method} failed with `{code}`)."
+            f"Can't check your permissions right now: Slack's user-group API answered `{code}` ({method}); "
+            "try again in a minute."
         )
-    return PermissionLookupError(f"Cannot check your permissions: {method} failed ({exc}).")
+    return PermissionLookupError(
+        f"Can't check your permissions right now: Slack's user-group API did not answer ({method}: {exc}); "
+        "try again in a minute."
+    )
+
+
+NOT_ANSWERED_YET = (
+    "Can't check your permissions right now: Slack's user-group API has not answered yet; "
+    "try again in a minute."
+)
 
 
 class GroupDirectory:
-    """Resolves a Slack user's roles from user group membership.
+    """Resolves a Slack user's roles from user group membership, without ever holding up an ack.
 
-    One refresh at a time: concurrent callers with a stale cache wait for the
-    refreshing thread rather than each calling Slack (``usergroups.users.list`` is Tier 2).
+    Roles are cached for ``ttl_seconds`` and refreshed by one background thread at a time
+    (``usergroups.users.list`` is Tier 2): a lookup never waits for Slack, except the very first
+    one, which waits at most ``first_load_wait`` seconds. While Slack does not answer, cached roles
+    keep serving for ``max_stale_seconds`` past their TTL; after that, or before any load
+    succeeded, roles are unknown and ``roles_of`` raises. A setup error from Slack (no paid plan,
+    missing scope) drops the cache at once: fail closed. No lock is held across a network call.
     """
 
     def __init__(
@@ -88,14 +134,20 @@ class GroupDirectory:
         *,
         clock: Callable[[], float] = time.monotonic,
         error_ttl_seconds: float = ERROR_TTL_SECONDS,
+        max_stale_seconds: float = 900,
+        first_load_wait: float = 1.0,
     ) -> None:
         self.client = client
         self.role_groups = {role: [h.lstrip("@") for h in handles] for role, handles in role_groups.items()}
         self.ttl_seconds = ttl_seconds
-        self.error_ttl_seconds = min(error_ttl_seconds, ttl_seconds)
+        self.error_ttl_seconds = min(error_ttl_seconds, max(ttl_seconds, 0.001))
+        self.max_stale_seconds = max_stale_seconds
+        self.first_load_wait = first_load_wait
         self.clock = clock
-        self._snapshot: _Snapshot | None = None
-        self._refresh_lock = threading.Lock()
+        self._lock = threading.Lock()  # guards the fields below; never held across a Slack call
+        self._good: _Snapshot | None = None
+        self._failure: _Failure | None = None
+        self._inflight: threading.Event | None = None
         self._warned: set[str] = set()
 
     def empty_roles(self) -> list[Role]:
@@ -103,37 +155,91 @@ class GroupDirectory:
         return [r for r in Role if not self.role_groups.get(r)]
 
     def invalidate(self) -> None:
-        self._snapshot = None
+        with self._lock:
+            self._good = None
+            self._failure = None
 
     def roles_of(self, user_id: str) -> frozenset[Role]:
-        snap = self._current()
-        if snap.error is not None:
-            raise snap.error
-        return snap.roles.get(user_id, frozenset())
+        """Roles for a state-changing request; PermissionLookupError when they are unknown."""
+        inflight = self._refresh_if_due()
+        roles, error = self._usable()
+        if error is not None and inflight is not None and self._never_answered():
+            inflight.wait(self.first_load_wait)  # only before Slack ever answered (start-up)
+            roles, error = self._usable()
+        if error is not None:
+            raise error
+        assert roles is not None
+        return roles.get(user_id, frozenset())
 
-    def _fresh(self, snap: _Snapshot | None) -> bool:
-        if snap is None:
-            return False
-        ttl = self.error_ttl_seconds if snap.error is not None else self.ttl_seconds
-        return self.clock() - snap.loaded_at < ttl
+    def peek(self, user_id: str) -> tuple[frozenset[Role], PermissionLookupError | None]:
+        """Whatever is known now, never waiting: for read-only requests (help, status)."""
+        self._refresh_if_due()
+        roles, error = self._usable()
+        return (frozenset() if roles is None else roles.get(user_id, frozenset())), error
 
-    def _current(self) -> _Snapshot:
-        snap = self._snapshot
-        if self._fresh(snap):
-            assert snap is not None
-            return snap
-        with self._refresh_lock:
-            snap = self._snapshot  # another thread may have refreshed while we waited
-            if self._fresh(snap):
-                assert snap is not None
-                return snap
-            try:
-                snap = _Snapshot(self._load(), self.clock())
-            except PermissionLookupError as exc:
-                log.error("role lookup failed: %s", exc)
-                snap = _Snapshot({}, self.clock(), exc)
-            self._snapshot = snap
-            return snap
+    def wait_refreshed(self, timeout: float) -> bool:
+        """Wait for the refresh in flight, if any (tests and start-up warm-up); True when none is left."""
+        with self._lock:
+            inflight = self._inflight
+        return inflight is None or inflight.wait(timeout)
+
+    def refresh(self) -> threading.Event:
+        """Start a refresh now unless one is running; the event is set when it ends."""
+        with self._lock:
+            return self._start_locked()
+
+    # -- internals -------------------------------------------------------------------------
+    def _never_answered(self) -> bool:
+        with self._lock:
+            return self._good is None and self._failure is None
+
+    def _usable(self) -> tuple[Mapping[str, frozenset[Role]] | None, PermissionLookupError | None]:
+        now = self.clock()
+        with self._lock:
+            good, failure = self._good, self._failure
+        if good is not None and now - good.loaded_at < self.ttl_seconds + self.max_stale_seconds:
+            return good.roles, None
+        return None, failure.error if failure is not None else PermissionLookupError(NOT_ANSWERED_YET)
+
+    def _refresh_if_due(self) -> threading.Event | None:
+        now = self.clock()
+        with self._lock:
+            if self._inflight is not None:
+                return self._inflight
+            if self._failure is not None and now - self._failure.at < self.error_ttl_seconds:
+                return None  # back off: a broken setup must not hammer a Tier 2 API
+            if self._good is not None and now - self._good.loaded_at < self.ttl_seconds:
+                return None
+            return self._start_locked()
+
+    def _start_locked(self) -> threading.Event:
+        if self._inflight is None:
+            self._inflight = threading.Event()
+            threading.Thread(target=self._refresh, name="mlops-role-refresh", daemon=True).start()
+        return self._inflight
+
+    def _refresh(self) -> None:
+        try:
+            roles = self._load()
+        except PermissionLookupError as exc:
+            log.error("role lookup failed: %s", exc)
+            with self._lock:
+                self._failure = _Failure(exc, self.clock())
+                if exc.definitive:
+                    self._good = None
+        except Exception as exc:  # an unexpected answer shape: roles stay unknown, and we say why
+            log.exception("role lookup failed")
+            with self._lock:
+                self._failure = _Failure(describe_slack_error("usergroups", exc), self.clock())
+        else:
+            with self._lock:
+                self._good = _Snapshot(roles, self.clock())
+                self._failure = None
+        finally:
+            with self._lock:
+                done, self._inflight = self._inflight, None
+            if done is not None:
+                done.set()
 
     def _load(self) -> dict[str, frozenset[Role]]:
         wanted = {h for handles in self.role_groups.values() for h in handles}
@@ -171,3 +277,26 @@ class GroupDirectory:
                 for user in members.get(handle, ()):
                     result.setdefault(user, set()).add(role)
         return {user: frozenset(roles) for user, roles in result.items()}
+
+
+def groups_client(client: WebClient, timeout_seconds: int) -> WebClient:
+    """A client of its own for user groups: a short timeout (the default is 30 s) and no retries,
+    so that a refresh gives up quickly and the cached roles keep serving meanwhile."""
+    return WebClient(
+        token=client.token,
+        base_url=client.base_url,
+        timeout=timeout_seconds,
+        ssl=client.ssl,
+        proxy=client.proxy,
+        retry_handlers=[],
+    )
+
+
+def role_directory(client: WebClient, settings: Settings) -> GroupDirectory:
+    """The configured directory, on a user-groups client of its own."""
+    return GroupDirectory(
+        groups_client(client, settings.mlops_group_api_timeout_seconds),
+        settings.mlops_roles,
+        settings.mlops_group_cache_seconds,
+        max_stale_seconds=settings.mlops_group_max_stale_seconds,
+    )

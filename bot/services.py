@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.core.identity import IdentityMap
 from bot.core.service import ReleaseService
 from bot.core.store import Store
 from bot.notify import Notifier
@@ -56,6 +57,16 @@ def build_platform(settings: Settings, *, host_endpoints_in_process: bool = Fals
     )
 
 
+def identity_map(settings: Settings) -> IdentityMap:
+    """MLOPS_PEOPLE; on the local platform, also the local users (``users.json`` is trusted there only)."""
+    people = IdentityMap.from_config(settings.mlops_people)
+    if settings.local_platform:
+        from bot.users import load_users, local_identities
+
+        people = local_identities(load_users(settings.mlops_home)).merged(people)
+    return people
+
+
 def build_services(
     settings: Settings,
     *,
@@ -69,6 +80,8 @@ def build_services(
         platform,
         store,
         four_eyes=settings.mlops_four_eyes,
+        identities=identity_map(settings),
+        allow_unmapped=settings.mlops_allow_unmapped,
         auto_deploy_staging=settings.mlops_auto_deploy_staging,
     )
     return Services(settings, platform, store, release)

@@ -13,7 +13,11 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.core.identity import IdentityMap, role_of_arn
 from bot.core.models import Role
+
+#: What a person's entry in MLOPS_PEOPLE may list.
+IDENTITY_KINDS = ("slack", "github", "aws", "groups")
 
 DEFAULT_ROLES: dict[str, list[str]] = {
     "trainer": ["ml-team"],
@@ -50,9 +54,28 @@ class Settings(BaseSettings):
     mlops_four_eyes: bool = Field(
         True, description="Whoever requested a training run cannot approve its model."
     )
+    mlops_people: dict[str, dict[str, list[str]]] = Field(
+        default_factory=dict,
+        description='JSON: person -> {"slack": [ids], "github": [logins], "aws": [ARNs], "groups": [...]}.',
+    )
+    mlops_allow_unmapped: bool = Field(
+        False, description="Let people missing from MLOPS_PEOPLE approve (four-eyes then compares ids)."
+    )
+    mlops_ci_role_arns: CsvList = Field(
+        default_factory=list, description="IAM roles CI assumes with OIDC (comma list)."
+    )
     mlops_auto_deploy_staging: bool = Field(True, description="Deploy to staging (and validate) on approval.")
     mlops_group_cache_seconds: int = Field(
         300, ge=0, le=86400, description="TTL of cached user-group members."
+    )
+    mlops_group_max_stale_seconds: int = Field(
+        900,
+        ge=0,
+        le=86400,
+        description="How long past the TTL cached roles serve while Slack is silent.",
+    )
+    mlops_group_api_timeout_seconds: int = Field(
+        2, ge=1, le=30, description="Timeout of Slack's user-group API calls, in seconds."
     )
 
     # -- state --------------------------------------------------------------------
@@ -154,7 +177,52 @@ class Settings(BaseSettings):
                 raise ValueError(f"role {role!r} must map to a list of user group handles")
         return {k: [h.lstrip("@") for h in v] for k, v in value.items()}
 
+    @field_validator("mlops_people", mode="before")
+    @classmethod
+    def _people(cls, value: Any) -> Any:
+        example = '{"alice": {"slack": ["U0123ABCD"], "github": ["alice"], "aws": ["arn:aws:sts::…"]}}'
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"must be JSON like {example}: {exc.msg}") from exc
+        if not isinstance(value, dict):
+            raise ValueError(f"must be a JSON object like {example}")
+        people: dict[str, dict[str, list[str]]] = {}
+        for name, spec in value.items():
+            if not isinstance(spec, dict):
+                raise ValueError(f"person {name!r} must map to an object like {example}")
+            unknown = set(spec) - set(IDENTITY_KINDS)
+            if unknown:
+                raise ValueError(
+                    f"person {name!r}: unknown key(s) {sorted(unknown)}; valid: {list(IDENTITY_KINDS)}"
+                )
+            entry: dict[str, list[str]] = {}
+            for kind, raw in spec.items():
+                ids = [raw] if isinstance(raw, str) else raw
+                if not isinstance(ids, list) or not all(isinstance(i, str) and i.strip() for i in ids):
+                    raise ValueError(f"person {name!r}: {kind!r} must be a list of non-empty strings")
+                entry[kind] = [i.strip() for i in ids]
+            people[str(name)] = entry
+        IdentityMap.from_config(people)  # ValueError: a bad ARN or login, or an id shared by two people
+        return people
+
     @field_validator(
+        "mlops_ci_role_arns",
+        mode="after",
+    )
+    @classmethod
+    def _roles_arns(cls, value: list[str]) -> list[str]:
+        out = []
+        for arn in value:
+            role = role_of_arn(arn)
+            if role is None:
+                raise ValueError(f"{arn!r} is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)")
+            out.append(role)
+        return out
+
+    @field_validator(
+        "mlops_ci_role_arns",
         "github_repositories",
         "github_workflows",
         "ci_allowed_repositories",
@@ -168,6 +236,11 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [v.strip() for v in value.split(",") if v.strip()]
         return value
+
+    @property
+    def local_platform(self) -> bool:
+        """Everything on this machine: the only place local users (``--as``, users.json) are trusted."""
+        return self.mlops_backend == "local" and self.mlops_store == "sqlite"
 
     @property
     def store_path(self) -> Path:

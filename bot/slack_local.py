@@ -406,6 +406,7 @@ class LocalSlack:
         self._views: dict[str, View] = {}
         self._observers: list[Observer] = []
         self._faults: dict[str, list[_Fault]] = {}
+        self._holds: dict[str, threading.Event] = {}
         self._error_rate: tuple[float, int, frozenset[str] | None] = (0.0, 500, None)
         self._rng = random.Random()
         self._responses: dict[str, _ResponseTarget] = {}
@@ -430,6 +431,7 @@ class LocalSlack:
         return self
 
     def close(self) -> None:
+        self.release()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -648,6 +650,19 @@ class LocalSlack:
             if seed is not None:
                 self._rng.seed(seed)
 
+    def hold(self, *methods: str) -> None:
+        """Calls of ``methods`` hang (Slack does not answer) until ``release``; bounded at 60 s."""
+        with self._lock:
+            for method in methods:
+                self._holds.setdefault(method, threading.Event())
+
+    def release(self, *methods: str) -> None:
+        with self._lock:
+            for method in methods or tuple(self._holds):
+                gate = self._holds.pop(method, None)
+                if gate is not None:
+                    gate.set()
+
     def clear_faults(self) -> None:
         with self._lock:
             self._faults.clear()
@@ -711,6 +726,10 @@ class LocalSlack:
                 raise SlackApiFault("not_authed")
             if not secrets.compare_digest(str(token), self.token):
                 raise SlackApiFault("invalid_auth")
+            with self._lock:
+                gate = self._holds.get(method)
+            if gate is not None:
+                gate.wait(60)
             fault = self._take_fault(method)
             if fault is not None:
                 if fault.retry_after is not None:

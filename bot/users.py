@@ -10,7 +10,9 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from bot.core.identity import IdentityMap, Person
 from bot.core.models import Actor, Role
 
 DEFAULT_USERS: dict[str, list[str]] = {
@@ -28,6 +30,8 @@ class LocalUser:
     id: str  # stable id, Slack-like: U + upper-cased name
     name: str
     groups: tuple[str, ...]
+    #: other identities of the same person: Slack ids, ``github:login``, AWS principal ARNs
+    identities: tuple[str, ...] = ()
 
 
 def user_id(name: str) -> str:
@@ -40,7 +44,10 @@ def load_users(home: Path) -> dict[str, LocalUser]:
     if not path.exists():
         home.mkdir(parents=True, exist_ok=True)
         doc = {
-            "_comment": "Local users and their user groups (the role mapping is MLOPS_ROLES).",
+            "_comment": (
+                "Local users and their user groups (the role mapping is MLOPS_ROLES); a user may also "
+                'list the same person\'s other identities: "slack": [ids], "github": [logins], "aws": [ARNs].'
+            ),
             "users": {name: {"groups": groups} for name, groups in DEFAULT_USERS.items()},
         }
         path.write_text(json.dumps(doc, indent=2) + "\n")
@@ -49,15 +56,29 @@ def load_users(home: Path) -> dict[str, LocalUser]:
         users = doc["users"]
         if not isinstance(users, dict):
             raise TypeError("'users' must be an object")
-        return {
-            name: LocalUser(user_id(name), name, tuple(str(g) for g in spec.get("groups", [])))
-            for name, spec in users.items()
-        }
-    except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
+        return {name: _local_user(name, spec) for name, spec in users.items()}
+    except (json.JSONDecodeError, KeyError, TypeError, AttributeError, ValueError) as exc:
         raise ValueError(
             f"{path} is not a valid users file ({exc}); expected "
-            '{"users": {"alice": {"groups": ["ml-team"]}}}'
+            '{"users": {"alice": {"groups": ["ml-team"], "github": ["alice-gh"]}}}'
         ) from exc
+
+
+def _local_user(name: str, spec: Mapping[str, Any]) -> LocalUser:
+    people = IdentityMap.from_config({name: {k: list(spec.get(k, [])) for k in ("slack", "github", "aws")}})
+    return LocalUser(
+        user_id(name),
+        name,
+        tuple(str(g) for g in spec.get("groups", [])),
+        tuple(sorted(people.people[name].identities)),
+    )
+
+
+def local_identities(users: Mapping[str, LocalUser]) -> IdentityMap:
+    """Each local user is a person: their local id (``UALICE``) and the identities users.json lists."""
+    return IdentityMap(
+        {u.name: Person(u.name, frozenset({u.id, *u.identities}), u.groups) for u in users.values()}
+    )
 
 
 def roles_for(

@@ -88,6 +88,12 @@ class Actor:
     name: str
     roles: frozenset[Role] = frozenset()
     system: bool = False  # CI reports, platform events
+    #: the identity four-eyes maps to a person when it is not ``id`` (CI acting for a GitHub user)
+    on_behalf_of: str = ""
+
+    @property
+    def identity(self) -> str:
+        return self.on_behalf_of or self.id
 
     @property
     def label(self) -> str:
@@ -232,6 +238,8 @@ class VersionView:
     environments: tuple[Environment, ...]  # where it serves now
     production_metrics: Mapping[str, float] | None  # the model in production, for deltas
     production_version: int | None
+    #: why four-eyes cannot place who trained this version ("" when it can)
+    requester_note: str = ""
 
     @property
     def version(self) -> int:

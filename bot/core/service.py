@@ -34,6 +34,7 @@ from ml.platform import (
 )
 
 from . import rollouts
+from .identity import IdentityMap, four_eyes_problem, requester_note
 from .models import (
     Action,
     Actor,
@@ -84,6 +85,8 @@ class ReleaseService:
         store: Store,
         *,
         four_eyes: bool = True,
+        identities: IdentityMap | None = None,
+        allow_unmapped: bool = False,
         auto_deploy_staging: bool = True,
         auto_validate_staging: bool = True,
         clock: Callable[[], datetime] = utc_now,
@@ -92,6 +95,9 @@ class ReleaseService:
         self.platform = platform
         self.records = Records(store)
         self.four_eyes = four_eyes
+        #: without a map (a bare core in tests and benchmarks) four-eyes can only compare ids
+        self.identities = identities or IdentityMap()
+        self.allow_unmapped = allow_unmapped or identities is None
         self.auto_deploy_staging = auto_deploy_staging
         self.auto_validate_staging = auto_validate_staging
         self.clock = clock
@@ -215,6 +221,7 @@ class ReleaseService:
             environments=serving_in,
             production_metrics=prod_metrics,
             production_version=prod_version,
+            requester_note=self.requester_note(package),
         )
 
     def status(self, versions: int = 5) -> StatusView:
@@ -243,6 +250,7 @@ class ReleaseService:
                     serving_in,
                     prod_metrics,
                     prod,
+                    self.requester_note(p),
                 )
             )
         return StatusView(tuple(endpoints[e] for e in ENVIRONMENTS), tuple(views), tuple(executions))
@@ -284,7 +292,7 @@ class ReleaseService:
         if (denied := self._guard(actor, Action.TRAIN, target)) is not None:
             return denied
         try:
-            execution = self.platform.start_pipeline(parameters, requested_by=actor.id, git_sha=git_sha)
+            execution = self.platform.start_pipeline(parameters, requested_by=actor.identity, git_sha=git_sha)
         except PlatformError as exc:
             return self._refuse(
                 actor,
@@ -382,16 +390,9 @@ class ReleaseService:
         if (
             self.four_eyes
             and status is ApprovalStatus.APPROVED
-            and package.lineage.get("requested_by") == actor.id
+            and (problem := self.four_eyes_problem(package, actor.identity)) is not None
         ):
-            return self._refuse(
-                actor,
-                action,
-                target,
-                f"Four-eyes rule: you requested the training run of v{version}, "
-                "so someone else must approve it.",
-                version=version,
-            )
+            return self._refuse(actor, action, target, problem, version=version)
         decision = Decision(version, status, actor.id, actor.label, self.clock(), reason)
         winner = self.records.claim_decision(decision)
         if winner is not None:
@@ -422,6 +423,18 @@ class ReleaseService:
             ),
             target,
         )
+
+    def four_eyes_problem(self, package: ModelPackage, approver: str) -> str | None:
+        requester = package.lineage.get("requested_by", "")
+        return four_eyes_problem(
+            self.identities, requester, approver, package.version, allow_unmapped=self.allow_unmapped
+        )
+
+    def requester_note(self, package: ModelPackage) -> str:
+        """What a card says when four-eyes cannot place who trained a version; "" when it can."""
+        if not self.four_eyes:
+            return ""
+        return requester_note(self.identities, package.lineage.get("requested_by", ""), self.allow_unmapped)
 
     def _decided_anyway(self, version: int, status: ApprovalStatus) -> bool:
         """After a failed approval update: did the registry apply it (a response lost on the way)?"""

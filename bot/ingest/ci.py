@@ -25,6 +25,8 @@ from pydantic import (
     model_validator,
 )
 
+from bot.core.identity import github_identity
+from bot.core.models import Actor
 from bot.settings import Settings
 from ml.platform import ExecutionStatus
 
@@ -63,6 +65,24 @@ class CIIdentity:
     actor: str | None = None
     jti: str | None = None
     claims: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def github_user(self) -> str | None:
+        """``github:<login>`` of whoever set the workflow off, from the signed ``actor`` claim only."""
+        try:
+            return github_identity(self.actor) if self.actor else None
+        except ValueError:
+            return None
+
+    def as_actor(self) -> Actor:
+        """CI as it acts: the repository's workflow, on behalf of the GitHub user of the token."""
+        who = f" for {self.github_user}" if self.github_user else ""
+        return Actor(
+            id=f"ci:{self.repository}",
+            name=f"CI {self.repository}{who}",
+            system=True,
+            on_behalf_of=self.github_user or "",
+        )
 
 
 class OIDCVerifier:

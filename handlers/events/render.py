@@ -242,7 +242,8 @@ def pipeline_result(report: PipelineResult, caller: CIIdentity) -> Message:
         blocks.append(section(f"*Reason:* {escape(report.failure_reason)}"))
     blocks.append(
         _context(
-            f"from {code(caller.repository)}",
+            f"from {code(caller.repository)}"
+            + (f" for {code(caller.github_user)}" if caller.github_user else ""),
             f"commit {code(report.git_sha[:7])}" if report.git_sha else "",
             link(report.run_url, "CI run") if report.run_url else "",
         )

@@ -232,6 +232,8 @@ def render_card(state: CardState, *, with_buttons: bool = True) -> tuple[str, li
     ]
     if run:
         lineage_lines.append(f"*Run* {code(run.rsplit('/', 1)[-1], 120)}")
+    if view.requester_note and view.approval is ApprovalStatus.PENDING:
+        lineage_lines.append(f":warning: {escape(view.requester_note)}")
     blocks: list[Block] = [
         header(f"Model v{view.version} · {escape(pkg.group)}"),
         section(_status_line(view)),

@@ -106,8 +106,12 @@ def test_ack_latency_answers_every_request() -> None:
             assert {int(k): v for k, v in summary["statuses"].items()} == {200: 40}
             assert 0 < summary["p50_ms"] <= summary["p95_ms"] <= summary["p99_ms"]
         _positive(result[kind]["p99_ratio"], result[kind]["p50_ratio"])
+    hang = result["groups_hang"]
+    for phase in ("normal", "hung"):
+        assert hang[phase]["n"] == 40 and {int(k): v for k, v in hang[phase]["statuses"].items()} == {200: 40}
+    _positive(hang["p99_ratio"])
     assert result["child_errors"] == []
-    assert len(_rows("ack_latency", result)) == 4
+    assert len(_rows("ack_latency", result)) == 5
 
 
 def test_lambda_cold_start_imports_no_sagemaker_sdk() -> None:

@@ -60,6 +60,7 @@ __all__ = [
     "issuer_server",
     "make_bench",
     "rsa_keys",
+    "wait_confirmation",
     "wait_done",
     "wait_until",
 ]
@@ -354,6 +355,24 @@ def confirm_value(response: dict[str, Any]) -> str:
     raise AssertionError(f"no rollback confirmation in {response}")
 
 
+def wait_confirmation(bench: Bench, since: int) -> str:
+    """The value of the first rollback confirmation answered after response number ``since``.
+
+    An earlier command's ephemeral answer may land after ``since`` was counted (its audit entry is
+    written before it is announced), so the confirmation is found by its button, not its position.
+    """
+
+    def found() -> str | None:
+        for response in bench.responses()[since:]:
+            try:
+                return confirm_value(response)
+            except AssertionError:
+                continue
+        return None
+
+    return str(wait_until(found, "the rollback confirmation"))
+
+
 def bench_settings(secrets_: Secrets, slack: LocalSlack, home: Path, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "slack_bot_token": secrets_.bot_token,
@@ -366,6 +385,8 @@ def bench_settings(secrets_: Secrets, slack: LocalSlack, home: Path, **overrides
         "ci_allowed_repositories": [REPO],
         "mlops_home": home,
         "mlops_channel": slack.channel_id("mlops"),
+        # every Slack user is a person, also where users.json does not count (MLOPS_STORE=dynamodb)
+        "mlops_people": {name: {"slack": [user_id(name)]} for name in USERS},
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

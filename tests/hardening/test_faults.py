@@ -46,7 +46,7 @@ from tests.conftest import BOB, CAROL, Closer, copy_home
 from tests.sagemaker import moto_sagemaker
 
 from .chaos import KINDS, ChaosProxy
-from .conftest import USERS, Bench, FlakyStore, Secrets, confirm_value, make_bench, wait_done, wait_until
+from .conftest import USERS, Bench, FlakyStore, Secrets, make_bench, wait_confirmation, wait_done, wait_until
 
 log = logging.getLogger(__name__)
 
@@ -78,8 +78,7 @@ def drive_release(bench: Bench) -> None:
     wait_done(bench, Action.PROMOTE, 2)
     before = len(bench.responses())
     bench.dispatch(bench.command_body("rollback production", "carol"))
-    ask = wait_until(lambda: bench.responses()[before:], "the rollback confirmation")[0]
-    bench.dispatch(bench.action_body("rollback_confirm", confirm_value(ask), "carol"))
+    bench.dispatch(bench.action_body("rollback_confirm", wait_confirmation(bench, before), "carol"))
     wait_done(bench, Action.ROLLBACK, 1)
     bench.settle()
 

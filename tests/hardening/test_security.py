@@ -37,9 +37,9 @@ from .conftest import (
     Secrets,
     asgi_of,
     bench_settings,
-    confirm_value,
     http_server,
     make_bench,
+    wait_confirmation,
     wait_done,
     wait_until,
 )
@@ -497,8 +497,7 @@ def test_no_secret_reaches_logs_slack_or_responses(
             wait_done(bench, Action.PROMOTE, 2)
             count = len(bench.responses())
             slack(bench.command_body("rollback production", "dave"))
-            ask = wait_until(lambda: bench.responses()[count:], "the rollback confirmation")[0]
-            slack(bench.action_body("rollback_confirm", confirm_value(ask), "dave"))
+            slack(bench.action_body("rollback_confirm", wait_confirmation(bench, count), "dave"))
             wait_done(bench, Action.ROLLBACK, 1)
             slack(bench.command_body("audit 50", "erin"))
             # every intake, with good and bad credentials

@@ -139,6 +139,25 @@ def test_pipeline_result_is_a_reply_in_the_run_thread(env: Env) -> None:
     assert "v3" in blocks and "accuracy 0.871" in blocks and RUN_URL in blocks and "4f9c1e2" in blocks
 
 
+def test_the_github_user_comes_from_the_token_never_from_the_body(env: Env) -> None:
+    env.notifier.upsert(run_key(EXECUTION_ARN), "Run k2v9d0q7wz1m: Executing", [])
+    env.messages()
+    body = pipeline_result(actor="mallory", requested_by="mallory", github_user="mallory")
+    resp = report(env, body, env.issuer.token())
+    assert resp.status_code == 200, resp.text
+    _, reply = env.messages()
+    blocks = json.dumps(reply.blocks)
+    assert "for `github:dana-k`" in blocks and "mallory" not in blocks
+    verifier = OIDCVerifier.from_settings(env.services.settings)
+    actor = verifier.verify(env.issuer.token(actor="Dana-K")).as_actor()
+    assert (actor.id, actor.identity, actor.name) == (
+        f"ci:{REPO}",
+        "github:dana-k",
+        f"CI {REPO} for github:dana-k",
+    )
+    assert verifier.verify(env.issuer.token(actor=None)).as_actor().identity == f"ci:{REPO}"
+
+
 def test_failed_pipeline_result_is_loud_and_finds_a_run_keyed_by_short_id(env: Env) -> None:
     env.notifier.upsert("run:k2v9d0q7wz1m", "Run k2v9d0q7wz1m", [])
     env.messages()

@@ -22,6 +22,7 @@ from slack_sdk.signature import SignatureVerifier
 import handlers
 from bot.app import create_app
 from bot.notify import Notifier
+from bot.permissions import RoleResolver, role_directory
 from bot.services import Services, build_services
 from bot.settings import load_settings
 from bot.store.sqlite import SQLiteStore
@@ -51,6 +52,7 @@ class Harness:
     app: App
     slack: FakeSlack
     services: Services
+    roles: RoleResolver | None = None
 
     # -- signed requests -----------------------------------------------------------------
     @staticmethod
@@ -182,8 +184,11 @@ def make_harness(slack: FakeSlack, services: Services, **kwargs: Any) -> Harness
         backoff_max=0.2,
         idle_poll=0.05,
     )
+    if "roles" not in kwargs:  # as create_app builds it, warmed up before the first request
+        kwargs["roles"] = role_directory(client, services.settings)
+        assert kwargs["roles"].refresh().wait(10), "the user groups did not load"
     app = create_app(services, client=client, listeners=[handlers.register], **kwargs)
-    return Harness(app, slack, services)
+    return Harness(app, slack, services, kwargs["roles"])
 
 
 @pytest.fixture

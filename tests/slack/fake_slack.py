@@ -25,6 +25,14 @@ class Call:
 
 
 @dataclass
+class Hold:
+    """Calls of one method wait until ``release`` is set, as when Slack does not answer."""
+
+    arrived: threading.Event = field(default_factory=threading.Event)
+    release: threading.Event = field(default_factory=threading.Event)
+
+
+@dataclass
 class Message:
     channel: str
     ts: str
@@ -40,6 +48,7 @@ class FakeSlack:
         self.messages: dict[str, Message] = {}
         self.groups: dict[str, tuple[str, list[str]]] = {}  # handle -> (id, members)
         self.errors: dict[str, str] = {}  # method -> Slack error code to answer
+        self.holds: dict[str, Hold] = {}  # method -> calls wait for its release
         self._lock = threading.Lock()
         self._ts = 1_700_000_000
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -52,6 +61,8 @@ class FakeSlack:
         return self
 
     def stop(self) -> None:
+        for hold in list(self.holds.values()):
+            hold.release.set()
         self._server.shutdown()
         self._server.server_close()
 
@@ -71,6 +82,11 @@ class FakeSlack:
         with self._lock:
             group_id = self.groups.get(handle, (f"S{len(self.groups) + 1:04d}", []))[0]
             self.groups[handle] = (group_id, list(members))
+
+    def hold(self, method: str) -> Hold:
+        """From now on, calls of ``method`` hang until the returned hold is released."""
+        hold = self.holds[method] = Hold()
+        return hold
 
     # -- queries ------------------------------------------------------------------
     def calls_to(self, method: str) -> list[Call]:
@@ -142,6 +158,10 @@ class FakeSlack:
         return Handler
 
     def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        hold = self.holds.get(method)
+        if hold is not None:
+            hold.arrived.set()
+            hold.release.wait(60)  # bounded, so that a forgotten hold cannot keep a thread forever
         with self._lock:
             self.calls.append(Call(method, args))
             if method in self.errors:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from slack_sdk import WebClient
@@ -13,7 +15,7 @@ from slack_sdk import WebClient
 from bot.core.models import Action, Outcome, Role
 from bot.core.policy import OPEN_ACTIONS, REQUIRED_ROLES
 from bot.permissions import GroupDirectory, PermissionLookupError
-from tests.conftest import Closer
+from tests.conftest import Closer, train_version
 
 from .conftest import Harness, drain, make_harness, make_services
 from .fake_slack import FakeSlack
@@ -26,9 +28,11 @@ ROLES = {
 }
 
 
-def directory(slack: FakeSlack, ttl: float = 300, clock: object = time.monotonic) -> GroupDirectory:
+def directory(
+    slack: FakeSlack, ttl: float = 300, clock: object = time.monotonic, **kwargs: Any
+) -> GroupDirectory:
     client = WebClient(token="xoxb-test", base_url=slack.api_url)
-    return GroupDirectory(client, ROLES, ttl, clock=clock)  # type: ignore[arg-type]
+    return GroupDirectory(client, ROLES, ttl, clock=clock, **kwargs)  # type: ignore[arg-type]
 
 
 def test_roles_come_from_user_group_membership(fake_slack: FakeSlack) -> None:
@@ -49,6 +53,9 @@ def test_membership_is_cached_for_the_ttl_then_refreshed(fake_slack: FakeSlack) 
     assert groups.roles_of("UERIN") == frozenset()  # cached
     assert len(fake_slack.calls_to("usergroups.users.list")) == calls
     now[0] = 61
+    # stale: the cached roles answer at once, and one refresh runs in the background
+    assert groups.roles_of("UERIN") == frozenset()
+    assert groups.wait_refreshed(10)
     assert groups.roles_of("UERIN") == {Role.APPROVER}
 
 
@@ -216,10 +223,16 @@ def test_reject_modal_submission_is_checked_again(harness: Harness) -> None:
 def test_role_removed_after_the_card_was_rendered_is_denied_at_click_time(
     release_home: Path, fake_slack: FakeSlack, close_later: Closer
 ) -> None:
-    services = make_services(release_home, mlops_group_cache_seconds=0)
-    h = make_harness(fake_slack, services)
+    now = [0.0]
+    roles = directory(fake_slack, ttl=60, clock=lambda: now[0])
+    services = make_services(release_home)
+    h = make_harness(fake_slack, services, roles=roles)
     try:
-        fake_slack.set_group("ml-approvers", [])  # bob leaves the approvers after the card showed him Approve
+        assert roles.roles_of("UBOB") == {Role.APPROVER}  # the card showed him Approve
+        fake_slack.set_group("ml-approvers", [])  # then bob leaves the approvers
+        now[0] = 61  # the cache is due: the next request refreshes it in the background
+        h.command("status", "UBOB")
+        assert roles.wait_refreshed(10)
         before = h.state()
         h.click("release_approve", '{"v":2}', "UBOB")
         assert "You need the *approver* role" in h.wait_responses(1)[-1]["text"]
@@ -232,6 +245,8 @@ def test_role_removed_after_the_card_was_rendered_is_denied_at_click_time(
 @pytest.mark.parametrize("code", ["plan_upgrade_required", "missing_scope"])
 def test_fails_closed_when_user_groups_cannot_be_read(harness: Harness, code: str) -> None:
     harness.slack.errors["usergroups.users.list"] = code
+    assert isinstance(harness.roles, GroupDirectory)
+    harness.roles.invalidate()  # as at start-up: nothing known yet
     before = harness.state()
     response = harness.command("approve v2", "UBOB")
     assert response.status == 200
@@ -243,3 +258,107 @@ def test_fails_closed_when_user_groups_cannot_be_read(harness: Harness, code: st
     # read-only commands still work, and help says why nothing else is listed
     help_body = harness.command("help", "UBOB").body
     assert "Cannot check your permissions" in help_body and "/mlops approve" not in help_body
+
+
+# -- Slack's user-group API hangs: acks do not wait ------------------------------------------------
+
+
+def _in_thread(fn: Callable[[], Any]) -> tuple[threading.Event, list[Any]]:
+    done, out = threading.Event(), []
+
+    def run() -> None:
+        out.append(fn())
+        done.set()
+
+    threading.Thread(target=run, daemon=True).start()
+    return done, out
+
+
+def test_acks_never_wait_while_user_groups_hang(
+    release_home: Path, fake_slack: FakeSlack, close_later: Closer
+) -> None:
+    hold = fake_slack.hold("usergroups.list")
+    # A lookup that waited for Slack would wait far longer than the events below allow.
+    roles = directory(fake_slack, first_load_wait=0)
+    services = make_services(release_home)
+    h = make_harness(fake_slack, services, roles=roles)
+    try:
+        before = h.state()
+        done, out = _in_thread(lambda: h.command("approve v2 fine", "UBOB"))
+        assert done.wait(10), "the approve ack waited for Slack"
+        assert hold.arrived.wait(10)  # the lookup did ask Slack, off the ack path
+        refused = out[0].body
+        assert "Can't check your permissions right now" in refused and "user-group API" in refused
+        assert "Nothing was changed" in refused and "try again in a minute" in refused
+        assert h.state() == before
+        entry = h.services.release.audit(1)[0]
+        assert (entry.actor_id, entry.action, entry.outcome) == ("UBOB", Action.APPROVE, Outcome.REFUSED)
+        for text in ("help", "status"):
+            done, out = _in_thread(lambda text=text: h.command(text, "UBOB"))  # type: ignore[misc]
+            assert done.wait(10), f"the {text} ack waited for Slack"
+            assert out[0].status == 200 and "You need" not in out[0].body
+        assert "/mlops status" in h.command("help", "UBOB").body
+        assert not hold.release.is_set()  # all of the above while Slack still had not answered
+        hold.release.set()
+        assert roles.wait_refreshed(10)
+        h.command("approve v2 fine", "UBOB")
+        replies = h.wait_responses(2)  # status answered earlier; now the approval
+        assert any("Approved v2" in str(r) for r in replies), replies
+    finally:
+        hold.release.set()
+        drain(h.app, services)
+        close_later(services.close)
+
+
+def test_cached_roles_serve_for_a_bounded_time_while_user_groups_hang(
+    release_home: Path, fake_slack: FakeSlack, close_later: Closer
+) -> None:
+    now = [0.0]
+    roles = directory(fake_slack, ttl=60, clock=lambda: now[0], max_stale_seconds=600)
+    services = make_services(release_home)
+    h = make_harness(fake_slack, services, roles=roles)
+    hold = fake_slack.hold("usergroups.list")
+    try:
+        hold.release.set()
+        assert roles.roles_of("UBOB") == {Role.APPROVER}  # loaded while Slack answered
+        hold = fake_slack.hold("usergroups.list")
+        now[0] = 61  # due for a refresh, which hangs: the cached roles still serve
+        response = h.command("reject v2 label leak", "UBOB")
+        assert "You need" not in response.body and "Can't check" not in response.body
+        assert hold.arrived.wait(10)
+        h.wait_responses(1)
+        now[0] = 61 + 600  # past the bound: roles are unknown now
+        before = h.state()
+        refused = h.command("promote v1", "UROSE").body
+        assert "Can't check your permissions right now" in refused and "has not answered yet" in refused
+        assert h.state() == before
+    finally:
+        hold.release.set()
+        drain(h.app, services)
+        close_later(services.close)
+
+
+# -- four-eyes compares people ---------------------------------------------------------------------
+
+
+def test_a_run_from_ci_cannot_be_approved_by_the_same_person_in_slack(
+    release_home: Path, fake_slack: FakeSlack, close_later: Closer
+) -> None:
+    fake_slack.set_group("ml-approvers", ["UBOB", "UDANA"])
+    people = {"dana": {"slack": ["UDANA"], "github": ["Dana-GH"]}}
+    services = make_services(release_home, mlops_people=people, mlops_auto_deploy_staging=False)
+    # CI starts the run as `ml pipeline start --requested-by "github:$GITHUB_ACTOR"` does
+    version = train_version(services.platform, "github:dana-gh")
+    h = make_harness(fake_slack, services)
+    try:
+        before = h.state()
+        h.command(f"approve v{version} fine", "UDANA")
+        reply = h.wait_responses(1)[-1]["text"]
+        assert f"Four-eyes rule: *dana* requested the training run of v{version}" in reply
+        assert "github:dana-gh" in reply
+        assert h.state() == before
+        h.command(f"approve v{version} fine", "UBOB")  # somebody else may
+        assert f"Approved v{version}" in str(h.wait_responses(2)[-1])
+    finally:
+        drain(h.app, services)
+        close_later(services.close)
