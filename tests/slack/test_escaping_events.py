@@ -161,6 +161,7 @@ def test_deployment_failure(change: EndpointDeploymentChange, environment: Any, 
     sha=st.none() | outside.map(lambda s: s[:64]),
     run_url=st.none() | urls.map(lambda s: s[:2000]),
     repository=outside,
+    actor=st.none() | st.just("dana-k") | outside,
 )
 def test_ci_pipeline_result(
     arn: str,
@@ -171,6 +172,7 @@ def test_ci_pipeline_result(
     sha: str | None,
     run_url: str | None,
     repository: str,
+    actor: str | None,
 ) -> None:
     report = PipelineResult(
         kind="pipeline_result",
@@ -183,4 +185,4 @@ def test_ci_pipeline_result(
         git_sha=sha,
         run_url=run_url,
     )
-    assert_safe(payload(events.pipeline_result(report, CIIdentity(repository, "sub"))))
+    assert_safe(payload(events.pipeline_result(report, CIIdentity(repository, "sub", actor=actor))))
