@@ -26,6 +26,7 @@ from bot.core.models import Action, Actor
 from bot.core.policy import OPEN_ACTIONS, allowed
 from bot.permissions import PermissionLookupError, RoleResolver
 from bot.services import Services
+from bot.slack_text import escape
 
 log = logging.getLogger(__name__)
 
@@ -261,7 +262,8 @@ def permission_middleware(services: Services, directory: RoleResolver) -> Callab
         services.release.deny(actor, requested.action, requested.target)
         message = f":no_entry: {denial.message}"
         if error is not None:
-            message = f":no_entry: {error} " + (
+            # the lookup error quotes Slack and the network: outside text
+            message = f":no_entry: {escape(error)} " + (
                 f"Until that is fixed nobody can {requested.action.value}."
                 if error.definitive
                 else "Nothing was changed."

@@ -22,6 +22,7 @@ from typing import Literal
 from prometheus_client import CollectorRegistry, Counter
 
 from bot.core.store import Record, Store
+from bot.slack_text import escape
 
 NS_OUTBOX_DEAD = "outbox_dead"
 
@@ -101,9 +102,8 @@ def classify(status: int, error: str) -> Verdict:
 
 def notice_text(error: str) -> str:
     """The plain, short line that stands in the thread for a message that could not be posted."""
-    short = error.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("`", "'")
-    if len(short) > 80:
-        short = short[:79] + "…"
+    short = error if len(error) <= 80 else error[:79] + "…"  # cut before escaping: never half an entity
+    short = escape(short).replace("`", "'")
     return f"⚠️ could not post an update to Slack ({short})"
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import html
 import json
 import logging
 import os
@@ -187,6 +186,11 @@ _STRIKE = re.compile(r"(?<![\w~])~(?=\S)([^~\n]*?\S)~(?![\w~])")
 _CODE = re.compile(r"`([^`\n]+)`")
 
 
+def unescape(text: str) -> str:
+    """Slack's three entities decoded, and only those (Slack shows any other entity as typed)."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
 def emojize(text: str) -> str:
     return _EMOJI.sub(lambda m: EMOJI.get(m.group(1), m.group(0)), text)
 
@@ -201,7 +205,7 @@ def mrkdwn(text: str, style: Style, names: Mapping[str, str] | None = None) -> s
         return f"\x00{len(spans) - 1}\x00"
 
     out = text.replace("```", "")
-    out = _CODE.sub(lambda m: stash(style.code(html.unescape(m.group(1)))), out)
+    out = _CODE.sub(lambda m: stash(style.code(unescape(m.group(1)))), out)
 
     def link(m: re.Match[str]) -> str:
         target, label = m.group(1), m.group(2)
@@ -218,7 +222,7 @@ def mrkdwn(text: str, style: Style, names: Mapping[str, str] | None = None) -> s
     out = _BOLD.sub(lambda m: style.bold(m.group(1)), out)
     out = _ITALIC.sub(lambda m: style.italic(m.group(1)), out)
     out = _STRIKE.sub(lambda m: style.strike(m.group(1)), out)
-    out = emojize(html.unescape(out))
+    out = emojize(unescape(out))
     return re.sub("\x00(\\d+)\x00", lambda m: spans[int(m.group(1))], out)
 
 
@@ -228,7 +232,7 @@ def text_object(obj: Any, style: Style, names: Mapping[str, str] | None = None) 
     text = str(obj.get("text", ""))
     if obj.get("type") == "mrkdwn":
         return mrkdwn(text, style, names)
-    return emojize(text)
+    return emojize(unescape(text))
 
 
 # -- Block Kit -> terminal ---------------------------------------------------------------------

@@ -29,6 +29,7 @@ from bot.core.service import ReleaseService
 from bot.log_throttle import ThrottledLog
 from bot.notify import Notifier, SlackPoster
 from bot.services import Services
+from bot.slack_text import escape
 from ml.platform import (
     DT_ENDPOINT,
     DT_ENDPOINT_DEPLOYMENT,
@@ -42,7 +43,7 @@ from ml.platform import (
 )
 
 from .commands.ops import card_state
-from .render.common import OUTCOME_EMOJI, code, escape, mention, section, to_dicts, truncate
+from .render.common import code, fallback, mention, result_emoji, section, to_dicts, truncate
 from .render.release_card import card_key, render_card
 from .render.run_message import render_run, run_key
 
@@ -101,7 +102,7 @@ class SlackNotifications:
             self.notifier.upsert(key, text, blocks)
 
     def reply(self, version: int, text: str) -> None:
-        self.notifier.reply(card_key(version), truncate(text, 3000), to_dicts([section(text)]))
+        self.notifier.reply(card_key(version), fallback(text), to_dicts([section(text)]))
 
     # -- release results -----------------------------------------------------------
     def on_result(self, result: Result) -> None:
@@ -118,7 +119,7 @@ class SlackNotifications:
             return
         self.refresh_card(version)
         who = mention(result.actor.id, result.actor.label)
-        text = f"{OUTCOME_EMOJI[result.outcome]} {escape(result.message)}"
+        text = f"{result_emoji(result)} {escape(result.message)}"
         if not result.actor.system:
             text += f" — {who}"
         if result.action is Action.VALIDATE and result.outcome is Outcome.DONE:
@@ -129,10 +130,8 @@ class SlackNotifications:
             # the version that stopped serving changes too (status, Rollback button)
             self.refresh_card(previous)
             if result.action is Action.ROLLBACK:
-                self.reply(
-                    previous,
-                    f":rewind: {result.environment} was rolled back from v{previous} to v{version} — {who}",
-                )
+                env = escape(result.environment)
+                self.reply(previous, f":rewind: {env} was rolled back from v{previous} to v{version} — {who}")
             elif result.action is Action.PROMOTE:
                 self.reply(previous, f":arrow_right: v{version} replaced v{previous} in production — {who}")
 

@@ -861,8 +861,11 @@ class ReleaseService:
         )
         verdict = "passed" if passed else "FAILED"
         message = f"Staging validation of v{version} {verdict}: {summary}."
-        if passed:
-            message += f" Promote is now available for v{version}."
+        message += (
+            f" Promote is now available for v{version}."
+            if passed
+            else f" Promote stays unavailable for v{version} until a validation passes."
+        )
         return self._finish(
             Result(
                 Action.VALIDATE,

@@ -15,8 +15,9 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.core.service import RollbackPlan
 from bot.services import Services
+from bot.slack_text import escape
 from handlers.commands.ops import Reply, actor_of, once, reply_for, safely
-from handlers.render.common import decode_value, escape, positive_int, section, to_dicts
+from handlers.render.common import code, decode_value, positive_int, section, to_dicts
 from handlers.render.release_card import ACTION_APPROVE, ACTION_PROMOTE, ACTION_REJECT, ACTION_ROLLBACK
 from handlers.render.status import (
     ACTION_ROLLBACK_CANCEL,
@@ -100,9 +101,8 @@ def register(app: App, services: Services) -> None:
             client.views_open(trigger_id=body.get("trigger_id"), view=reject_modal(version, channel))
         except (SlackApiError, SlackClientError, OSError) as exc:
             log.warning("could not open the reject modal: %s", exc)
-            _tell(
-                respond, _text(f":warning: Could not open the form; use `/mlops reject v{version} <reason>`.")
-            )
+            usage = code(f"/mlops reject v{version} <reason>")
+            _tell(respond, _text(f":warning: Could not open the form; use {usage}."))
 
     def rollback_ask(body: dict[str, Any], respond: Any) -> None:
         version = _version(body)

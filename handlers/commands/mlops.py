@@ -16,7 +16,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.core.policy import REQUIRED_ROLES, actions_for
 from bot.services import Services
-from handlers.render.help import render_help
+from handlers.render.help import render_help, render_usage_error
 from ml.platform import ParameterSpec
 
 from .ops import actor_of, execute, once, safely
@@ -53,7 +53,8 @@ def register(app: App, services: Services) -> None:
         text = str(command.get("text") or "")
         parsed = _parse(services, text)
         if isinstance(parsed, UsageError):
-            ack(text=f":warning: {parsed}", response_type="ephemeral")
+            message, blocks = render_usage_error(parsed)
+            ack(text=message, blocks=blocks, response_type="ephemeral")
             return
         if isinstance(parsed, Help):
             actor = actor_of(context)

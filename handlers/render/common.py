@@ -3,6 +3,12 @@
 Every message is built from ``slack_sdk.models.blocks`` classes, whose ``to_dict``
 raises on a limit violation; the helpers here truncate first so that long user
 input (reasons, parameters, lineage) shortens a message instead of breaking it.
+
+``escape`` (from ``bot.slack_text``) is the one escaping rule for text from outside
+the bot (names, reasons, commit titles, parameters, typed commands): it is applied
+once, where that text is put into a message, in ``text`` and in blocks alike. The
+only ``<…>`` sequences a message holds are the ones composed here: ``mention``,
+``link`` and ``date``, plus the alert's ``<!here>``.
 """
 
 from __future__ import annotations
@@ -22,7 +28,8 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.core.models import Outcome, Result
+from bot.core.models import Action, AuditEntry, Outcome, Result
+from bot.slack_text import escape
 
 MAX_BLOCKS = 50
 MAX_SECTION_TEXT = 3000
@@ -47,20 +54,60 @@ OUTCOME_EMOJI = {
 
 
 def truncate(text: str, limit: int) -> str:
-    """At most ``limit`` characters, marking the cut with an ellipsis."""
+    """At most ``limit`` characters, marking the cut with an ellipsis (for text not yet escaped)."""
     if len(text) <= limit:
         return text
     return text[: max(limit - 1, 0)] + "…"
 
 
-def escape(text: str) -> str:
-    """Escape Slack's control characters so user text cannot mention, link or break formatting."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+def clip(markup: str, limit: int) -> str:
+    """``truncate`` for composed text: never leaves half an entity (a raw ``&``) or half a token."""
+    if len(markup) <= limit:
+        return markup
+    cut = markup[: max(limit - 1, 0)]
+    amp = cut.rfind("&")
+    if amp != -1 and ";" not in cut[amp:]:
+        cut = cut[:amp]
+    start = cut.rfind("<")
+    if start != -1 and ">" not in cut[start:]:
+        cut = cut[:start]
+    return cut + "…"
+
+
+def quote(text: object) -> str:
+    """Outside text as a block quote, every line quoted, so a newline cannot end the quote early."""
+    return "\n".join(">" + line for line in escape(text).split("\n"))
+
+
+def link(url: str | None, label: object) -> str:
+    """``<url|label>`` for an http(s) URL, else the label alone; both parts are made inert."""
+    if not url or not url.startswith(("https://", "http://")):
+        return escape(label)
+    # In the URL, "|" would end it early and "<", ">", whitespace would break the token.
+    safe = escape(re.sub(r"[\s<>|]", lambda m: f"%{ord(m.group()):02X}", url))
+    return f"<{safe}|{escape(label).replace('|', '¦')}>"
+
+
+def date(moment: datetime | None) -> str:
+    """A timestamp each reader sees in their own time zone (the fallback is UTC)."""
+    if moment is None:
+        return "unknown time"
+    fallback = moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"
+
+
+def mrkdwn(text: str) -> MarkdownTextObject:
+    """A mrkdwn text object, verbatim: Slack links and mentions only what the bot wrote as tokens.
+
+    Without ``verbatim`` Slack would auto-link bare URLs and channel names and parse some
+    bare mentions inside outside text, which escaping does not touch.
+    """
+    return MarkdownTextObject(text=text, verbatim=True)
 
 
 def code(text: str, limit: int = 200) -> str:
     """Inline code span; backticks inside would end it early, so they are replaced."""
-    return "`" + truncate(escape(text).replace("`", "'"), limit) + "`"
+    return "`" + clip(escape(text).replace("`", "'"), limit) + "`"
 
 
 def mention(user_id: str, name: str = "") -> str:
@@ -91,22 +138,18 @@ def duration(start: datetime | None, end: datetime | None, now: datetime | None 
 
 
 def header(text: str) -> HeaderBlock:
-    return HeaderBlock(text=PlainTextObject(text=truncate(text, MAX_HEADER), emoji=True))
+    return HeaderBlock(text=PlainTextObject(text=clip(text, MAX_HEADER), emoji=True))
 
 
 def section(text: str, fields: Sequence[str] = ()) -> SectionBlock:
     return SectionBlock(
-        text=MarkdownTextObject(text=truncate(text, MAX_SECTION_TEXT)) if text else None,
-        fields=[MarkdownTextObject(text=truncate(f, MAX_FIELD_TEXT)) for f in fields[:MAX_FIELDS]] or None,
+        text=mrkdwn(clip(text, MAX_SECTION_TEXT)) if text else None,
+        fields=[mrkdwn(clip(f, MAX_FIELD_TEXT)) for f in fields[:MAX_FIELDS]] or None,
     )
 
 
 def context(*texts: str) -> ContextBlock:
-    return ContextBlock(
-        elements=[
-            MarkdownTextObject(text=truncate(t, MAX_SECTION_TEXT)) for t in texts[:MAX_CONTEXT_ELEMENTS]
-        ]
-    )
+    return ContextBlock(elements=[mrkdwn(clip(t, MAX_SECTION_TEXT)) for t in texts[:MAX_CONTEXT_ELEMENTS]])
 
 
 def to_dicts(blocks: Iterable[Block]) -> list[dict[str, Any]]:
@@ -118,12 +161,28 @@ def to_dicts(blocks: Iterable[Block]) -> list[dict[str, Any]]:
 
 
 def fallback(text: str) -> str:
-    return truncate(text, MAX_FALLBACK_TEXT)
+    """The top-level ``text`` (notifications, screen readers): composed like blocks, escaped the same."""
+    return clip(text, MAX_FALLBACK_TEXT)
+
+
+def result_emoji(result: Result) -> str:
+    """The outcome's emoji; a validation that ran but failed its checks is a failure to the reader."""
+    if result.action is Action.VALIDATE and result.data.get("passed") is False:
+        return OUTCOME_EMOJI[Outcome.FAILED]
+    return OUTCOME_EMOJI[result.outcome]
+
+
+def audit_emoji(entry: AuditEntry) -> str:
+    """An audit line's emoji. A recorded validation does not say whether its checks passed
+    (its detail does), so it gets a neutral mark rather than a success one."""
+    if entry.action is Action.VALIDATE and entry.outcome is Outcome.DONE:
+        return ":clipboard:"
+    return OUTCOME_EMOJI[entry.outcome]
 
 
 def result_text(result: Result) -> str:
     """One line for an operation's outcome, as the person who asked sees it."""
-    return f"{OUTCOME_EMOJI[result.outcome]} {escape(result.message)}"
+    return f"{result_emoji(result)} {escape(result.message)}"
 
 
 def encode_value(data: dict[str, Any]) -> str:

@@ -9,12 +9,13 @@ from slack_sdk.models.blocks import Block
 
 from bot.core.models import Action, Role
 from bot.core.policy import REQUIRED_ROLES
-from handlers.commands.parse import SUBCOMMANDS, USAGE
+from bot.slack_text import escape
+from handlers.commands.parse import SUBCOMMANDS, USAGE, UsageError
 from ml.platform import ParameterSpec
 
-from .common import code, context, escape, fallback, header, section, to_dicts, truncate
+from .common import code, context, fallback, header, section, to_dicts, truncate
 
-__all__ = ["render_help"]
+__all__ = ["render_help", "render_usage_error"]
 
 DESCRIPTIONS: Mapping[Action, str] = {
     Action.HELP: "this help",
@@ -33,13 +34,14 @@ DESCRIPTIONS: Mapping[Action, str] = {
 
 
 def _parameter_line(spec: ParameterSpec) -> str:
+    # The specs come from the pipeline definition, outside the bot: every part is escaped.
     bounds = ""
     if spec.minimum is not None or spec.maximum is not None:
         lo = "" if spec.minimum is None else f"{spec.minimum:g}"
         hi = "" if spec.maximum is None else f"{spec.maximum:g}"
         bounds = f" [{lo}..{hi}]"
-    choices = f" one of {', '.join(spec.choices)}" if spec.choices else ""
-    return f"`{spec.name}` ({spec.type}, default {spec.default}{bounds}{choices})"
+    choices = f" one of {escape(', '.join(spec.choices))}" if spec.choices else ""
+    return f"{code(spec.name, 80)} ({escape(spec.type)}, default {escape(spec.default)}{bounds}{choices})"
 
 
 def render_help(
@@ -56,7 +58,8 @@ def render_help(
     ]
     hidden = sorted({a.value for a in REQUIRED_ROLES if a not in allowed})
     role_text = ", ".join(sorted(r.value for r in roles)) or "none"
-    blocks: list[Block] = [header("/mlops commands"), section("\n".join(lines))]
+    listed = "\n".join(lines) or "No command is open to you."
+    blocks: list[Block] = [header("/mlops commands"), section(listed)]
     if Action.TRAIN in allowed and parameters:
         params = ", ".join(_parameter_line(p) for p in parameters.values())
         blocks.append(section(truncate("*Training parameters:* " + params, 3000)))
@@ -67,3 +70,10 @@ def render_help(
         footer += f" {escape(note)}"
     blocks.append(context(footer))
     return fallback("/mlops commands you can use: " + ", ".join(a.value for a in actions)), to_dicts(blocks)
+
+
+def render_usage_error(error: UsageError) -> tuple[str, list[dict[str, Any]]]:
+    """A command that cannot run as typed. The message quotes what was typed and shows usage with
+    ``<placeholders>``: both are escaped here, where the message enters Slack."""
+    text = f":warning: {escape(error)}"
+    return fallback(text), to_dicts([section(text)])

@@ -18,21 +18,21 @@ from slack_sdk.models.blocks import (
     ButtonElement,
     ConfirmObject,
     DividerBlock,
-    MarkdownTextObject,
     PlainTextObject,
 )
 
 from bot.core.models import ApprovalStatus, DeploymentRecord, VersionView
 from bot.core.service import AUTO_APPROVER
+from bot.slack_text import escape
 
 from .common import (
     MAX_BUTTON_TEXT,
     code,
     encode_value,
-    escape,
     fallback,
     header,
     mention,
+    mrkdwn,
     section,
     to_dicts,
     truncate,
@@ -151,7 +151,9 @@ def _approval_note(view: VersionView) -> str:
 def _status_line(view: VersionView) -> str:
     approval = f"{APPROVAL_EMOJI[view.approval]} *{view.approval.value}*"
     serving = (
-        "serves " + " and ".join(f"*{e}*" for e in view.environments) if view.environments else "not serving"
+        "serves " + " and ".join(f"*{escape(e)}*" for e in view.environments)
+        if view.environments
+        else "not serving"
     )
     if view.validation is None:
         validation = "no staging validation yet"
@@ -178,7 +180,7 @@ def _activity(state: CardState) -> list[str]:
         ]
         prev = f" (was v{rec.previous_version})" if rec.previous_version is not None else ""
         who = mention(rec.actor_id, rec.actor_name)
-        lines.append((rec.at.isoformat(), f"{verb} {rec.environment}{prev} by {who} {when(rec.at)}"))
+        lines.append((rec.at.isoformat(), f"{verb} {escape(rec.environment)}{prev} by {who} {when(rec.at)}"))
     if view.validation is not None:
         v = view.validation
         verdict = "passed" if v.passed else "FAILED"
@@ -216,7 +218,7 @@ def buttons(state: CardState) -> list[ButtonElement]:
         replaces = f" It replaces v{view.production_version}." if view.production_version else ""
         confirm = ConfirmObject(
             title=PlainTextObject(text="Promote to production?"),
-            text=MarkdownTextObject(text=f"Serve *v{view.version}* in production.{replaces}"),
+            text=mrkdwn(f"Serve *v{view.version}* in production.{replaces}"),
             confirm=PlainTextObject(text="Promote"),
             deny=PlainTextObject(text="Cancel"),
         )
@@ -248,7 +250,7 @@ def render_card(state: CardState, *, with_buttons: bool = True) -> tuple[str, li
     if view.requester_note and view.approval is ApprovalStatus.PENDING:
         lineage_lines.append(f":warning: {escape(view.requester_note)}")
     blocks: list[Block] = [
-        header(f"Model v{view.version} · {pkg.group}"),
+        header(f"Model v{view.version} · {escape(pkg.group)}"),
         section(_status_line(view)),
         *([section(note)] if (note := _approval_note(view)) else []),
         section("", fields),
@@ -260,6 +262,6 @@ def render_card(state: CardState, *, with_buttons: bool = True) -> tuple[str, li
     if actions:
         blocks.append(ActionsBlock(block_id=f"card-v{view.version}", elements=actions))
     text = f"Model v{view.version}: {view.approval.value}" + (
-        f", serving {', '.join(view.environments)}" if view.environments else ""
+        f", serving {escape(', '.join(view.environments))}" if view.environments else ""
     )
     return fallback(text), to_dicts(blocks)

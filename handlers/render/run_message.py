@@ -7,9 +7,10 @@ from typing import Any
 
 from slack_sdk.models.blocks import Block
 
+from bot.slack_text import escape
 from ml.platform import PIPELINE_STEPS, Execution, ExecutionStatus, StepInfo, StepStatus
 
-from .common import code, context, duration, escape, fallback, header, mention, section, to_dicts, truncate
+from .common import code, context, duration, fallback, header, mention, quote, section, to_dicts, truncate
 
 __all__ = ["render_run", "run_key", "short_execution_id"]
 
@@ -55,12 +56,12 @@ def _step_line(step: StepInfo, now: datetime | None) -> str:
     if took:
         line += f" ({took})"
     if step.failure_reason:
-        line += f"\n>{escape(truncate(step.failure_reason, 400))}"
+        line += "\n" + quote(truncate(step.failure_reason, 400))
     return line
 
 
 def render_run(execution: Execution, now: datetime | None = None) -> tuple[str, list[dict[str, Any]]]:
-    short = short_execution_id(execution.execution_id)
+    short = escape(short_execution_id(execution.execution_id))
     status = execution.status
     params = ", ".join(f"{k}={v}" for k, v in sorted(execution.parameters.items())) or "defaults"
     took = duration(execution.started_at, execution.ended_at, now)
@@ -85,7 +86,8 @@ def render_run(execution: Execution, now: datetime | None = None) -> tuple[str, 
         blocks.append(section(":black_square_for_stop: Stopped before registering a model."))
     requested = mention(execution.requested_by) if execution.requested_by else "unknown"
     git = f" · git {code(execution.git_sha[:12])}" if execution.git_sha else ""
-    blocks.append(context(f"Requested by {requested} · {code(params, 1200)}{git} · run {code(short, 120)}"))
+    run = code(short_execution_id(execution.execution_id), 120)
+    blocks.append(context(f"Requested by {requested} · {code(params, 1200)}{git} · run {run}"))
     text = f"Training run {short}: {status.value}"
     if status is ExecutionStatus.SUCCEEDED and execution.model_version is not None:
         text += f", registered v{execution.model_version}"

@@ -15,17 +15,18 @@ from slack_sdk.models.blocks import (
 
 from bot.core.models import AuditEntry, DeploymentRecord, VersionView
 from bot.core.service import RollbackPlan, StatusView
+from bot.slack_text import escape
 from ml.platform import EndpointInfo, EndpointStatus, Execution
 
 from .common import (
-    OUTCOME_EMOJI,
+    audit_emoji,
     code,
     context,
     encode_value,
-    escape,
     fallback,
     header,
     mention,
+    quote,
     section,
     to_dicts,
     truncate,
@@ -53,9 +54,12 @@ def _endpoint_line(info: EndpointInfo) -> str:
     ok = info.status is EndpointStatus.IN_SERVICE
     mark = ":large_green_circle:" if ok else ":red_circle:"
     serving = f"v{info.version}" if info.version is not None else "no model"
-    line = f"{mark} *{info.environment}* {code(info.name, 100)} — {info.status.value}, serves *{serving}*"
+    line = (
+        f"{mark} *{escape(info.environment)}* {code(info.name, 100)} — "
+        f"{escape(info.status.value)}, serves *{serving}*"
+    )
     if info.failure_reason:
-        line += f"\n>{escape(truncate(info.failure_reason, 300))}"
+        line += "\n" + quote(truncate(info.failure_reason, 300))
     return line
 
 
@@ -65,7 +69,7 @@ def _version_line(view: VersionView) -> str:
     if isinstance(acc, int | float):
         parts.append(f"accuracy {acc:.3f}")
     if view.environments:
-        parts.append("serves " + " & ".join(view.environments))
+        parts.append("serves " + " and ".join(escape(e) for e in view.environments))
     if view.validation is not None:
         parts.append("validation " + ("passed" if view.validation.passed else "failed"))
     return " · ".join(parts)
@@ -82,7 +86,7 @@ def _execution_line(execution: Execution) -> str:
 def render_status(status: StatusView) -> Message:
     blocks: list[Block] = [
         header("MLOps status"),
-        section("\n".join(_endpoint_line(e) for e in status.environments)),
+        section("\n".join(_endpoint_line(e) for e in status.environments) or "No endpoint is known."),
         DividerBlock(),
         section(
             "*Latest versions*\n"
@@ -93,20 +97,21 @@ def render_status(status: StatusView) -> Message:
         ),
     ]
     text = "; ".join(
-        f"{e.environment}: " + (f"v{e.version}" if e.version is not None else "no model")
+        f"{escape(e.environment)}: " + (f"v{e.version}" if e.version is not None else "no model")
         for e in status.environments
     )
     return fallback(f"MLOps status — {text}"), to_dicts(blocks)
 
 
 def render_environment(info: EndpointInfo, records: Sequence[DeploymentRecord]) -> Message:
-    blocks: list[Block] = [header(f"{info.environment.capitalize()} endpoint"), section(_endpoint_line(info))]
+    env = escape(info.environment)
+    blocks: list[Block] = [header(f"{env.capitalize()} endpoint"), section(_endpoint_line(info))]
     if records:
         blocks.append(
             section("*Recent changes*\n" + "\n".join(_deployment_line(r) for r in records[-5:][::-1]))
         )
     serving = f"v{info.version}" if info.version is not None else "no model"
-    return fallback(f"{info.environment}: {info.status.value}, serves {serving}"), to_dicts(blocks)
+    return fallback(f"{env}: {escape(info.status.value)}, serves {serving}"), to_dicts(blocks)
 
 
 def _deployment_line(rec: DeploymentRecord) -> str:
@@ -115,6 +120,7 @@ def _deployment_line(rec: DeploymentRecord) -> str:
 
 
 def render_history(environment: str, records: Sequence[DeploymentRecord], limit: int = 30) -> Message:
+    environment = escape(environment)
     if not records:
         text = f"No deployments to {environment} recorded yet."
         return text, to_dicts([section(text)])
@@ -132,7 +138,7 @@ def render_audit(entries: Sequence[AuditEntry]) -> Message:
     for e in entries:
         detail = f" — {escape(truncate(e.detail, 160))}" if e.detail else ""
         lines.append(
-            f"{OUTCOME_EMOJI[e.outcome]} {when(e.at)} {mention(e.actor_id, e.actor_name)} "
+            f"{audit_emoji(e)} {when(e.at)} {mention(e.actor_id, e.actor_name)} "
             f"*{e.action.value}* {code(e.target, 80)} {e.outcome.value}{detail}"
         )
     # Several sections: one section holds at most 3000 characters.
@@ -152,8 +158,9 @@ def render_audit(entries: Sequence[AuditEntry]) -> Message:
 
 def render_rollback_confirmation(plan: RollbackPlan) -> Message:
     value = encode_value({"env": plan.environment, "from": plan.from_version, "to": plan.to_version})
+    env = escape(plan.environment)
     text = (
-        f":warning: Roll back *{plan.environment}*: endpoint {code(plan.endpoint, 120)} "
+        f":warning: Roll back *{env}*: endpoint {code(plan.endpoint, 120)} "
         f"goes from *v{plan.from_version}* to *v{plan.to_version}*."
     )
     blocks: list[Block] = [
@@ -176,7 +183,7 @@ def render_rollback_confirmation(plan: RollbackPlan) -> Message:
     ]
     return (
         fallback(
-            f"Roll back {plan.environment} ({plan.endpoint}) from v{plan.from_version} to v{plan.to_version}?"
+            f"Roll back {env} ({escape(plan.endpoint)}) from v{plan.from_version} to v{plan.to_version}?"
         ),
         to_dicts(blocks),
     )

@@ -107,6 +107,13 @@ def test_mrkdwn_resolves_styles_mentions_links_and_emoji() -> None:
     assert "\x1b[1mbold\x1b[0m" in colored and "\x1b[3mit\x1b[0m" in colored
 
 
+def test_escaped_text_shows_as_typed_in_mrkdwn_and_plain_text() -> None:
+    # Slack decodes its three entities in every text object, and no other entity.
+    assert mrkdwn("R&amp;D &lt;!channel&gt; &amp;lt; &copy;", PLAIN) == "R&D <!channel> &lt; &copy;"
+    header = {"type": "header", "text": {"type": "plain_text", "text": "Alarm: A &amp; B &lt;x&gt;"}}
+    assert BlockRenderer(PLAIN, {}, width=100).render([header]) == ["Alarm: A & B <x>"]
+
+
 def test_block_renderer_lays_out_a_card() -> None:
     lines = BlockRenderer(PLAIN, {"UALICE": "alice"}, width=100).render(card(2))
     assert lines[0] == "Model v2 · mlops-xgboost"
