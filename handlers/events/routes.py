@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot.core.models import Actor, Outcome
+from bot.core.models import Outcome
 from bot.ingest import ci, dedupe, github
 from bot.ingest.eventbridge import (
     AlarmChange,
@@ -373,9 +373,8 @@ def _ci_route(
                     409,
                     error=f"staging serves {now}, not v{report.version}: the report cannot be for it",
                 )
-            actor = Actor(id=f"ci:{identity.repository}", name=f"CI {identity.repository}", system=True)
             result = services.release.record_validation(
-                actor,
+                identity.as_actor(),
                 report.version,
                 "staging",
                 report.passed,

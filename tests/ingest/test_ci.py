@@ -87,9 +87,10 @@ def test_passed_staging_validation_enables_promote(env: Env) -> None:
     assert view.validation.source == f"ci:{REPO}@{RUN_URL}"
     assert view.promotable
     (audit,) = [a for _, a in env.services.store.query(NS_AUDIT)]
+    # CI acts for the GitHub user its token names (the signed ``actor`` claim), never the body's.
     assert (audit["actor_id"], audit["actor_name"], audit["action"]) == (
         f"ci:{REPO}",
-        f"CI {REPO}",
+        f"CI {REPO} for github:dana-k",
         "validate",
     )
 
