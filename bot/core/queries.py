@@ -1,0 +1,137 @@
+"""Read-only views of releases: status, one version, deployment history, audit, rollback plans."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+
+from ml.platform import ENVIRONMENTS, EndpointInfo, Environment, Execution, ModelPackage
+
+from .base import ReleaseCore
+from .identity import requester_note
+from .models import AuditEntry, DeploymentRecord, VersionView
+
+
+def when(at: datetime) -> str:
+    return at.strftime("%Y-%m-%d %H:%M UTC")
+
+
+@dataclass(frozen=True)
+class StatusView:
+    environments: tuple[EndpointInfo, ...]
+    versions: tuple[VersionView, ...]  # newest first
+    executions: tuple[Execution, ...]  # newest first
+
+
+@dataclass(frozen=True)
+class RollbackPlan:
+    environment: Environment
+    from_version: int
+    to_version: int
+    endpoint: str
+
+
+class Queries:
+    def __init__(self, core: ReleaseCore) -> None:
+        self.core = core
+
+    def requester_note(self, package: ModelPackage) -> str:
+        """What a card says when four-eyes cannot place who trained a version; "" when it can."""
+        core = self.core
+        if not core.four_eyes:
+            return ""
+        return requester_note(core.identities, package.lineage.get("requested_by", ""), core.allow_unmapped)
+
+    def view(
+        self,
+        version: int,
+        package: ModelPackage | None = None,
+        endpoints: Mapping[str, EndpointInfo] | None = None,
+    ) -> VersionView:
+        core = self.core
+        package = package or core.platform.describe_model_package(version)
+        endpoints = endpoints or {e: core.endpoint(e) for e in ENVIRONMENTS}
+        serving_in = tuple(e for e in ENVIRONMENTS if endpoints[e].version == version)
+        prod_version = endpoints["production"].version
+        prod_metrics: Mapping[str, float] | None = None
+        if prod_version is not None:
+            prod_metrics = (
+                package.metrics
+                if prod_version == version
+                else core.platform.describe_model_package(prod_version).metrics
+            )
+        return VersionView(
+            package=package,
+            decision=core.records.decision(version),
+            validation=core.records.latest_validation(version),
+            environments=serving_in,
+            production_metrics=prod_metrics,
+            production_version=prod_version,
+            requester_note=self.requester_note(package),
+        )
+
+    def status(self, versions: int = 5) -> StatusView:
+        core = self.core
+        # The platform calls are independent; on SageMaker each is a network round trip.
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            f_endpoints = {e: pool.submit(core.endpoint, e) for e in ENVIRONMENTS}
+            f_packages = pool.submit(core.platform.list_model_packages, versions)
+            f_execs = pool.submit(core.platform.list_executions, 5)
+            endpoints = {e: f.result() for e, f in f_endpoints.items()}
+            packages = f_packages.result()
+            executions = f_execs.result()
+        by_version = {p.version: p for p in packages}
+        prod = endpoints["production"].version
+        prod_metrics: Mapping[str, float] | None = None
+        if prod is not None:
+            prod_package = by_version.get(prod) or core.platform.describe_model_package(prod)
+            prod_metrics = prod_package.metrics
+        views = []
+        for p in packages[:versions]:
+            serving_in = tuple(e for e in ENVIRONMENTS if endpoints[e].version == p.version)
+            views.append(
+                VersionView(
+                    p,
+                    core.records.decision(p.version),
+                    core.records.latest_validation(p.version),
+                    serving_in,
+                    prod_metrics,
+                    prod,
+                    self.requester_note(p),
+                )
+            )
+        return StatusView(tuple(endpoints[e] for e in ENVIRONMENTS), tuple(views), tuple(executions))
+
+    def history(self, environment: Environment) -> list[DeploymentRecord]:
+        return self.core.records.deployments(environment)
+
+    def audit(self, limit: int = 20) -> list[AuditEntry]:
+        return self.core.records.audit(limit)
+
+    def rollback_plan(self, environment: Environment, version: int | None = None) -> RollbackPlan | str:
+        """What a rollback would change, or why it cannot happen (for the confirmation step)."""
+        core = self.core
+        current = core.serving(environment)
+        if current is None:
+            return f"{environment} serves no model yet: there is nothing to roll back."
+        deployed = [r.version for r in core.records.deployments(environment)]
+        for d in core.platform.endpoint_history(environment):
+            if d.version not in deployed:
+                deployed.append(d.version)
+        if version is None:
+            earlier = [v for v in reversed(deployed) if v != current]
+            if not earlier:
+                return (
+                    f"{environment} has served only v{current}: there is no earlier version to roll back to."
+                )
+            version = earlier[0]
+        elif version not in deployed:
+            before = ", ".join(f"v{v}" for v in sorted(set(deployed))) or "none"
+            return (
+                f"v{version} was never deployed to {environment}, so it cannot be a rollback target "
+                f"(deployed before: {before})."
+            )
+        endpoint = core.platform.endpoint_name(environment)
+        return RollbackPlan(environment, current, version, endpoint)
