@@ -65,7 +65,7 @@ def test_platform_reaches_the_server_through_aws_endpoint_url(
 def test_pipeline_run_over_http(platform: SageMakerPlatform) -> None:
     execution = platform.start_pipeline({"max_depth": "7"}, "U0ALICE", "9e8d7c6")
     seed_execution(
-        platform._execution_arn(execution.execution_id),
+        platform.pipelines.execution_arn(execution.execution_id),
         status="Executing",
         steps=[step("PreprocessData", "Succeeded"), step("TrainModel", "Executing")],
     )

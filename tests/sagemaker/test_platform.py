@@ -162,7 +162,7 @@ def test_start_pipeline_survives_an_untaggable_execution(
     platform: SageMakerPlatform, caplog: pytest.LogCaptureFixture
 ) -> None:
     inject_error("AddTags", "AccessDeniedException", "not authorized to perform AddTags")
-    with caplog.at_level(logging.WARNING, logger="ml.sagemaker.platform"):
+    with caplog.at_level(logging.WARNING, logger="ml.sagemaker.pipelines"):
         execution = platform.start_pipeline({}, "U0BOB")
     assert execution.requested_by == "U0BOB"
     assert "could not be tagged" in caplog.text
@@ -171,7 +171,7 @@ def test_start_pipeline_survives_an_untaggable_execution(
 
 def test_describe_execution_reports_steps_in_order_with_pending_ones(platform: SageMakerPlatform) -> None:
     execution = platform.start_pipeline({}, "U0ALICE")
-    arn = platform._execution_arn(execution.execution_id)
+    arn = platform.pipelines.execution_arn(execution.execution_id)
     seed_execution(
         arn,
         status="Executing",
@@ -193,7 +193,7 @@ def test_describe_execution_reports_steps_in_order_with_pending_ones(platform: S
 
 def test_failed_execution_carries_the_failure_reason(platform: SageMakerPlatform) -> None:
     execution = platform.start_pipeline({}, "U0ALICE")
-    arn = platform._execution_arn(execution.execution_id)
+    arn = platform.pipelines.execution_arn(execution.execution_id)
     seed_execution(
         arn,
         status="Failed",
@@ -215,7 +215,7 @@ def test_succeeded_execution_names_the_registered_version(platform: SageMakerPla
     execution = platform.start_pipeline({}, "U0ALICE")
     package_arn = platform.package_arn(7)
     seed_execution(
-        platform._execution_arn(execution.execution_id),
+        platform.pipelines.execution_arn(execution.execution_id),
         status="Succeeded",
         steps=[step(name, "Succeeded") for name in PIPELINE_STEPS[:-1]]
         + [step("RegisterModel-RegisterModel", "Succeeded", model_package_arn=package_arn)],
@@ -239,7 +239,7 @@ def test_list_executions_newest_first_with_limit(platform: SageMakerPlatform) ->
 def test_stop_execution(platform: SageMakerPlatform) -> None:
     execution = platform.start_pipeline({}, "U0ALICE")
     seed_execution(
-        platform._execution_arn(execution.execution_id),
+        platform.pipelines.execution_arn(execution.execution_id),
         status="Executing",
         steps=[step("TrainModel", "Executing")],
     )
@@ -277,7 +277,7 @@ def test_list_model_packages_newest_first_with_metrics_from_s3(
     assert packages[2].artifact_sha256 == first.lineage["artifact_sha256"]
     assert packages[2].artifact_uri.endswith("/model/model.tar.gz")
     assert len(gets) == 3
-    platform._package_cache.clear()
+    platform.registry.package_cache.clear()
     platform.list_model_packages()
     assert len(gets) == 3  # evaluation.json is immutable: read once per URI
 
@@ -303,7 +303,7 @@ def test_missing_metrics_hide_numbers_but_not_the_version(
     registered = register_model_package(sm, s3, GROUP)
     bucket, key = registered.metrics_uri[5:].split("/", 1)
     s3.delete_object(Bucket=bucket, Key=key)
-    with caplog.at_level(logging.WARNING, logger="ml.sagemaker.platform"):
+    with caplog.at_level(logging.WARNING, logger="ml.sagemaker.registry"):
         package = platform.describe_model_package(1)
     assert package.metrics == {}
     assert "Could not find" in caplog.text
@@ -572,7 +572,7 @@ def test_cleanup_failures_are_logged_and_reported(
     inject_error("UpdateEndpoint", "AccessDeniedException", "no")
     inject_error("DeleteModel", "AccessDeniedException", "no")
     with (
-        caplog.at_level(logging.ERROR, logger="ml.sagemaker.platform"),
+        caplog.at_level(logging.ERROR, logger="ml.sagemaker.rollout"),
         pytest.raises(AccessDenied, match=r"could not clean up: model churn-staging-v2-\d{14}"),
     ):
         platform.deploy("staging", v2, "U1")
@@ -781,8 +781,8 @@ def test_status_snapshot_fans_out_with_bounded_concurrency(sm: Any, s3: Any, ses
     for _ in range(30):
         register_model_package(sm, s3, GROUP, approval_status="Approved")
     platform.deploy("staging", 30, "U1")
-    platform._package_cache.clear()  # as after a restart
-    platform._metrics_cache.clear()
+    platform.registry.package_cache.clear()  # as after a restart
+    platform.registry.metrics_cache.clear()
     lock = threading.Lock()
     in_flight = {"now": 0, "peak": 0}
     calls: list[str] = []
