@@ -44,6 +44,8 @@ _ENDPOINT_STATUS = {
 BUSY_ENDPOINT = frozenset({"Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting"})
 
 ProgressCallback = Callable[[EndpointInfo], None]
+#: (environment, endpoint, progress) -> the endpoint's description once it is InService
+WaitInService = Callable[[Environment, str, ProgressCallback | None], dict[str, Any]]
 
 
 class WaitTimedOut(Exception):

@@ -77,7 +77,12 @@ class SageMakerPlatform:
         self.registry = Registry(self.aws, clock)
         self.endpoints = Endpoints(self.aws, clock)
         self.production = Production(self.aws)
-        self.rollout = Rollout(self.aws, clock, self.registry, self.endpoints, self.production)
+
+        def wait(env: Environment, endpoint: str, progress: ProgressCallback | None) -> dict[str, Any]:
+            # Looked up on each call, so ``_wait_in_service`` stays one seam a test can replace.
+            return self._wait_in_service(env, endpoint, progress)
+
+        self.rollout = Rollout(self.aws, clock, self.registry, self.endpoints, self.production, wait)
 
     # -- clients --------------------------------------------------------------
     @property
@@ -89,6 +94,12 @@ class SageMakerPlatform:
 
     def close(self) -> None:
         self.aws.close()
+
+    def _wait_in_service(
+        self, env: Environment, endpoint: str, progress: ProgressCallback | None
+    ) -> dict[str, Any]:
+        """Where a deploy or rollback waits for the endpoint's change to end."""
+        return self.endpoints.wait_in_service(env, endpoint, progress)
 
     # -- pipelines ------------------------------------------------------------
     def pipeline_parameters(self) -> Mapping[str, ParameterSpec]:

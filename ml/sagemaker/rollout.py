@@ -17,7 +17,7 @@ from ml.sagemaker import naming
 from ml.sagemaker.clients import AwsClients, check_environment
 from ml.sagemaker.clock import Clock
 from ml.sagemaker.config import SageMakerConfig
-from ml.sagemaker.endpoints import Endpoints, ProgressCallback, WaitTimedOut, check_idle
+from ml.sagemaker.endpoints import Endpoints, ProgressCallback, WaitInService, WaitTimedOut, check_idle
 from ml.sagemaker.errors import DeploymentFailed, aws_errors, translate_error
 from ml.sagemaker.production import VARIANT_NAME, Production, data_capture_config
 from ml.sagemaker.registry import Registry, check_version
@@ -58,9 +58,16 @@ class Rollout:
     """Deploys approved versions to, and rolls back, the endpoints ``Endpoints`` reads."""
 
     def __init__(
-        self, aws: AwsClients, clock: Clock, registry: Registry, endpoints: Endpoints, production: Production
+        self,
+        aws: AwsClients,
+        clock: Clock,
+        registry: Registry,
+        endpoints: Endpoints,
+        production: Production,
+        wait_in_service: WaitInService | None = None,
     ) -> None:
         self._aws = aws
+        self._wait_in_service = wait_in_service or endpoints.wait_in_service
         self._clock = clock
         self._registry = registry
         self._endpoints = endpoints
@@ -126,7 +133,7 @@ class Rollout:
             raise type(error)(str(error) + _leftover_note(leftovers)) from exc
 
         try:
-            final = self._endpoints.wait_in_service(env, endpoint, progress)
+            final = self._wait_in_service(env, endpoint, progress)
         except WaitTimedOut as exc:
             raise DeploymentFailed(
                 f"{endpoint} is still {exc.status} after waiting for v{version}; SageMaker keeps going, "
@@ -175,7 +182,7 @@ class Rollout:
             started = self._clock.now()
             self._update_endpoint(env, endpoint, config, canary=False)
         try:
-            final = self._endpoints.wait_in_service(env, endpoint, progress)
+            final = self._wait_in_service(env, endpoint, progress)
         except WaitTimedOut as exc:
             raise DeploymentFailed(f"{endpoint} is still {exc.status} rolling back to v{version}") from exc
         except PlatformError as exc:

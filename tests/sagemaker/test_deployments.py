@@ -131,17 +131,17 @@ def test_rolled_back_update_answers_only_for_an_update_that_was_undone(
     assert platform.rolled_back_update("production", v2) is None  # no endpoint there
 
     # The process waiting on the update stops before it sees the result (and so cleans nothing up).
-    real_wait = platform.endpoints.wait_in_service
+    real_wait = platform._wait_in_service
 
     def stop_after_waiting(*args: Any, **kwargs: Any) -> Any:
         real_wait(*args, **kwargs)
         raise Stopped
 
-    platform.endpoints.wait_in_service = stop_after_waiting  # type: ignore[method-assign]
+    platform._wait_in_service = stop_after_waiting  # type: ignore[method-assign]
     moto_sagemaker.arm_update_rollback(ENDPOINTS["staging"], "Deployment rolled back", alarm=FIVE_XX)
     with pytest.raises(Stopped):
         platform.deploy("staging", v3, "U1")
-    platform.endpoints.wait_in_service = real_wait  # type: ignore[method-assign]
+    platform._wait_in_service = real_wait  # type: ignore[method-assign]
     found = platform.rolled_back_update("staging", v3)
     assert found is not None and found.alarms == (FIVE_XX,) and found.serving_version == v2
 
