@@ -541,10 +541,15 @@ def _failed_step(steps: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
     return None
 
 
-def _cmd_wait(args: argparse.Namespace, session: boto3.Session | None, sleep: Callable[[float], None]) -> int:
+def _cmd_wait(
+    args: argparse.Namespace,
+    session: boto3.Session | None,
+    sleep: Callable[[float], None],
+    monotonic: Callable[[], float],
+) -> int:
     client = _Aws(args.region, session).sagemaker()
     arn: str = args.execution_arn
-    deadline = time.monotonic() + args.timeout
+    deadline = monotonic() + args.timeout
     delay: float = args.poll_interval
     seen: dict[str, str] = {}
     while True:
@@ -559,7 +564,7 @@ def _cmd_wait(args: argparse.Namespace, session: boto3.Session | None, sleep: Ca
         status = str(described["PipelineExecutionStatus"])
         if status in _TERMINAL:
             break
-        remaining = deadline - time.monotonic()
+        remaining = deadline - monotonic()
         if remaining <= 0:
             _progress(f"timed out after {args.timeout:g} s; the execution is still {status}: {arn}")
             return EXIT_RUN_FAILED
@@ -709,10 +714,12 @@ def main(
     *,
     session: boto3.Session | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    monotonic: Callable[[], float] = time.monotonic,
 ) -> int:
     """Run one ``pipeline`` subcommand; returns the exit code (0, 1 or 2, see the module docstring).
 
-    ``session`` replaces the default boto3 session (tests register stub handlers on it).
+    ``session`` replaces the default boto3 session (tests register stub handlers on it); ``sleep``
+    and ``monotonic`` are what ``wait`` polls with.
     """
     parser = _parser()
     try:
@@ -730,7 +737,7 @@ def main(
         if args.command == "start":
             return _cmd_start(args, session)
         if args.command == "wait":
-            return _cmd_wait(args, session, sleep)
+            return _cmd_wait(args, session, sleep, monotonic)
         return _cmd_results(args, session)
     except CliError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -292,6 +292,33 @@ def test_wait_stopped_and_timeout_are_failures(aws: Aws, capsys: pytest.CaptureF
     assert "timed out" in capsys.readouterr().err
 
 
+def test_wait_times_out_on_the_injected_clock(aws: Aws, capsys: pytest.CaptureFixture[str]) -> None:
+    arn = f"arn:aws:sagemaker:{REGION}:123456789012:pipeline/{PIPELINE}/execution/run6"
+    aws.steps()
+    aws.statuses("Executing")
+    now = [0.0]
+    sleeps: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        now[0] += seconds
+
+    argv = [
+        "wait",
+        "--execution-arn",
+        arn,
+        "--timeout",
+        "7",
+        "--poll-interval",
+        "2",
+        "--max-poll-interval",
+        "4",
+    ]
+    assert main(argv, session=aws.session, sleep=sleep, monotonic=lambda: now[0]) == 1
+    assert sleeps == [2.0, 3.0, 2.0]  # the last wait is cut to the time left
+    assert "timed out after 7 s; the execution is still Executing" in capsys.readouterr().err
+
+
 def test_wait_stopped_is_a_failure(aws: Aws, capsys: pytest.CaptureFixture[str]) -> None:
     arn = f"arn:aws:sagemaker:{REGION}:123456789012:pipeline/{PIPELINE}/execution/run5"
     aws.steps(_step("PreprocessData", "Stopped"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -10,6 +11,7 @@ import pytest
 from moto import mock_aws
 
 from ml.sagemaker import SageMakerConfig, SageMakerPlatform
+from ml.sagemaker.clock import Clock
 from tests.sagemaker import moto_sagemaker
 
 REGION = "us-east-1"
@@ -20,6 +22,31 @@ ENDPOINTS = {"staging": "churn-staging", "production": "churn-production"}
 ALARMS = ("churn-production-5xx", "churn-production-latency-p95")
 
 moto_sagemaker.install()
+
+
+class FakeClock:
+    """Wall and monotonic time that move only when a test, or a waiter's sleep, moves them.
+
+    Wall time starts at the real time: moto stamps resources and alarm changes with it, and the
+    platform compares those stamps with its own.
+    """
+
+    def __init__(self) -> None:
+        self.wall = time.time()
+        self.elapsed = 0.0
+        self.sleeps: list[float] = []
+
+    def advance(self, seconds: float) -> None:
+        self.wall += seconds
+        self.elapsed += seconds
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.advance(seconds)
+
+    @property
+    def clock(self) -> Clock:
+        return Clock(wall=lambda: self.wall, monotonic=lambda: self.elapsed, sleep=self.sleep)
 
 
 def make_config(**overrides: Any) -> SageMakerConfig:
@@ -80,8 +107,15 @@ def config() -> SageMakerConfig:
 
 
 @pytest.fixture
-def platform(config: SageMakerConfig, session: boto3.Session, sm: Any) -> Iterator[SageMakerPlatform]:
+def fake_clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def platform(
+    config: SageMakerConfig, session: boto3.Session, sm: Any, fake_clock: FakeClock
+) -> Iterator[SageMakerPlatform]:
     moto_sagemaker.create_pipeline(sm, PIPELINE, ROLE_ARN)
-    plat = SageMakerPlatform(config, session)
+    plat = SageMakerPlatform(config, session, clock=fake_clock.clock)
     yield plat
     plat.close()

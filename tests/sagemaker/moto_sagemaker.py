@@ -138,10 +138,13 @@ def seed_execution(
     status: str,
     steps: Iterable[Mapping[str, Any]] = (),
     failure_reason: str | None = None,
+    started_at: datetime | None = None,
     region: str = "us-east-1",
 ) -> None:
     """Give a started execution the status and steps a real run would have reached."""
     execution = get_pipeline_execution_from_arn(backend(region).pipelines, execution_arn)
+    if started_at is not None:
+        execution.start_time = execution.creation_time = started_at
     execution.pipeline_execution_status = status
     execution.pipeline_execution_failure_reason = failure_reason  # type: ignore[assignment]
     execution.last_modified_time = utcnow()

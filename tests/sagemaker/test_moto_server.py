@@ -5,7 +5,6 @@ Nothing is patched on the client side: this is the path a staging stack pointed 
 
 from __future__ import annotations
 
-import time
 import urllib.request
 from collections.abc import Iterator
 from typing import Any
@@ -17,7 +16,7 @@ from moto.server import ThreadedMotoServer
 from ml.platform import ApprovalStatus, ExecutionStatus, NotFound, StepStatus
 from ml.sagemaker import SageMakerPlatform, Throttled
 from tests.sagemaker import moto_sagemaker
-from tests.sagemaker.conftest import GROUP, PIPELINE, REGION, ROLE_ARN, make_config
+from tests.sagemaker.conftest import GROUP, PIPELINE, REGION, ROLE_ARN, FakeClock, make_config
 from tests.sagemaker.moto_sagemaker import register_model_package, seed_execution, step
 
 
@@ -46,10 +45,10 @@ def clients(endpoint_url: str) -> tuple[Any, Any]:
 
 
 @pytest.fixture
-def platform(clients: tuple[Any, Any]) -> Iterator[SageMakerPlatform]:
+def platform(clients: tuple[Any, Any], fake_clock: FakeClock) -> Iterator[SageMakerPlatform]:
     moto_sagemaker.create_pipeline(clients[0], PIPELINE, ROLE_ARN)
     # One attempt: an operation the server cannot answer fails at once instead of being retried.
-    plat = SageMakerPlatform(make_config(max_attempts=1, read_timeout_seconds=10.0))
+    plat = SageMakerPlatform(make_config(max_attempts=1, read_timeout_seconds=10.0), clock=fake_clock.clock)
     yield plat
     plat.close()
 
@@ -65,7 +64,7 @@ def test_platform_reaches_the_server_through_aws_endpoint_url(
 def test_pipeline_run_over_http(platform: SageMakerPlatform) -> None:
     execution = platform.start_pipeline({"max_depth": "7"}, "U0ALICE", "9e8d7c6")
     seed_execution(
-        platform._execution_arn(execution.execution_id),
+        platform.pipelines.execution_arn(execution.execution_id),
         status="Executing",
         steps=[step("PreprocessData", "Succeeded"), step("TrainModel", "Executing")],
     )
@@ -81,7 +80,9 @@ def test_pipeline_run_over_http(platform: SageMakerPlatform) -> None:
     assert [e.execution_id for e in platform.list_executions()] == [execution.execution_id]
 
 
-def test_release_over_http(platform: SageMakerPlatform, clients: tuple[Any, Any]) -> None:
+def test_release_over_http(
+    platform: SageMakerPlatform, clients: tuple[Any, Any], fake_clock: FakeClock
+) -> None:
     sm, s3 = clients
     register_model_package(sm, s3, GROUP, accuracy=0.86)
     register_model_package(sm, s3, GROUP, accuracy=0.89)
@@ -98,8 +99,9 @@ def test_release_over_http(platform: SageMakerPlatform, clients: tuple[Any, Any]
     assert sm.describe_endpoint(EndpointName="churn-staging")["EndpointConfigName"] == first_config
     assert len(sm.list_models()["Models"]) == 1
 
-    time.sleep(1.01)  # configs are stamped to the second
+    fake_clock.advance(1)  # configs are stamped to the second
     assert platform.deploy("staging", 2, "U0ALICE").version == 2
+    fake_clock.advance(1)  # history is ordered by when each change served
     assert platform.rollback("staging", 1, "U0BOB").version == 1
     assert sm.describe_endpoint(EndpointName="churn-staging")["EndpointConfigName"] == first_config
     assert [u["EndpointConfigName"] for u in moto_sagemaker.update_endpoint_requests()][-1] == first_config

@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -32,7 +33,7 @@ from ml.sagemaker import AccessDenied, DeploymentFailed, SageMakerConfig, SageMa
 from ml.sagemaker.errors import AwsUnavailable, translate_error
 from ml.sagemaker.naming import config_name, parse_config_name
 from tests.sagemaker import moto_sagemaker
-from tests.sagemaker.conftest import ENDPOINTS, GROUP, REGION, make_config
+from tests.sagemaker.conftest import ENDPOINTS, GROUP, REGION, FakeClock, make_config
 from tests.sagemaker.moto_sagemaker import register_model_package, seed_execution, step
 
 
@@ -162,7 +163,7 @@ def test_start_pipeline_survives_an_untaggable_execution(
     platform: SageMakerPlatform, caplog: pytest.LogCaptureFixture
 ) -> None:
     inject_error("AddTags", "AccessDeniedException", "not authorized to perform AddTags")
-    with caplog.at_level(logging.WARNING, logger="ml.sagemaker.platform"):
+    with caplog.at_level(logging.WARNING, logger="ml.sagemaker.pipelines"):
         execution = platform.start_pipeline({}, "U0BOB")
     assert execution.requested_by == "U0BOB"
     assert "could not be tagged" in caplog.text
@@ -171,7 +172,7 @@ def test_start_pipeline_survives_an_untaggable_execution(
 
 def test_describe_execution_reports_steps_in_order_with_pending_ones(platform: SageMakerPlatform) -> None:
     execution = platform.start_pipeline({}, "U0ALICE")
-    arn = platform._execution_arn(execution.execution_id)
+    arn = platform.pipelines.execution_arn(execution.execution_id)
     seed_execution(
         arn,
         status="Executing",
@@ -193,7 +194,7 @@ def test_describe_execution_reports_steps_in_order_with_pending_ones(platform: S
 
 def test_failed_execution_carries_the_failure_reason(platform: SageMakerPlatform) -> None:
     execution = platform.start_pipeline({}, "U0ALICE")
-    arn = platform._execution_arn(execution.execution_id)
+    arn = platform.pipelines.execution_arn(execution.execution_id)
     seed_execution(
         arn,
         status="Failed",
@@ -215,7 +216,7 @@ def test_succeeded_execution_names_the_registered_version(platform: SageMakerPla
     execution = platform.start_pipeline({}, "U0ALICE")
     package_arn = platform.package_arn(7)
     seed_execution(
-        platform._execution_arn(execution.execution_id),
+        platform.pipelines.execution_arn(execution.execution_id),
         status="Succeeded",
         steps=[step(name, "Succeeded") for name in PIPELINE_STEPS[:-1]]
         + [step("RegisterModel-RegisterModel", "Succeeded", model_package_arn=package_arn)],
@@ -227,9 +228,12 @@ def test_succeeded_execution_names_the_registered_version(platform: SageMakerPla
 
 def test_list_executions_newest_first_with_limit(platform: SageMakerPlatform) -> None:
     started = []
-    for who in ("U1", "U2", "U3"):
-        started.append(platform.start_pipeline({}, who).execution_id)
-        time.sleep(0.002)
+    first = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+    for minutes, who in enumerate(("U1", "U2", "U3")):
+        execution_id = platform.start_pipeline({}, who).execution_id
+        arn = platform.pipelines.execution_arn(execution_id)
+        seed_execution(arn, status="Succeeded", started_at=first + timedelta(minutes=minutes))
+        started.append(execution_id)
     listed = platform.list_executions()
     assert [e.execution_id for e in listed] == started[::-1]
     assert [e.requested_by for e in listed] == ["U3", "U2", "U1"]
@@ -239,7 +243,7 @@ def test_list_executions_newest_first_with_limit(platform: SageMakerPlatform) ->
 def test_stop_execution(platform: SageMakerPlatform) -> None:
     execution = platform.start_pipeline({}, "U0ALICE")
     seed_execution(
-        platform._execution_arn(execution.execution_id),
+        platform.pipelines.execution_arn(execution.execution_id),
         status="Executing",
         steps=[step("TrainModel", "Executing")],
     )
@@ -277,7 +281,7 @@ def test_list_model_packages_newest_first_with_metrics_from_s3(
     assert packages[2].artifact_sha256 == first.lineage["artifact_sha256"]
     assert packages[2].artifact_uri.endswith("/model/model.tar.gz")
     assert len(gets) == 3
-    platform._package_cache.clear()
+    platform.registry.package_cache.clear()
     platform.list_model_packages()
     assert len(gets) == 3  # evaluation.json is immutable: read once per URI
 
@@ -297,13 +301,27 @@ def test_list_model_packages_reuses_descriptions_until_the_status_changes(
     assert packages[1].approval_status is ApprovalStatus.REJECTED
 
 
+def test_cached_descriptions_expire_on_the_injected_clock(
+    platform: SageMakerPlatform, sm: Any, s3: Any, fake_clock: FakeClock
+) -> None:
+    register_model_package(sm, s3, GROUP)
+    describes = count_calls(platform.sagemaker, "provide-client-params.sagemaker.DescribeModelPackage")
+    platform.list_model_packages()
+    fake_clock.advance(platform.config.package_cache_ttl_seconds - 1)
+    platform.list_model_packages()
+    assert len(describes) == 1
+    fake_clock.advance(1)
+    platform.list_model_packages()
+    assert len(describes) == 2
+
+
 def test_missing_metrics_hide_numbers_but_not_the_version(
     platform: SageMakerPlatform, sm: Any, s3: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     registered = register_model_package(sm, s3, GROUP)
     bucket, key = registered.metrics_uri[5:].split("/", 1)
     s3.delete_object(Bucket=bucket, Key=key)
-    with caplog.at_level(logging.WARNING, logger="ml.sagemaker.platform"):
+    with caplog.at_level(logging.WARNING, logger="ml.sagemaker.registry"):
         package = platform.describe_model_package(1)
     assert package.metrics == {}
     assert "Could not find" in caplog.text
@@ -370,11 +388,13 @@ def test_first_deploy_creates_the_endpoint(platform: SageMakerPlatform, sm: Any,
     assert platform.describe_endpoint("staging") == info
 
 
-def test_second_deploy_updates_blue_green_with_alarms(platform: SageMakerPlatform, sm: Any, s3: Any) -> None:
+def test_second_deploy_updates_blue_green_with_alarms(
+    platform: SageMakerPlatform, sm: Any, s3: Any, fake_clock: FakeClock
+) -> None:
     v1, v2 = approved(sm, s3, 2)
     platform.deploy("staging", v1, "U0ALICE")
     old_config = endpoint_config_of(sm, "staging")
-    time.sleep(1.01)  # configs are stamped to the second
+    fake_clock.advance(1)  # configs are stamped to the second
     info = platform.deploy("staging", v2, "U0BOB")
     assert info.version == 2
     new_config = endpoint_config_of(sm, "staging")
@@ -398,14 +418,16 @@ def test_second_deploy_updates_blue_green_with_alarms(platform: SageMakerPlatfor
     }
 
 
-def test_all_at_once_strategy(sm: Any, s3: Any, session: boto3.Session) -> None:
+def test_all_at_once_strategy(sm: Any, s3: Any, session: boto3.Session, fake_clock: FakeClock) -> None:
     moto_sagemaker.create_pipeline(sm, "churn-xgb", "arn:aws:iam::123456789012:role/SageMakerExecution")
     platform = SageMakerPlatform(
-        make_config(deployment_strategy="all_at_once", rollback_alarm_names=()), session
+        make_config(deployment_strategy="all_at_once", rollback_alarm_names=()),
+        session,
+        clock=fake_clock.clock,
     )
     v1, v2 = approved(sm, s3, 2)
     platform.deploy("staging", v1, "U1")
-    time.sleep(1.01)
+    fake_clock.advance(1)  # configs are stamped to the second
     platform.deploy("staging", v2, "U1")
     (request,) = moto_sagemaker.update_endpoint_requests()
     routing = request["DeploymentConfig"]["BlueGreenUpdatePolicy"]["TrafficRoutingConfiguration"]
@@ -415,7 +437,7 @@ def test_all_at_once_strategy(sm: Any, s3: Any, session: boto3.Session) -> None:
 
 
 def test_production_deploy_captures_data_and_autoscales(
-    platform: SageMakerPlatform, sm: Any, s3: Any, session: boto3.Session
+    platform: SageMakerPlatform, sm: Any, s3: Any, session: boto3.Session, fake_clock: FakeClock
 ) -> None:
     v1, v2 = approved(sm, s3, 2)
     platform.deploy("production", v1, "U0ALICE")
@@ -435,14 +457,16 @@ def test_production_deploy_captures_data_and_autoscales(
         == "SageMakerVariantInvocationsPerInstance"
     )
     assert tracking["TargetValue"] == 100.0
-    time.sleep(1.01)
+    fake_clock.advance(1)  # configs are stamped to the second
     platform.deploy("production", v2, "U0ALICE")
     (request,) = moto_sagemaker.update_endpoint_requests()
     assert request["RetainAllVariantProperties"] is True  # keep the autoscaled fleet size
     assert len(autoscaling.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"]) == 1
 
 
-def test_production_model_monitor_schedule_created_once(sm: Any, s3: Any, session: boto3.Session) -> None:
+def test_production_model_monitor_schedule_created_once(
+    sm: Any, s3: Any, session: boto3.Session, fake_clock: FakeClock
+) -> None:
     moto_sagemaker.create_pipeline(sm, "churn-xgb", "arn:aws:iam::123456789012:role/SageMakerExecution")
     config = make_config(
         model_monitor_enabled=True,
@@ -451,12 +475,12 @@ def test_production_model_monitor_schedule_created_once(sm: Any, s3: Any, sessio
         model_monitor_baseline_constraints_uri="s3://mlops-monitor/baseline/constraints.json",
         model_monitor_image_uri="156813124566.dkr.ecr.us-east-1.amazonaws.com/sagemaker-model-monitor-analyzer",
     )
-    platform = SageMakerPlatform(config, session)
+    platform = SageMakerPlatform(config, session, clock=fake_clock.clock)
     v1, v2 = approved(sm, s3, 2)
     platform.deploy("staging", v1, "U1")
     assert moto_sagemaker.monitoring_schedules() == {}
     platform.deploy("production", v1, "U1")
-    time.sleep(1.01)
+    fake_clock.advance(1)  # configs are stamped to the second
     platform.deploy("production", v2, "U1")
     schedules = moto_sagemaker.monitoring_schedules()
     assert list(schedules) == ["churn-production-data-quality"]
@@ -467,14 +491,15 @@ def test_production_model_monitor_schedule_created_once(sm: Any, s3: Any, sessio
 
 
 def test_rollback_repoints_to_the_earlier_config_without_a_new_model(
-    platform: SageMakerPlatform, sm: Any, s3: Any
+    platform: SageMakerPlatform, sm: Any, s3: Any, fake_clock: FakeClock
 ) -> None:
     v1, v2, v3 = approved(sm, s3, 3)
     platform.deploy("staging", v1, "U0ALICE")
     v1_config = endpoint_config_of(sm, "staging")
-    time.sleep(1.01)
+    fake_clock.advance(1)  # configs are stamped to the second
     platform.deploy("staging", v2, "U0ALICE")
     before = names(sm)
+    fake_clock.advance(1)  # history is ordered by when each change served
     info = platform.rollback("staging", v1, "U0BOB")
     assert info.version == 1
     assert endpoint_config_of(sm, "staging") == v1_config
@@ -499,12 +524,12 @@ def test_rollback_repoints_to_the_earlier_config_without_a_new_model(
 
 
 def test_rollback_refuses_a_config_whose_model_was_deleted(
-    platform: SageMakerPlatform, sm: Any, s3: Any
+    platform: SageMakerPlatform, sm: Any, s3: Any, fake_clock: FakeClock
 ) -> None:
     v1, v2 = approved(sm, s3, 2)
     platform.deploy("staging", v1, "U1")
     v1_config = endpoint_config_of(sm, "staging")
-    time.sleep(1.01)
+    fake_clock.advance(1)  # configs are stamped to the second
     platform.deploy("staging", v2, "U1")
     sm.delete_model(ModelName=v1_config)
     with pytest.raises(InvalidRequest, match=r"was deleted; deploy the version again"):
@@ -572,7 +597,7 @@ def test_cleanup_failures_are_logged_and_reported(
     inject_error("UpdateEndpoint", "AccessDeniedException", "no")
     inject_error("DeleteModel", "AccessDeniedException", "no")
     with (
-        caplog.at_level(logging.ERROR, logger="ml.sagemaker.platform"),
+        caplog.at_level(logging.ERROR, logger="ml.sagemaker.rollout"),
         pytest.raises(AccessDenied, match=r"could not clean up: model churn-staging-v2-\d{14}"),
     ):
         platform.deploy("staging", v2, "U1")
@@ -615,8 +640,9 @@ def test_alarm_rollback_during_update_is_reported_and_cleaned(
     assert platform.describe_endpoint("staging").version == 1
 
 
+@pytest.mark.parametrize("config", [make_config(waiter_delay_seconds=30)])
 def test_wait_reports_progress_and_times_out_without_cleanup(
-    platform: SageMakerPlatform, sm: Any, s3: Any
+    platform: SageMakerPlatform, sm: Any, s3: Any, fake_clock: FakeClock
 ) -> None:
     v1, v2 = approved(sm, s3, 2)
     platform.deploy("staging", v1, "U1")
@@ -627,10 +653,11 @@ def test_wait_reports_progress_and_times_out_without_cleanup(
         lambda **_: moto_sagemaker.hold_endpoint_status("churn-staging", "Updating", polls=polls["count"]),
     )
     seen: list[EndpointStatus] = []
-    time.sleep(1.01)
+    fake_clock.advance(1)  # configs are stamped to the second
     info = platform.deploy("staging", v2, "U1", progress=lambda i: seen.append(i.status))
     assert seen == [EndpointStatus.UPDATING, EndpointStatus.UPDATING]
     assert info.version == 2
+    assert fake_clock.sleeps == [30, 30]  # waiter_delay_seconds between polls, on the injected clock
 
     polls["count"] = 10  # more than the 3 attempts configured
     before = names(sm)
@@ -781,8 +808,8 @@ def test_status_snapshot_fans_out_with_bounded_concurrency(sm: Any, s3: Any, ses
     for _ in range(30):
         register_model_package(sm, s3, GROUP, approval_status="Approved")
     platform.deploy("staging", 30, "U1")
-    platform._package_cache.clear()  # as after a restart
-    platform._metrics_cache.clear()
+    platform.registry.package_cache.clear()  # as after a restart
+    platform.registry.metrics_cache.clear()
     lock = threading.Lock()
     in_flight = {"now": 0, "peak": 0}
     calls: list[str] = []

@@ -1,0 +1,179 @@
+"""Model Registry: versions of the model package group, approvals, and metrics read from S3."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from ml.platform import ApprovalStatus, InvalidRequest, ModelPackage
+from ml.sagemaker.clients import AwsClients
+from ml.sagemaker.clock import Clock
+from ml.sagemaker.errors import aws_errors, translate_error
+
+logger = logging.getLogger(__name__)
+
+#: Metrics read from evaluation.json's ``classification_metrics``.
+METRIC_NAMES = ("accuracy", "precision", "recall", "f1", "auc")
+
+
+@dataclass
+class CachedPackage:
+    fetched_at: float
+    approval_status: str
+    package: ModelPackage
+
+
+def check_version(version: int) -> None:
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise InvalidRequest(f"Model versions are positive integers, not {version!r}")
+
+
+def user_name(context: object) -> str:
+    """A SageMaker UserContext as one name: the Studio user profile, else the IAM identity's ARN."""
+    if not isinstance(context, Mapping):
+        return ""
+    identity = context.get("IamIdentity")
+    arn = identity.get("Arn") if isinstance(identity, Mapping) else None
+    return str(context.get("UserProfileName") or arn or context.get("UserProfileArn") or "")[:300]
+
+
+class Registry:
+    """The versions of ``config.model_package_group``, cached while their approval is unchanged."""
+
+    def __init__(self, aws: AwsClients, clock: Clock) -> None:
+        self._aws = aws
+        self._clock = clock
+        self.config = aws.config
+        self.group = aws.config.model_package_group
+        # evaluation.json files are immutable once written: cache them for the process's life.
+        self.metrics_cache: dict[str, dict[str, float]] = {}
+        self.package_cache: dict[str, CachedPackage] = {}
+
+    def package_arn(self, version: int) -> str:
+        # SageMaker lower-cases the group name in model package ARNs.
+        return f"{self._aws.arn_prefix()}:model-package/{self.group.lower()}/{version}"
+
+    def list(self, limit: int | None = None) -> list[ModelPackage]:
+        """Versions of the group, newest first, described with bounded concurrency.
+
+        With ``limit`` only the newest ``limit`` are listed and described, which is what
+        ``/mlops status`` shows: a group with hundreds of versions costs a handful of calls.
+        """
+        with aws_errors(f"model package group '{self.group}'"):
+            summaries: list[dict[str, Any]] = []
+            paginator = self._aws.sagemaker.get_paginator("list_model_packages")
+            for page in paginator.paginate(
+                ModelPackageGroupName=self.group,
+                ModelPackageType="Versioned",
+                SortBy="CreationTime",
+                SortOrder="Descending",
+                PaginationConfig={"PageSize": min(100, limit or 100)},
+            ):
+                summaries.extend(page.get("ModelPackageSummaryList", []))
+                if limit is not None and len(summaries) >= limit:
+                    summaries = summaries[:limit]
+                    break
+            pool = self._aws.executor()
+            now = self._clock.monotonic()
+            futures: list[ModelPackage | Future[ModelPackage]] = []
+            for summary in summaries:
+                arn = str(summary["ModelPackageArn"])
+                cached = self.package_cache.get(arn)
+                if (
+                    cached is not None
+                    and cached.approval_status == summary.get("ModelApprovalStatus")
+                    and now - cached.fetched_at < self.config.package_cache_ttl_seconds
+                ):
+                    futures.append(cached.package)
+                else:
+                    futures.append(pool.submit(self.fetch, arn))
+            packages = [f if isinstance(f, ModelPackage) else f.result() for f in futures]
+        packages.sort(key=lambda p: p.version, reverse=True)
+        return packages
+
+    def describe(self, version: int) -> ModelPackage:
+        check_version(version)
+        with aws_errors(f"model version {version} in group '{self.group}'"):
+            return self.fetch(self.package_arn(version))
+
+    def fetch(self, arn: str) -> ModelPackage:
+        """Describe one version (botocore errors pass through) and cache it."""
+        data = self._aws.sagemaker.describe_model_package(ModelPackageName=arn)
+        package = self._package(data)
+        self.package_cache[arn] = CachedPackage(
+            self._clock.monotonic(), str(data.get("ModelApprovalStatus")), package
+        )
+        return package
+
+    def _package(self, data: Mapping[str, Any]) -> ModelPackage:
+        lineage = {str(k): str(v) for k, v in (data.get("CustomerMetadataProperties") or {}).items()}
+        containers = (data.get("InferenceSpecification") or {}).get("Containers") or [{}]
+        statistics = (
+            ((data.get("ModelMetrics") or {}).get("ModelQuality") or {}).get("Statistics") or {}
+        ).get("S3Uri")
+        return ModelPackage(
+            version=int(data["ModelPackageVersion"]),
+            arn=str(data["ModelPackageArn"]),
+            group=str(data.get("ModelPackageGroupName") or self.group),
+            approval_status=ApprovalStatus(str(data.get("ModelApprovalStatus") or ApprovalStatus.PENDING)),
+            created_at=data["CreationTime"],
+            approval_description=data.get("ApprovalDescription") or None,
+            modified_by=user_name(data.get("LastModifiedBy")),
+            metrics=self._metrics(str(statistics)) if statistics else {},
+            artifact_uri=str(containers[0].get("ModelDataUrl") or ""),
+            artifact_sha256=lineage.get("artifact_sha256", ""),
+            lineage=lineage,
+        )
+
+    def _metrics(self, uri: str) -> dict[str, float]:
+        cached = self.metrics_cache.get(uri)
+        if cached is not None:
+            return cached
+        if not uri.startswith("s3://") or "/" not in uri[5:]:
+            logger.warning("Ignoring model metrics at %r: not an s3://bucket/key URI", uri)
+            return {}
+        bucket, key = uri[5:].split("/", 1)
+        try:
+            body = self._aws.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+            report = json.loads(body)
+        except (ClientError, BotoCoreError) as exc:
+            # The version itself is still listed; a missing report only hides its numbers.
+            logger.warning("Could not read model metrics: %s", translate_error(exc, uri))
+            return {}
+        except ValueError:
+            logger.warning("Model metrics at %s are not valid JSON", uri)
+            return {}
+        metrics: dict[str, float] = {}
+        classification = report.get("classification_metrics") if isinstance(report, dict) else None
+        for name in METRIC_NAMES:
+            entry = (classification or {}).get(name)
+            value = entry.get("value") if isinstance(entry, dict) else None
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                metrics[name] = float(value)
+        self.metrics_cache[uri] = metrics
+        return metrics
+
+    def update_approval(self, version: int, status: ApprovalStatus, description: str) -> ModelPackage:
+        check_version(version)
+        status = ApprovalStatus(status)
+        arn = self.package_arn(version)
+        sagemaker = self._aws.sagemaker
+        with aws_errors(f"model version {version} in group '{self.group}'"):
+            current = sagemaker.describe_model_package(ModelPackageName=arn)
+            request: dict[str, Any] = {
+                "ModelPackageArn": arn,
+                "ModelApprovalStatus": status.value,
+                "ApprovalDescription": description[:1024],
+            }
+            # Re-sent every time: the lineage must survive the update whatever the service does.
+            lineage = current.get("CustomerMetadataProperties") or {}
+            if lineage:
+                request["CustomerMetadataProperties"] = dict(lineage)
+            sagemaker.update_model_package(**request)
+            return self.fetch(arn)
