@@ -51,7 +51,7 @@ def post_metadata(outbox_id: str) -> dict[str, Any]:
 
 
 def find_post(
-    client: Any, channel: str, thread_ts: str | None, outbox_ids: set[str], sending_at: float
+    client: SlackReader, channel: str, thread_ts: str | None, outbox_ids: set[str], sending_at: float
 ) -> Found | None:
     """The message carrying one of ``outbox_ids`` posted around ``sending_at``; None if there is none.
 
