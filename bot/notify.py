@@ -26,8 +26,11 @@ One worker thread sends what the outbox holds:
 Message references ``(channel, ts)`` are written to the store (namespace ``message``) right after
 Slack accepts a post, before the outbox entry is removed, so a restarted process (a new ``Notifier``
 on the same store) carries on with the same messages and threads and never re-posts a key whose
-reference was saved. A duplicate is possible only if the process dies after Slack accepted a post
-and before the next store write (one write for a keyed message, one delete for a reply).
+reference was saved. Each post is marked ``sending_at`` in its outbox entry just before the call and
+carries the entry's id in its message metadata: an entry found still marked (the process died, or the
+call timed out, after Slack accepted the post) is first looked for in Slack (``bot.notify_recover``)
+and settled with the message found instead of being posted twice. Only if that lookup cannot answer
+(no ``channels:history`` scope, an error) is it posted again, with a warning: at least once.
 
 Several processes may share a store: a lease (namespace ``lease``) lets one of them drain the
 outbox at a time; the others only enqueue. A crashed holder's lease lapses after ``lease_seconds``.
@@ -66,6 +69,7 @@ from bot.notify_deadletter import (
 )
 from bot.notify_pacing import Bucket, retry_after
 from bot.notify_plan import Plan, Work
+from bot.notify_recover import LookupFailed, SlackReader, find_post, post_metadata
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +97,7 @@ _SLACK_CODE = re.compile(r"[a-z0-9_]{1,64}")
 Blocks = list[dict[str, Any]]
 
 
-class SlackPoster(Protocol):
+class SlackPoster(SlackReader, Protocol):
     """The slice of ``slack_sdk.WebClient`` the notifier uses."""
 
     def chat_postMessage(self, *, channel: str, **kwargs: Any) -> Any: ...  # slack_sdk's method name
@@ -130,6 +134,7 @@ class Notifier:
         message_interval: float = 1.0,
         max_attempts: int = 8,
         clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
         metrics: NotifyMetrics | None = None,
     ) -> None:
         if not channel:
@@ -152,6 +157,8 @@ class Notifier:
         self.store = store
         self.channel = channel
         self._clock = clock
+        self._wall_clock = wall_clock  # compared with Slack's message timestamps
+        self._lookup_warned = False
         self.metrics = metrics or NotifyMetrics()
         self._max_attempts = max_attempts
         self._post_rate, self._post_burst = post_rate, float(post_burst)
@@ -437,12 +444,17 @@ class Notifier:
         return True
 
     def _send(self, work: Work, channel: str, now: float) -> None:
+        if work.kind != "update" and any(e.get("sending_at") is not None for _, e in work.entries):
+            self._recover(work)
+            return
         newest = work.newest
         self._bucket(work, channel).take(now)
         kwargs: dict[str, Any] = {"channel": channel, "text": newest["text"]}
         if newest.get("blocks") is not None:
             kwargs["blocks"] = newest["blocks"]
         thread_ts: str | None = None
+        if work.kind != "update":
+            kwargs["metadata"] = post_metadata(self._mark_sending(work))
         try:
             if work.kind == "update":
                 assert work.key is not None
@@ -487,6 +499,51 @@ class Notifier:
         if retries:
             log.info("Slack %s for %s went through after %d retries", work.kind, work.item, retries)
 
+    def _mark_sending(self, work: Work) -> str:
+        """Record durably that the newest entry is being posted (one store write); its outbox key."""
+        okey, newest = work.entries[-1]
+        marked = {**newest, "sending_at": self._wall_clock()}
+        self.store.put(NS_OUTBOX, okey, marked)
+        work.entries[-1] = (okey, marked)  # later writes of this entry keep the mark
+        return okey
+
+    def _recover(self, work: Work) -> None:
+        """Settle a post that Slack may have accepted already, or unmark it so the next step posts it."""
+        marked = [(okey, e) for okey, e in work.entries if e.get("sending_at") is not None]
+        channel, thread_ts = self._thread_target(work)
+        channel = self._channel_ids.get(channel, channel)
+        since = min(float(e["sending_at"]) for _, e in marked)
+        try:
+            found = find_post(self.client, channel, thread_ts, {okey for okey, _ in marked}, since)
+        except LookupFailed as exc:
+            found = None
+            level = logging.INFO if self._lookup_warned else logging.WARNING
+            self._lookup_warned = True
+            log.log(
+                level,
+                "cannot tell whether Slack got the %s for %s (%s): posting it again, which may duplicate it; "
+                "grant channels:history (groups:history for a private channel) to avoid this",
+                work.kind,
+                work.item,
+                exc,
+            )
+        if found is None:
+            for okey, entry in marked:
+                self.store.put(NS_OUTBOX, okey, {k: v for k, v in entry.items() if k != "sending_at"})
+            return
+        done = next(i for i, (okey, _) in enumerate(work.entries) if okey == found.outbox_id)
+        if work.kind == "create":
+            assert work.key is not None
+            posted = work.entries[done][1]
+            digest = payload_hash(posted["text"], posted.get("blocks"))
+            ref = {"channel": found.channel, "ts": found.ts, "thread_ts": thread_ts, "hash": digest}
+            self._save_ref(work.key, ref)
+        # Newer states of the same key stay queued: they become an update of the message found.
+        self._settle(Work(work.kind, work.item, work.entries[: done + 1], work.key))
+        log.info(
+            "Slack already has the %s for %s (ts %s): not posting it again", work.kind, work.item, found.ts
+        )
+
     def _settle(self, work: Work) -> None:
         for okey, _ in work.entries:
             self.store.delete(NS_OUTBOX, okey)
@@ -506,7 +563,7 @@ class Notifier:
             self._paused_until[work.method] = max(self._paused_until[work.method], now + delay)
             log.warning("Slack rate-limited %s: pausing it for %.1f s", work.method, delay)
             # Counted too: a message Slack keeps rate-limiting must not be retried forever.
-            self._retry_later(work, error or f"http_{status}", str(exc), delay=delay)
+            self._retry_later(work, error or f"http_{status}", str(exc), delay=delay, maybe_sent=False)
             return
         if verdict == "transient":
             self._retry_later(work, error or f"http_{status}", str(exc))
@@ -530,15 +587,24 @@ class Notifier:
             return
         self._park(work.entries, error or f"http_{status}", str(exc), "permanent")
 
-    def _retry_later(self, work: Work, error: str, detail: str, *, delay: float | None = None) -> None:
-        """Count a failed attempt (durably, in the newest entry); park the message after the last one."""
+    def _retry_later(
+        self, work: Work, error: str, detail: str, *, delay: float | None = None, maybe_sent: bool = True
+    ) -> None:
+        """Count a failed attempt (durably, in the newest entry); park the message after the last one.
+
+        ``maybe_sent``: Slack may have accepted the post anyway (a timeout, a 5xx), so its
+        ``sending_at`` mark stays and the next attempt looks for it first.
+        """
         attempt = _attempts(work.entries) + 1
         self.metrics.retries.inc()
         if attempt >= self._max_attempts:
             self._park(work.entries, error, detail, "retries_exhausted", attempts=attempt)
             return
         okey, newest = work.entries[-1]
-        self.store.put(NS_OUTBOX, okey, {**newest, "attempts": attempt})
+        entry = {**newest, "attempts": attempt}
+        if not maybe_sent:
+            entry.pop("sending_at", None)
+        self.store.put(NS_OUTBOX, okey, entry)
         delay = self._backoff(attempt) if delay is None else delay
         self._not_before[work.item] = self._clock() + delay
         log.warning(

@@ -8,7 +8,8 @@ every call, serves ``response_url`` posts, and can inject faults (429 with ``Ret
 5xx, or any Slack error code) for tests of retry and fail-closed behaviour.
 
 Served methods: ``auth.test``, ``chat.postMessage``, ``chat.update``, ``chat.delete``,
-``chat.postEphemeral``, ``conversations.info``, ``usergroups.list``,
+``chat.postEphemeral``, ``conversations.info``, ``conversations.history``,
+``conversations.replies``, ``usergroups.list``,
 ``usergroups.users.list``, ``users.info``, ``views.open``, ``views.update``, ``views.push``.
 """
 
@@ -50,6 +51,7 @@ APP_ID = "A0MLOPSBOT"
 MAX_MESSAGE_BLOCKS = 50
 MAX_VIEW_BLOCKS = 100
 MAX_TEXT = 40_000
+MAX_METADATA = 8_000
 TRIGGER_TTL_SECONDS = 3.0
 RESPONSE_URL_USES = 5
 RESPONSE_URL_TTL_SECONDS = 30 * 60
@@ -109,6 +111,7 @@ class Message:
     via: Via = "api"
     deleted: bool = False
     history: tuple[Revision, ...] = ()
+    metadata: JSON | None = None  # returned only to reads with ``include_all_metadata``
 
     @property
     def revision(self) -> int:
@@ -820,9 +823,11 @@ class LocalSlack:
         thread_ts: str | None = None,
         ephemeral_to: str | None = None,
         via: Via = "api",
+        metadata: JSON | None = None,
     ) -> Message:
         with self._lock:
             msg = Message(
+                metadata=metadata,
                 seq=self._seq + 1,
                 channel=channel,
                 ts=self._next_ts(),
@@ -863,7 +868,13 @@ class LocalSlack:
         with self._lock:
             if thread_ts is not None and (cid, str(thread_ts)) not in self._messages:
                 raise SlackApiFault("thread_not_found")
-            msg = self._post(cid, text, blocks, thread_ts=str(thread_ts) if thread_ts else None)
+            msg = self._post(
+                cid,
+                text,
+                blocks,
+                thread_ts=str(thread_ts) if thread_ts else None,
+                metadata=_metadata_arg(args),
+            )
         return {"ok": True, "channel": cid, "ts": msg.ts, "message": msg.to_api()}
 
     def _chat_update(self, args: JSON) -> JSON:
@@ -1005,6 +1016,48 @@ class LocalSlack:
             updated = self.replace_view(record.id, view)
         return {"ok": True, "view": copy.deepcopy(updated.view)}
 
+    def conversations_read(self, args: JSON, *, replies: bool) -> JSON:
+        """``conversations.history`` (newest first) or ``conversations.replies`` (parent first)."""
+        channel = args.get("channel")
+        if not channel:
+            raise SlackApiFault("channel_not_found")
+        cid = str(channel)
+        if not _CHANNEL_ID.fullmatch(cid) or cid not in self.channels:
+            raise SlackApiFault("channel_not_found")  # takes IDs only, of channels that exist
+        limit = _limit_arg(args.get("limit"), default=100 if not replies else 1000)
+        oldest, latest = _ts_arg(args, "oldest", 0.0), _ts_arg(args, "latest", float("inf"))
+        inclusive = _flag(args.get("inclusive"))
+        thread_ts = _required(args, "ts") if replies else None
+        with self._lock:
+            live = [
+                m
+                for m in self._messages.values()
+                if m.channel == cid and not m.deleted and not m.ephemeral_to
+            ]
+        parent: Message | None = None
+        if replies:
+            parent = next((m for m in live if m.ts == thread_ts and not m.thread_ts), None)
+            if parent is None:
+                raise SlackApiFault("thread_not_found")
+            chosen = [m for m in live if m.thread_ts == thread_ts]
+        else:
+            chosen = [m for m in live if not m.thread_ts]
+        chosen = [m for m in chosen if _in_window(float(m.ts), oldest, latest, inclusive)]
+        chosen.sort(key=lambda m: float(m.ts), reverse=not replies)
+        if parent is not None:
+            chosen = [parent, *chosen]
+        page = chosen[:limit]
+        with_meta = _flag(args.get("include_all_metadata"))
+        messages = []
+        for m in page:
+            body = m.to_api()
+            if replies:
+                body["thread_ts"] = thread_ts
+            if with_meta and m.metadata is not None:
+                body["metadata"] = copy.deepcopy(m.metadata)
+            messages.append(body)
+        return {"ok": True, "messages": messages, "has_more": len(chosen) > limit}
+
     def _view_object(self, vid: str, view: JSON, *, root: str) -> JSON:
         stored = copy.deepcopy(view)
         stored["blocks"] = with_generated_ids(list(view.get("blocks") or []))
@@ -1034,6 +1087,8 @@ _METHODS: dict[str, Callable[[LocalSlack, JSON], JSON]] = {
     "chat.delete": LocalSlack._chat_delete,
     "chat.postEphemeral": LocalSlack._chat_post_ephemeral,
     "conversations.info": LocalSlack._conversations_info,
+    "conversations.history": lambda slack, args: slack.conversations_read(args, replies=False),
+    "conversations.replies": lambda slack, args: slack.conversations_read(args, replies=True),
     "usergroups.list": LocalSlack._usergroups_list,
     "usergroups.users.list": LocalSlack._usergroups_users_list,
     "users.info": LocalSlack._users_info,
@@ -1082,6 +1137,55 @@ def _json_arg(args: Mapping[str, Any], name: str) -> Any:
         except json.JSONDecodeError as exc:
             raise SlackApiFault("invalid_arguments", messages=[f"{name} is not valid JSON: {exc}"]) from None
     return value
+
+
+def _metadata_arg(args: Mapping[str, Any]) -> JSON | None:
+    """The ``metadata`` of a post, checked like Slack: ``event_type`` and an ``event_payload`` object."""
+    if args.get("metadata") is None:
+        return None
+    value: Any = args["metadata"]
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            raise SlackApiFault("invalid_metadata_format") from None
+    if not isinstance(value, dict):
+        raise SlackApiFault("invalid_metadata_format")
+    if not isinstance(value.get("event_type"), str) or not value["event_type"]:
+        raise SlackApiFault("invalid_metadata_schema", messages=["metadata.event_type is required"])
+    if not isinstance(value.get("event_payload"), dict):
+        raise SlackApiFault("invalid_metadata_schema", messages=["metadata.event_payload must be an object"])
+    if len(json.dumps(value)) > MAX_METADATA:
+        raise SlackApiFault("metadata_too_large")
+    return {"event_type": value["event_type"], "event_payload": copy.deepcopy(value["event_payload"])}
+
+
+def _limit_arg(value: Any, *, default: int) -> int:
+    if value is None or value == "":
+        return default
+    try:
+        limit = int(value)
+    except (TypeError, ValueError):
+        raise SlackApiFault("invalid_limit") from None
+    if limit < 1:
+        raise SlackApiFault("invalid_limit")
+    return min(limit, 1000)
+
+
+def _ts_arg(args: Mapping[str, Any], name: str, default: float) -> float:
+    value = args.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise SlackApiFault("invalid_ts_" + name) from None
+
+
+def _in_window(ts: float, oldest: float, latest: float, inclusive: bool) -> bool:
+    if inclusive:
+        return oldest <= ts <= latest
+    return oldest < ts < latest
 
 
 def _content(args: Mapping[str, Any], *, required: bool = True) -> tuple[str, Blocks]:

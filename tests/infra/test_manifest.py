@@ -34,6 +34,8 @@ METHOD_SCOPES: dict[str, frozenset[str]] = {
     "conversations_info": frozenset({"channels:read", "groups:read"}),
     "conversations_list": frozenset({"channels:read", "groups:read"}),
     "conversations_join": frozenset({"channels:join"}),
+    "conversations_history": frozenset({"channels:history", "groups:history"}),
+    "conversations_replies": frozenset({"channels:history", "groups:history"}),
     "reactions_add": frozenset({"reactions:write"}),
 }
 #: Scopes granted beyond what calls need, and why.

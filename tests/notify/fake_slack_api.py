@@ -1,14 +1,16 @@
 """A recording Slack Web API on 127.0.0.1 with fault injection, for the notifier tests.
 
-Serves ``auth.test``, ``chat.postMessage`` and ``chat.update`` with Slack's JSON shapes and error codes;
+Serves ``auth.test``, ``chat.postMessage``, ``chat.update``, ``conversations.history`` and
+``conversations.replies`` (message metadata only with ``include_all_metadata``) with Slack's JSON shapes
+and error codes;
 the app's ``slack_sdk.WebClient(base_url=fake.url)`` talks to it over real HTTP. Faults are queued per
 method (``inject``), tied to a message's text (``refuse``) or drawn at random (``error_rate``):
-HTTP 429 with ``Retry-After``, 5xx with a non-JSON body, a Slack error code, or a dropped connection.
+HTTP 429 with ``Retry-After``, 5xx with a non-JSON body, a Slack error code, or a dropped connection
+(``accept=True``: after doing what the call asked, as when the answer is lost on the way back).
 """
 
 from __future__ import annotations
 
-import itertools
 import json
 import random
 import threading
@@ -29,6 +31,7 @@ class Fault:
     error: str | None = None  # Slack error code in a JSON body; None sends a non-JSON body
     retry_after: int | None = None
     drop: bool = False  # close the connection without answering
+    accept: bool = False  # with drop: the call takes effect, only its answer is lost
 
 
 @dataclass
@@ -49,6 +52,7 @@ class Message:
     thread_ts: str | None
     history: list[str] = field(default_factory=list)  # texts of every update, in order
     deleted: bool = False
+    metadata: dict[str, Any] | None = None
 
 
 class FakeSlackAPI:
@@ -70,7 +74,7 @@ class FakeSlackAPI:
         self._refusals: list[tuple[str, Fault]] = []
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
-        self._ts = itertools.count(1)
+        self._last_ts_us = 0
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
@@ -139,18 +143,26 @@ class FakeSlackAPI:
                 fault = next((f for needle, f in self._refusals if needle in text), None)
             if fault is None and method != "auth.test" and self._rng.random() < self.error_rate:
                 fault = Fault(status=500)
+            if fault is not None and fault.accept:
+                status, body, _ = self._dispatch(method, params, token)
+                return status, body, fault
             if fault is not None:
                 self._record(method, params, fault.status, fault.error or f"http_{fault.status}")
                 return fault.status, {"ok": False, "error": fault.error} if fault.error else None, fault
-            if token != TOKEN:
-                return self._fail(method, params, "invalid_auth")
-            if method == "auth.test":
-                return self._ok(method, params, {"user_id": "U0BOT", "team_id": "T0TEST", "bot_id": "B0BOT"})
-            if method == "chat.postMessage":
-                return self._post(params)
-            if method == "chat.update":
-                return self._update(params)
-            return self._fail(method, params, "unknown_method")
+            return self._dispatch(method, params, token)
+
+    def _dispatch(self, method: str, params: dict[str, Any], token: str | None) -> tuple[int, Any, None]:
+        if token != TOKEN:
+            return self._fail(method, params, "invalid_auth")
+        if method == "auth.test":
+            return self._ok(method, params, {"user_id": "U0BOT", "team_id": "T0TEST", "bot_id": "B0BOT"})
+        if method == "chat.postMessage":
+            return self._post(params)
+        if method == "chat.update":
+            return self._update(params)
+        if method in ("conversations.history", "conversations.replies"):
+            return self._read(method, params)
+        return self._fail(method, params, "unknown_method")
 
     def _record(self, method: str, params: dict[str, Any], status: int, error: str | None) -> None:
         self.calls.append(Call(method, params, status, error, time.monotonic()))
@@ -197,9 +209,15 @@ class FakeSlackAPI:
                 return self._fail("chat.postMessage", params, "thread_not_found")
             if parent.thread_ts is not None:  # Slack threads are one level deep
                 return self._fail("chat.postMessage", params, "cannot_reply_to_message")
-        n = next(self._ts)
-        ts = f"{1_700_000_000 + n}.{n:06d}"
-        self.messages[ts] = Message(channel, ts, str(params.get("text")), params.get("blocks"), thread_ts)
+        # Like Slack's: wall-clock seconds, unique in the channel.
+        self._last_ts_us = max(time.time_ns() // 1000, self._last_ts_us + 1)
+        ts = f"{self._last_ts_us // 1_000_000}.{self._last_ts_us % 1_000_000:06d}"
+        metadata = params.get("metadata")
+        if isinstance(metadata, str):
+            metadata = json.loads(metadata)
+        self.messages[ts] = Message(
+            channel, ts, str(params.get("text")), params.get("blocks"), thread_ts, metadata=metadata
+        )
         return self._ok("chat.postMessage", params, {"channel": channel, "ts": ts, "message": {"ts": ts}})
 
     def _update(self, params: dict[str, Any]) -> tuple[int, Any, None]:
@@ -216,6 +234,36 @@ class FakeSlackAPI:
         message.text = str(params.get("text"))
         message.blocks = params.get("blocks")
         return self._ok("chat.update", params, {"channel": channel, "ts": message.ts})
+
+    def _read(self, method: str, params: dict[str, Any]) -> tuple[int, Any, None]:
+        channel = str(params.get("channel") or "")
+        if channel not in self.channels.values():  # IDs only, as Slack's conversations.* methods
+            return self._fail(method, params, "channel_not_found")
+        oldest = float(params.get("oldest") or 0)
+        latest = float(params.get("latest") or "inf")
+        limit = int(params.get("limit") or 100)
+        live = [
+            m
+            for m in self.messages.values()
+            if m.channel == channel and not m.deleted and oldest < float(m.ts) < latest
+        ]
+        if method == "conversations.replies":
+            parent = self.messages.get(str(params.get("ts")))
+            if parent is None or parent.channel != channel or parent.deleted:
+                return self._fail(method, params, "thread_not_found")
+            found = [parent] + [m for m in live if m.thread_ts == parent.ts]
+        else:
+            found = [m for m in reversed(live) if m.thread_ts is None]  # newest first
+        with_meta = str(params.get("include_all_metadata")).lower() in ("true", "1")
+        messages = []
+        for m in found[:limit]:
+            body: dict[str, Any] = {"type": "message", "ts": m.ts, "text": m.text, "bot_id": "B0BOT"}
+            if m.thread_ts:
+                body["thread_ts"] = m.thread_ts
+            if with_meta and m.metadata is not None:
+                body["metadata"] = m.metadata
+            messages.append(body)
+        return self._ok(method, params, {"messages": messages, "has_more": len(found) > limit})
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         api = self
