@@ -35,13 +35,13 @@ from bot.core.records import Records
 from bot.core.service import ReleaseService
 from bot.core.store import StoreError
 from bot.notify import payload_hash
-from bot.slack_local import LocalSlack
 from bot.store.sqlite import SQLiteStore
 from bot.users import LocalUser, user_id
 from handlers.render.run_message import run_key
 from ml.local import LocalPlatform
 from ml.platform import ENVIRONMENTS, ApprovalStatus, Environment
 from ml.sagemaker import SageMakerPlatform
+from runtimes.slack_local import LocalSlack
 from tests.conftest import BOB, CAROL, Closer, copy_home
 from tests.sagemaker import moto_sagemaker
 
@@ -599,7 +599,7 @@ class ServeProcess:
             }
         )
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+            [sys.executable, "-m", "runtimes.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port)],
             env=env,
             cwd=home,
             stdout=subprocess.DEVNULL,

@@ -28,7 +28,7 @@ from bot import lambda_handler
 from bot.limits import Limits
 from bot.store.sqlite import SQLiteStore
 from tests.conftest import Closer
-from tests.runtimes.test_lambda import Context, FakeLambda, v2_event
+from tests.runtimes.test_lambda_handler import Context, FakeLambda, v2_event
 
 from .conftest import Bench, asgi_of, bench_settings, http_server, make_bench
 

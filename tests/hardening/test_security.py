@@ -29,7 +29,7 @@ from bot.users import user_id
 from ml.local import LocalPlatform
 from tests.conftest import Closer, copy_home, platform_state, train_version
 from tests.ingest.conftest import AUDIENCE, ISSUER, Issuer, fixture, unsigned_token
-from tests.runtimes.test_lambda import Context, FakeLambda, v2_event
+from tests.runtimes.test_lambda_handler import Context, FakeLambda, v2_event
 
 from .conftest import (
     REPO,

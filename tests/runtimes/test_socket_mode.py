@@ -9,7 +9,7 @@ import pytest
 from bot import cli
 from bot.services import build_services
 from bot.settings import ConfigError, load_settings
-from bot.socket_mode import build_socket_handler, socket_settings
+from runtimes.socket_mode import build_socket_handler, socket_settings
 
 
 @pytest.fixture(autouse=True)

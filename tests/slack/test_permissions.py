@@ -101,7 +101,7 @@ def test_role_without_groups_is_warned_at_start_up(
     release_home: Path, fake_slack: FakeSlack, caplog: pytest.LogCaptureFixture, close_later: Closer
 ) -> None:
     services = make_services(release_home, mlops_roles={"trainer": ["ml-team"], "oncall": []})
-    with caplog.at_level(logging.WARNING, logger="bot.app"):
+    with caplog.at_level(logging.WARNING, logger="runtimes.assembly"):
         h = make_harness(fake_slack, services)
     try:
         for role in ("approver", "releaser", "oncall"):
