@@ -20,10 +20,10 @@ from slack_sdk import WebClient
 from starlette.routing import Route
 
 import handlers
-from bot.middleware import PayloadShape, permission_middleware
-from bot.permissions import RoleResolver, role_directory
 from bot.services import Services
 from handlers.events import ingest_routes
+from handlers.middleware.permissions import PayloadShape, permission_middleware
+from handlers.middleware.roles import RoleResolver, role_directory
 
 log = logging.getLogger(__name__)
 

@@ -30,7 +30,7 @@ from bot.core.store import StoreError
 from bot.limits import BodyRefused, Limits, read_body
 from bot.services import Services
 from bot.settings import Settings
-from bot.slack_edge import MALFORMED_BODY, SlackEdge
+from handlers.middleware.edge import MALFORMED_BODY, SlackEdge
 from runtimes.assembly import AckFirst
 from runtimes.http_guard import CloseUnreadBodies, uvicorn_config
 

@@ -42,8 +42,8 @@ from bot.limits import BodyRefused, Limits, decoded_lambda_body
 from bot.notify import Notifier, SlackPoster
 from bot.services import Services, build_services
 from bot.settings import ConfigError, Settings, load_settings
-from bot.slack_edge import LAZY_HEADER, MALFORMED_BODY, SlackEdge, header
 from handlers.events import dispatch_eventbridge
+from handlers.middleware.edge import LAZY_HEADER, MALFORMED_BODY, SlackEdge, header
 from runtimes.assembly import create_app, incoming_routes
 
 log = logging.getLogger(__name__)

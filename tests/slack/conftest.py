@@ -20,10 +20,10 @@ from slack_sdk import WebClient
 from slack_sdk.signature import SignatureVerifier
 
 from bot.notify import Notifier
-from bot.permissions import RoleResolver, role_directory
 from bot.services import Services, build_services
 from bot.settings import load_settings
 from bot.store.sqlite import SQLiteStore
+from handlers.middleware.roles import RoleResolver, role_directory
 from ml.local import LocalPlatform
 from runtimes.assembly import create_app
 from tests.conftest import Closer, platform_state
