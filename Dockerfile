@@ -20,6 +20,7 @@ COPY pyproject.toml README.md ./
 COPY bot ./bot
 COPY handlers ./handlers
 COPY ml ./ml
+COPY runtimes ./runtimes
 # A wheel first, so the runtime image holds an installed package and no source tree.
 RUN /opt/venv/bin/pip wheel --no-deps --wheel-dir /wheels . \
     && set -- /wheels/*.whl \

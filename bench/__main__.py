@@ -224,7 +224,7 @@ def _lambda_cold(r: Mapping[str, Any]) -> list[Row]:
     rows = [
         Row(
             name,
-            f"Lambda init: import bot.lambda_handler (median of {c['samples']})",
+            f"Lambda init: import runtimes.lambda_handler (median of {c['samples']})",
             _s(c["init_s"]),
             f"import boto3: {_s(c['boto3_import_s'])}",
             c["ratio_to_boto3"],

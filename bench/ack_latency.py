@@ -38,7 +38,7 @@ from typing import IO, Any
 from urllib.parse import urlencode
 
 from bench.common import latency_summary, machine
-from bot.terminal import TrackingExecutor, track_listeners
+from runtimes.terminal import TrackingExecutor, track_listeners
 
 CHANNEL = "#mlops"
 GOAL_P99_MS = 100.0
@@ -63,8 +63,8 @@ def _wait_for_parent() -> None:
 
 
 def _serve_slack(urls: int) -> None:
-    from bot.slack_local import LocalSlack
     from bot.users import user_id
+    from runtimes.slack_local import LocalSlack
 
     with LocalSlack(channels=(CHANNEL,)) as slack:
         _ready(
@@ -118,10 +118,10 @@ def _serve_app(kind: str) -> None:
     from starlette.responses import JSONResponse
     from starlette.routing import Route
 
-    from bot.http_server import build_asgi
     from bot.notify import Notifier
     from bot.services import build_services
     from bot.settings import load_settings
+    from runtimes.http_server import build_asgi
 
     api_url, token, secret = (
         os.environ["BENCH_SLACK_API"],
@@ -149,7 +149,7 @@ def _serve_app(kind: str) -> None:
             return JSONResponse({"listeners": tracker.pending if tracker else 0, "outbox": outbox})
 
         if kind in ("bot", "hungbot"):
-            from bot.http_server import build_http_app, warm_up
+            from runtimes.http_server import build_http_app, warm_up
 
             notifier = Notifier(client, services.store, CHANNEL)
             services.notifier = notifier
@@ -161,7 +161,7 @@ def _serve_app(kind: str) -> None:
         else:
             from concurrent.futures import ThreadPoolExecutor
 
-            from bot.app import LISTENER_THREADS
+            from runtimes.assembly import LISTENER_THREADS
 
             app = App(
                 client=client,

@@ -104,12 +104,12 @@ def _serve(home: Path, port_file: Path) -> None:
     import uvicorn
     from slack_sdk import WebClient
 
-    from bot.app import AckFirst, create_app, incoming_routes
-    from bot.http_guard import uvicorn_config
-    from bot.http_server import build_asgi, warm_up
     from bot.limits import Limits
     from bot.services import build_services
     from bot.settings import Settings
+    from runtimes.assembly import AckFirst, create_app, incoming_routes
+    from runtimes.http_guard import uvicorn_config
+    from runtimes.http_server import build_asgi, warm_up
 
     settings = Settings(  # type: ignore[call-arg]
         _env_file=None,

@@ -384,10 +384,10 @@ def _replay(
     from bot.notify import Notifier
     from bot.services import build_services
     from bot.settings import load_settings
-    from bot.slack_local import LocalSlack, with_generated_ids
     from bot.store.sqlite import SQLiteStore
     from handlers.events.routes import dispatch_eventbridge
     from handlers.render.run_message import render_run, run_key
+    from runtimes.slack_local import LocalSlack, with_generated_ids
 
     platform = ReplayPlatform()
     slack = LocalSlack(channels=(CHANNEL,)).start()

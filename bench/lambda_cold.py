@@ -2,7 +2,7 @@
 
     python -m bench.lambda_cold [--quick] [--skip-package]
 
-Cold start: fresh interpreters (one subprocess per sample, median) that import ``bot.lambda_handler``
+Cold start: fresh interpreters (one subprocess per sample, median) that import ``runtimes.lambda_handler``
 with the environment a Lambda function has (so the module builds its whole runtime at import, as the
 init phase does), alternated with fresh interpreters importing only ``boto3``. Secrets come from
 environment variables; every AWS endpoint points at a closed local port, so a call made during init
@@ -108,11 +108,11 @@ def cold_start(samples: int) -> dict[str, Any]:
         import_only = {k: v for k, v in env.items() if k != "AWS_LAMBDA_FUNCTION_NAME"}
         runs: dict[str, list[dict[str, Any]]] = {"init": [], "import_only": [], "boto3": []}
         # One warm-up each so the file system cache is equally warm for all three.
-        _time_import("bot.lambda_handler", env, cwd)
+        _time_import("runtimes.lambda_handler", env, cwd)
         _time_import("boto3", env, cwd)
         for _ in range(samples):  # interleaved, so machine noise hits all three alike
-            runs["init"].append(_time_import("bot.lambda_handler", env, cwd))
-            runs["import_only"].append(_time_import("bot.lambda_handler", import_only, cwd))
+            runs["init"].append(_time_import("runtimes.lambda_handler", env, cwd))
+            runs["import_only"].append(_time_import("runtimes.lambda_handler", import_only, cwd))
             runs["boto3"].append(_time_import("boto3", env, cwd))
 
     def med(name: str, key: str) -> float:
@@ -142,7 +142,7 @@ def _source_copy(dest: Path) -> Path:
         if (ROOT / name).exists():
             shutil.copy2(ROOT / name, src / name)
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".mlops")
-    for package in ("bot", "handlers", "ml"):
+    for package in ("bot", "handlers", "ml", "runtimes"):
         shutil.copytree(ROOT / package, src / package, ignore=ignore)
     return src
 

@@ -1,1 +1,1 @@
-"""mlops-bot: the release core, the Slack app and its runtimes."""
+"""mlops-bot's release engine: the release core, stores, notifier, settings and incoming-event parsing."""

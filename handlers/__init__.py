@@ -1,6 +1,6 @@
 """Slack listeners: slash commands, buttons, modals and release notifications.
 
-Loaded by ``bot.app.create_app`` through the ``mlops_bot.listeners`` entry point.
+Registered by ``runtimes.assembly.create_app``.
 """
 
 from __future__ import annotations

@@ -16,8 +16,8 @@ from slack_bolt import BoltRequest
 from bot.core.models import Actor, Result
 from bot.core.service import RollbackPlan
 from bot.services import Services
-from bot.slack_edge import replay_key
 from bot.slack_text import escape
+from handlers.middleware.edge import replay_key
 from handlers.render.common import result_text, section, to_dicts
 from handlers.render.release_card import CardState, render_card
 from handlers.render.status import (

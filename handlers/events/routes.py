@@ -9,13 +9,12 @@ Slack) runs in the thread pool, never on the event loop.
 from __future__ import annotations
 
 import hmac
-import importlib
 import json
 import logging
 import threading
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -36,6 +35,7 @@ from bot.ingest.eventbridge import (
 from bot.limits import BodyRefused, Limits, read_body
 from bot.notify import Notifier
 from bot.services import Services
+from handlers.notifications import handle_platform_event
 from handlers.render.run_message import run_key
 from ml.platform import PlatformError
 
@@ -77,12 +77,6 @@ def _production_version(services: Services) -> int | None:
     except PlatformError:
         log.exception("cannot tell which version production serves")
         return None
-
-
-def _default_platform_handler() -> PlatformHandler:
-    # Imported late: the Slack app's module imports this one, and Lambda imports only what it uses.
-    module = importlib.import_module("handlers.notifications")
-    return cast(PlatformHandler, module.handle_platform_event)
 
 
 # -- EventBridge -----------------------------------------------------------------------------------
@@ -133,7 +127,7 @@ def dispatch_eventbridge(
                 msg = render.deployment_failure(change, environment, version)
                 notifier.upsert(key, msg.text, msg.blocks)
             return "deployment_failure"
-        handler = platform_handler or _default_platform_handler()
+        handler = platform_handler or handle_platform_event
         handler(services, notifier, dict(env.raw))
         return "delegated"
 

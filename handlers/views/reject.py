@@ -11,10 +11,10 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.models.blocks import InputBlock, PlainTextInputElement, PlainTextObject
 from slack_sdk.models.views import View
 
-from bot.middleware import REJECT_REASON_BLOCK, VIEW_REJECT
 from bot.services import Services
 from handlers.commands.ops import actor_of, once, reply_for, safely
 from handlers.commands.parse import MAX_REASON
+from handlers.middleware.permissions import REJECT_REASON_BLOCK, VIEW_REJECT
 from handlers.render.common import decode_value, positive_int, section
 
 log = logging.getLogger(__name__)

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
 from bot.core.models import Action, Actor, Outcome, Result, Role
 from bot.core.service import AUTO_APPROVER, ReleaseService
 from bot.store.sqlite import SQLiteStore
 from handlers.render.release_card import ACTION_APPROVE, CardState, render_card
 from ml.local.endpoints import stop_host_process
 from ml.platform import ApprovalStatus, ModelPackage
+from runtimes.cli import main
 from tests.conftest import ALICE, BOB, CAROL
 
 ALICE_AS_APPROVER = Actor(ALICE.id, "alice", frozenset({Role.APPROVER, Role.TRAINER}))

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
 from bot.store.sqlite import CorruptStore, SQLiteStore
 from ml.dbfile import CorruptDatabase
 from ml.local.registry import Registry
+from runtimes.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 GARBAGE = b"this is not what SQLite wrote\n" * 200
@@ -68,7 +68,7 @@ def test_server_start_up_says_one_line_and_exits_1(tmp_path: Path) -> None:
     }
     env.pop("MLOPS_STORE_PATH", None)
     done = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", "0"],
+        [sys.executable, "-m", "runtimes.cli", "serve", "--host", "127.0.0.1", "--port", "0"],
         env=env,
         cwd=tmp_path,
         capture_output=True,

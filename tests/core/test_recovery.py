@@ -121,7 +121,7 @@ def test_sigkill_during_promote_then_restart(home: Path, delay: float) -> None:
     env = {**os.environ, "MLOPS_HOME": str(home)}
     try:
         approve = subprocess.run(
-            [sys.executable, "-m", "bot.cli", "approve", "v1", "--as", "bob"],
+            [sys.executable, "-m", "runtimes.cli", "approve", "v1", "--as", "bob"],
             env=env,
             capture_output=True,
             text=True,
@@ -130,7 +130,7 @@ def test_sigkill_during_promote_then_restart(home: Path, delay: float) -> None:
         )
         assert approve.returncode == 0, approve.stderr
         proc = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "promote", "v1", "--as", "carol"],
+            [sys.executable, "-m", "runtimes.cli", "promote", "v1", "--as", "carol"],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

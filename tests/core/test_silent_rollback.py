@@ -24,13 +24,13 @@ from bot.core.service import ReleaseService
 from bot.notify import Notifier
 from bot.services import Services
 from bot.settings import Settings
-from bot.slack_local import LocalSlack, Message
 from bot.store.sqlite import SQLiteStore
 from handlers.events.routes import dispatch_eventbridge
 from handlers.notifications import SlackNotifications
 from handlers.render.release_card import card_key
 from ml.local import events as local_events
 from ml.platform import EndpointStatus, MLPlatform, RolledBack
+from runtimes.slack_local import LocalSlack, Message
 from tests.conftest import BOB, CAROL
 
 CI = Actor("ci:acme/models", "CI acme/models", system=True)

@@ -28,20 +28,19 @@ from slack_sdk import WebClient
 from slack_sdk.signature import SignatureVerifier
 from starlette.applications import Starlette
 
-import handlers
-from bot.app import create_app, incoming_routes
 from bot.core.models import Action, Outcome
 from bot.core.store import Record, Store, StoreError
-from bot.http_guard import uvicorn_config
-from bot.http_server import build_asgi
 from bot.limits import Limits
 from bot.notify import Notifier
 from bot.services import Services, build_services
 from bot.settings import Settings
-from bot.slack_local import LocalSlack
 from bot.store.sqlite import SQLiteStore
 from bot.users import LocalUser, user_id
 from ml.platform import ENVIRONMENTS, NotFound
+from runtimes.assembly import create_app, incoming_routes
+from runtimes.http_guard import uvicorn_config
+from runtimes.http_server import build_asgi
+from runtimes.slack_local import LocalSlack
 from tests.conftest import Closer
 from tests.ingest.conftest import Issuer, issuer_server, rsa_keys
 
@@ -399,6 +398,7 @@ def make_bench(
     slack: LocalSlack | None = None,
     secrets_: Secrets | None = None,
     store: Store | None = None,
+    notifier_attempts: int = 8,
     **settings: Any,
 ) -> Bench:
     """The app on the local platform of ``home``, hosting its endpoints in process."""
@@ -424,11 +424,10 @@ def make_bench(
         backoff_base=0.02,
         backoff_max=0.1,
         idle_poll=0.05,
+        max_attempts=notifier_attempts,
     )
     services.notifier = notifier
-    app = create_app(
-        services, client=slack.web_client(), listeners=[handlers.register], token_verification_enabled=False
-    )
+    app = create_app(services, client=slack.web_client(), token_verification_enabled=False)
     executor = CountingExecutor()
     runner = app.listener_runner
     original = runner.listener_executor

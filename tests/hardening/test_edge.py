@@ -86,8 +86,8 @@ def response_text(transport: Transport, body: str, headers: dict[str, str]) -> t
         client: httpx.Client = transport.client  # type: ignore[attr-defined]
         response = client.post("/slack/events", content=body, headers=headers)
         return response.status_code, response.text
-    from bot import lambda_handler
-    from tests.runtimes.test_lambda import Context, v2_event
+    from runtimes import lambda_handler
+    from tests.runtimes.test_lambda_handler import Context, v2_event
 
     answer = lambda_handler.handler(v2_event("/slack/events", body, headers), Context())
     return int(answer["statusCode"]), str(answer["body"])

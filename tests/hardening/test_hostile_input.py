@@ -502,8 +502,8 @@ def test_lambda_answers_malformed_signed_slack_bodies_with_400(
     close_later: Closer,
     case: str,
 ) -> None:
-    from bot import lambda_handler
-    from tests.runtimes.test_lambda import Context, v2_event
+    from runtimes import lambda_handler
+    from tests.runtimes.test_lambda_handler import Context, v2_event
 
     from .test_security import lambda_runtime
 

@@ -24,11 +24,11 @@ import pytest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bench.body_cap import MIB, flood
-from bot import lambda_handler
 from bot.limits import Limits
 from bot.store.sqlite import SQLiteStore
+from runtimes import lambda_handler
 from tests.conftest import Closer
-from tests.runtimes.test_lambda import Context, FakeLambda, v2_event
+from tests.runtimes.test_lambda_handler import Context, FakeLambda, v2_event
 
 from .conftest import Bench, asgi_of, bench_settings, http_server, make_bench
 

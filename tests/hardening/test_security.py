@@ -20,16 +20,16 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from bot import lambda_handler
 from bot.core.models import Action, Outcome
 from bot.ingest import github
 from bot.services import Services, build_services
 from bot.store.sqlite import SQLiteStore
 from bot.users import user_id
 from ml.local import LocalPlatform
+from runtimes import lambda_handler
 from tests.conftest import Closer, copy_home, platform_state, train_version
 from tests.ingest.conftest import AUDIENCE, ISSUER, Issuer, fixture, unsigned_token
-from tests.runtimes.test_lambda import Context, FakeLambda, v2_event
+from tests.runtimes.test_lambda_handler import Context, FakeLambda, v2_event
 
 from .conftest import (
     REPO,

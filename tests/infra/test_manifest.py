@@ -13,7 +13,9 @@ from slack_sdk import WebClient
 from .cfn import ROOT
 
 MANIFEST = ROOT / "infra" / "slack-manifest.yaml"
-SOURCES = sorted([*(ROOT / "bot").rglob("*.py"), *(ROOT / "handlers").rglob("*.py")])
+SOURCES = sorted(
+    path for package in ("bot", "handlers", "runtimes") for path in (ROOT / package).rglob("*.py")
+)
 
 #: Bot scope each Web API method needs (https://api.slack.com/methods); empty: no scope.
 METHOD_SCOPES: dict[str, frozenset[str]] = {

@@ -272,7 +272,7 @@ def test_github_role_trusts_only_this_repository_branch_and_environment(template
 
 def test_function_runs_the_lambda_handler_on_dynamodb(template: dict[str, Any]) -> None:
     fn = resources(template)["BotFunction"]["Properties"]
-    assert fn["Handler"] == "bot.lambda_handler.handler"
+    assert fn["Handler"] == "runtimes.lambda_handler.handler"
     assert fn["Runtime"] == "python3.11"
     assert fn["FunctionUrlConfig"]["AuthType"] == "NONE"
     assert fn["Tracing"] == "Active" and "ReservedConcurrentExecutions" in fn
@@ -286,7 +286,7 @@ def test_function_runs_the_lambda_handler_on_dynamodb(template: dict[str, Any]) 
 def test_function_environment_names_real_settings(template: dict[str, Any]) -> None:
     env = resources(template)["BotFunction"]["Properties"]["Environment"]["Variables"]
     settings = {name.upper() for name in Settings.model_fields}
-    read_elsewhere = {"MLOPS_SECRETS_ARN"}  # read by bot.lambda_handler before the settings load
+    read_elsewhere = {"MLOPS_SECRETS_ARN"}  # read by runtimes.lambda_handler before the settings load
     assert set(env) - settings - read_elsewhere == set()
 
 

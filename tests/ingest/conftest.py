@@ -38,11 +38,11 @@ from bot.core.service import ReleaseService
 from bot.notify import Notifier
 from bot.services import Services
 from bot.settings import Settings
-from bot.slack_local import LocalSlack, Message
 from bot.store.sqlite import SQLiteStore
 from handlers.events.routes import ingest_routes
 from ml.local import LocalPlatform
 from ml.platform import ApprovalStatus, Environment, NotFound
+from runtimes.slack_local import LocalSlack, Message
 from tests.conftest import Closer, copy_home, train_version
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import sys
-import types
 from typing import Any
 
 import pytest
 from starlette.applications import Starlette
 
+from handlers.events import routes
 from handlers.events.routes import dispatch_eventbridge, ingest_routes
 from ml.platform import PlatformError
 
@@ -258,11 +257,11 @@ def test_concurrent_duplicates_act_once(env: Env) -> None:
     assert len(env.delegated) == 1
 
 
-def test_default_handler_is_imported_lazily(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_default_handler_is_the_slack_notifications(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
     seen: list[str] = []
-    module = types.ModuleType("handlers.notifications")
-    module.handle_platform_event = lambda services, notifier, event: seen.append(event["id"])  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "handlers.notifications", module)
+    monkeypatch.setattr(
+        routes, "handle_platform_event", lambda services, notifier, event: seen.append(event["id"])
+    )
     event = fixture("eb_pipeline_step_failed.json")
     assert dispatch_eventbridge(env.services, env.notifier, event) == "delegated"
     assert seen == [event["id"]]

@@ -240,7 +240,7 @@ def test_cli_lists_dead_letters(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from bot.cli import main
+    from runtimes.cli import main
 
     monkeypatch.delenv("MLOPS_STORE_PATH", raising=False)
     monkeypatch.setenv("MLOPS_STORE", "sqlite")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.app import create_app
 from bot.services import Services, build_services
 from bot.settings import load_settings
-from bot.slack_local import LocalSlack
+from runtimes.assembly import create_app
+from runtimes.slack_local import LocalSlack
 from tests.conftest import BOB, CAROL
 
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from bot import cli
 from bot.services import build_services
 from bot.settings import ConfigError, load_settings
-from bot.socket_mode import build_socket_handler, socket_settings
+from runtimes import cli
+from runtimes.socket_mode import build_socket_handler, socket_settings
 
 
 @pytest.fixture(autouse=True)

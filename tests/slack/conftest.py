@@ -19,14 +19,13 @@ from slack_bolt import App, BoltRequest, BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.signature import SignatureVerifier
 
-import handlers
-from bot.app import create_app
 from bot.notify import Notifier
-from bot.permissions import RoleResolver, role_directory
 from bot.services import Services, build_services
 from bot.settings import load_settings
 from bot.store.sqlite import SQLiteStore
+from handlers.middleware.roles import RoleResolver, role_directory
 from ml.local import LocalPlatform
+from runtimes.assembly import create_app
 from tests.conftest import Closer, platform_state
 
 from .fake_slack import FakeSlack
@@ -187,7 +186,7 @@ def make_harness(slack: FakeSlack, services: Services, **kwargs: Any) -> Harness
     if "roles" not in kwargs:  # as create_app builds it, warmed up before the first request
         kwargs["roles"] = role_directory(client, services.settings)
         assert kwargs["roles"].refresh().wait(10), "the user groups did not load"
-    app = create_app(services, client=client, listeners=[handlers.register], **kwargs)
+    app = create_app(services, client=client, **kwargs)
     return Harness(app, slack, services, kwargs["roles"])
 
 

@@ -33,7 +33,7 @@ def test_there_is_one_escaping_rule() -> None:
     root = Path(__file__).resolve().parents[2]
     spelled = [
         path.relative_to(root).as_posix()
-        for package in ("bot", "handlers", "ml")
+        for package in ("bot", "handlers", "ml", "runtimes")
         for path in (root / package).rglob("*.py")
         if '"&", "&amp;"' in path.read_text(encoding="utf-8")
     ]

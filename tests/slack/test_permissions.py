@@ -14,7 +14,7 @@ from slack_sdk import WebClient
 
 from bot.core.models import Action, Outcome, Role
 from bot.core.policy import OPEN_ACTIONS, REQUIRED_ROLES
-from bot.permissions import GroupDirectory, PermissionLookupError
+from handlers.middleware.roles import GroupDirectory, PermissionLookupError
 from tests.conftest import Closer, train_version
 
 from .conftest import Harness, drain, make_harness, make_services
@@ -91,7 +91,7 @@ def test_unknown_handle_grants_nothing_and_warns(
 ) -> None:
     client = WebClient(token="xoxb-test", base_url=fake_slack.api_url)
     groups = GroupDirectory(client, {Role.APPROVER: ["ml-approvers", "no-such-group"]}, 300)
-    with caplog.at_level(logging.WARNING, logger="bot.permissions"):
+    with caplog.at_level(logging.WARNING, logger="handlers.middleware.roles"):
         assert groups.roles_of("UBOB") == {Role.APPROVER}
     assert "no-such-group" in caplog.text and "grants nothing" in caplog.text
     assert groups.roles_of("UCAROL") == frozenset()  # releaser maps to no group here: nobody has it
@@ -101,7 +101,7 @@ def test_role_without_groups_is_warned_at_start_up(
     release_home: Path, fake_slack: FakeSlack, caplog: pytest.LogCaptureFixture, close_later: Closer
 ) -> None:
     services = make_services(release_home, mlops_roles={"trainer": ["ml-team"], "oncall": []})
-    with caplog.at_level(logging.WARNING, logger="bot.app"):
+    with caplog.at_level(logging.WARNING, logger="runtimes.assembly"):
         h = make_harness(fake_slack, services)
     try:
         for role in ("approver", "releaser", "oncall"):

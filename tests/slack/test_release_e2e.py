@@ -19,8 +19,8 @@ import uvicorn
 from slack_sdk.models.blocks import ActionsBlock, Block
 
 from bot.core.models import Action, ApprovalStatus, Outcome
-from bot.http_server import build_asgi
 from handlers.render.run_message import run_key
+from runtimes.http_server import build_asgi
 
 from .conftest import Harness, drain, make_harness, make_services
 from .fake_slack import FakeSlack, Message

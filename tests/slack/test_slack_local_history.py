@@ -9,7 +9,7 @@ import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.slack_local import SUPPORTED_METHODS, LocalSlack
+from runtimes.slack_local import SUPPORTED_METHODS, LocalSlack
 
 META = {"event_type": "mlops_outbox", "event_payload": {"outbox_id": "2026-01-01T00:00:00Z#ab12cd"}}
 

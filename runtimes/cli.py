@@ -2,7 +2,7 @@
 
 Release commands act as a local user (``--as NAME``, or ``MLOPS_USER``) whose groups
 come from ``MLOPS_HOME/users.json`` on the local platform, and as the calling AWS principal
-anywhere else (``bot.cli_identity``); they go through the same release core as Slack, with
+anywhere else (``runtimes.cli_identity``); they go through the same release core as Slack, with
 the same policy and audit. Exit codes: 0 done (or nothing to do),
 1 refused or failed (one line on stderr says why), 2 usage or configuration error.
 """
@@ -23,7 +23,6 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from bot.cli_identity import resolve_actor
 from bot.core.models import Actor, Result
 from bot.core.service import StatusView, local_owner_is_dead
 from bot.core.store import StoreError
@@ -33,6 +32,7 @@ from bot.settings import ConfigError, Settings, load_settings
 from bot.users import load_users
 from ml.dbfile import CorruptDatabase
 from ml.platform import ENVIRONMENTS, Environment, Execution, PlatformError
+from runtimes.cli_identity import resolve_actor
 
 RELEASE_COMMANDS = (
     "train",
@@ -415,7 +415,7 @@ def train_detached(args: argparse.Namespace, settings: Settings, actor: Actor | 
     argv = [
         sys.executable,
         "-m",
-        "bot.cli",
+        "runtimes.cli",
         "train",
         "--detached-child",
         *(["--as", actor.name] if settings.local_platform else []),
@@ -474,19 +474,19 @@ def main(argv: Sequence[str] | None = None) -> int:
 def run_runtime(args: argparse.Namespace, settings: Settings) -> int:
     """Long-running runtimes; each imports only what it needs."""
     if args.command == "shell":
-        from bot.terminal import main_shell
+        from runtimes.terminal import main_shell
 
         return main_shell(settings, user=args.user)
     if args.command == "demo":
-        from bot.demo import main_demo
+        from runtimes.demo import main_demo
 
         return main_demo(settings)
     if args.command == "serve":
-        from bot.http_server import main_serve
+        from runtimes.http_server import main_serve
 
         return main_serve(settings, host=args.host, port=args.port)
     if args.command == "socket":
-        from bot.socket_mode import main_socket
+        from runtimes.socket_mode import main_socket
 
         return main_socket(settings)
     raise UsageError(f"unknown command {args.command}")

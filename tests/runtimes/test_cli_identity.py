@@ -9,10 +9,14 @@ from typing import Any
 import boto3
 import pytest
 
-from bot.cli import main
+from runtimes.cli import main
+from tests.sagemaker import conftest as sagemaker
 from tests.sagemaker import moto_sagemaker
+from tests.sagemaker.conftest import GROUP, PIPELINE, REGION, ROLE_ARN
 
-from .conftest import GROUP, PIPELINE, REGION, ROLE_ARN
+# The SageMaker tests' moto fixtures: fake credentials only, and moto's STS for the caller's identity.
+aws_environment = sagemaker.aws_environment
+aws = sagemaker.aws
 
 ACCOUNT = "123456789012"
 PEOPLE = {

@@ -15,8 +15,9 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
-from bot import slack_local
-from bot.slack_local import (
+from bot.users import LocalUser
+from runtimes import slack_local
+from runtimes.slack_local import (
     BOT_USER_ID,
     SUPPORTED_METHODS,
     LocalSlack,
@@ -25,7 +26,6 @@ from bot.slack_local import (
     channel_id,
     group_id,
 )
-from bot.users import LocalUser
 
 SECTION = {"type": "section", "text": {"type": "mrkdwn", "text": "*Model v1* is ready"}}
 BUTTONS = {

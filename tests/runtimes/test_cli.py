@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
 from ml.local.endpoints import stop_host_process
+from runtimes.cli import main
 
 
 @pytest.fixture
@@ -64,7 +64,7 @@ def test_the_endpoint_outlives_the_command(cli_home: Path, capsys: pytest.Captur
     assert run(capsys, "approve", "v1", "--as", "bob")[0] == 0
     # a fresh process (the CLI has exited) still reaches the staging endpoint
     code = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "validate", "v1", "--as", "carol"],
+        [sys.executable, "-m", "runtimes.cli", "validate", "v1", "--as", "carol"],
         env={**__import__("os").environ, "MLOPS_HOME": str(cli_home)},
         capture_output=True,
         text=True,

@@ -229,10 +229,10 @@ def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, slack: FakeSlack) -> It
             ),
         )
         monkeypatch.setenv("MLOPS_SECRETS_ARN", secret["ARN"])
-        import bot.lambda_handler
+        import runtimes.lambda_handler
 
         # A cold start: importing the module on "Lambda" builds everything at module scope.
-        module = importlib.reload(bot.lambda_handler)
+        module = importlib.reload(runtimes.lambda_handler)
         rt = module._Holder.runtime
         assert rt is not None, "the runtime must be built at import time on Lambda"
         lam = FakeLambda()
@@ -536,7 +536,7 @@ class RecordingSecrets:
 
 
 def test_secrets_load_in_one_call_and_placeholders_are_skipped() -> None:
-    from bot.lambda_handler import load_secrets
+    from runtimes.lambda_handler import load_secrets
 
     environ = {"MLOPS_SECRETS_ARN": "arn:aws:secretsmanager:us-east-1:1:secret:x", "EVENTS_TOKEN": "old"}
     client = RecordingSecrets(
@@ -564,22 +564,22 @@ def test_secrets_load_in_one_call_and_placeholders_are_skipped() -> None:
     ],
 )
 def test_a_malformed_secret_is_a_config_error(secret: Any, message: str) -> None:
-    from bot.lambda_handler import load_secrets
+    from runtimes.lambda_handler import load_secrets
 
     with pytest.raises(ConfigError, match=message):
         load_secrets({"MLOPS_SECRETS_ARN": "arn:x"}, RecordingSecrets(secret))
 
 
 def test_no_secret_arn_means_no_call() -> None:
-    from bot.lambda_handler import load_secrets
+    from runtimes.lambda_handler import load_secrets
 
     client = RecordingSecrets({})
     assert load_secrets({}, client) == [] and client.calls == []
 
 
 def test_lambda_refuses_a_store_that_instances_cannot_share(tmp_path: Path) -> None:
-    from bot.lambda_handler import build_runtime
     from bot.settings import load_settings
+    from runtimes.lambda_handler import build_runtime
 
     settings = load_settings(
         mlops_store="sqlite", mlops_home=tmp_path, slack_bot_token="xoxb-1", slack_signing_secret="s"

@@ -3,7 +3,7 @@
 Each typed line becomes a signed Slack request (slash command, ``block_actions``,
 ``view_submission``) dispatched into the same Bolt app the HTTP, Socket Mode and
 Lambda runtimes serve, with the local ML platform behind it. The app answers through
-a real Slack Web API client pointed at :class:`bot.slack_local.LocalSlack`, whose
+a real Slack Web API client pointed at :class:`runtimes.slack_local.LocalSlack`, whose
 transcript is rendered here as it changes: new messages, in-place updates, thread
 replies, ephemeral answers and modals.
 
@@ -36,8 +36,8 @@ from urllib.parse import urlencode
 from pydantic import SecretStr
 
 from bot.settings import ConfigError, Settings, load_settings
-from bot.slack_local import BOT_USER_ID, TEAM_ID, LocalSlack, Message, SlackEvent, View
 from bot.users import LocalUser, load_users, roles_for
+from runtimes.slack_local import BOT_USER_ID, TEAM_ID, LocalSlack, Message, SlackEvent, View
 
 if TYPE_CHECKING:
     from bot.notify import Notifier, SlackPoster
@@ -900,8 +900,8 @@ class Shell:
 
     # -- lifecycle -------------------------------------------------------------------------------
     def start(self) -> Shell:
-        from bot.app import create_app
         from bot.services import build_services
+        from runtimes.assembly import create_app
 
         self.slack.start()
         self.slack.subscribe(self.printer)

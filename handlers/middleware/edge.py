@@ -20,7 +20,7 @@ from slack_bolt.request import payload_utils
 from slack_bolt.request.internals import parse_body
 from slack_sdk.signature import SignatureVerifier
 
-from bot.middleware import payload_problem
+from handlers.middleware.permissions import payload_problem
 
 log = logging.getLogger(__name__)
 

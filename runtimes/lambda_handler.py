@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import importlib
 import json
 import logging
 import os
@@ -38,13 +37,14 @@ from slack_bolt.adapter.aws_lambda import SlackRequestHandler
 from slack_bolt.adapter.aws_lambda.lazy_listener_runner import LambdaLazyListenerRunner
 from slack_sdk import WebClient
 
-from bot.app import create_app
 from bot.core.store import StoreError
 from bot.limits import BodyRefused, Limits, decoded_lambda_body
 from bot.notify import Notifier, SlackPoster
 from bot.services import Services, build_services
 from bot.settings import ConfigError, Settings, load_settings
-from bot.slack_edge import LAZY_HEADER, MALFORMED_BODY, SlackEdge, header
+from handlers.events import dispatch_eventbridge
+from handlers.middleware.edge import LAZY_HEADER, MALFORMED_BODY, SlackEdge, header
+from runtimes.assembly import create_app, incoming_routes
 
 log = logging.getLogger(__name__)
 
@@ -190,19 +190,18 @@ def build_runtime(
         raise TypeError(f"expected Bolt's Lambda lazy listener runner, got {type(runner).__name__}")
     # Created now rather than inside the first acknowledgement (boto3 clients take ~0.2 s).
     runner.lambda_client = lambda_client if lambda_client is not None else boto3.client("lambda")
-    # ``bot`` never imports ``handlers`` statically; the routes are looked up like the listeners.
-    routes_module = importlib.import_module("handlers.events.routes")
     from starlette.applications import Starlette
     from starlette.routing import Route
 
-    routes = [*routes_module.ingest_routes(services, notifier), Route(HEALTH_PATH, _healthz(services))]
+    # The same incoming-event routes as the HTTP server's, plus Lambda's own health check.
+    routes = [*incoming_routes(services), Route(HEALTH_PATH, _healthz(services))]
     return LambdaRuntime(
         services=services,
         app=app,
         slack=slack,
         notifier=notifier,
         ingest=Starlette(routes=routes),
-        dispatch_eventbridge=routes_module.dispatch_eventbridge,
+        dispatch_eventbridge=dispatch_eventbridge,
         loop=asyncio.new_event_loop(),
         limits=Limits.from_settings(settings),
         edge=SlackEdge(settings.slack_signing_secret.get_secret_value()),
@@ -249,7 +248,7 @@ def set_runtime(value: LambdaRuntime | None) -> LambdaRuntime | None:
 
 
 def handler(event: Mapping[str, Any], context: Any) -> LambdaResponse | dict[str, Any]:
-    """The Lambda entry point (``bot.lambda_handler.handler``)."""
+    """The Lambda entry point (``runtimes.lambda_handler.handler``)."""
     rt = runtime()
     if not isinstance(event, Mapping):
         raise TypeError(f"a Lambda event must be a JSON object, not {type(event).__name__}")

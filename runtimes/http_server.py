@@ -26,13 +26,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from bot.app import AckFirst
 from bot.core.store import StoreError
-from bot.http_guard import CloseUnreadBodies, uvicorn_config
 from bot.limits import BodyRefused, Limits, read_body
 from bot.services import Services
 from bot.settings import Settings
-from bot.slack_edge import MALFORMED_BODY, SlackEdge
+from handlers.middleware.edge import MALFORMED_BODY, SlackEdge
+from runtimes.assembly import AckFirst
+from runtimes.http_guard import CloseUnreadBodies, uvicorn_config
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +97,7 @@ def build_http_app(
     services: Services, *, client: WebClient | None = None, extra_routes: Sequence[BaseRoute] = ()
 ) -> tuple[App, Starlette]:
     """The Bolt app as the HTTP runtime runs it: acks inline, slow work after, yielding to acks."""
-    from bot.app import create_app, incoming_routes
+    from runtimes.assembly import create_app, incoming_routes
 
     ack_first = AckFirst()
     app = create_app(services, client=client, process_before_response=True, listener_executor=ack_first)
@@ -194,10 +194,10 @@ def serve(
     """Run the HTTP runtime with uvicorn until interrupted (building services and app from settings)."""
     import uvicorn
 
-    from bot.app import incoming_routes
     from bot.core.service import local_owner_is_dead
     from bot.services import build_services
     from bot.settings import load_settings
+    from runtimes.assembly import incoming_routes
 
     if services is None:
         services = build_services(load_settings(), host_endpoints_in_process=True)

@@ -1,55 +1,39 @@
-"""The one Bolt app every runtime serves unchanged: HTTP, Socket Mode, Lambda, terminal.
+"""The one Bolt app every runtime serves unchanged (HTTP, Socket Mode, Lambda, terminal), and its routes.
 
-``bot`` never imports ``handlers``: listeners are plugged in through the
-``mlops_bot.listeners`` entry point group (each entry is a ``register(app, services)``).
+Listeners and incoming-event routes come from ``handlers``, imported by name: every runtime gets
+the same ones.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from importlib.metadata import entry_points
 from typing import Any, TypeVar
 
 from slack_bolt import App, BoltResponse
 from slack_sdk import WebClient
+from starlette.routing import Route
 
-from bot.middleware import PayloadShape, permission_middleware
-from bot.permissions import RoleResolver, role_directory
+import handlers
 from bot.services import Services
+from handlers.events import ingest_routes
+from handlers.middleware.permissions import PayloadShape, permission_middleware
+from handlers.middleware.roles import RoleResolver, role_directory
 
 log = logging.getLogger(__name__)
 
-__all__ = ["LISTENER_GROUP", "LISTENER_THREADS", "Listener", "create_app", "load_listeners"]
-
-Listener = Callable[[App, Services], None]
+__all__ = ["LISTENER_THREADS", "AckFirst", "create_app", "incoming_routes"]
 
 T = TypeVar("T")
-
-LISTENER_GROUP = "mlops_bot.listeners"
-#: HTTP routes for incoming events (EventBridge, GitHub, CI), plugged in the same way
-ROUTES_GROUP = "mlops_bot.routes"
 
 #: Bolt runs ack functions and lazy (slow) work on one executor: size it so that a few
 #: slow deploys cannot delay the acknowledgement of the next command.
 LISTENER_THREADS = 32
-
-
-def load_listeners() -> list[Listener]:
-    """Listener registrations from installed entry points; the in-tree ``handlers`` package otherwise."""
-    found: list[Listener] = [ep.load() for ep in entry_points(group=LISTENER_GROUP)]
-    if found:
-        return found
-    log.info("no %s entry points installed; loading the in-tree handlers package", LISTENER_GROUP)
-    module = importlib.import_module("handlers")
-    register: Listener = module.register
-    return [register]
 
 
 class AckFirst(Executor):
@@ -92,20 +76,11 @@ class AckFirst(Executor):
         self._pool.shutdown(wait=wait, cancel_futures=cancel_futures)
 
 
-def load_plugin(group: str, fallback_module: str, fallback_name: str) -> list[Any]:
-    """Objects registered under an entry-point group; the in-tree module's otherwise."""
-    found = [ep.load() for ep in entry_points(group=group)]
-    if found:
-        return found
-    return [getattr(importlib.import_module(fallback_module), fallback_name)]
-
-
-def incoming_routes(services: Services) -> list[Any]:
+def incoming_routes(services: Services) -> list[Route]:
     """Starlette routes for EventBridge, GitHub and CI (after ``create_app`` set up the notifier)."""
     if services.notifier is None:
         raise RuntimeError("create the Slack app first: the routes announce through its notifier")
-    factories = load_plugin(ROUTES_GROUP, "handlers.events", "ingest_routes")
-    return [route for factory in factories for route in factory(services, services.notifier)]
+    return ingest_routes(services, services.notifier)
 
 
 def _ack_unknown(ack: Any, body: dict[str, Any]) -> None:
@@ -132,7 +107,6 @@ def create_app(
     client: WebClient | None = None,
     process_before_response: bool = False,
     token_verification_enabled: bool = True,
-    listeners: Iterable[Listener] | None = None,
     listener_executor: Executor | None = None,
     roles: RoleResolver | None = None,
 ) -> App:
@@ -168,8 +142,7 @@ def create_app(
     app.use(PayloadShape())  # first: the permission check reads the payload too
     app.use(permission_middleware(services, directory))
     app.error(_on_error)
-    for register in load_listeners() if listeners is None else listeners:
-        register(app, services)
+    handlers.register(app, services)
     # Registered last: Bolt runs the first listener that matches.
     app.action(re.compile(".*"))(_ack_unknown)
     app.view(re.compile(".*"))(_ack_unknown)

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from bot.slack_local import LocalSlack, Message
-from bot.terminal import (
+from runtimes.slack_local import LocalSlack, Message
+from runtimes.terminal import (
     BlockRenderer,
     ShellError,
     Style,
@@ -285,8 +285,8 @@ def run_cli(
 
 
 def mlops_bot() -> list[str]:
-    exe = Path(sys.executable).with_name("mlops-bot")
-    return [str(exe)] if exe.exists() else [sys.executable, "-m", "bot.cli"]
+    """The ``mlops-bot`` command, run from this source tree (an installed script may be older)."""
+    return [sys.executable, "-m", "runtimes.cli"]
 
 
 @pytest.fixture
@@ -298,7 +298,7 @@ def empty_home(tmp_path: Path) -> Iterator[Path]:
 
 def test_a_bad_line_stops_the_script_with_a_clear_message(empty_home: Path) -> None:
     script = "/mlops help\n:frobnicate now\n/mlops status\n"
-    code = "import sys; from bot.terminal import main_shell; sys.exit(main_shell([]))"
+    code = "import sys; from runtimes.terminal import main_shell; sys.exit(main_shell([]))"
     proc = run_cli([sys.executable, "-c", code], script, empty_home, timeout=120)
     assert proc.returncode == 1, proc.stderr
     assert "line 2: unknown command ':frobnicate'" in proc.stderr

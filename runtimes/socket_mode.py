@@ -46,7 +46,7 @@ def build_socket_handler(settings: Settings, services: Services) -> Any:
     """The Bolt app behind a ``SocketModeHandler``; not connected yet."""
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-    from bot.app import create_app
+    from runtimes.assembly import create_app
 
     settings = socket_settings(settings)
     services.settings = settings

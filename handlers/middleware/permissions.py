@@ -24,9 +24,9 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.core.models import Action, Actor
 from bot.core.policy import OPEN_ACTIONS, allowed
-from bot.permissions import PermissionLookupError, RoleResolver
 from bot.services import Services
 from bot.slack_text import escape
+from handlers.middleware.roles import PermissionLookupError, RoleResolver
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import IO
 
 from bot.settings import ConfigError, Settings, load_settings
-from bot.terminal import Shell, _quiet_logs, _use_color
+from runtimes.terminal import Shell, _quiet_logs, _use_color
 
 #: The script: who does what, as typed in the chat.
 SCRIPT: tuple[str, ...] = (
