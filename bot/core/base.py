@@ -71,6 +71,10 @@ class ReleaseCore:
         self.instance = secrets.token_hex(6)
         self._lock = threading.Lock()
         self._active: set[str] = set()  # environments this object is switching right now
+        self._assemble()
+
+    def _assemble(self) -> None:
+        """Build what rests on the shared state; ``ReleaseService`` adds its parts here."""
 
     def subscribe(self, listener: ResultListener) -> None:
         with self._lock:

@@ -10,15 +10,13 @@ repeat changes nothing but the audit trail. The work is done by one module per c
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import datetime
 from typing import Any
 
 from bot.liveness import local_owner_is_dead
-from ml.platform import EndpointInfo, Environment, MLPlatform, ModelPackage, NotFound, PlatformError
+from ml.platform import EndpointInfo, Environment, ModelPackage, NotFound, PlatformError
 
 from .approvals import AUTO_APPROVAL_REASON, AUTO_APPROVER, Approvals
 from .base import SYSTEM, ReleaseCore, ResultListener
-from .identity import IdentityMap
 from .models import (
     Action,
     Actor,
@@ -28,11 +26,9 @@ from .models import (
     Outcome,
     Result,
     VersionView,
-    utc_now,
 )
 from .queries import Queries, RollbackPlan, StatusView, when
 from .recovery import Recovery
-from .store import Store
 from .switches import Switches
 from .validation import Validation, summarize_report
 
@@ -52,32 +48,7 @@ __all__ = [
 
 
 class ReleaseService(ReleaseCore):
-    def __init__(
-        self,
-        platform: MLPlatform,
-        store: Store,
-        *,
-        four_eyes: bool = True,
-        identities: IdentityMap | None = None,
-        allow_unmapped: bool = False,
-        auto_deploy_staging: bool = True,
-        auto_validate_staging: bool = True,
-        auto_approve: bool = False,
-        clock: Callable[[], datetime] = utc_now,
-        owner: str | None = None,
-    ) -> None:
-        super().__init__(
-            platform,
-            store,
-            four_eyes=four_eyes,
-            identities=identities,
-            allow_unmapped=allow_unmapped,
-            auto_deploy_staging=auto_deploy_staging,
-            auto_validate_staging=auto_validate_staging,
-            auto_approve=auto_approve,
-            clock=clock,
-            owner=owner,
-        )
+    def _assemble(self) -> None:
         self._queries = Queries(self)
         self._validation = Validation(self)
         self._recovery = Recovery(self)
