@@ -17,36 +17,10 @@ from slack_sdk import WebClient
 from bot.notify import NS_OUTBOX, Notifier
 from bot.notify_deadletter import classify, dead_letters, describe, notice_text
 from bot.store.sqlite import SQLiteStore
+from tests.notify.conftest import FakeClock, blocks, drain
 from tests.notify.fake_slack_api import TOKEN, Call, FakeSlackAPI, Fault
 
 ATTEMPTS = 4
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-def blocks(text: str) -> list[dict[str, Any]]:
-    return [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
-
-
-@pytest.fixture
-def slack() -> Iterator[FakeSlackAPI]:
-    api = FakeSlackAPI().start()
-    yield api
-    api.stop()
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
 
 
 @pytest.fixture
@@ -66,17 +40,6 @@ def make(slack: FakeSlackAPI, clock: FakeClock, tmp_path: Path) -> Iterator[Call
     for notifier, store in made:
         notifier.close(timeout=0)
         store.close()
-
-
-def drain(notifier: Notifier, clock: FakeClock, *, until: Callable[[], bool] | None = None) -> None:
-    """Step the notifier, moving the fake clock over every wait, until the outbox is empty."""
-    for _ in range(1000):
-        if (until or (lambda: notifier.pending() == 0))():
-            return
-        wait = notifier.step()
-        if wait > 0:
-            clock.advance(wait)
-    raise AssertionError(f"still {notifier.pending()} queued after 1000 steps")
 
 
 def thread(slack: FakeSlackAPI, parent_text: str) -> list[str]:

@@ -16,6 +16,7 @@ from slack_sdk import WebClient
 
 from bot.notify import NS_MESSAGE, NS_OUTBOX, NS_OUTBOX_DEAD, Notifier
 from bot.store.sqlite import SQLiteStore
+from tests.notify.conftest import blocks
 from tests.notify.fake_slack_api import TOKEN, FakeSlackAPI, Fault, Message
 
 #: fast pacing for tests; the production defaults are 1 post/s per channel and 50 updates/min
@@ -29,17 +30,6 @@ FAST: dict[str, Any] = {
     "idle_poll": 0.05,
     "lease_seconds": 3,
 }
-
-
-def blocks(text: str) -> list[dict[str, Any]]:
-    return [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
-
-
-@pytest.fixture
-def slack() -> Iterator[FakeSlackAPI]:
-    api = FakeSlackAPI().start()
-    yield api
-    api.stop()
 
 
 @pytest.fixture

@@ -19,22 +19,10 @@ from slack_sdk import WebClient
 from bot.notify import NS_OUTBOX, Notifier
 from bot.notify_recover import EVENT_TYPE
 from bot.store.sqlite import SQLiteStore
+from tests.notify.conftest import FakeClock, blocks, drain
 from tests.notify.fake_slack_api import TOKEN, FakeSlackAPI, Fault
-from tests.notify.test_dead_letters import FakeClock, blocks, drain
 
 LOST = Fault(drop=True, accept=True)
-
-
-@pytest.fixture
-def slack() -> Iterator[FakeSlackAPI]:
-    api = FakeSlackAPI().start()
-    yield api
-    api.stop()
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
 
 
 @pytest.fixture
