@@ -89,13 +89,6 @@ def test_concurrent_users_of_one_key_are_serialized_and_leave_nothing_behind() -
 
 
 @pytest.fixture
-def slack() -> Iterator[FakeSlackAPI]:
-    api = FakeSlackAPI().start()
-    yield api
-    api.stop()
-
-
-@pytest.fixture
 def services(tmp_path: Path, slack: FakeSlackAPI) -> Iterator[Services]:
     settings = Settings(
         mlops_home=tmp_path, mlops_store="sqlite", mlops_backend="local", mlops_store_path=None
