@@ -26,7 +26,7 @@ from typing import Any
 from bot.core.models import Actor, Result
 from bot.core.service import StatusView, local_owner_is_dead
 from bot.core.store import StoreError
-from bot.notify_deadletter import dead_letters, describe
+from bot.notify.deadletter import dead_letters, describe
 from bot.services import Services, build_services
 from bot.settings import ConfigError, Settings, load_settings
 from bot.users import load_users
