@@ -23,7 +23,8 @@ import handlers
 from bot.notify import Notifier
 from bot.services import Services
 from handlers.events import ingest_routes
-from handlers.middleware.permissions import PayloadShape, permission_middleware
+from handlers.middleware.payload_shape import PayloadShape
+from handlers.middleware.permissions import permission_middleware
 from handlers.middleware.roles import RoleResolver, role_directory
 
 log = logging.getLogger(__name__)
