@@ -18,7 +18,7 @@ import logging
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, cast
+from typing import Any
 from weakref import WeakKeyDictionary, WeakValueDictionary
 
 from slack_bolt import App
@@ -27,7 +27,7 @@ from bot.core.models import Action, Outcome, Result
 from bot.core.records import NS_INFLIGHT
 from bot.core.service import ReleaseService
 from bot.log_throttle import ThrottledLog
-from bot.notify import Notifier, SlackPoster
+from bot.notify import Notifier
 from bot.services import Services
 from bot.slack_text import escape
 from ml.platform import (
@@ -257,9 +257,9 @@ def register(app: App, services: Services) -> None:
     """Subscribe once per release core; a later app for the same core takes over its messages."""
     notifier = services.notifier
     if notifier is None:
-        # WebClient's keyword-only signatures satisfy SlackPoster at run time; mypy cannot see it.
-        notifier = Notifier(cast(SlackPoster, app.client), services.store, services.settings.mlops_channel)
-        services.notifier = notifier  # closed (after a flush) with the services
+        raise RuntimeError(
+            "build the notifier first (runtimes.assembly.build_notifier): listeners post through it"
+        )
     with _bridges_lock:
         bridge = _bridges.get(services.release)
         if bridge is not None:

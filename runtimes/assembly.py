@@ -20,14 +20,23 @@ from slack_sdk import WebClient
 from starlette.routing import Route
 
 import handlers
+from bot.notify import Notifier
 from bot.services import Services
 from handlers.events import ingest_routes
-from handlers.middleware.permissions import PayloadShape, permission_middleware
+from handlers.middleware.payload_shape import PayloadShape
+from handlers.middleware.permissions import permission_middleware
 from handlers.middleware.roles import RoleResolver, role_directory
 
 log = logging.getLogger(__name__)
 
-__all__ = ["LISTENER_THREADS", "AckFirst", "create_app", "incoming_routes"]
+__all__ = [
+    "LISTENER_THREADS",
+    "AckFirst",
+    "build_notifier",
+    "create_app",
+    "incoming_routes",
+    "notifier_client",
+]
 
 T = TypeVar("T")
 
@@ -83,6 +92,35 @@ def incoming_routes(services: Services) -> list[Route]:
     return ingest_routes(services, services.notifier)
 
 
+def notifier_client(client: WebClient) -> WebClient:
+    """A Web API client for the notifier: ``client``'s token, URL and transport, without retries.
+
+    The outbox retries by itself, and first looks a maybe-sent post up by its metadata; slack_sdk's
+    default connection-error retry would post again inside one call, where nothing looks first.
+    """
+    return WebClient(
+        token=client.token,
+        base_url=client.base_url,
+        timeout=client.timeout,
+        ssl=client.ssl,
+        proxy=client.proxy,
+        headers=dict(client.headers),
+        retry_handlers=[],
+    )
+
+
+def build_notifier(services: Services, client: WebClient, **options: Any) -> Notifier:
+    """The services' one notifier (built on first call), posting through its own ``notifier_client``.
+
+    ``options`` go to ``Notifier`` (Lambda: no worker thread, a shorter lease).
+    """
+    if services.notifier is None:
+        services.notifier = Notifier(
+            notifier_client(client), services.store, services.settings.mlops_channel, **options
+        )
+    return services.notifier
+
+
 def _ack_unknown(ack: Any, body: dict[str, Any]) -> None:
     """Buttons and modals from older message versions: acknowledge rather than error."""
     actions = body.get("actions") or [{}]
@@ -110,7 +148,7 @@ def create_app(
     listener_executor: Executor | None = None,
     roles: RoleResolver | None = None,
 ) -> App:
-    """Build the Bolt app: permissions middleware first, then every registered listener.
+    """Build the Bolt app and the notifier: permissions middleware first, then every listener.
 
     ``client`` overrides the Web API client (tests point it at a local server);
     ``process_before_response=True`` acks inline and leaves slow work to lazy listeners
@@ -142,6 +180,7 @@ def create_app(
     app.use(PayloadShape())  # first: the permission check reads the payload too
     app.use(permission_middleware(services, directory))
     app.error(_on_error)
+    build_notifier(services, client)  # closed (after a flush) with the services
     handlers.register(app, services)
     # Registered last: Bolt runs the first listener that matches.
     app.action(re.compile(".*"))(_ack_unknown)

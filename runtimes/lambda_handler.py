@@ -39,12 +39,12 @@ from slack_sdk import WebClient
 
 from bot.core.store import StoreError
 from bot.limits import BodyRefused, Limits, decoded_lambda_body
-from bot.notify import Notifier, SlackPoster
+from bot.notify import Notifier
 from bot.services import Services, build_services
 from bot.settings import ConfigError, Settings, load_settings
 from handlers.events import dispatch_eventbridge
 from handlers.middleware.edge import LAZY_HEADER, MALFORMED_BODY, SlackEdge, header
-from runtimes.assembly import create_app, incoming_routes
+from runtimes.assembly import build_notifier, create_app, incoming_routes
 
 log = logging.getLogger(__name__)
 
@@ -173,15 +173,7 @@ def build_runtime(
     if client is None:
         client = WebClient(token=settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url)
     # No worker thread: a frozen instance cannot send. Each invocation flushes what it queued.
-    notifier = Notifier(
-        cast(SlackPoster, client),
-        services.store,
-        settings.mlops_channel,
-        start_worker=False,
-        lease_seconds=LEASE_SECONDS,
-    )
-    # The listeners find the runtime's notifier here instead of starting their own.
-    setattr(services, "notifier", notifier)  # noqa: B010 - Services declares no such field
+    notifier = build_notifier(services, client, start_worker=False, lease_seconds=LEASE_SECONDS)
     # auth.test at construction would add a Slack round trip to every cold start.
     app = create_app(services, client=client, process_before_response=True, token_verification_enabled=False)
     slack = SlackRequestHandler(app)

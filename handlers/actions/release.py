@@ -17,13 +17,16 @@ from bot.core.service import RollbackPlan
 from bot.services import Services
 from bot.slack_text import escape
 from handlers.commands.ops import Reply, actor_of, once, reply_for, safely
-from handlers.render.common import code, decode_value, positive_int, section, to_dicts
-from handlers.render.release_card import ACTION_APPROVE, ACTION_PROMOTE, ACTION_REJECT, ACTION_ROLLBACK
-from handlers.render.status import (
+from handlers.ids import (
+    ACTION_APPROVE,
+    ACTION_PROMOTE,
+    ACTION_REJECT,
+    ACTION_ROLLBACK,
     ACTION_ROLLBACK_CANCEL,
     ACTION_ROLLBACK_CONFIRM,
-    render_rollback_confirmation,
 )
+from handlers.render.common import code, decode_value, positive_int, section, to_dicts
+from handlers.render.status import render_rollback_confirmation
 from handlers.views.reject import reject_modal
 
 log = logging.getLogger(__name__)

@@ -20,7 +20,7 @@ from slack_bolt.request import payload_utils
 from slack_bolt.request.internals import parse_body
 from slack_sdk.signature import SignatureVerifier
 
-from handlers.middleware.permissions import payload_problem
+from handlers.middleware.payload_shape import payload_problem
 
 log = logging.getLogger(__name__)
 

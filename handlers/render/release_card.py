@@ -24,6 +24,7 @@ from slack_sdk.models.blocks import (
 from bot.core.models import ApprovalStatus, DeploymentRecord, VersionView
 from bot.core.service import AUTO_APPROVER
 from bot.slack_text import escape
+from handlers.ids import ACTION_APPROVE, ACTION_PROMOTE, ACTION_REJECT, ACTION_ROLLBACK
 
 from .common import (
     MAX_BUTTON_TEXT,
@@ -49,11 +50,6 @@ __all__ = [
     "card_key",
     "render_card",
 ]
-
-ACTION_APPROVE = "release_approve"
-ACTION_REJECT = "release_reject"
-ACTION_PROMOTE = "release_promote"
-ACTION_ROLLBACK = "release_rollback"
 
 METRICS: tuple[tuple[str, str], ...] = (
     ("accuracy", "Accuracy"),

@@ -16,6 +16,7 @@ from slack_sdk.models.blocks import (
 from bot.core.models import AuditEntry, DeploymentRecord, VersionView
 from bot.core.service import RollbackPlan, StatusView
 from bot.slack_text import escape
+from handlers.ids import ACTION_ROLLBACK_CANCEL, ACTION_ROLLBACK_CONFIRM
 from ml.platform import EndpointInfo, EndpointStatus, Execution
 
 from .common import (
@@ -43,9 +44,6 @@ __all__ = [
     "render_rollback_confirmation",
     "render_status",
 ]
-
-ACTION_ROLLBACK_CONFIRM = "rollback_confirm"
-ACTION_ROLLBACK_CANCEL = "rollback_cancel"
 
 Message = tuple[str, list[dict[str, Any]]]
 

@@ -14,7 +14,7 @@ from slack_sdk.models.views import View
 from bot.services import Services
 from handlers.commands.ops import actor_of, once, reply_for, safely
 from handlers.commands.parse import MAX_REASON
-from handlers.middleware.permissions import REJECT_REASON_BLOCK, VIEW_REJECT
+from handlers.ids import REJECT_REASON_BLOCK, VIEW_REJECT
 from handlers.render.common import decode_value, positive_int, section
 
 log = logging.getLogger(__name__)

@@ -15,7 +15,7 @@ import pytest
 from slack_sdk import WebClient
 
 from bot.notify import NS_OUTBOX, Notifier
-from bot.notify_deadletter import classify, dead_letters, describe, notice_text
+from bot.notify.deadletter import classify, dead_letters, describe, notice_text
 from bot.store.sqlite import SQLiteStore
 from tests.notify.conftest import FakeClock, blocks, drain
 from tests.notify.fake_slack_api import TOKEN, Call, FakeSlackAPI, Fault

@@ -17,7 +17,7 @@ import pytest
 from slack_sdk import WebClient
 
 from bot.notify import NS_OUTBOX, Notifier
-from bot.notify_recover import EVENT_TYPE
+from bot.notify.recover import EVENT_TYPE
 from bot.store.sqlite import SQLiteStore
 from tests.notify.conftest import FakeClock, blocks, drain
 from tests.notify.fake_slack_api import TOKEN, FakeSlackAPI, Fault

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -65,7 +66,7 @@ def test_the_endpoint_outlives_the_command(cli_home: Path, capsys: pytest.Captur
     # a fresh process (the CLI has exited) still reaches the staging endpoint
     code = subprocess.run(
         [sys.executable, "-m", "runtimes.cli", "validate", "v1", "--as", "carol"],
-        env={**__import__("os").environ, "MLOPS_HOME": str(cli_home)},
+        env={**os.environ, "MLOPS_HOME": str(cli_home)},
         capture_output=True,
         text=True,
         timeout=120,
@@ -123,3 +124,31 @@ def test_train_no_wait_keeps_running_after_the_command(
         time.sleep(0.5)
     assert runs[run_id]["status"] == "Succeeded", runs[run_id]
     assert runs[run_id]["model_version"] == 2
+
+
+def test_a_reader_that_goes_away_ends_the_output_quietly(cli_home: Path) -> None:
+    env = {**os.environ, "MLOPS_HOME": str(cli_home)}
+    command = [sys.executable, "-m", "runtimes.cli", "status", "--json"]
+    # A real pipe whose reader is gone before anything is written: every write meets EPIPE.
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        closed = subprocess.run(
+            command, stdout=write_end, stderr=subprocess.PIPE, env=env, text=True, timeout=120, check=False
+        )
+    finally:
+        os.close(write_end)
+    assert closed.stderr == ""  # no BrokenPipeError traceback, no "Exception ignored" note
+    assert closed.returncode == 141  # as a shell reports a command ended by SIGPIPE
+
+    # The way people hit it: a pipeline whose reader stops after the first line.
+    piped = subprocess.run(
+        ["/bin/sh", "-c", " ".join(f"'{a}'" for a in command) + " | head -1"],
+        capture_output=True,
+        env=env,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert piped.returncode == 0 and piped.stdout == "{\n"
+    assert piped.stderr == ""

@@ -13,7 +13,7 @@ from bot.core.models import Action, Actor, ApprovalStatus, AuditEntry, Outcome, 
 from bot.core.service import StatusView
 from bot.ingest.eventbridge import AlarmChange
 from bot.ingest.github import WorkflowRun
-from bot.notify_deadletter import notice_text
+from bot.notify.deadletter import notice_text
 from bot.slack_text import escape
 from handlers.commands.parse import UsageError, parse_command
 from handlers.events import render as events

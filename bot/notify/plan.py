@@ -1,4 +1,4 @@
-"""What the outbox asks the notifier to do, given the message references known so far.
+"""What the outbox asks the worker to do, given the message references known so far.
 
 Entries of one message key coalesce into one piece of work (a create if Slack has no message for the
 key yet, else an update); each reply is its own post. Posts keep queue order, and a post whose thread

@@ -1,4 +1,4 @@
-"""What the notifier does with a message Slack will not take: classify, retry a bounded number of times, park.
+"""Messages Slack will not take: how its errors are classified, the notice, the counters, the listing.
 
 Slack's answer decides the message's fate:
 

@@ -1,0 +1,159 @@
+"""Sending one piece of outbox work to Slack, and settling a post that Slack may already have."""
+
+from __future__ import annotations
+
+import http.client
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from slack_sdk.errors import SlackApiError, SlackRequestError
+
+from bot.core.store import Store
+from bot.notify.failures import Failures
+from bot.notify.outbox import NS_OUTBOX, SlackPoster, failed_attempts, payload_hash
+from bot.notify.pacing import Pacing
+from bot.notify.plan import Work
+from bot.notify.recover import LookupFailed, find_post, post_metadata
+from bot.notify.refs import MessageRefs
+
+log = logging.getLogger(__name__)
+
+
+class Delivery:
+    """Makes the worker's Slack calls and records their results (references, settled entries)."""
+
+    def __init__(
+        self,
+        client: SlackPoster,
+        store: Store,
+        refs: MessageRefs,
+        pacing: Pacing,
+        failures: Failures,
+        wall_clock: Callable[[], float],
+    ) -> None:
+        self.client = client
+        self.store = store
+        self.refs = refs
+        self.pacing = pacing
+        self.failures = failures
+        self._wall_clock = wall_clock  # compared with Slack's message timestamps
+        self._lookup_warned = False
+
+    def already_sent(self, work: Work) -> bool:
+        """Settle an update whose newest state is the one Slack shows already."""
+        assert work.key is not None
+        ref = self.refs.get(work.key)
+        newest = work.newest
+        if ref is None or ref.get("hash") != payload_hash(newest["text"], newest.get("blocks")):
+            return False
+        self.settle(work)
+        return True
+
+    def send(self, work: Work, channel: str, now: float) -> None:
+        """One ``chat.postMessage`` or ``chat.update`` for ``work`` (or a lookup of a maybe-sent post)."""
+        if work.kind != "update" and any(e.get("sending_at") is not None for _, e in work.entries):
+            self._recover(work)
+            return
+        newest = work.newest
+        self.pacing.bucket(work, channel).take(now)
+        kwargs: dict[str, Any] = {"channel": channel, "text": newest["text"]}
+        if newest.get("blocks") is not None:
+            kwargs["blocks"] = newest["blocks"]
+        thread_ts: str | None = None
+        if work.kind != "update":
+            kwargs["metadata"] = post_metadata(self._mark_sending(work))
+        try:
+            if work.kind == "update":
+                assert work.key is not None
+                ref = self.refs.get(work.key)
+                assert ref is not None
+                resp = self.client.chat_update(ts=ref["ts"], **kwargs)
+            else:
+                channel, thread_ts = self.refs.thread_target(work)
+                if thread_ts is not None:
+                    kwargs["thread_ts"] = thread_ts
+                resp = self.client.chat_postMessage(**kwargs)
+        except SlackApiError as exc:
+            self.failures.api_error(work, exc)
+            return
+        except SlackRequestError as exc:  # the client refused the arguments: no retry can fix that
+            self.failures.park(work.entries, "invalid_request", str(exc), "invalid_request")
+            return
+        except (OSError, http.client.HTTPException) as exc:
+            self.failures.retry_later(work, type(exc).__name__, str(exc))
+            return
+        except Exception as exc:  # unknown client failure: retry (a bounded number of times)
+            log.exception("unexpected error sending %s", work.item)
+            self.failures.retry_later(work, type(exc).__name__, str(exc))
+            return
+
+        digest = payload_hash(newest["text"], newest.get("blocks"))
+        if work.key is not None:
+            self.pacing.written(work.key, now)
+        if work.kind == "update":
+            assert work.key is not None
+            self.refs.save(work.key, {**(self.refs.get(work.key) or {}), "hash": digest})
+        elif work.kind == "create":
+            assert work.key is not None
+            posted_channel = str(resp["channel"])
+            self.pacing.learn_channel_id(channel, posted_channel)
+            self.refs.save(
+                work.key,
+                {"channel": posted_channel, "ts": str(resp["ts"]), "thread_ts": thread_ts, "hash": digest},
+            )
+        self.settle(work)
+        retries = failed_attempts(work.entries)
+        if retries:
+            log.info("Slack %s for %s went through after %d retries", work.kind, work.item, retries)
+
+    def settle(self, work: Work) -> None:
+        """Remove the entries ``work`` has delivered from the outbox."""
+        for okey, _ in work.entries:
+            self.store.delete(NS_OUTBOX, okey)
+        self.pacing.clear(work.item)
+
+    def _mark_sending(self, work: Work) -> str:
+        """Record durably that the newest entry is being posted (one store write); its outbox key."""
+        okey, newest = work.entries[-1]
+        marked = {**newest, "sending_at": self._wall_clock()}
+        self.store.put(NS_OUTBOX, okey, marked)
+        work.entries[-1] = (okey, marked)  # later writes of this entry keep the mark
+        return okey
+
+    def _recover(self, work: Work) -> None:
+        """Settle a post that Slack may have accepted already, or unmark it so the next step posts it."""
+        marked = [(okey, e) for okey, e in work.entries if e.get("sending_at") is not None]
+        channel, thread_ts = self.refs.thread_target(work)
+        channel = self.pacing.channel_id(channel)
+        since = min(float(e["sending_at"]) for _, e in marked)
+        try:
+            found = find_post(self.client, channel, thread_ts, {okey for okey, _ in marked}, since)
+        except LookupFailed as exc:
+            found = None
+            level = logging.INFO if self._lookup_warned else logging.WARNING
+            self._lookup_warned = True
+            log.log(
+                level,
+                "cannot tell whether Slack got the %s for %s (%s): posting it again, which may duplicate it; "
+                "grant channels:history (groups:history for a private channel) to avoid this",
+                work.kind,
+                work.item,
+                exc,
+            )
+        if found is None:
+            for okey, entry in marked:
+                self.store.put(NS_OUTBOX, okey, {k: v for k, v in entry.items() if k != "sending_at"})
+            return
+        done = next(i for i, (okey, _) in enumerate(work.entries) if okey == found.outbox_id)
+        if work.kind == "create":
+            assert work.key is not None
+            posted = work.entries[done][1]
+            digest = payload_hash(posted["text"], posted.get("blocks"))
+            ref = {"channel": found.channel, "ts": found.ts, "thread_ts": thread_ts, "hash": digest}
+            self.refs.save(work.key, ref)
+        # Newer states of the same key stay queued: they become an update of the message found.
+        self.settle(Work(work.kind, work.item, work.entries[: done + 1], work.key))
+        log.info(
+            "Slack already has the %s for %s (ts %s): not posting it again", work.kind, work.item, found.ts
+        )

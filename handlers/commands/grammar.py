@@ -1,0 +1,178 @@
+"""The ``/mlops`` grammar: the subcommands, their usage lines, limits and typed command shapes."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from bot.core.models import Action
+from ml.platform import Environment
+
+#: Slack caps slash command text far below this; anything longer is not a real command.
+MAX_TEXT = 4000
+MAX_REASON = 1000
+AUDIT_MAX = 100
+AUDIT_DEFAULT = 20
+
+USAGE: dict[str, str] = {
+    "help": "/mlops help",
+    "train": "/mlops train [key=value ...]",
+    "stop": "/mlops stop <execution-id>",
+    "status": "/mlops status [vN|staging|production]",
+    "approve": "/mlops approve vN [reason]",
+    "reject": "/mlops reject vN <reason>",
+    "deploy": "/mlops deploy vN staging",
+    "validate": "/mlops validate [vN]",
+    "promote": "/mlops promote vN",
+    "rollback": "/mlops rollback staging|production [vN]",
+    "history": "/mlops history staging|production",
+    "audit": f"/mlops audit [N]   (N from 1 to {AUDIT_MAX})",
+}
+
+SUBCOMMANDS: dict[str, Action] = {name: Action(name) for name in USAGE}
+
+#: a model version as people type it: ``v3``, ``V3`` or ``3``
+VERSION = re.compile(r"[vV]?([0-9]{1,9})")
+EXECUTION_ID = re.compile(r"[A-Za-z0-9:/._-]{1,256}")
+PARAM_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,63}")
+
+
+@dataclass(frozen=True)
+class Help:
+    action: Action = Action.HELP
+    target: str = "help"
+
+
+@dataclass(frozen=True)
+class Train:
+    parameters: Mapping[str, str] = field(default_factory=dict)
+    action: Action = Action.TRAIN
+    target: str = "pipeline"
+
+
+@dataclass(frozen=True)
+class Stop:
+    execution_id: str
+    action: Action = Action.STOP
+
+    @property
+    def target(self) -> str:
+        return f"execution:{self.execution_id}"
+
+
+@dataclass(frozen=True)
+class Status:
+    version: int | None = None
+    environment: Environment | None = None
+    action: Action = Action.STATUS
+
+    @property
+    def target(self) -> str:
+        if self.version is not None:
+            return f"v{self.version}"
+        return self.environment or "all"
+
+
+@dataclass(frozen=True)
+class Approve:
+    version: int
+    reason: str = ""
+    action: Action = Action.APPROVE
+
+    @property
+    def target(self) -> str:
+        return f"v{self.version}"
+
+
+@dataclass(frozen=True)
+class Reject:
+    version: int
+    reason: str
+    action: Action = Action.REJECT
+
+    @property
+    def target(self) -> str:
+        return f"v{self.version}"
+
+
+@dataclass(frozen=True)
+class Deploy:
+    version: int
+    environment: Environment
+    action: Action = Action.DEPLOY
+
+    @property
+    def target(self) -> str:
+        return f"v{self.version}->{self.environment}"
+
+
+@dataclass(frozen=True)
+class Validate:
+    version: int | None = None
+    action: Action = Action.VALIDATE
+
+    @property
+    def target(self) -> str:
+        return "staging" if self.version is None else f"v{self.version}@staging"
+
+
+@dataclass(frozen=True)
+class Promote:
+    version: int
+    action: Action = Action.PROMOTE
+
+    @property
+    def target(self) -> str:
+        return f"v{self.version}->production"
+
+
+@dataclass(frozen=True)
+class Rollback:
+    environment: Environment
+    version: int | None = None
+    action: Action = Action.ROLLBACK
+
+    @property
+    def target(self) -> str:
+        return self.environment
+
+
+@dataclass(frozen=True)
+class History:
+    environment: Environment
+    action: Action = Action.HISTORY
+
+    @property
+    def target(self) -> str:
+        return self.environment
+
+
+@dataclass(frozen=True)
+class Audit:
+    limit: int = AUDIT_DEFAULT
+    action: Action = Action.AUDIT
+    target: str = "audit"
+
+
+Command = (
+    Help | Train | Stop | Status | Approve | Reject | Deploy | Validate | Promote | Rollback | History | Audit
+)
+
+
+def subcommand_action(text: str) -> Action | None:
+    """The action the first word asks for (exact, case-insensitive), before validating arguments.
+
+    Permission is checked on this alone so that someone without the role is told so
+    rather than being coached on arguments they cannot use.
+    """
+    words = text.split(maxsplit=1)
+    if not words:
+        return Action.HELP
+    return SUBCOMMANDS.get(words[0].lower())
+
+
+def version_number(token: str) -> int | None:
+    """The number in a version token (``v3`` -> 3); None if it is not one."""
+    m = VERSION.fullmatch(token)
+    return int(m.group(1)) if m else None

@@ -1,0 +1,104 @@
+"""The ``mlops-bot`` argument parser: subcommands, their arguments and the checks on each value."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+
+from ml.platform import ENVIRONMENTS
+
+RELEASE_COMMANDS = (
+    "train",
+    "stop",
+    "status",
+    "approve",
+    "reject",
+    "deploy",
+    "validate",
+    "promote",
+    "rollback",
+    "history",
+    "audit",
+    "dead-letters",
+)
+
+
+class UsageError(Exception):
+    """A command that cannot run as given (exit code 2)."""
+
+
+def version_arg(text: str) -> int:
+    m = re.fullmatch(r"[vV]?(\d{1,9})", text.strip())
+    if not m or int(m.group(1)) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a model version (expected v1, v2, … or 1, 2, …)")
+    return int(m.group(1))
+
+
+def env_arg(text: str) -> str:
+    if text not in ENVIRONMENTS:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an environment (choose from {', '.join(ENVIRONMENTS)})"
+        )
+    return text
+
+
+def key_value(text: str) -> tuple[str, str]:
+    if "=" not in text or text.startswith("="):
+        raise argparse.ArgumentTypeError(f"{text!r} is not key=value (e.g. max_depth=4)")
+    key, value = text.split("=", 1)
+    return key.strip(), value.strip()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mlops-bot", description="Coordinate ML model releases.")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--as", dest="user", help="who acts: a user of MLOPS_HOME/users.json (local platform only)"
+    )
+    common.add_argument("--json", action="store_true", help="machine-readable output")
+    common.add_argument("--home", type=Path, help="data directory (default MLOPS_HOME or ./.mlops)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="command")
+
+    p = sub.add_parser("train", parents=[common], help="start a training pipeline run")
+    p.add_argument("params", nargs="*", type=key_value, metavar="key=value")
+    p.add_argument("--git-sha")
+    p.add_argument("--no-wait", action="store_true", help="return once the run has started")
+    p.add_argument("--detached-child", action="store_true", help=argparse.SUPPRESS)
+    p = sub.add_parser("stop", parents=[common], help="stop a pipeline run")
+    p.add_argument("execution_id")
+    p = sub.add_parser("status", parents=[common], help="environments, recent versions and runs")
+    p.add_argument("target", nargs="?", help="vN, staging or production")
+    p = sub.add_parser("approve", parents=[common], help="approve a version (deploys it to staging)")
+    p.add_argument("version", type=version_arg)
+    p.add_argument("reason", nargs="*")
+    p = sub.add_parser("reject", parents=[common], help="reject a version (a reason is required)")
+    p.add_argument("version", type=version_arg)
+    p.add_argument("reason", nargs="+")
+    p = sub.add_parser("deploy", parents=[common], help="deploy an approved version to staging")
+    p.add_argument("version", type=version_arg)
+    p.add_argument("environment", type=env_arg)
+    p = sub.add_parser("validate", parents=[common], help="validate what staging serves")
+    p.add_argument("version", type=version_arg, nargs="?")
+    p = sub.add_parser("promote", parents=[common], help="promote a validated version to production")
+    p.add_argument("version", type=version_arg)
+    p = sub.add_parser("rollback", parents=[common], help="roll an environment back to an earlier version")
+    p.add_argument("environment", type=env_arg)
+    p.add_argument("version", type=version_arg, nargs="?")
+    p = sub.add_parser("history", parents=[common], help="deployment history of an environment")
+    p.add_argument("environment", type=env_arg)
+    p = sub.add_parser("audit", parents=[common], help="the newest audit entries")
+    p.add_argument("limit", type=int, nargs="?", default=20)
+    p = sub.add_parser("dead-letters", parents=[common], help="Slack messages given up on, newest first")
+    p.add_argument("limit", type=int, nargs="?", default=20)
+
+    p = sub.add_parser("shell", help="the terminal chat on the local platform (the main job)")
+    p.add_argument("--home", type=Path)
+    p.add_argument("--as", dest="user")
+    p = sub.add_parser("demo", help="a scripted full release in the terminal chat")
+    p.add_argument("--home", type=Path)
+    p = sub.add_parser("serve", help="HTTP server for Slack and incoming events")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=3000)
+    sub.add_parser("socket", help="connect to Slack with Socket Mode")
+    return parser
