@@ -10,6 +10,7 @@ from runtimes.slack_local import Message
 from runtimes.terminal.markup import emojize, mrkdwn, text_object
 from runtimes.terminal.style import ANSI, Style, pad, visible_len
 
+#: A Block Kit object (block, element, view) as Slack's JSON.
 JSON = dict[str, Any]
 
 
@@ -176,4 +177,4 @@ def _short(text: str, limit: int = 48) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-__all__ = ["BlockRenderer", "Button", "buttons_of", "summary"]
+__all__ = ["JSON", "BlockRenderer", "Button", "buttons_of", "summary"]

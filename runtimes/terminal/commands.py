@@ -8,13 +8,12 @@ from typing import Any
 
 from runtimes.slack_local import View
 from runtimes.terminal import payloads
+from runtimes.terminal.blocks import JSON
 from runtimes.terminal.clicks import find_click, normalize_label
 from runtimes.terminal.errors import ShellError
 from runtimes.terminal.markup import text_object
 from runtimes.terminal.modals import build_state, field_state, input_fields, parse_answers
 from runtimes.terminal.session import Session
-
-JSON = dict[str, Any]
 
 SLASH_COMMAND = "/mlops"
 #: How long a click waits for the modal its listener opens.

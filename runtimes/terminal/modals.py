@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
+from runtimes.terminal.blocks import JSON
 from runtimes.terminal.clicks import normalize_label
 from runtimes.terminal.errors import ShellError
 from runtimes.terminal.markup import text_object
 from runtimes.terminal.style import Style
 
-JSON = dict[str, Any]
-
 
 @dataclass(frozen=True)
 class InputField:
+    """One input block of a modal, as ``:submit`` and the prompt fill it in."""
+
     block_id: str
     action_id: str
     label: str

@@ -9,9 +9,7 @@ from urllib.parse import urlencode
 
 from bot.users import LocalUser
 from runtimes.slack_local import TEAM_ID, LocalSlack, Message
-from runtimes.terminal.blocks import Button
-
-JSON = dict[str, Any]
+from runtimes.terminal.blocks import JSON, Button
 
 FORM = "application/x-www-form-urlencoded"
 APP_ID = "A0MLOPSBOT"
