@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import IO
 
 from bot.settings import ConfigError, Settings, load_settings
-from runtimes.terminal import Shell, _quiet_logs, _use_color
+from runtimes.terminal import Shell, quiet_logs, use_color
 
 #: The script: who does what, as typed in the chat.
 SCRIPT: tuple[str, ...] = (
@@ -95,11 +95,11 @@ def main_demo(
 
 def _run(settings: Settings, out: IO[str], err: IO[str]) -> int:
     try:
-        shell = Shell(settings, user="alice", out=out, err=err, color=_use_color("auto", out))
+        shell = Shell(settings, user="alice", out=out, err=err, color=use_color("auto", out))
     except (ConfigError, ValueError) as exc:
         print(f"mlops-bot demo: {exc}", file=err)
         return 2
-    with _quiet_logs(), shell:
+    with quiet_logs(), shell:
         code = shell.run_script(SCRIPT)
         settled = shell.settle()
         out.write("\n" + shell.style.bold("── transcript (final state of each message) ──") + "\n")

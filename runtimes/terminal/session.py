@@ -1,0 +1,212 @@
+"""One chat session's wiring: local Slack, the Bolt app and platform behind it, the acting user, settling."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import sys
+import time
+from collections.abc import Sequence
+from typing import IO, TYPE_CHECKING, Any, Self, cast
+
+from pydantic import SecretStr
+
+from bot.settings import ConfigError, Settings
+from bot.users import LocalUser, load_users, roles_for
+from runtimes.slack_local import LocalSlack
+from runtimes.terminal.errors import ShellError
+from runtimes.terminal.payloads import signed_headers
+from runtimes.terminal.screen import Screen
+from runtimes.terminal.style import Style
+from runtimes.terminal.tracking import TrackingExecutor, track_listeners
+from runtimes.terminal.transcript import TranscriptPrinter
+
+if TYPE_CHECKING:
+    from bot.notify import Notifier, SlackPoster
+
+log = logging.getLogger(__name__)
+
+#: Longest a script line waits for background work (pipeline runs, deploys, validations).
+SETTLE_TIMEOUT_SECONDS = 900.0
+#: How long the transcript must stay unchanged, with nothing running, to count as settled.
+QUIET_SECONDS = 0.3
+
+
+class Session:
+    """Local platform, local Slack, the Bolt app, and the user acting in the chat."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        user: str | None = None,
+        out: IO[str] | None = None,
+        err: IO[str] | None = None,
+        color: bool = False,
+        interactive: bool = False,
+        width: int | None = None,
+    ) -> None:
+        self.style = Style(color)
+        self.interactive = interactive
+        self.screen = Screen(
+            out or sys.stdout,
+            err or sys.stderr,
+            self.style,
+            interactive=interactive,
+            prompt=lambda: self.prompt,
+        )
+        self.users: dict[str, LocalUser] = load_users(settings.mlops_home)
+        start_user = user or os.environ.get("MLOPS_USER") or next(iter(self.users), "")
+        if start_user not in self.users:
+            raise ConfigError(self.unknown_user(start_user))
+        self.user = self.users[start_user]
+        token = "xoxb-local-" + secrets.token_hex(16)
+        self.signing_secret = secrets.token_hex(32)
+        self.settings = settings.model_copy(
+            update={
+                "slack_bot_token": SecretStr(token),
+                "slack_signing_secret": SecretStr(self.signing_secret),
+            }
+        )
+        channel = settings.mlops_channel
+        self.slack = LocalSlack(self.users.values(), token=token, channels=(channel,), strict_triggers=True)
+        self.channel = self.slack.channel_id(channel)
+        self.printer = TranscriptPrinter(
+            self.slack,
+            self.screen.out,
+            self.style,
+            viewer=lambda: self.user.id,
+            width=width,
+            before_print=self.screen.clear_prompt,
+            after_print=self.screen.redraw_prompt,
+        )
+        self.failed = False
+        # Any: set in start(); the notifier is attached to it as an extra attribute the listeners look up
+        self.services: Any = None
+        self.app: Any = None  # slack_bolt.App
+        self.listeners: TrackingExecutor | None = None
+        self.notifier: Notifier | None = None
+        self._started = False
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    def start(self) -> Self:
+        from bot.services import build_services
+        from runtimes.assembly import create_app
+
+        self.slack.start()
+        self.slack.subscribe(self.printer)
+        self.services = build_services(self.settings, host_endpoints_in_process=True)
+        try:
+            client = self.slack.web_client()
+            self.notifier = self._notifier(client)
+            self.app = create_app(self.services, client=client)
+            self.listeners = track_listeners(self.app)
+            # Warm up like a server start: the first parameter lookup imports the training
+            # stack (seconds), which must not land inside a 3-second acknowledgement.
+            self.services.platform.pipeline_parameters()
+        except BaseException:
+            self.services.close()
+            self.slack.close()
+            raise
+        self._started = True
+        return self
+
+    def _notifier(self, client: Any) -> Notifier:
+        """The notifier the listeners post through, created here so the shell can wait for it."""
+        from bot.notify import Notifier
+
+        existing = getattr(self.services, "notifier", None)
+        if isinstance(existing, Notifier):
+            return existing
+        notifier = Notifier(cast("SlackPoster", client), self.services.store, self.settings.mlops_channel)
+        self.services.notifier = notifier
+        return notifier
+
+    def close(self) -> None:
+        if not self._started:
+            return
+        self._started = False
+        if self.listeners is not None:
+            self.listeners.wait_idle(timeout=30)
+        if self.notifier is not None:
+            self.notifier.close(timeout=10)
+        self.services.close()
+        self.slack.close()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- who is typing ----------------------------------------------------------------------------
+    @property
+    def prompt(self) -> str:
+        return self.style.bold(self.style.green(self.user.name)) + "> "
+
+    def say(self, text: str) -> None:
+        self.screen.say(text)
+
+    def error(self, text: str) -> None:
+        self.screen.error(text)
+
+    def unknown_user(self, name: str) -> str:
+        return f"unknown user {name!r}; users: {', '.join(self.users)} (edit users.json to add people)"
+
+    def describe(self, user: LocalUser) -> str:
+        roles = sorted(r.value for r in roles_for(user.groups, self.settings.mlops_roles))
+        groups = ", ".join(user.groups) or "no groups"
+        return f"{user.name} ({groups}; roles: {', '.join(roles) or 'none'})"
+
+    # -- into the app -----------------------------------------------------------------------------
+    def dispatch(self, body: str, content_type: str) -> Any:
+        """Sign ``body`` as Slack would and dispatch it into the Bolt app; returns Bolt's response."""
+        from slack_bolt.request import BoltRequest
+
+        headers: dict[str, str | Sequence[str]] = dict(
+            signed_headers(self.signing_secret, body, content_type)
+        )
+        response = self.app.dispatch(BoltRequest(body=body, headers=headers))
+        if response.status == 401:
+            raise ShellError("the app rejected the request signature (is the signing secret right?)")
+        return response
+
+    # -- settling ---------------------------------------------------------------------------------
+    def _platform_busy(self) -> bool:
+        try:
+            return any(not e.status.terminal for e in self.services.platform.list_executions(limit=10))
+        except Exception:  # a platform hiccup must not hang the shell; the quiet check still applies
+            log.debug("could not list executions while settling", exc_info=True)
+            return False
+
+    def settle(self, timeout: float = SETTLE_TIMEOUT_SECONDS) -> bool:
+        """Wait until listeners, pipeline runs, platform events and Slack traffic are all idle."""
+        deadline = time.monotonic() + timeout
+        calm = 0
+        flush = getattr(self.services.platform, "flush_events", None)
+        while time.monotonic() < deadline:
+            remaining = deadline - time.monotonic()
+            busy = (
+                (self.listeners is not None and self.listeners.pending > 0)
+                or self._platform_busy()
+                or (self.notifier is not None and self.notifier.pending() > 0)
+                or self.slack.busy
+            )
+            if busy:
+                calm = 0
+                if self.listeners is not None:
+                    self.listeners.wait_idle(timeout=min(0.2, remaining))
+                else:
+                    time.sleep(0.1)
+                continue
+            if callable(flush):
+                flush(timeout=min(10.0, max(remaining, 0.1)))
+            if self.slack.wait_quiet(QUIET_SECONDS, timeout=min(5.0, max(remaining, 0.1))):
+                calm += 1
+                if calm >= 2:
+                    return True
+        return False
+
+
+__all__ = ["QUIET_SECONDS", "SETTLE_TIMEOUT_SECONDS", "Session"]
