@@ -8,7 +8,7 @@ import secrets
 import sys
 import time
 from collections.abc import Sequence
-from typing import IO, TYPE_CHECKING, Any, Self, cast
+from typing import IO, TYPE_CHECKING, Any, Self
 
 from pydantic import SecretStr
 
@@ -23,7 +23,7 @@ from runtimes.terminal.tracking import TrackingExecutor, track_listeners
 from runtimes.terminal.transcript import TranscriptPrinter
 
 if TYPE_CHECKING:
-    from bot.notify import Notifier, SlackPoster
+    from bot.notify import Notifier
 
 log = logging.getLogger(__name__)
 
@@ -113,15 +113,10 @@ class Session:
         return self
 
     def _notifier(self, client: Any) -> Notifier:
-        """The notifier the listeners post through, created here so the shell can wait for it."""
-        from bot.notify import Notifier
+        """The notifier the listeners post through, built by the assembly so the shell can wait for it."""
+        from runtimes.assembly import build_notifier
 
-        existing = getattr(self.services, "notifier", None)
-        if isinstance(existing, Notifier):
-            return existing
-        notifier = Notifier(cast("SlackPoster", client), self.services.store, self.settings.mlops_channel)
-        self.services.notifier = notifier
-        return notifier
+        return build_notifier(self.services, client)
 
     def close(self) -> None:
         if not self._started:
