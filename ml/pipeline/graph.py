@@ -7,30 +7,8 @@ from typing import Any
 
 from ml import parameters as spec
 from ml import serving_code
+from ml.pipeline import layout
 from ml.pipeline.arguments import BuildConfig, PipelineConfigError
-from ml.pipeline.layout import (
-    ACCURACY_JSON_PATH,
-    EVALUATE_SCRIPT,
-    EVALUATION_FILE,
-    EVALUATION_OUTPUT,
-    EVALUATION_PROPERTY_FILE,
-    INFERENCE_INSTANCE_TYPES,
-    PREPROCESS_OUTPUTS,
-    PREPROCESS_SCRIPT,
-    SKLEARN_VERSION,
-    STEP_CHECK,
-    STEP_EVALUATE,
-    STEP_FAIL,
-    STEP_PREPROCESS,
-    STEP_REGISTER,
-    STEP_TRAIN,
-    TRAIN_SCRIPT,
-    TRAIN_SOURCE_ARCHIVE,
-    TRAINING_CHANNELS,
-    TRANSFORM_INSTANCE_TYPES,
-    XGBOOST_VERSION,
-    code_files,
-)
 from ml.pipeline.parameters import declare_parameters
 
 
@@ -57,12 +35,12 @@ def build_graph(cfg: BuildConfig, session: Any) -> Any:
     from sagemaker.serve.model_builder import ModelBuilder
     from sagemaker.train import ModelTrainer
 
-    code = code_files(cfg.code_prefix)
+    code = layout.code_files(cfg.code_prefix)
     try:
-        sklearn_image = image_uris.retrieve("sklearn", region=cfg.region, version=SKLEARN_VERSION)
-        xgboost_image = image_uris.retrieve("xgboost", region=cfg.region, version=XGBOOST_VERSION)
+        sklearn_image = image_uris.retrieve("sklearn", region=cfg.region, version=layout.SKLEARN_VERSION)
+        xgboost_image = image_uris.retrieve("xgboost", region=cfg.region, version=layout.XGBOOST_VERSION)
         xgboost_inference_image = image_uris.retrieve(
-            "xgboost", region=cfg.region, version=XGBOOST_VERSION, image_scope="inference"
+            "xgboost", region=cfg.region, version=layout.XGBOOST_VERSION, image_scope="inference"
         )
     except ValueError as exc:
         raise PipelineConfigError(f"no SageMaker framework image for region {cfg.region!r}: {exc}") from exc
@@ -82,19 +60,10 @@ def build_graph(cfg: BuildConfig, session: Any) -> Any:
         )
     ]
 
-    def step_output(step: str, name: str) -> Any:
+    def execution_path(*parts: str) -> Any:
         # Explicit, per-execution locations: the SDK's generated ones would need a bucket lookup.
-        return Join(
-            on="/",
-            values=[
-                "s3:/",
-                cfg.bucket,
-                cfg.pipeline_name,
-                ExecutionVariables.PIPELINE_EXECUTION_ID,
-                step,
-                name,
-            ],
-        )
+        execution = ExecutionVariables.PIPELINE_EXECUTION_ID
+        return Join(on="/", values=["s3:/", cfg.bucket, cfg.pipeline_name, execution, *parts])
 
     def s3_input(name: str, uri: Any, local_path: str) -> Any:
         return ProcessingInput(
@@ -108,28 +77,31 @@ def build_graph(cfg: BuildConfig, session: Any) -> Any:
         return ProcessingOutput(
             output_name=name,
             s3_output=ProcessingS3Output(
-                s3_uri=step_output(step, name),
+                s3_uri=execution_path(step, name),
                 local_path=f"/opt/ml/processing/{name}",
                 s3_upload_mode="EndOfJob",
             ),
         )
 
+    def processor(image_uri: str, job: str) -> Any:
+        return ScriptProcessor(
+            role=cfg.role_arn,
+            image_uri=image_uri,
+            command=["python3"],
+            instance_count=1,
+            instance_type=processing_instance_type,
+            base_job_name=f"{cfg.pipeline_name}-{job}",
+            sagemaker_session=session,
+        )
+
     # -- PreprocessData -----------------------------------------------------------------------
-    preprocessor = ScriptProcessor(
-        role=cfg.role_arn,
-        image_uri=sklearn_image,
-        command=["python3"],
-        instance_count=1,
-        instance_type=processing_instance_type,
-        base_job_name=f"{cfg.pipeline_name}-preprocess",
-        sagemaker_session=session,
-    )
+    preprocessor = processor(sklearn_image, "preprocess")
     preprocess = ProcessingStep(
-        name=STEP_PREPROCESS,
+        name=layout.STEP_PREPROCESS,
         step_args=preprocessor.run(
-            code=code[PREPROCESS_SCRIPT],
+            code=code[layout.PREPROCESS_SCRIPT],
             inputs=[s3_input("input", input_data, "/opt/ml/processing/input")],
-            outputs=[s3_output(STEP_PREPROCESS, name) for name in PREPROCESS_OUTPUTS],
+            outputs=[s3_output(layout.STEP_PREPROCESS, name) for name in layout.PREPROCESS_OUTPUTS],
             arguments=["--target", parameters["TargetColumn"]],
         ),
         retry_policies=retry,
@@ -143,8 +115,8 @@ def build_graph(cfg: BuildConfig, session: Any) -> Any:
     training_hyperparameters: dict[str, Any] = {param.name: param.to_string() for param in hyperparameters}
     training_hyperparameters.update(
         {
-            "sagemaker_program": TRAIN_SCRIPT,
-            "sagemaker_submit_directory": code[TRAIN_SOURCE_ARCHIVE],
+            "sagemaker_program": layout.TRAIN_SCRIPT,
+            "sagemaker_submit_directory": code[layout.TRAIN_SOURCE_ARCHIVE],
             "sagemaker_region": cfg.region,
             "sagemaker_container_log_level": "20",
         }
@@ -157,25 +129,14 @@ def build_graph(cfg: BuildConfig, session: Any) -> Any:
         compute=Compute(instance_type=training_instance_type, instance_count=1, volume_size_in_gb=30),
         stopping_condition=StoppingCondition(max_runtime_in_seconds=3600),
         hyperparameters=training_hyperparameters,
-        output_data_config=OutputDataConfig(
-            s3_output_path=Join(
-                on="/",
-                values=[
-                    "s3:/",
-                    cfg.bucket,
-                    cfg.pipeline_name,
-                    ExecutionVariables.PIPELINE_EXECUTION_ID,
-                    STEP_TRAIN,
-                ],
-            )
-        ),
+        output_data_config=OutputDataConfig(s3_output_path=execution_path(layout.STEP_TRAIN)),
     )
     train = TrainingStep(
-        name=STEP_TRAIN,
+        name=layout.STEP_TRAIN,
         step_args=trainer.train(
             input_data_config=[
                 InputData(channel_name=channel, data_source=preprocessed(channel), content_type="text/csv")
-                for channel in TRAINING_CHANNELS
+                for channel in layout.TRAINING_CHANNELS
             ]
         ),
         retry_policies=retry,
@@ -184,26 +145,21 @@ def build_graph(cfg: BuildConfig, session: Any) -> Any:
 
     # -- EvaluateModel ------------------------------------------------------------------------
     evaluation_report = PropertyFile(
-        name=EVALUATION_PROPERTY_FILE, output_name=EVALUATION_OUTPUT, path=EVALUATION_FILE
+        name=layout.EVALUATION_PROPERTY_FILE,
+        output_name=layout.EVALUATION_OUTPUT,
+        path=layout.EVALUATION_FILE,
     )
-    evaluator = ScriptProcessor(
-        role=cfg.role_arn,
-        image_uri=xgboost_image,  # the scoring needs xgboost, which the scikit-learn image lacks
-        command=["python3"],
-        instance_count=1,
-        instance_type=processing_instance_type,
-        base_job_name=f"{cfg.pipeline_name}-evaluate",
-        sagemaker_session=session,
-    )
+    # The scoring needs xgboost, which the scikit-learn image lacks.
+    evaluator = processor(xgboost_image, "evaluate")
     evaluate = ProcessingStep(
-        name=STEP_EVALUATE,
+        name=layout.STEP_EVALUATE,
         step_args=evaluator.run(
-            code=code[EVALUATE_SCRIPT],
+            code=code[layout.EVALUATE_SCRIPT],
             inputs=[
                 s3_input("model", model_artifact, "/opt/ml/processing/model"),
                 s3_input("test", preprocessed("test"), "/opt/ml/processing/test"),
             ],
-            outputs=[s3_output(STEP_EVALUATE, EVALUATION_OUTPUT)],
+            outputs=[s3_output(layout.STEP_EVALUATE, layout.EVALUATION_OUTPUT)],
         ),
         property_files=[evaluation_report],
         retry_policies=retry,
@@ -211,11 +167,13 @@ def build_graph(cfg: BuildConfig, session: Any) -> Any:
     evaluation_uri = Join(
         on="/",
         values=[
-            evaluate.properties.ProcessingOutputConfig.Outputs[EVALUATION_OUTPUT].S3Output.S3Uri,
-            EVALUATION_FILE,
+            evaluate.properties.ProcessingOutputConfig.Outputs[layout.EVALUATION_OUTPUT].S3Output.S3Uri,
+            layout.EVALUATION_FILE,
         ],
     )
-    accuracy = JsonGet(step_name=evaluate.name, property_file=evaluation_report, json_path=ACCURACY_JSON_PATH)
+    accuracy = JsonGet(
+        step_name=evaluate.name, property_file=evaluation_report, json_path=layout.ACCURACY_JSON_PATH
+    )
 
     # -- RegisterModel ------------------------------------------------------------------------
     builder = ModelBuilder(
@@ -228,13 +186,13 @@ def build_graph(cfg: BuildConfig, session: Any) -> Any:
         env_vars=serving_code.environment(code[serving_code.SOURCE_ARCHIVE]),
     )
     register = ModelStep(
-        name=STEP_REGISTER,
+        name=layout.STEP_REGISTER,
         step_args=builder.register(
             model_package_group_name=cfg.model_package_group,
             content_types=["text/csv", "application/json"],
             response_types=["text/csv", "application/json"],
-            inference_instances=list(INFERENCE_INSTANCE_TYPES),
-            transform_instances=list(TRANSFORM_INSTANCE_TYPES),
+            inference_instances=list(layout.INFERENCE_INSTANCE_TYPES),
+            transform_instances=list(layout.TRANSFORM_INSTANCE_TYPES),
             model_metrics=ModelMetrics(
                 model_statistics=MetricsSource(content_type="application/json", s3_uri=evaluation_uri)
             ),
@@ -247,7 +205,7 @@ def build_graph(cfg: BuildConfig, session: Any) -> Any:
         ),
     )
     fail = FailStep(
-        name=STEP_FAIL,
+        name=layout.STEP_FAIL,
         error_message=Join(
             on="",
             values=[
@@ -260,7 +218,7 @@ def build_graph(cfg: BuildConfig, session: Any) -> Any:
         ),
     )
     check = ConditionStep(
-        name=STEP_CHECK,
+        name=layout.STEP_CHECK,
         conditions=[ConditionGreaterThanOrEqualTo(left=accuracy, right=accuracy_threshold)],
         if_steps=[register],
         else_steps=[fail],

@@ -179,14 +179,9 @@ class Pipelines(AwsPart):
         return f"{self._pipeline_arn}/execution/{execution_id}"
 
     def start(
-        self,
-        parameters: Mapping[str, str],
-        requested_by: str,
-        git_sha: str | None = None,
-        *,
-        client_token: str | None = None,
+        self, parameters: Mapping[str, str], requested_by: str, git_sha: str | None, token: str | None
     ) -> Execution:
-        """Start a run; ``client_token`` makes a retried request start it only once."""
+        """Start a run; ``token`` makes a retried request start it only once (a fresh one if None)."""
         overrides = validate_parameters(
             parameters,
             policy=RunPolicy(self.config.min_accuracy_threshold),
@@ -194,7 +189,7 @@ class Pipelines(AwsPart):
         )
         if not requested_by.strip():
             raise InvalidRequest("A pipeline run needs the name of who requested it")
-        token = client_token or uuid.uuid4().hex
+        token = token or uuid.uuid4().hex
         with aws_errors(f"pipeline '{self.pipeline_name}'"):
             arn, untagged = start_execution(
                 self._aws.sagemaker,
