@@ -10,6 +10,7 @@ import boto3
 from botocore.config import Config as BotoConfig
 
 from ml.platform import ENVIRONMENTS, Environment, InvalidRequest, PlatformError
+from ml.sagemaker.clock import Clock
 from ml.sagemaker.config import SageMakerConfig
 from ml.sagemaker.errors import aws_errors
 
@@ -97,3 +98,51 @@ class AwsClients:
             pool.shutdown(wait=True, cancel_futures=True)
         for client in clients.values():
             client.close()
+
+
+class AwsPart:
+    """One concern of the platform (pipelines, registry, endpoints): its clients, clock and settings."""
+
+    def __init__(self, aws: AwsClients, clock: Clock) -> None:
+        self._aws = aws
+        self._clock = clock
+        self.config = aws.config
+
+
+class RegionClients:
+    """boto3 clients in one region for command-line tools, which have no platform settings.
+
+    One botocore policy (standard retries, five attempts) tagged with the tool's user agent.
+    """
+
+    def __init__(self, session: boto3.Session, region: str, *, user_agent: str) -> None:
+        self.session = session
+        self.region = region
+        self._config = BotoConfig(
+            retries={"mode": "standard", "max_attempts": 5}, user_agent_extra=user_agent
+        )
+        self._clients: dict[str, Any] = {}
+
+    @classmethod
+    def open(
+        cls, region: str | None, session: boto3.Session | None = None, *, user_agent: str
+    ) -> RegionClients | None:
+        """Clients in ``region`` (else the session's own region); None when neither names one."""
+        session = session if session is not None else boto3.Session()
+        resolved = region or session.region_name
+        return cls(session, resolved, user_agent=user_agent) if resolved else None
+
+    def client(self, service: str) -> Any:
+        if service not in self._clients:
+            self._clients[service] = self.session.client(  # type: ignore[call-overload]
+                service, region_name=self.region, config=self._config
+            )
+        return self._clients[service]
+
+    @property
+    def sagemaker(self) -> Any:
+        return self.client("sagemaker")
+
+    @property
+    def s3(self) -> Any:
+        return self.client("s3")

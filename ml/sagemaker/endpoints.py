@@ -24,8 +24,7 @@ from ml.platform import (
     RolledBack,
 )
 from ml.sagemaker import deployments, naming
-from ml.sagemaker.clients import AwsClients, check_environment
-from ml.sagemaker.clock import Clock
+from ml.sagemaker.clients import AwsPart, check_environment
 from ml.sagemaker.errors import AwsUnavailable, DeploymentFailed, Throttled, aws_errors, translate_error
 
 logger = logging.getLogger(__name__)
@@ -79,13 +78,8 @@ def check_idle(endpoint: str, current: Mapping[str, Any] | None) -> None:
         )
 
 
-class Endpoints:
+class Endpoints(AwsPart):
     """The staging and production endpoints as SageMaker reports them."""
-
-    def __init__(self, aws: AwsClients, clock: Clock) -> None:
-        self._aws = aws
-        self._clock = clock
-        self.config = aws.config
 
     def describe(self, name: str) -> EndpointInfo:
         env = check_environment(name)

@@ -74,6 +74,9 @@ _SERVICE_OF_OPERATION = {
 
 _MAX_AWS_MESSAGE = 300
 
+#: What a botocore call may raise: callers that report failures themselves catch these.
+AWS_ERRORS = (ClientError, BotoCoreError)
+
 
 def _aws_message(error: ClientError) -> str:
     message = str(error.response.get("Error", {}).get("Message") or "").strip()
@@ -90,6 +93,24 @@ def _iam_action(operation: str) -> str:
 def _attempts(error: ClientError) -> int:
     retries = error.response.get("ResponseMetadata", {}).get("RetryAttempts", 0)
     return int(retries) + 1
+
+
+def is_not_found(error: ClientError) -> bool:
+    """Whether AWS answered that the resource does not exist (SageMaker often says so in a
+    ValidationException's message rather than in its code)."""
+    code = str(error.response.get("Error", {}).get("Code") or "")
+    lowered = _aws_message(error).lower()
+    return code in _NOT_FOUND or (
+        code in ("ValidationException", "ValidationError") and any(p in lowered for p in _NOT_FOUND_PHRASES)
+    )
+
+
+def short_message(error: Exception) -> str:
+    """``<Code>: <Message>`` of a ``ClientError``, else the exception's own text."""
+    if isinstance(error, ClientError):
+        details = error.response.get("Error", {})
+        return f"{details.get('Code', 'Error')}: {details.get('Message', str(error))}"
+    return str(error)
 
 
 def translate_client_error(error: ClientError, target: str) -> PlatformError:
@@ -115,10 +136,7 @@ def translate_client_error(error: ClientError, target: str) -> PlatformError:
             f"AWS throttled {_iam_action(operation)} on {target} after {attempts} attempt{plural}; "
             "try again in a minute"
         )
-    lowered = aws_message.lower()
-    if code in _NOT_FOUND or (
-        code in ("ValidationException", "ValidationError") and any(p in lowered for p in _NOT_FOUND_PHRASES)
-    ):
+    if is_not_found(error):
         return NotFound(f"Could not find {target}" + (f": {aws_message}" if aws_message else ""))
     if code in ("ValidationException", "ValidationError"):
         return InvalidRequest(f"AWS refused {operation} on {target}: {aws_message or 'invalid request'}")

@@ -42,6 +42,8 @@ from ml.sagemaker.rollout import Rollout, deployment_config
 
 __all__ = ["PlatformSnapshot", "ProgressCallback", "SageMakerPlatform"]
 
+_Progress = ProgressCallback | None
+
 
 @dataclass(frozen=True)
 class PlatformSnapshot:
@@ -114,7 +116,7 @@ class SageMakerPlatform:
         client_token: str | None = None,
     ) -> Execution:
         """Start a run; ``client_token`` makes a retried request start it only once."""
-        return self.pipelines.start(parameters, requested_by, git_sha, client_token=client_token)
+        return self.pipelines.start(parameters, requested_by, git_sha, client_token)
 
     def describe_execution(self, execution_id: str) -> Execution:
         return self.pipelines.describe(execution_id)
@@ -163,22 +165,12 @@ class SageMakerPlatform:
         return PlatformSnapshot(packages=packages, endpoints=infos)
 
     def deploy(
-        self,
-        environment: Environment,
-        version: int,
-        deployed_by: str,
-        *,
-        progress: ProgressCallback | None = None,
+        self, environment: Environment, version: int, deployed_by: str, *, progress: _Progress = None
     ) -> EndpointInfo:
         return self.rollout.deploy(environment, version, deployed_by, progress=progress)
 
     def rollback(
-        self,
-        environment: Environment,
-        version: int,
-        deployed_by: str,
-        *,
-        progress: ProgressCallback | None = None,
+        self, environment: Environment, version: int, deployed_by: str, *, progress: _Progress = None
     ) -> EndpointInfo:
         return self.rollout.rollback(environment, version, deployed_by, progress=progress)
 

@@ -12,9 +12,10 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ml.platform import ApprovalStatus, InvalidRequest, ModelPackage
-from ml.sagemaker.clients import AwsClients
+from ml.sagemaker.clients import AwsClients, AwsPart
 from ml.sagemaker.clock import Clock
 from ml.sagemaker.errors import aws_errors, translate_error
+from ml.sagemaker.storage import classification_metrics, read_object, split_s3_uri
 
 logger = logging.getLogger(__name__)
 
@@ -43,13 +44,23 @@ def user_name(context: object) -> str:
     return str(context.get("UserProfileName") or arn or context.get("UserProfileArn") or "")[:300]
 
 
-class Registry:
+def describe_package(sagemaker: Any, arn: str) -> dict[str, Any]:
+    """DescribeModelPackage of one version (botocore errors pass through)."""
+    return dict(sagemaker.describe_model_package(ModelPackageName=arn))
+
+
+def metrics_uri(package: Mapping[str, Any]) -> str | None:
+    """Where a described package's evaluation report (its model quality statistics) is."""
+    statistics = ((package.get("ModelMetrics") or {}).get("ModelQuality") or {}).get("Statistics") or {}
+    uri = statistics.get("S3Uri")
+    return str(uri) if uri else None
+
+
+class Registry(AwsPart):
     """The versions of ``config.model_package_group``, cached while their approval is unchanged."""
 
     def __init__(self, aws: AwsClients, clock: Clock) -> None:
-        self._aws = aws
-        self._clock = clock
-        self.config = aws.config
+        super().__init__(aws, clock)
         self.group = aws.config.model_package_group
         # evaluation.json files are immutable once written: cache them for the process's life.
         self.metrics_cache: dict[str, dict[str, float]] = {}
@@ -104,7 +115,7 @@ class Registry:
 
     def fetch(self, arn: str) -> ModelPackage:
         """Describe one version (botocore errors pass through) and cache it."""
-        data = self._aws.sagemaker.describe_model_package(ModelPackageName=arn)
+        data = describe_package(self._aws.sagemaker, arn)
         package = self._package(data)
         self.package_cache[arn] = CachedPackage(
             self._clock.monotonic(), str(data.get("ModelApprovalStatus")), package
@@ -114,9 +125,7 @@ class Registry:
     def _package(self, data: Mapping[str, Any]) -> ModelPackage:
         lineage = {str(k): str(v) for k, v in (data.get("CustomerMetadataProperties") or {}).items()}
         containers = (data.get("InferenceSpecification") or {}).get("Containers") or [{}]
-        statistics = (
-            ((data.get("ModelMetrics") or {}).get("ModelQuality") or {}).get("Statistics") or {}
-        ).get("S3Uri")
+        statistics = metrics_uri(data)
         return ModelPackage(
             version=int(data["ModelPackageVersion"]),
             arn=str(data["ModelPackageArn"]),
@@ -135,13 +144,13 @@ class Registry:
         cached = self.metrics_cache.get(uri)
         if cached is not None:
             return cached
-        if not uri.startswith("s3://") or "/" not in uri[5:]:
+        try:
+            split_s3_uri(uri)
+        except ValueError:
             logger.warning("Ignoring model metrics at %r: not an s3://bucket/key URI", uri)
             return {}
-        bucket, key = uri[5:].split("/", 1)
         try:
-            body = self._aws.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
-            report = json.loads(body)
+            report = json.loads(read_object(self._aws.client("s3"), uri))
         except (ClientError, BotoCoreError) as exc:
             # The version itself is still listed; a missing report only hides its numbers.
             logger.warning("Could not read model metrics: %s", translate_error(exc, uri))
@@ -149,13 +158,10 @@ class Registry:
         except ValueError:
             logger.warning("Model metrics at %s are not valid JSON", uri)
             return {}
-        metrics: dict[str, float] = {}
-        classification = report.get("classification_metrics") if isinstance(report, dict) else None
-        for name in METRIC_NAMES:
-            entry = (classification or {}).get(name)
-            value = entry.get("value") if isinstance(entry, dict) else None
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                metrics[name] = float(value)
+        try:
+            metrics = classification_metrics(report, METRIC_NAMES)
+        except ValueError:
+            metrics = {}
         self.metrics_cache[uri] = metrics
         return metrics
 
@@ -165,7 +171,7 @@ class Registry:
         arn = self.package_arn(version)
         sagemaker = self._aws.sagemaker
         with aws_errors(f"model version {version} in group '{self.group}'"):
-            current = sagemaker.describe_model_package(ModelPackageName=arn)
+            current = describe_package(sagemaker, arn)
             request: dict[str, Any] = {
                 "ModelPackageArn": arn,
                 "ModelApprovalStatus": status.value,

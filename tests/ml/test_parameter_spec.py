@@ -137,7 +137,7 @@ def test_every_hyperparameter_reaches_the_training_job(definition: dict[str, Any
 @pytest.fixture(scope="module")
 def uploaded(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """``sourcedir.tar.gz`` as ``upload-code`` builds it from the real steps, unpacked."""
-    blob = pipeline_cli._source_archive(pipeline_cli.STEPS_DIR / pipeline.TRAIN_SCRIPT)
+    blob = pipeline_cli.source_archive(pipeline_cli.STEPS_DIR / pipeline.TRAIN_SCRIPT)
     target = tmp_path_factory.mktemp("code")
     with tarfile.open(fileobj=io.BytesIO(blob), mode="r:gz") as archive:
         assert sorted(archive.getnames()) == ["ml/__init__.py", "ml/parameters.py", "train.py"]

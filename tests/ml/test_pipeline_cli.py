@@ -25,6 +25,7 @@ from moto import mock_aws
 
 from ml import parameters, pipeline_cli, serving_code
 from ml.pipeline_cli import main
+from ml.sagemaker.clock import Clock
 
 #: Sent on every run (``ml.sagemaker.parameters``): the deployment's, not the caller's.
 POLICY = {"AccuracyThreshold": "0.8", "ModelApprovalStatus": "PendingManualApproval"}
@@ -99,7 +100,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
 
 def _run(aws: Aws, *argv: str, sleeps: list[float] | None = None) -> int:
     recorded = sleeps if sleeps is not None else []
-    return main(list(argv), session=aws.session, sleep=recorded.append)
+    return main(list(argv), session=aws.session, clock=Clock(sleep=recorded.append))
 
 
 def _start(aws: Aws, *extra: str) -> str:
@@ -314,7 +315,7 @@ def test_wait_times_out_on_the_injected_clock(aws: Aws, capsys: pytest.CaptureFi
         "--max-poll-interval",
         "4",
     ]
-    assert main(argv, session=aws.session, sleep=sleep, monotonic=lambda: now[0]) == 1
+    assert main(argv, session=aws.session, clock=Clock(sleep=sleep, monotonic=lambda: now[0])) == 1
     assert sleeps == [2.0, 3.0, 2.0]  # the last wait is cut to the time left
     assert "timed out after 7 s; the execution is still Executing" in capsys.readouterr().err
 
@@ -501,7 +502,7 @@ def test_upload_code_puts_scripts_where_the_definition_looks(
         member = tar.extractfile("train.py")
         assert member is not None and member.read() == b"print('train.py')\n"
     # Reproducible: the same script gives the same bytes (and so the same ETag).
-    assert pipeline_cli._source_archive(tmp_path / "train.py") == archive
+    assert pipeline_cli.source_archive(tmp_path / "train.py") == archive
     serving = aws.s3.get_object(Bucket=BUCKET, Key="code/abc/serving-sourcedir.tar.gz")["Body"].read()
     with tarfile.open(fileobj=io.BytesIO(serving), mode="r:gz") as tar:
         assert sorted(tar.getnames()) == ["inference.py", "ml/__init__.py", "ml/serving.py"]

@@ -18,6 +18,7 @@ import pytest
 
 from ml import parameters as spec
 from ml import pipeline
+from ml.pipeline.sdk import offline_environment
 from ml.sagemaker.parameters import PIPELINE_PARAMETERS
 
 REPO = Path(__file__).resolve().parents[2]
@@ -122,7 +123,7 @@ def test_builds_offline_without_any_network_or_telemetry(text: str, offline: Net
 def test_offline_environment_is_restored(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_DEFAULT_REGION", "ap-south-1")
     monkeypatch.delenv("SAGEMAKER_VALIDATE_ROLE", raising=False)
-    with pipeline._offline_environment("eu-west-1"):
+    with offline_environment("eu-west-1"):
         assert os.environ["AWS_DEFAULT_REGION"] == "eu-west-1"
         assert os.environ["SAGEMAKER_VALIDATE_ROLE"] == "false"
     assert os.environ["AWS_DEFAULT_REGION"] == "ap-south-1"
