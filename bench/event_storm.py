@@ -219,7 +219,7 @@ class ReplayPlatform:
 
     def apply(self, event: Mapping[str, Any]) -> None:
         """Move the execution's state on (a redelivered event changes nothing)."""
-        from bot.ingest.eventbridge import parse_time
+        from bot.ingest.models import parse_time
 
         detail = event["detail"]
         arn = str(detail["pipelineExecutionArn"])
@@ -385,7 +385,7 @@ def _replay(
     from bot.services import build_services
     from bot.settings import load_settings
     from bot.store.sqlite import SQLiteStore
-    from handlers.events.routes import dispatch_eventbridge
+    from handlers.events import dispatch_eventbridge
     from handlers.render.run_message import render_run, run_key
     from runtimes.slack_local import LocalSlack, with_generated_ids
 

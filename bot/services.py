@@ -20,6 +20,9 @@ class Services:
     release: ReleaseService
     #: the one outgoing Slack path; set by the runtime that talks to Slack
     notifier: Notifier | None = None
+    #: the subscriber that turns results and platform events into Slack messages: one per services,
+    #: so that one lock per message key orders every writer (set by ``handlers.notifications``)
+    subscriber: object | None = None
 
     def close(self) -> None:
         if self.notifier is not None:

@@ -8,8 +8,8 @@
 * an endpoint change the bot did not make (failure, or a new version served) is a reply in
   the thread of the version that endpoint serves.
 
-``handle_platform_event`` is the entry point for events arriving by any route
-(in-process bus, EventBridge over HTTP).
+``handle_platform_event`` takes events parsed and deduplicated where they arrived (EventBridge over
+HTTP or a Lambda invocation); the in-process bus of the local platform parses in ``on_event``.
 """
 
 from __future__ import annotations
@@ -18,29 +18,30 @@ import logging
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
-from weakref import WeakKeyDictionary, WeakValueDictionary
+from weakref import WeakValueDictionary
 
 from slack_bolt import App
 
 from bot.core.models import Action, Outcome, Result
 from bot.core.records import NS_INFLIGHT
 from bot.core.service import ReleaseService
+from bot.ingest.models import (
+    EndpointDeploymentStateChange,
+    EndpointDetail,
+    EndpointStateChange,
+    EventBridgeEvent,
+    EventError,
+    ModelPackageDetail,
+    ModelPackageStateChange,
+    PipelineExecutionStatusChange,
+    PipelineStepStatusChange,
+    parse,
+)
 from bot.log_throttle import ThrottledLog
 from bot.notify import Notifier
 from bot.services import Services
 from bot.slack_text import escape
-from ml.platform import (
-    DT_ENDPOINT,
-    DT_ENDPOINT_DEPLOYMENT,
-    DT_EXECUTION,
-    DT_MODEL_PACKAGE,
-    DT_STEP,
-    ENVIRONMENTS,
-    EndpointStatus,
-    NotFound,
-    PlatformEvent,
-)
+from ml.platform import ENVIRONMENTS, EndpointStatus, NotFound, PlatformEvent
 
 from .commands.ops import card_state
 from .render.common import code, fallback, mention, result_emoji, section, to_dicts, truncate
@@ -49,39 +50,50 @@ from .render.run_message import render_run, run_key
 
 log = logging.getLogger(__name__)
 
-__all__ = ["NS_EVENT", "SlackNotifications", "handle_platform_event", "register"]
-
-#: Store namespace of platform event ids already handled (EventBridge delivers at least once).
-NS_EVENT = "slack-event"
-EVENT_TTL_SECONDS = 24 * 3600
+__all__ = ["SlackNotifications", "handle_platform_event", "notifications_for", "register"]
 
 _PROBLEM_STATES = {EndpointStatus.FAILED, EndpointStatus.ROLLING_BACK, EndpointStatus.OUT_OF_SERVICE}
 
-#: One lock per message key while someone uses it: an entry goes away with its last user, so
-#: the map holds only keys being rendered right now, however many keys there have been.
-_key_locks: WeakValueDictionary[str, threading.Lock] = WeakValueDictionary()
-_key_locks_guard = threading.Lock()
+#: Guards the creation of the one ``SlackNotifications`` of a ``Services``.
+_creating = threading.Lock()
 #: Events about resources the bot does not know are the sender's business, not ours: one line per
 #: kind every five minutes, with a count, however many arrive.
 _unknown = ThrottledLog(log, interval=300.0)
 
 
-@contextmanager
-def _serialized(key: str) -> Iterator[None]:
-    """Read-render-write of one message at a time, so an older render never overwrites a newer one."""
-    with _key_locks_guard:
-        lock = _key_locks.get(key)
-        if lock is None:
-            lock = threading.Lock()
-            _key_locks[key] = lock
-    with lock:  # the local reference keeps the entry alive until this user is done
-        yield
+class KeyLocks:
+    """One lock per message key while someone uses it: an entry goes away with its last user, so
+    the map holds only keys being rendered right now, however many keys there have been."""
+
+    def __init__(self) -> None:
+        self._locks: WeakValueDictionary[str, threading.Lock] = WeakValueDictionary()
+        self._guard = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._locks)
+
+    def __getitem__(self, key: str) -> threading.Lock:
+        return self._locks[key]
+
+    @contextmanager
+    def hold(self, key: str) -> Iterator[None]:
+        """Read-render-write of one message at a time, so an older render never overwrites a newer one."""
+        with self._guard:
+            lock = self._locks.get(key)
+            if lock is None:
+                lock = threading.Lock()
+                self._locks[key] = lock
+        with lock:  # the local reference keeps the entry alive until this user is done
+            yield
 
 
 class SlackNotifications:
     def __init__(self, services: Services, notifier: Notifier) -> None:
         self.services = services
         self.notifier = notifier
+        self.locks = KeyLocks()
+        #: subscribed to the release core and the platform (by ``register``, once)
+        self.subscribed = False
 
     @property
     def release(self) -> ReleaseService:
@@ -90,14 +102,14 @@ class SlackNotifications:
     # -- messages ---------------------------------------------------------------
     def refresh_run(self, execution_id: str) -> None:
         key = run_key(execution_id)
-        with _serialized(key):
+        with self.locks.hold(key):
             execution = self.services.platform.describe_execution(execution_id)
             text, blocks = render_run(execution)
             self.notifier.upsert(key, text, blocks)
 
     def refresh_card(self, version: int) -> None:
         key = card_key(version)
-        with _serialized(key):
+        with self.locks.hold(key):
             text, blocks = render_card(card_state(self.services, version))
             self.notifier.upsert(key, text, blocks)
 
@@ -136,52 +148,34 @@ class SlackNotifications:
                 self.reply(previous, f":arrow_right: v{version} replaced v{previous} in production — {who}")
 
     # -- platform events -------------------------------------------------------------
-    def on_event(self, event: PlatformEvent) -> None:
-        """Subscribed to the platform: never raises (a failure is logged, the event dropped)."""
+    def on_event(self, raw: PlatformEvent) -> None:
+        """Subscribed to the platform's in-process bus: parses, and never raises (a failure is logged)."""
         try:
-            self.handle(event)
+            self.handle(parse(raw))
+        except EventError as exc:
+            _unknown.warning("malformed", "ignoring a malformed platform event: %s", exc)
         except Exception:
-            log.exception("could not post platform event %s", event.get("detail-type"))
+            log.exception("could not post platform event %s", raw.get("detail-type"))
 
-    def handle(self, event: Mapping[str, Any]) -> None:
-        detail_type = event.get("detail-type")
-        detail = event.get("detail")
-        if not isinstance(detail, Mapping):
-            _unknown.warning("no-detail", "ignoring an event without detail: %s", str(detail_type)[:100])
-            return
-        event_id = event.get("id")
-        if isinstance(event_id, str) and event_id:
-            fresh = self.services.store.put_if_absent(
-                NS_EVENT, event_id[:200], {"type": str(detail_type)}, ttl_seconds=EVENT_TTL_SECONDS
-            )
-            if not fresh:
-                return
-        if detail_type in (DT_EXECUTION, DT_STEP):
-            execution_id = detail.get("pipelineExecutionArn")
-            if isinstance(execution_id, str) and execution_id:
-                try:
-                    self.refresh_run(execution_id)
-                except NotFound:  # another pipeline's run, or one since deleted: a retry cannot help
-                    _unknown.warning(
-                        "execution", "event for unknown execution %s: ignored", execution_id[:200]
-                    )
-        elif detail_type == DT_MODEL_PACKAGE:
-            self._model_package(detail)
-        elif detail_type in (DT_ENDPOINT, DT_ENDPOINT_DEPLOYMENT):
-            self._endpoint(detail)
+    def handle(self, event: EventBridgeEvent) -> None:
+        if isinstance(event, PipelineExecutionStatusChange | PipelineStepStatusChange):
+            execution_id = event.detail.execution_arn
+            try:
+                self.refresh_run(execution_id)
+            except NotFound:  # another pipeline's run, or one since deleted: a retry cannot help
+                _unknown.warning("execution", "event for unknown execution %s: ignored", execution_id[:200])
+        elif isinstance(event, ModelPackageStateChange):
+            self._model_package(event.detail)
+        elif isinstance(event, EndpointStateChange | EndpointDeploymentStateChange):
+            self._endpoint(event.detail)
         else:
-            log.debug("ignoring event %s", detail_type)
+            log.debug("ignoring event %s", event.detail_type)
 
-    def _model_package(self, detail: Mapping[str, Any]) -> None:
+    def _model_package(self, detail: ModelPackageDetail) -> None:
         platform = self.services.platform
-        group = detail.get("ModelPackageGroupName")
-        if group is not None and group != platform.model_package_group:
+        if detail.group and detail.group != platform.model_package_group:
             return
-        raw = detail.get("ModelPackageVersion")
-        if not isinstance(raw, int | str) or not str(raw).isdigit():
-            _unknown.warning("package-version", "model package event without a version: %r", str(raw)[:100])
-            return
-        version = int(raw)
+        version = detail.version
         try:
             package = platform.describe_model_package(version)
         except NotFound:
@@ -192,17 +186,16 @@ class SlackNotifications:
         if self.release.sync_approval(package) is None:
             self.refresh_card(version)  # otherwise the sync's result already refreshed it
 
-    def _endpoint(self, detail: Mapping[str, Any]) -> None:
-        name = detail.get("EndpointName")
-        status = EndpointStatus.parse(detail.get("EndpointStatus"))
-        if not isinstance(name, str) or status is None:
+    def _endpoint(self, detail: EndpointDetail) -> None:
+        name, status = detail.endpoint_name, detail.status
+        if status is None:
             return
         platform = self.services.platform
         env = next((e for e in ENVIRONMENTS if platform.endpoint_name(e) == name), None)
         if env is None:
             return
         info = self.release.endpoint(env)
-        reason = detail.get("FailureReason") or info.failure_reason
+        reason = detail.failure_reason or info.failure_reason
         if status in _PROBLEM_STATES:
             text = f":red_circle: {env} endpoint {code(name, 100)} is {status.value}"
             text += f": {escape(truncate(str(reason), 500))}" if reason else "."
@@ -244,28 +237,33 @@ def _checks(report: object) -> str:
     return ("\n" + "\n".join(lines)) if lines else ""
 
 
-_bridges: WeakKeyDictionary[ReleaseService, SlackNotifications] = WeakKeyDictionary()
-_bridges_lock = threading.Lock()
+def notifications_for(services: Services, notifier: Notifier) -> SlackNotifications:
+    """The one ``SlackNotifications`` of ``services``, made on first use; the latest notifier takes over."""
+    with _creating:
+        current = services.subscriber
+        if not isinstance(current, SlackNotifications):
+            current = SlackNotifications(services, notifier)
+            services.subscriber = current
+        current.notifier = notifier
+        return current
 
 
-def handle_platform_event(services: Services, notifier: Notifier, event: PlatformEvent) -> None:
-    """Map one EventBridge-shaped event to Slack messages (raises on failure, for HTTP callers)."""
-    SlackNotifications(services, notifier).handle(event)
+def handle_platform_event(services: Services, notifier: Notifier, event: EventBridgeEvent) -> None:
+    """Map one parsed, deduplicated event to Slack messages (raises on failure, for HTTP callers)."""
+    notifications_for(services, notifier).handle(event)
 
 
 def register(app: App, services: Services) -> None:
-    """Subscribe once per release core; a later app for the same core takes over its messages."""
+    """Subscribe once per services; a later app for the same services takes over its messages."""
     notifier = services.notifier
     if notifier is None:
         raise RuntimeError(
             "build the notifier first (runtimes.assembly.build_notifier): listeners post through it"
         )
-    with _bridges_lock:
-        bridge = _bridges.get(services.release)
-        if bridge is not None:
-            bridge.notifier = notifier
+    bridge = notifications_for(services, notifier)
+    with _creating:
+        if bridge.subscribed:
             return
-        bridge = SlackNotifications(services, notifier)
-        _bridges[services.release] = bridge
+        bridge.subscribed = True
     services.release.subscribe(bridge.on_result)
     services.platform.subscribe(bridge.on_event)

@@ -1,5 +1,6 @@
-"""Slack side of the events the bot receives from outside: routes and their Block Kit."""
+"""Events the bot receives from outside, one module per source (``eventbridge``, ``github``, ``ci``)."""
 
-from .routes import dispatch_eventbridge, ingest_routes
+from .eventbridge import act_on_event, dispatch_eventbridge
+from .routes import ingest_routes
 
-__all__ = ["dispatch_eventbridge", "ingest_routes"]
+__all__ = ["act_on_event", "dispatch_eventbridge", "ingest_routes"]

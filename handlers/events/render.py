@@ -19,8 +19,8 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.ingest.ci import CIIdentity, PipelineResult
-from bot.ingest.eventbridge import AlarmChange, EndpointDeploymentChange
 from bot.ingest.github import DeploymentStatus, JobFailure, WorkflowRun
+from bot.ingest.models import AlarmStateChange, EndpointDeploymentDetail
 from bot.slack_text import escape
 from handlers.render.common import MAX_FALLBACK_TEXT, clip, code, context, header, link, quote, section
 from handlers.render.common import date as when
@@ -157,7 +157,7 @@ def _rollback_actions(production_version: int | None) -> list[Block]:
     return [ActionsBlock(block_id="alert_actions", elements=[rollback_button(production_version)])]
 
 
-def alarm_alert(alarm: AlarmChange, production_version: int | None) -> Message:
+def alarm_alert(alarm: AlarmStateChange, production_version: int | None) -> Message:
     headline = f"{SIREN} <!here> Production alarm *{escape(alarm.alarm_name)}* is in ALARM"
     blocks: list[Block] = [header(f"🚨 Production alarm: {escape(alarm.alarm_name)}"), section(headline)]
     if alarm.reason:
@@ -165,7 +165,7 @@ def alarm_alert(alarm: AlarmChange, production_version: int | None) -> Message:
     facts = [
         f"since {when(alarm.at)}",
         f"was {escape(alarm.previous_state)}" if alarm.previous_state else "",
-        ", ".join(escape(m) for m in alarm.metrics),
+        ", ".join(escape(m) for m in alarm.detail.metric_labels),
         f"production serves v{production_version}" if production_version is not None else "",
     ]
     blocks.append(_context(*facts))
@@ -178,7 +178,7 @@ def alarm_alert(alarm: AlarmChange, production_version: int | None) -> Message:
     return _done(text, blocks)
 
 
-def alarm_resolved(alarm: AlarmChange) -> Message:
+def alarm_resolved(alarm: AlarmStateChange) -> Message:
     name, state = escape(alarm.alarm_name), escape(alarm.state)
     return _done(
         f":white_check_mark: Production alarm {name} is back to {state}.",
@@ -187,7 +187,7 @@ def alarm_resolved(alarm: AlarmChange) -> Message:
 
 
 def deployment_failure(
-    change: EndpointDeploymentChange, environment: Environment, production_version: int | None
+    change: EndpointDeploymentDetail, environment: Environment, production_version: int | None
 ) -> Message:
     status = change.status.value if change.status else change.raw_status or "unknown"
     reason = change.failure_reason or "SageMaker gave no reason."

@@ -25,7 +25,7 @@ from bot.notify import Notifier
 from bot.services import Services
 from bot.settings import Settings
 from bot.store.sqlite import SQLiteStore
-from handlers.events.routes import dispatch_eventbridge
+from handlers.events import dispatch_eventbridge
 from handlers.notifications import SlackNotifications
 from handlers.render.release_card import card_key
 from ml.local import events as local_events

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bot.ingest.eventbridge import KNOWN_DETAIL_TYPES
+from bot.ingest.models import KNOWN_DETAIL_TYPES
 from bot.settings import Settings
 from ml.platform import (
     DT_ENDPOINT,

@@ -35,11 +35,12 @@ from starlette.applications import Starlette
 
 from bot.core.models import Decision
 from bot.core.service import ReleaseService
+from bot.ingest.models import EventBridgeEvent
 from bot.notify import Notifier
 from bot.services import Services
 from bot.settings import Settings
 from bot.store.sqlite import SQLiteStore
-from handlers.events.routes import ingest_routes
+from handlers.events import ingest_routes
 from ml.local import LocalPlatform
 from ml.platform import ApprovalStatus, Environment, NotFound
 from runtimes.slack_local import LocalSlack, Message
@@ -236,7 +237,7 @@ class Env:
     notifier: Notifier
     slack: LocalSlack
     platform: LocalPlatform
-    delegated: list[dict[str, Any]]
+    delegated: list[EventBridgeEvent]
     client: Client
     issuer: Issuer
     #: transcript position before this test: the Slack server is shared by the session
@@ -305,8 +306,8 @@ def make_settings(issuer: Issuer, **overrides: Any) -> Settings:
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
-def make_client(services: Services, notifier: Notifier, delegated: list[dict[str, Any]]) -> Client:
-    def handler(_services: Services, _notifier: Notifier, event: dict[str, Any]) -> None:
+def make_client(services: Services, notifier: Notifier, delegated: list[EventBridgeEvent]) -> Client:
+    def handler(_services: Services, _notifier: Notifier, event: EventBridgeEvent) -> None:
         delegated.append(event)
 
     return Client(Starlette(routes=ingest_routes(services, notifier, platform_handler=handler)))
@@ -338,7 +339,7 @@ def env(
         backoff_base=0.01,
         backoff_max=0.02,
     )
-    delegated: list[dict[str, Any]] = []
+    delegated: list[EventBridgeEvent] = []
     seq = max((m.seq for m in slack.messages(include_deleted=True)), default=-1) + 1
     client = make_client(services, notifier, delegated)
     yield Env(services, notifier, slack, platform, delegated, client, issuer, seq, len(slack.calls()))

@@ -2,24 +2,27 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
-from bot.ingest.eventbridge import (
-    AlarmChange,
-    EndpointChange,
-    EndpointDeploymentChange,
+from bot.ingest.eventbridge import EventFilter
+from bot.ingest.models import (
+    AlarmStateChange,
+    EndpointDeploymentStateChange,
+    EndpointStateChange,
+    EventBridgeEvent,
     EventError,
-    EventFilter,
-    JobChange,
-    ModelPackageChange,
-    PipelineExecutionChange,
-    PipelineStepChange,
-    normalise,
+    ModelPackageStateChange,
+    PipelineExecutionStatusChange,
+    PipelineStepStatusChange,
+    ProcessingJobStateChange,
+    TrainingJobStateChange,
+    parse,
+    parse_batch,
     parse_body,
-    parse_envelope,
     parse_time,
     to_int,
 )
@@ -36,7 +39,7 @@ RULES = EventFilter(
 
 
 def change_of(event: dict[str, Any]) -> Any:
-    return normalise(parse_envelope(event))
+    return parse(event)
 
 
 @pytest.mark.parametrize(
@@ -79,13 +82,14 @@ def test_numbers_as_strings() -> None:
 
 def test_pipeline_execution() -> None:
     change = change_of(fixture("eb_pipeline_execution_failed.json"))
-    assert isinstance(change, PipelineExecutionChange)
-    assert change.pipeline_name == "mlops-xgboost-pipeline"
-    assert change.execution_id == "k2v9d0q7wz1m"
-    assert change.status is ExecutionStatus.FAILED
-    assert change.previous_status is ExecutionStatus.EXECUTING
-    assert change.started_at == datetime(2026, 11, 20, 9, 15, tzinfo=UTC)
-    assert change.failure_reason == "Step failure: One or multiple steps failed."
+    assert isinstance(change, PipelineExecutionStatusChange)
+    detail = change.detail
+    assert detail.pipeline_name == "mlops-xgboost-pipeline"
+    assert detail.execution_id == "k2v9d0q7wz1m"
+    assert detail.status is ExecutionStatus.FAILED
+    assert detail.previous_status is ExecutionStatus.EXECUTING
+    assert detail.started_at == datetime(2026, 11, 20, 9, 15, tzinfo=UTC)
+    assert detail.failure_reason == "Step failure: One or multiple steps failed."
     assert RULES.relevant(change)
 
 
@@ -102,16 +106,18 @@ def test_pipeline_execution_without_optional_fields() -> None:
         del event["detail"][name]
     event["detail"]["currentPipelineExecutionStatus"] = "Executing"
     change = change_of(event)
-    assert isinstance(change, PipelineExecutionChange)
-    assert change.status is ExecutionStatus.EXECUTING
-    assert (change.ended_at, change.failure_reason, change.previous_status) == (None, None, None)
+    assert isinstance(change, PipelineExecutionStatusChange)
+    detail = change.detail
+    assert detail.status is ExecutionStatus.EXECUTING
+    assert (detail.ended_at, detail.failure_reason, detail.previous_status) == (None, None, None)
     # the pipeline is read from the execution ARN when pipelineArn is missing
-    assert change.pipeline_name == "mlops-xgboost-pipeline"
+    assert detail.pipeline_name == "mlops-xgboost-pipeline"
 
 
 def test_step_failure_and_unknown_future_status() -> None:
-    change = change_of(fixture("eb_pipeline_step_failed.json"))
-    assert isinstance(change, PipelineStepChange)
+    event = change_of(fixture("eb_pipeline_step_failed.json"))
+    assert isinstance(event, PipelineStepStatusChange)
+    change = event.detail
     assert (change.step_name, change.status, change.step_type) == (
         "TrainModel",
         StepStatus.FAILED,
@@ -122,18 +128,19 @@ def test_step_failure_and_unknown_future_status() -> None:
 
     event = fixture("eb_pipeline_step_failed.json")
     event["detail"]["currentStepStatus"] = "Retrying"  # a status this code does not know yet
-    assert change_of(event).status == "Retrying"
+    assert change_of(event).detail.status == "Retrying"
 
 
 def test_model_package_with_version_as_string_and_epoch_ms_time() -> None:
-    change = change_of(fixture("eb_model_package_approved.json"))
-    assert isinstance(change, ModelPackageChange)
+    event = change_of(fixture("eb_model_package_approved.json"))
+    assert isinstance(event, ModelPackageStateChange)
+    change = event.detail
     assert change.version == 3
     assert change.approval_status is ApprovalStatus.APPROVED
     assert change.created_at == datetime.fromtimestamp(1763632950, UTC)
     assert change.modified_at == datetime(2026, 11, 20, 10, 2, 32, 417000, tzinfo=UTC)
     assert change.generated_by is not None and change.generated_by.endswith("/execution/k2v9d0q7wz1m")
-    assert RULES.relevant(change)
+    assert RULES.relevant(event)
 
 
 def test_model_package_version_from_arn_when_missing_and_extra_fields() -> None:
@@ -142,8 +149,12 @@ def test_model_package_version_from_arn_when_missing_and_extra_fields() -> None:
     event["detail"]["SomethingAddedNextYear"] = {"nested": [1, 2]}
     event["brandNewTopLevelField"] = True
     change = change_of(event)
-    assert isinstance(change, ModelPackageChange)
-    assert change.version == 3
+    assert isinstance(change, ModelPackageStateChange)
+    assert change.detail.version == 3
+    # neither version nor ARN in the detail: the ARN among the event's resources names the version
+    del event["detail"]["ModelPackageArn"]
+    assert change_of(event).detail.arn.endswith("model-package/mlops-xgboost/3")
+    assert change_of(event).detail.version == 3
 
 
 def test_model_package_of_another_group_is_filtered() -> None:
@@ -154,21 +165,21 @@ def test_model_package_of_another_group_is_filtered() -> None:
 
 def test_endpoint_state_with_epoch_ms_envelope_time() -> None:
     event = fixture("eb_endpoint_in_service.json")
-    env = parse_envelope(event)
-    assert env.time == datetime.fromtimestamp(1763633101, UTC)
-    change = normalise(env)
-    assert isinstance(change, EndpointChange)
+    parsed = parse(event)
+    assert parsed.time == datetime.fromtimestamp(1763633101, UTC)
+    assert isinstance(parsed, EndpointStateChange)
+    change = parsed.detail
     assert change.status is EndpointStatus.IN_SERVICE
     assert change.raw_status == "IN_SERVICE"
     assert change.modified_at == datetime.fromtimestamp(1763633100.512, UTC)
     assert RULES.environment_of(change.endpoint_name) == "staging"
-    assert RULES.relevant(change)
+    assert RULES.relevant(parsed)
 
 
 def test_endpoint_status_in_api_spelling() -> None:
     event = fixture("eb_endpoint_in_service.json")
     event["detail"]["EndpointStatus"] = "InService"
-    assert change_of(event).status is EndpointStatus.IN_SERVICE
+    assert change_of(event).detail.status is EndpointStatus.IN_SERVICE
 
 
 def test_endpoint_names_compare_case_insensitively_and_others_are_filtered() -> None:
@@ -180,8 +191,9 @@ def test_endpoint_names_compare_case_insensitively_and_others_are_filtered() -> 
 
 
 def test_deployment_rolling_back_is_a_failure() -> None:
-    change = change_of(fixture("eb_endpoint_deployment_failed.json"))
-    assert isinstance(change, EndpointDeploymentChange)
+    event = change_of(fixture("eb_endpoint_deployment_failed.json"))
+    assert isinstance(event, EndpointDeploymentStateChange)
+    change = event.detail
     assert change.failed
     assert change.status is EndpointStatus.ROLLING_BACK
     assert change.pending_config_name == "mlops-xgboost-production-v3-20261120111000"
@@ -194,20 +206,22 @@ def test_deployment_in_progress_is_not_a_failure() -> None:
     event["detail"]["EndpointStatus"] = "UPDATING"
     del event["detail"]["FailureReason"]
     change = change_of(event)
-    assert isinstance(change, EndpointDeploymentChange)
-    assert not change.failed
+    assert isinstance(change, EndpointDeploymentStateChange)
+    assert not change.detail.failed
 
 
 def test_jobs_are_ours_only_when_tagged_with_our_pipeline() -> None:
     training = change_of(fixture("eb_training_job_failed.json"))
-    assert isinstance(training, JobChange)
-    assert (training.kind, training.status) == ("training", "Failed")
-    assert training.started_at == datetime.fromtimestamp(1763630650, UTC)
+    assert isinstance(training, TrainingJobStateChange)
+    assert (training.detail.kind, training.detail.status) == ("training", "Failed")
+    assert training.detail.started_at == datetime.fromtimestamp(1763630650, UTC)
     assert RULES.relevant(training)
 
     processing = change_of(fixture("eb_processing_job_completed.json"))
-    assert isinstance(processing, JobChange)
-    assert processing.tags["sagemaker:pipeline-execution-arn"].endswith("k2v9d0q7wz1m")  # list-style tags
+    assert isinstance(processing, ProcessingJobStateChange)
+    assert processing.detail.tags["sagemaker:pipeline-execution-arn"].endswith(
+        "k2v9d0q7wz1m"
+    )  # list-style tags
     assert RULES.relevant(processing)
 
     untagged = fixture("eb_training_job_failed.json")
@@ -217,11 +231,11 @@ def test_jobs_are_ours_only_when_tagged_with_our_pipeline() -> None:
 
 def test_alarm() -> None:
     change = change_of(fixture("eb_alarm_production_5xx.json"))
-    assert isinstance(change, AlarmChange)
+    assert isinstance(change, AlarmStateChange)
     assert change.firing
     assert change.at == datetime(2026, 11, 20, 12, 5, 40, 125000, tzinfo=UTC)
-    assert change.endpoints == ("mlops-xgboost-production",)
-    assert change.metrics == ("AWS/SageMaker Invocation5XXErrors",)
+    assert change.detail.endpoints == ("mlops-xgboost-production",)
+    assert change.detail.metric_labels == ("AWS/SageMaker Invocation5XXErrors",)
     # not in the configured names, but it watches the production endpoint
     assert RULES.production_alarm(change)
 
@@ -243,10 +257,12 @@ def test_alarm_by_name_and_unrelated_alarms() -> None:
 def test_unknown_detail_types_and_sources_are_not_normalised() -> None:
     event = fixture("eb_endpoint_in_service.json")
     event["detail-type"] = "SageMaker Feature Group State Change"
-    assert normalise(parse_envelope(event)) is None
+    parsed = parse(event)
+    assert type(parsed) is EventBridgeEvent and not parsed.known
+    assert parsed.detail["EndpointName"] == "mlops-xgboost-staging"  # kept, untyped
     event = fixture("eb_alarm_production_5xx.json")
     event["source"] = "aws.ec2"
-    assert normalise(parse_envelope(event)) is None
+    assert not parse(event).known
 
 
 @pytest.mark.parametrize(
@@ -265,15 +281,13 @@ def test_malformed_events(mutate: Any, message: str) -> None:
     event = fixture("eb_pipeline_execution_failed.json")
     mutate(event)
     with pytest.raises(EventError, match=message):
-        normalise(parse_envelope(event))
+        parse(event)
 
 
 def test_detail_forwarded_as_a_json_string() -> None:
-    import json
-
     event = fixture("eb_pipeline_step_failed.json")
     event["detail"] = json.dumps(event["detail"])
-    assert isinstance(change_of(event), PipelineStepChange)
+    assert isinstance(change_of(event), PipelineStepStatusChange)
 
 
 def test_body_is_one_event_or_a_list() -> None:
@@ -284,4 +298,56 @@ def test_body_is_one_event_or_a_list() -> None:
     with pytest.raises(EventError, match="empty list"):
         parse_body(b"[]")
     with pytest.raises(EventError, match="an event must be a JSON object"):
-        parse_envelope("just a string")
+        parse("just a string")
+
+
+def test_a_batch_is_refused_whole_for_one_bad_entry() -> None:
+    good, bad = fixture("eb_pipeline_execution_failed.json"), fixture("eb_model_package_approved.json")
+    bad["detail"]["ModelPackageVersion"] = "3.5"
+    assert [e.id for e in parse_batch(json.dumps([good]).encode())] == [good["id"]]
+    with pytest.raises(EventError, match="whole number"):
+        parse_batch(json.dumps([good, bad]).encode())
+
+
+def test_odd_optional_parts_are_dropped_not_fatal() -> None:
+    event = fixture("eb_endpoint_deployment_failed.json")
+    event["detail"]["PendingDeploymentSummary"] = "unexpected"
+    event["detail"]["ProductionVariants"] = [7, {"VariantName": "AllTraffic", "VariantStatus": "x"}]
+    event["time"] = "not a time"
+    change = parse(event)
+    assert isinstance(change, EndpointDeploymentStateChange)
+    assert (change.time, change.detail.pending_config_name, change.detail.stage_messages) == (None, None, ())
+    assert change.detail.failed  # still ROLLING_BACK
+
+
+def test_model_life_cycle_of_a_package_event() -> None:
+    event = fixture("eb_model_package_approved.json")
+    event["detail"]["ModelLifeCycle"] = {"Stage": "Production", "StageStatus": "Approved"}
+    change = parse(event)
+    assert isinstance(change, ModelPackageStateChange)
+    life = change.detail.life_cycle
+    assert life is not None and (life.stage, life.stage_status, life.stage_description) == (
+        "Production",
+        "Approved",
+        None,
+    )
+
+
+@pytest.mark.parametrize(
+    ("fixture_name", "field", "message"),
+    [
+        ("eb_alarm_production_5xx.json", "alarmName", "no alarmName"),
+        ("eb_pipeline_step_failed.json", "stepName", "no stepName"),
+        ("eb_training_job_failed.json", "TrainingJobStatus", "no TrainingJobStatus"),
+        ("eb_endpoint_in_service.json", "EndpointName", None),  # the name is read from EndpointArn
+    ],
+)
+def test_key_fields_are_named_in_refusals(fixture_name: str, field: str, message: str | None) -> None:
+    event = fixture(fixture_name)
+    del event["detail"][field]
+    if message is None:
+        assert parse(event).detail.endpoint_name == "mlops-xgboost-staging"
+        del event["detail"]["EndpointArn"]
+        message = "no EndpointName"
+    with pytest.raises(EventError, match=message):
+        parse(event)

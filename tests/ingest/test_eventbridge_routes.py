@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from starlette.applications import Starlette
 
-from handlers.events import routes
-from handlers.events.routes import dispatch_eventbridge, ingest_routes
+from bot.ingest.models import EventBridgeEvent
+from handlers.events import dispatch_eventbridge, eventbridge, ingest_routes
 from ml.platform import PlatformError
 
 from .conftest import EVENTS_TOKEN, Client, Env, fixture, make_client
@@ -62,7 +62,7 @@ def test_sagemaker_event_is_delegated_once(env: Env) -> None:
     again = send(env, event)
     assert first.status_code == 200 and first.json()["results"] == ["delegated"]
     assert again.status_code == 200 and again.json()["results"] == ["duplicate"]
-    assert env.delegated == [event]
+    assert [e.id for e in env.delegated] == [event["id"]]
 
 
 def test_a_batch_and_what_is_ignored(env: Env) -> None:
@@ -96,7 +96,7 @@ def test_a_batch_and_what_is_ignored(env: Env) -> None:
         "ignored",
         "filtered",
     ]
-    assert [e["id"] for e in env.delegated] == [e["id"] for e in batch[:4]]
+    assert [e.id for e in env.delegated] == [e["id"] for e in batch[:4]]
 
 
 @pytest.mark.parametrize(
@@ -235,7 +235,7 @@ def test_a_failure_before_anything_is_queued_lets_the_retry_act(env: Env) -> Non
     event = fixture("eb_model_package_approved.json")
     calls: list[int] = []
 
-    def flaky(services: Any, notifier: Any, e: dict[str, Any]) -> None:
+    def flaky(services: Any, notifier: Any, e: EventBridgeEvent) -> None:
         calls.append(1)
         if len(calls) == 1:
             raise PlatformError("DescribeModelPackage timed out")
@@ -245,7 +245,7 @@ def test_a_failure_before_anything_is_queued_lets_the_retry_act(env: Env) -> Non
     assert send(env, event).status_code == 500
     assert send(env, event).json()["results"] == ["delegated"]
     assert send(env, event).json()["results"] == ["duplicate"]
-    assert env.delegated == [event]
+    assert [e.id for e in env.delegated] == [event["id"]]
 
 
 def test_concurrent_duplicates_act_once(env: Env) -> None:
@@ -260,7 +260,7 @@ def test_concurrent_duplicates_act_once(env: Env) -> None:
 def test_default_handler_is_the_slack_notifications(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
     seen: list[str] = []
     monkeypatch.setattr(
-        routes, "handle_platform_event", lambda services, notifier, event: seen.append(event["id"])
+        eventbridge, "handle_platform_event", lambda services, notifier, event: seen.append(event.id)
     )
     event = fixture("eb_pipeline_step_failed.json")
     assert dispatch_eventbridge(env.services, env.notifier, event) == "delegated"

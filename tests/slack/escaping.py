@@ -18,7 +18,8 @@ from typing import Any
 from hypothesis import settings
 from hypothesis import strategies as st
 
-from ml.platform import ENVIRONMENTS, Environment
+from bot.ingest.models import AlarmStateChange, EndpointDeploymentDetail
+from ml.platform import ENVIRONMENTS, EndpointStatus, Environment
 
 #: Slack user ids the tests treat as trusted (they come from Slack itself, never from outside text).
 TRUSTED_USERS = frozenset({"UALICE", "UBOB", "UCAROL", "UDAVE"})
@@ -158,3 +159,57 @@ def payload(message: Any) -> dict[str, Any]:
 def unescape(text: str) -> str:
     """What Slack displays for escaped text."""
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def alarm_change(
+    event_id: str,
+    name: str,
+    state: str,
+    previous: str | None = None,
+    reason: str | None = None,
+    at: datetime | None = None,
+    description: str | None = None,
+    region: str = "",
+    endpoints: tuple[str, ...] = (),
+    metrics: tuple[str, ...] = (),
+) -> AlarmStateChange:
+    """An alarm event in CloudWatch's shape, parsed as the bot parses one."""
+    watched = [{"metricStat": {"metric": {"name": m}}} for m in metrics]
+    watched += [{"metricStat": {"metric": {"dimensions": {"EndpointName": e}}}} for e in endpoints]
+    return AlarmStateChange.model_validate(
+        {
+            "id": event_id,
+            "region": region,
+            "time": at,
+            "detail": {
+                "alarmName": name,
+                "state": {"value": state, "reason": reason, "timestamp": at},
+                "previousState": {"value": previous},
+                "configuration": {"description": description, "metrics": watched},
+            },
+        }
+    )
+
+
+def deployment_change(
+    name: str,
+    status: EndpointStatus | None,
+    raw_status: str,
+    config: str | None,
+    pending: str | None,
+    reason: str | None,
+    modified: datetime | None,
+    messages: tuple[str, ...],
+) -> EndpointDeploymentDetail:
+    """A deployment event's detail in SageMaker's shape, parsed as the bot parses one."""
+    stages = [{"VariantStatus": [{"Status": "Baking", "StatusMessage": m} for m in messages]}]
+    return EndpointDeploymentDetail.model_validate(
+        {
+            "EndpointName": name,
+            "EndpointStatus": status.value if status else raw_status,
+            "EndpointConfigName": config,
+            "FailureReason": reason,
+            "LastModifiedTime": modified,
+            "PendingDeploymentSummary": {"EndpointConfigName": pending, "ProductionVariants": stages},
+        }
+    )

@@ -11,7 +11,6 @@ from hypothesis import given
 
 from bot.core.models import Action, Actor, ApprovalStatus, AuditEntry, Outcome, Result, Role, VersionView
 from bot.core.service import StatusView
-from bot.ingest.eventbridge import AlarmChange
 from bot.ingest.github import WorkflowRun
 from bot.notify.deadletter import notice_text
 from bot.slack_text import escape
@@ -23,7 +22,7 @@ from handlers.render.help import render_usage_error as usage
 from handlers.render.status import render_audit, render_status
 from ml.platform import ModelPackage
 
-from .escaping import EXAMPLES, T0, assert_safe, outside, payload, problems, unescape
+from .escaping import EXAMPLES, T0, alarm_change, assert_safe, outside, payload, problems, unescape
 
 # -- the rule itself ---------------------------------------------------------------------------------
 
@@ -55,7 +54,7 @@ def test_escape_is_slacks_rule_and_nothing_more() -> None:
 def test_text_that_looks_escaped_is_escaped_once_and_shows_as_typed() -> None:
     # "&amp;" typed by someone must show as "&amp;"; the bot's own "&amp;" must not become "&amp;amp;".
     assert escape("&amp;") == "&amp;amp;" and unescape(escape("&amp;")) == "&amp;"
-    alarm = AlarmChange("e1", "R&D <latency>", "ALARM", "OK", "p95 > 300ms & rising", T0)
+    alarm = alarm_change("e1", "R&D <latency>", "ALARM", "OK", "p95 > 300ms & rising", T0)
     message = events.alarm_alert(alarm, 2)
     dumped = json.dumps(payload(message), ensure_ascii=False)
     assert "R&amp;D &lt;latency&gt;" in message.text

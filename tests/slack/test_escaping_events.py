@@ -9,14 +9,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.ingest.ci import CIIdentity, PipelineResult
-from bot.ingest.eventbridge import AlarmChange, EndpointDeploymentChange
 from bot.ingest.github import DeploymentStatus, JobFailure, WorkflowRun
+from bot.ingest.models import AlarmStateChange, EndpointDeploymentDetail
 from handlers.events import render as events
 from ml.platform import EndpointStatus, ExecutionStatus
 
 from .escaping import (
     EXAMPLES,
+    alarm_change,
     assert_safe,
+    deployment_change,
     envs,
     maybe,
     moments,
@@ -96,14 +98,13 @@ def test_github_deployment_status(status: DeploymentStatus) -> None:
 
 
 alarms = st.builds(
-    AlarmChange,
-    outside,
+    alarm_change,
     named,
-    st.sampled_from(["ALARM", "OK"]) | outside,
+    named,
+    st.sampled_from(["ALARM", "OK"]) | named,
     maybe,
     maybe,
     st.none() | moments,
-    maybe,
     maybe,
     outside,
     small,
@@ -113,7 +114,9 @@ alarms = st.builds(
 
 @EXAMPLES
 @given(alarm=alarms, serving=st.none() | versions)
-def test_alarm_alert_pings_here_once_and_only_on_purpose(alarm: AlarmChange, serving: int | None) -> None:
+def test_alarm_alert_pings_here_once_and_only_on_purpose(
+    alarm: AlarmStateChange, serving: int | None
+) -> None:
     message = events.alarm_alert(alarm, serving)
     assert_safe(payload(message), here=1)
     # escaped exactly once: what Slack shows is what the alarm said
@@ -124,16 +127,15 @@ def test_alarm_alert_pings_here_once_and_only_on_purpose(alarm: AlarmChange, ser
 
 @EXAMPLES
 @given(alarm=alarms)
-def test_alarm_resolved(alarm: AlarmChange) -> None:
+def test_alarm_resolved(alarm: AlarmStateChange) -> None:
     assert_safe(payload(events.alarm_resolved(alarm)))
 
 
 @EXAMPLES
 @given(
     change=st.builds(
-        EndpointDeploymentChange,
-        outside,
-        outside,
+        deployment_change,
+        named,
         st.none() | st.sampled_from(list(EndpointStatus)),
         outside,
         maybe,
@@ -145,7 +147,7 @@ def test_alarm_resolved(alarm: AlarmChange) -> None:
     environment=envs,
     serving=st.none() | versions,
 )
-def test_deployment_failure(change: EndpointDeploymentChange, environment: Any, serving: int | None) -> None:
+def test_deployment_failure(change: EndpointDeploymentDetail, environment: Any, serving: int | None) -> None:
     message = events.deployment_failure(change, environment, serving)
     assert_safe(payload(message))
     assert unescape(message.text).endswith(f"failed: {change.failure_reason or 'SageMaker gave no reason.'}")

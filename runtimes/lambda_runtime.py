@@ -1,0 +1,135 @@
+"""What one Lambda instance builds at cold start and keeps: services, Bolt app, ingest app, notifier."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from mangum import Mangum
+from slack_bolt import App
+from slack_bolt.adapter.aws_lambda import SlackRequestHandler
+from slack_bolt.adapter.aws_lambda.lazy_listener_runner import LambdaLazyListenerRunner
+from slack_sdk import WebClient
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from bot.core.store import StoreError
+from bot.limits import Limits
+from bot.notify import Notifier
+from bot.services import Services, build_services
+from bot.settings import ConfigError, Settings, load_settings
+from handlers.events import dispatch_eventbridge
+from handlers.middleware.edge import SlackEdge
+from runtimes.assembly import build_notifier, create_app, incoming_routes
+from runtimes.lambda_secrets import load_secrets
+
+log = logging.getLogger(__name__)
+
+HEALTH_PATH = "/healthz"
+#: Longest time an invocation spends sending queued Slack messages before it returns.
+FLUSH_SECONDS = 20.0
+#: Time kept back from the invocation's deadline for returning the response.
+DEADLINE_MARGIN_SECONDS = 2.0
+#: Outbox lease of one instance; short, since frozen instances hold it until it lapses.
+LEASE_SECONDS = 10
+
+
+@dataclass
+class LambdaRuntime:
+    """What one Lambda instance keeps between invocations."""
+
+    services: Services
+    app: App
+    slack: SlackRequestHandler
+    notifier: Notifier
+    #: Mangum over the ingest routes and the health check
+    ingest: Mangum
+    dispatch_eventbridge: Callable[..., str]
+    loop: asyncio.AbstractEventLoop
+    limits: Limits
+    edge: SlackEdge
+
+    def close(self) -> None:
+        self.notifier.close(timeout=0)
+        self.services.close()
+        self.loop.close()
+
+    def flush(self, context: Any) -> None:
+        """Send what this invocation queued, within its deadline; leftovers stay in the outbox."""
+        budget = FLUSH_SECONDS
+        remaining = getattr(context, "get_remaining_time_in_millis", None)
+        if callable(remaining):
+            budget = min(budget, remaining() / 1000 - DEADLINE_MARGIN_SECONDS)
+        try:
+            if budget > 0 and not self.notifier.flush(timeout=budget):
+                log.warning("Slack outbox not empty after %.1f s; the next invocation carries on", budget)
+        except Exception:
+            log.exception("sending Slack notifications failed; they stay queued")
+        finally:
+            # Let another instance drain at once instead of waiting for this frozen one's lease.
+            self.notifier.close(timeout=0)
+
+
+def build_runtime(
+    settings: Settings | None = None,
+    *,
+    services: Services | None = None,
+    client: WebClient | None = None,
+    lambda_client: Any = None,
+    secrets_client: Any = None,
+) -> LambdaRuntime:
+    """Secrets, settings, services, Bolt app and ingest routes, as one cold start builds them."""
+    if settings is None:
+        load_secrets(client=secrets_client)
+        settings = load_settings()
+    if settings.mlops_store != "dynamodb":
+        raise ConfigError(
+            "MLOPS_STORE must be dynamodb on Lambda: instances share nothing else "
+            f"(got {settings.mlops_store!r})"
+        )
+    settings.require("slack_bot_token", "slack_signing_secret")
+    assert settings.slack_bot_token is not None and settings.slack_signing_secret is not None
+    services = services or build_services(settings)
+    if client is None:
+        client = WebClient(token=settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url)
+    # No worker thread: a frozen instance cannot send. Each invocation flushes what it queued.
+    notifier = build_notifier(services, client, start_worker=False, lease_seconds=LEASE_SECONDS)
+    # auth.test at construction would add a Slack round trip to every cold start.
+    app = create_app(services, client=client, process_before_response=True, token_verification_enabled=False)
+    slack = SlackRequestHandler(app)
+    runner = app.listener_runner.lazy_listener_runner
+    if not isinstance(runner, LambdaLazyListenerRunner):
+        raise TypeError(f"expected Bolt's Lambda lazy listener runner, got {type(runner).__name__}")
+    # Created now rather than inside the first acknowledgement (boto3 clients take ~0.2 s).
+    runner.lambda_client = lambda_client if lambda_client is not None else boto3.client("lambda")
+    # The same incoming-event routes as the HTTP server's, plus the one health check.
+    routes = [*incoming_routes(services), Route(HEALTH_PATH, _healthz(services))]
+    return LambdaRuntime(
+        services=services,
+        app=app,
+        slack=slack,
+        notifier=notifier,
+        ingest=Mangum(Starlette(routes=routes), lifespan="off"),
+        dispatch_eventbridge=dispatch_eventbridge,
+        loop=asyncio.new_event_loop(),
+        limits=Limits.from_settings(settings),
+        edge=SlackEdge(settings.slack_signing_secret.get_secret_value()),
+    )
+
+
+def _healthz(services: Services) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(_: Request) -> Response:
+        try:
+            services.store.get("health", "probe")
+        except (StoreError, OSError) as exc:
+            log.warning("health check: store failed: %s", exc)
+            return JSONResponse({"status": "degraded", "store": str(exc)}, status_code=503)
+        return JSONResponse({"status": "ok", "backend": services.platform.name, "runtime": "lambda"})
+
+    return endpoint
