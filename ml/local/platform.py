@@ -20,8 +20,6 @@ processes). Changes to endpoints go through ``endpoint_changes``; events through
 from __future__ import annotations
 
 import logging
-import urllib.error
-import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -44,12 +42,12 @@ from ml.platform import (
     PlatformError,
     RolledBack,
 )
-from ml.validate import runtime_invoker, validate_endpoint
 
 from . import parameters as run_parameters
 from . import rollout
 from .announcer import Announcer
 from .endpoint_changes import INTERRUPTED_DEPLOY, EndpointChanges, recover_endpoints
+from .endpoint_validation import validate_served
 from .endpoints import (
     EndpointHost,
     ensure_host_process,
@@ -68,8 +66,6 @@ __all__ = ["DEFAULT_THRESHOLD", "INTERRUPTED", "INTERRUPTED_DEPLOY", "LocalPlatf
 log = logging.getLogger(__name__)
 
 DEFAULT_THRESHOLD = DEFAULT_ACCURACY_THRESHOLD
-#: The local endpoint host checks no signature: any fixed credentials will do.
-_LOCAL_CREDENTIALS = ("local", "local")
 
 
 class LocalPlatform:
@@ -294,16 +290,7 @@ class LocalPlatform:
         lineage_threshold = self.describe_model_package(info.version).lineage.get("threshold")
         if lineage_threshold:
             threshold = float(lineage_threshold)
-        url = self.endpoint_url
-        report = validate_endpoint(
-            runtime_invoker(info.name, url, "us-east-1", credentials=_LOCAL_CREDENTIALS),
-            threshold=threshold,
-            ping=lambda: _ping(url, info.name),
-            endpoint=info.name,
-            clock=self._registry.clock,
-        )
-        report["model_version"] = info.version
-        return report
+        return validate_served(info, self.endpoint_url, threshold, self._registry.clock)
 
 
 def _info(row: EndpointRow) -> EndpointInfo:
@@ -326,12 +313,3 @@ def _version(version: int) -> int:
     if version < 1:
         raise InvalidRequest(f"model versions start at 1, not {version}")
     return version
-
-
-def _ping(url: str, endpoint: str) -> bool:
-    request = urllib.request.Request(f"{url}/ping", headers={"X-Endpoint": endpoint})  # noqa: S310 - http only
-    try:
-        with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
-            return bool(response.status == 200)
-    except (OSError, urllib.error.URLError):
-        return False
