@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from ml.clock import SYSTEM_CLOCK
 from ml.platform import (
     DT_ENDPOINT,
     DT_EXECUTION,
@@ -33,6 +34,8 @@ from ml.platform import (
     PlatformEvent,
     StepStatus,
 )
+
+from .workers import consume
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +91,7 @@ def envelope(
         "detail-type": detail_type,
         "source": EVENT_SOURCE,
         "account": ACCOUNT,
-        "time": iso(at or datetime.now(UTC)),
+        "time": iso(at or SYSTEM_CLOCK.now()),
         "region": REGION,
         "resources": list(resources),
         "detail": dict(detail),
@@ -106,6 +109,7 @@ def execution_status_event(
     ended_at: datetime | None = None,
     failure_reason: str | None = None,
     description: str = "",
+    at: datetime | None = None,
 ) -> PlatformEvent:
     detail: dict[str, Any] = {
         "pipelineExecutionDisplayName": display_name,
@@ -121,7 +125,7 @@ def execution_status_event(
         detail["executionEndTime"] = iso(ended_at)
     if failure_reason:
         detail["failureReason"] = failure_reason
-    return envelope(DT_EXECUTION, [pipeline_arn(pipeline_name), execution_id], detail)
+    return envelope(DT_EXECUTION, [pipeline_arn(pipeline_name), execution_id], detail, at)
 
 
 def step_status_event(
@@ -135,6 +139,7 @@ def step_status_event(
     ended_at: datetime | None = None,
     failure_reason: str | None = None,
     metadata: Mapping[str, Any] | None = None,
+    at: datetime | None = None,
 ) -> PlatformEvent:
     detail: dict[str, Any] = {
         "metadata": dict(metadata or {}),
@@ -152,7 +157,7 @@ def step_status_event(
         detail["stepEndTime"] = iso(ended_at)
     if failure_reason:
         detail["failureReason"] = failure_reason
-    return envelope(DT_STEP, [pipeline_arn(pipeline_name), execution_id], detail)
+    return envelope(DT_STEP, [pipeline_arn(pipeline_name), execution_id], detail, at)
 
 
 def model_package_event(
@@ -285,17 +290,16 @@ class EventBus:
         self._thread.join(timeout)
 
     def _dispatch(self) -> None:
-        while True:
-            event = self._queue.get()
-            if event is None:
-                return
-            with self._lock:
-                listeners = list(self._listeners)
-            for listener in listeners:
-                try:
-                    listener(event)
-                except Exception:
-                    log.exception("event listener %r failed on %s", listener, event.get("detail-type"))
-            with self._idle:
-                self._pending -= 1
-                self._idle.notify_all()
+        consume(self._queue, self._deliver)
+
+    def _deliver(self, event: PlatformEvent) -> None:
+        with self._lock:
+            listeners = list(self._listeners)
+        for listener in listeners:
+            try:
+                listener(event)
+            except Exception:
+                log.exception("event listener %r failed on %s", listener, event.get("detail-type"))
+        with self._idle:
+            self._pending -= 1
+            self._idle.notify_all()

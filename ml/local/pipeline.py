@@ -23,9 +23,10 @@ from ml import serving_code
 from ml.platform import PIPELINE_STEPS, ApprovalStatus, ExecutionStatus, StepStatus
 
 from . import events
+from .announcer import Announcer
 from .container import write_environment
-from .events import EventBus
-from .registry import Registry, utcnow
+from .registry import Registry
+from .workers import consume
 
 log = logging.getLogger(__name__)
 
@@ -92,11 +93,13 @@ def read_metrics(evaluation_json: Path) -> dict[str, float]:
 
 
 class PipelineRunner:
+    """Worker threads that take queued runs and execute their steps in order."""
+
     def __init__(
         self,
         *,
         registry: Registry,
-        bus: EventBus,
+        announce: Announcer,
         home: Path,
         pipeline_name: str,
         group: str,
@@ -105,7 +108,7 @@ class PipelineRunner:
         if max_concurrent < 1:
             raise ValueError(f"max_concurrent must be at least 1, not {max_concurrent}")
         self.registry = registry
-        self.bus = bus
+        self.announce = announce
         self.home = Path(home)
         self.pipeline_name = pipeline_name
         self.group = group
@@ -150,19 +153,18 @@ class PipelineRunner:
                 log.warning("pipeline worker %s still running after %.0f s", worker.name, timeout)
 
     def _work(self) -> None:
-        while True:
-            request = self._queue.get()
-            if request is None:
-                return
-            with self._lock:
-                if request.execution_id not in self._queued:
-                    continue  # stopped while waiting
-                self._queued.discard(request.execution_id)
-            try:
-                self._run(request)
-            except Exception as exc:
-                log.exception("pipeline execution %s crashed", request.execution_id)
-                self._finish(request.execution_id, ExecutionStatus.FAILED, f"internal error: {exc}")
+        consume(self._queue, self._take)
+
+    def _take(self, request: RunRequest) -> None:
+        with self._lock:
+            if request.execution_id not in self._queued:
+                return  # stopped while waiting
+            self._queued.discard(request.execution_id)
+        try:
+            self._run(request)
+        except Exception as exc:
+            log.exception("pipeline execution %s crashed", request.execution_id)
+            self._finish(request.execution_id, ExecutionStatus.FAILED, f"internal error: {exc}")
 
     # -- one execution ---------------------------------------------------------------------------
 
@@ -174,23 +176,23 @@ class PipelineRunner:
             if self.registry.get_execution(eid).status is not ExecutionStatus.EXECUTING:
                 self._finish(eid, ExecutionStatus.STOPPED)
                 return
-            started = utcnow()
+            started = self.registry.clock.now()
             self.registry.set_step(eid, step, StepStatus.EXECUTING, started_at=started)
-            self._step_event(eid, step, StepStatus.EXECUTING, StepStatus.STARTING, started)
+            self.announce.step(eid, step, StepStatus.EXECUTING, StepStatus.STARTING, started)
             try:
                 metadata = self._steps[step](context)
             except Exception as exc:
                 reason = str(exc) or type(exc).__name__
                 if not isinstance(exc, StepFailed):
                     log.warning("step %s of %s failed", step, eid, exc_info=True)
-                ended = utcnow()
+                ended = self.registry.clock.now()
                 self.registry.set_step(eid, step, StepStatus.FAILED, ended_at=ended, failure_reason=reason)
-                self._step_event(eid, step, StepStatus.FAILED, StepStatus.EXECUTING, started, ended, reason)
+                self.announce.step(eid, step, StepStatus.FAILED, StepStatus.EXECUTING, started, ended, reason)
                 self._finish(eid, ExecutionStatus.FAILED, f"{step}: {reason}")
                 return
-            ended = utcnow()
+            ended = self.registry.clock.now()
             self.registry.set_step(eid, step, StepStatus.SUCCEEDED, ended_at=ended)
-            self._step_event(
+            self.announce.step(
                 eid, step, StepStatus.SUCCEEDED, StepStatus.EXECUTING, started, ended, None, metadata
             )
         self._finish(eid, ExecutionStatus.SUCCEEDED, model_version=context.model_version)
@@ -202,7 +204,7 @@ class PipelineRunner:
         reason: str | None = None,
         model_version: int | None = None,
     ) -> None:
-        ended = utcnow()
+        ended = self.registry.clock.now()
         previous = self.registry.set_execution_status(
             execution_id,
             status,
@@ -213,44 +215,7 @@ class PipelineRunner:
         )
         if previous is None:
             return  # already terminal (e.g. marked by another process)
-        execution = self.registry.get_execution(execution_id)
-        self.bus.publish(
-            events.execution_status_event(
-                pipeline_name=self.pipeline_name,
-                execution_id=execution_id,
-                display_name=self.registry.execution_display_name(execution_id),
-                current=status,
-                previous=previous,
-                started_at=execution.started_at,
-                ended_at=ended,
-                failure_reason=reason,
-            )
-        )
-
-    def _step_event(
-        self,
-        execution_id: str,
-        step: str,
-        current: StepStatus,
-        previous: StepStatus,
-        started: Any,
-        ended: Any = None,
-        reason: str | None = None,
-        metadata: Mapping[str, Any] | None = None,
-    ) -> None:
-        self.bus.publish(
-            events.step_status_event(
-                pipeline_name=self.pipeline_name,
-                execution_id=execution_id,
-                step_name=step,
-                current=current,
-                previous=previous,
-                started_at=started,
-                ended_at=ended,
-                failure_reason=reason,
-                metadata=metadata,
-            )
-        )
+        self.announce.execution(execution_id, status, previous)
 
     def _job_arn(self, context: _Context, kind: str, step: str) -> dict[str, Any]:
         name = f"pipelines-{execution_suffix(context.request.execution_id)}-{step.lower()}"
@@ -341,18 +306,5 @@ class PipelineRunner:
             place=place,
         )
         context.model_version = package.version
-        self.bus.publish(
-            events.model_package_event(
-                group=self.group,
-                version=package.version,
-                approval_status=package.approval_status,
-                created_at=package.created_at,
-                modified_at=package.created_at,
-                approval_description=None,
-                model_data_url=package.artifact_uri,
-                evaluation_uri=package.artifact_uri + "evaluation.json",
-                generated_by=request.execution_id,
-                customer_metadata=lineage,
-            )
-        )
+        self.announce.model_package(package, package.created_at)
         return {"registerModel": {"arn": package.arn}}

@@ -10,31 +10,24 @@ Layout of a platform home::
     home/logs/endpoint-host.log             its log
     home/run/<token>.lock                   liveness locks of processes owning runs
 
-Pipeline runs execute in this process's background threads. Endpoints are served by an endpoint host
-(``ml.local.endpoints``): by default its own process, started on the first deploy and left running so
-endpoints outlive the command that deployed them; with ``host_endpoints_in_process=True`` a server
-inside this process instead (tests, and long-running bot processes).
+Pipeline runs execute in this process's background threads (``runs``, ``pipeline``). Endpoints are
+served by an endpoint host (``ml.local.endpoints``): by default its own process, started on the first
+deploy and left running so endpoints outlive the command that deployed them; with
+``host_endpoints_in_process=True`` a server inside this process instead (tests, and long-running bot
+processes). Changes to endpoints go through ``endpoint_changes``; events through ``announcer``.
 """
 
 from __future__ import annotations
 
 import logging
-import secrets
-import string
-import threading
-import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
-from urllib.parse import unquote, urlsplit
+from typing import Any
 
+from ml.clock import SYSTEM_CLOCK, Clock
 from ml.parameters import DEFAULT_ACCURACY_THRESHOLD, RunPolicy
 from ml.platform import (
     ENVIRONMENTS,
-    PIPELINE_STEPS,
     ApprovalStatus,
     Deployment,
     EndpointInfo,
@@ -42,37 +35,37 @@ from ml.platform import (
     Environment,
     EventListener,
     Execution,
-    ExecutionStatus,
     InvalidRequest,
     ModelPackage,
     NotFound,
     ParameterSpec,
     PlatformError,
     RolledBack,
-    StepStatus,
 )
 
-from . import events, rollout
 from . import parameters as run_parameters
+from . import rollout
+from .announcer import Announcer
+from .endpoint_changes import INTERRUPTED_DEPLOY, EndpointChanges, recover_endpoints
+from .endpoint_validation import validate_served
 from .endpoints import (
     EndpointHost,
     ensure_host_process,
-    host_status,
     remove_host_record,
     stop_host_process,
     write_host_record,
 )
 from .events import EventBus
-from .pipeline import PipelineRunner, RunRequest
-from .registry import EndpointRow, OwnerToken, Registry, utcnow
+from .pipeline import PipelineRunner
+from .registry import EndpointRow, OwnerToken, Registry
 from .run_limits import RunLimits
+from .runs import INTERRUPTED, Runs
+
+__all__ = ["DEFAULT_THRESHOLD", "INTERRUPTED", "INTERRUPTED_DEPLOY", "LocalPlatform"]
 
 log = logging.getLogger(__name__)
 
-INTERRUPTED = "interrupted: the process running it stopped"
-INTERRUPTED_DEPLOY = "interrupted: the process deploying it stopped"
 DEFAULT_THRESHOLD = DEFAULT_ACCURACY_THRESHOLD
-_ID_ALPHABET = string.ascii_lowercase + string.digits
 
 
 class LocalPlatform:
@@ -95,82 +88,73 @@ class LocalPlatform:
         run_limits: RunLimits | None = None,
         data_dir: Path | None = None,
         policy: RunPolicy | None = None,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.home = Path(home).expanduser().resolve()
         self.home.mkdir(parents=True, exist_ok=True)
         #: where InputData may point (besides the bundled data set)
         self.data_dir = Path(data_dir).expanduser() if data_dir is not None else self.home / "data"
-        self._policy = policy or RunPolicy()
         self.model_package_group = model_package_group
         self.pipeline_name = pipeline_name
-        self._endpoint_bind = endpoint_host
         self._endpoint_port = endpoint_port
-        self._deploy_timeout = deploy_timeout
-        #: alarms (``home/alarms.json``) that roll an update back, as AutoRollbackConfiguration does
-        self.rollback_alarm_names = tuple(rollback_alarm_names)
-        self._run_limits = run_limits or RunLimits()
         self._closed = False
-        self._endpoint_lock = threading.Lock()
-        self._registry = Registry(self.home / "registry.db")
+        self._registry = Registry(self.home / "registry.db", clock)
         self._bus = EventBus()
         self._owner = OwnerToken(self.home / "run")
-        self._recover()
+        self._announce = Announcer(self._registry, self._bus, pipeline_name)
         self._runner = PipelineRunner(
             registry=self._registry,
-            bus=self._bus,
+            announce=self._announce,
             home=self.home,
             pipeline_name=pipeline_name,
             group=model_package_group,
             max_concurrent=max_concurrent_executions,
         )
+        self._runs = Runs(
+            registry=self._registry,
+            announce=self._announce,
+            owner=self._owner,
+            runner=self._runner,
+            pipeline_name=pipeline_name,
+            run_limits=run_limits or RunLimits(),
+            policy=policy or RunPolicy(),
+            clock=clock,
+        )
+        # What a dead process left half done fails before any host serves from the registry.
+        self._runs.recover()
+        recover_endpoints(self._registry, self._owner, self._announce)
         self._host: EndpointHost | None = None
         if host_endpoints_in_process:
             self._host = EndpointHost(
                 self._registry, self.home, host=endpoint_host, port=endpoint_port
             ).start()
             write_host_record(self.home, self._host)
+        self._endpoints = EndpointChanges(
+            registry=self._registry,
+            announce=self._announce,
+            owner=self._owner,
+            home=self.home,
+            group=model_package_group,
+            host=self._host,
+            endpoint_port=endpoint_port,
+            deploy_timeout=deploy_timeout,
+            rollback_alarm_names=tuple(rollback_alarm_names),
+            clock=clock,
+        )
+
+    @property
+    def rollback_alarm_names(self) -> tuple[str, ...]:
+        """Alarms (``home/alarms.json``) that roll an update back, as AutoRollbackConfiguration does."""
+        return self._endpoints.rollback_alarm_names
 
     # -- lifecycle ---------------------------------------------------------------------------------
-
-    def _recover(self) -> None:
-        """Fail what a dead process left half done, so nothing stays Executing/Updating forever."""
-        for execution_id, pipeline, owner in self._registry.unfinished_executions():
-            if self._owner.alive(owner):
-                continue
-            execution = self._registry.get_execution(execution_id)
-            now = utcnow()
-            for step in execution.steps:
-                if step.status in (StepStatus.STARTING, StepStatus.EXECUTING, StepStatus.STOPPING):
-                    self._registry.set_step(
-                        execution_id, step.name, StepStatus.FAILED, ended_at=now, failure_reason=INTERRUPTED
-                    )
-            previous = self._registry.set_execution_status(
-                execution_id,
-                ExecutionStatus.FAILED,
-                only_from=(ExecutionStatus.EXECUTING, ExecutionStatus.STOPPING),
-                ended_at=now,
-                failure_reason=INTERRUPTED,
-            )
-            if previous is not None:
-                log.warning(
-                    "execution %s was left %s by a dead process: marked Failed", execution_id, previous
-                )
-                self._publish_execution(execution_id, pipeline, ExecutionStatus.FAILED, previous)
-        for row in self._registry.list_endpoints():
-            if row.status in (EndpointStatus.CREATING, EndpointStatus.UPDATING) and not (
-                row.owner and self._owner.alive(row.owner)
-            ):
-                failed = self._registry.fail_endpoint_change(row.name, INTERRUPTED_DEPLOY)
-                self._publish_endpoint(failed)
 
     def close(self) -> None:
         """Stop runs at their next step boundary, stop the in-process endpoint host, release the home."""
         if self._closed:
             return
         self._closed = True
-        for execution_id, _pipeline, owner in self._registry.unfinished_executions():
-            if owner == self._owner.token:
-                self._request_stop(execution_id)
+        self._runs.stop_own()
         self._runner.close()
         if self._host is not None:
             remove_host_record(self.home, self._host)
@@ -198,36 +182,6 @@ class LocalPlatform:
         """Wait until listeners have received every event published so far; False on timeout."""
         return self._bus.flush(timeout)
 
-    def _publish_execution(
-        self, execution_id: str, pipeline: str, current: ExecutionStatus, previous: ExecutionStatus | None
-    ) -> None:
-        execution = self._registry.get_execution(execution_id)
-        self._bus.publish(
-            events.execution_status_event(
-                pipeline_name=pipeline,
-                execution_id=execution_id,
-                display_name=self._registry.execution_display_name(execution_id),
-                current=current,
-                previous=previous,
-                started_at=execution.started_at,
-                ended_at=execution.ended_at,
-                failure_reason=execution.failure_reason,
-            )
-        )
-
-    def _publish_endpoint(self, row: EndpointRow) -> None:
-        self._bus.publish(
-            events.endpoint_state_event(
-                endpoint_name=row.name,
-                config_name=row.config_name,
-                status=row.status,
-                created_at=row.created_at,
-                modified_at=row.updated_at,
-                failure_reason=row.failure_reason,
-                tags={"environment": row.environment, "model-package-group": row.group},
-            )
-        )
-
     # -- pipelines ---------------------------------------------------------------------------------
 
     def pipeline_parameters(self) -> Mapping[str, ParameterSpec]:
@@ -237,88 +191,17 @@ class LocalPlatform:
         self, parameters: Mapping[str, str], requested_by: str, git_sha: str | None = None
     ) -> Execution:
         self._check_open()
-        if not requested_by or not requested_by.strip():
-            raise InvalidRequest("requested_by must name who asked for the run")
-        run = run_parameters.resolve_run(parameters, policy=self._policy, data_dir=self.data_dir)
-        resolved = run.recorded
-        suffix = "".join(secrets.choice(_ID_ALPHABET) for _ in range(12))
-        execution_id = events.execution_arn(self.pipeline_name, suffix)
-        started = utcnow()
-        execution = self._registry.create_execution(
-            execution_id=execution_id,
-            pipeline=self.pipeline_name,
-            display_name=f"execution-{int(started.timestamp() * 1000)}",
-            parameters=resolved,
-            requested_by=requested_by,
-            git_sha=git_sha,
-            owner=self._owner.token,
-            steps=PIPELINE_STEPS,
-            started_at=started,
-            admit=self._run_limits.admit(requested_by),
-        )
-        self._publish_execution(execution_id, self.pipeline_name, ExecutionStatus.EXECUTING, None)
-        self._runner.submit(
-            RunRequest(
-                execution_id=execution_id,
-                input_path=run.input_path,
-                target=run.target,
-                threshold=run.threshold,
-                approval_status=ApprovalStatus.PENDING,
-                hyperparameters=run.hyperparameters,
-                parameters=resolved,
-                requested_by=requested_by,
-                git_sha=git_sha,
-            )
-        )
-        log.info("started %s for %s (%s)", execution_id, requested_by, resolved)
-        return execution
+        return self._runs.start(parameters, requested_by, git_sha, self.data_dir)
 
     def describe_execution(self, execution_id: str) -> Execution:
-        return self._registry.get_execution(self._execution_arn(execution_id))
+        return self._runs.describe(execution_id)
 
     def list_executions(self, limit: int = 20) -> list[Execution]:
-        if limit < 1:
-            raise InvalidRequest(f"limit must be at least 1, not {limit}")
-        return self._registry.list_executions(self.pipeline_name, limit)
+        return self._runs.list(limit)
 
     def stop_execution(self, execution_id: str) -> Execution:
         self._check_open()
-        execution_id = self._execution_arn(execution_id)
-        execution = self._registry.get_execution(execution_id)
-        if execution.status.terminal:
-            raise InvalidRequest(f"execution {execution_id} already {execution.status}: nothing to stop")
-        self._request_stop(execution_id)
-        return self._registry.get_execution(execution_id)
-
-    def _request_stop(self, execution_id: str) -> None:
-        previous = self._registry.set_execution_status(
-            execution_id, ExecutionStatus.STOPPING, only_from=(ExecutionStatus.EXECUTING,)
-        )
-        if previous is not None:
-            self._publish_execution(execution_id, self.pipeline_name, ExecutionStatus.STOPPING, previous)
-        owner = self._owner_of(execution_id)
-        # Not started yet, or its process is gone: nobody will reach a step boundary, so stop it here.
-        if self._runner.withdraw(execution_id) or not self._owner.alive(owner):
-            stopped = self._registry.set_execution_status(
-                execution_id,
-                ExecutionStatus.STOPPED,
-                only_from=(ExecutionStatus.STOPPING,),
-                ended_at=utcnow(),
-            )
-            if stopped is not None:
-                self._publish_execution(execution_id, self.pipeline_name, ExecutionStatus.STOPPED, stopped)
-
-    def _owner_of(self, execution_id: str) -> str:
-        for eid, _pipeline, owner in self._registry.unfinished_executions():
-            if eid == execution_id:
-                return owner
-        return ""
-
-    def _execution_arn(self, execution_id: str) -> str:
-        """Accept a full execution ARN or just its last part (what users copy from chat)."""
-        if execution_id.startswith("arn:"):
-            return execution_id
-        return events.execution_arn(self.pipeline_name, execution_id.strip())
+        return self._runs.stop(execution_id)
 
     # -- model registry ------------------------------------------------------------------------------
 
@@ -340,20 +223,8 @@ class LocalPlatform:
             self.model_package_group, _version(version), status, description
         )
         modified = self._registry.package_modified_at(self.model_package_group, package.version)
-        self._bus.publish(
-            events.model_package_event(
-                group=package.group,
-                version=package.version,
-                approval_status=package.approval_status,
-                created_at=package.created_at,
-                modified_at=modified,
-                approval_description=package.approval_description,
-                model_data_url=package.artifact_uri,
-                evaluation_uri=package.artifact_uri + "evaluation.json",
-                generated_by=package.lineage.get("execution_id"),
-                customer_metadata=package.lineage,
-                updated_fields=("ModelApprovalStatus", "ApprovalDescription"),
-            )
+        self._announce.model_package(
+            package, modified, updated_fields=("ModelApprovalStatus", "ApprovalDescription")
         )
         return package
 
@@ -385,157 +256,31 @@ class LocalPlatform:
         self._check_open()
         name = self.endpoint_name(environment)
         package = self.describe_model_package(version)
-        if package.approval_status is not ApprovalStatus.APPROVED:
-            raise InvalidRequest(
-                f"v{package.version} is {package.approval_status}: only Approved versions can be deployed"
-            )
-        row = self._registry.get_endpoint(name)
-        if row is not None and row.status is EndpointStatus.IN_SERVICE and row.version == package.version:
-            return self._info(row)  # already serving it: nothing to change
-        return self._change(environment, package, deployed_by, "deploy")
+        return _info(self._endpoints.deploy(environment, name, package, deployed_by))
 
     def rollback(self, environment: Environment, version: int, deployed_by: str) -> EndpointInfo:
         self._check_open()
         name = self.endpoint_name(environment)
-        version = _version(version)
-        history = self._registry.deployments(name)
-        served = sorted({d.version for d in history})
-        if not served:
-            raise InvalidRequest(f"{environment} has never served a model: there is nothing to roll back to")
-        if version not in served:
-            listing = ", ".join(f"v{v}" for v in served)
-            raise InvalidRequest(
-                f"{environment} never served v{version}: "
-                f"it can roll back only to a version it served before ({listing})"
-            )
-        row = self._registry.get_endpoint(name)
-        if row is not None and row.status is EndpointStatus.IN_SERVICE and row.version == version:
-            raise InvalidRequest(f"{environment} already serves v{version}")
-        return self._change(environment, self.describe_model_package(version), deployed_by, "rollback")
-
-    def _change(
-        self,
-        environment: Environment,
-        package: ModelPackage,
-        deployed_by: str,
-        kind: Literal["deploy", "rollback"],
-    ) -> EndpointInfo:
-        if not deployed_by or not deployed_by.strip():
-            raise InvalidRequest("deployed_by must name who asked for the change")
-        name = self.endpoint_name(environment)
-        model_dir = _uri_to_path(package.artifact_uri)
-        if not (model_dir / "xgboost-model").is_file():
-            raise PlatformError(f"v{package.version}'s model file is missing from {model_dir}")
-        stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S%f")[:17]
-        config_name = f"{name}-v{package.version}-{stamp}"
-        with self._endpoint_lock:
-            before = self._registry.get_endpoint(name)
-            row = self._registry.begin_endpoint_change(
-                name=name,
-                group=self.model_package_group,
-                environment=environment,
-                version=package.version,
-                model_dir=str(model_dir),
-                config_name=config_name,
-                owner=self._owner.token,
-                owner_alive=self._owner.alive,
-            )
-            self._publish_endpoint(row)
-            try:
-                failure = self._await_serving(row, package.version, str(model_dir))
-            except Exception as exc:
-                log.exception("%s of v%d to %s failed", kind, package.version, name)
-                failure = str(exc) or type(exc).__name__
-            if failure is None and before is not None and before.version is not None:
-                failure = self._guard_update(environment, before, package.version, config_name)
-            if failure is None:
-                done = self._registry.finish_endpoint_change(name, deployed_by=deployed_by, kind=kind)
-                self._publish_endpoint(done)
-                log.info(
-                    "%s: %s now serves v%d (%s by %s)", kind, name, package.version, config_name, deployed_by
-                )
-                return self._info(done)
-            failed = self._registry.fail_endpoint_change(name, failure)
-            if self._host is not None:
-                self._host.sync()  # the new model may have loaded: serve the kept version again now
-            self._publish_endpoint(failed)
-        raise PlatformError(f"{kind} of v{package.version} to {environment} failed: {failure}")
-
-    def _guard_update(
-        self, environment: Environment, before: EndpointRow, version: int, config_name: str
-    ) -> str | None:
-        """The rollout guard: put the endpoint back and raise ``RolledBack`` if a guarding alarm fired."""
-        try:
-            alarms = rollout.fired(self.home, self.rollback_alarm_names)
-        except PlatformError as exc:
-            return f"the rollout guard could not read its alarms: {exc}"
-        if not alarms:
-            return None
-        why = rollout.reason(self.home, alarms)
-        back = rollout.revert(
-            self._registry, before, version=version, config_name=config_name, alarms=alarms, why=why
+        row = self._endpoints.rollback(
+            environment, name, _version(version), deployed_by, self.describe_model_package
         )
-        if before.model_dir is not None and before.version is not None:
-            problem = self._await_serving(back, before.version, before.model_dir)
-            if problem:
-                log.error("%s: going back to v%d: %s", back.name, before.version, problem)
-        self._publish_endpoint(back)
-        log.warning("%s: %s; still serving v%s", back.name, why, back.version)
-        raise rollout.rolled_back(
-            environment,
-            back,
-            {"version": version, "config_name": config_name, "alarms": list(alarms), "reason": why},
-        )
+        return _info(row)
 
     def rolled_back_update(self, environment: Environment, version: int) -> RolledBack | None:
         return rollout.last_rollback(self._registry, environment, self.endpoint_name(environment), version)
-
-    def _await_serving(self, row: EndpointRow, version: int, model_dir: str) -> str | None:
-        """Wait until the host serves ``version``; returns None, or why it could not."""
-        if self._host is not None:
-            self._host.sync()
-            status = self._host.status()
-        else:
-            record = ensure_host_process(self.home, port=self._endpoint_port)
-            deadline = time.monotonic() + self._deploy_timeout
-            while True:
-                status = host_status(record.url) or {}
-                if _served_or_failed(status, row, version, model_dir) or time.monotonic() > deadline:
-                    break
-                time.sleep(0.05)
-        entry = status.get("endpoints", {}).get(row.name) or {}
-        if entry.get("version") == version and entry.get("model_dir") == model_dir:
-            return None
-        error = entry.get("error") or {}
-        if error.get("version") == version:
-            return f"the model did not load: {error.get('message')}"
-        return f"the endpoint host did not serve v{version} within {self._deploy_timeout:.0f} s"
 
     def describe_endpoint(self, environment: Environment) -> EndpointInfo:
         name = self.endpoint_name(environment)
         row = self._registry.get_endpoint(name)
         if row is None:
             raise NotFound(f"the {environment} endpoint ({name}) does not exist yet: deploy a version first")
-        return self._info(row)
+        return _info(row)
 
     def endpoint_history(self, environment: Environment) -> list[Deployment]:
         return self._registry.deployments(self.endpoint_name(environment))
 
-    @staticmethod
-    def _info(row: EndpointRow) -> EndpointInfo:
-        return EndpointInfo(
-            environment=row.environment,
-            name=row.name,
-            status=row.status,
-            version=row.version,
-            updated_at=row.updated_at,
-            failure_reason=row.failure_reason,
-        )
-
     def validate(self, environment: Environment) -> dict[str, Any]:
         """Run ``ml.validate`` through the runtime API of the endpoint host, as against SageMaker."""
-        from ml import validate as validation
-
         info = self.describe_endpoint(environment)
         if info.status is not EndpointStatus.IN_SERVICE or info.version is None:
             raise InvalidRequest(
@@ -545,30 +290,18 @@ class LocalPlatform:
         lineage_threshold = self.describe_model_package(info.version).lineage.get("threshold")
         if lineage_threshold:
             threshold = float(lineage_threshold)
-        url = self.endpoint_url
-        report = validation.validate_endpoint(
-            _runtime_invoker(info.name, url),
-            threshold=threshold,
-            ping=lambda: _ping(url, info.name),
-            endpoint=info.name,
-        )
-        report["model_version"] = info.version
-        return report
+        return validate_served(info, self.endpoint_url, threshold, self._registry.clock)
 
 
-# -- helpers -----------------------------------------------------------------------------------------
-
-
-def _served_or_failed(status: Mapping[str, Any], row: EndpointRow, version: int, model_dir: str) -> bool:
-    entry = status.get("endpoints", {}).get(row.name) or {}
-    if entry.get("version") == version and entry.get("model_dir") == model_dir:
-        return True
-    error = entry.get("error") or {}
-    return bool(error.get("version") == version and error.get("generation") == row.generation)
-
-
-def _uri_to_path(uri: str) -> Path:
-    return Path(unquote(urlsplit(uri).path))
+def _info(row: EndpointRow) -> EndpointInfo:
+    return EndpointInfo(
+        environment=row.environment,
+        name=row.name,
+        status=row.status,
+        version=row.version,
+        updated_at=row.updated_at,
+        failure_reason=row.failure_reason,
+    )
 
 
 def _version(version: int) -> int:
@@ -580,52 +313,3 @@ def _version(version: int) -> int:
     if version < 1:
         raise InvalidRequest(f"model versions start at 1, not {version}")
     return version
-
-
-def _ping(url: str, endpoint: str) -> bool:
-    request = urllib.request.Request(f"{url}/ping", headers={"X-Endpoint": endpoint})  # noqa: S310 - http only
-    try:
-        with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
-            return bool(response.status == 200)
-    except (OSError, urllib.error.URLError):
-        return False
-
-
-def _runtime_invoker(endpoint_name: str, url: str) -> Callable[[bytes, str], tuple[bytes, str]]:
-    """A sagemaker-runtime client on the endpoint host, with placeholder credentials.
-
-    ``ml.validate.runtime_invoker`` takes credentials from the environment, which a machine without AWS
-    lacks; the local host checks no signature, so fixed placeholder ones do. Failures are reported as
-    ``ml.validate`` expects: an ``InvokeError`` with the model's own HTTP status.
-    """
-    import boto3
-    from botocore.config import Config
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    from ml.validate import InvokeError
-
-    client = boto3.client(
-        "sagemaker-runtime",
-        endpoint_url=url,
-        region_name="us-east-1",
-        aws_access_key_id="local",
-        aws_secret_access_key="local",  # noqa: S106 - not a secret
-        config=Config(connect_timeout=5, read_timeout=60, retries={"mode": "standard", "max_attempts": 3}),
-    )
-
-    def invoke(body: bytes, content_type: str) -> tuple[bytes, str]:
-        try:
-            response = client.invoke_endpoint(
-                EndpointName=endpoint_name, ContentType=content_type, Accept=content_type, Body=body
-            )
-        except ClientError as exc:
-            details: dict[str, Any] = dict(exc.response)
-            status = details.get("OriginalStatusCode") or details.get("ResponseMetadata", {}).get(
-                "HTTPStatusCode"
-            )
-            raise InvokeError(str(exc), status=status if isinstance(status, int) else None) from exc
-        except BotoCoreError as exc:
-            raise InvokeError(str(exc)) from exc
-        return response["Body"].read(), str(response.get("ContentType", content_type))
-
-    return invoke

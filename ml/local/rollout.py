@@ -19,13 +19,13 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ml.clock import SYSTEM_CLOCK, Clock
 from ml.platform import Environment, InvalidRequest, RolledBack
 
-from .registry import EndpointRow, Registry, utcnow
+from .registry import EndpointRow, Registry
 
 ALARMS_FILE = "alarms.json"
 ALARM_STATES = ("OK", "ALARM", "INSUFFICIENT_DATA")
@@ -47,7 +47,7 @@ def alarm_states(home: Path) -> dict[str, dict[str, Any]]:
     return {str(k): v for k, v in data.items() if isinstance(v, dict)}
 
 
-def set_alarm(home: Path, name: str, state: str, reason: str = "") -> None:
+def set_alarm(home: Path, name: str, state: str, reason: str = "", clock: Clock = SYSTEM_CLOCK) -> None:
     """Record ``name``'s state (OK, ALARM or INSUFFICIENT_DATA), as CloudWatch's SetAlarmState does."""
     if state not in ALARM_STATES:
         raise InvalidRequest(f"alarm state {state!r} is not one of: {', '.join(ALARM_STATES)}")
@@ -56,7 +56,7 @@ def set_alarm(home: Path, name: str, state: str, reason: str = "") -> None:
     if not Path(home).is_dir():
         raise InvalidRequest(f"{home} is not a platform home (no such directory)")
     states = alarm_states(home)
-    states[name] = {"state": state, "reason": reason[:1023], "updated_at": datetime.now(UTC).isoformat()}
+    states[name] = {"state": state, "reason": reason[:1023], "updated_at": clock.now().isoformat()}
     path = Path(home) / ALARMS_FILE
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
     tmp.write_text(json.dumps(states, indent=2) + "\n")
@@ -102,15 +102,13 @@ def revert(
             "UPDATE endpoints SET status = 'InService', config_name = ?, target_version = NULL, "
             "target_model_dir = NULL, failure_reason = ?, updated_at = ?, owner = NULL, "
             "generation = generation + 1 WHERE name = ?",
-            (before.config_name, why, utcnow().isoformat(), before.name),
+            (before.config_name, why, registry.clock.now().isoformat(), before.name),
         )
         conn.execute(
             "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
             (_META_KEY + before.name, json.dumps(record)),
         )
-    row = registry.get_endpoint(before.name)
-    assert row is not None
-    return row
+    return registry.require_endpoint(before.name)
 
 
 def rolled_back(environment: Environment, row: EndpointRow, record: dict[str, Any]) -> RolledBack:

@@ -188,6 +188,7 @@ def build_report(labels: np.ndarray, scores: np.ndarray) -> dict[str, Any]:
     }
 
 
+# Each step script runs alone in its container, so this entry point's shape repeats preprocess.py's.
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Evaluate an XGBoost model on the test split.")
     parser.add_argument("--model-dir", default=_DEFAULT_MODEL_DIR)

@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
+#: ``ml.datasets.ADULT_COLUMNS`` again: this script runs alone in the processing container.
 ADULT_COLUMNS = (
     "age",
     "workclass",
@@ -398,6 +399,7 @@ def _write_json(path: Path, payload: Mapping[str, Any]) -> None:
     path.write_text(json.dumps(payload, indent=2, sort_keys=False) + "\n", encoding="utf-8")
 
 
+# Each step script runs alone in its container, so this entry point's shape repeats evaluate.py's.
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Clean, encode and split a labelled CSV (70/15/15).")
     parser.add_argument("--input", default=os.environ.get("MLOPS_PREPROCESS_INPUT", _DEFAULT_INPUT))

@@ -143,7 +143,7 @@ def _local(release_home: Path, tmp_path: Path) -> Bench:
             "fire_alarm": lambda: rollout.set_alarm(
                 release_home, alarm, "ALARM", "5xx above 1% for 3 minutes"
             ),
-            "crash_point": (platform, "_guard_update"),
+            "crash_point": (platform._endpoints, "_guard_update"),  # where the local rollout guard runs
         },
         platform,
         SQLiteStore(tmp_path / "bot.db"),

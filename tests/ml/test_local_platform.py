@@ -21,7 +21,6 @@ import pytest
 from ml import datasets
 from ml.local import LocalPlatform
 from ml.local.platform import INTERRUPTED
-from ml.local.registry import Registry
 from ml.parameters import HYPERPARAMETERS
 from ml.platform import (
     DT_ENDPOINT,
@@ -403,36 +402,6 @@ def test_approval_gates_deployment(trained: Trained) -> None:
         "CREATING",
         "IN_SERVICE",
     ]
-
-
-def test_versions_are_allocated_atomically_across_connections(tmp_path: Path) -> None:
-    registry_path = tmp_path / "registry.db"
-    registries = [Registry(registry_path) for _ in range(4)]
-    versions: list[int] = []
-    lock = threading.Lock()
-
-    def register(registry: Registry) -> None:
-        for _ in range(5):
-            package = registry.add_model_package(
-                "g",
-                approval_status=ApprovalStatus.PENDING,
-                metrics={"accuracy": 0.9},
-                artifact_sha256="0" * 64,
-                lineage={},
-                place=lambda v: f"file:///models/v{v}/",
-            )
-            with lock:
-                versions.append(package.version)
-
-    threads = [threading.Thread(target=register, args=(r,)) for r in registries]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert sorted(versions) == list(range(1, 21))
-    assert [p.version for p in registries[0].list_model_packages("g")] == list(range(20, 0, -1))
-    for registry in registries:
-        registry.close()
 
 
 # -- restart safety -------------------------------------------------------------------------------------

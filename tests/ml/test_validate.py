@@ -5,7 +5,6 @@ import re
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import Any
 import pytest
 
 from ml import validate
+from ml.clock import Clock
 from ml.serving import BadInput, Scorer
 from ml.validate import InvokeError, parse_scores, validate_endpoint
 
@@ -76,16 +76,45 @@ def test_a_bad_model_fails_the_accuracy_check(scorer: Scorer) -> None:
     assert "< threshold 0.8" in _check(report, "accuracy")["detail"]
 
 
-def test_a_slow_endpoint_fails_the_latency_check(scorer: Scorer) -> None:
-    inner = _in_process(scorer)
+class SteppedClock:
+    """A clock that moves only when told: each call to a slow fake endpoint advances it."""
 
-    def slow(body: bytes, content_type: str) -> tuple[bytes, str]:
-        time.sleep(0.02)
+    def __init__(self, start: float = 1_800_000_000.0) -> None:
+        self.now = start
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+    def clock(self) -> Clock:
+        return Clock(wall=lambda: self.now, monotonic=lambda: self.now, sleep=self.advance)
+
+
+def _timed(scorer: Scorer, seconds_per_call: float) -> dict[str, Any]:
+    """Validate an endpoint whose every call takes ``seconds_per_call`` on an injected clock."""
+    inner = _in_process(scorer)
+    stepped = SteppedClock()
+
+    def takes_its_time(body: bytes, content_type: str) -> tuple[bytes, str]:
+        stepped.advance(seconds_per_call)
         return inner(body, content_type)
 
-    report = validate_endpoint(slow, latency_budget_ms=5.0, latency_samples=8)
+    return validate_endpoint(takes_its_time, latency_budget_ms=5.0, latency_samples=8, clock=stepped.clock())
+
+
+def test_a_slow_endpoint_fails_the_latency_check(scorer: Scorer) -> None:
+    report = _timed(scorer, 0.02)
     assert _failed(report) == ["latency"]
     assert report["p95_ms"] >= 20
+    assert report["p50_ms"] == report["p95_ms"] == 20.0
+    assert "budget 5 ms" in _check(report, "latency")["detail"]
+
+
+def test_latency_within_budget_passes_and_the_report_is_stamped_by_the_clock(scorer: Scorer) -> None:
+    report = _timed(scorer, 0.004)
+    assert report["passed"], report["checks"]
+    assert report["p95_ms"] == 4.0
+    assert report["started_at"] == "2027-01-15T08:00:00+00:00"
+    assert report["finished_at"] > report["started_at"]  # every call moved the clock on
 
 
 def test_a_wrong_number_of_scores_fails_the_shape_check(scorer: Scorer) -> None:

@@ -1,0 +1,74 @@
+"""The state database's tables, and the schema version this code writes."""
+
+from __future__ import annotations
+
+SCHEMA_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS model_packages (
+    grp TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    approval_status TEXT NOT NULL,
+    approval_description TEXT,
+    created_at TEXT NOT NULL,
+    modified_at TEXT NOT NULL,
+    metrics TEXT NOT NULL,
+    artifact_uri TEXT NOT NULL,
+    artifact_sha256 TEXT NOT NULL,
+    lineage TEXT NOT NULL,
+    PRIMARY KEY (grp, version)
+);
+CREATE TABLE IF NOT EXISTS executions (
+    execution_id TEXT PRIMARY KEY,
+    pipeline TEXT NOT NULL,
+    display_name TEXT NOT NULL,
+    status TEXT NOT NULL,
+    parameters TEXT NOT NULL,
+    requested_by TEXT NOT NULL,
+    git_sha TEXT,
+    started_at TEXT NOT NULL,
+    ended_at TEXT,
+    failure_reason TEXT,
+    model_version INTEGER,
+    owner TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS executions_by_start ON executions (pipeline, started_at);
+CREATE TABLE IF NOT EXISTS steps (
+    execution_id TEXT NOT NULL REFERENCES executions (execution_id),
+    position INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    status TEXT NOT NULL,
+    started_at TEXT,
+    ended_at TEXT,
+    failure_reason TEXT,
+    PRIMARY KEY (execution_id, name)
+);
+CREATE TABLE IF NOT EXISTS endpoints (
+    name TEXT PRIMARY KEY,
+    grp TEXT NOT NULL,
+    environment TEXT NOT NULL,
+    status TEXT NOT NULL,
+    version INTEGER,
+    target_version INTEGER,
+    model_dir TEXT,
+    target_model_dir TEXT,
+    config_name TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    failure_reason TEXT,
+    owner TEXT,
+    generation INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS deployments (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    endpoint TEXT NOT NULL,
+    environment TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    deployed_at TEXT NOT NULL,
+    deployed_by TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    config_name TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS deployments_by_endpoint ON deployments (endpoint, id);
+"""

@@ -1,0 +1,12 @@
+"""``Registry``: the one typed face of the state database, composed of its per-table stores."""
+
+from __future__ import annotations
+
+from .endpoints import EndpointStore
+from .executions import ExecutionStore
+from .model_packages import ModelPackageStore
+
+
+class Registry(ModelPackageStore, ExecutionStore, EndpointStore):
+    """Typed access to the state database (model packages, executions, endpoints); safe to share
+    between threads. ``Registry(path, clock)``: every timestamp it writes is read from ``clock``."""

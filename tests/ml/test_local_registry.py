@@ -1,0 +1,85 @@
+"""The local state database: versions allocated atomically across connections, times from the clock."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+
+from ml.clock import Clock
+from ml.local.registry import Registry
+from ml.platform import ApprovalStatus, EndpointStatus
+
+START = 1_800_000_000.0  # 2027-01-15T08:00:00Z
+
+
+def _add(registry: Registry, group: str = "g") -> int:
+    package = registry.add_model_package(
+        group,
+        approval_status=ApprovalStatus.PENDING,
+        metrics={"accuracy": 0.9},
+        artifact_sha256="0" * 64,
+        lineage={},
+        place=lambda v: f"file:///models/v{v}/",
+    )
+    return package.version
+
+
+def test_versions_are_allocated_atomically_across_connections(tmp_path: Path) -> None:
+    registry_path = tmp_path / "registry.db"
+    registries = [Registry(registry_path) for _ in range(4)]
+    versions: list[int] = []
+    lock = threading.Lock()
+
+    def register(registry: Registry) -> None:
+        for _ in range(5):
+            version = _add(registry)
+            with lock:
+                versions.append(version)
+
+    threads = [threading.Thread(target=register, args=(r,)) for r in registries]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(versions) == list(range(1, 21))
+    assert [p.version for p in registries[0].list_model_packages("g")] == list(range(20, 0, -1))
+    for registry in registries:
+        registry.close()
+
+
+def test_every_stored_time_comes_from_the_injected_clock(tmp_path: Path) -> None:
+    now = [START]
+    registry = Registry(tmp_path / "registry.db", Clock(wall=lambda: now[0]))
+    try:
+        version = _add(registry)
+        package = registry.describe_model_package("g", version)
+        assert package.created_at == datetime(2027, 1, 15, 8, 0, tzinfo=UTC)
+
+        now[0] += 90
+        registry.update_approval("g", version, ApprovalStatus.APPROVED, "looks good")
+        assert registry.package_modified_at("g", version) == datetime(2027, 1, 15, 8, 1, 30, tzinfo=UTC)
+
+        now[0] += 30
+        row = registry.begin_endpoint_change(
+            name="g-staging",
+            group="g",
+            environment="staging",
+            version=version,
+            model_dir="/models/v1",
+            config_name="g-staging-v1",
+            owner="me",
+            owner_alive=lambda _token: True,
+        )
+        assert row.status is EndpointStatus.CREATING
+        assert row.created_at == row.updated_at == datetime(2027, 1, 15, 8, 2, tzinfo=UTC)
+
+        now[0] += 60
+        done = registry.finish_endpoint_change("g-staging", deployed_by="alice", kind="deploy")
+        assert done.status is EndpointStatus.IN_SERVICE and done.version == version
+        assert done.updated_at == datetime(2027, 1, 15, 8, 3, tzinfo=UTC)
+        [deployment] = registry.deployments("g-staging")
+        assert deployment.deployed_at == done.updated_at
+        assert deployment.deployed_by == "alice"
+    finally:
+        registry.close()
