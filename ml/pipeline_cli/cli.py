@@ -9,12 +9,12 @@ from typing import Final
 
 import boto3
 
+from ml.clock import SYSTEM_CLOCK, Clock
 from ml.pipeline_cli.arguments import parser
 from ml.pipeline_cli.console import EXIT_ERROR, CliError, configure_logging
 from ml.pipeline_cli.publish import definition_command, upsert_command
 from ml.pipeline_cli.runs import results_command, start_command, wait_command
 from ml.pipeline_cli.upload import upload_code_command
-from ml.sagemaker.clock import SYSTEM_CLOCK, Clock
 
 Command = Callable[[argparse.Namespace, boto3.Session | None, Clock], int]
 

@@ -10,8 +10,8 @@ from typing import Final
 
 import boto3
 
+from ml.clock import Clock
 from ml.pipeline_cli.console import EXIT_OK, CliError, aws, connect, emit, progress
-from ml.sagemaker.clock import Clock
 from ml.sagemaker.pipelines import upsert_pipeline
 
 PLACEHOLDER_REGION: Final = "us-east-1"

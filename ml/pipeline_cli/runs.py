@@ -7,9 +7,9 @@ import json
 
 import boto3
 
+from ml.clock import Clock
 from ml.pipeline_cli.console import EXIT_OK, EXIT_RUN_FAILED, CliError, aws, connect, emit, progress
 from ml.platform import InvalidRequest
-from ml.sagemaker.clock import Clock
 from ml.sagemaker.parameters import validate_parameters
 from ml.sagemaker.pipelines import start_execution, wait_for_execution
 from ml.sagemaker.results import result_report

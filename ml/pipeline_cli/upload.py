@@ -11,6 +11,7 @@ from pathlib import Path
 import boto3
 
 from ml import serving_code
+from ml.clock import Clock
 from ml.pipeline.arguments import PipelineConfigError, check_code_prefix
 from ml.pipeline.layout import (
     EVALUATE_SCRIPT,
@@ -20,7 +21,6 @@ from ml.pipeline.layout import (
     code_files,
 )
 from ml.pipeline_cli.console import EXIT_OK, CliError, aws, connect, emit, progress
-from ml.sagemaker.clock import Clock
 from ml.sagemaker.storage import put_object
 
 

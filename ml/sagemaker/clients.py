@@ -9,8 +9,8 @@ from typing import Any
 import boto3
 from botocore.config import Config as BotoConfig
 
+from ml.clock import Clock
 from ml.platform import ENVIRONMENTS, Environment, InvalidRequest, PlatformError
-from ml.sagemaker.clock import Clock
 from ml.sagemaker.config import SageMakerConfig
 from ml.sagemaker.errors import aws_errors
 

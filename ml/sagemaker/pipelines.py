@@ -12,11 +12,11 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from ml.clock import Clock
 from ml.parameters import RunPolicy
 from ml.platform import PIPELINE_STEPS, Execution, ExecutionStatus, InvalidRequest, StepInfo, StepStatus
 from ml.sagemaker import naming
 from ml.sagemaker.clients import AwsClients, AwsPart
-from ml.sagemaker.clock import Clock
 from ml.sagemaker.errors import aws_errors, is_not_found, translate_error
 from ml.sagemaker.parameters import effective_parameters, validate_parameters
 

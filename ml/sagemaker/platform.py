@@ -16,6 +16,7 @@ from typing import Any
 
 import boto3
 
+from ml.clock import SYSTEM_CLOCK, Clock
 from ml.platform import (
     ENVIRONMENTS,
     ApprovalStatus,
@@ -31,7 +32,6 @@ from ml.platform import (
     RolledBack,
 )
 from ml.sagemaker.clients import AwsClients, check_environment
-from ml.sagemaker.clock import SYSTEM_CLOCK, Clock
 from ml.sagemaker.config import SageMakerConfig
 from ml.sagemaker.endpoints import Endpoints, ProgressCallback
 from ml.sagemaker.parameters import PIPELINE_PARAMETERS

@@ -11,9 +11,9 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from ml.clock import Clock
 from ml.platform import ApprovalStatus, InvalidRequest, ModelPackage
 from ml.sagemaker.clients import AwsClients, AwsPart
-from ml.sagemaker.clock import Clock
 from ml.sagemaker.errors import aws_errors, translate_error
 from ml.sagemaker.storage import classification_metrics, read_object, split_s3_uri
 

@@ -12,10 +12,10 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from ml.clock import Clock
 from ml.platform import ApprovalStatus, EndpointInfo, Environment, InvalidRequest, NotFound, PlatformError
 from ml.sagemaker import naming
 from ml.sagemaker.clients import AwsClients, check_environment
-from ml.sagemaker.clock import Clock
 from ml.sagemaker.config import SageMakerConfig
 from ml.sagemaker.endpoints import Endpoints, ProgressCallback, WaitInService, WaitTimedOut, check_idle
 from ml.sagemaker.errors import DeploymentFailed, aws_errors, translate_error

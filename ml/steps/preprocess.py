@@ -8,20 +8,14 @@ Outputs (the layout SageMaker's XGBoost reads and the rest of the pipeline expec
     output_dir/baseline/statistics.json   raw-feature statistics of the training split (drift baseline)
     output_dir/features/features.json     how to turn a raw row into the model's feature vector
 
-Cleaning choices:
+Cleaning: missing values are the tokens in ``MISSING_VALUES`` (``?`` in Adult) and empty fields. A missing
+categorical becomes its own category, ``Unknown`` (in Adult a missing workclass or occupation mostly means no
+job, so dropping those 7 % of rows would bias the data); a missing numeric takes the training split's median,
+recorded in features.json so serving does the same; rows without a label are dropped. Categories are learnt
+from the training split only, at most ``MAX_CATEGORIES`` per column; any other value encodes as all zeros.
 
-* Missing values are the tokens in ``MISSING_VALUES`` (``?`` is how Adult writes them) and empty fields.
-* A missing categorical becomes its own category, ``Unknown``: in Adult the missing workclass and
-  occupation values are informative (mostly people without a job), so dropping those 7 % of rows would
-  bias the data.
-* A missing numeric is filled with the training split's median (recorded in features.json so serving
-  does the same), keeping the CSVs free of empty fields.
-* Rows with a missing label are dropped.
-* Categories are learnt from the training split only, at most ``MAX_CATEGORIES`` per column (the most
-  frequent); any other value, at validation, test or serving time, encodes as all zeros.
-
-Error messages name the rule a file breaks, never what it holds (no values, no column names, no
-directory listings): they are shown to whoever started the run, and the file need not be theirs.
+Error messages name the rule a file breaks, never what it holds (no values, column names or listings):
+they are shown to whoever started the run, and the file need not be theirs.
 
 Runs as a SageMaker Processing entry point (``python3 preprocess.py``; paths default to
 ``/opt/ml/processing/...``) and locally through ``run``. Kept compatible with Python 3.8 at runtime
@@ -45,23 +39,11 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 #: ``ml.datasets.ADULT_COLUMNS`` again: this script runs alone in the processing container.
-ADULT_COLUMNS = (
-    "age",
-    "workclass",
-    "fnlwgt",
-    "education",
-    "education-num",
-    "marital-status",
-    "occupation",
-    "relationship",
-    "race",
-    "sex",
-    "capital-gain",
-    "capital-loss",
-    "hours-per-week",
-    "native-country",
-    "income",
+_ADULT_HEADER = (
+    "age workclass fnlwgt education education-num marital-status occupation relationship race sex "
+    "capital-gain capital-loss hours-per-week native-country income"
 )
+ADULT_COLUMNS = tuple(_ADULT_HEADER.split())
 ADULT_TARGET = "income"
 ADULT_POSITIVE_LABEL = ">50K"
 _ADULT_LABELS = (">50K", "<=50K")
@@ -189,13 +171,9 @@ def _is_adult(data: bytes) -> bool:
 
 
 def _read_frame(path: Path, adult: bool) -> pd.DataFrame:
-    options: dict[str, Any] = {
-        "dtype": str,
-        "keep_default_na": False,
-        "skipinitialspace": True,
-        "skip_blank_lines": True,
-        "compression": "infer",
-    }
+    options: dict[str, Any] = dict(
+        dtype=str, keep_default_na=False, skipinitialspace=True, skip_blank_lines=True, compression="infer"
+    )
     try:
         if adult:
             # adult.test opens with a non-data line ("|1x3 Cross validator").
@@ -269,6 +247,13 @@ def _is_missing(values: pd.Series) -> pd.Series:
     return values.isin(MISSING_VALUES)
 
 
+def _ranked(values: pd.Series) -> list[tuple[str, int]]:
+    """Distinct values, most frequent first (ties by name), so kept categories do not depend on row order."""
+    return sorted(
+        ((str(k), int(v)) for k, v in values.value_counts().items()), key=lambda kv: (-kv[1], kv[0])
+    )
+
+
 def _numeric_columns(frame: pd.DataFrame) -> list[str]:
     numeric = []
     for column in frame.columns:
@@ -299,9 +284,7 @@ def build_feature_spec(
             feature_names.append(column)
         else:
             filled = values.where(~_is_missing(values), MISSING_CATEGORY)
-            counts = filled.value_counts()
-            ranked = sorted(counts.items(), key=lambda item: (-int(item[1]), str(item[0])))
-            kept = sorted(str(name) for name, _ in ranked[:MAX_CATEGORIES])
+            kept = sorted(name for name, _ in _ranked(filled)[:MAX_CATEGORIES])
             categories[column] = kept
             feature_names.extend(f"{column}={category}" for category in kept)
     return {
@@ -366,24 +349,20 @@ def baseline_statistics(
                     },
                 )
         else:
-            counts = present.value_counts()
             total = max(len(present), 1)
-            ranked = sorted(counts.items(), key=lambda item: (-int(item[1]), str(item[0])))
-            frequencies = {str(k): round(int(v) / total, 6) for k, v in ranked[:MAX_CATEGORIES]}
-            other = sum(int(v) for _, v in ranked[MAX_CATEGORIES:])
+            ranked = _ranked(present)
+            frequencies = {k: round(v / total, 6) for k, v in ranked[:MAX_CATEGORIES]}
+            other = sum(v for _, v in ranked[MAX_CATEGORIES:])
             if other:
                 frequencies["__other__"] = round(other / total, 6)
-            entry.update(type="categorical", distinct=len(counts), frequencies=frequencies)
+            entry.update(type="categorical", distinct=len(ranked), frequencies=frequencies)
         features[column] = entry
+    rate = round(float(train_labels.mean()), 6) if len(train_labels) else 0.0
     return {
         "format_version": 1,
         "dataset_sha256": dataset_sha256,
         "rows": len(train_raw),
-        "label": {
-            "name": spec["target"],
-            "positive_label": spec["positive_label"],
-            "positive_rate": round(float(train_labels.mean()), 6) if len(train_labels) else 0.0,
-        },
+        "label": {"name": spec["target"], "positive_label": spec["positive_label"], "positive_rate": rate},
         "features": features,
     }
 

@@ -24,8 +24,8 @@ from botocore.awsrequest import AWSResponse, HTTPHeaders
 from moto import mock_aws
 
 from ml import parameters, pipeline_cli, serving_code
+from ml.clock import Clock
 from ml.pipeline_cli import main
-from ml.sagemaker.clock import Clock
 
 #: Sent on every run (``ml.sagemaker.parameters``): the deployment's, not the caller's.
 POLICY = {"AccuracyThreshold": "0.8", "ModelApprovalStatus": "PendingManualApproval"}

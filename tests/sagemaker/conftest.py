@@ -10,8 +10,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from ml.clock import Clock
 from ml.sagemaker import SageMakerConfig, SageMakerPlatform
-from ml.sagemaker.clock import Clock
 from tests.sagemaker import moto_sagemaker
 
 REGION = "us-east-1"
