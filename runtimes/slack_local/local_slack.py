@@ -121,9 +121,9 @@ class LocalSlack(ReadApi):
         """Every payload posted to a response URL, oldest first."""
         return [c.args for c in self.calls("response_url")]
 
-    def _record(self, method: str, args: JSON, status: int, response: JSON) -> None:
+    def _record(self, method: str, args: JSON, status: int, response: JSON, arrived: float) -> None:
         with self._lock:
-            call = Call(method, copy.deepcopy(args), status, copy.deepcopy(response), time.time())
+            call = Call(method, copy.deepcopy(args), status, copy.deepcopy(response), arrived)
             self._calls.append(call)
             self._touch()
 
@@ -211,6 +211,7 @@ class LocalSlack(ReadApi):
     # -- requests (called from server threads) -------------------------------------------
     def handle_api(self, method: str, args: JSON, auth_header: str | None) -> Reply:
         """Answer one Web API call, applying the faults set for it."""
+        arrived = time.time()
         token = args.pop("token", None)
         if auth_header and auth_header.lower().startswith("bearer "):
             token = auth_header[7:].strip()
@@ -225,12 +226,12 @@ class LocalSlack(ReadApi):
             fault = self.faults.take(method, args)
             if fault is not None and not fault.accept:
                 if fault.drop:
-                    self._record(method, args, 0, {"ok": False, "error": "connection_dropped"})
+                    self._record(method, args, 0, {"ok": False, "error": "connection_dropped"}, arrived)
                     return Reply(0, None, drop=True)
                 if fault.retry_after is not None:
                     headers["Retry-After"] = str(fault.retry_after)
                 if fault.error is None:
-                    self._record(method, args, fault.status, {"ok": False})
+                    self._record(method, args, fault.status, {"ok": False}, arrived)
                     return Reply(fault.status, None, headers)
                 raise SlackApiFault(fault.error, fault.status)
             handler = _METHODS.get(method)
@@ -242,11 +243,12 @@ class LocalSlack(ReadApi):
             if exc.messages:
                 body["errors"] = exc.messages
                 body["response_metadata"] = {"messages": [f"[ERROR] {m}" for m in exc.messages]}
-        self._record(method, args, status, body)
+        self._record(method, args, status, body, arrived)
         return Reply(status, body, headers, drop=fault is not None and fault.drop)
 
     def handle_response_url(self, key: str, payload: JSON) -> tuple[int, str]:
         """Answer a POST to a ``response_url``: (HTTP status, plain-text body) like Slack."""
+        arrived = time.time()
         status, answer = 200, "ok"
         try:
             self.faults.wait_if_held("response_url")
@@ -257,5 +259,5 @@ class LocalSlack(ReadApi):
             self.respond(key, payload)
         except SlackApiFault as exc:
             status, answer = exc.status, exc.error
-        self._record("response_url", payload, status, {"ok": status == 200})
+        self._record("response_url", payload, status, {"ok": status == 200}, arrived)
         return status, answer

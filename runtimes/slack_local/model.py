@@ -130,7 +130,8 @@ class View:
 class Call:
     """One Web API call (or response_url post) as received, and what was answered.
 
-    ``status`` is 0 when the connection was dropped without an answer.
+    ``at`` is when it arrived (``time.time()``); ``status`` is 0 when the connection was dropped
+    without an answer.
     """
 
     method: str
