@@ -7,7 +7,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from runtimes.slack_local.blocks import block_errors, with_generated_ids
+from runtimes.slack_local.blocks import block_errors, view_errors, with_generated_ids
 from runtimes.slack_local.model import JSON, MAX_METADATA, MAX_TEXT, Blocks, SlackApiFault
 
 
@@ -104,3 +104,10 @@ def content(args: Mapping[str, Any], *, required: bool = True) -> tuple[str, Blo
     if required and not text and not blocks and not args.get("attachments"):
         raise SlackApiFault("no_text")
     return text, with_generated_ids(blocks)
+
+
+def check_view(view: Any) -> None:
+    """Raise ``invalid_arguments`` with Slack's messages when ``view`` is not a valid modal."""
+    problems = view_errors(view)
+    if problems:
+        raise SlackApiFault("invalid_arguments", messages=problems)

@@ -5,13 +5,10 @@ from __future__ import annotations
 import copy
 import secrets
 import time
-from collections.abc import Iterable, Mapping
 from dataclasses import replace
-from pathlib import Path
 
-from bot.users import LocalUser
-from runtimes.slack_local.arguments import content
-from runtimes.slack_local.blocks import view_errors, with_generated_ids
+from runtimes.slack_local.arguments import check_view, content
+from runtimes.slack_local.blocks import with_generated_ids
 from runtimes.slack_local.model import (
     APP_ID,
     BOT_ID,
@@ -30,21 +27,6 @@ from runtimes.slack_local.workspace import Workspace
 
 class Interactions(Workspace):
     """The workspace plus the interaction plumbing: triggers, response URLs and modals."""
-
-    def __init__(
-        self,
-        users: Iterable[LocalUser] | None = None,
-        *,
-        home: Path | None = None,
-        token: str | None = None,
-        channels: Iterable[str] | Mapping[str, str] = ("mlops",),
-        strict_triggers: bool = False,
-    ) -> None:
-        super().__init__(users, home=home, token=token, channels=channels)
-        #: when True, views.open accepts only trigger ids issued by :meth:`issue_trigger`
-        self.strict_triggers = strict_triggers
-        self._responses: dict[str, ResponseTarget] = {}
-        self._triggers: dict[str, Trigger] = {}
 
     @property
     def url(self) -> str:
@@ -70,9 +52,7 @@ class Interactions(Workspace):
 
     def replace_view(self, view_id: str, view: JSON) -> View:
         """Replace an open modal's content (an ``update`` response_action of a submission)."""
-        problems = view_errors(view)
-        if problems:
-            raise SlackApiFault("invalid_arguments", messages=problems)
+        check_view(view)
         with self._lock:
             record = self._views.get(view_id)
             if record is None or record.closed:
@@ -85,9 +65,7 @@ class Interactions(Workspace):
 
     def push_view(self, user: str, view: JSON) -> View:
         """Open a modal on top of the current one (a ``push`` response_action of a submission)."""
-        problems = view_errors(view)
-        if problems:
-            raise SlackApiFault("invalid_arguments", messages=problems)
+        check_view(view)
         with self._lock:
             vid = "V" + secrets.token_hex(5).upper()
             record = View(vid, self._view_object(vid, view, root=vid), user, "")

@@ -57,6 +57,7 @@ class LocalSlack(ReadApi):
         port: int = 0,
         strict_triggers: bool = False,
     ) -> None:
+        # Workspace's parameters repeated, so that callers' arguments are type-checked
         super().__init__(users, home=home, token=token, channels=channels, strict_triggers=strict_triggers)
         self._host, self._port = host, port
         self._idle = threading.Condition(self._lock)

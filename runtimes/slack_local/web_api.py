@@ -8,8 +8,7 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 
-from runtimes.slack_local.arguments import content, json_arg, metadata_arg, required
-from runtimes.slack_local.blocks import view_errors
+from runtimes.slack_local.arguments import check_view, content, json_arg, metadata_arg, required
 from runtimes.slack_local.interactions import Interactions
 from runtimes.slack_local.model import (
     APP_ID,
@@ -96,9 +95,7 @@ class WriteApi(Interactions):
     def _views_open(self, args: JSON) -> JSON:
         trigger_id = required(args, "trigger_id")
         view = json_arg(args, "view")
-        problems = view_errors(view)
-        if problems:
-            raise SlackApiFault("invalid_arguments", messages=problems)
+        check_view(view)
         with self._lock:
             trigger = self._triggers.get(trigger_id)
             if trigger is None and self.strict_triggers:
@@ -118,9 +115,7 @@ class WriteApi(Interactions):
 
     def _views_update(self, args: JSON) -> JSON:
         view = json_arg(args, "view")
-        problems = view_errors(view)
-        if problems:
-            raise SlackApiFault("invalid_arguments", messages=problems)
+        check_view(view)
         with self._lock:
             record: View | None = None
             if args.get("view_id"):

@@ -20,9 +20,11 @@ from runtimes.slack_local.model import (
     EventKind,
     Message,
     Observer,
+    ResponseTarget,
     Revision,
     SlackApiFault,
     SlackEvent,
+    Trigger,
     Via,
     View,
     channel_id,
@@ -47,6 +49,7 @@ class Workspace:
         home: Path | None = None,
         token: str | None = None,
         channels: Iterable[str] | Mapping[str, str] = ("mlops",),
+        strict_triggers: bool = False,
     ) -> None:
         if users is None:
             if home is not None:
@@ -75,6 +78,11 @@ class Workspace:
         self._views: dict[str, View] = {}
         self._observers: list[Observer] = []
         self._group_members: dict[str, list[str]] = {}
+        #: interaction state (see ``interactions``); with strict_triggers, views.open accepts only
+        #: trigger ids that ``issue_trigger`` issued
+        self.strict_triggers = strict_triggers
+        self._responses: dict[str, ResponseTarget] = {}
+        self._triggers: dict[str, Trigger] = {}
 
     # -- directory -------------------------------------------------------------------------
     def user_by_name(self, name: str) -> LocalUser | None:
