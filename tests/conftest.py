@@ -20,6 +20,7 @@ from bot.core.models import Actor, Role
 from bot.core.service import ReleaseService
 from bot.store.sqlite import SQLiteStore
 from ml.platform import ENVIRONMENTS, ApprovalStatus, Execution, MLPlatform, NotFound
+from tests.local_slack import local_slack, local_slack_options  # noqa: F401  (the shared Slack fixture)
 
 ALICE = Actor("UALICE", "alice", frozenset({Role.TRAINER}))
 BOB = Actor("UBOB", "bob", frozenset({Role.APPROVER}))

@@ -18,7 +18,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -306,11 +306,19 @@ def make_settings(issuer: Issuer, **overrides: Any) -> Settings:
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
-def make_client(services: Services, notifier: Notifier, delegated: list[EventBridgeEvent]) -> Client:
+def make_client(
+    services: Services,
+    notifier: Notifier,
+    delegated: list[EventBridgeEvent],
+    platform_handler: Callable[[Services, Notifier, EventBridgeEvent], None] | None = None,
+) -> Client:
+    """The ingest routes; platform events go to ``platform_handler``, by default into ``delegated``."""
+
     def handler(_services: Services, _notifier: Notifier, event: EventBridgeEvent) -> None:
         delegated.append(event)
 
-    return Client(Starlette(routes=ingest_routes(services, notifier, platform_handler=handler)))
+    routes = ingest_routes(services, notifier, platform_handler=platform_handler or handler)
+    return Client(Starlette(routes=routes))
 
 
 @pytest.fixture

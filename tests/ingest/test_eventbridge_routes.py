@@ -6,13 +6,12 @@ import json
 from typing import Any
 
 import pytest
-from starlette.applications import Starlette
 
 from bot.ingest.models import EventBridgeEvent
-from handlers.events import dispatch_eventbridge, eventbridge, ingest_routes
+from handlers.events import dispatch_eventbridge, eventbridge
 from ml.platform import PlatformError
 
-from .conftest import EVENTS_TOKEN, Client, Env, fixture, make_client
+from .conftest import EVENTS_TOKEN, Env, fixture, make_client
 
 AUTH = {"Authorization": f"Bearer {EVENTS_TOKEN}", "Content-Type": "application/json"}
 PATH = "/events/eventbridge"
@@ -241,7 +240,7 @@ def test_a_failure_before_anything_is_queued_lets_the_retry_act(env: Env) -> Non
             raise PlatformError("DescribeModelPackage timed out")
         env.delegated.append(e)
 
-    env.client = Client(Starlette(routes=ingest_routes(env.services, env.notifier, platform_handler=flaky)))
+    env.client = make_client(env.services, env.notifier, env.delegated, platform_handler=flaky)
     assert send(env, event).status_code == 500
     assert send(env, event).json()["results"] == ["delegated"]
     assert send(env, event).json()["results"] == ["duplicate"]

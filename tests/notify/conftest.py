@@ -1,14 +1,14 @@
-"""What the notifier tests share: the Slack Web API fake, a fake clock and a way to drain the outbox."""
+"""What the notifier tests share: the local Slack's settings, a fake clock and a way to drain the outbox."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from bot.notify import Notifier
-from tests.notify.fake_slack_api import FakeSlackAPI
+from runtimes.slack_local import LocalSlack
 
 
 class FakeClock:
@@ -37,11 +37,17 @@ def drain(notifier: Notifier, clock: FakeClock, *, until: Callable[[], bool] | N
     raise AssertionError(f"still {notifier.pending()} queued after 1000 steps")
 
 
+TOKEN = "xoxb-test-token"
+
+
 @pytest.fixture
-def slack() -> Iterator[FakeSlackAPI]:
-    api = FakeSlackAPI().start()
-    yield api
-    api.stop()
+def local_slack_options() -> dict[str, Any]:
+    return {"token": TOKEN, "channels": {"mlops": "C0MLOPS", "other": "C0OTHER"}}
+
+
+@pytest.fixture
+def slack(local_slack: LocalSlack) -> LocalSlack:
+    return local_slack
 
 
 @pytest.fixture

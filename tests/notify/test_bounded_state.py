@@ -22,7 +22,8 @@ from bot.services import Services, build_services
 from bot.settings import Settings
 from handlers import notifications
 from handlers.events import dispatch_eventbridge
-from tests.notify.fake_slack_api import TOKEN, FakeSlackAPI
+from runtimes.slack_local import LocalSlack
+from tests.notify.conftest import TOKEN
 
 FIXTURE = Path(__file__).parents[1] / "ingest" / "fixtures" / "eb_pipeline_execution_failed.json"
 
@@ -91,13 +92,13 @@ def test_concurrent_users_of_one_key_are_serialized_and_leave_nothing_behind() -
 
 
 @pytest.fixture
-def services(tmp_path: Path, slack: FakeSlackAPI) -> Iterator[Services]:
+def services(tmp_path: Path, slack: LocalSlack) -> Iterator[Services]:
     settings = Settings(
         mlops_home=tmp_path, mlops_store="sqlite", mlops_backend="local", mlops_store_path=None
     )
     built = build_services(settings)
     built.notifier = Notifier(
-        WebClient(token=TOKEN, base_url=slack.url), built.store, "#mlops", start_worker=False
+        WebClient(token=TOKEN, base_url=slack.api_url), built.store, "#mlops", start_worker=False
     )
     yield built
     built.close()
@@ -105,7 +106,7 @@ def services(tmp_path: Path, slack: FakeSlackAPI) -> Iterator[Services]:
 
 def test_unknown_events_keep_rows_and_log_lines_bounded(
     services: Services,
-    slack: FakeSlackAPI,
+    slack: LocalSlack,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -134,7 +135,7 @@ def test_unknown_events_keep_rows_and_log_lines_bounded(
     assert 1 < len(lines) <= events * spacing / 300 + 1
     told = len(lines) + sum(int(r.getMessage().split("(and ")[1].split()[0]) for r in lines[1:])
     assert 0 <= events - told < 300 / spacing  # the last few wait to be counted in the next line
-    assert services.notifier.pending() == 0 and slack.calls == []
+    assert services.notifier.pending() == 0 and slack.calls() == []
     # a redelivery within the day is still recognised
     again = copy.deepcopy(template) | {"id": f"evt-{events - 1:05d}"}
     assert dispatch_eventbridge(services, services.notifier, again) == "duplicate"

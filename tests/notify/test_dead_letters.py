@@ -17,20 +17,20 @@ from slack_sdk import WebClient
 from bot.notify import NS_OUTBOX, Notifier
 from bot.notify.deadletter import classify, dead_letters, describe, notice_text
 from bot.store.sqlite import SQLiteStore
-from tests.notify.conftest import FakeClock, blocks, drain
-from tests.notify.fake_slack_api import TOKEN, Call, FakeSlackAPI, Fault
+from runtimes.slack_local import Call, Fault, LocalSlack
+from tests.notify.conftest import TOKEN, FakeClock, blocks, drain
 
 ATTEMPTS = 4
 
 
 @pytest.fixture
-def make(slack: FakeSlackAPI, clock: FakeClock, tmp_path: Path) -> Iterator[Callable[..., Notifier]]:
+def make(slack: LocalSlack, clock: FakeClock, tmp_path: Path) -> Iterator[Callable[..., Notifier]]:
     """Notifiers on the production pacing defaults, the fake clock and one store file; no worker."""
     made: list[tuple[Notifier, SQLiteStore]] = []
 
     def build(**kwargs: Any) -> Notifier:
         store = SQLiteStore(tmp_path / "bot.db")
-        client = WebClient(token=TOKEN, base_url=slack.url, timeout=5)
+        client = WebClient(token=TOKEN, base_url=slack.api_url, timeout=5)
         options: dict[str, Any] = {"start_worker": False, "max_attempts": ATTEMPTS, "clock": clock}
         notifier = Notifier(client, store, "#mlops", **{**options, **kwargs})
         made.append((notifier, store))
@@ -42,17 +42,17 @@ def make(slack: FakeSlackAPI, clock: FakeClock, tmp_path: Path) -> Iterator[Call
         store.close()
 
 
-def thread(slack: FakeSlackAPI, parent_text: str) -> list[str]:
+def thread(slack: LocalSlack, parent_text: str) -> list[str]:
     (parent,) = slack.by_text(parent_text)
-    return [m.text for m in slack.live_messages() if m.thread_ts == parent.ts]
+    return [m.text for m in slack.public() if m.thread_ts == parent.ts]
 
 
-def attempts_at(slack: FakeSlackAPI, needle: str) -> list[Call]:
-    return [c for c in slack.calls if needle in str(c.params.get("text", ""))]
+def attempts_at(slack: LocalSlack, needle: str) -> list[Call]:
+    return [c for c in slack.calls() if needle in str(c.args.get("text", ""))]
 
 
 def test_poison_messages_are_dead_lettered_and_the_rest_keeps_flowing(
-    slack: FakeSlackAPI, make: Callable[..., Notifier], clock: FakeClock
+    slack: LocalSlack, make: Callable[..., Notifier], clock: FakeClock
 ) -> None:
     slack.refuse("POISON-5XX", Fault(status=503))  # transient, for as long as Slack runs
     slack.refuse("POISON-BLOCKS", Fault(status=200, error="invalid_blocks"))  # permanent
@@ -73,15 +73,15 @@ def test_poison_messages_are_dead_lettered_and_the_rest_keeps_flowing(
     # the other threads did not wait for the poison message's retries
     poison = attempts_at(slack, "POISON-5XX")
     assert [c.status for c in poison] == [503] * ATTEMPTS
-    order = [c.params["text"] for c in slack.calls if c.method.startswith("chat.")]
-    last_try = len(order) - 1 - order[::-1].index(poison[-1].params["text"])
+    order = [c.args["text"] for c in slack.calls() if c.method.startswith("chat.")]
+    last_try = len(order) - 1 - order[::-1].index(poison[-1].args["text"])
     assert {"run 2", "r2 a", "r2 b", "run 3", "r3 a"} <= set(order[:last_try])
     # each thread keeps its order; a plain notice stands where the lost message would have been
     assert thread(slack, "run 1") == ["r1 a", notice_text("http_503"), "r1 c"]
     assert thread(slack, "run 2") == ["r2 a", notice_text("invalid_blocks"), "r2 b"]
     assert thread(slack, "run 3") == ["r3 a"]
     (notice,) = slack.by_text(notice_text("http_503"))
-    assert notice.blocks is None and "<" not in notice.text and "POISON" not in notice.text
+    assert notice.blocks == [] and "<" not in notice.text and "POISON" not in notice.text
     assert len(attempts_at(slack, "POISON-BLOCKS")) == 1  # a permanent error is not retried
 
     dead = {v.get("key") or v["text"]: v for _, v in dead_letters(notifier.store)}
@@ -95,18 +95,18 @@ def test_poison_messages_are_dead_lettered_and_the_rest_keeps_flowing(
     assert notifier.ref("card:v7") is None
 
     # a new process on the same store resurrects neither, and still lists them
-    calls = len(slack.calls)
+    calls = len(slack.calls())
     notifier.close(timeout=0)
     again = make()
     again.reply("run:1", "after restart")
     drain(again, clock)
-    assert [c.params["text"] for c in slack.calls[calls:]] == ["after restart"]
+    assert [c.args["text"] for c in slack.calls()[calls:]] == ["after restart"]
     assert len(dead_letters(again.store)) == 2
     assert again.metrics.count("retries_exhausted") == 0  # a fresh process counts its own
 
 
 def test_attempts_survive_a_restart(
-    slack: FakeSlackAPI, make: Callable[..., Notifier], clock: FakeClock
+    slack: LocalSlack, make: Callable[..., Notifier], clock: FakeClock
 ) -> None:
     slack.refuse("flaky", Fault(drop=True))  # the connection drops: a transient network error
     first = make()
@@ -133,7 +133,7 @@ def test_attempts_survive_a_restart(
 
 
 def test_rate_limited_message_is_paused_then_bounded(
-    slack: FakeSlackAPI, make: Callable[..., Notifier], clock: FakeClock
+    slack: LocalSlack, make: Callable[..., Notifier], clock: FakeClock
 ) -> None:
     slack.refuse("slowly", Fault(status=429, error="ratelimited", retry_after=30))
     notifier = make()
@@ -148,7 +148,7 @@ def test_rate_limited_message_is_paused_then_bounded(
 
 
 def test_a_notice_that_fails_is_not_noticed_again(
-    slack: FakeSlackAPI, make: Callable[..., Notifier], clock: FakeClock
+    slack: LocalSlack, make: Callable[..., Notifier], clock: FakeClock
 ) -> None:
     slack.refuse("could not post", Fault(status=503))
     slack.refuse("doomed", Fault(status=200, error="msg_too_long"))
@@ -196,7 +196,7 @@ def test_max_attempts_is_checked(make: Callable[..., Notifier]) -> None:
 
 
 def test_cli_lists_dead_letters(
-    slack: FakeSlackAPI,
+    slack: LocalSlack,
     make: Callable[..., Notifier],
     clock: FakeClock,
     tmp_path: Path,

@@ -20,8 +20,8 @@ from bot.settings import load_settings
 from bot.store.sqlite import SQLiteStore
 from handlers.middleware.roles import PermissionLookupError, Role
 from runtimes.assembly import create_app, notifier_client
-from tests.notify.conftest import FakeClock, blocks, drain
-from tests.notify.fake_slack_api import TOKEN, FakeSlackAPI, Fault
+from runtimes.slack_local import Fault, LocalSlack
+from tests.notify.conftest import TOKEN, FakeClock, blocks, drain
 
 LOST = Fault(drop=True, accept=True)
 
@@ -33,17 +33,17 @@ def store(tmp_path: Path) -> Iterator[SQLiteStore]:
     db.close()
 
 
-def bolt_client(slack: FakeSlackAPI) -> WebClient:
+def bolt_client(slack: LocalSlack) -> WebClient:
     """A client as Bolt's app gets it: slack_sdk's default retry handlers."""
-    return WebClient(token=TOKEN, base_url=slack.url, timeout=5)
+    return WebClient(token=TOKEN, base_url=slack.api_url, timeout=5)
 
 
-def posts_of(slack: FakeSlackAPI, text: str) -> int:
-    return len([c for c in slack.ok_calls("chat.postMessage") if c.params.get("text") == text])
+def posts_of(slack: LocalSlack, text: str) -> int:
+    return len([c for c in slack.ok_calls("chat.postMessage") if c.args.get("text") == text])
 
 
 def test_a_dropped_connection_after_a_post_is_not_reposted_inside_one_call(
-    slack: FakeSlackAPI, clock: FakeClock, store: SQLiteStore
+    slack: LocalSlack, clock: FakeClock, store: SQLiteStore
 ) -> None:
     # A channel ID: the lookup of a maybe-sent post reads conversations.*, which take IDs only.
     client = notifier_client(bolt_client(slack))
@@ -65,7 +65,7 @@ def test_a_dropped_connection_after_a_post_is_not_reposted_inside_one_call(
 
 
 def test_the_default_client_would_post_twice_inside_one_call(
-    slack: FakeSlackAPI, clock: FakeClock, store: SQLiteStore
+    slack: LocalSlack, clock: FakeClock, store: SQLiteStore
 ) -> None:
     """Why the notifier needs its own client: the same fault through Bolt's kind of client."""
     notifier = Notifier(bolt_client(slack), store, "#mlops", start_worker=False, clock=clock)
@@ -79,12 +79,12 @@ def test_the_default_client_would_post_twice_inside_one_call(
     notifier.close(timeout=0)
 
 
-def test_notifier_client_keeps_the_token_and_url_and_drops_the_retries(slack: FakeSlackAPI) -> None:
+def test_notifier_client_keeps_the_token_and_url_and_drops_the_retries(slack: LocalSlack) -> None:
     original = bolt_client(slack)
     assert original.retry_handlers  # slack_sdk's default: retry on connection errors
     client = notifier_client(original)
     assert client is not original
-    assert (client.token, client.base_url, client.timeout) == (TOKEN, slack.url, 5)
+    assert (client.token, client.base_url, client.timeout) == (TOKEN, slack.api_url, 5)
     assert client.retry_handlers == []
 
 
@@ -98,12 +98,12 @@ class NoRoles:
         return frozenset(), None
 
 
-def test_the_assembly_builds_the_notifier_with_its_own_client(slack: FakeSlackAPI, tmp_path: Path) -> None:
+def test_the_assembly_builds_the_notifier_with_its_own_client(slack: LocalSlack, tmp_path: Path) -> None:
     settings = load_settings(
         mlops_home=tmp_path / "home",
         slack_bot_token=TOKEN,
         slack_signing_secret="assembly-test-signing-secret",
-        slack_api_url=slack.url,
+        slack_api_url=slack.api_url,
         mlops_channel="#mlops",
     )
     services = build_services(settings)
@@ -116,7 +116,7 @@ def test_the_assembly_builds_the_notifier_with_its_own_client(slack: FakeSlackAP
         assert isinstance(notifier, Notifier)
         assert notifier.client is not app.client
         assert isinstance(notifier.client, WebClient) and notifier.client.retry_handlers == []
-        assert (notifier.client.token, notifier.client.base_url) == (TOKEN, slack.url)
+        assert (notifier.client.token, notifier.client.base_url) == (TOKEN, slack.api_url)
         assert app.client.retry_handlers  # Bolt's own client is left as it was
         create_app(services, client=bolt_client(slack), token_verification_enabled=False, roles=NoRoles())
         assert services.notifier is notifier  # one notifier per services, however many apps

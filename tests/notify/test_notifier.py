@@ -16,8 +16,11 @@ from slack_sdk import WebClient
 
 from bot.notify import NS_MESSAGE, NS_OUTBOX, NS_OUTBOX_DEAD, Notifier
 from bot.store.sqlite import SQLiteStore
-from tests.notify.conftest import blocks
-from tests.notify.fake_slack_api import TOKEN, FakeSlackAPI, Fault, Message
+from runtimes.slack_local import Fault, LocalSlack, Message, with_generated_ids
+from tests.notify.conftest import TOKEN, blocks
+
+#: the Web API methods the notifier calls
+WRITES = ("chat.postMessage", "chat.update", "conversations.history", "conversations.replies")
 
 #: fast pacing for tests; the production defaults are 1 post/s per channel and 50 updates/min
 FAST: dict[str, Any] = {
@@ -38,13 +41,13 @@ def db(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def make(slack: FakeSlackAPI, db: Path) -> Iterator[Callable[..., Notifier]]:
+def make(slack: LocalSlack, db: Path) -> Iterator[Callable[..., Notifier]]:
     """Builds notifiers (each on its own store connection, like separate processes); closes them."""
     made: list[tuple[Notifier, SQLiteStore]] = []
 
     def build(channel: str = "#mlops", token: str = TOKEN, **kwargs: Any) -> Notifier:
         store = SQLiteStore(db)
-        client = WebClient(token=token, base_url=slack.url, timeout=5)
+        client = WebClient(token=token, base_url=slack.api_url, timeout=5)
         notifier = Notifier(client, store, channel, **{**FAST, **kwargs})
         made.append((notifier, store))
         return notifier
@@ -55,15 +58,15 @@ def make(slack: FakeSlackAPI, db: Path) -> Iterator[Callable[..., Notifier]]:
         store.close()
 
 
-def thread_of(slack: FakeSlackAPI, parent_text: str) -> tuple[Message, list[str]]:
+def thread_of(slack: LocalSlack, parent_text: str) -> tuple[Message, list[str]]:
     (parent,) = slack.by_text(parent_text)
-    return parent, [m.text for m in slack.live_messages() if m.thread_ts == parent.ts]
+    return parent, [m.text for m in slack.public() if m.thread_ts == parent.ts]
 
 
 def test_calls_return_at_once_and_everything_arrives_in_order(
-    slack: FakeSlackAPI, make: Callable[..., Notifier]
+    slack: LocalSlack, make: Callable[..., Notifier]
 ) -> None:
-    slack.delay = 0.2  # a slow Slack must not slow the caller down
+    hold = slack.hold("chat.postMessage", "chat.update")  # a Slack that does not answer must not block
     notifier = make(start_worker=False)
     started = time.monotonic()
     notifier.upsert("run:1", "run 1 started", blocks("run 1 started"))
@@ -72,12 +75,12 @@ def test_calls_return_at_once_and_everything_arrives_in_order(
     notifier.upsert("card:v1", "card v1", blocks("card v1"), thread_key="run:1")
     notifier.upsert("run:2", "run 2 started", blocks("run 2 started"))
     notifier.reply("run:2", "run 2 step 0", blocks("run 2 step 0"))
-    assert time.monotonic() - started < 1.0  # sending them would take 9 x 0.2 s
-    assert slack.calls == []
+    assert time.monotonic() - started < 1.0  # sending them would wait for Slack
+    assert slack.calls() == []
     assert notifier.pending() == 9
     assert notifier.ref("run:1") is None
 
-    slack.delay = 0.0
+    hold.release.set()
     notifier.start()
     assert notifier.flush(10)
     assert notifier.pending() == 0
@@ -86,15 +89,15 @@ def test_calls_return_at_once_and_everything_arrives_in_order(
     assert replies == [f"run 1 step {i}" for i in range(5)] + ["card v1"]
     assert notifier.ref("run:1") == ("C0MLOPS", parent.ts)
     card = notifier.ref("card:v1")
-    assert card is not None and slack.messages[card[1]].thread_ts == parent.ts
+    assert card is not None and slack.message(*card).thread_ts == parent.ts
     _, replies2 = thread_of(slack, "run 2 started")
     assert replies2 == ["run 2 step 0"]
-    assert slack.by_text("run 2 step 0")[0].blocks == blocks("run 2 step 0")
+    assert slack.by_text("run 2 step 0")[0].blocks == with_generated_ids(blocks("run 2 step 0"))
     assert len(slack.ok_calls("chat.postMessage")) == 9
 
 
 def test_reply_queued_before_its_parent_waits_for_the_parent(
-    slack: FakeSlackAPI, make: Callable[..., Notifier]
+    slack: LocalSlack, make: Callable[..., Notifier]
 ) -> None:
     notifier = make(start_worker=False)
     notifier.reply("card:v3", "approved by bob")
@@ -107,12 +110,12 @@ def test_reply_queued_before_its_parent_waits_for_the_parent(
     assert notifier.flush(10)  # no worker: flush sends in the calling thread
     _, replies = thread_of(slack, "card v3")
     assert replies == ["approved by bob", "deployed", "step", "step reply"]
-    posted = [c.params["text"] for c in slack.ok_calls("chat.postMessage")]
+    posted = [c.args["text"] for c in slack.ok_calls("chat.postMessage")]
     assert posted.index("card v3") < posted.index("approved by bob")
     assert slack.by_text("unrelated")[0].thread_ts is None
 
 
-def test_burst_of_upserts_coalesces_newest_wins(slack: FakeSlackAPI, make: Callable[..., Notifier]) -> None:
+def test_burst_of_upserts_coalesces_newest_wins(slack: LocalSlack, make: Callable[..., Notifier]) -> None:
     notifier = make(update_rate=5.0, update_burst=1)
     started = time.monotonic()
     for i in range(50):
@@ -124,28 +127,28 @@ def test_burst_of_upserts_coalesces_newest_wins(slack: FakeSlackAPI, make: Calla
     updates = slack.ok_calls("chat.update")
     assert len(posts) == 1
     # at most what the update budget allows during the burst, plus the final state
-    assert len(updates) <= min(10, 2 + int(burst * 5)), [c.params["text"] for c in updates]
+    assert len(updates) <= min(10, 2 + int(burst * 5)), [c.args["text"] for c in updates]
     ref = notifier.ref("card:v1")
     assert ref is not None
-    final = slack.messages[ref[1]]
-    assert final.text == "state 49" and final.blocks == blocks("state 49")
+    final = slack.message(*ref)
+    assert final.text == "state 49" and final.blocks == with_generated_ids(blocks("state 49"))
     # states only move forward
-    seen = [c.params["text"] for c in posts + updates]
+    seen = [c.args["text"] for c in posts + updates]
     assert seen == sorted(seen, key=lambda t: int(t.split()[1]))
 
     # the same state again is not sent again; a new state is
-    calls = len(slack.calls)
+    calls = len(slack.calls())
     notifier.upsert("card:v1", "state 49", blocks("state 49"))
     assert notifier.flush(5)
-    assert len(slack.calls) == calls
+    assert len(slack.calls()) == calls
     notifier.upsert("card:v1", "state 50", blocks("state 50"))
     assert notifier.flush(5)
-    assert slack.messages[ref[1]].text == "state 50"
+    assert slack.message(*ref).text == "state 50"
     assert len(slack.ok_calls("chat.postMessage")) == 1
 
 
 def test_each_message_changes_at_most_once_per_interval(
-    slack: FakeSlackAPI, make: Callable[..., Notifier]
+    slack: LocalSlack, make: Callable[..., Notifier]
 ) -> None:
     notifier = make(update_rate=100.0, update_burst=50, message_interval=0.3)
     for i in range(40):
@@ -154,13 +157,13 @@ def test_each_message_changes_at_most_once_per_interval(
         time.sleep(0.01)
     assert notifier.flush(10)
     for key in ("a", "b"):
-        writes = [c for c in slack.calls if c.status == 200 and str(c.params.get("text", "")).startswith(key)]
+        writes = [c for c in slack.calls() if c.status == 200 and str(c.args.get("text", "")).startswith(key)]
         gaps = [later.at - earlier.at for earlier, later in itertools.pairwise(writes)]
         assert gaps and min(gaps) >= 0.29, gaps  # the update budget alone would allow 10 ms
-        assert writes[-1].params["text"] == f"{key} 39"
+        assert writes[-1].args["text"] == f"{key} 39"
 
 
-def test_post_rate_is_paced_per_channel(slack: FakeSlackAPI, make: Callable[..., Notifier]) -> None:
+def test_post_rate_is_paced_per_channel(slack: LocalSlack, make: Callable[..., Notifier]) -> None:
     notifier = make(start_worker=False, post_rate=10.0, post_burst=2)
     for i in range(7):
         notifier.upsert(f"k{i}", f"m{i}", blocks(f"m{i}"))
@@ -173,7 +176,7 @@ def test_post_rate_is_paced_per_channel(slack: FakeSlackAPI, make: Callable[...,
     assert all(b - a >= 0.07 for a, b in itertools.pairwise(at[2:]))
 
 
-def test_honours_retry_after(slack: FakeSlackAPI, make: Callable[..., Notifier]) -> None:
+def test_honours_retry_after(slack: LocalSlack, make: Callable[..., Notifier]) -> None:
     notifier = make(start_worker=False)
     notifier.upsert("card:v1", "v1 a", blocks("v1 a"))
     assert notifier.flush(5)
@@ -186,21 +189,21 @@ def test_honours_retry_after(slack: FakeSlackAPI, make: Callable[..., Notifier])
     assert notifier.flush(10)
 
     def gap(method: str) -> float:
-        calls = [c for c in slack.calls if c.method == method]
+        calls = [c for c in slack.calls() if c.method == method]
         limited = next(c for c in calls if c.status == 429)
         retried = next(c for c in calls if c.at > limited.at and c.status == 200)
         return retried.at - limited.at
 
     assert gap("chat.postMessage") >= 0.95
     assert gap("chat.update") >= 0.95
-    assert [m.text for m in slack.live_messages()] == ["v1 b", "v2", "v2 reply"]
+    assert [m.text for m in slack.public()] == ["v1 b", "v2", "v2 reply"]
     assert len(slack.ok_calls("chat.postMessage")) == 3
 
 
 def test_survives_server_errors_and_dropped_connections(
-    slack: FakeSlackAPI, make: Callable[..., Notifier]
+    slack: LocalSlack, make: Callable[..., Notifier]
 ) -> None:
-    slack.error_rate = 0.3
+    slack.set_error_rate(0.3, methods=WRITES, seed=0)
     slack.inject(
         "chat.postMessage", Fault(drop=True), Fault(status=503), Fault(status=200, error="internal_error")
     )
@@ -220,18 +223,18 @@ def test_survives_server_errors_and_dropped_connections(
         p.join()
     assert notifier.flush(30), f"{notifier.pending()} still queued"
 
-    assert any(c.status == 500 for c in slack.calls)  # the faults really happened
-    texts = Counter(c.params["text"] for c in slack.ok_calls("chat.postMessage"))
+    assert any(c.status == 500 for c in slack.calls())  # the faults really happened
+    texts = Counter(c.args["text"] for c in slack.ok_calls("chat.postMessage"))
     assert all(count == 1 for count in texts.values()), texts  # nothing twice
     for t in range(n_threads):
         parent, replies = thread_of(slack, f"run {t}")
         assert replies == [f"run {t} reply {r}" for r in range(n_replies)]
-        assert parent.blocks == blocks(f"run {t} state {n_replies}")
+        assert parent.blocks == with_generated_ids(blocks(f"run {t} state {n_replies}"))
     assert notifier.dead_letters() == []
 
 
 def test_restart_in_the_middle_loses_and_repeats_nothing(
-    slack: FakeSlackAPI, make: Callable[..., Notifier]
+    slack: LocalSlack, make: Callable[..., Notifier]
 ) -> None:
     first = make(start_worker=False, post_rate=20.0, post_burst=1)
     expected_threads: dict[str, list[str]] = {}
@@ -243,7 +246,7 @@ def test_restart_in_the_middle_loses_and_repeats_nothing(
             expected_threads[f"run {t}"].append(f"run {t} reply {r}")
     total = 4 * 6
     first.start()
-    assert slack.wait_until(lambda: len(slack.calls) >= 8, timeout=5)
+    assert slack.wait_for(lambda: len(slack.calls()) >= 8, timeout=5)
     first.close(timeout=0)  # stop without flushing, as a deploy or crash would
     left = first.pending()
     assert 0 < left < total
@@ -254,17 +257,17 @@ def test_restart_in_the_middle_loses_and_repeats_nothing(
     expected_threads["run 3"].append("after restart")
     assert second.flush(10)
 
-    texts = Counter(c.params["text"] for c in slack.ok_calls("chat.postMessage"))
+    texts = Counter(c.args["text"] for c in slack.ok_calls("chat.postMessage"))
     assert sum(texts.values()) == total + 1
     assert all(count == 1 for count in texts.values()), texts
     for parent_text, want in expected_threads.items():
-        parent = next(m for m in slack.live_messages() if parent_text in (m.text, *m.history))
-        assert [m.text for m in slack.live_messages() if m.thread_ts == parent.ts] == want
-    assert slack.by_text("run 0 final")[0].history == ["run 0"]  # updated in place, not re-posted
+        parent = next(m for m in slack.public() if parent_text in (m.text, *m.earlier_texts))
+        assert [m.text for m in slack.public() if m.thread_ts == parent.ts] == want
+    assert slack.by_text("run 0 final")[0].earlier_texts == ("run 0",)  # updated in place, not re-posted
 
 
 def test_permanent_errors_are_parked_not_retried(
-    slack: FakeSlackAPI, make: Callable[..., Notifier], caplog: pytest.LogCaptureFixture
+    slack: LocalSlack, make: Callable[..., Notifier], caplog: pytest.LogCaptureFixture
 ) -> None:
     notifier = make(start_worker=False)
     notifier.upsert("card:bad", "bad card", [{"type": "no-such-block"}])
@@ -275,7 +278,7 @@ def test_permanent_errors_are_parked_not_retried(
     dead = notifier.dead_letters()
     assert [(v["key"], v["error"]) for _, v in dead] == [("card:bad", "invalid_blocks")]
     assert "invalid_blocks" in caplog.text and "card:bad" in caplog.text
-    assert len([c for c in slack.calls if c.error == "invalid_blocks"]) == 1
+    assert len([c for c in slack.calls() if c.error == "invalid_blocks"]) == 1
     # the parent never existed, so its reply went to the channel (never dropped)
     assert slack.by_text("reply to the bad card")[0].thread_ts is None
     assert slack.by_text("good card")
@@ -293,40 +296,40 @@ def test_permanent_errors_are_parked_not_retried(
     assert elsewhere.pending() == 0
 
 
-def test_bad_token_pauses_instead_of_parking(slack: FakeSlackAPI, make: Callable[..., Notifier]) -> None:
+def test_bad_token_pauses_instead_of_parking(slack: LocalSlack, make: Callable[..., Notifier]) -> None:
     notifier = make(token="xoxb-revoked", start_worker=False, auth_pause=0.6)
     notifier.upsert("card:v1", "v1", blocks("v1"))
     assert notifier.flush(0.3) is False
     assert notifier.pending() == 1
     assert notifier.dead_letters() == []
-    assert [c.error for c in slack.calls] == ["invalid_auth"]  # paused, not hammering Slack
+    assert [c.error for c in slack.calls()] == ["invalid_auth"]  # paused, not hammering Slack
     notifier.client.token = TOKEN  # type: ignore[attr-defined]
     assert notifier.flush(5)
     assert slack.by_text("v1")
 
 
-def test_deleted_message_is_posted_again(slack: FakeSlackAPI, make: Callable[..., Notifier]) -> None:
+def test_deleted_message_is_posted_again(slack: LocalSlack, make: Callable[..., Notifier]) -> None:
     notifier = make()
     notifier.upsert("card:v1", "v1 a", blocks("a"))
     assert notifier.flush(5)
     first = notifier.ref("card:v1")
     assert first is not None
-    slack.delete_message(first[1])
+    slack.delete_message(*first)
     notifier.upsert("card:v1", "v1 b", blocks("b"))
     assert notifier.flush(5)
     second = notifier.ref("card:v1")
     assert second is not None and second != first
-    assert slack.messages[second[1]].text == "v1 b"
+    assert slack.message(*second).text == "v1 b"
     assert notifier.dead_letters() == []
 
 
-def test_one_drainer_per_store(slack: FakeSlackAPI, make: Callable[..., Notifier]) -> None:
+def test_one_drainer_per_store(slack: LocalSlack, make: Callable[..., Notifier]) -> None:
     a, b = make(), make()
     for i in range(10):
         (a if i % 2 else b).upsert(f"k{i}", f"m{i}", blocks(f"m{i}"))
         (b if i % 2 else a).reply(f"k{i}", f"r{i}")
     assert a.flush(10) and b.flush(10)
-    texts = Counter(c.params["text"] for c in slack.ok_calls("chat.postMessage"))
+    texts = Counter(c.args["text"] for c in slack.ok_calls("chat.postMessage"))
     assert texts == Counter([f"m{i}" for i in range(10)] + [f"r{i}" for i in range(10)])
     for i in range(10):
         assert thread_of(slack, f"m{i}")[1] == [f"r{i}"]
@@ -361,7 +364,7 @@ def test_rejects_bad_arguments(make: Callable[..., Notifier]) -> None:
     assert notifier.pending() == 0
 
 
-def test_works_on_the_dynamodb_store(slack: FakeSlackAPI) -> None:
+def test_works_on_the_dynamodb_store(slack: LocalSlack) -> None:
     import boto3
     from moto import mock_aws
 
@@ -369,7 +372,7 @@ def test_works_on_the_dynamodb_store(slack: FakeSlackAPI) -> None:
 
     with mock_aws():
         create_table(boto3.client("dynamodb", region_name="us-east-1"), "notify-test")
-        client = WebClient(token=TOKEN, base_url=slack.url, timeout=5)
+        client = WebClient(token=TOKEN, base_url=slack.api_url, timeout=5)
         first = Notifier(client, DynamoDBStore("notify-test", region="us-east-1"), "#mlops", **FAST)
         first.upsert("card:v1", "v1 a", blocks("a"))
         first.reply("card:v1", "note")
@@ -380,5 +383,5 @@ def test_works_on_the_dynamodb_store(slack: FakeSlackAPI) -> None:
         assert second.flush(10)
         second.close()
     parent, replies = thread_of(slack, "v1 b")
-    assert replies == ["note"] and parent.history == ["v1 a"]
+    assert replies == ["note"] and parent.earlier_texts == ("v1 a",)
     assert len(slack.ok_calls("chat.postMessage")) == 2

@@ -19,20 +19,20 @@ from slack_sdk import WebClient
 from bot.notify import NS_OUTBOX, Notifier
 from bot.notify.recover import EVENT_TYPE
 from bot.store.sqlite import SQLiteStore
-from tests.notify.conftest import FakeClock, blocks, drain
-from tests.notify.fake_slack_api import TOKEN, FakeSlackAPI, Fault
+from runtimes.slack_local import Fault, LocalSlack
+from tests.notify.conftest import TOKEN, FakeClock, blocks, drain
 
 LOST = Fault(drop=True, accept=True)
 
 
 @pytest.fixture
-def make(slack: FakeSlackAPI, clock: FakeClock, tmp_path: Path) -> Iterator[Callable[..., Notifier]]:
+def make(slack: LocalSlack, clock: FakeClock, tmp_path: Path) -> Iterator[Callable[..., Notifier]]:
     """Notifiers sharing one store file (a restart is a new one), on the fake clock, without a worker."""
     made: list[tuple[Notifier, SQLiteStore]] = []
 
     def build(channel: str = "#mlops", **kwargs: Any) -> Notifier:
         store = SQLiteStore(tmp_path / "bot.db")
-        client = WebClient(token=TOKEN, base_url=slack.url, timeout=5, retry_handlers=[])
+        client = WebClient(token=TOKEN, base_url=slack.api_url, timeout=5, retry_handlers=[])
         notifier = Notifier(client, store, channel, start_worker=False, clock=clock, **kwargs)
         made.append((notifier, store))
         return notifier
@@ -43,8 +43,8 @@ def make(slack: FakeSlackAPI, clock: FakeClock, tmp_path: Path) -> Iterator[Call
         store.close()
 
 
-def posts_of(slack: FakeSlackAPI, text: str) -> int:
-    return len([c for c in slack.ok_calls("chat.postMessage") if c.params.get("text") == text])
+def posts_of(slack: LocalSlack, text: str) -> int:
+    return len([c for c in slack.ok_calls("chat.postMessage") if c.args.get("text") == text])
 
 
 def marked(notifier: Notifier) -> list[dict[str, Any]]:
@@ -53,7 +53,7 @@ def marked(notifier: Notifier) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize("restart", [False, True], ids=["same-process", "restarted"])
 def test_a_lost_reply_is_found_in_the_thread_and_not_posted_again(
-    slack: FakeSlackAPI, make: Callable[..., Notifier], clock: FakeClock, restart: bool
+    slack: LocalSlack, make: Callable[..., Notifier], clock: FakeClock, restart: bool
 ) -> None:
     notifier = make()
     notifier.upsert("run:1", "run 1", blocks("run 1"))
@@ -64,7 +64,7 @@ def test_a_lost_reply_is_found_in_the_thread_and_not_posted_again(
     assert posts_of(slack, "Promoted v1 to production") == 1
     (entry,) = marked(notifier)  # the outbox still holds it, marked as maybe sent
     (post,) = slack.ok_calls("chat.postMessage")[-1:]
-    assert post.params["metadata"]["event_type"] == EVENT_TYPE
+    assert post.args["metadata"]["event_type"] == EVENT_TYPE
     if restart:
         notifier.close(timeout=0)
         notifier = make()
@@ -74,13 +74,13 @@ def test_a_lost_reply_is_found_in_the_thread_and_not_posted_again(
     assert posts_of(slack, "Promoted v1 to production") == 1
     assert [m.text for m in slack.by_text("Promoted v1 to production")] == ["Promoted v1 to production"]
     (lookup,) = slack.ok_calls("conversations.replies")
-    assert lookup.params["ts"] == notifier.ref("run:1")[1]  # type: ignore[index]
+    assert lookup.args["ts"] == notifier.ref("run:1")[1]  # type: ignore[index]
     assert notifier.pending() == 0 and notifier.dead_letters() == []
     assert entry["sending_at"] > 0
 
 
 def test_a_lost_create_is_found_its_ref_saved_and_a_newer_state_becomes_an_update(
-    slack: FakeSlackAPI, make: Callable[..., Notifier], clock: FakeClock
+    slack: LocalSlack, make: Callable[..., Notifier], clock: FakeClock
 ) -> None:
     first = make("C0MLOPS")
     slack.refuse("card v1 a", LOST)
@@ -92,12 +92,12 @@ def test_a_lost_create_is_found_its_ref_saved_and_a_newer_state_becomes_an_updat
     second = make("C0MLOPS")
     drain(second, clock)
 
-    (message,) = slack.live_messages()
-    assert (message.text, message.history) == ("card v1 b", ["card v1 a"])
+    (message,) = slack.public()
+    assert (message.text, message.earlier_texts) == ("card v1 b", ("card v1 a",))
     assert second.ref("card:v1") == ("C0MLOPS", message.ts)
     assert len(slack.ok_calls("chat.postMessage")) == 1 and len(slack.ok_calls("chat.update")) == 1
     (lookup,) = slack.ok_calls("conversations.history")
-    assert lookup.params["channel"] == "C0MLOPS" and lookup.params["include_all_metadata"] in (
+    assert lookup.args["channel"] == "C0MLOPS" and lookup.args["include_all_metadata"] in (
         True,
         "1",
         "true",
@@ -106,7 +106,7 @@ def test_a_lost_create_is_found_its_ref_saved_and_a_newer_state_becomes_an_updat
 
 
 def test_a_post_that_never_reached_slack_is_looked_for_then_posted_once(
-    slack: FakeSlackAPI, make: Callable[..., Notifier], clock: FakeClock
+    slack: LocalSlack, make: Callable[..., Notifier], clock: FakeClock
 ) -> None:
     notifier = make()
     notifier.upsert("run:1", "run 1", blocks("run 1"))
@@ -124,21 +124,21 @@ def test_a_post_that_never_reached_slack_is_looked_for_then_posted_once(
 
 
 def test_steady_state_posts_make_no_lookup(
-    slack: FakeSlackAPI, make: Callable[..., Notifier], clock: FakeClock
+    slack: LocalSlack, make: Callable[..., Notifier], clock: FakeClock
 ) -> None:
     notifier = make()
     notifier.upsert("run:1", "run 1", blocks("run 1"))
     notifier.reply("run:1", "a")
     notifier.reply("run:1", "b")
     drain(notifier, clock)
-    assert [c.method for c in slack.calls] == ["chat.postMessage"] * 3
-    assert all(c.params["metadata"]["event_type"] == EVENT_TYPE for c in slack.calls)
-    ids = {c.params["metadata"]["event_payload"]["outbox_id"] for c in slack.calls}
+    assert [c.method for c in slack.calls()] == ["chat.postMessage"] * 3
+    assert all(c.args["metadata"]["event_type"] == EVENT_TYPE for c in slack.calls())
+    ids = {c.args["metadata"]["event_payload"]["outbox_id"] for c in slack.calls()}
     assert len(ids) == 3
 
 
 def test_a_rate_limited_post_is_retried_without_a_lookup(
-    slack: FakeSlackAPI, make: Callable[..., Notifier], clock: FakeClock
+    slack: LocalSlack, make: Callable[..., Notifier], clock: FakeClock
 ) -> None:
     notifier = make()
     slack.inject("chat.postMessage", Fault(status=429, error="ratelimited", retry_after=1))
@@ -147,11 +147,11 @@ def test_a_rate_limited_post_is_retried_without_a_lookup(
     assert marked(notifier) == []  # a 429 is a clear "not posted"
     drain(notifier, clock)
     assert posts_of(slack, "run 1") == 1
-    assert [c.method for c in slack.calls] == ["chat.postMessage"] * 2
+    assert [c.method for c in slack.calls()] == ["chat.postMessage"] * 2
 
 
 def test_a_failed_lookup_posts_again_and_warns_once(
-    slack: FakeSlackAPI, make: Callable[..., Notifier], clock: FakeClock, caplog: pytest.LogCaptureFixture
+    slack: LocalSlack, make: Callable[..., Notifier], clock: FakeClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     notifier = make(post_burst=10)
     notifier.upsert("run:1", "run 1", blocks("run 1"))
@@ -176,7 +176,7 @@ def test_a_failed_lookup_posts_again_and_warns_once(
 
 
 def test_a_channel_named_not_by_id_falls_back_to_posting_after_a_restart(
-    slack: FakeSlackAPI, make: Callable[..., Notifier], clock: FakeClock, caplog: pytest.LogCaptureFixture
+    slack: LocalSlack, make: Callable[..., Notifier], clock: FakeClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     first = make("#mlops")
     slack.refuse("card", LOST)

@@ -1,8 +1,9 @@
 """The Lambda runtime end to end: real-shaped API Gateway / function URL events, signed Slack
 requests, lazy listeners through a recording Lambda client, GitHub, CI and EventBridge.
 
-AWS is moto (DynamoDB, Secrets Manager); Slack is a recording Web API on 127.0.0.1 that also serves
-``response_url`` posts and the CI issuer's JWKS; the ML platform is the local one (no training runs).
+AWS is moto (DynamoDB, Secrets Manager); Slack is the shared LocalSlack, which records every call and
+serves ``response_url`` posts; the CI issuer's JWKS is a static file on 127.0.0.1; the ML platform is the
+local one (no training runs).
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import ModuleType
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import urlencode
 
 import boto3
 import jwt
@@ -32,6 +34,8 @@ from slack_sdk.signature import SignatureVerifier
 
 from bot.settings import ConfigError
 from bot.store.dynamodb import create_table
+from bot.users import LocalUser
+from runtimes.slack_local import LocalSlack
 
 FIXTURES = Path(__file__).resolve().parents[1] / "ingest" / "fixtures"
 REGION = "us-east-1"
@@ -47,100 +51,9 @@ EVENTS_TOKEN = "events-token-123"
 REPO = "acme/models"
 KID = "test-key-1"
 ISSUER = "https://token.actions.githubusercontent.com"
-GROUPS = {"ml-team": "S01", "ml-approvers": "S02", "ml-leads": "S03", "ml-oncall": "S04"}
-MEMBERS = {"S01": ["UALICE"], "S02": ["UBOB"], "S03": ["UCAROL"], "S04": ["UCAROL"]}
-
-
-# -- a recording Slack (Web API, response_url) and the CI issuer's JWKS on 127.0.0.1 ----------------------
-
-
-@dataclass
-class Recorded:
-    path: str
-    params: dict[str, Any]
-
-
-@dataclass
-class FakeSlack:
-    jwks: dict[str, Any]
-    calls: list[Recorded] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    server: ThreadingHTTPServer | None = None
-    ts: int = 0
-
-    @property
-    def url(self) -> str:
-        assert self.server is not None
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def method_calls(self, method: str) -> list[dict[str, Any]]:
-        with self.lock:
-            return [c.params for c in self.calls if c.path == f"/api/{method}"]
-
-    def responses(self) -> list[dict[str, Any]]:
-        with self.lock:
-            return [c.params for c in self.calls if c.path.startswith("/response/")]
-
-    def answer(self, path: str, params: dict[str, Any]) -> Any:
-        with self.lock:
-            self.calls.append(Recorded(path, params))
-            self.ts += 1
-            ts = f"1700000000.{self.ts:06d}"
-        if path == "/jwks":
-            return self.jwks
-        if path.startswith("/response/"):
-            return {"ok": True}
-        method = path.removeprefix("/api/")
-        channel = params.get("channel", CHANNEL)
-        channel = CHANNEL if str(channel).startswith("#") else channel
-        answers: dict[str, Any] = {
-            "auth.test": {"ok": True, "user_id": "UBOT", "team_id": "T1", "bot_id": "B1"},
-            "chat.postMessage": {"ok": True, "channel": channel, "ts": ts, "message": {"ts": ts}},
-            "chat.update": {"ok": True, "channel": channel, "ts": params.get("ts", ts)},
-            "chat.postEphemeral": {"ok": True, "message_ts": ts},
-            "views.open": {"ok": True, "view": {"id": "V1"}},
-            "usergroups.list": {
-                "ok": True,
-                "usergroups": [{"id": gid, "handle": handle} for handle, gid in GROUPS.items()],
-            },
-            "usergroups.users.list": {"ok": True, "users": MEMBERS.get(str(params.get("usergroup")), [])},
-        }
-        return answers.get(method, {"ok": False, "error": "unknown_method"})
-
-    def start(self) -> FakeSlack:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:
-                return
-
-            def _reply(self, body: Any) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def do_GET(self) -> None:
-                self._reply(fake.answer(self.path, {}))
-
-            def do_POST(self) -> None:
-                raw = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
-                if "json" in self.headers.get("Content-Type", ""):
-                    params = json.loads(raw or "{}")
-                else:
-                    params = dict(parse_qsl(raw))
-                self._reply(fake.answer(self.path, params))
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
+BOT_TOKEN = "xoxb-lambda-test"
+#: Slack users (ids are "U" + the upper-cased name) and their user groups
+USERS = {"alice": ("ml-team",), "bob": ("ml-approvers",), "carol": ("ml-leads", "ml-oncall")}
 
 
 class FakeLambda:
@@ -173,17 +86,28 @@ def signing_key() -> rsa.RSAPrivateKey:
 
 
 @pytest.fixture
-def slack(signing_key: rsa.RSAPrivateKey) -> Iterator[FakeSlack]:
+def local_slack_options() -> dict[str, Any]:
+    users = [LocalUser("U" + name.upper(), name, groups) for name, groups in USERS.items()]
+    return {"users": users, "token": BOT_TOKEN, "channels": {"mlops": CHANNEL}}
+
+
+@pytest.fixture
+def jwks_url(signing_key: rsa.RSAPrivateKey, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The CI issuer's JWKS, a static document served on 127.0.0.1."""
     jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(signing_key.public_key()))
-    fake = FakeSlack(jwks={"keys": [jwk | {"kid": KID, "alg": "RS256", "use": "sig"}]}).start()
-    yield fake
-    fake.stop()
+    root = tmp_path_factory.mktemp("issuer")
+    (root / "jwks.json").write_text(json.dumps({"keys": [jwk | {"kid": KID, "alg": "RS256", "use": "sig"}]}))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(SimpleHTTPRequestHandler, directory=str(root)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/jwks.json"
+    server.shutdown()
+    server.server_close()
 
 
 @dataclass
 class Env:
     module: ModuleType
-    slack: FakeSlack
+    slack: LocalSlack
     lam: FakeLambda
 
     def handle(self, event: dict[str, Any]) -> Any:
@@ -191,7 +115,9 @@ class Env:
 
 
 @pytest.fixture
-def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, slack: FakeSlack) -> Iterator[Env]:
+def env(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, local_slack: LocalSlack, jwks_url: str
+) -> Iterator[Env]:
     for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "GITHUB_WEBHOOK_SECRET", "EVENTS_TOKEN"):
         monkeypatch.delenv(name, raising=False)
     settings_env = {
@@ -207,10 +133,10 @@ def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, slack: FakeSlack) -> It
         "MLOPS_HOME": str(tmp_path / "home"),
         "MLOPS_CHANNEL": CHANNEL,
         "MLOPS_ALARM_NAMES": "mlops-xgboost-production-5xx",
-        "SLACK_API_URL": f"{slack.url}/api/",
+        "SLACK_API_URL": local_slack.api_url,
         "GITHUB_REPOSITORIES": REPO,
         "CI_ALLOWED_REPOSITORIES": REPO,
-        "CI_OIDC_JWKS_URL": f"{slack.url}/jwks",
+        "CI_OIDC_JWKS_URL": jwks_url,
     }
     for name, value in settings_env.items():
         monkeypatch.setenv(name, value)
@@ -221,7 +147,7 @@ def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, slack: FakeSlack) -> It
             Name="mlops-bot/tokens",
             SecretString=json.dumps(
                 {
-                    "SLACK_BOT_TOKEN": "xoxb-lambda-test",
+                    "SLACK_BOT_TOKEN": BOT_TOKEN,
                     "SLACK_SIGNING_SECRET": SIGNING_SECRET,
                     "GITHUB_WEBHOOK_SECRET": GITHUB_SECRET,
                     "EVENTS_TOKEN": EVENTS_TOKEN,
@@ -238,7 +164,7 @@ def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, slack: FakeSlack) -> It
         lam = FakeLambda()
         rt.app.listener_runner.lazy_listener_runner.lambda_client = lam
         try:
-            yield Env(module, slack, lam)
+            yield Env(module, local_slack, lam)
         finally:
             module.set_runtime(None)
             rt.close()
@@ -321,7 +247,7 @@ def v1_event(path: str, body: str, headers: dict[str, str], *, b64: bool = False
     }
 
 
-def command_body(slack: FakeSlack, text: str, user: str = "UALICE") -> str:
+def command_body(slack: LocalSlack, text: str, user: str = "UALICE") -> str:
     return urlencode(
         {
             "token": "legacy",
@@ -334,7 +260,7 @@ def command_body(slack: FakeSlack, text: str, user: str = "UALICE") -> str:
             "command": "/mlops",
             "text": text,
             "api_app_id": "A1",
-            "response_url": f"{slack.url}/response/{uuid.uuid4().hex}",
+            "response_url": slack.response_url(CHANNEL, user),
             "trigger_id": "1337.42.abcd",
         }
     )
@@ -439,12 +365,12 @@ def test_github_webhook_is_verified_and_announced(env: Env) -> None:
     body = json.dumps(workflow_run_payload()).encode()
     forged = env.handle(v2_event("/github/webhook", body.decode(), github_event(body, secret="guess")))
     assert forged["statusCode"] == 401
-    assert env.slack.method_calls("chat.postMessage") == []
+    assert [c.args for c in env.slack.calls("chat.postMessage")] == []
 
     response = env.handle(v2_event("/github/webhook", body.decode(), github_event(body)))
     assert response["statusCode"] == 200, response["body"]
     assert json.loads(response["body"])["ok"] is True
-    posts = env.slack.method_calls("chat.postMessage")
+    posts = [c.args for c in env.slack.calls("chat.postMessage")]
     assert len(posts) == 1 and posts[0]["channel"] == CHANNEL
 
 
@@ -482,13 +408,13 @@ def test_ci_report_with_an_oidc_token_in_a_base64_rest_event(
         v1_event("/ci/report", body, {"Authorization": f"Bearer {wrong_audience}"}, b64=True)
     )
     assert refused["statusCode"] == 401
-    assert env.slack.method_calls("chat.postMessage") == []
+    assert [c.args for c in env.slack.calls("chat.postMessage")] == []
 
     headers = {"Authorization": f"Bearer {ci_token(signing_key)}", "Content-Type": "application/json"}
     response = env.handle(v1_event("/ci/report", body, headers, b64=True))
     assert response["statusCode"] == 200, response["body"]
     assert json.loads(response["body"])["result"] == "pipeline_result"
-    posts = env.slack.method_calls("chat.postMessage")
+    posts = [c.args for c in env.slack.calls("chat.postMessage")]
     assert len(posts) == 1
     assert posts[0]["text"] == "Pipeline run abc123: Succeeded"
     assert "acme/models" in json.dumps(posts[0]["blocks"])
@@ -504,14 +430,14 @@ def test_direct_eventbridge_invocation_posts_once_per_event(env: Env) -> None:
     event = alarm_event()
     assert env.handle(event) == {"outcome": "alarm"}
     assert env.handle(event) == {"outcome": "duplicate"}  # EventBridge delivers at least once
-    posts = env.slack.method_calls("chat.postMessage")
+    posts = [c.args for c in env.slack.calls("chat.postMessage")]
     assert len(posts) == 1
     assert "mlops-xgboost-production-5xx" in json.dumps(posts[0])
 
     other = alarm_event(alarmName="not-ours") | {"id": str(uuid.uuid4())}
     other["detail"]["configuration"]["metrics"] = []
     assert env.handle(other) == {"outcome": "filtered"}
-    assert len(env.slack.method_calls("chat.postMessage")) == 1
+    assert len([c.args for c in env.slack.calls("chat.postMessage")]) == 1
 
 
 def test_eventbridge_over_http_needs_the_events_token(env: Env) -> None:

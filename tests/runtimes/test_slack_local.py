@@ -25,6 +25,7 @@ from runtimes.slack_local import (
     block_errors,
     channel_id,
     group_id,
+    web_api,
 )
 
 SECTION = {"type": "section", "text": {"type": "mrkdwn", "text": "*Model v1* is ready"}}
@@ -408,7 +409,7 @@ def test_expired_and_unknown_triggers(monkeypatch: pytest.MonkeyPatch) -> None:
             client.views_open(trigger_id="made-up", view=MODAL)
         assert err.value.response["error"] == "invalid_trigger_id"
         trigger = server.issue_trigger("UBOB")
-        monkeypatch.setattr(slack_local, "TRIGGER_TTL_SECONDS", 0.0)
+        monkeypatch.setattr(web_api, "TRIGGER_TTL_SECONDS", 0.0)
         time.sleep(0.01)
         with pytest.raises(SlackApiError) as err:
             client.views_open(trigger_id=trigger, view=MODAL)

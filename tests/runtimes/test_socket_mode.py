@@ -9,6 +9,7 @@ import pytest
 from bot.services import build_services
 from bot.settings import ConfigError, load_settings
 from runtimes import cli
+from runtimes.slack_local import LocalSlack
 from runtimes.socket_mode import build_socket_handler, socket_settings
 
 
@@ -40,33 +41,27 @@ def test_cli_reports_the_missing_tokens_with_exit_2(
     assert "SLACK_APP_TOKEN and SLACK_BOT_TOKEN" in capsys.readouterr().err
 
 
-def test_handler_is_built_without_a_signing_secret(tmp_path: Path) -> None:
+def test_handler_is_built_without_a_signing_secret(tmp_path: Path, local_slack: LocalSlack) -> None:
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-    from tests.notify.fake_slack_api import TOKEN, FakeSlackAPI
-
-    slack = FakeSlackAPI().start()
-    try:
-        settings = socket_settings(
-            load_settings(
-                mlops_home=tmp_path,
-                slack_app_token="xapp-1-A-1-x",
-                slack_bot_token=TOKEN,
-                slack_api_url=slack.url,
-            )
+    settings = socket_settings(
+        load_settings(
+            mlops_home=tmp_path,
+            slack_app_token="xapp-1-A-1-x",
+            slack_bot_token=local_slack.token,
+            slack_api_url=local_slack.api_url,
         )
-        assert settings.slack_signing_secret is not None  # random: Socket Mode requests are not signed
-        services = build_services(settings)
-        try:
-            handler = build_socket_handler(settings, services)
-            assert isinstance(handler, SocketModeHandler)
-            assert handler.app_token == "xapp-1-A-1-x"
-            # The app verified its bot token against the Web API, as it does in production, and
-            # started loading the user groups in the background (so that the first command finds roles).
-            methods = [c.method for c in slack.calls]
-            assert methods[0] == "auth.test"
-            assert set(methods) <= {"auth.test", "usergroups.list", "usergroups.users.list"}
-        finally:
-            services.close()
+    )
+    assert settings.slack_signing_secret is not None  # random: Socket Mode requests are not signed
+    services = build_services(settings)
+    try:
+        handler = build_socket_handler(settings, services)
+        assert isinstance(handler, SocketModeHandler)
+        assert handler.app_token == "xapp-1-A-1-x"
+        # The app verified its bot token against the Web API, as it does in production, and
+        # started loading the user groups in the background (so that the first command finds roles).
+        methods = [c.method for c in local_slack.calls()]
+        assert methods[0] == "auth.test"
+        assert set(methods) <= {"auth.test", "usergroups.list", "usergroups.users.list"}
     finally:
-        slack.stop()
+        services.close()

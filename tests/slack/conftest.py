@@ -1,7 +1,8 @@
-"""Fixtures for the Slack app: a fake Slack Web API, signed requests, and services.
+"""Fixtures for the Slack app: the local Slack, signed requests, and services.
 
-Slack is the one fake here; the ML platform is the real local one, on a private copy of a home where
-v1 is Approved and serves staging and production and v2 awaits approval (``tests.conftest``).
+Slack is the shared LocalSlack (``tests/local_slack.py``) with the users below; the ML platform is the
+real local one, on a private copy of a home where v1 is Approved and serves staging and production and
+v2 awaits approval (``tests.conftest``).
 """
 
 from __future__ import annotations
@@ -23,14 +24,15 @@ from bot.notify import Notifier
 from bot.services import Services, build_services
 from bot.settings import load_settings
 from bot.store.sqlite import SQLiteStore
+from bot.users import LocalUser
 from handlers.middleware.roles import RoleResolver, role_directory
 from ml.local import LocalPlatform
 from runtimes.assembly import create_app
+from runtimes.slack_local import LocalSlack
 from tests.conftest import Closer, platform_state
 
-from .fake_slack import FakeSlack
-
 SECRET = "test-signing-secret"
+TOKEN = "xoxb-test"
 CHANNEL = "C0MLOPS"
 
 #: Slack user id -> (user name, user groups)
@@ -46,10 +48,10 @@ USERS: dict[str, tuple[str, list[str]]] = {
 
 @dataclass
 class Harness:
-    """A Slack app wired to the fake Slack API, plus helpers to send it signed requests."""
+    """A Slack app wired to the local Slack, plus helpers to send it signed requests."""
 
     app: App
-    slack: FakeSlack
+    slack: LocalSlack
     services: Services
     roles: RoleResolver | None = None
 
@@ -73,7 +75,7 @@ class Harness:
                 "user_name": USERS.get(user, ("someone", []))[0],
                 "team_id": "T1",
                 "channel_id": CHANNEL,
-                "response_url": self.slack.response_url(f"cmd-{user}"),
+                "response_url": self.slack.response_url(CHANNEL, user),
                 "trigger_id": trigger or f"trig-{time.monotonic_ns()}",
             }
         )
@@ -87,7 +89,7 @@ class Harness:
             "container": {"type": "message", "message_ts": message_ts, "channel_id": CHANNEL},
             "message": {"ts": message_ts},
             "trigger_id": f"trig-{time.monotonic_ns()}",
-            "response_url": self.slack.response_url(f"act-{user}"),
+            "response_url": self.slack.response_url(CHANNEL, user, message_ts),
             "actions": [{"action_id": action_id, "block_id": "b", "value": value, "type": "button"}],
         }
         return urlencode({"payload": json.dumps(payload)})
@@ -145,15 +147,9 @@ class Harness:
 
 
 @pytest.fixture
-def fake_slack() -> Iterator[FakeSlack]:
-    slack = FakeSlack().start()
-    for handles in USERS.values():
-        for group in handles[1]:
-            slack.set_group(group, [uid for uid, (_, gs) in USERS.items() if group in gs])
-    try:
-        yield slack
-    finally:
-        slack.stop()
+def local_slack_options() -> dict[str, Any]:
+    users = [LocalUser(uid, name, tuple(groups)) for uid, (name, groups) in USERS.items()]
+    return {"users": users, "token": TOKEN, "channels": {"mlops": CHANNEL}}
 
 
 def make_services(home: Path, **overrides: Any) -> Services:
@@ -168,8 +164,8 @@ def make_services(home: Path, **overrides: Any) -> Services:
     return build_services(settings, store=SQLiteStore(home / "bot.db"), host_endpoints_in_process=True)
 
 
-def make_harness(slack: FakeSlack, services: Services, **kwargs: Any) -> Harness:
-    client = WebClient(token="xoxb-test", base_url=slack.api_url)
+def make_harness(slack: LocalSlack, services: Services, **kwargs: Any) -> Harness:
+    client = WebClient(token=TOKEN, base_url=slack.api_url)
     # Slack's real pacing (about one post per second) would only slow the tests down.
     services.notifier = Notifier(  # type: ignore[attr-defined]
         client,
@@ -191,9 +187,9 @@ def make_harness(slack: FakeSlack, services: Services, **kwargs: Any) -> Harness
 
 
 @pytest.fixture
-def harness(release_home: Path, fake_slack: FakeSlack, close_later: Closer) -> Iterator[Harness]:
+def harness(release_home: Path, local_slack: LocalSlack, close_later: Closer) -> Iterator[Harness]:
     services = make_services(release_home)
-    h = make_harness(fake_slack, services)
+    h = make_harness(local_slack, services)
     try:
         yield h
     finally:

@@ -14,10 +14,10 @@ from hypothesis import strategies as st
 from slack_sdk.models.blocks import ActionsBlock, Block
 
 from bot.core.models import Action, ApprovalStatus, Outcome
+from runtimes.slack_local import LocalSlack
 from tests.conftest import Closer
 
 from .conftest import CHANNEL, Harness, drain, make_harness, make_services
-from .fake_slack import FakeSlack
 
 
 def buttons(blocks: list[dict[str, Any]]) -> dict[str, str]:
@@ -86,7 +86,7 @@ def test_train_posts_a_run_message(harness: Harness) -> None:
 
 def test_reject_button_opens_a_modal_and_the_submission_rejects(harness: Harness) -> None:
     harness.click("release_reject", '{"v":2}', "UBOB")
-    opened = harness.slack.wait_for(lambda: harness.slack.calls_to("views.open"))[0].args
+    opened = harness.slack.wait_for(lambda: harness.slack.calls("views.open"))[0].args
     view = opened["view"] if isinstance(opened["view"], dict) else json.loads(opened["view"])
     assert view["callback_id"] == "reject_reason"
     assert json.loads(view["private_metadata"]) == {"v": 2, "channel": CHANNEL}
@@ -94,7 +94,7 @@ def test_reject_button_opens_a_modal_and_the_submission_rejects(harness: Harness
     assert "needs a reason" in blank.body
     ok = harness.dispatch(harness.view_body(2, "label leak", user="UBOB"))
     assert ok.status == 200 and ok.body == ""
-    harness.slack.wait_for(lambda: harness.slack.calls_to("chat.postEphemeral"), what="ephemeral")
+    harness.slack.wait_for(lambda: harness.slack.calls("chat.postEphemeral"), what="ephemeral")
     assert harness.services.platform.describe_model_package(2).approval_status is ApprovalStatus.REJECTED
     card = harness.slack.wait_for(
         lambda: [m for m in harness.slack.top_level() if m.text.startswith("Model v2")]
@@ -153,10 +153,10 @@ def test_bad_or_stale_signatures_are_rejected(harness: Harness) -> None:
 
 
 def test_lazy_work_also_runs_with_process_before_response(
-    release_home: Path, fake_slack: FakeSlack, close_later: Closer
+    release_home: Path, local_slack: LocalSlack, close_later: Closer
 ) -> None:
     services = make_services(release_home)
-    h = make_harness(fake_slack, services, process_before_response=True)
+    h = make_harness(local_slack, services, process_before_response=True)
     try:
         response = h.command("approve v2", "UBOB")
         assert response.status == 200 and "Working on" in response.body

@@ -11,7 +11,7 @@ from .escaping import assert_safe
 
 ATTACK = "<!channel> <@U123> <#C1> <https://evil.example|click> & >"
 ESCAPED = "&lt;!channel&gt; &lt;@U123&gt; &lt;#C1&gt; &lt;https://evil.example|click&gt; &amp; &gt;"
-WRITES = ("response", "chat.postMessage", "chat.update", "chat.postEphemeral", "views.open")
+WRITES = ("response_url", "chat.postMessage", "chat.update", "chat.postEphemeral", "views.open")
 
 
 def as_payload(args: dict[str, Any]) -> dict[str, Any]:
@@ -24,7 +24,7 @@ def as_payload(args: dict[str, Any]) -> dict[str, Any]:
 
 
 def written(h: Harness) -> list[dict[str, Any]]:
-    return [as_payload(c.args) for c in h.slack.calls if c.method in WRITES]
+    return [as_payload(c.args) for c in h.slack.calls() if c.method in WRITES]
 
 
 def test_usage_errors_quote_what_was_typed_escaped(harness: Harness) -> None:
@@ -52,7 +52,7 @@ def test_a_rejection_reason_typed_as_markup_is_shown_as_typed(harness: Harness) 
     harness.command(f"reject v2 {ATTACK}", "UBOB")
     reply = harness.wait_responses(1)[-1]
     harness.settle()
-    assert {"response", "chat.postMessage"} <= {c.method for c in harness.slack.calls}
+    assert {"response_url", "chat.postMessage"} <= {c.method for c in harness.slack.calls()}
     for args in written(harness):
         assert_safe(args)
     assert ESCAPED in reply["text"]
@@ -64,9 +64,7 @@ def test_a_rejection_reason_typed_as_markup_is_shown_as_typed(harness: Harness) 
 
 def test_a_rejection_reason_from_the_modal_is_escaped_in_the_ephemeral_and_the_card(harness: Harness) -> None:
     assert harness.dispatch(harness.view_body(2, f"label leak {ATTACK}", user="UBOB")).status == 200
-    (ephemeral,) = harness.slack.wait_for(
-        lambda: harness.slack.calls_to("chat.postEphemeral"), what="ephemeral"
-    )
+    (ephemeral,) = harness.slack.wait_for(lambda: harness.slack.calls("chat.postEphemeral"), what="ephemeral")
     harness.settle()
     assert ESCAPED in ephemeral.args["text"]
     for args in written(harness):

@@ -15,10 +15,10 @@ from slack_sdk import WebClient
 from bot.core.models import Action, Outcome, Role
 from bot.core.policy import OPEN_ACTIONS, REQUIRED_ROLES
 from handlers.middleware.roles import GroupDirectory, PermissionLookupError
+from runtimes.slack_local import LocalSlack
 from tests.conftest import Closer, train_version
 
-from .conftest import Harness, drain, make_harness, make_services
-from .fake_slack import FakeSlack
+from .conftest import TOKEN, Harness, drain, make_harness, make_services
 
 ROLES = {
     Role.TRAINER: ["ml-team"],
@@ -29,29 +29,29 @@ ROLES = {
 
 
 def directory(
-    slack: FakeSlack, ttl: float = 300, clock: object = time.monotonic, **kwargs: Any
+    slack: LocalSlack, ttl: float = 300, clock: object = time.monotonic, **kwargs: Any
 ) -> GroupDirectory:
-    client = WebClient(token="xoxb-test", base_url=slack.api_url)
+    client = WebClient(token=TOKEN, base_url=slack.api_url)
     return GroupDirectory(client, ROLES, ttl, clock=clock, **kwargs)  # type: ignore[arg-type]
 
 
-def test_roles_come_from_user_group_membership(fake_slack: FakeSlack) -> None:
-    groups = directory(fake_slack)
+def test_roles_come_from_user_group_membership(local_slack: LocalSlack) -> None:
+    groups = directory(local_slack)
     assert groups.roles_of("UCAROL") == {Role.RELEASER, Role.ONCALL}
     assert groups.roles_of("UBOB") == {Role.APPROVER}
     assert groups.roles_of("UERIN") == frozenset()
     assert groups.roles_of("UNOBODY") == frozenset()
 
 
-def test_membership_is_cached_for_the_ttl_then_refreshed(fake_slack: FakeSlack) -> None:
+def test_membership_is_cached_for_the_ttl_then_refreshed(local_slack: LocalSlack) -> None:
     now = [0.0]
-    groups = directory(fake_slack, ttl=60, clock=lambda: now[0])
+    groups = directory(local_slack, ttl=60, clock=lambda: now[0])
     assert groups.roles_of("UERIN") == frozenset()
-    calls = len(fake_slack.calls_to("usergroups.users.list"))
-    fake_slack.set_group("ml-approvers", ["UBOB", "UERIN"])
+    calls = len(local_slack.calls("usergroups.users.list"))
+    local_slack.set_group("ml-approvers", ["UBOB", "UERIN"])
     now[0] = 59
     assert groups.roles_of("UERIN") == frozenset()  # cached
-    assert len(fake_slack.calls_to("usergroups.users.list")) == calls
+    assert len(local_slack.calls("usergroups.users.list")) == calls
     now[0] = 61
     # stale: the cached roles answer at once, and one refresh runs in the background
     assert groups.roles_of("UERIN") == frozenset()
@@ -59,14 +59,14 @@ def test_membership_is_cached_for_the_ttl_then_refreshed(fake_slack: FakeSlack) 
     assert groups.roles_of("UERIN") == {Role.APPROVER}
 
 
-def test_concurrent_callers_share_one_refresh(fake_slack: FakeSlack) -> None:
-    groups = directory(fake_slack)
+def test_concurrent_callers_share_one_refresh(local_slack: LocalSlack) -> None:
+    groups = directory(local_slack)
     threads = [threading.Thread(target=groups.roles_of, args=("UBOB",)) for _ in range(16)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert len(fake_slack.calls_to("usergroups.list")) == 1
+    assert len(local_slack.calls("usergroups.list")) == 1
 
 
 @pytest.mark.parametrize(
@@ -78,18 +78,18 @@ def test_concurrent_callers_share_one_refresh(fake_slack: FakeSlack) -> None:
     ],
 )
 def test_lookup_errors_raise_a_clear_message(
-    fake_slack: FakeSlack, method: str, code: str, expected: str
+    local_slack: LocalSlack, method: str, code: str, expected: str
 ) -> None:
-    fake_slack.errors[method] = code
+    local_slack.fail_next(method, status=200, error=code, times=None)
     with pytest.raises(PermissionLookupError) as info:
-        directory(fake_slack).roles_of("UBOB")
+        directory(local_slack).roles_of("UBOB")
     assert expected in str(info.value) and code in str(info.value)
 
 
 def test_unknown_handle_grants_nothing_and_warns(
-    fake_slack: FakeSlack, caplog: pytest.LogCaptureFixture
+    local_slack: LocalSlack, caplog: pytest.LogCaptureFixture
 ) -> None:
-    client = WebClient(token="xoxb-test", base_url=fake_slack.api_url)
+    client = WebClient(token=TOKEN, base_url=local_slack.api_url)
     groups = GroupDirectory(client, {Role.APPROVER: ["ml-approvers", "no-such-group"]}, 300)
     with caplog.at_level(logging.WARNING, logger="handlers.middleware.roles"):
         assert groups.roles_of("UBOB") == {Role.APPROVER}
@@ -98,11 +98,11 @@ def test_unknown_handle_grants_nothing_and_warns(
 
 
 def test_role_without_groups_is_warned_at_start_up(
-    release_home: Path, fake_slack: FakeSlack, caplog: pytest.LogCaptureFixture, close_later: Closer
+    release_home: Path, local_slack: LocalSlack, caplog: pytest.LogCaptureFixture, close_later: Closer
 ) -> None:
     services = make_services(release_home, mlops_roles={"trainer": ["ml-team"], "oncall": []})
     with caplog.at_level(logging.WARNING, logger="runtimes.assembly"):
-        h = make_harness(fake_slack, services)
+        h = make_harness(local_slack, services)
     try:
         for role in ("approver", "releaser", "oncall"):
             assert f"role '{role}' to no Slack user group" in caplog.text
@@ -198,7 +198,7 @@ def test_button_permission_matrix(harness: Harness, role: Role | None, action_id
     assert response.status == 200
     if expected_allowed(role, action):
         if action_id == "release_reject":
-            harness.slack.wait_for(lambda: harness.slack.calls_to("views.open"), what="views.open")
+            harness.slack.wait_for(lambda: harness.slack.calls("views.open"), what="views.open")
         else:
             responses = harness.wait_responses(1)
             assert "You need the" not in str(responses)
@@ -207,7 +207,7 @@ def test_button_permission_matrix(harness: Harness, role: Role | None, action_id
         assert responses[-1]["response_type"] == "ephemeral"
         assert "You need the" in responses[-1]["text"]
         assert_denied(harness, user, action, before, responses[-1]["text"])
-        assert not harness.slack.calls_to("views.open")
+        assert not harness.slack.calls("views.open")
 
 
 def test_reject_modal_submission_is_checked_again(harness: Harness) -> None:
@@ -221,21 +221,23 @@ def test_reject_modal_submission_is_checked_again(harness: Harness) -> None:
 
 
 def test_role_removed_after_the_card_was_rendered_is_denied_at_click_time(
-    release_home: Path, fake_slack: FakeSlack, close_later: Closer
+    release_home: Path, local_slack: LocalSlack, close_later: Closer
 ) -> None:
     now = [0.0]
-    roles = directory(fake_slack, ttl=60, clock=lambda: now[0])
+    roles = directory(local_slack, ttl=60, clock=lambda: now[0])
     services = make_services(release_home)
-    h = make_harness(fake_slack, services, roles=roles)
+    h = make_harness(local_slack, services, roles=roles)
     try:
         assert roles.roles_of("UBOB") == {Role.APPROVER}  # the card showed him Approve
-        fake_slack.set_group("ml-approvers", [])  # then bob leaves the approvers
+        local_slack.set_group("ml-approvers", [])  # then bob leaves the approvers
         now[0] = 61  # the cache is due: the next request refreshes it in the background
         h.command("status", "UBOB")
         assert roles.wait_refreshed(10)
         before = h.state()
         h.click("release_approve", '{"v":2}', "UBOB")
-        assert "You need the *approver* role" in h.wait_responses(1)[-1]["text"]
+        # the answers to status and to the click may arrive in either order
+        denied = "You need the *approver* role"
+        h.slack.wait_for(lambda: any(denied in str(r.get("text")) for r in h.slack.responses()), what=denied)
         assert h.state() == before
     finally:
         drain(h.app, services)
@@ -244,7 +246,7 @@ def test_role_removed_after_the_card_was_rendered_is_denied_at_click_time(
 
 @pytest.mark.parametrize("code", ["plan_upgrade_required", "missing_scope"])
 def test_fails_closed_when_user_groups_cannot_be_read(harness: Harness, code: str) -> None:
-    harness.slack.errors["usergroups.users.list"] = code
+    harness.slack.fail_next("usergroups.users.list", status=200, error=code, times=None)
     assert isinstance(harness.roles, GroupDirectory)
     harness.roles.invalidate()  # as at start-up: nothing known yet
     before = harness.state()
@@ -275,13 +277,13 @@ def _in_thread(fn: Callable[[], Any]) -> tuple[threading.Event, list[Any]]:
 
 
 def test_acks_never_wait_while_user_groups_hang(
-    release_home: Path, fake_slack: FakeSlack, close_later: Closer
+    release_home: Path, local_slack: LocalSlack, close_later: Closer
 ) -> None:
-    hold = fake_slack.hold("usergroups.list")
+    hold = local_slack.hold("usergroups.list")
     # A lookup that waited for Slack would wait far longer than the events below allow.
-    roles = directory(fake_slack, first_load_wait=0)
+    roles = directory(local_slack, first_load_wait=0)
     services = make_services(release_home)
-    h = make_harness(fake_slack, services, roles=roles)
+    h = make_harness(local_slack, services, roles=roles)
     try:
         before = h.state()
         done, out = _in_thread(lambda: h.command("approve v2 fine", "UBOB"))
@@ -311,17 +313,17 @@ def test_acks_never_wait_while_user_groups_hang(
 
 
 def test_cached_roles_serve_for_a_bounded_time_while_user_groups_hang(
-    release_home: Path, fake_slack: FakeSlack, close_later: Closer
+    release_home: Path, local_slack: LocalSlack, close_later: Closer
 ) -> None:
     now = [0.0]
-    roles = directory(fake_slack, ttl=60, clock=lambda: now[0], max_stale_seconds=600)
+    roles = directory(local_slack, ttl=60, clock=lambda: now[0], max_stale_seconds=600)
     services = make_services(release_home)
-    h = make_harness(fake_slack, services, roles=roles)
-    hold = fake_slack.hold("usergroups.list")
+    h = make_harness(local_slack, services, roles=roles)
+    hold = local_slack.hold("usergroups.list")
     try:
         hold.release.set()
         assert roles.roles_of("UBOB") == {Role.APPROVER}  # loaded while Slack answered
-        hold = fake_slack.hold("usergroups.list")
+        hold = local_slack.hold("usergroups.list")
         now[0] = 61  # due for a refresh, which hangs: the cached roles still serve
         response = h.command("reject v2 label leak", "UBOB")
         assert "You need" not in response.body and "Can't check" not in response.body
@@ -342,14 +344,14 @@ def test_cached_roles_serve_for_a_bounded_time_while_user_groups_hang(
 
 
 def test_a_run_from_ci_cannot_be_approved_by_the_same_person_in_slack(
-    release_home: Path, fake_slack: FakeSlack, close_later: Closer
+    release_home: Path, local_slack: LocalSlack, close_later: Closer
 ) -> None:
-    fake_slack.set_group("ml-approvers", ["UBOB", "UDANA"])
+    local_slack.set_group("ml-approvers", ["UBOB", "UDANA"])
     people = {"dana": {"slack": ["UDANA"], "github": ["Dana-GH"]}}
     services = make_services(release_home, mlops_people=people, mlops_auto_deploy_staging=False)
     # CI starts the run as `ml pipeline start --requested-by "github:$GITHUB_ACTOR"` does
     version = train_version(services.platform, "github:dana-gh")
-    h = make_harness(fake_slack, services)
+    h = make_harness(local_slack, services)
     try:
         before = h.state()
         h.command(f"approve v{version} fine", "UDANA")

@@ -21,9 +21,9 @@ from slack_sdk.models.blocks import ActionsBlock, Block
 from bot.core.models import Action, ApprovalStatus, Outcome
 from handlers.render.run_message import run_key
 from runtimes.http_server import build_asgi
+from runtimes.slack_local import LocalSlack, Message
 
-from .conftest import Harness, drain, make_harness, make_services
-from .fake_slack import FakeSlack, Message
+from .conftest import CHANNEL, Harness, drain, make_harness, make_services
 
 Send = Callable[[str], tuple[int, str]]
 
@@ -38,7 +38,7 @@ def card_buttons(message: Message) -> set[str]:
 
 def message(h: Harness, key: str) -> Message | None:
     ref = h.services.store.get("message", key)
-    return None if ref is None else h.slack.messages.get(str(ref["ts"]))
+    return None if ref is None else h.slack.message(CHANNEL, str(ref["ts"]))
 
 
 def wait_message(
@@ -74,7 +74,7 @@ def release_flow(h: Harness, send: Send) -> None:
     assert "Started a training run" in started
     execution_id = platform.list_executions(1)[0].execution_id
     run = wait_message(h, run_key(execution_id), lambda m: "Succeeded" in m.text, "run Succeeded", 120)
-    assert run.updates >= 2 and run.text.endswith("registered v2")
+    assert run.revision >= 2 and run.text.endswith("registered v2")
     assert len([m for m in h.slack.top_level() if m.text.startswith("Training run")]) == 1
     card2 = wait_message(h, "card:v2", lambda m: True, "card v2")
     assert card2.text.startswith("Model v2: PendingManualApproval")
@@ -144,9 +144,9 @@ def release_flow(h: Harness, send: Send) -> None:
 
 
 @pytest.fixture
-def local_harness(home: Path, fake_slack: FakeSlack) -> Iterator[Harness]:
+def local_harness(home: Path, local_slack: LocalSlack) -> Iterator[Harness]:
     services = make_services(home)
-    h = make_harness(fake_slack, services)
+    h = make_harness(local_slack, services)
     try:
         yield h
     finally:
