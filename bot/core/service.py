@@ -48,6 +48,12 @@ __all__ = [
 
 
 class ReleaseService(ReleaseCore):
+    """What handlers and runtimes call: every release operation, handed to the part that owns it.
+
+    Each method repeats its part's signature on purpose: this is the one typed surface callers see,
+    so a part can change inside without them noticing.
+    """
+
     def _assemble(self) -> None:
         self._queries = Queries(self)
         self._validation = Validation(self)

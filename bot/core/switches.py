@@ -51,6 +51,7 @@ class Switches:
         except PlatformError as exc:
             return self.core._unreadable(actor, Action.ROLLBACK, environment, exc, version, environment)
 
+    # _switch repeats _switch_checked's signature: one catches the platform's errors, the other acts.
     def _switch(
         self,
         actor: Actor,

@@ -8,11 +8,13 @@ at click time whether anything happens.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import App, BoltRequest
 from slack_sdk.errors import SlackApiError, SlackClientError
 
+from bot.core.models import Actor, Result
 from bot.core.service import RollbackPlan
 from bot.services import Services
 from bot.slack_text import escape
@@ -73,25 +75,25 @@ def register(app: App, services: Services) -> None:
     def ack_only(ack: Any) -> None:
         ack()
 
-    def approve_run(body: dict[str, Any], context: Any, respond: Any, request: BoltRequest) -> None:
-        version = _version(body)
-        if version is None:
-            _tell(respond, _text(STALE))
-            return
-        if not once(services, request):
-            return
-        actor = actor_of(context)
-        _tell(respond, safely(f"approve v{version}", lambda: reply_for(release.approve(actor, version))))
+    def switch_run(verb: str, act: Callable[[Actor, int], Result]) -> Callable[..., None]:
+        """The lazy half of a button that acts on the version it carries (approve, promote)."""
 
-    def promote_run(body: dict[str, Any], context: Any, respond: Any, request: BoltRequest) -> None:
-        version = _version(body)
-        if version is None:
-            _tell(respond, _text(STALE))
-            return
-        if not once(services, request):
-            return
-        actor = actor_of(context)
-        _tell(respond, safely(f"promote v{version}", lambda: reply_for(release.promote(actor, version))))
+        def run(body: dict[str, Any], context: Any, respond: Any, request: BoltRequest) -> None:
+            version = _version(body)
+            if version is None:
+                _tell(respond, _text(STALE))
+                return
+            if not once(services, request):
+                return
+            actor = actor_of(context)
+            _tell(respond, safely(f"{verb} v{version}", lambda: reply_for(act(actor, version))))
+
+        # Bolt finds a lazy listener again (Lambda re-invokes) by its function's name: keep them apart.
+        run.__name__ = f"{verb}_run"
+        return run
+
+    approve_run = switch_run("approve", release.approve)
+    promote_run = switch_run("promote", release.promote)
 
     def reject_open(ack: Any, body: dict[str, Any], client: Any, respond: Any) -> None:
         ack()
