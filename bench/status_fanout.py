@@ -99,8 +99,8 @@ def _fake_aws() -> Iterator[None]:
 def _seed(versions: int, executions: int) -> None:
     """The account as the status sees it: versions with metrics in S3, endpoints, pipeline runs."""
     from ml.sagemaker.naming import config_name
-    from tests.sagemaker import moto_sagemaker
-    from tests.sagemaker.conftest import ENDPOINTS, GROUP, PIPELINE, ROLE_ARN
+    from tests.ml.sagemaker import moto_sagemaker
+    from tests.ml.sagemaker.conftest import ENDPOINTS, GROUP, PIPELINE, ROLE_ARN
 
     session = boto3.Session(region_name=REGION)
     sm, s3 = session.client("sagemaker"), session.client("s3")
@@ -167,8 +167,8 @@ def run(
     from bot.core.service import ReleaseService
     from bot.store.sqlite import SQLiteStore
     from ml.sagemaker import SageMakerPlatform
-    from tests.sagemaker import moto_sagemaker
-    from tests.sagemaker.conftest import ENDPOINTS, make_config
+    from tests.ml.sagemaker import moto_sagemaker
+    from tests.ml.sagemaker.conftest import ENDPOINTS, make_config
 
     moto_sagemaker.install()
     config = make_config()

@@ -1,0 +1,1 @@
+"""The ML floor: pipeline steps, the platform protocol and both platforms, serving, validation."""

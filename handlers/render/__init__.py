@@ -1,0 +1,1 @@
+"""Block Kit renderers: run message, release card, status, audit and help (structure in, blocks out)."""

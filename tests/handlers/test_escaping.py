@@ -21,8 +21,16 @@ from handlers.render.help import render_help
 from handlers.render.help import render_usage_error as usage
 from handlers.render.status import render_audit, render_status
 from ml.platform import ModelPackage
-
-from .escaping import EXAMPLES, T0, alarm_change, assert_safe, outside, payload, problems, unescape
+from tests.handlers.escaping import (
+    EXAMPLES,
+    T0,
+    alarm_change,
+    assert_safe,
+    outside,
+    payload,
+    problems,
+    unescape,
+)
 
 # -- the rule itself ---------------------------------------------------------------------------------
 

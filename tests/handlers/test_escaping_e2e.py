@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .conftest import Harness
-from .escaping import assert_safe
+from tests.handlers.conftest import Harness
+from tests.handlers.escaping import assert_safe
 
 ATTACK = "<!channel> <@U123> <#C1> <https://evil.example|click> & >"
 ESCAPED = "&lt;!channel&gt; &lt;@U123&gt; &lt;#C1&gt; &lt;https://evil.example|click&gt; &amp; &gt;"

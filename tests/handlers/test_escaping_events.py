@@ -13,8 +13,7 @@ from bot.ingest.github import DeploymentStatus, JobFailure, WorkflowRun
 from bot.ingest.models import AlarmStateChange, EndpointDeploymentDetail
 from handlers.events import render as events
 from ml.platform import EndpointStatus, ExecutionStatus
-
-from .escaping import (
+from tests.handlers.escaping import (
     EXAMPLES,
     alarm_change,
     assert_safe,

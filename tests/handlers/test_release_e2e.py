@@ -22,8 +22,7 @@ from bot.core.models import Action, ApprovalStatus, Outcome
 from handlers.render.run_message import run_key
 from runtimes.http_server import build_asgi
 from runtimes.slack_local import LocalSlack, Message
-
-from .conftest import CHANNEL, Harness, drain, make_harness, make_services
+from tests.handlers.conftest import CHANNEL, Harness, drain, make_harness, make_services
 
 Send = Callable[[str], tuple[int, str]]
 

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from .cfn import ROOT, load_template, resources
-from .tools import iam_python
+from tests.infra.cfn import ROOT, load_template, resources
+from tests.infra.tools import iam_python
 
 CHECKER = Path(__file__).with_name("iam_database.py")
 #: Where policy documents live in the template's resources (identity, trust and resource policies).

@@ -8,8 +8,8 @@ from __future__ import annotations
 import os
 import subprocess
 
-from .cfn import ROOT
-from .tools import tool
+from tests.infra.cfn import ROOT
+from tests.infra.tools import tool
 
 WORKFLOWS = sorted(str(p.relative_to(ROOT)) for p in (ROOT / ".github" / "workflows").glob("*.yml"))
 SCRIPTS = sorted(str(p.relative_to(ROOT)) for p in (ROOT / ".github" / "scripts").glob("*.sh"))

@@ -10,7 +10,7 @@ import pytest
 import yaml
 from slack_sdk import WebClient
 
-from .cfn import ROOT
+from tests.infra.cfn import ROOT
 
 MANIFEST = ROOT / "infra" / "slack-manifest.yaml"
 SOURCES = sorted(

@@ -19,10 +19,10 @@ from ml.platform import (
     DT_STEP,
     EVENT_SOURCE,
 )
+from tests import paths
+from tests.infra.cfn import Resolver, load_template, matches, resources
 
-from .cfn import ROOT, Resolver, load_template, matches, resources
-
-FIXTURES = ROOT / "tests" / "ingest" / "fixtures"
+FIXTURES = paths.EVENTS
 ACCOUNT, REGION = "210987654321", "eu-west-1"  # the account and region of the recorded events
 
 #: Statements allowed a Resource of "*", and why; each may hold only the actions listed.

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from .cfn import ROOT
+from tests.infra.cfn import ROOT
 
 
 def tool(name: str) -> str:

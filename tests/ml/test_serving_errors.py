@@ -3,7 +3,7 @@
 ``local``: the local platform's endpoint host, serving a version its pipeline trained and registered.
 ``sagemaker``: moto, with the endpoint created through the SageMaker API from the model package the
 pipeline would register (model archive and serving code in S3); moto's InvokeEndpoint is completed by
-``tests.sagemaker.moto_runtime`` from moto's own state. Both are reached by one boto3
+``tests.ml.sagemaker.moto_runtime`` from moto's own state. Both are reached by one boto3
 ``sagemaker-runtime`` client, which must raise the same exception classes with the same fields.
 """
 
@@ -25,7 +25,7 @@ from ml.local import LocalPlatform
 from ml.local.runtime_api import MAX_PAYLOAD_BYTES
 from ml.parameters import RunPolicy
 from tests.ml.conftest import train_version
-from tests.sagemaker import moto_runtime
+from tests.ml.sagemaker import moto_runtime
 
 ROW = b"39, State-gov, 77516, Bachelors, 13, Never-married, Adm-clerical, Not-in-family, White, Male, 2174, 0, 40, United-States\n"  # noqa: E501
 SHORT_ROW = ROW.rsplit(b",", 1)[0] + b"\n"

@@ -36,8 +36,9 @@ from bot.settings import ConfigError
 from bot.store.dynamodb import create_table
 from bot.users import LocalUser
 from runtimes.slack_local import LocalSlack
+from tests import paths
 
-FIXTURES = Path(__file__).resolve().parents[1] / "ingest" / "fixtures"
+FIXTURES = paths.EVENTS
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 FUNCTION = "mlops-bot"

@@ -13,8 +13,9 @@ from bot.store.sqlite import CorruptStore, SQLiteStore
 from ml.dbfile import CorruptDatabase
 from ml.local.registry import Registry
 from runtimes.cli import main
+from tests import paths
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = paths.ROOT
 GARBAGE = b"this is not what SQLite wrote\n" * 200
 
 

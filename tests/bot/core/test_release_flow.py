@@ -53,7 +53,7 @@ class Harness:
             assert run.model_version is not None
             return run.model_version
         # moto runs nothing: register what the pipeline's RegisterModel step would have.
-        from tests.sagemaker import moto_sagemaker
+        from tests.ml.sagemaker import moto_sagemaker
 
         pkg = moto_sagemaker.register_model_package(
             boto3.client("sagemaker", region_name="us-east-1"),
@@ -92,8 +92,8 @@ def harness(request: pytest.FixtureRequest) -> Iterator[Harness]:
     from moto import mock_aws
 
     from ml.sagemaker import SageMakerPlatform
-    from tests.sagemaker import moto_sagemaker
-    from tests.sagemaker.conftest import PIPELINE, ROLE_ARN, make_config
+    from tests.ml.sagemaker import moto_sagemaker
+    from tests.ml.sagemaker.conftest import PIPELINE, ROLE_ARN, make_config
 
     mp = request.getfixturevalue("monkeypatch")
     for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):

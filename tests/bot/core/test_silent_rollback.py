@@ -153,8 +153,8 @@ def _local(release_home: Path, tmp_path: Path) -> Bench:
 
 def _sagemaker(tmp_path: Path) -> Bench:
     from ml.sagemaker import SageMakerPlatform
-    from tests.sagemaker import moto_sagemaker
-    from tests.sagemaker.conftest import ALARMS, ENDPOINTS, GROUP, PIPELINE, ROLE_ARN, make_config
+    from tests.ml.sagemaker import moto_sagemaker
+    from tests.ml.sagemaker.conftest import ALARMS, ENDPOINTS, GROUP, PIPELINE, ROLE_ARN, make_config
 
     sm = boto3.client("sagemaker", region_name="us-east-1")
     s3 = boto3.client("s3", region_name="us-east-1")
@@ -215,7 +215,7 @@ def bench(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Bench]:
         else:
             from moto import mock_aws
 
-            from tests.sagemaker import moto_sagemaker
+            from tests.ml.sagemaker import moto_sagemaker
 
             mp = request.getfixturevalue("monkeypatch")
             for name in (

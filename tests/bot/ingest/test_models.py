@@ -27,8 +27,7 @@ from bot.ingest.models import (
     to_int,
 )
 from ml.platform import ApprovalStatus, EndpointStatus, ExecutionStatus, StepStatus
-
-from .conftest import fixture
+from tests.handlers.events.conftest import fixture
 
 RULES = EventFilter(
     pipeline_name="mlops-xgboost-pipeline",

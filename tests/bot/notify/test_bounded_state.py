@@ -23,9 +23,10 @@ from bot.settings import Settings
 from handlers import notifications
 from handlers.events import dispatch_eventbridge
 from runtimes.slack_local import LocalSlack
-from tests.notify.conftest import TOKEN
+from tests import paths
+from tests.bot.notify.conftest import TOKEN
 
-FIXTURE = Path(__file__).parents[1] / "ingest" / "fixtures" / "eb_pipeline_execution_failed.json"
+FIXTURE = paths.EVENTS / "eb_pipeline_execution_failed.json"
 
 
 class FakeClock:

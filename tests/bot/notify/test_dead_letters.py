@@ -18,7 +18,7 @@ from bot.notify import NS_OUTBOX, Notifier
 from bot.notify.deadletter import classify, dead_letters, describe, notice_text
 from bot.store.sqlite import SQLiteStore
 from runtimes.slack_local import Call, Fault, LocalSlack
-from tests.notify.conftest import TOKEN, FakeClock, blocks, drain
+from tests.bot.notify.conftest import TOKEN, FakeClock, blocks, drain
 
 ATTEMPTS = 4
 

@@ -21,7 +21,7 @@ from bot.store.sqlite import SQLiteStore
 from handlers.middleware.roles import PermissionLookupError, Role
 from runtimes.assembly import create_app, notifier_client
 from runtimes.slack_local import Fault, LocalSlack
-from tests.notify.conftest import TOKEN, FakeClock, blocks, drain
+from tests.bot.notify.conftest import TOKEN, FakeClock, blocks, drain
 
 LOST = Fault(drop=True, accept=True)
 

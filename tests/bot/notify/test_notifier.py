@@ -17,7 +17,7 @@ from slack_sdk import WebClient
 from bot.notify import NS_MESSAGE, NS_OUTBOX, NS_OUTBOX_DEAD, Notifier
 from bot.store.sqlite import SQLiteStore
 from runtimes.slack_local import Fault, LocalSlack, Message, with_generated_ids
-from tests.notify.conftest import TOKEN, blocks
+from tests.bot.notify.conftest import TOKEN, blocks
 
 #: the Web API methods the notifier calls
 WRITES = ("chat.postMessage", "chat.update", "conversations.history", "conversations.replies")

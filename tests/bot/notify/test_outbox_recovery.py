@@ -20,7 +20,7 @@ from bot.notify import NS_OUTBOX, Notifier
 from bot.notify.recover import EVENT_TYPE
 from bot.store.sqlite import SQLiteStore
 from runtimes.slack_local import Fault, LocalSlack
-from tests.notify.conftest import TOKEN, FakeClock, blocks, drain
+from tests.bot.notify.conftest import TOKEN, FakeClock, blocks, drain
 
 LOST = Fault(drop=True, accept=True)
 

@@ -16,8 +16,7 @@ from slack_sdk.models.blocks import ActionsBlock, Block
 from bot.core.models import Action, ApprovalStatus, Outcome
 from runtimes.slack_local import LocalSlack
 from tests.conftest import Closer
-
-from .conftest import CHANNEL, Harness, drain, make_harness, make_services
+from tests.handlers.conftest import CHANNEL, Harness, drain, make_harness, make_services
 
 
 def buttons(blocks: list[dict[str, Any]]) -> dict[str, str]:

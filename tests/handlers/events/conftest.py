@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import copy
 import hashlib
 import hmac
 import json
@@ -45,8 +44,8 @@ from ml.local import LocalPlatform
 from ml.platform import ApprovalStatus, Environment, NotFound
 from runtimes.slack_local import LocalSlack, Message
 from tests.conftest import Closer, copy_home, train_version
+from tests.paths import load_event
 
-FIXTURES = Path(__file__).parent / "fixtures"
 ISSUER = "https://token.actions.githubusercontent.com"
 AUDIENCE = "mlops-bot"
 REPO = "acme-ml/mlops-models"
@@ -54,9 +53,7 @@ EVENTS_TOKEN = "evt-0f3a9c2e7b"
 GH_SECRET = "gh-hook-5d1e8a"
 
 
-def fixture(name: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((FIXTURES / name).read_text())
-    return copy.deepcopy(data)
+fixture = load_event
 
 
 # -- Slack -----------------------------------------------------------------------------------------

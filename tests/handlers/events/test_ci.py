@@ -12,8 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from bot.core.records import NS_AUDIT, NS_VALIDATION
 from bot.ingest.ci import OIDCVerifier, ReportError, parse_report
 from handlers.render.run_message import run_key
-
-from .conftest import AUDIENCE, ISSUER, REPO, Env, Issuer, unsigned_token
+from tests.handlers.events.conftest import AUDIENCE, ISSUER, REPO, Env, Issuer, unsigned_token
 
 PATH = "/ci/report"
 RUN_URL = "https://github.com/acme-ml/mlops-models/actions/runs/11873920455"

@@ -12,11 +12,10 @@ from typing import Any
 
 from handlers.notifications import SlackNotifications
 from handlers.render.run_message import run_key
-from tests.slack.escaping import assert_safe, unescape
-
-from .conftest import EVENTS_TOKEN, Env, fixture
-from .test_ci import EXECUTION_ARN, pipeline_result, report, validation
-from .test_github import deliver, run_payload
+from tests.handlers.escaping import assert_safe, unescape
+from tests.handlers.events.conftest import EVENTS_TOKEN, Env, fixture
+from tests.handlers.events.test_ci import EXECUTION_ARN, pipeline_result, report, validation
+from tests.handlers.events.test_github import deliver, run_payload
 
 ATTACK = "<!channel> <@U123> <#C1> <https://evil.example|click> & >"
 ESCAPED = "&lt;!channel&gt; &lt;@U123&gt; &lt;#C1&gt; &lt;https://evil.example|click&gt; &amp; &gt;"

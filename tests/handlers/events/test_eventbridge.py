@@ -10,8 +10,7 @@ import pytest
 from bot.ingest.models import EventBridgeEvent
 from handlers.events import dispatch_eventbridge, eventbridge
 from ml.platform import PlatformError
-
-from .conftest import EVENTS_TOKEN, Env, fixture, make_client
+from tests.handlers.events.conftest import EVENTS_TOKEN, Env, fixture, make_client
 
 AUTH = {"Authorization": f"Bearer {EVENTS_TOKEN}", "Content-Type": "application/json"}
 PATH = "/events/eventbridge"

@@ -17,8 +17,7 @@ from bot.ingest.github import (
     sign,
     verify_signature,
 )
-
-from .conftest import GH_SECRET, REPO, Env, fixture
+from tests.handlers.events.conftest import GH_SECRET, REPO, Env, fixture
 
 PATH = "/github/webhook"
 RUN_URL = "https://github.com/acme-ml/mlops-models/actions/runs/11873920455"

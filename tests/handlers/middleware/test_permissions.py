@@ -17,8 +17,7 @@ from bot.core.policy import OPEN_ACTIONS, REQUIRED_ROLES
 from handlers.middleware.roles import GroupDirectory, PermissionLookupError
 from runtimes.slack_local import LocalSlack
 from tests.conftest import Closer, train_version
-
-from .conftest import TOKEN, Harness, drain, make_harness, make_services
+from tests.handlers.conftest import TOKEN, Harness, drain, make_harness, make_services
 
 ROLES = {
     Role.TRAINER: ["ml-team"],
@@ -330,6 +329,7 @@ def test_cached_roles_serve_for_a_bounded_time_while_user_groups_hang(
         assert hold.arrived.wait(10)
         h.wait_responses(1)
         now[0] = 61 + 600  # past the bound: roles are unknown now
+        assert services.notifier is not None and services.notifier.flush(10)  # the reject's card is posted
         before = h.state()
         refused = h.command("promote v1", "UROSE").body
         assert "Can't check your permissions right now" in refused and "has not answered yet" in refused

@@ -51,8 +51,7 @@ from ml.platform import (
     StepInfo,
     StepStatus,
 )
-
-from .escaping import (
+from tests.handlers.escaping import (
     EXAMPLES,
     T0,
     assert_safe,

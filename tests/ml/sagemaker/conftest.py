@@ -12,7 +12,7 @@ from moto import mock_aws
 
 from ml.clock import Clock
 from ml.sagemaker import SageMakerConfig, SageMakerPlatform
-from tests.sagemaker import moto_sagemaker
+from tests.ml.sagemaker import moto_sagemaker
 
 REGION = "us-east-1"
 ROLE_ARN = "arn:aws:iam::123456789012:role/SageMakerExecution"

@@ -11,9 +11,9 @@ from botocore.exceptions import ClientError
 from ml.platform import RolledBack
 from ml.sagemaker import SageMakerPlatform
 from ml.sagemaker.deployments import guarding_alarms
-from tests.sagemaker import moto_sagemaker
-from tests.sagemaker.conftest import ALARMS, ENDPOINTS, GROUP, REGION
-from tests.sagemaker.moto_sagemaker import register_model_package
+from tests.ml.sagemaker import moto_sagemaker
+from tests.ml.sagemaker.conftest import ALARMS, ENDPOINTS, GROUP, REGION
+from tests.ml.sagemaker.moto_sagemaker import register_model_package
 
 FIVE_XX, LATENCY = ALARMS
 

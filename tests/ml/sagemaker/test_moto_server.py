@@ -15,9 +15,9 @@ from moto.server import ThreadedMotoServer
 
 from ml.platform import ApprovalStatus, ExecutionStatus, NotFound, StepStatus
 from ml.sagemaker import SageMakerPlatform, Throttled
-from tests.sagemaker import moto_sagemaker
-from tests.sagemaker.conftest import GROUP, PIPELINE, REGION, ROLE_ARN, FakeClock, make_config
-from tests.sagemaker.moto_sagemaker import register_model_package, seed_execution, step
+from tests.ml.sagemaker import moto_sagemaker
+from tests.ml.sagemaker.conftest import GROUP, PIPELINE, REGION, ROLE_ARN, FakeClock, make_config
+from tests.ml.sagemaker.moto_sagemaker import register_model_package, seed_execution, step
 
 
 @pytest.fixture(scope="module")

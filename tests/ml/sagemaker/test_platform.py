@@ -32,9 +32,9 @@ from ml.platform import (
 from ml.sagemaker import AccessDenied, DeploymentFailed, SageMakerConfig, SageMakerPlatform, Throttled
 from ml.sagemaker.errors import AwsUnavailable, translate_error
 from ml.sagemaker.naming import config_name, parse_config_name
-from tests.sagemaker import moto_sagemaker
-from tests.sagemaker.conftest import ENDPOINTS, GROUP, REGION, FakeClock, make_config
-from tests.sagemaker.moto_sagemaker import register_model_package, seed_execution, step
+from tests.ml.sagemaker import moto_sagemaker
+from tests.ml.sagemaker.conftest import ENDPOINTS, GROUP, REGION, FakeClock, make_config
+from tests.ml.sagemaker.moto_sagemaker import register_model_package, seed_execution, step
 
 
 # -- test utilities -------------------------------------------------------------------------------------

@@ -10,9 +10,9 @@ import boto3
 import pytest
 
 from runtimes.cli import main
-from tests.sagemaker import conftest as sagemaker
-from tests.sagemaker import moto_sagemaker
-from tests.sagemaker.conftest import GROUP, PIPELINE, REGION, ROLE_ARN
+from tests.ml.sagemaker import conftest as sagemaker
+from tests.ml.sagemaker import moto_sagemaker
+from tests.ml.sagemaker.conftest import GROUP, PIPELINE, REGION, ROLE_ARN
 
 # The SageMaker tests' moto fixtures: fake credentials only, and moto's STS for the caller's identity.
 aws_environment = sagemaker.aws_environment

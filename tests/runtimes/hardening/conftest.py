@@ -42,7 +42,7 @@ from runtimes.http_guard import uvicorn_config
 from runtimes.http_server import build_asgi
 from runtimes.slack_local import LocalSlack
 from tests.conftest import Closer
-from tests.ingest.conftest import Issuer, issuer_server, rsa_keys
+from tests.handlers.events.conftest import Issuer, issuer_server, rsa_keys
 
 __all__ = [
     "REPO",

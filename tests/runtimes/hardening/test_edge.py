@@ -20,9 +20,8 @@ import pytest
 
 from bot.core.models import Action
 from tests.conftest import Closer
-
-from .conftest import Bench, asgi_of, http_server, make_bench
-from .test_security import Transport, bench, done, open_transport, release_state
+from tests.runtimes.hardening.conftest import Bench, asgi_of, http_server, make_bench
+from tests.runtimes.hardening.test_security import Transport, bench, done, open_transport, release_state
 
 __all__ = ["bench", "open_transport"]  # fixtures, imported for pytest
 

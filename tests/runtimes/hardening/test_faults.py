@@ -43,10 +43,18 @@ from ml.platform import ENVIRONMENTS, ApprovalStatus, Environment
 from ml.sagemaker import SageMakerPlatform
 from runtimes.slack_local import LocalSlack
 from tests.conftest import BOB, CAROL, Closer, copy_home
-from tests.sagemaker import moto_sagemaker
-
-from .chaos import KINDS, ChaosProxy
-from .conftest import USERS, Bench, FlakyStore, Secrets, make_bench, wait_confirmation, wait_done, wait_until
+from tests.ml.sagemaker import moto_sagemaker
+from tests.runtimes.hardening.chaos import KINDS, ChaosProxy
+from tests.runtimes.hardening.conftest import (
+    USERS,
+    Bench,
+    FlakyStore,
+    Secrets,
+    make_bench,
+    wait_confirmation,
+    wait_done,
+    wait_until,
+)
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +155,8 @@ def test_slack_faults_during_a_release_lose_nothing_and_double_nothing(home: Pat
     # reliable, so every request is acted on and only delivery to the channel is tested.
     client = WebClient(token=secrets_.bot_token, base_url=proxy.api_url, timeout=0.3)  # type: ignore[arg-type]
     # Half the calls fail here, so eight attempts can run out by chance; this test is about order and
-    # exactly-once under passing faults. Giving up after bounded retries: tests/notify/test_dead_letters.py.
+    # exactly-once under passing faults. Giving up after bounded retries:
+    # tests/bot/notify/test_dead_letters.py.
     bench = make_bench(home, notifier_client=client, slack=slack, secrets_=secrets_, notifier_attempts=100)
     slack.set_error_rate(0.15, status=500, methods={"chat.postMessage", "chat.update"}, seed=5)
     slack.fail_next("chat.update", status=503)
@@ -413,7 +422,7 @@ CI = Actor("ci:acme-ml/mlops-models", "CI", system=True)
 
 @pytest.fixture
 def aws_bench(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[AwsBench]:
-    from tests.sagemaker.conftest import PIPELINE, ROLE_ARN, make_config
+    from tests.ml.sagemaker.conftest import PIPELINE, ROLE_ARN, make_config
 
     for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SAGEMAKER", "AWS_SESSION_TOKEN"):
         monkeypatch.delenv(name, raising=False)

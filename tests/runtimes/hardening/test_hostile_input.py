@@ -28,9 +28,8 @@ from hypothesis import strategies as st
 from bot.core.models import Outcome
 from bot.ingest import github
 from tests.conftest import Closer, platform_state
-from tests.ingest.conftest import AUDIENCE, ISSUER, Issuer, fixture
-
-from .conftest import Bench, asgi_of, http_server, make_bench
+from tests.handlers.events.conftest import AUDIENCE, ISSUER, Issuer, fixture
+from tests.runtimes.hardening.conftest import Bench, asgi_of, http_server, make_bench
 
 #: Outcomes of every example, by test, for the suite's summary (printed with -s / -rA).
 OUTCOMES: dict[str, Counter[str]] = {}
@@ -503,9 +502,8 @@ def test_lambda_answers_malformed_signed_slack_bodies_with_400(
     case: str,
 ) -> None:
     from runtimes import lambda_handler
+    from tests.runtimes.hardening.test_security import lambda_runtime
     from tests.runtimes.test_lambda_handler import Context, v2_event
-
-    from .test_security import lambda_runtime
 
     caplog.set_level(logging.WARNING)
     bench = make_bench(release_home)

@@ -28,9 +28,8 @@ from bot.limits import Limits
 from bot.store.sqlite import SQLiteStore
 from runtimes import lambda_handler
 from tests.conftest import Closer
+from tests.runtimes.hardening.conftest import Bench, asgi_of, bench_settings, http_server, make_bench
 from tests.runtimes.test_lambda_handler import Context, FakeLambda, v2_event
-
-from .conftest import Bench, asgi_of, bench_settings, http_server, make_bench
 
 CAP = 64 * 1024
 #: What uvicorn may hand the application in one piece past the cap (its buffer, one socket read).

@@ -28,10 +28,8 @@ from bot.users import user_id
 from ml.local import LocalPlatform
 from runtimes import lambda_handler
 from tests.conftest import Closer, copy_home, platform_state, train_version
-from tests.ingest.conftest import AUDIENCE, ISSUER, Issuer, fixture, unsigned_token
-from tests.runtimes.test_lambda_handler import Context, FakeLambda, v2_event
-
-from .conftest import (
+from tests.handlers.events.conftest import AUDIENCE, ISSUER, Issuer, fixture, unsigned_token
+from tests.runtimes.hardening.conftest import (
     REPO,
     Bench,
     Secrets,
@@ -43,6 +41,7 @@ from .conftest import (
     wait_done,
     wait_until,
 )
+from tests.runtimes.test_lambda_handler import Context, FakeLambda, v2_event
 
 FORM = "application/x-www-form-urlencoded"
 

@@ -7,7 +7,6 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -52,17 +51,6 @@ MODAL = {
         }
     ],
 }
-
-
-@pytest.fixture
-def slack() -> Iterator[LocalSlack]:
-    with LocalSlack(token="xoxb-test-token") as server:
-        yield server
-
-
-@pytest.fixture
-def client(slack: LocalSlack) -> WebClient:
-    return slack.web_client()
 
 
 def raw_call(slack: LocalSlack, method: str, body: bytes, content_type: str, token: str | None) -> Any:

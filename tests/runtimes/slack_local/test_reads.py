@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -12,17 +11,6 @@ from slack_sdk.errors import SlackApiError
 from runtimes.slack_local import SUPPORTED_METHODS, LocalSlack
 
 META = {"event_type": "mlops_outbox", "event_payload": {"outbox_id": "2026-01-01T00:00:00Z#ab12cd"}}
-
-
-@pytest.fixture
-def slack() -> Iterator[LocalSlack]:
-    with LocalSlack(token="xoxb-test-token") as server:
-        yield server
-
-
-@pytest.fixture
-def client(slack: LocalSlack) -> WebClient:
-    return slack.web_client()
 
 
 def error_of(call: Any) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from runtimes.terminal import BlockRenderer, Style, buttons_of
-from tests.runtimes.terminal_cards import card
+from tests.runtimes.terminal.cards import card
 
 PLAIN = Style(False)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from runtimes.terminal import ShellError, find_click, normalize_label
-from tests.runtimes.terminal_cards import card, message
+from tests.runtimes.terminal.cards import card, message
 
 
 def test_click_finds_the_newest_message_with_the_label() -> None:

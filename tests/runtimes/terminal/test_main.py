@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from runtimes.terminal import main_shell
+from tests import paths
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = paths.ROOT
 
 
 def run_cli(

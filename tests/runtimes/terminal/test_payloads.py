@@ -10,7 +10,7 @@ from bot.users import LocalUser
 from runtimes.slack_local import LocalSlack
 from runtimes.terminal import buttons_of, signed_headers
 from runtimes.terminal.payloads import block_actions, interaction_body, view_closed, view_submission
-from tests.runtimes.terminal_cards import card, message
+from tests.runtimes.terminal.cards import card, message
 
 BOB = LocalUser(id="UBOB", name="bob", groups=("ml-reviewers",))
 

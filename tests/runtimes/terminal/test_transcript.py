@@ -6,7 +6,7 @@ import io
 
 from runtimes.slack_local import LocalSlack
 from runtimes.terminal import Style, TranscriptPrinter
-from tests.runtimes.terminal_cards import card
+from tests.runtimes.terminal.cards import card
 
 PLAIN = Style(False)
 
