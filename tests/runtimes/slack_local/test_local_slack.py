@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 import urllib.error
 import urllib.request
 from typing import Any
@@ -15,6 +14,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
 from bot.users import LocalUser
+from ml.clock import Clock
 from runtimes import slack_local
 from runtimes.slack_local import (
     BOT_USER_ID,
@@ -24,8 +24,8 @@ from runtimes.slack_local import (
     block_errors,
     channel_id,
     group_id,
-    web_api,
 )
+from runtimes.slack_local.model import RESPONSE_URL_TTL_SECONDS, TRIGGER_TTL_SECONDS
 
 SECTION = {"type": "section", "text": {"type": "mrkdwn", "text": "*Model v1* is ready"}}
 BUTTONS = {
@@ -249,8 +249,90 @@ def test_block_errors_cover_fields_buttons_and_duplicates() -> None:
     assert any("fields" in e for e in block_errors([fields]))
     assert any("duplicate block_id" in e for e in block_errors(dup))
     assert any("/elements/0/text/text" in e for e in block_errors([long_button]))
-    assert any("unsupported type" in e for e in block_errors([{"type": "carousel"}]))
+    assert any("unsupported type" in e for e in block_errors([{"type": "frobnicate"}]))
     assert block_errors([SECTION, BUTTONS, {"type": "divider"}]) == []
+
+
+def refused(client: WebClient, blocks: list[dict[str, Any]]) -> list[str]:
+    """Post ``blocks``; they must be refused as Slack refuses them. Returns Slack's messages."""
+    with pytest.raises(SlackApiError) as err:
+        client.chat_postMessage(channel="#mlops", text="fallback", blocks=blocks)
+    body = err.value.response
+    assert body["ok"] is False and body["error"] == "invalid_blocks"
+    messages: list[str] = body["response_metadata"]["messages"]
+    assert messages and all(m.startswith("[ERROR] ") for m in messages)
+    assert [m.removeprefix("[ERROR] ") for m in messages] == body["errors"]
+    return messages
+
+
+def button(**fields: Any) -> dict[str, Any]:
+    return {"type": "button", "text": {"type": "plain_text", "text": "Go"}, "action_id": "go", **fields}
+
+
+def test_limits_that_slack_sdk_models_check_are_refused_like_slack(
+    slack: LocalSlack, client: WebClient
+) -> None:
+    long_value = refused(client, [{"type": "actions", "elements": [button(value="v" * 2001)]}])
+    assert long_value == [
+        "[ERROR] value attribute cannot exceed 2000 characters [json-pointer:/blocks/0/elements/0/value]"
+    ]
+    far_too_long = refused(client, [{"type": "actions", "elements": [button(value="v" * 3001)]}])
+    assert "json-pointer:/blocks/0/elements/0/value" in far_too_long[0]
+    long_text = refused(client, [{"type": "section", "text": {"type": "mrkdwn", "text": "x" * 3001}}])
+    assert "3000 characters [json-pointer:/blocks/0/text/text]" in long_text[0]
+    accessory = {"type": "section", "text": SECTION["text"], "accessory": button(style="green")}
+    assert "style" in refused(client, [accessory])[0]
+    context = {"type": "context", "elements": [{"type": "mrkdwn", "text": "a"}] * 11}
+    assert "elements" in refused(client, [context])[0]
+    missing = refused(client, [{"type": "input", "label": {"type": "plain_text", "text": "Why"}}])
+    assert "missing required field: element [json-pointer:/blocks/0/element]" in missing[0]
+    # at the limits exactly, all is accepted
+    at_limit = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": "x" * 3000}},
+        {"type": "actions", "elements": [button(value="v" * 2000)]},
+    ]
+    assert client.chat_postMessage(channel="#mlops", text="fine", blocks=at_limit)["ok"] is True
+    assert [m.text for m in slack.messages()] == ["fine"]
+
+
+def test_what_slack_sdk_models_let_through_is_still_refused(slack: LocalSlack, client: WebClient) -> None:
+    assert refused(client, [{"type": "frobnicate"}]) == [
+        "[ERROR] unsupported type 'frobnicate' [json-pointer:/blocks/0/type]"
+    ]
+    unknown_element = {"type": "actions", "elements": [{"type": "hologram", "action_id": "h"}]}
+    assert (
+        "unsupported type 'hologram' [json-pointer:/blocks/0/elements/0/type]"
+        in refused(client, [unknown_element])[0]
+    )
+    wide_field = {"type": "section", "fields": [{"type": "mrkdwn", "text": "f" * 2001}]}
+    assert "2001 characters [json-pointer:/blocks/0/fields/0/text]" in refused(client, [wide_field])[0]
+    mrkdwn_header = {"type": "header", "text": {"type": "mrkdwn", "text": "*Model*"}}
+    assert "plain_text [json-pointer:/blocks/0/text/type]" in refused(client, [mrkdwn_header])[0]
+    assert "at least 1 element" in refused(client, [{"type": "actions", "elements": []}])[0]
+    assert "no more than 50 items" in refused(client, [SECTION] * 51)[0]
+    with pytest.raises(SlackApiError) as err:
+        client.chat_update(
+            channel=channel_id("mlops"), ts="1.000001", text="x", blocks=[{"type": "frobnicate"}]
+        )
+    assert err.value.response["error"] == "invalid_blocks"  # checked before the message is looked up
+    assert slack.messages() == []
+
+
+def test_views_are_checked_on_slack_sdk_view_model(slack: LocalSlack, client: WebClient) -> None:
+    cases = {
+        "title": dict(MODAL, title={"type": "plain_text", "text": "t" * 25}),
+        "private_metadata": dict(MODAL, private_metadata="m" * 3001),
+        "blocks": dict(MODAL, blocks=[{"type": "divider"}] * 101),
+        "/view/blocks/0/label/text": dict(
+            MODAL, blocks=[dict(MODAL["blocks"][0], label={"type": "plain_text", "text": "L" * 2001})]
+        ),
+    }
+    for where, view in cases.items():
+        with pytest.raises(SlackApiError) as err:
+            client.views_open(trigger_id=slack.issue_trigger("UBOB"), view=view)
+        assert err.value.response["error"] == "invalid_arguments"
+        assert any(where in m for m in err.value.response["response_metadata"]["messages"]), where
+    assert slack.views() == []
 
 
 def test_missing_block_and_action_ids_are_filled_in(slack: LocalSlack, client: WebClient) -> None:
@@ -390,18 +472,30 @@ def test_views_open_update_and_trigger_rules(slack: LocalSlack, client: WebClien
     assert slack.views(open_only=True) == []
 
 
-def test_expired_and_unknown_triggers(monkeypatch: pytest.MonkeyPatch) -> None:
-    with LocalSlack(strict_triggers=True) as server:
+def test_expired_and_unknown_triggers() -> None:
+    now = [1000.0]
+    with LocalSlack(strict_triggers=True, clock=Clock(monotonic=lambda: now[0])) as server:
         client = server.web_client()
         with pytest.raises(SlackApiError) as err:
             client.views_open(trigger_id="made-up", view=MODAL)
         assert err.value.response["error"] == "invalid_trigger_id"
-        trigger = server.issue_trigger("UBOB")
-        monkeypatch.setattr(web_api, "TRIGGER_TTL_SECONDS", 0.0)
-        time.sleep(0.01)
+        fresh, stale = server.issue_trigger("UBOB"), server.issue_trigger("UBOB")
+        now[0] += TRIGGER_TTL_SECONDS
+        assert client.views_open(trigger_id=fresh, view=MODAL)["ok"] is True  # 3 s exactly: still valid
+        now[0] += 0.001
         with pytest.raises(SlackApiError) as err:
-            client.views_open(trigger_id=trigger, view=MODAL)
+            client.views_open(trigger_id=stale, view=MODAL)
         assert err.value.response["error"] == "expired_trigger_id"
+
+
+def test_response_url_expires_after_thirty_minutes() -> None:
+    now = [1000.0]
+    with LocalSlack(clock=Clock(monotonic=lambda: now[0])) as server:
+        url = server.response_url("#mlops", "UBOB")
+        now[0] += RESPONSE_URL_TTL_SECONDS + 0.001
+        answer = WebhookClient(url).send(text="too late")
+        assert (answer.status_code, answer.body) == (404, "expired_url")
+        assert server.messages() == []
 
 
 def test_invalid_view_is_refused(slack: LocalSlack, client: WebClient) -> None:
@@ -413,11 +507,16 @@ def test_invalid_view_is_refused(slack: LocalSlack, client: WebClient) -> None:
 
 
 def test_wait_quiet_and_supported_methods(slack: LocalSlack, client: WebClient) -> None:
-    client.chat_postMessage(channel="#mlops", text="x")
-    started = time.monotonic()
-    assert slack.wait_quiet(quiet=0.1, timeout=2)
-    assert time.monotonic() - started < 1.5
+    hold = slack.hold("chat.postMessage")
+    poster = threading.Thread(target=lambda: client.chat_postMessage(channel="#mlops", text="x"))
+    poster.start()
+    assert hold.arrived.wait(timeout=5)
+    assert slack.busy  # a call Slack has not answered yet is in flight
+    hold.release.set()
+    poster.join(timeout=5)
+    assert slack.wait_quiet(quiet=0.1, timeout=5)
     assert not slack.busy
+    assert [m.text for m in slack.messages()] == ["x"]
     assert {"chat.postMessage", "chat.update", "views.open", "usergroups.users.list"} <= set(
         SUPPORTED_METHODS
     )
