@@ -96,7 +96,7 @@ def test_scripted_release_through_the_cli(home: Path) -> None:
     assert "bob> /mlops approve v1" in out
     assert "Promote to production? Serve v1 in production." in out
     assert "Promoted v1 to production." in out
-    assert "┌ modal: Reject v2" in out
+    assert "╭─ modal: Reject v2" in out
     assert "Rejected v2: worse than v1" in out
     status = out[out.rindex("bob> /mlops status") :]
     assert "production" in status and "serves v1" in status
