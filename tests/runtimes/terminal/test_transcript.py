@@ -7,6 +7,7 @@ import io
 from runtimes.slack_local import LocalSlack
 from runtimes.terminal import TranscriptPrinter, make_console
 from tests.runtimes.terminal.cards import card
+from tests.runtimes.terminal.test_modals import MODAL
 
 
 def test_transcript_printer_shows_posts_updates_threads_and_ephemerals() -> None:
@@ -46,27 +47,15 @@ def test_transcript_printer_shows_posts_updates_threads_and_ephemerals() -> None
 
 def test_a_modal_shows_as_a_panel_with_its_buttons_and_how_to_answer() -> None:
     out = io.StringIO()
-    modal = {
-        "type": "modal",
-        "title": {"type": "plain_text", "text": "Reject v2"},
-        "submit": {"type": "plain_text", "text": "Reject"},
-        "blocks": [
-            {
-                "type": "input",
-                "block_id": "reason",
-                "label": {"type": "plain_text", "text": "Reason"},
-                "element": {"type": "plain_text_input", "action_id": "reason"},
-            }
-        ],
-    }
+    modal = dict(MODAL, blocks=MODAL["blocks"][:1])  # one required text input
     with LocalSlack() as slack:
         printer = TranscriptPrinter(slack, make_console(out, color=False, width=100), viewer=lambda: "UBOB")
         slack.subscribe(printer)
         view = slack.web_client().views_open(trigger_id=slack.issue_trigger("UBOB"), view=modal)["view"]
         slack.close_view(view["id"])
     lines = out.getvalue().splitlines()
-    assert lines[0].startswith("╭─ modal: Reject v2 ─")
+    assert lines[0].startswith("╭─ modal: Deploy ─")
     assert "│ Reason* (plain text input)" in lines[1]
-    assert "│ [Reject] [Cancel]   (:submit key=value … or :cancel)" in lines[2]
+    assert "│ [Go] [Cancel]   (:submit key=value … or :cancel)" in lines[2]
     assert lines[3].startswith("╰─")
-    assert lines[4] == "- closed modal “Reject v2”"
+    assert lines[4] == "- closed modal “Deploy”"
