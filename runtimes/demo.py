@@ -102,7 +102,8 @@ def _run(settings: Settings, out: IO[str], err: IO[str]) -> int:
     with quiet_logs(), shell:
         code = shell.run_script(SCRIPT)
         settled = shell.settle()
-        out.write("\n" + shell.style.bold("── transcript (final state of each message) ──") + "\n")
+        shell.say("")
+        shell.say("── transcript (final state of each message) ──", style="bold")
         out.write(shell.printer.transcript() + "\n")
         serving = shell.services.platform.describe_endpoint("production").version
         if code != 0:
@@ -118,7 +119,7 @@ def _run(settings: Settings, out: IO[str], err: IO[str]) -> int:
                 file=err,
             )
             return 1
-        out.write(shell.style.green(f"demo passed: production serves v{serving} after the rollback") + "\n")
+        shell.say(f"demo passed: production serves v{serving} after the rollback", style="green")
         return 0
 
 

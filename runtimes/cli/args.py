@@ -95,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("shell", help="the terminal chat on the local platform (the main job)")
     p.add_argument("--home", type=Path)
     p.add_argument("--as", dest="user")
+    p.add_argument("--no-color", action="store_true", help="plain text even on a terminal (as NO_COLOR=1)")
     p = sub.add_parser("demo", help="a scripted full release in the terminal chat")
     p.add_argument("--home", type=Path)
     p = sub.add_parser("serve", help="HTTP server for Slack and incoming events")

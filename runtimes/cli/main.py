@@ -67,7 +67,7 @@ def run_runtime(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "shell":
         from runtimes.terminal import main_shell
 
-        return main_shell(settings, user=args.user)
+        return main_shell(settings, user=args.user, color="never" if args.no_color else "auto")
     if args.command == "demo":
         from runtimes.demo import main_demo
 

@@ -99,7 +99,7 @@ class Interactions(Workspace):
         """A trigger_id for ``user``'s interaction, valid 3 seconds and for one ``views.open``."""
         trigger = f"{int(time.time())}.{secrets.randbelow(10**12)}.{secrets.token_hex(16)}"
         with self._lock:
-            self._triggers[trigger] = Trigger(user, time.monotonic())
+            self._triggers[trigger] = Trigger(user, self.clock.monotonic())
         return trigger
 
     def response_url(
@@ -109,7 +109,7 @@ class Interactions(Workspace):
         key = secrets.token_urlsafe(18)
         with self._lock:
             self._responses[key] = ResponseTarget(
-                self.channel_id(channel), user, message_ts, thread_ts, time.monotonic()
+                self.channel_id(channel), user, message_ts, thread_ts, self.clock.monotonic()
             )
         return f"{self.url}/response/{key}"
 
@@ -130,7 +130,7 @@ class Interactions(Workspace):
         """Carry out a POST to the ``response_url`` ``key``; raises SlackApiFault as Slack answers."""
         with self._lock:
             target = self._responses.get(key)
-            if target is None or time.monotonic() - target.created > RESPONSE_URL_TTL_SECONDS:
+            if target is None or self.clock.monotonic() - target.created > RESPONSE_URL_TTL_SECONDS:
                 raise SlackApiFault("expired_url", 404)
             if target.uses >= RESPONSE_URL_USES:
                 raise SlackApiFault("used_url", 404)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.users import LocalUser
+from ml.clock import SYSTEM_CLOCK, Clock
 from runtimes.slack_local.faults import Fault, FaultPlan, Hold
 from runtimes.slack_local.model import JSON, Call, SlackApiFault
 from runtimes.slack_local.reads import READ_METHODS, ReadApi
@@ -56,9 +57,12 @@ class LocalSlack(ReadApi):
         host: str = "127.0.0.1",
         port: int = 0,
         strict_triggers: bool = False,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         # Workspace's parameters repeated, so that callers' arguments are type-checked
-        super().__init__(users, home=home, token=token, channels=channels, strict_triggers=strict_triggers)
+        super().__init__(
+            users, home=home, token=token, channels=channels, strict_triggers=strict_triggers, clock=clock
+        )
         self._host, self._port = host, port
         self._idle = threading.Condition(self._lock)
         self._calls: list[Call] = []

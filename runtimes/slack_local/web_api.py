@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import secrets
-import time
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -103,7 +102,7 @@ class WriteApi(Interactions):
             if trigger is not None:
                 if trigger.used:
                     raise SlackApiFault("exchanged_trigger_id")
-                if time.monotonic() - trigger.issued > TRIGGER_TTL_SECONDS:
+                if self.clock.monotonic() - trigger.issued > TRIGGER_TTL_SECONDS:
                     raise SlackApiFault("expired_trigger_id")
                 trigger.used = True
             vid = "V" + secrets.token_hex(5).upper()

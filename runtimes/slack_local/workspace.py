@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from bot.users import DEFAULT_USERS, LocalUser, load_users, user_id
+from ml.clock import SYSTEM_CLOCK, Clock
 from runtimes.slack_local.model import (
     CHANNEL_ID,
     JSON,
@@ -50,7 +51,10 @@ class Workspace:
         token: str | None = None,
         channels: Iterable[str] | Mapping[str, str] = ("mlops",),
         strict_triggers: bool = False,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
+        #: Reads the time for trigger and response_url expiry, so tests can move it on.
+        self.clock = clock
         if users is None:
             if home is not None:
                 users = load_users(home).values()

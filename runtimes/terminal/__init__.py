@@ -13,9 +13,10 @@ could not be run (unknown ``:`` command, unknown user, no such button, ...).
 
 Where things live: ``main`` (the ``shell`` subcommand), ``shell`` (script and prompt
 input), ``commands`` (``:click``, ``:as``, slash commands, modals), ``session`` (wiring
-and settling), ``payloads`` (requests as Slack sends them), ``screen``, ``transcript``,
-``blocks``, ``markup`` and ``style`` (output), ``clicks`` and ``modals`` (resolving
-buttons and filling in views), ``tracking`` (when Bolt's listeners are done).
+and settling), ``payloads`` (requests as Slack sends them), ``screen`` (rich consoles, the
+prompt), ``transcript``, ``blocks`` and ``markup`` (output as rich renderables: plain text
+when piped, color only on a terminal), ``clicks`` and ``modals`` (resolving buttons and
+filling in views), ``tracking`` (when Bolt's listeners are done).
 """
 
 from runtimes.terminal.blocks import BlockRenderer, Button, buttons_of
@@ -26,8 +27,8 @@ from runtimes.terminal.main import main_shell, quiet_logs, use_color
 from runtimes.terminal.markup import mrkdwn
 from runtimes.terminal.modals import build_state, input_fields, parse_answers
 from runtimes.terminal.payloads import signed_headers
+from runtimes.terminal.screen import Screen, make_console
 from runtimes.terminal.shell import Shell
-from runtimes.terminal.style import Style
 from runtimes.terminal.tracking import TrackingExecutor, track_listeners
 from runtimes.terminal.transcript import TranscriptPrinter
 
@@ -36,9 +37,9 @@ __all__ = [
     "BlockRenderer",
     "Button",
     "Click",
+    "Screen",
     "Shell",
     "ShellError",
-    "Style",
     "TrackingExecutor",
     "TranscriptPrinter",
     "build_state",
@@ -46,6 +47,7 @@ __all__ = [
     "find_click",
     "input_fields",
     "main_shell",
+    "make_console",
     "mrkdwn",
     "normalize_label",
     "parse_answers",

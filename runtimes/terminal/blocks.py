@@ -1,4 +1,4 @@
-"""Block Kit as terminal lines: sections, fields in columns, context, numbered buttons, inputs."""
+"""Block Kit as rich renderables: sections, field columns, context, numbered buttons; cards as panels."""
 
 from __future__ import annotations
 
@@ -6,9 +6,14 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from rich.console import Group, RenderableType
+from rich.panel import Panel
+from rich.rule import Rule
+from rich.table import Table
+from rich.text import Text
+
 from runtimes.slack_local import Message
 from runtimes.terminal.markup import emojize, mrkdwn, text_object
-from runtimes.terminal.style import ANSI, Style, pad, visible_len
 
 #: A Block Kit object (block, element, view) as Slack's JSON.
 JSON = dict[str, Any]
@@ -53,103 +58,105 @@ def buttons_of(blocks: Sequence[JSON]) -> list[Button]:
     return found
 
 
-class BlockRenderer:
-    """Renders Block Kit as readable terminal lines (without indentation)."""
+#: How a button's ``style`` shows; a default button is blue, as in Slack.
+BUTTON_STYLES = {"primary": "bold green", "danger": "bold red"}
+#: Below this width, a section's fields stack in one column.
+NARROW = 60
 
-    def __init__(self, style: Style, names: Mapping[str, str] | None = None, width: int = 100) -> None:
-        self.style = style
+
+class BlockRenderer:
+    """Renders Block Kit as rich renderables; a message that opens with a header shows as a card."""
+
+    def __init__(self, names: Mapping[str, str] | None = None, width: int = 100) -> None:
         self.names = dict(names or {})
         self.width = max(40, width)
 
-    def button(self, button: Button) -> str:
-        label = f"[{button.number} {emojize(button.label)}]"
-        if button.style == "primary":
-            return self.style.green(label)
-        if button.style == "danger":
-            return self.style.red(label)
-        return self.style.blue(label)
+    def button(self, button: Button) -> Text:
+        return Text(
+            f"[{button.number} {emojize(button.label)}]", style=BUTTON_STYLES.get(button.style or "", "blue")
+        )
 
-    def render(self, blocks: Sequence[JSON], text: str = "") -> list[str]:
+    def render(self, blocks: Sequence[JSON], text: str = "") -> RenderableType:
+        """The message's blocks (its text when it has none); a header opens a card drawn as a panel."""
         if not blocks:
-            return mrkdwn(text, self.style, self.names).splitlines() or [""]
-        lines: list[str] = []
+            return mrkdwn(text, self.names)
         numbered = iter(buttons_of(blocks))
-        for block in blocks:
-            lines += self._block(block, numbered)
-        return lines
+        parts = [part for block in blocks for part in self._block(block, numbered)]
+        if blocks[0].get("type") == "header" and len(parts) > 1:
+            title = self._bold(blocks[0].get("text"))
+            return Panel(Group(*parts[1:]), title=title, title_align="left", expand=False, padding=(0, 1))
+        return Group(*parts)
 
-    def _text(self, obj: Any) -> str:
-        return text_object(obj, self.style, self.names)
+    def _text(self, obj: Any) -> Text:
+        return text_object(obj, self.names)
 
-    def _block(self, block: JSON, numbered: Iterator[Button]) -> list[str]:
+    def _bold(self, obj: Any) -> Text:
+        text = self._text(obj)
+        text.stylize("bold")
+        return text
+
+    def _block(self, block: JSON, numbered: Iterator[Button]) -> list[RenderableType]:
         kind = block.get("type")
-        s = self.style
         if kind == "header":
-            return [s.bold(self._text(block.get("text")))]
+            return [self._bold(block.get("text"))]
         if kind == "divider":
-            return [s.dim("─" * min(self.width, 48))]
+            return [Rule(style="dim", characters="─")]
         if kind == "section":
-            lines = self._text(block.get("text")).splitlines() if block.get("text") else []
-            fields = [self._text(f).splitlines() for f in block.get("fields") or []]
-            lines += self._columns(fields)
+            parts: list[RenderableType] = [self._text(block["text"])] if block.get("text") else []
+            if block.get("fields"):
+                parts.append(self._fields([self._text(f) for f in block["fields"]]))
             acc = block.get("accessory")
             if isinstance(acc, dict) and acc.get("type") == "button":
-                lines.append(self.button(next(numbered)))
+                parts.append(self.button(next(numbered)))
             elif isinstance(acc, dict):
-                lines.append(s.dim(f"[{acc.get('type', 'element')}]"))
-            return lines
+                parts.append(Text(f"[{acc.get('type', 'element')}]", style="dim"))
+            return parts
         if kind == "context":
-            parts = []
-            for el in block.get("elements") or []:
-                if isinstance(el, dict) and el.get("type") == "image":
-                    parts.append(f"[{el.get('alt_text', 'image')}]")
-                else:
-                    parts.append(self._text(el))
-            return [s.dim(ANSI.sub("", line)) for line in "  ·  ".join(parts).splitlines()]
+            pieces = [
+                Text(f"[{el.get('alt_text', 'image')}]")
+                if isinstance(el, dict) and el.get("type") == "image"
+                else self._text(el)
+                for el in block.get("elements") or []
+            ]
+            line = Text("  ·  ").join(pieces)
+            line.stylize("dim")
+            return [line]
         if kind == "actions":
-            rendered = []
+            shown = []
             for el in block.get("elements") or []:
                 if isinstance(el, dict) and el.get("type") == "button":
-                    rendered.append(self.button(next(numbered)))
+                    shown.append(self.button(next(numbered)))
                 elif isinstance(el, dict):
-                    placeholder = self._text(el.get("placeholder")) or el.get("type", "element")
-                    rendered.append(s.dim(f"[{placeholder} ▾]"))
-            return [" ".join(rendered)] if rendered else []
+                    placeholder = self._text(el.get("placeholder")).plain or el.get("type", "element")
+                    shown.append(Text(f"[{placeholder} ▾]", style="dim"))
+            return [Text(" ").join(shown)] if shown else []
         if kind == "input":
             return [self._input(block)]
         if kind == "image":
-            return [s.dim(f"[image: {block.get('alt_text', '')}]")]
+            return [Text(f"[image: {block.get('alt_text', '')}]", style="dim")]
         if kind == "rich_text":
-            return _rich_text(block).splitlines() or [""]
+            return [Text(_rich_text(block))]
         if kind == "markdown":
-            return mrkdwn(str(block.get("text", "")), s, self.names).splitlines()
-        return [s.dim(f"[{kind} block]")]
+            return [mrkdwn(str(block.get("text", "")), self.names)]
+        return [Text(f"[{kind} block]", style="dim")]
 
-    def _input(self, block: JSON) -> str:
-        label = self._text(block.get("label"))
+    def _input(self, block: JSON) -> Text:
         element = block.get("element") or {}
-        required = "" if block.get("optional") else "*"
         kind = str(element.get("type", "input")).replace("_", " ")
-        hint = f" — {self._text(block.get('hint'))}" if block.get("hint") else ""
-        return f"{self.style.bold(label)}{required} {self.style.dim(f'({kind}){hint}')}"
+        hint = f" — {self._text(block.get('hint')).plain}" if block.get("hint") else ""
+        required = "" if block.get("optional") else "*"
+        return Text.assemble(self._bold(block.get("label")), required, " ", (f"({kind}){hint}", "dim"))
 
-    def _columns(self, fields: list[list[str]]) -> list[str]:
+    def _fields(self, fields: list[Text]) -> Table:
         """Fields two per row, like Slack lays them out; one per row when the terminal is narrow."""
-        if not fields:
-            return []
-        col = min(max(visible_len(line) for f in fields[::2] for line in f or [""]) + 3, self.width // 2)
-        lines: list[str] = []
-        if self.width < 60:
-            for f in fields:
-                lines += f
-            return lines
-        for i in range(0, len(fields), 2):
-            left, right = fields[i], fields[i + 1] if i + 1 < len(fields) else []
-            for j in range(max(len(left), len(right))):
-                a = left[j] if j < len(left) else ""
-                b = right[j] if j < len(right) else ""
-                lines.append((pad(a, col) + b).rstrip())
-        return lines
+        columns = 1 if self.width < NARROW else 2
+        grid = Table.grid(padding=(0, 3))
+        for _ in range(columns):
+            grid.add_column(max_width=self.width // 2 if columns == 2 else None)
+        for i in range(0, len(fields), columns):
+            row = fields[i : i + columns]
+            grid.add_row(*row, *[Text()] * (columns - len(row)))
+        return grid
 
 
 def _rich_text(node: Any) -> str:
@@ -170,7 +177,7 @@ def summary(message: Message) -> str:
         if block.get("type") == "header":
             return _short(emojize(str((block.get("text") or {}).get("text", ""))))
     first = message.text.strip().splitlines()[0] if message.text.strip() else "message"
-    return _short(ANSI.sub("", mrkdwn(first, Style(False))))
+    return _short(mrkdwn(first).plain)
 
 
 def _short(text: str, limit: int = 48) -> str:

@@ -6,6 +6,8 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from rich.text import Text
+
 from runtimes.slack_local import View
 from runtimes.terminal import payloads
 from runtimes.terminal.blocks import JSON
@@ -90,7 +92,7 @@ class Commands:
         if name not in s.users:
             raise ShellError(s.unknown_user(name))
         s.user = s.users[name]
-        s.say(s.style.dim(f"now acting as {s.describe(s.user)}"))
+        s.say(f"now acting as {s.describe(s.user)}", style="dim")
 
     def describe_users(self) -> str:
         s = self.session
@@ -133,10 +135,10 @@ class Commands:
             words = words[1:]
         target = find_click(visible, words)
         if target.button.confirm and not self._confirm(target.button.confirm):
-            s.say(s.style.dim("cancelled"))
+            s.say("cancelled", style="dim")
             return
         before = {v.id for v in s.slack.views()}
-        s.say(s.style.dim(f"clicked [{target.button.label}] on #{s.printer.number(target.message)}"))
+        s.say(f"clicked [{target.button.label}] on #{s.printer.number(target.message)}", style="dim")
         payload = payloads.block_actions(s.slack, s.user, target.message, target.button)
         response = self._dispatch_payload(payload)
         if response.status == 404:
@@ -145,14 +147,14 @@ class Commands:
 
     def _confirm(self, confirm: JSON) -> bool:
         s = self.session
-        st = s.style
-        title = text_object(confirm.get("title"), st)
-        text = text_object(confirm.get("text"), st, s.printer.renderer.names)
-        yes = text_object(confirm.get("confirm"), st) or "Confirm"
-        no = text_object(confirm.get("deny"), st) or "Cancel"
-        s.say(st.bold(f"? {title}") + f" {text} [{yes}] [{no}]")
+        title = text_object(confirm.get("title"))
+        text = text_object(confirm.get("text"), s.printer.renderer.names)
+        yes = text_object(confirm.get("confirm")).plain or "Confirm"
+        no = text_object(confirm.get("deny")).plain or "Cancel"
+        title.stylize("bold")
+        s.say(Text.assemble(("? ", "bold"), title, " ", text, f" [{yes}] [{no}]"))
         if not s.interactive:
-            s.say(st.dim(f"  → {yes}"))
+            s.say(f"  → {yes}", style="dim")
             return True
         answer = input(f"  {yes}? [y/N] ").strip().casefold()
         return answer in ("y", "yes", normalize_label(yes))

@@ -20,14 +20,17 @@ def _parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--home", type=Path, help="data directory (default MLOPS_HOME or ./.mlops)")
     parser.add_argument("--as", dest="user", help="who you are at start (a user of users.json)")
     parser.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+    parser.add_argument(
+        "--no-color", dest="color", action="store_const", const="never", help="same as --color never"
+    )
     return parser.parse_args(list(argv))
 
 
 def _resolve(
-    argv_or_settings: Sequence[str] | Settings | None, user: str | None
+    argv_or_settings: Sequence[str] | Settings | None, user: str | None, color: str
 ) -> tuple[Settings, str | None, str]:
     if isinstance(argv_or_settings, Settings):
-        return argv_or_settings, user, "auto"
+        return argv_or_settings, user, color
     args = _parse_args(sys.argv[1:] if argv_or_settings is None else argv_or_settings)
     overrides = {"mlops_home": args.home} if args.home is not None else {}
     return load_settings(**overrides), args.user or user, args.color
@@ -47,8 +50,11 @@ def main_shell(
     stdin: IO[str] | None = None,
     stdout: IO[str] | None = None,
     stderr: IO[str] | None = None,
+    color: str = "auto",
 ) -> int:
-    """``mlops-bot shell [--home DIR] [--as NAME]``: interactive on a terminal, a script otherwise.
+    """``mlops-bot shell [--home DIR] [--as NAME] [--no-color]``: interactive on a terminal, else a script.
+
+    Colors only on a terminal, never with ``NO_COLOR`` set or ``--no-color``; piped output is plain text.
 
     Exit codes: 0 done; 1 a script line could not run; 2 configuration error.
     """
@@ -56,7 +62,7 @@ def main_shell(
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
     try:
-        settings, start_user, color_mode = _resolve(argv_or_settings, user)
+        settings, start_user, color_mode = _resolve(argv_or_settings, user, color)
         interactive = stdin.isatty()
         shell = Shell(
             settings,

@@ -1,12 +1,14 @@
-"""Slack mrkdwn and text objects as terminal text: styles, mentions, links, emoji and entities."""
+"""Slack mrkdwn and text objects as rich ``Text``: styles, mentions, links, emoji and entities."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-from runtimes.terminal.style import Style
+from rich.markup import escape
+from rich.style import Style
+from rich.text import Text
 
 EMOJI: Mapping[str, str] = {
     "white_check_mark": "✅",
@@ -58,6 +60,7 @@ EMOJI: Mapping[str, str] = {
 
 _EMOJI = re.compile(r":([a-z0-9_+\-]+):")
 _LINK = re.compile(r"<([^<>|]+)(?:\|([^<>]*))?>")
+_STASHED = re.compile("\x00(\\d+)\x00")
 
 
 def _span(mark: str) -> re.Pattern[str]:
@@ -66,12 +69,8 @@ def _span(mark: str) -> re.Pattern[str]:
     return re.compile(rf"(?<![\w{m}]){m}(?=\S)([^{m}\n]*?\S){m}(?![\w{m}])")
 
 
-_BOLD, _ITALIC, _STRIKE = _span("*"), _span("_"), _span("~")
+_SPANS = ((_span("*"), "bold"), (_span("_"), "italic"), (_span("~"), "strike"))
 _CODE = re.compile(r"`([^`\n]+)`")
-
-
-def _restyle(text: str, span: re.Pattern[str], paint: Callable[[str], str]) -> str:
-    return span.sub(lambda m: paint(m.group(1)), text)
 
 
 def unescape(text: str) -> str:
@@ -83,43 +82,56 @@ def emojize(text: str) -> str:
     return _EMOJI.sub(lambda m: EMOJI.get(m.group(1), m.group(0)), text)
 
 
-def mrkdwn(text: str, style: Style, names: Mapping[str, str] | None = None) -> str:
-    """Slack mrkdwn as terminal text: styles, mentions, links, emoji and entities resolved."""
-    names = names or {}
-    spans: list[str] = []
+def _link(target: str, label: str | None, names: Mapping[str, str]) -> Text:
+    if target.startswith("@"):
+        uid = target[1:]
+        return Text("@" + (label or names.get(uid, uid)), style="bold")
+    if target.startswith("#"):
+        return Text("#" + (label or target[1:]), style="bold")
+    if target.startswith("!"):
+        return Text("@" + (label or target[1:].split("^", maxsplit=1)[0]), style="bold")
+    if label and label != target:  # the address stays readable where links cannot be clicked
+        return Text.assemble((label, Style(underline=True, link=target)), f" ({target})")
+    return Text(target, style=Style(underline=True, link=target))
 
-    def stash(rendered: str) -> str:  # code spans are literal: keep them away from other rules
-        spans.append(rendered)
-        return f"\x00{len(spans) - 1}\x00"
+
+def mrkdwn(text: str, names: Mapping[str, str] | None = None) -> Text:
+    """Slack mrkdwn as rich Text: styles, mentions, links, emoji and entities resolved.
+
+    Code spans and links are set aside first (their text is literal), the rest becomes
+    rich markup with Slack's bold, italic and strike marks turned into tags.
+    """
+    names = names or {}
+    kept: list[Text] = []
+
+    def keep(piece: Text) -> str:
+        kept.append(piece)
+        return f"\x00{len(kept) - 1}\x00"
 
     out = text.replace("```", "")
-    out = _CODE.sub(lambda m: stash(style.code(unescape(m.group(1)))), out)
-
-    def link(m: re.Match[str]) -> str:
-        target, label = m.group(1), m.group(2)
-        if target.startswith("@"):
-            uid = target[1:]
-            return "@" + (label or names.get(uid, uid))
-        if target.startswith("#"):
-            return "#" + (label or target[1:])
-        if target.startswith("!"):
-            return "@" + (label or target[1:].split("^")[0])
-        return f"{label} ({target})" if label and label != target else target
-
-    out = _LINK.sub(link, out)
-    for span, paint in ((_BOLD, style.bold), (_ITALIC, style.italic), (_STRIKE, style.strike)):
-        out = _restyle(out, span, paint)
-    out = emojize(unescape(out))
-    return re.sub("\x00(\\d+)\x00", lambda m: spans[int(m.group(1))], out)
+    out = _CODE.sub(lambda m: keep(Text(f"`{unescape(m.group(1))}`", style="cyan")), out)
+    out = _LINK.sub(lambda m: keep(_link(m.group(1), m.group(2), names)), out)
+    out = escape(emojize(unescape(out)))
+    for span, style in _SPANS:
+        out = span.sub(rf"[{style}]\1[/{style}]", out)
+    styled = Text.from_markup(out, emoji=False)
+    result, pos = Text(), 0
+    for m in _STASHED.finditer(styled.plain):
+        result.append_text(styled[pos : m.start()])
+        result.append_text(kept[int(m.group(1))])
+        pos = m.end()
+    result.append_text(styled[pos:])
+    return result
 
 
-def text_object(obj: Any, style: Style, names: Mapping[str, str] | None = None) -> str:
+def text_object(obj: Any, names: Mapping[str, str] | None = None) -> Text:
+    """A Block Kit text object (``plain_text`` or ``mrkdwn``) as rich Text; empty for anything else."""
     if not isinstance(obj, dict):
-        return ""
+        return Text()
     text = str(obj.get("text", ""))
     if obj.get("type") == "mrkdwn":
-        return mrkdwn(text, style, names)
-    return emojize(unescape(text))
+        return mrkdwn(text, names)
+    return Text(emojize(unescape(text)))
 
 
 __all__ = ["EMOJI", "emojize", "mrkdwn", "text_object", "unescape"]

@@ -9,7 +9,6 @@ from runtimes.terminal.blocks import JSON
 from runtimes.terminal.clicks import normalize_label
 from runtimes.terminal.errors import ShellError
 from runtimes.terminal.markup import text_object
-from runtimes.terminal.style import Style
 
 
 @dataclass(frozen=True)
@@ -43,7 +42,7 @@ def input_fields(view: JSON) -> list[InputField]:
             InputField(
                 block_id=str(block.get("block_id", "")),
                 action_id=str(el.get("action_id", "")),
-                label=text_object(block.get("label"), Style(False)),
+                label=text_object(block.get("label")).plain,
                 kind=str(el.get("type", "")),
                 optional=bool(block.get("optional", False)),
                 element=el,

@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from typing import IO, TYPE_CHECKING, Any, Self
 
 from pydantic import SecretStr
+from rich.console import RenderableType
+from rich.text import Text
 
 from bot.settings import ConfigError, Settings
 from bot.users import LocalUser, load_users, roles_for
@@ -18,7 +20,6 @@ from runtimes.slack_local import LocalSlack
 from runtimes.terminal.errors import ShellError
 from runtimes.terminal.payloads import signed_headers
 from runtimes.terminal.screen import Screen
-from runtimes.terminal.style import Style
 from runtimes.terminal.tracking import TrackingExecutor, track_listeners
 from runtimes.terminal.transcript import TranscriptPrinter
 
@@ -47,14 +48,14 @@ class Session:
         interactive: bool = False,
         width: int | None = None,
     ) -> None:
-        self.style = Style(color)
         self.interactive = interactive
         self.screen = Screen(
             out or sys.stdout,
             err or sys.stderr,
-            self.style,
+            color=color,
             interactive=interactive,
             prompt=lambda: self.prompt,
+            width=width,
         )
         self.users: dict[str, LocalUser] = load_users(settings.mlops_home)
         start_user = user or os.environ.get("MLOPS_USER") or next(iter(self.users), "")
@@ -74,10 +75,8 @@ class Session:
         self.channel = self.slack.channel_id(channel)
         self.printer = TranscriptPrinter(
             self.slack,
-            self.screen.out,
-            self.style,
+            self.screen.console,
             viewer=lambda: self.user.id,
-            width=width,
             before_print=self.screen.clear_prompt,
             after_print=self.screen.redraw_prompt,
         )
@@ -137,11 +136,11 @@ class Session:
 
     # -- who is typing ----------------------------------------------------------------------------
     @property
-    def prompt(self) -> str:
-        return self.style.bold(self.style.green(self.user.name)) + "> "
+    def prompt(self) -> Text:
+        return Text.assemble((self.user.name, "bold green"), "> ")
 
-    def say(self, text: str) -> None:
-        self.screen.say(text)
+    def say(self, text: RenderableType, style: str | None = None) -> None:
+        self.screen.say(text, style)
 
     def error(self, text: str) -> None:
         self.screen.error(text)

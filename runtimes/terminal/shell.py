@@ -8,6 +8,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from rich.text import Text
+
 from runtimes.terminal.commands import Commands
 from runtimes.terminal.errors import ShellError
 from runtimes.terminal.session import SETTLE_TIMEOUT_SECONDS, Session
@@ -33,7 +35,7 @@ class Shell(Session):
             line = raw.rstrip("\n")
             if not line.strip():
                 continue
-            self.say(self.prompt + line)
+            self.say(Text.assemble(self.prompt, line))
             if line.strip().startswith("#"):
                 continue
             try:
@@ -57,8 +59,10 @@ class Shell(Session):
 
             _load_history(readline, self.settings.mlops_home)
         self.say(
-            self.style.bold("mlops-bot terminal chat")
-            + self.style.dim(f" — {self.describe(self.user)}; :help for help, :quit to leave")
+            Text.assemble(
+                ("mlops-bot terminal chat", "bold"),
+                (f" — {self.describe(self.user)}; :help for help, :quit to leave", "dim"),
+            )
         )
         while True:
             self.screen.at_prompt = True
@@ -78,7 +82,7 @@ class Shell(Session):
             except ShellError as exc:
                 self.error(str(exc))
             except KeyboardInterrupt:
-                self.say(self.style.dim("interrupted"))
+                self.say("interrupted", style="dim")
         with contextlib.suppress(ImportError):
             import readline
 

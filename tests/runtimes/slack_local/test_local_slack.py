@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 import urllib.error
 import urllib.request
 from typing import Any
@@ -15,17 +14,17 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
 from bot.users import LocalUser
+from ml.clock import Clock
 from runtimes import slack_local
 from runtimes.slack_local import (
     BOT_USER_ID,
     SUPPORTED_METHODS,
     LocalSlack,
     SlackEvent,
-    block_errors,
     channel_id,
     group_id,
-    web_api,
 )
+from runtimes.slack_local.model import RESPONSE_URL_TTL_SECONDS, TRIGGER_TTL_SECONDS
 
 SECTION = {"type": "section", "text": {"type": "mrkdwn", "text": "*Model v1* is ready"}}
 BUTTONS = {
@@ -224,46 +223,6 @@ def test_ephemeral_messages(slack: LocalSlack, client: WebClient) -> None:
     assert err.value.response["error"] == "user_not_in_channel"
 
 
-def test_block_kit_limits_are_enforced(slack: LocalSlack, client: WebClient) -> None:
-    too_long = {"type": "header", "text": {"type": "plain_text", "text": "x" * 151}}
-    with pytest.raises(SlackApiError) as err:
-        client.chat_postMessage(channel="#mlops", text="x", blocks=[too_long])
-    assert err.value.response["error"] == "invalid_blocks"
-    assert "json-pointer:/blocks/0/text/text" in err.value.response["errors"][0]
-    with pytest.raises(SlackApiError) as err:
-        client.chat_postMessage(channel="#mlops", text="x", blocks=[SECTION] * 51)
-    assert err.value.response["error"] == "invalid_blocks"
-    with pytest.raises(SlackApiError) as err, pytest.warns(UserWarning, match="text"):
-        client.chat_postMessage(channel="#mlops")
-    assert err.value.response["error"] == "no_text"
-    assert slack.messages() == []
-
-
-def test_block_errors_cover_fields_buttons_and_duplicates() -> None:
-    fields = {"type": "section", "fields": [{"type": "mrkdwn", "text": "a"}] * 11}
-    dup = [dict(BUTTONS), dict(BUTTONS)]
-    long_button = {
-        "type": "actions",
-        "elements": [{"type": "button", "text": {"type": "plain_text", "text": "b" * 76}, "action_id": "a"}],
-    }
-    assert any("fields" in e for e in block_errors([fields]))
-    assert any("duplicate block_id" in e for e in block_errors(dup))
-    assert any("/elements/0/text/text" in e for e in block_errors([long_button]))
-    assert any("unsupported type" in e for e in block_errors([{"type": "carousel"}]))
-    assert block_errors([SECTION, BUTTONS, {"type": "divider"}]) == []
-
-
-def test_missing_block_and_action_ids_are_filled_in(slack: LocalSlack, client: WebClient) -> None:
-    bare = {
-        "type": "actions",
-        "elements": [{"type": "button", "text": {"type": "plain_text", "text": "Go"}}],
-    }
-    client.chat_postMessage(channel="#mlops", text="x", blocks=[SECTION, bare])
-    blocks = slack.messages()[0].blocks
-    assert all(b.get("block_id") for b in blocks)
-    assert blocks[1]["elements"][0]["action_id"]
-
-
 # -- observers and the call log -------------------------------------------------------------------
 
 
@@ -390,34 +349,43 @@ def test_views_open_update_and_trigger_rules(slack: LocalSlack, client: WebClien
     assert slack.views(open_only=True) == []
 
 
-def test_expired_and_unknown_triggers(monkeypatch: pytest.MonkeyPatch) -> None:
-    with LocalSlack(strict_triggers=True) as server:
+def test_expired_and_unknown_triggers() -> None:
+    now = [1000.0]
+    with LocalSlack(strict_triggers=True, clock=Clock(monotonic=lambda: now[0])) as server:
         client = server.web_client()
         with pytest.raises(SlackApiError) as err:
             client.views_open(trigger_id="made-up", view=MODAL)
         assert err.value.response["error"] == "invalid_trigger_id"
-        trigger = server.issue_trigger("UBOB")
-        monkeypatch.setattr(web_api, "TRIGGER_TTL_SECONDS", 0.0)
-        time.sleep(0.01)
+        fresh, stale = server.issue_trigger("UBOB"), server.issue_trigger("UBOB")
+        now[0] += TRIGGER_TTL_SECONDS
+        assert client.views_open(trigger_id=fresh, view=MODAL)["ok"] is True  # 3 s exactly: still valid
+        now[0] += 0.001
         with pytest.raises(SlackApiError) as err:
-            client.views_open(trigger_id=trigger, view=MODAL)
+            client.views_open(trigger_id=stale, view=MODAL)
         assert err.value.response["error"] == "expired_trigger_id"
 
 
-def test_invalid_view_is_refused(slack: LocalSlack, client: WebClient) -> None:
-    no_submit = {k: v for k, v in MODAL.items() if k != "submit"}
-    with pytest.raises(SlackApiError) as err:
-        client.views_open(trigger_id=slack.issue_trigger("UBOB"), view=no_submit)
-    assert err.value.response["error"] == "invalid_arguments"
-    assert any("submit" in m for m in err.value.response["response_metadata"]["messages"])
+def test_response_url_expires_after_thirty_minutes() -> None:
+    now = [1000.0]
+    with LocalSlack(clock=Clock(monotonic=lambda: now[0])) as server:
+        url = server.response_url("#mlops", "UBOB")
+        now[0] += RESPONSE_URL_TTL_SECONDS + 0.001
+        answer = WebhookClient(url).send(text="too late")
+        assert (answer.status_code, answer.body) == (404, "expired_url")
+        assert server.messages() == []
 
 
 def test_wait_quiet_and_supported_methods(slack: LocalSlack, client: WebClient) -> None:
-    client.chat_postMessage(channel="#mlops", text="x")
-    started = time.monotonic()
-    assert slack.wait_quiet(quiet=0.1, timeout=2)
-    assert time.monotonic() - started < 1.5
+    hold = slack.hold("chat.postMessage")
+    poster = threading.Thread(target=lambda: client.chat_postMessage(channel="#mlops", text="x"))
+    poster.start()
+    assert hold.arrived.wait(timeout=5)
+    assert slack.busy  # a call Slack has not answered yet is in flight
+    hold.release.set()
+    poster.join(timeout=5)
+    assert slack.wait_quiet(quiet=0.1, timeout=5)
     assert not slack.busy
+    assert [m.text for m in slack.messages()] == ["x"]
     assert {"chat.postMessage", "chat.update", "views.open", "usergroups.users.list"} <= set(
         SUPPORTED_METHODS
     )

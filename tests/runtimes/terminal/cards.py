@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import json
 from typing import Any
 
+from rich.console import RenderableType
+
 from runtimes.slack_local import Message
+from runtimes.terminal import make_console
 
 
 def card(version: int, *, pending: bool = True, promotable: bool = False) -> list[dict[str, Any]]:
@@ -68,3 +72,17 @@ def message(
     return Message(
         seq=seq, channel="C1", ts=f"1700000000.{seq:06d}", text=text, blocks=blocks, ephemeral_to=ephemeral_to
     )
+
+
+def plain(renderable: RenderableType, width: int = 100) -> str:
+    """What ``renderable`` prints on a pipe: plain text, trailing spaces dropped."""
+    out = io.StringIO()
+    make_console(out, color=False, width=width).print(renderable)
+    return "\n".join(line.rstrip() for line in out.getvalue().splitlines())
+
+
+def colored(renderable: RenderableType, width: int = 100) -> str:
+    """What ``renderable`` prints on a color terminal."""
+    out = io.StringIO()
+    make_console(out, color=True, width=width).print(renderable)
+    return out.getvalue()

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from runtimes.terminal import main_shell
+from runtimes.cli.args import build_parser as cli_parser
+from runtimes.terminal import main_shell, use_color
 from tests import paths
 
 REPO = paths.ROOT
@@ -96,7 +97,7 @@ def test_scripted_release_through_the_cli(home: Path) -> None:
     assert "bob> /mlops approve v1" in out
     assert "Promote to production? Serve v1 in production." in out
     assert "Promoted v1 to production." in out
-    assert "┌ modal: Reject v2" in out
+    assert "╭─ modal: Reject v2" in out
     assert "Rejected v2: worse than v1" in out
     status = out[out.rindex("bob> /mlops status") :]
     assert "production" in status and "serves v1" in status
@@ -109,3 +110,28 @@ def test_demo_runs_a_full_release_and_rolls_back(empty_home: Path) -> None:
     assert "Rolled back production to v1 (was v2)." in out
     assert "── transcript (final state of each message) ──" in out
     assert "demo passed: production serves v1 after the rollback" in out
+
+
+def test_color_only_on_a_terminal_and_never_when_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("TERM", "xterm")
+    assert use_color("auto", Tty()) and not use_color("auto", io.StringIO())
+    assert not use_color("never", Tty()) and use_color("always", io.StringIO())
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert not use_color("auto", Tty())
+    assert cli_parser().parse_args(["shell", "--no-color"]).no_color is True
+
+
+def test_always_colored_output_carries_styles_and_piped_output_none(empty_home: Path) -> None:
+    script = "/mlops help\n"
+    colored, piped = io.StringIO(), io.StringIO()
+    args = ["--home", str(empty_home)]
+    assert main_shell([*args, "--color", "always"], stdin=io.StringIO(script), stdout=colored) == 0
+    assert main_shell([*args, "--no-color"], stdin=io.StringIO(script), stdout=piped) == 0
+    assert "\x1b[1m" in colored.getvalue()
+    assert "\x1b[" not in piped.getvalue()
+    assert "alice> /mlops help" in piped.getvalue() and "/mlops commands" in piped.getvalue()
