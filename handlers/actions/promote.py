@@ -12,6 +12,7 @@ from handlers.ids import ACTION_PROMOTE
 from .button import run_switch
 
 
+# Shaped like ``approve``: one module per button; what they share is ``button.run_switch``.
 def promote_ack(ack: Ack) -> None:
     ack()
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 from unittest.mock import NonCallableMagicMock, create_autospec
 from urllib.parse import urlencode
@@ -57,6 +58,13 @@ def click(action_id: str, value: dict[str, Any] | str, actor: Actor) -> dict[str
 def request_for(body: dict[str, Any]) -> BoltRequest:
     """The request a body arrived in (unsigned: the listeners know it by its trigger_id)."""
     return BoltRequest(body=urlencode({"payload": json.dumps(body)}), headers={})
+
+
+def press(run: Callable[..., None], body: dict[str, Any], services: Services, actor: Actor) -> Any:
+    """Run a button's lazy function as Bolt does after the ack; returns the fake ``respond`` it answered."""
+    respond = fake_respond()
+    run(body, context_for(services, actor), respond, request_for(body))
+    return respond
 
 
 def only_call(fake: Any) -> dict[str, Any]:

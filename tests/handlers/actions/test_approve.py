@@ -7,16 +7,7 @@ from bot.services import Services
 from handlers.actions.approve import approve_ack, approve_run
 from handlers.actions.button import STALE
 from handlers.ids import ACTION_APPROVE
-from tests.handlers.listeners import (
-    BOB,
-    answered,
-    click,
-    context_for,
-    fake_ack,
-    fake_respond,
-    only_call,
-    request_for,
-)
+from tests.handlers.listeners import BOB, answered, click, fake_ack, only_call, press
 
 
 def test_the_ack_acknowledges_at_once_and_says_nothing() -> None:
@@ -27,20 +18,15 @@ def test_the_ack_acknowledges_at_once_and_says_nothing() -> None:
 
 def test_approves_the_version_the_button_carries_once(services: Services) -> None:
     body = click(ACTION_APPROVE, {"v": 2}, BOB)
-    respond = fake_respond()
-    approve_run(body, context_for(services, BOB), respond, request_for(body))
-    assert "Approved v2" in answered(respond)
+    assert "Approved v2" in answered(press(approve_run, body, services, BOB))
     assert services.release.view(2).approval is ApprovalStatus.APPROVED
     decisions = services.store.query("decision")
-    # Lambda's async retry may deliver the same click again: it acts once
-    approve_run(body, context_for(services, BOB), respond, request_for(body))
-    respond.assert_called_once()
+    # Lambda's async retry may deliver the same click again: it acts once, and says nothing more
+    press(approve_run, body, services, BOB).assert_not_called()
     assert services.store.query("decision") == decisions
 
 
 def test_a_stale_button_changes_nothing(services: Services) -> None:
-    body = click(ACTION_APPROVE, '{"v": "two"}', BOB)
-    respond = fake_respond()
-    approve_run(body, context_for(services, BOB), respond, request_for(body))
+    respond = press(approve_run, click(ACTION_APPROVE, '{"v": "two"}', BOB), services, BOB)
     assert answered(respond) == STALE
     assert services.release.view(2).approval is ApprovalStatus.PENDING

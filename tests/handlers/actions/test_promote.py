@@ -6,16 +6,7 @@ from bot.services import Services
 from handlers.actions.promote import promote_ack, promote_run
 from handlers.ids import ACTION_PROMOTE
 from tests.conftest import platform_state
-from tests.handlers.listeners import (
-    CAROL,
-    answered,
-    click,
-    context_for,
-    fake_ack,
-    fake_respond,
-    only_call,
-    request_for,
-)
+from tests.handlers.listeners import CAROL, answered, click, fake_ack, only_call, press
 
 
 def test_promoting_an_unvalidated_version_is_refused_and_changes_nothing(services: Services) -> None:
@@ -23,10 +14,7 @@ def test_promoting_an_unvalidated_version_is_refused_and_changes_nothing(service
     promote_ack(ack)
     assert only_call(ack) == {}
     before = platform_state(services.platform)
-    body = click(ACTION_PROMOTE, {"v": 2}, CAROL)
-    respond = fake_respond()
-    promote_run(body, context_for(services, CAROL), respond, request_for(body))
-    text = answered(respond)
+    text = answered(press(promote_run, click(ACTION_PROMOTE, {"v": 2}, CAROL), services, CAROL))
     assert text.startswith(":no_entry:") and "v2" in text
     assert platform_state(services.platform) == before
     assert services.release.serving("production") == 1

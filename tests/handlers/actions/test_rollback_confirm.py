@@ -6,7 +6,7 @@ from bot.services import Services
 from handlers.actions.button import STALE
 from handlers.actions.rollback_confirm import rollback_confirm_ack, rollback_confirm_run
 from handlers.ids import ACTION_ROLLBACK_CONFIRM
-from tests.handlers.listeners import CAROL, click, context_for, fake_ack, fake_respond, only_call, request_for
+from tests.handlers.listeners import CAROL, click, fake_ack, only_call, press
 
 
 def test_a_plan_that_no_longer_holds_changes_nothing(services: Services) -> None:
@@ -14,18 +14,14 @@ def test_a_plan_that_no_longer_holds_changes_nothing(services: Services) -> None
     rollback_confirm_ack(ack)
     assert only_call(ack) == {}
     body = click(ACTION_ROLLBACK_CONFIRM, {"env": "production", "from": 3, "to": 2}, CAROL)
-    respond = fake_respond()
-    rollback_confirm_run(body, context_for(services, CAROL), respond, request_for(body))
-    kwargs = only_call(respond)
-    assert kwargs["replace_original"] is True
-    assert "production now serves v1, not v3" in kwargs["text"]
-    assert "Run `/mlops rollback production` again." in kwargs["text"]
+    answer = only_call(press(rollback_confirm_run, body, services, CAROL))
+    assert answer["replace_original"] is True
+    assert "production now serves v1, not v3" in answer["text"]
+    assert "Run `/mlops rollback production` again." in answer["text"]
     assert services.release.serving("production") == 1
 
 
 def test_a_forged_environment_is_stale(services: Services) -> None:
     body = click(ACTION_ROLLBACK_CONFIRM, {"env": "prod; drop", "from": 1, "to": 1}, CAROL)
-    respond = fake_respond()
-    rollback_confirm_run(body, context_for(services, CAROL), respond, request_for(body))
-    assert only_call(respond)["text"] == STALE
+    assert only_call(press(rollback_confirm_run, body, services, CAROL))["text"] == STALE
     assert services.release.serving("production") == 1
