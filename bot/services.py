@@ -24,6 +24,11 @@ class Services:
     #: so that one lock per message key orders every writer (set by ``handlers.notifications``)
     subscriber: object | None = None
 
+    def __deepcopy__(self, memo: dict[int, object]) -> Services:
+        """The same services: one per process, shared, never copied (the Slack app deep-copies a
+        request's context, which holds them, for the work it runs after the ack)."""
+        return self
+
     def close(self) -> None:
         if self.notifier is not None:
             self.notifier.close()

@@ -1,21 +1,21 @@
-"""Slack listeners: slash commands, buttons, modals and release notifications.
+"""Slack listeners, one module each: slash commands (``commands``), buttons (``actions``) and modals
+(``views``); middleware and permissions (``middleware``); renderers (``render``); release notifications
+(``notifications``); incoming-event routes (``events``).
 
-Registered by ``runtimes.assembly.create_app``.
+Listeners are module-level functions; they reach the app's ``Services`` with ``context.services_of``.
+``runtimes.assembly.create_app`` installs the middleware and calls ``register``.
 """
 
 from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.services import Services
+from . import actions, commands, views
 
 __all__ = ["register"]
 
 
-def register(app: App, services: Services) -> None:
-    from . import actions, commands, notifications, views
-
-    commands.register(app, services)
-    actions.register(app, services)
-    views.register(app, services)
-    notifications.register(app, services)
+def register(app: App) -> None:
+    commands.register(app)
+    actions.register(app)
+    views.register(app)

@@ -20,8 +20,6 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from weakref import WeakValueDictionary
 
-from slack_bolt import App
-
 from bot.core.models import Action, Outcome, Result
 from bot.core.records import NS_INFLIGHT
 from bot.core.service import ReleaseService
@@ -44,13 +42,13 @@ from bot.slack_text import escape
 from ml.platform import ENVIRONMENTS, EndpointStatus, NotFound, PlatformEvent
 
 from .commands.ops import card_state
-from .render.common import code, fallback, mention, result_emoji, section, to_dicts, truncate
+from .render.common import code, fallback, mention, result_text, section, to_dicts, truncate
 from .render.release_card import card_key, render_card
 from .render.run_message import render_run, run_key
 
 log = logging.getLogger(__name__)
 
-__all__ = ["SlackNotifications", "handle_platform_event", "notifications_for", "register"]
+__all__ = ["SlackNotifications", "handle_platform_event", "notifications_for", "subscribe"]
 
 _PROBLEM_STATES = {EndpointStatus.FAILED, EndpointStatus.ROLLING_BACK, EndpointStatus.OUT_OF_SERVICE}
 
@@ -92,7 +90,7 @@ class SlackNotifications:
         self.services = services
         self.notifier = notifier
         self.locks = KeyLocks()
-        #: subscribed to the release core and the platform (by ``register``, once)
+        #: subscribed to the release core and the platform (by ``subscribe``, once)
         self.subscribed = False
 
     @property
@@ -131,7 +129,7 @@ class SlackNotifications:
             return
         self.refresh_card(version)
         who = mention(result.actor.id, result.actor.label)
-        text = f"{result_emoji(result)} {escape(result.message)}"
+        text = result_text(result)
         if not result.actor.system:
             text += f" — {who}"
         if result.action is Action.VALIDATE and result.outcome is Outcome.DONE:
@@ -253,12 +251,15 @@ def handle_platform_event(services: Services, notifier: Notifier, event: EventBr
     notifications_for(services, notifier).handle(event)
 
 
-def register(app: App, services: Services) -> None:
-    """Subscribe once per services; a later app for the same services takes over its messages."""
+def subscribe(services: Services) -> None:
+    """Subscribe to the release core and the platform, once per services, through their notifier.
+
+    A later call for the same services keeps the subscription; its notifier then posts.
+    """
     notifier = services.notifier
     if notifier is None:
         raise RuntimeError(
-            "build the notifier first (runtimes.assembly.build_notifier): listeners post through it"
+            "build the notifier first (runtimes.assembly.build_notifier): messages go through it"
         )
     bridge = notifications_for(services, notifier)
     with _creating:

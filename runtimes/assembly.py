@@ -22,10 +22,12 @@ from starlette.routing import Route
 import handlers
 from bot.notify import Notifier
 from bot.services import Services
+from handlers import notifications
 from handlers.events import ingest_routes
 from handlers.middleware.payload_shape import PayloadShape
 from handlers.middleware.permissions import permission_middleware
 from handlers.middleware.roles import RoleResolver, role_directory
+from handlers.middleware.services import ProvideServices
 
 log = logging.getLogger(__name__)
 
@@ -148,7 +150,8 @@ def create_app(
     listener_executor: Executor | None = None,
     roles: RoleResolver | None = None,
 ) -> App:
-    """Build the Bolt app and the notifier: permissions middleware first, then every listener.
+    """Build the Bolt app and the notifier: the services and permissions middleware first, then every
+    listener; results and platform events are posted through the notifier.
 
     ``client`` overrides the Web API client (tests point it at a local server);
     ``process_before_response=True`` acks inline and leaves slow work to lazy listeners
@@ -177,11 +180,13 @@ def create_app(
     if directory is None:
         directory = role_directory(client, settings)
         directory.refresh()  # warm the cache in the background: the first command finds roles known
-    app.use(PayloadShape())  # first: the permission check reads the payload too
+    app.use(ProvideServices(services))  # first: middleware and listeners read the services from the context
+    app.use(PayloadShape())  # before the permission check, which reads the payload too
     app.use(permission_middleware(services, directory))
     app.error(_on_error)
     build_notifier(services, client)  # closed (after a flush) with the services
-    handlers.register(app, services)
+    notifications.subscribe(services)
+    handlers.register(app)
     # Registered last: Bolt runs the first listener that matches.
     app.action(re.compile(".*"))(_ack_unknown)
     app.view(re.compile(".*"))(_ack_unknown)

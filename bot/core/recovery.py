@@ -132,6 +132,7 @@ class Recovery:
         core.records.end(env)
         if undone is not None:
             return self.rolled_back(rollouts.from_marker(env, held, undone), held)
+        # the subcommand that tries again: each front end says how to run it there
         retry = {
             "promote": f"promote v{version}",
             "deploy": f"deploy v{version} staging",
@@ -143,7 +144,7 @@ class Recovery:
                 action,
                 Outcome.FAILED,
                 f"The {kind} of v{version} to {env} by {actor.label} was interrupted "
-                f"({cause}); {env} still serves {now}. To try again: `/mlops {retry}`.",
+                f"({cause}); {env} still serves {now}.",
                 actor,
                 version,
                 env,

@@ -1,13 +1,13 @@
-"""Slash commands."""
+"""Slash commands: ``/mlops`` (``mlops``), its grammar (``parse``, ``grammar``, ``usage``) and what
+it runs (``ops``).
+"""
 
 from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.services import Services
-
 from . import mlops
 
 
-def register(app: App, services: Services) -> None:
-    mlops.register(app, services)
+def register(app: App) -> None:
+    mlops.register(app)

@@ -11,20 +11,21 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from slack_bolt import App, BoltRequest
+from slack_bolt import Ack, App, BoltContext, BoltRequest, Respond
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.core.policy import REQUIRED_ROLES, actions_for
 from bot.services import Services
+from handlers.context import actor_of, services_of
 from handlers.render.help import render_help, render_usage_error
 from ml.platform import ParameterSpec
 
-from .ops import actor_of, execute, once, safely
+from .ops import execute, once, safely
 from .parse import Command, Help, UsageError, parse_command
 
 log = logging.getLogger(__name__)
 
-__all__ = ["COMMAND", "register"]
+__all__ = ["COMMAND", "mlops_ack", "mlops_run", "register"]
 
 COMMAND = "/mlops"
 
@@ -48,39 +49,45 @@ def _parse(services: Services, text: str) -> Command | UsageError:
         return exc
 
 
-def register(app: App, services: Services) -> None:
-    def mlops_ack(ack: Any, command: dict[str, Any], context: Any) -> None:
-        text = str(command.get("text") or "")
-        parsed = _parse(services, text)
-        if isinstance(parsed, UsageError):
-            message, blocks = render_usage_error(parsed)
-            ack(text=message, blocks=blocks, response_type="ephemeral")
-            return
-        if isinstance(parsed, Help):
-            actor = actor_of(context)
-            note = context.get("permission_error") or ""
-            message, blocks = render_help(actions_for(actor), actor.roles, _parameters(services), note)
-            ack(text=message, blocks=blocks, response_type="ephemeral")
-            return
-        sub = text.split(maxsplit=1)[0].lower()
-        if sub in _SLOW:
-            ack(text=f":hourglass_flowing_sand: Working on `{COMMAND} {sub}`…", response_type="ephemeral")
-        else:
-            ack()
-
-    def mlops_run(command: dict[str, Any], context: Any, respond: Any, request: BoltRequest) -> None:
-        text = str(command.get("text") or "")
-        parsed = _parse(services, text)
-        if isinstance(parsed, UsageError | Help):
-            return  # answered in the ack
-        if parsed.action in REQUIRED_ROLES and not once(services, request):
-            log.info("ignoring a redelivered %s %s", COMMAND, text[:80])
-            return
+def mlops_ack(ack: Ack, command: dict[str, Any], context: BoltContext) -> None:
+    """Usage errors and help are the ack itself; slow subcommands get a "working" line first."""
+    services = services_of(context)
+    text = str(command.get("text") or "")
+    parsed = _parse(services, text)
+    if isinstance(parsed, UsageError):
+        message, blocks = render_usage_error(parsed)
+        ack(text=message, blocks=blocks, response_type="ephemeral")
+        return
+    if isinstance(parsed, Help):
         actor = actor_of(context)
-        reply = safely(f"{COMMAND} {text.split(maxsplit=1)[0]}", lambda: execute(services, actor, parsed))
-        try:
-            respond(text=reply.text, blocks=reply.blocks, response_type="ephemeral", replace_original=False)
-        except (SlackApiError, SlackClientError, OSError, ValueError) as exc:  # ValueError: no response_url
-            log.warning("could not answer %s %s: %s", COMMAND, text[:40], exc)
+        note = context.get("permission_error") or ""
+        message, blocks = render_help(actions_for(actor), actor.roles, _parameters(services), note)
+        ack(text=message, blocks=blocks, response_type="ephemeral")
+        return
+    sub = text.split(maxsplit=1)[0].lower()
+    if sub in _SLOW:
+        ack(text=f":hourglass_flowing_sand: Working on `{COMMAND} {sub}`…", response_type="ephemeral")
+    else:
+        ack()
 
+
+def mlops_run(command: dict[str, Any], context: BoltContext, respond: Respond, request: BoltRequest) -> None:
+    """Runs the subcommand and answers the person who asked (help and usage errors were the ack)."""
+    services = services_of(context)
+    text = str(command.get("text") or "")
+    parsed = _parse(services, text)
+    if isinstance(parsed, UsageError | Help):
+        return
+    if parsed.action in REQUIRED_ROLES and not once(services, request):
+        log.info("ignoring a redelivered %s %s", COMMAND, text[:80])
+        return
+    actor = actor_of(context)
+    reply = safely(f"{COMMAND} {text.split(maxsplit=1)[0]}", lambda: execute(services, actor, parsed))
+    try:
+        respond(text=reply.text, blocks=reply.blocks, response_type="ephemeral", replace_original=False)
+    except (SlackApiError, SlackClientError, OSError, ValueError) as exc:  # ValueError: no response_url
+        log.warning("could not answer %s %s: %s", COMMAND, text[:40], exc)
+
+
+def register(app: App) -> None:
     app.command(COMMAND)(ack=mlops_ack, lazy=[mlops_run])

@@ -7,7 +7,7 @@ command behave identically (same core call, same refusal texts).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,7 +47,7 @@ from .parse import (
 
 log = logging.getLogger(__name__)
 
-__all__ = ["NS_ONCE", "Reply", "actor_of", "card_state", "execute", "once", "reply_for", "safely"]
+__all__ = ["NS_ONCE", "Reply", "card_state", "execute", "once", "reply_for", "safely"]
 
 #: Store namespace of lazy work already started (Lambda's async retries may deliver twice).
 NS_ONCE = "slack-once"
@@ -64,14 +64,6 @@ class Reply:
     text: str
     blocks: list[dict[str, Any]] = field(default_factory=list)
     result: Result | None = None
-
-
-def actor_of(context: Mapping[str, Any]) -> Actor:
-    """The actor the permissions middleware resolved; an actor with no roles if it is missing."""
-    actor = context.get("actor")
-    if isinstance(actor, Actor):
-        return actor
-    return Actor(id=str(context.get("user_id") or "unknown"), name="")
 
 
 def once(services: Services, request: BoltRequest) -> bool:

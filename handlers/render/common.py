@@ -181,8 +181,13 @@ def audit_emoji(entry: AuditEntry) -> str:
 
 
 def result_text(result: Result) -> str:
-    """One line for an operation's outcome, as the person who asked sees it."""
-    return f"{result_emoji(result)} {escape(result.message)}"
+    """One line for an operation's outcome, as the person who asked sees it, with the command that
+    tries again when the core names one (``data["retry"]``: subcommand and arguments)."""
+    text = f"{result_emoji(result)} {escape(result.message)}"
+    retry = result.data.get("retry")
+    if isinstance(retry, str) and retry:
+        text += f" To try again, run {code('/mlops ' + retry)}."
+    return text
 
 
 def encode_value(data: dict[str, Any]) -> str:

@@ -1,13 +1,11 @@
-"""Modal submissions."""
+"""Modals: the reject-reason modal (``reject``), opened by the Reject button."""
 
 from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.services import Services
-
 from . import reject
 
 
-def register(app: App, services: Services) -> None:
-    reject.register(app, services)
+def register(app: App) -> None:
+    reject.register(app)

@@ -6,20 +6,21 @@ import json
 import logging
 from typing import Any
 
-from slack_bolt import App, BoltRequest
+from slack_bolt import Ack, App, BoltContext, BoltRequest
+from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.models.blocks import InputBlock, PlainTextInputElement, PlainTextObject
 from slack_sdk.models.views import View
 
-from bot.services import Services
-from handlers.commands.ops import actor_of, once, reply_for, safely
+from handlers.commands.ops import once, reply_for, safely
 from handlers.commands.parse import MAX_REASON
+from handlers.context import actor_of, services_of
 from handlers.ids import REJECT_REASON_BLOCK, VIEW_REJECT
 from handlers.render.common import decode_value, positive_int, section
 
 log = logging.getLogger(__name__)
 
-__all__ = ["REASON_ACTION", "register", "reject_modal"]
+__all__ = ["REASON_ACTION", "register", "reject_modal", "reject_submit_ack", "reject_submit_run"]
 
 REASON_ACTION = "reason"
 
@@ -62,33 +63,36 @@ def _submission(body: dict[str, Any]) -> tuple[int | None, str, str]:
     return version, reason, str(channel)
 
 
-def register(app: App, services: Services) -> None:
-    def reject_submit_ack(ack: Any, body: dict[str, Any]) -> None:
-        version, reason, _ = _submission(body)
-        if version is None:
-            ack(
-                response_action="errors", errors={REJECT_REASON_BLOCK: "This form is out of date; reopen it."}
-            )
-        elif not reason:
-            ack(response_action="errors", errors={REJECT_REASON_BLOCK: "A rejection needs a reason."})
-        elif len(reason) > MAX_REASON:
-            ack(response_action="errors", errors={REJECT_REASON_BLOCK: f"At most {MAX_REASON} characters."})
-        else:
-            ack()
+def reject_submit_ack(ack: Ack, body: dict[str, Any]) -> None:
+    """Checks the reason in the ack, so that the modal shows what is wrong and stays open."""
+    version, reason, _ = _submission(body)
+    if version is None:
+        ack(response_action="errors", errors={REJECT_REASON_BLOCK: "This form is out of date; reopen it."})
+    elif not reason:
+        ack(response_action="errors", errors={REJECT_REASON_BLOCK: "A rejection needs a reason."})
+    elif len(reason) > MAX_REASON:
+        ack(response_action="errors", errors={REJECT_REASON_BLOCK: f"At most {MAX_REASON} characters."})
+    else:
+        ack()
 
-    def reject_submit_run(body: dict[str, Any], context: Any, client: Any, request: BoltRequest) -> None:
-        version, reason, channel = _submission(body)
-        if version is None or not reason or len(reason) > MAX_REASON or not once(services, request):
-            return
-        actor = actor_of(context)
-        reply = safely(
-            f"reject v{version}", lambda: reply_for(services.release.reject(actor, version, reason))
-        )
-        if not channel:
-            return
-        try:
-            client.chat_postEphemeral(channel=channel, user=actor.id, text=reply.text, blocks=reply.blocks)
-        except (SlackApiError, SlackClientError, OSError) as exc:
-            log.warning("could not confirm the rejection of v%s to %s: %s", version, actor.id, exc)
 
+def reject_submit_run(
+    body: dict[str, Any], context: BoltContext, client: WebClient, request: BoltRequest
+) -> None:
+    """Rejects the version, then tells the person who submitted, in the channel the card was in."""
+    version, reason, channel = _submission(body)
+    services = services_of(context)
+    if version is None or not reason or len(reason) > MAX_REASON or not once(services, request):
+        return
+    actor = actor_of(context)
+    reply = safely(f"reject v{version}", lambda: reply_for(services.release.reject(actor, version, reason)))
+    if not channel:
+        return
+    try:
+        client.chat_postEphemeral(channel=channel, user=actor.id, text=reply.text, blocks=reply.blocks)
+    except (SlackApiError, SlackClientError, OSError) as exc:
+        log.warning("could not confirm the rejection of v%s to %s: %s", version, actor.id, exc)
+
+
+def register(app: App) -> None:
     app.view(VIEW_REJECT)(ack=reject_submit_ack, lazy=[reject_submit_run])

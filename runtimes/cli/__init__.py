@@ -8,7 +8,8 @@ the same policy and audit. Exit codes: 0 done (or nothing to do),
 141 when the reader of the output went away (as after SIGPIPE).
 
 Modules: ``args`` (the parser), ``release`` (commands that act), ``reports`` (commands that read),
-``output`` (JSON shapes), ``identity`` (who acts) and ``main`` (entry point, runtimes, exit codes).
+``output`` (result lines and JSON shapes), ``identity`` (who acts) and ``main`` (entry point,
+runtimes, exit codes).
 """
 
 from runtimes.cli.args import RELEASE_COMMANDS, UsageError, build_parser, env_arg, key_value, version_arg

@@ -25,6 +25,14 @@ def to_jsonable(value: Any) -> Any:
     return value
 
 
+def result_line(result: Result) -> str:
+    """A result's message, and the CLI command that tries again when the core names one."""
+    retry = result.data.get("retry")
+    if isinstance(retry, str) and retry:
+        return f"{result.message} To try again, run `mlops-bot {retry}`."
+    return result.message
+
+
 def result_json(result: Result) -> dict[str, Any]:
     return {
         "action": result.action.value,

@@ -18,7 +18,7 @@ from bot.users import load_users
 from ml.platform import Execution
 from runtimes.cli.args import UsageError
 from runtimes.cli.identity import resolve_actor
-from runtimes.cli.output import result_json, to_jsonable
+from runtimes.cli.output import result_json, result_line, to_jsonable
 from runtimes.cli.reports import Reports
 
 
@@ -50,11 +50,11 @@ class Cli(Reports):
         else:
             marks = {"done": "✓", "noop": "=", "refused": "✗", "failed": "✗", "rolled_back": "↩"}
             mark = marks[result.outcome.value]
-            self.out(f"{mark} {result.message}")
+            self.out(f"{mark} {result_line(result)}")
             for r in results:
-                self.out(f"  → {r.message}")
+                self.out(f"  → {result_line(r)}")
         if not result.ok:
-            print(f"mlops-bot: {result.outcome.value}: {result.message}", file=sys.stderr)
+            print(f"mlops-bot: {result.outcome.value}: {result_line(result)}", file=sys.stderr)
             return 1
         return 0
 
@@ -117,7 +117,7 @@ def run_release_command(args: argparse.Namespace, settings: Settings) -> int:
     services = build_services(settings)
     try:
         for settled in services.release.recover(local_owner_is_dead):
-            print(f"! {settled.message}", file=sys.stderr)
+            print(f"! {result_line(settled)}", file=sys.stderr)
         cli = Cli(services, actor, args.json, print)
         match args.command:
             case "train":

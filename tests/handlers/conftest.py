@@ -203,3 +203,11 @@ def drain(app: App, services: Services | None = None) -> None:
     notifier = getattr(services, "notifier", None)
     if notifier is not None:
         notifier.close(timeout=10)
+
+
+@pytest.fixture
+def services(release_home: Path, close_later: Closer) -> Iterator[Services]:
+    """Services on a copy of the release home, for calling listener functions directly."""
+    built = make_services(release_home)
+    yield built
+    close_later(built.close)

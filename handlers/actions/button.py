@@ -1,0 +1,78 @@
+"""What every button listener shares: reading the value it carries, and answering the clicker.
+
+Every button value is treated as untrusted input: it only names a version (or a rollback plan), and
+the permission middleware plus the release core decide again at click time whether anything happens.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import BoltContext, BoltRequest, Respond
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+from bot.core.models import Actor, Result
+from bot.core.service import ReleaseService
+from handlers.commands.ops import Reply, once, reply_for, safely
+from handlers.context import actor_of, services_of
+from handlers.render.common import decode_value, positive_int, section, to_dicts
+
+log = logging.getLogger(__name__)
+
+__all__ = ["STALE", "run_switch", "tell", "text_reply", "value_of", "version_of"]
+
+STALE = (
+    ":warning: This button is out of date or malformed; nothing changed. "
+    "Use `/mlops status` for the current state."
+)
+
+
+def value_of(body: dict[str, Any]) -> dict[str, Any]:
+    """The JSON object the clicked button carried; empty if stale, forged or mangled."""
+    actions = body.get("actions") or [{}]
+    first = actions[0] if isinstance(actions[0], dict) else {}
+    return decode_value(first.get("value")) or {}
+
+
+def version_of(body: dict[str, Any]) -> int | None:
+    return positive_int(value_of(body).get("v"))
+
+
+def text_reply(text: str) -> Reply:
+    return Reply(text, to_dicts([section(text)]))
+
+
+def tell(respond: Respond, reply: Reply, *, replace: bool = False) -> None:
+    """Answer the clicker only (ephemeral); a failure to answer is logged, never raised."""
+    try:
+        respond(
+            text=reply.text,
+            blocks=reply.blocks,
+            response_type="ephemeral",
+            replace_original=replace,
+            delete_original=False,
+        )
+    except (SlackApiError, SlackClientError, OSError, ValueError) as exc:  # ValueError: no response_url
+        log.warning("could not answer a button click: %s", exc)
+
+
+def run_switch(
+    verb: str,
+    act: Callable[[ReleaseService, Actor, int], Result],
+    body: dict[str, Any],
+    context: BoltContext,
+    respond: Respond,
+    request: BoltRequest,
+) -> None:
+    """The lazy half of a button that acts on the version it carries (approve, promote)."""
+    version = version_of(body)
+    if version is None:
+        tell(respond, text_reply(STALE))
+        return
+    services = services_of(context)
+    if not once(services, request):
+        return
+    actor = actor_of(context)
+    tell(respond, safely(f"{verb} v{version}", lambda: reply_for(act(services.release, actor, version))))

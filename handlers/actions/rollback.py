@@ -1,0 +1,47 @@
+"""The Rollback button of a release card: asks for confirmation of the rollback plan it would run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext, Respond
+
+from bot.slack_text import escape
+from handlers.commands.ops import Reply, safely
+from handlers.context import services_of
+from handlers.ids import ACTION_ROLLBACK
+from handlers.render.status import render_rollback_confirmation
+
+from .button import STALE, tell, text_reply, version_of
+
+
+def rollback_ack(ack: Ack) -> None:
+    ack()
+
+
+def rollback_ask(body: dict[str, Any], context: BoltContext, respond: Respond) -> None:
+    """The confirmation, if production still serves the version the card showed."""
+    version = version_of(body)
+    if version is None:
+        tell(respond, text_reply(STALE))
+        return
+    release = services_of(context).release
+
+    def plan() -> Reply:
+        current = release.serving("production")
+        if current != version:
+            now = f"v{current}" if current is not None else "no model"
+            return text_reply(
+                f":information_source: Production serves {now}, not v{version}; "
+                "this card was out of date. Nothing changed."
+            )
+        found = release.rollback_plan("production")
+        if isinstance(found, str):
+            return text_reply(f":information_source: {escape(found)} Nothing changed.")
+        return Reply(*render_rollback_confirmation(found))
+
+    tell(respond, safely("rollback", plan))
+
+
+def register(app: App) -> None:
+    app.action(ACTION_ROLLBACK)(ack=rollback_ack, lazy=[rollback_ask])
