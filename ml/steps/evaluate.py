@@ -99,6 +99,7 @@ def _extract(archive: Path, destination: Path) -> None:
             tar.extractall(root, members=members)  # noqa: S202 - every member was checked above
 
 
+# train.py reads its splits the same way: each step script runs alone in its container.
 def _load_test(test_dir: Path) -> tuple[np.ndarray, np.ndarray]:
     path = test_dir / "test.csv"
     if not path.is_file():
