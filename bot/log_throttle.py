@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
-from collections.abc import Callable
+
+from ml.clock import SYSTEM_CLOCK, Clock
 
 
 class ThrottledLog:
     """``warning(kind, msg, *args)``: at most one line per ``kind`` per ``interval`` seconds."""
 
-    def __init__(
-        self, logger: logging.Logger, interval: float = 300.0, clock: Callable[[], float] = time.monotonic
-    ) -> None:
+    def __init__(self, logger: logging.Logger, interval: float = 300.0, clock: Clock = SYSTEM_CLOCK) -> None:
         if interval <= 0:
             raise ValueError(f"interval must be > 0 seconds, got {interval}")
         self.logger = logger
@@ -31,7 +29,7 @@ class ThrottledLog:
 
     def warning(self, kind: str, msg: str, *args: object) -> bool:
         """Log (True) or count (False) one warning of ``kind``."""
-        now = self.clock()
+        now = self.clock.monotonic()
         with self._lock:
             last, skipped = self._state.get(kind, (float("-inf"), 0))
             if now - last < self.interval:

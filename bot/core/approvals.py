@@ -84,7 +84,7 @@ class Approvals:
             return None
         if existing is not None and existing.status is package.approval_status:
             return None
-        decision = external(package, core.clock())
+        decision = external(package, core.clock.now())
         core.records.force_decision(decision)
         message = f"v{package.version} is now {package.approval_status.value} (changed outside mlops-bot"
         message += f" by {package.modified_by}" if package.modified_by else ""
@@ -146,7 +146,7 @@ class Approvals:
             and (problem := self.four_eyes_problem(package, actor.identity)) is not None
         ):
             return core._refuse(actor, action, target, problem, version=version)
-        decision = Decision(version, status, actor.id, actor.label, core.clock(), reason)
+        decision = Decision(version, status, actor.id, actor.label, core.clock.now(), reason)
         if outside:
             core.records.force_decision(decision)  # replaces the outside approval
         elif (winner := core.records.claim_decision(decision)) is not None:

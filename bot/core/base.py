@@ -13,9 +13,9 @@ import secrets
 import socket
 import threading
 from collections.abc import Callable, Mapping
-from datetime import datetime
 from typing import Any
 
+from ml.clock import SYSTEM_CLOCK, Clock
 from ml.platform import (
     EndpointInfo,
     EndpointStatus,
@@ -27,7 +27,7 @@ from ml.platform import (
 )
 
 from .identity import IdentityMap
-from .models import Action, Actor, AuditEntry, Outcome, Result, utc_now
+from .models import Action, Actor, AuditEntry, Outcome, Result
 from .policy import allowed
 from .records import Records
 from .store import Store
@@ -51,7 +51,7 @@ class ReleaseCore:
         auto_deploy_staging: bool = True,
         auto_validate_staging: bool = True,
         auto_approve: bool = False,
-        clock: Callable[[], datetime] = utc_now,
+        clock: Clock = SYSTEM_CLOCK,
         owner: str | None = None,
     ) -> None:
         self.platform = platform
@@ -101,7 +101,7 @@ class ReleaseCore:
         """Audit, then announce. Order matters: nothing is announced that was not persisted."""
         self.records.add_audit(
             AuditEntry(
-                at=self.clock(),
+                at=self.clock.now(),
                 actor_id=result.actor.id,
                 actor_name=result.actor.label,
                 action=result.action,

@@ -28,15 +28,10 @@ __all__ = [
     "ValidationReport",
     "VersionView",
     "parse_time",
-    "utc_now",
 ]
 
 
 DeploymentKind = Literal["deploy", "promote", "rollback"]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def parse_time(value: str) -> datetime:

@@ -106,7 +106,7 @@ class Recovery:
             history = core.records.deployments(env)
             if not (history and (history[-1].version, history[-1].kind) == (version, kind)):
                 core.records.add_deployment(
-                    DeploymentRecord(env, version, previous, actor.id, actor.label, core.clock(), kind)
+                    DeploymentRecord(env, version, previous, actor.id, actor.label, core.clock.now(), kind)
                 )
             core.records.end(env)
             when_ = "while the bot was stopped" if cause == "the bot stopped" else f"but {cause}"

@@ -185,7 +185,7 @@ class Switches:
             "actor_id": actor.id,
             "owner": core.owner,
             "instance": core.instance,
-            "since": core.clock().isoformat(),
+            "since": core.clock.now().isoformat(),
         }
         holder = core.records.begin(environment, marker)
         if holder is not None:
@@ -232,7 +232,7 @@ class Switches:
                 # The switch happened and only a later step failed: it must be recorded as done.
                 problem = f" Note: {exc}"
             by = requested_by or actor  # an approval's automatic staging deploy is the approver's
-            record = DeploymentRecord(environment, version, previous, by.id, by.label, core.clock(), kind)
+            record = DeploymentRecord(environment, version, previous, by.id, by.label, core.clock.now(), kind)
             core.records.add_deployment(record)
             settled = True
         finally:

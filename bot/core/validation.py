@@ -85,7 +85,7 @@ class Validation:
             return package
         summary = summarize_report(report)
         core.records.add_validation(
-            ValidationReport(version, environment, passed, core.clock(), source, summary, report)
+            ValidationReport(version, environment, passed, core.clock.now(), source, summary, report)
         )
         verdict = "passed" if passed else "FAILED"
         message = f"Staging validation of v{version} {verdict}: {summary}."

@@ -11,9 +11,9 @@ import hashlib
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 
 from bot.core.store import Store
+from ml.clock import SYSTEM_CLOCK, Clock
 
 log = logging.getLogger(__name__)
 
@@ -35,9 +35,14 @@ def digest(*parts: bytes | str) -> str:
 
 
 @contextmanager
-def claim(store: Store, key: str, ttl_seconds: int = SEEN_TTL_SECONDS) -> Iterator[bool]:
-    """Yield True if this is the first delivery of ``key``; undo the claim if the body raises."""
-    first = store.put_if_absent(NS_SEEN, key, {"at": datetime.now(UTC).isoformat()}, ttl_seconds)
+def claim(
+    store: Store, key: str, ttl_seconds: int = SEEN_TTL_SECONDS, *, clock: Clock = SYSTEM_CLOCK
+) -> Iterator[bool]:
+    """Yield True if this is the first delivery of ``key``; undo the claim if the body raises.
+
+    The TTL counts on the store's clock; ``clock`` only dates the claim for whoever reads it.
+    """
+    first = store.put_if_absent(NS_SEEN, key, {"at": clock.now().isoformat()}, ttl_seconds)
     if not first:
         log.debug("duplicate delivery %s ignored", key)
     try:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import http.client
 import logging
-from collections.abc import Callable
 from typing import Any
 
 from slack_sdk.errors import SlackApiError, SlackRequestError
@@ -16,6 +15,7 @@ from bot.notify.pacing import Pacing
 from bot.notify.plan import Work
 from bot.notify.recover import LookupFailed, find_post, post_metadata
 from bot.notify.refs import MessageRefs
+from ml.clock import Clock
 
 log = logging.getLogger(__name__)
 
@@ -30,14 +30,14 @@ class Delivery:
         refs: MessageRefs,
         pacing: Pacing,
         failures: Failures,
-        wall_clock: Callable[[], float],
+        clock: Clock,
     ) -> None:
         self.client = client
         self.store = store
         self.refs = refs
         self.pacing = pacing
         self.failures = failures
-        self._wall_clock = wall_clock  # compared with Slack's message timestamps
+        self._clock = clock
         self._lookup_warned = False
 
     def already_sent(self, work: Work) -> bool:
@@ -116,7 +116,7 @@ class Delivery:
     def _mark_sending(self, work: Work) -> str:
         """Record durably that the newest entry is being posted (one store write); its outbox key."""
         okey, newest = work.entries[-1]
-        marked = {**newest, "sending_at": self._wall_clock()}
+        marked = {**newest, "sending_at": self._clock.wall()}  # compared with Slack's message ts
         self.store.put(NS_OUTBOX, okey, marked)
         work.entries[-1] = (okey, marked)  # later writes of this entry keep the mark
         return okey

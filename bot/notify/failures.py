@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
-from datetime import UTC, datetime
 
 from slack_sdk.errors import SlackApiError
 
@@ -16,6 +14,7 @@ from bot.notify.outbox import NOTICE_SUFFIX, NS_OUTBOX, Entries, failed_attempts
 from bot.notify.pacing import Pacing, retry_after
 from bot.notify.plan import Work
 from bot.notify.refs import MessageRefs
+from ml.clock import Clock
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +31,7 @@ class Failures:
         refs: MessageRefs,
         pacing: Pacing,
         metrics: NotifyMetrics,
-        clock: Callable[[], float],
+        clock: Clock,
         *,
         max_attempts: int,
         max_retry_after: float,
@@ -55,7 +54,7 @@ class Failures:
         error = str(data.get("error", "")) if isinstance(data, dict) else ""
         if not _SLACK_CODE.fullmatch(error):  # e.g. slack_sdk's note about a non-JSON 5xx page
             error = ""
-        now = self._clock()
+        now = self._clock.monotonic()
         verdict = classify(status, error)
         if verdict == "rate_limited":
             delay = retry_after(getattr(response, "headers", None) or {}, self._max_retry_after)
@@ -103,7 +102,7 @@ class Failures:
             entry.pop("sending_at", None)
         self.store.put(NS_OUTBOX, okey, entry)
         delay = self.pacing.backoff(attempt) if delay is None else delay
-        self.pacing.retry_at(work.item, self._clock() + delay)
+        self.pacing.retry_at(work.item, self._clock.monotonic() + delay)
         log.warning(
             "Slack %s for %s failed (%s), attempt %d of %d; retry in %.2f s",
             work.kind,
@@ -124,7 +123,7 @@ class Failures:
         attempts: int | None = None,
     ) -> None:
         """Move a message to the dead letters, count it, and queue a notice in its place."""
-        at = format_time(datetime.now(UTC))
+        at = format_time(self._clock.now())
         tries = attempts if attempts is not None else failed_attempts(entries) + 1
         first_okey, newest = entries[0][0], entries[-1][1]
         if reason != "malformed" and not newest.get("notice"):

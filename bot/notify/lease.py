@@ -7,12 +7,12 @@ import os
 import secrets
 import socket
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 from bot.core.models import format_time
 from bot.core.service import local_owner_is_dead
 from bot.core.store import Record, Store
 from bot.notify.outbox import NS_LEASE
+from ml.clock import SYSTEM_CLOCK, Clock
 
 log = logging.getLogger(__name__)
 
@@ -22,8 +22,11 @@ LEASE_KEY = "notifier"
 class OutboxLease:
     """One notifier's claim on the outbox: ``hold`` before each step, ``release`` when it stops draining."""
 
-    def __init__(self, store: Store, seconds: int, on_acquire: Callable[[], None]) -> None:
+    def __init__(
+        self, store: Store, seconds: int, on_acquire: Callable[[], None], clock: Clock = SYSTEM_CLOCK
+    ) -> None:
         self.store = store
+        self.clock = clock
         self.seconds = seconds
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
         self._on_acquire = on_acquire  # what the previous holder wrote is unknown to this process
@@ -34,7 +37,7 @@ class OutboxLease:
         if now < self._until - self.seconds / 2:
             return True
         held = now < self._until
-        mine = {"owner": self.owner, "at": format_time(datetime.now(UTC))}
+        mine = {"owner": self.owner, "at": format_time(self.clock.now())}
         won = self.store.put_if_absent(NS_LEASE, LEASE_KEY, mine, ttl_seconds=self.seconds)
         if not won:
             current = self.store.get(NS_LEASE, LEASE_KEY)

@@ -5,8 +5,6 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 
 from bot.core.models import format_time
@@ -19,12 +17,18 @@ from bot.notify.outbox import NS_MESSAGE, NS_OUTBOX, Blocks, SlackPoster
 from bot.notify.pacing import Pacing
 from bot.notify.plan import Plan, Work
 from bot.notify.refs import MessageRefs
+from ml.clock import SYSTEM_CLOCK, Clock
 
 log = logging.getLogger(__name__)
 
 
 class Notifier:
-    """Durable, ordered, rate-limited Slack writer. Thread-safe; see the ``bot.notify`` docstring."""
+    """Durable, ordered, rate-limited Slack writer. Thread-safe; see the ``bot.notify`` docstring.
+
+    Every reading of the time goes through ``clock``: monotonic for pacing, leases and ``flush``'s
+    deadline, wall time for outbox keys and the marks compared with Slack's timestamps. The worker
+    thread waits on an event in real time; a fake clock drives ``step`` and an inline ``flush``.
+    """
 
     def __init__(
         self,
@@ -46,8 +50,7 @@ class Notifier:
         idle_poll: float = 1.0,
         message_interval: float = 1.0,
         max_attempts: int = 8,
-        clock: Callable[[], float] = time.monotonic,
-        wall_clock: Callable[[], float] = time.time,
+        clock: Clock = SYSTEM_CLOCK,
         metrics: NotifyMetrics | None = None,
     ) -> None:
         if not channel:
@@ -94,8 +97,8 @@ class Notifier:
             max_retry_after=max_retry_after,
             auth_pause=auth_pause,
         )
-        self._delivery = Delivery(client, store, self._refs, self._pacing, self._failures, wall_clock)
-        self._lease = OutboxLease(store, lease_seconds, on_acquire=self._refs.clear)
+        self._delivery = Delivery(client, store, self._refs, self._pacing, self._failures, clock)
+        self._lease = OutboxLease(store, lease_seconds, on_acquire=self._refs.clear, clock=clock)
         self._drain_lock = threading.Lock()
         self._faults = 0
 
@@ -156,14 +159,14 @@ class Notifier:
 
     def flush(self, timeout: float = 30.0) -> bool:
         """Wait until the outbox is empty; True if it is. Sends in this thread if no worker runs."""
-        deadline = time.monotonic() + max(0.0, timeout)
+        deadline = self._clock.monotonic() + max(0.0, timeout)
         self._wake.set()
         inline = False
         try:
             while True:
                 if not self.store.query(NS_OUTBOX, limit=1):
                     return True
-                remaining = deadline - time.monotonic()
+                remaining = deadline - self._clock.monotonic()
                 if remaining <= 0:
                     return False
                 if self._thread is not None and self._thread.is_alive():
@@ -173,7 +176,7 @@ class Notifier:
                 inline = True
                 wait = self._guarded_step()
                 if wait > 0:
-                    time.sleep(min(wait, remaining))
+                    self._clock.sleep(min(wait, remaining))
         finally:
             if inline and not (self._thread is not None and self._thread.is_alive()):
                 # Nobody renews the lease between inline flushes: let another process drain meanwhile.
@@ -213,7 +216,7 @@ class Notifier:
             raise TypeError(f"blocks must be a list of Block Kit dicts, got {type(entry['blocks']).__name__}")
         with self._seq_lock:
             # Strictly increasing within the process even if the wall clock steps back.
-            us = max(time.time_ns() // 1000, self._last_us + 1)
+            us = max(int(self._clock.wall() * 1_000_000), self._last_us + 1)
             self._last_us = us
         when = datetime.fromtimestamp(us // 1_000_000, UTC).replace(microsecond=us % 1_000_000)
         okey = f"{format_time(when)}#{self._nonce}"  # the nonce keeps processes apart
@@ -245,7 +248,7 @@ class Notifier:
         """Make at most one Slack call; 0 if it did something, else how long to wait."""
         if self._stop.is_set() and threading.current_thread() is self._thread:
             return 0.0
-        now = self._clock()
+        now = self._clock.monotonic()
         if not self._lease.hold(now):
             return self._lease.seconds / 3
         entries = self.store.query(NS_OUTBOX, limit=self._batch)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
 from typing import Any, Literal
 
 from bot.notify.plan import Work
+from ml.clock import Clock
 
 Method = Literal["post", "update"]
 
@@ -14,11 +14,11 @@ Method = Literal["post", "update"]
 class Bucket:
     """Token bucket: ``rate`` calls per second with bursts of up to ``burst``."""
 
-    def __init__(self, rate: float, burst: float, clock: Callable[[], float]) -> None:
+    def __init__(self, rate: float, burst: float, now: float) -> None:
         self.rate = rate
         self.burst = burst
         self.tokens = burst
-        self.stamp = clock()
+        self.stamp = now
 
     def _refill(self, now: float) -> None:
         self.tokens = min(self.burst, self.tokens + max(0.0, now - self.stamp) * self.rate)
@@ -27,7 +27,9 @@ class Bucket:
     def delay(self, now: float) -> float:
         """Seconds until a call may go."""
         self._refill(now)
-        return 0.0 if self.tokens >= 1.0 else (1.0 - self.tokens) / self.rate
+        # Refills add up float errors: a token short by less than a nanosecond's worth is a token.
+        short = 1.0 - self.tokens
+        return 0.0 if short <= 1e-9 * self.rate else short / self.rate
 
     def take(self, now: float) -> None:
         self._refill(now)
@@ -52,7 +54,7 @@ class Pacing:
 
     def __init__(
         self,
-        clock: Callable[[], float],
+        clock: Clock,
         *,
         post_rate: float,
         post_burst: int,
@@ -64,7 +66,7 @@ class Pacing:
     ) -> None:
         self._clock = clock
         self._post_rate, self._post_burst = post_rate, float(post_burst)
-        self._update_bucket = Bucket(update_rate, float(update_burst), clock)
+        self._update_bucket = Bucket(update_rate, float(update_burst), clock.monotonic())
         self._post_buckets: dict[str, Bucket] = {}
         # A message changes at most once per interval: newer states wait and coalesce meanwhile.
         self._message_interval = message_interval
@@ -83,7 +85,7 @@ class Pacing:
             return self._update_bucket
         channel = self.channel_id(channel)
         if channel not in self._post_buckets:
-            self._post_buckets[channel] = Bucket(self._post_rate, self._post_burst, self._clock)
+            self._post_buckets[channel] = Bucket(self._post_rate, self._post_burst, self._clock.monotonic())
         return self._post_buckets[channel]
 
     def learn_channel_id(self, name: str, channel_id: str) -> None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import math
-import time
 from typing import Any
 
 import boto3
@@ -21,6 +20,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from bot.core.store import Record, StoreError
+from ml.clock import SYSTEM_CLOCK, Clock
 
 #: DynamoDB limits the key attributes: partition key 2048 bytes, sort key 1024 bytes, neither empty.
 _MAX_PK_BYTES = 2048
@@ -43,17 +43,19 @@ def _dumps(value: Record) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
-def _now() -> float:
-    return time.time()
-
-
 class DynamoDBStore:
-    """``Store`` on one DynamoDB table; strongly consistent reads, conditional writes for atomicity."""
+    """``Store`` on one DynamoDB table; strongly consistent reads, conditional writes for atomicity.
 
-    def __init__(self, table_name: str, *, client: Any = None, region: str | None = None) -> None:
+    Expiry is judged on ``clock``'s wall time, like DynamoDB's TTL (epoch seconds).
+    """
+
+    def __init__(
+        self, table_name: str, *, client: Any = None, region: str | None = None, clock: Clock = SYSTEM_CLOCK
+    ) -> None:
         if not table_name:
             raise ValueError("DynamoDB table name must not be empty")
         self.table_name = table_name
+        self.clock = clock
         self._owns_client = client is None
         self._client: Any = client or boto3.client("dynamodb", region_name=region, config=_DEFAULT_CONFIG)
 
@@ -85,13 +87,12 @@ class DynamoDBStore:
             if len(key.encode()) > _MAX_SK_BYTES:
                 raise StoreError(f"key {key[:40]!r}… in {ns!r} is longer than {_MAX_SK_BYTES} bytes")
 
-    @staticmethod
-    def _expiry(ttl_seconds: int | None) -> int | None:
+    def _expiry(self, ttl_seconds: int | None) -> int | None:
         if ttl_seconds is None:
             return None
         if ttl_seconds <= 0:
             raise StoreError(f"ttl_seconds must be positive, got {ttl_seconds}")
-        return math.ceil(_now() + ttl_seconds)
+        return math.ceil(self.clock.wall() + ttl_seconds)
 
     @staticmethod
     def _live(item: dict[str, Any], now: float) -> bool:
@@ -127,7 +128,7 @@ class DynamoDBStore:
         except (ClientError, BotoCoreError) as exc:
             raise self._fail("get", ns, key, exc) from exc
         item = resp.get("Item")
-        if item is None or not self._live(item, _now()):
+        if item is None or not self._live(item, self.clock.wall()):
             return None
         return self._decode(item)
 
@@ -147,7 +148,7 @@ class DynamoDBStore:
                 TableName=self.table_name,
                 Item=item,
                 ConditionExpression="attribute_not_exists(pk) OR expires_at <= :now",
-                ExpressionAttributeValues={":now": {"N": repr(_now())}},
+                ExpressionAttributeValues={":now": {"N": repr(self.clock.wall())}},
             )
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
@@ -169,7 +170,7 @@ class DynamoDBStore:
                 UpdateExpression="SET #v = :new",
                 ConditionExpression=f"#v = :old AND {_LIVE}",
                 ExpressionAttributeNames={"#v": "value"},
-                ExpressionAttributeValues={":new": new, ":old": old, ":now": {"N": repr(_now())}},
+                ExpressionAttributeValues={":new": new, ":old": old, ":now": {"N": repr(self.clock.wall())}},
             )
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
@@ -194,7 +195,7 @@ class DynamoDBStore:
             raise StoreError(f"query limit must be >= 0, got {limit}")
         if limit == 0:
             return []
-        now = _now()
+        now = self.clock.wall()
         values: dict[str, Any] = {":ns": {"S": ns}, ":now": {"N": repr(now)}}
         condition = "pk = :ns"
         if prefix:  # begins_with rejects an empty operand

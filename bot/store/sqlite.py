@@ -9,10 +9,10 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-import time
 from pathlib import Path
 
 from bot.core.store import Record, StoreError
+from ml.clock import SYSTEM_CLOCK, Clock
 from ml.dbfile import corrupt_message, is_corrupt
 
 
@@ -35,8 +35,11 @@ PURGE_INTERVAL_SECONDS = 60.0
 
 
 class SQLiteStore:
-    def __init__(self, path: Path | str) -> None:
+    """``Store`` in one SQLite file; TTLs count on ``clock``'s wall time."""
+
+    def __init__(self, path: Path | str, *, clock: Clock = SYSTEM_CLOCK) -> None:
         self.path = Path(path)
+        self.clock = clock
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
@@ -73,19 +76,18 @@ class SQLiteStore:
         except sqlite3.Error as exc:
             raise self._error(exc) from exc
 
-    @staticmethod
-    def _expiry(ttl_seconds: int | None) -> float | None:
-        return None if ttl_seconds is None else time.time() + ttl_seconds
+    def _expiry(self, ttl_seconds: int | None) -> float | None:
+        return None if ttl_seconds is None else self.clock.wall() + ttl_seconds
 
     def get(self, ns: str, key: str) -> Record | None:
         row = self._run(
             "SELECT value FROM records WHERE ns=? AND key=? AND (expires_at IS NULL OR expires_at>?)",
-            (ns, key, time.time()),
+            (ns, key, self.clock.wall()),
         ).fetchone()
         return None if row is None else dict(json.loads(row[0]))
 
     def _purge_now_and_then(self) -> None:
-        now = time.time()
+        now = self.clock.wall()
         with self._lock:
             if now < self._next_purge:
                 return
@@ -103,7 +105,7 @@ class SQLiteStore:
     def put_if_absent(self, ns: str, key: str, value: Record, ttl_seconds: int | None = None) -> bool:
         if ttl_seconds is not None:
             self._purge_now_and_then()
-        now = time.time()
+        now = self.clock.wall()
         cur = self._run(
             "INSERT INTO records (ns, key, value, expires_at) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (ns, key) DO UPDATE SET value=excluded.value, expires_at=excluded.expires_at "
@@ -116,7 +118,13 @@ class SQLiteStore:
         cur = self._run(
             "UPDATE records SET value=? WHERE ns=? AND key=? AND value=? "
             "AND (expires_at IS NULL OR expires_at>?)",
-            (json.dumps(value, sort_keys=True), ns, key, json.dumps(expected, sort_keys=True), time.time()),
+            (
+                json.dumps(value, sort_keys=True),
+                ns,
+                key,
+                json.dumps(expected, sort_keys=True),
+                self.clock.wall(),
+            ),
         )
         return cur.rowcount == 1
 
@@ -131,13 +139,13 @@ class SQLiteStore:
         rows = self._run(
             f"SELECT key, value FROM records WHERE ns=? AND key>=? AND key<? "  # noqa: S608 - order is fixed
             f"AND (expires_at IS NULL OR expires_at>?) ORDER BY key {order} LIMIT ?",
-            (ns, prefix, prefix + "\U0010ffff", time.time(), -1 if limit is None else limit),
+            (ns, prefix, prefix + "\U0010ffff", self.clock.wall(), -1 if limit is None else limit),
         ).fetchall()
         return [(k, dict(json.loads(v))) for k, v in rows]
 
     def purge_expired(self) -> int:
         return self._run(
-            "DELETE FROM records WHERE expires_at IS NOT NULL AND expires_at<=?", (time.time(),)
+            "DELETE FROM records WHERE expires_at IS NOT NULL AND expires_at<=?", (self.clock.wall(),)
         ).rowcount
 
     def close(self) -> None:

@@ -1,4 +1,4 @@
-"""What the notifier tests share: the local Slack's settings, a fake clock and a way to drain the outbox."""
+"""What the notifier tests share: the local Slack's settings and ways to drain the outbox on a fake clock."""
 
 from __future__ import annotations
 
@@ -8,18 +8,8 @@ from typing import Any
 import pytest
 
 from bot.notify import Notifier
-from runtimes.slack_local import LocalSlack
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
+from runtimes.slack_local import Call, LocalSlack
+from tests.bot.conftest import FakeClock
 
 
 def blocks(text: str) -> list[dict[str, Any]]:
@@ -37,6 +27,48 @@ def drain(notifier: Notifier, clock: FakeClock, *, until: Callable[[], bool] | N
     raise AssertionError(f"still {notifier.pending()} queued after 1000 steps")
 
 
+class Schedule:
+    """Steps a notifier on a fake clock, noting the fake time at which each Slack call went."""
+
+    def __init__(self, notifier: Notifier, clock: FakeClock, slack: LocalSlack) -> None:
+        self.notifier, self.clock, self.slack = notifier, clock, slack
+        self.timed: list[tuple[float, Call]] = []
+        self._seen = len(slack.calls())
+
+    def step(self) -> float:
+        """One ``Notifier.step``; what it returns."""
+        wait = self.notifier.step()
+        new = self.slack.calls()[self._seen :]
+        self._seen += len(new)
+        self.timed += [(self.clock.monotonic(), call) for call in new]
+        return wait
+
+    def catch_up(self) -> None:
+        """Step until the notifier has to wait (it makes at most one call per step)."""
+        for _ in range(1000):
+            if self.step() > 0:
+                return
+        raise AssertionError("the notifier never had to wait")
+
+    def drain(self) -> None:
+        """Step, moving the clock over every wait, until the outbox is empty."""
+        for _ in range(1000):
+            if self.notifier.pending() == 0:
+                return
+            wait = self.step()
+            if wait > 0:
+                self.clock.advance(wait)
+        raise AssertionError(f"still {self.notifier.pending()} queued after 1000 steps")
+
+    def times(self, method: str, text_prefix: str = "") -> list[float]:
+        """When each accepted ``method`` call (whose text starts with ``text_prefix``) went."""
+        return [
+            at
+            for at, call in self.timed
+            if call.method == method and call.ok and str(call.args.get("text", "")).startswith(text_prefix)
+        ]
+
+
 TOKEN = "xoxb-test-token"
 
 
@@ -48,8 +80,3 @@ def local_slack_options() -> dict[str, Any]:
 @pytest.fixture
 def slack(local_slack: LocalSlack) -> LocalSlack:
     return local_slack
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()

@@ -7,7 +7,6 @@ import json
 import logging
 import sqlite3
 import threading
-import types
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,21 +19,15 @@ from bot.log_throttle import ThrottledLog
 from bot.notify import Notifier
 from bot.services import Services, build_services
 from bot.settings import Settings
+from bot.store.sqlite import SQLiteStore
 from handlers import notifications
 from handlers.events import dispatch_eventbridge
 from runtimes.slack_local import LocalSlack
 from tests import paths
+from tests.bot.conftest import FakeClock
 from tests.bot.notify.conftest import TOKEN
 
 FIXTURE = paths.EVENTS / "eb_pipeline_execution_failed.json"
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def test_key_locks_stay_bounded_over_100k_keys() -> None:
@@ -93,11 +86,11 @@ def test_concurrent_users_of_one_key_are_serialized_and_leave_nothing_behind() -
 
 
 @pytest.fixture
-def services(tmp_path: Path, slack: LocalSlack) -> Iterator[Services]:
+def services(tmp_path: Path, slack: LocalSlack, clock: FakeClock) -> Iterator[Services]:
     settings = Settings(
         mlops_home=tmp_path, mlops_store="sqlite", mlops_backend="local", mlops_store_path=None
     )
-    built = build_services(settings)
+    built = build_services(settings, store=SQLiteStore(settings.store_path, clock=clock))
     built.notifier = Notifier(
         WebClient(token=TOKEN, base_url=slack.api_url), built.store, "#mlops", start_worker=False
     )
@@ -108,11 +101,10 @@ def services(tmp_path: Path, slack: LocalSlack) -> Iterator[Services]:
 def test_unknown_events_keep_rows_and_log_lines_bounded(
     services: Services,
     slack: LocalSlack,
+    clock: FakeClock,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    clock = FakeClock()
-    monkeypatch.setattr(sqlite_module, "time", types.SimpleNamespace(time=clock))
     monkeypatch.setattr(notifications, "_unknown", ThrottledLog(notifications.log, 300.0, clock))
     template: dict[str, Any] = json.loads(FIXTURE.read_text())
     events, spacing = 10_000, 30.0  # about 3.5 days of one unknown run's event every 30 s
@@ -124,7 +116,7 @@ def test_unknown_events_keep_rows_and_log_lines_bounded(
             arn = f"{event['detail']['pipelineArn']}/execution/unknown{i:05d}"
             event["detail"]["pipelineExecutionArn"] = arn
             assert dispatch_eventbridge(services, services.notifier, event) == "delegated"
-            clock.now += spacing
+            clock.advance(spacing)
     with sqlite3.connect(services.settings.store_path) as db:
         rows = dict(db.execute("SELECT ns, count(*) FROM records GROUP BY ns").fetchall())
     # rows live for a day (EventBridge's longest retry): about 2880 per namespace, never 10k
@@ -133,9 +125,10 @@ def test_unknown_events_keep_rows_and_log_lines_bounded(
     assert "slack-event" not in rows  # deduplicated once, by event id, where the event arrived
     # one line per five minutes, each saying how many it stands for
     lines = [r for r in caplog.records if r.name == "handlers.notifications"]
-    assert 1 < len(lines) <= events * spacing / 300 + 1
+    per_line = int(300 / spacing)
+    assert len(lines) == events // per_line
     told = len(lines) + sum(int(r.getMessage().split("(and ")[1].split()[0]) for r in lines[1:])
-    assert 0 <= events - told < 300 / spacing  # the last few wait to be counted in the next line
+    assert events - told == per_line - 1  # the last ones wait to be counted in the next line
     assert services.notifier.pending() == 0 and slack.calls() == []
     # a redelivery within the day is still recognised
     again = copy.deepcopy(template) | {"id": f"evt-{events - 1:05d}"}

@@ -13,12 +13,14 @@ from typing import Any
 
 import pytest
 from slack_sdk import WebClient
+from slack_sdk.http_retry import ConnectionErrorRetryHandler, FixedValueRetryIntervalCalculator
 
 from bot.notify import NS_OUTBOX, Notifier
 from bot.notify.deadletter import classify, dead_letters, describe, notice_text
 from bot.store.sqlite import SQLiteStore
 from runtimes.slack_local import Call, Fault, LocalSlack
-from tests.bot.notify.conftest import TOKEN, FakeClock, blocks, drain
+from tests.bot.conftest import FakeClock
+from tests.bot.notify.conftest import TOKEN, blocks, drain
 
 ATTEMPTS = 4
 
@@ -29,8 +31,10 @@ def make(slack: LocalSlack, clock: FakeClock, tmp_path: Path) -> Iterator[Callab
     made: list[tuple[Notifier, SQLiteStore]] = []
 
     def build(**kwargs: Any) -> Notifier:
-        store = SQLiteStore(tmp_path / "bot.db")
-        client = WebClient(token=TOKEN, base_url=slack.api_url, timeout=5)
+        store = SQLiteStore(tmp_path / "bot.db", clock=clock)
+        # slack_sdk's own reconnect, as Bolt's client has it, minus its real-time pause
+        reconnect = ConnectionErrorRetryHandler(interval_calculator=FixedValueRetryIntervalCalculator(0.0))
+        client = WebClient(token=TOKEN, base_url=slack.api_url, timeout=5, retry_handlers=[reconnect])
         options: dict[str, Any] = {"start_worker": False, "max_attempts": ATTEMPTS, "clock": clock}
         notifier = Notifier(client, store, "#mlops", **{**options, **kwargs})
         made.append((notifier, store))
@@ -138,11 +142,11 @@ def test_rate_limited_message_is_paused_then_bounded(
     slack.refuse("slowly", Fault(status=429, error="ratelimited", retry_after=30))
     notifier = make()
     notifier.upsert("card:v2", "slowly", blocks("slowly"))
-    start = clock.now
+    start = clock.monotonic()
     drain(notifier, clock)
     limited = attempts_at(slack, "slowly")
     assert [c.status for c in limited] == [429] * ATTEMPTS
-    assert clock.now - start >= 30 * (ATTEMPTS - 1)  # Retry-After was honoured between attempts
+    assert clock.monotonic() - start >= 30 * (ATTEMPTS - 1)  # Retry-After was honoured between attempts
     assert [v["error"] for _, v in dead_letters(notifier.store)] == ["ratelimited"]
     assert slack.by_text(notice_text("ratelimited"))
 

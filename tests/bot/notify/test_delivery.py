@@ -21,14 +21,15 @@ from bot.store.sqlite import SQLiteStore
 from handlers.middleware.roles import PermissionLookupError, Role
 from runtimes.assembly import create_app, notifier_client
 from runtimes.slack_local import Fault, LocalSlack
-from tests.bot.notify.conftest import TOKEN, FakeClock, blocks, drain
+from tests.bot.conftest import FakeClock
+from tests.bot.notify.conftest import TOKEN, blocks, drain
 
 LOST = Fault(drop=True, accept=True)
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[SQLiteStore]:
-    db = SQLiteStore(tmp_path / "bot.db")
+def store(tmp_path: Path, clock: FakeClock) -> Iterator[SQLiteStore]:
+    db = SQLiteStore(tmp_path / "bot.db", clock=clock)
     yield db
     db.close()
 

@@ -1,11 +1,15 @@
-"""The notifier against a recording Slack Web API over real HTTP on 127.0.0.1."""
+"""The notifier against a recording Slack Web API over real HTTP on 127.0.0.1.
+
+Pacing is checked on a fake clock, stepping the notifier (``Schedule``): the schedule is asserted in
+test time, never measured. The tests of the worker thread run on real time and assert only what
+arrived, waiting for it with ``flush`` (a condition with a generous deadline).
+"""
 
 from __future__ import annotations
 
 import itertools
 import logging
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,13 +20,15 @@ from slack_sdk import WebClient
 
 from bot.notify import NS_MESSAGE, NS_OUTBOX, NS_OUTBOX_DEAD, Notifier
 from bot.store.sqlite import SQLiteStore
+from ml.clock import SYSTEM_CLOCK
 from runtimes.slack_local import Fault, LocalSlack, Message, with_generated_ids
-from tests.bot.notify.conftest import TOKEN, blocks
+from tests.bot.conftest import FakeClock
+from tests.bot.notify.conftest import TOKEN, Schedule, blocks
 
 #: the Web API methods the notifier calls
 WRITES = ("chat.postMessage", "chat.update", "conversations.history", "conversations.replies")
 
-#: fast pacing for tests; the production defaults are 1 post/s per channel and 50 updates/min
+#: fast pacing for the worker's tests; the production defaults are 1 post/s per channel and 50 updates/min
 FAST: dict[str, Any] = {
     "post_rate": 200.0,
     "post_burst": 20,
@@ -41,14 +47,19 @@ def db(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def make(slack: LocalSlack, db: Path) -> Iterator[Callable[..., Notifier]]:
-    """Builds notifiers (each on its own store connection, like separate processes); closes them."""
+def make(slack: LocalSlack, db: Path, clock: FakeClock) -> Iterator[Callable[..., Notifier]]:
+    """Builds notifiers (each on its own store connection, like separate processes); closes them.
+
+    One with a worker thread runs on real time; one without (driven by ``step`` or an inline
+    ``flush``) runs on the test's fake clock, so its waits take no time.
+    """
     made: list[tuple[Notifier, SQLiteStore]] = []
 
     def build(channel: str = "#mlops", token: str = TOKEN, **kwargs: Any) -> Notifier:
-        store = SQLiteStore(db)
+        time_source = clock if kwargs.get("start_worker") is False else SYSTEM_CLOCK
+        store = SQLiteStore(db, clock=time_source)
         client = WebClient(token=token, base_url=slack.api_url, timeout=5)
-        notifier = Notifier(client, store, channel, **{**FAST, **kwargs})
+        notifier = Notifier(client, store, channel, **{**FAST, "clock": time_source, **kwargs})
         made.append((notifier, store))
         return notifier
 
@@ -68,21 +79,19 @@ def test_calls_return_at_once_and_everything_arrives_in_order(
 ) -> None:
     hold = slack.hold("chat.postMessage", "chat.update")  # a Slack that does not answer must not block
     notifier = make(start_worker=False)
-    started = time.monotonic()
     notifier.upsert("run:1", "run 1 started", blocks("run 1 started"))
     for i in range(5):
         notifier.reply("run:1", f"run 1 step {i}")
     notifier.upsert("card:v1", "card v1", blocks("card v1"), thread_key="run:1")
     notifier.upsert("run:2", "run 2 started", blocks("run 2 started"))
     notifier.reply("run:2", "run 2 step 0", blocks("run 2 step 0"))
-    assert time.monotonic() - started < 1.0  # sending them would wait for Slack
-    assert slack.calls() == []
+    assert slack.calls() == []  # queued only: Slack, which answers nothing now, was not called
     assert notifier.pending() == 9
     assert notifier.ref("run:1") is None
 
     hold.release.set()
     notifier.start()
-    assert notifier.flush(10)
+    assert notifier.flush(60)
     assert notifier.pending() == 0
 
     parent, replies = thread_of(slack, "run 1 started")
@@ -115,19 +124,23 @@ def test_reply_queued_before_its_parent_waits_for_the_parent(
     assert slack.by_text("unrelated")[0].thread_ts is None
 
 
-def test_burst_of_upserts_coalesces_newest_wins(slack: LocalSlack, make: Callable[..., Notifier]) -> None:
-    notifier = make(update_rate=5.0, update_burst=1)
-    started = time.monotonic()
-    for i in range(50):
+def test_burst_of_upserts_coalesces_newest_wins(
+    slack: LocalSlack, make: Callable[..., Notifier], clock: FakeClock
+) -> None:
+    notifier = make(start_worker=False, update_rate=5.0, update_burst=1)
+    schedule = Schedule(notifier, clock, slack)
+    for i in range(50):  # a state every 0.1 s for 5 s, the worker keeping up as they arrive
         notifier.upsert("card:v1", f"state {i}", blocks(f"state {i}"))
-        time.sleep(0.002)
-    burst = time.monotonic() - started
-    assert notifier.flush(10)
+        schedule.catch_up()
+        clock.advance(0.1)
+    schedule.drain()
     posts = slack.ok_calls("chat.postMessage")
     updates = slack.ok_calls("chat.update")
     assert len(posts) == 1
-    # at most what the update budget allows during the burst, plus the final state
-    assert len(updates) <= min(10, 2 + int(burst * 5)), [c.args["text"] for c in updates]
+    # the message changes at most once a second (the default interval): 5 during the burst, then the last
+    written = schedule.times("chat.postMessage") + schedule.times("chat.update")
+    assert 2 <= len(written) <= 6, [c.args["text"] for c in updates]
+    assert all(b - a >= 1.0 - 1e-9 for a, b in itertools.pairwise(written)), written
     ref = notifier.ref("card:v1")
     assert ref is not None
     final = slack.message(*ref)
@@ -148,35 +161,41 @@ def test_burst_of_upserts_coalesces_newest_wins(slack: LocalSlack, make: Callabl
 
 
 def test_each_message_changes_at_most_once_per_interval(
-    slack: LocalSlack, make: Callable[..., Notifier]
+    slack: LocalSlack, make: Callable[..., Notifier], clock: FakeClock
 ) -> None:
-    notifier = make(update_rate=100.0, update_burst=50, message_interval=0.3)
-    for i in range(40):
+    notifier = make(start_worker=False, update_rate=100.0, update_burst=50, message_interval=0.3)
+    schedule = Schedule(notifier, clock, slack)
+    for i in range(40):  # both messages change every 10 ms for 0.4 s
         notifier.upsert("run:a", f"a {i}", blocks(f"a {i}"))
         notifier.upsert("run:b", f"b {i}", blocks(f"b {i}"))
-        time.sleep(0.01)
-    assert notifier.flush(10)
+        schedule.catch_up()
+        clock.advance(0.01)
+    schedule.drain()
     for key in ("a", "b"):
-        writes = [c for c in slack.calls() if c.status == 200 and str(c.args.get("text", "")).startswith(key)]
-        gaps = [later.at - earlier.at for earlier, later in itertools.pairwise(writes)]
-        assert gaps and min(gaps) >= 0.29, gaps  # the update budget alone would allow 10 ms
-        assert writes[-1].args["text"] == f"{key} 39"
+        written = schedule.times("chat.postMessage", key) + schedule.times("chat.update", key)
+        assert len(written) >= 3, written  # it did change during the burst, only not every 10 ms
+        gaps = [later - earlier for earlier, later in itertools.pairwise(written)]
+        assert min(gaps) >= 0.3 - 1e-9, gaps  # the update budget alone would allow 10 ms
+        ref = notifier.ref(f"run:{key}")
+        assert ref is not None and slack.message(*ref).text == f"{key} 39"
 
 
-def test_post_rate_is_paced_per_channel(slack: LocalSlack, make: Callable[..., Notifier]) -> None:
+def test_post_rate_is_paced_per_channel(
+    slack: LocalSlack, make: Callable[..., Notifier], clock: FakeClock
+) -> None:
     notifier = make(start_worker=False, post_rate=10.0, post_burst=2)
     for i in range(7):
         notifier.upsert(f"k{i}", f"m{i}", blocks(f"m{i}"))
-    notifier.start()
-    assert notifier.flush(10)
-    at = [c.at for c in slack.ok_calls("chat.postMessage")]
-    assert len(at) == 7
-    # two go at once (burst), the other five at most 10 per second
-    assert at[-1] - at[0] >= 0.45
-    assert all(b - a >= 0.07 for a, b in itertools.pairwise(at[2:]))
+    notifier.reply("k0", "r0")  # a reply goes to the same channel: the same bucket
+    schedule = Schedule(notifier, clock, slack)
+    schedule.drain()
+    at = schedule.times("chat.postMessage")
+    # two go at once (the burst), the others one every 0.1 s (10 per second)
+    assert [round(t - at[0], 6) for t in at] == [0.0, 0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6]
+    assert [c.args["text"] for _, c in schedule.timed] == [f"m{i}" for i in range(7)] + ["r0"]
 
 
-def test_honours_retry_after(slack: LocalSlack, make: Callable[..., Notifier]) -> None:
+def test_honours_retry_after(slack: LocalSlack, make: Callable[..., Notifier], clock: FakeClock) -> None:
     notifier = make(start_worker=False)
     notifier.upsert("card:v1", "v1 a", blocks("v1 a"))
     assert notifier.flush(5)
@@ -185,17 +204,18 @@ def test_honours_retry_after(slack: LocalSlack, make: Callable[..., Notifier]) -
     notifier.upsert("card:v1", "v1 b", blocks("v1 b"))
     notifier.upsert("card:v2", "v2", blocks("v2"))
     notifier.reply("card:v2", "v2 reply")
-    notifier.start()
-    assert notifier.flush(10)
+    schedule = Schedule(notifier, clock, slack)
+    schedule.drain()
 
     def gap(method: str) -> float:
-        calls = [c for c in slack.calls() if c.method == method]
-        limited = next(c for c in calls if c.status == 429)
-        retried = next(c for c in calls if c.at > limited.at and c.status == 200)
-        return retried.at - limited.at
+        calls = [(at, c) for at, c in schedule.timed if c.method == method]
+        limited = next(at for at, c in calls if c.status == 429)
+        retried = next(at for at, c in calls if at > limited and c.ok)
+        assert not [c for at, c in calls if limited < at < retried]  # nothing of it went meanwhile
+        return retried - limited
 
-    assert gap("chat.postMessage") >= 0.95
-    assert gap("chat.update") >= 0.95
+    assert gap("chat.postMessage") == pytest.approx(1.0)
+    assert gap("chat.update") == pytest.approx(1.0)
     assert [m.text for m in slack.public()] == ["v1 b", "v2", "v2 reply"]
     assert len(slack.ok_calls("chat.postMessage")) == 3
 
@@ -221,7 +241,7 @@ def test_survives_server_errors_and_dropped_connections(
         p.start()
     for p in producers:
         p.join()
-    assert notifier.flush(30), f"{notifier.pending()} still queued"
+    assert notifier.flush(120), f"{notifier.pending()} still queued"
 
     assert any(c.status == 500 for c in slack.calls())  # the faults really happened
     texts = Counter(c.args["text"] for c in slack.ok_calls("chat.postMessage"))
@@ -234,7 +254,7 @@ def test_survives_server_errors_and_dropped_connections(
 
 
 def test_restart_in_the_middle_loses_and_repeats_nothing(
-    slack: LocalSlack, make: Callable[..., Notifier]
+    slack: LocalSlack, make: Callable[..., Notifier], clock: FakeClock
 ) -> None:
     first = make(start_worker=False, post_rate=20.0, post_burst=1)
     expected_threads: dict[str, list[str]] = {}
@@ -245,17 +265,17 @@ def test_restart_in_the_middle_loses_and_repeats_nothing(
             first.reply(f"run:{t}", f"run {t} reply {r}")
             expected_threads[f"run {t}"].append(f"run {t} reply {r}")
     total = 4 * 6
-    first.start()
-    assert slack.wait_for(lambda: len(slack.calls()) >= 8, timeout=5)
+    while len(slack.calls()) < 8:
+        clock.advance(first.step())
     first.close(timeout=0)  # stop without flushing, as a deploy or crash would
     left = first.pending()
-    assert 0 < left < total
+    assert left == total - 8
 
-    second = make()  # a new process: new store connection on the same file
+    second = make(start_worker=False)  # a new process: new store connection on the same file
     second.upsert("run:0", "run 0 final", blocks("run 0 final"))  # a key the first process created
     second.reply("run:3", "after restart")
     expected_threads["run 3"].append("after restart")
-    assert second.flush(10)
+    assert second.flush(60)
 
     texts = Counter(c.args["text"] for c in slack.ok_calls("chat.postMessage"))
     assert sum(texts.values()) == total + 1
@@ -296,27 +316,32 @@ def test_permanent_errors_are_parked_not_retried(
     assert elsewhere.pending() == 0
 
 
-def test_bad_token_pauses_instead_of_parking(slack: LocalSlack, make: Callable[..., Notifier]) -> None:
+def test_bad_token_pauses_instead_of_parking(
+    slack: LocalSlack, make: Callable[..., Notifier], clock: FakeClock
+) -> None:
     notifier = make(token="xoxb-revoked", start_worker=False, auth_pause=0.6)
     notifier.upsert("card:v1", "v1", blocks("v1"))
-    assert notifier.flush(0.3) is False
+    refused_at = clock.monotonic()
+    assert notifier.flush(0.3) is False  # paused for 0.6 s: this flush gives up first
     assert notifier.pending() == 1
     assert notifier.dead_letters() == []
     assert [c.error for c in slack.calls()] == ["invalid_auth"]  # paused, not hammering Slack
     notifier.client.token = TOKEN  # type: ignore[attr-defined]
     assert notifier.flush(5)
+    assert clock.monotonic() - refused_at >= 0.6  # it waited out the pause before trying again
+    assert [c.error for c in slack.calls()] == ["invalid_auth", None]
     assert slack.by_text("v1")
 
 
 def test_deleted_message_is_posted_again(slack: LocalSlack, make: Callable[..., Notifier]) -> None:
     notifier = make()
     notifier.upsert("card:v1", "v1 a", blocks("a"))
-    assert notifier.flush(5)
+    assert notifier.flush(60)
     first = notifier.ref("card:v1")
     assert first is not None
     slack.delete_message(*first)
     notifier.upsert("card:v1", "v1 b", blocks("b"))
-    assert notifier.flush(5)
+    assert notifier.flush(60)
     second = notifier.ref("card:v1")
     assert second is not None and second != first
     assert slack.message(*second).text == "v1 b"
@@ -328,7 +353,7 @@ def test_one_drainer_per_store(slack: LocalSlack, make: Callable[..., Notifier])
     for i in range(10):
         (a if i % 2 else b).upsert(f"k{i}", f"m{i}", blocks(f"m{i}"))
         (b if i % 2 else a).reply(f"k{i}", f"r{i}")
-    assert a.flush(10) and b.flush(10)
+    assert a.flush(60) and b.flush(60)
     texts = Counter(c.args["text"] for c in slack.ok_calls("chat.postMessage"))
     assert texts == Counter([f"m{i}" for i in range(10)] + [f"r{i}" for i in range(10)])
     for i in range(10):
@@ -376,11 +401,11 @@ def test_works_on_the_dynamodb_store(slack: LocalSlack) -> None:
         first = Notifier(client, DynamoDBStore("notify-test", region="us-east-1"), "#mlops", **FAST)
         first.upsert("card:v1", "v1 a", blocks("a"))
         first.reply("card:v1", "note")
-        assert first.flush(10)
+        assert first.flush(60)
         first.close()
         second = Notifier(client, DynamoDBStore("notify-test", region="us-east-1"), "#mlops", **FAST)
         second.upsert("card:v1", "v1 b", blocks("b"))
-        assert second.flush(10)
+        assert second.flush(60)
         second.close()
     parent, replies = thread_of(slack, "v1 b")
     assert replies == ["note"] and parent.earlier_texts == ("v1 a",)

@@ -20,7 +20,8 @@ from bot.notify import NS_OUTBOX, Notifier
 from bot.notify.recover import EVENT_TYPE
 from bot.store.sqlite import SQLiteStore
 from runtimes.slack_local import Fault, LocalSlack
-from tests.bot.notify.conftest import TOKEN, FakeClock, blocks, drain
+from tests.bot.conftest import FakeClock
+from tests.bot.notify.conftest import TOKEN, blocks, drain
 
 LOST = Fault(drop=True, accept=True)
 
@@ -31,7 +32,7 @@ def make(slack: LocalSlack, clock: FakeClock, tmp_path: Path) -> Iterator[Callab
     made: list[tuple[Notifier, SQLiteStore]] = []
 
     def build(channel: str = "#mlops", **kwargs: Any) -> Notifier:
-        store = SQLiteStore(tmp_path / "bot.db")
+        store = SQLiteStore(tmp_path / "bot.db", clock=clock)
         client = WebClient(token=TOKEN, base_url=slack.api_url, timeout=5, retry_handlers=[])
         notifier = Notifier(client, store, channel, start_worker=False, clock=clock, **kwargs)
         made.append((notifier, store))

@@ -1,11 +1,13 @@
-"""One contract for every ``Store``: SQLite on a temporary file and DynamoDB under moto."""
+"""One contract for every ``Store``: SQLite on a temporary file and DynamoDB under moto.
+
+Both run on the test's fake clock, so TTL expiry is driven, never waited for.
+"""
 
 from __future__ import annotations
 
+import math
 import sqlite3
 import threading
-import time
-import types
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -16,26 +18,13 @@ import boto3
 import pytest
 from moto import mock_aws
 
-import bot.store.dynamodb as dynamodb_module
 import bot.store.sqlite as sqlite_module
 from bot.core.store import Store, StoreError
 from bot.store.dynamodb import DynamoDBStore, create_table
 from bot.store.sqlite import SQLiteStore
+from tests.bot.conftest import FakeClock
 
 TABLE = "mlops-bot-test"
-
-
-class Clock:
-    """A settable stand-in for ``time.time`` in the store modules only."""
-
-    def __init__(self) -> None:
-        self.now = float(int(time.time()))
-
-    def time(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @dataclass
@@ -75,10 +64,10 @@ def serialized_moto_dynamodb() -> Iterator[None]:
 
 
 @pytest.fixture(params=["sqlite", "dynamodb"])
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+def backend(request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock) -> Iterator[Backend]:
     if request.param == "sqlite":
         path = tmp_path / "store.db"
-        b = Backend("sqlite", lambda: SQLiteStore(path))
+        b = Backend("sqlite", lambda: SQLiteStore(path, clock=clock))
         yield b
         for s in b.opened:
             s.close()
@@ -86,7 +75,7 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
     with mock_aws(), serialized_moto_dynamodb():
         client = boto3.client("dynamodb", region_name="us-east-1")
         create_table(client, TABLE)
-        b = Backend("dynamodb", lambda: DynamoDBStore(TABLE, region="us-east-1"))
+        b = Backend("dynamodb", lambda: DynamoDBStore(TABLE, region="us-east-1", clock=clock))
         yield b
         for s in b.opened:
             s.close()
@@ -95,15 +84,6 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
 @pytest.fixture
 def store(backend: Backend) -> Store:
     return backend.new()
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    c = Clock()
-    fake = types.SimpleNamespace(time=c.time)
-    monkeypatch.setattr(sqlite_module, "time", fake)
-    monkeypatch.setattr(dynamodb_module, "time", fake)
-    return c
 
 
 def test_implements_protocol(store: Store) -> None:
@@ -162,7 +142,7 @@ def test_put_if_absent_is_atomic_across_threads(store: Store) -> None:
         assert store.get("decision", key) == {"winner": winners[0]}
 
 
-def test_ttl_expiry_makes_key_absent(store: Store, clock: Clock) -> None:
+def test_ttl_expiry_makes_key_absent(store: Store, clock: FakeClock) -> None:
     store.put("dedupe", "evt-1", {"seen": True}, ttl_seconds=10)
     assert store.put_if_absent("inflight", "staging", {"by": "a"}, ttl_seconds=10) is True
     store.put("dedupe", "forever", {"seen": True})
@@ -182,7 +162,7 @@ def test_ttl_expiry_makes_key_absent(store: Store, clock: Clock) -> None:
     assert store.put_if_absent("inflight", "staging", {"by": "c"}, ttl_seconds=10) is False
 
 
-def test_query_limit_applies_after_expiry(store: Store, clock: Clock) -> None:
+def test_query_limit_applies_after_expiry(store: Store, clock: FakeClock) -> None:
     for i in range(30):
         store.put("audit", f"k{i:03d}", {"i": i}, ttl_seconds=5 if i % 2 == 0 else None)
     clock.advance(10)
@@ -311,7 +291,9 @@ def test_dynamodb_errors_are_store_errors() -> None:
             store.put("decision", "v1", {"a": "y" * 500_000})  # over the 400 KB item limit
 
 
-def test_expired_records_are_deleted_not_only_hidden(backend: Backend, store: Store, clock: Clock) -> None:
+def test_expired_records_are_deleted_not_only_hidden(
+    backend: Backend, store: Store, clock: FakeClock
+) -> None:
     """Dedupe keys of a flood of events do not pile up: SQLite deletes them, DynamoDB's TTL sweeper does."""
     if backend.name == "sqlite":
         assert isinstance(store, SQLiteStore)
@@ -327,6 +309,6 @@ def test_expired_records_are_deleted_not_only_hidden(backend: Backend, store: St
     store.put_if_absent("slack-event", "evt-1", {"type": "unknown"}, ttl_seconds=100)
     client = boto3.client("dynamodb", region_name="us-east-1")
     item = client.get_item(TableName=TABLE, Key={"pk": {"S": "slack-event"}, "sk": {"S": "evt-1"}})["Item"]
-    assert int(item["expires_at"]["N"]) == int(clock.now) + 100
+    assert int(item["expires_at"]["N"]) == math.ceil(clock.wall() + 100)
     ttl = client.describe_time_to_live(TableName=TABLE)["TimeToLiveDescription"]
     assert (ttl["AttributeName"], ttl["TimeToLiveStatus"]) == ("expires_at", "ENABLED")
