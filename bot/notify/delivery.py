@@ -90,7 +90,9 @@ class Delivery:
 
         digest = payload_hash(newest["text"], newest.get("blocks"))
         if work.key is not None:
-            self.pacing.written(work.key, now)
+            # From the answer, not the send: a call that was slow to arrive must not let the next
+            # update of the same message reach Slack within the interval.
+            self.pacing.written(work.key, self._clock.monotonic())
         if work.kind == "update":
             assert work.key is not None
             self.refs.save(work.key, {**(self.refs.get(work.key) or {}), "hash": digest})

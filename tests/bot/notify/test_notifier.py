@@ -180,6 +180,51 @@ def test_each_message_changes_at_most_once_per_interval(
         assert ref is not None and slack.message(*ref).text == f"{key} 39"
 
 
+class SlowAnswers:
+    """A Web API client whose posts and updates take ``delay`` seconds of the test's clock to answer."""
+
+    def __init__(self, client: WebClient, clock: FakeClock, delay: float) -> None:
+        self.client, self.clock, self.delay = client, clock, delay
+
+    def __getattr__(self, name: str) -> Any:
+        call = getattr(self.client, name)
+        if name not in {"chat_postMessage", "chat_update"}:
+            return call
+
+        def slow(**kwargs: Any) -> Any:
+            answer = call(**kwargs)
+            self.clock.advance(self.delay)
+            return answer
+
+        return slow
+
+
+def test_the_interval_counts_from_slacks_answer_not_from_the_send(
+    slack: LocalSlack, db: Path, clock: FakeClock
+) -> None:
+    store = SQLiteStore(db, clock=clock)
+    client = SlowAnswers(WebClient(token=TOKEN, base_url=slack.api_url, timeout=5), clock, delay=0.25)
+    options = {**FAST, "clock": clock, "start_worker": False, "message_interval": 0.3}
+    notifier = Notifier(client, store, "#mlops", **options)  # type: ignore[arg-type]
+    schedule = Schedule(notifier, clock, slack)  # notes the time each call was answered
+    try:
+        for i in range(12):
+            notifier.upsert("run:a", f"a {i}", blocks(f"a {i}"))
+            schedule.catch_up()
+            clock.advance(0.05)
+        schedule.drain()
+        answered = schedule.times("chat.postMessage", "a") + schedule.times("chat.update", "a")
+        assert len(answered) >= 3, answered
+        sends = [at - 0.25 for at in answered]
+        # Each update leaves only once the interval has passed since Slack answered the one before.
+        assert all(send >= prev + 0.3 - 1e-9 for prev, send in zip(answered, sends[1:], strict=False)), (
+            answered
+        )
+    finally:
+        notifier.close(timeout=0)
+        store.close()
+
+
 def test_post_rate_is_paced_per_channel(
     slack: LocalSlack, make: Callable[..., Notifier], clock: FakeClock
 ) -> None:
