@@ -385,19 +385,20 @@ def test_approval_gates_deployment(trained: Trained) -> None:
 
 # -- restart safety -------------------------------------------------------------------------------------
 
+# Each line is one write(2) to the pipe, so the two threads' lines never interleave.
 _HANGING_RUN = """
-import sys, threading
+import os, sys, threading
 from pathlib import Path
 from ml.steps import preprocess
 
 def hang(*args, **kwargs):
-    print("preprocessing", flush=True)
+    os.write(1, b"preprocessing\\n")
     threading.Event().wait()
 
 preprocess.run = hang
 from ml.local import LocalPlatform
 platform = LocalPlatform(Path(sys.argv[1]))
-print(platform.start_pipeline({}, "U-crash").execution_id, flush=True)
+os.write(1, platform.start_pipeline({}, "U-crash").execution_id.encode() + b"\\n")
 threading.Event().wait()
 """
 
