@@ -184,7 +184,7 @@ class EndpointChanges:
             self._host.sync()
             status = self._host.status()
         else:
-            record = ensure_host_process(self._home, port=self._endpoint_port)
+            record = ensure_host_process(self._home, port=self._endpoint_port, clock=self._clock)
             deadline = self._clock.monotonic() + self._deploy_timeout
             while True:
                 status = host_status(record.url) or {}

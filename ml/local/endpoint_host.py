@@ -16,9 +16,11 @@ import logging
 import os
 import threading
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+from ml.clock import SYSTEM_CLOCK, Clock
 
 from .container import Container, load_container
 from .events import ACCOUNT, REGION
@@ -59,8 +61,11 @@ class EndpointHost:
         port: int = 0,
         poll_interval: float = POLL_INTERVAL_S,
         invocation_timeout: float = INVOCATION_TIMEOUT_S,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
+        """``clock`` stamps each load; the poll interval is real time (the database changes in real time)."""
         self.registry = registry
+        self._clock = clock
         self.home = Path(home).resolve()
         self._served: dict[str, Served] = {}
         self._failures: dict[str, LoadFailure] = {}
@@ -131,7 +136,7 @@ class EndpointHost:
         """Load ``model_dir`` fully, then make ``name`` serve it; raises if it does not load."""
         container = load_container(Path(model_dir))
         served = Served(
-            version=version, model_dir=model_dir, container=container, loaded_at=datetime.now(UTC)
+            version=version, model_dir=model_dir, container=container, loaded_at=self._clock.now()
         )
         with self._swap_lock:
             self._served = {**self._served, name: served}

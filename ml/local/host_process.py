@@ -15,15 +15,14 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ml.clock import SYSTEM_CLOCK, Clock
 from ml.platform import PlatformError
 
 from .endpoint_host import EndpointHost
@@ -60,13 +59,13 @@ def read_host_record(home: Path) -> HostRecord | None:
         return None
 
 
-def write_host_record(home: Path, host: EndpointHost) -> HostRecord:
+def write_host_record(home: Path, host: EndpointHost, clock: Clock = SYSTEM_CLOCK) -> HostRecord:
     record = HostRecord(
         pid=os.getpid(),
         port=host.port,
         url=host.url,
         home=str(Path(home).resolve()),
-        started_at=datetime.now(UTC).isoformat(),
+        started_at=clock.now().isoformat(),
     )
     path = Path(home) / HOST_FILE
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
@@ -98,7 +97,8 @@ def live_host(home: Path) -> HostRecord | None:
     record = read_host_record(home)
     if record is None:
         return None
-    status = host_status(record.url, timeout=1.0)
+    # Generous: on a busy machine a live host may be slow to answer, and a wrong "no host" starts a second.
+    status = host_status(record.url, timeout=5.0)
     if status is None or status.get("home") != str(Path(home).resolve()) or status.get("pid") != record.pid:
         return None
     return record
@@ -119,8 +119,13 @@ def _host_lock(home: Path) -> Iterator[None]:
 _children: dict[int, subprocess.Popen[bytes]] = {}
 
 
-def ensure_host_process(home: Path, *, port: int = 0, timeout: float = 60.0) -> HostRecord:
-    """Return the running host of ``home``, starting ``python -m ml.local serve-endpoints`` if none is."""
+def ensure_host_process(
+    home: Path, *, port: int = 0, timeout: float = 60.0, clock: Clock = SYSTEM_CLOCK
+) -> HostRecord:
+    """Return the running host of ``home``, starting ``python -m ml.local serve-endpoints`` if none is.
+
+    ``clock`` times the wait for the new process to answer (polled every 0.1 s).
+    """
     home = Path(home).resolve()
     with _host_lock(home):
         record = live_host(home)
@@ -151,8 +156,8 @@ def ensure_host_process(home: Path, *, port: int = 0, timeout: float = 60.0) -> 
                 start_new_session=True,  # outlives the command (and its Ctrl-C) that started it
             )
         _children[process.pid] = process
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        deadline = clock.monotonic() + timeout
+        while clock.monotonic() < deadline:
             if process.poll() is not None:
                 raise PlatformError(
                     f"the endpoint host exited with code {process.returncode} while starting; "
@@ -161,13 +166,16 @@ def ensure_host_process(home: Path, *, port: int = 0, timeout: float = 60.0) -> 
             record = read_host_record(home)
             if record is not None and record.pid == process.pid and live_host(home) is not None:
                 return record
-            time.sleep(0.1)
+            clock.sleep(0.1)
         process.terminate()
         raise PlatformError(f"the endpoint host did not start within {timeout:.0f} s; see {log_path}")
 
 
-def stop_host_process(home: Path, timeout: float = 10.0) -> bool:
-    """Stop the recorded host process of ``home``; False when none was running."""
+def stop_host_process(home: Path, timeout: float = 10.0, clock: Clock = SYSTEM_CLOCK) -> bool:
+    """Stop the recorded host process of ``home``; False when none was running.
+
+    A host this process started is waited for; another's is polled on ``clock`` until it exits.
+    """
     home = Path(home).resolve()
     record = live_host(home)
     if record is None or record.pid == os.getpid():
@@ -181,9 +189,9 @@ def stop_host_process(home: Path, timeout: float = 10.0) -> bool:
             child.kill()
             child.wait(timeout)
         return True
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and _pid_alive(record.pid):
-        time.sleep(0.05)
+    deadline = clock.monotonic() + timeout
+    while clock.monotonic() < deadline and _pid_alive(record.pid):
+        clock.sleep(0.05)
     if _pid_alive(record.pid):
         os.kill(record.pid, signal.SIGKILL)
     return True
@@ -206,12 +214,12 @@ def _tail(path: Path, lines: int = 20) -> str:
         return "(no log)"
 
 
-def serve(home: Path, *, host: str = "127.0.0.1", port: int = 0) -> None:
+def serve(home: Path, *, host: str = "127.0.0.1", port: int = 0, clock: Clock = SYSTEM_CLOCK) -> None:
     """Run the endpoint host in the foreground until SIGTERM or SIGINT."""
     home = Path(home).resolve()
-    registry = Registry(home / "registry.db")
-    endpoint_host = EndpointHost(registry, home, host=host, port=port).start()
-    write_host_record(home, endpoint_host)
+    registry = Registry(home / "registry.db", clock)
+    endpoint_host = EndpointHost(registry, home, host=host, port=port, clock=clock).start()
+    write_host_record(home, endpoint_host, clock)
     stopping = threading.Event()
 
     def _on_signal(signum: int, _frame: object) -> None:

@@ -126,9 +126,9 @@ class LocalPlatform:
         self._host: EndpointHost | None = None
         if host_endpoints_in_process:
             self._host = EndpointHost(
-                self._registry, self.home, host=endpoint_host, port=endpoint_port
+                self._registry, self.home, host=endpoint_host, port=endpoint_port, clock=clock
             ).start()
-            write_host_record(self.home, self._host)
+            write_host_record(self.home, self._host, clock)
         self._endpoints = EndpointChanges(
             registry=self._registry,
             announce=self._announce,
@@ -246,11 +246,11 @@ class LocalPlatform:
         self._check_open()
         if self._host is not None:
             return self._host.url
-        return ensure_host_process(self.home, port=self._endpoint_port).url
+        return ensure_host_process(self.home, port=self._endpoint_port, clock=self._registry.clock).url
 
     def stop_endpoint_host(self) -> bool:
         """Stop this home's endpoint host process (endpoints stop answering); False if none ran."""
-        return stop_host_process(self.home)
+        return stop_host_process(self.home, clock=self._registry.clock)
 
     def deploy(self, environment: Environment, version: int, deployed_by: str) -> EndpointInfo:
         self._check_open()

@@ -10,12 +10,17 @@ from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, NoRegionError
 
+from ml.clock import SYSTEM_CLOCK, Clock
+
 from .checks import validate_endpoint
 from .runtime import runtime_invoker
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``python -m ml validate``: print the report; exit 0 passed, 1 failed, 2 usage error."""
+def main(argv: list[str] | None = None, *, clock: Clock = SYSTEM_CLOCK) -> int:
+    """``python -m ml validate``: print the report; exit 0 passed, 1 failed, 2 usage error.
+
+    ``clock`` stamps the report and times the calls.
+    """
     parser = argparse.ArgumentParser(prog="python -m ml validate", description="Validate a staging endpoint.")
     parser.add_argument("--endpoint", required=True, help="SageMaker endpoint name")
     parser.add_argument("--endpoint-url", default=None, help="sagemaker-runtime URL (local platform, moto)")
@@ -49,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
             sample_size=args.sample_size,
             seed=args.seed,
             endpoint=args.endpoint,
+            clock=clock,
         )
     except (ValueError, BotoCoreError) as exc:
         print(f"validate: {exc}", file=sys.stderr)

