@@ -7,7 +7,9 @@ names them by absolute path, and nothing rewrites a registered model.
 
 from __future__ import annotations
 
+import os
 import shutil
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -36,13 +38,40 @@ _NOT_COPIED = ("endpoints.json", "*.log")
 
 
 def wait_for_run(platform: MLPlatform, execution_id: str, timeout: float = 180.0) -> Execution:
+    """Wait for a local run to end, woken by the platform's events (each is published once recorded)."""
+    changed = threading.Condition()
+    events = 0
+
+    def on_event(_event: object) -> None:
+        nonlocal events
+        with changed:
+            events += 1
+            changed.notify_all()
+
+    platform.subscribe(on_event)
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    while True:
+        with changed:
+            seen = events
         execution = platform.describe_execution(execution_id)
         if execution.status.terminal:
             return execution
-        time.sleep(0.1)
-    raise AssertionError(f"run {execution_id} did not finish in {timeout} s")
+        with changed:
+            if not changed.wait_for(lambda seen=seen: events != seen, max(deadline - time.monotonic(), 0.0)):
+                break
+    execution = platform.describe_execution(execution_id)
+    assert execution.status.terminal, f"run {execution_id} did not finish in {timeout} s"
+    return execution
+
+
+def wait_for_process(check: Callable[[], Any], what: str, timeout: float = 120.0) -> Any:
+    """Poll ``check`` until it is truthy: for state kept by another process, which sends no events."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if value := check():
+            return value
+        time.sleep(0.05)  # real time: another process changes this state and cannot notify us
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 def train_version(platform: MLPlatform, requested_by: str, parameters: Mapping[str, str] = QUICK_RUN) -> int:
@@ -99,6 +128,46 @@ class Closer:
         self._pool.shutdown(wait=True)
         for job in self._jobs:
             job.result()
+
+
+#: Threads a test may leave running, each with who owns it and why it outlives the test.
+ALLOWED_THREADS: dict[str, str] = {
+    # the session's Closer (below): teardown work runs on its pool, joined at the end of the session
+    "test-teardown": "tests/conftest.py Closer",
+}
+
+
+def children() -> set[int]:
+    """Live child processes of this process (zombies reaped by nobody count too: they leak a pid)."""
+    found: set[int] = set()
+    for task in Path(f"/proc/{os.getpid()}/task").iterdir():
+        try:
+            found.update(int(pid) for pid in (task / "children").read_text().split())
+        except OSError:  # the thread ended meanwhile
+            continue
+    return found
+
+
+def _leaked_threads(before: set[threading.Thread]) -> list[threading.Thread]:
+    return [
+        t
+        for t in threading.enumerate()
+        if t not in before and not t.daemon and not t.name.startswith(tuple(ALLOWED_THREADS))
+    ]
+
+
+@pytest.fixture(autouse=True)
+def no_leaks() -> Iterator[None]:
+    """Fail the test that leaves a non-daemon thread or a child process running after its teardown."""
+    threads, processes = set(threading.enumerate()), children()
+    yield
+    leaked = _leaked_threads(threads)
+    for thread in leaked:  # a thread that is shutting down gets a moment to end
+        thread.join(timeout=10)
+    alive = [t.name for t in leaked if t.is_alive()]
+    new_children = children() - processes
+    assert not alive, f"the test left non-daemon threads running: {alive}"
+    assert not new_children, f"the test left child processes running: {sorted(new_children)}"
 
 
 @pytest.fixture(scope="session")

@@ -7,11 +7,13 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from ml.local.endpoints import stop_host_process
 from runtimes.cli import main
+from tests.conftest import children, wait_for_process
 
 
 @pytest.fixture
@@ -20,8 +22,12 @@ def cli_home(home: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-un
     monkeypatch.setenv("MLOPS_HOME", str(home))
     monkeypatch.delenv("MLOPS_USER", raising=False)
     # tests/conftest.py trains as UALICE: the local users file maps alice to that id
+    spawned = children()
     yield home
     stop_host_process(home)
+    # A detached training run is a child of this process here (of the shell, for a user): reap it.
+    for pid in children() - spawned:
+        os.waitpid(pid, 0)
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -110,18 +116,17 @@ def test_refusals_exit_1_with_one_line(cli_home: Path, capsys: pytest.CaptureFix
 def test_train_no_wait_keeps_running_after_the_command(
     cli_home: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import time
-
     code, out, err = run(capsys, "train", "num_round=20", "--no-wait", "--as", "alice", "--json")
     assert code == 0, err
     run_id = json.loads(out)["data"]["execution_id"]
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
+
+    def finished() -> dict[str, Any] | None:
         _, out, _ = run(capsys, "status", "--json")
         runs = {e["id"]: e for e in json.loads(out)["executions"]}
-        if runs[run_id]["status"] != "Executing":
-            break
-        time.sleep(0.5)
+        return runs if runs[run_id]["status"] != "Executing" else None
+
+    # the run goes on in a detached process, which tells this one nothing
+    runs = wait_for_process(finished, f"run {run_id} to end", 180)
     assert runs[run_id]["status"] == "Succeeded", runs[run_id]
     assert runs[run_id]["model_version"] == 2
 

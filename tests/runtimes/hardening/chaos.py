@@ -1,7 +1,7 @@
 """An unreliable network in front of LocalSlack: rate limits, timeouts and dropped connections.
 
 ``ChaosProxy`` forwards Web API calls to LocalSlack. A seeded share of calls never reaches it:
-the proxy answers 429 (``Retry-After: 0``), or holds the request past the client's timeout and
+the proxy answers 429 (``Retry-After: 0``), or holds the request until the client times out and
 closes the connection, or closes it at once. Nothing a faulted call asked for happens, as with
 a request lost on its way to Slack; LocalSlack's own ``set_error_rate`` adds 5xx on top.
 """
@@ -11,8 +11,8 @@ from __future__ import annotations
 import http.client
 import json
 import random
+import select
 import threading
-import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -96,7 +96,9 @@ class ChaosProxy:
                     return
                 if fault is not None:
                     if fault == "timeout":
-                        time.sleep(proxy.hold_seconds)
+                        # Held until the client gives up: its socket turns readable (EOF) when it
+                        # closes the connection after its read timeout.
+                        select.select([self.connection], [], [], proxy.hold_seconds)
                     self.close_connection = True
                     return  # no response at all: the client sees a timeout or a reset
                 conn = http.client.HTTPConnection(proxy.upstream_host, proxy.upstream_port, timeout=30)

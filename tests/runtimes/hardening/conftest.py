@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -43,6 +44,7 @@ from runtimes.http_server import build_asgi
 from runtimes.slack_local import LocalSlack
 from tests.conftest import Closer
 from tests.handlers.events.conftest import Issuer, issuer_server, rsa_keys
+from tests.local_slack import AnswerLog
 
 __all__ = [
     "REPO",
@@ -61,7 +63,6 @@ __all__ = [
     "rsa_keys",
     "wait_confirmation",
     "wait_done",
-    "wait_until",
 ]
 
 REPO = "acme-ml/mlops-models"
@@ -101,12 +102,16 @@ class Secrets:
 
 
 class CountingExecutor(ThreadPoolExecutor):
-    """A thread pool that knows when all submitted work (and work it spawned) has finished."""
+    """A thread pool that knows when all submitted work (and work it spawned) has finished.
 
-    def __init__(self, max_workers: int = 16) -> None:
+    ``on_done`` is called after each task, so that waiters on state a task changed wake up.
+    """
+
+    def __init__(self, max_workers: int = 16, on_done: Callable[[], None] = lambda: None) -> None:
         super().__init__(max_workers=max_workers, thread_name_prefix="bench-listener")
         self._pending = 0
         self._cond = threading.Condition()
+        self._on_done = on_done
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
         with self._cond:
@@ -119,6 +124,7 @@ class CountingExecutor(ThreadPoolExecutor):
                 with self._cond:
                     self._pending -= 1
                     self._cond.notify_all()
+                self._on_done()
 
         return super().submit(run)
 
@@ -215,7 +221,7 @@ class FlakyStore:
 
 @dataclass
 class Bench:
-    slack: LocalSlack
+    slack: AnswerLog
     services: Services
     app: App
     notifier: RecordingNotifier
@@ -238,7 +244,11 @@ class Bench:
     def _user(self, name: str) -> dict[str, str]:
         return {"id": user_id(name), "username": name, "name": name, "team_id": "T0LOCAL01"}
 
-    def command_body(self, text: str, user: str) -> str:
+    def response_url(self, user: str) -> str:
+        """A response URL of its own for one request of ``user``."""
+        return self.slack.response_url(self.channel, user_id(user))
+
+    def command_body(self, text: str, user: str, response_url: str | None = None) -> str:
         return urlencode(
             {
                 "command": "/mlops",
@@ -247,12 +257,14 @@ class Bench:
                 "user_name": user,
                 "team_id": "T0LOCAL01",
                 "channel_id": self.channel,
-                "response_url": self.slack.response_url(self.channel, user_id(user)),
+                "response_url": response_url or self.response_url(user),
                 "trigger_id": self.slack.issue_trigger(user_id(user)),
             }
         )
 
-    def interaction_payload(self, action_id: str, value: str, user: str) -> dict[str, Any]:
+    def interaction_payload(
+        self, action_id: str, value: str, user: str, response_url: str | None = None
+    ) -> dict[str, Any]:
         return {
             "type": "block_actions",
             "user": self._user(user),
@@ -261,12 +273,13 @@ class Bench:
             "container": {"type": "message", "message_ts": "1.0", "channel_id": self.channel},
             "message": {"ts": "1.0"},
             "trigger_id": self.slack.issue_trigger(user_id(user)),
-            "response_url": self.slack.response_url(self.channel, user_id(user)),
+            "response_url": response_url or self.response_url(user),
             "actions": [{"action_id": action_id, "block_id": "b", "value": value, "type": "button"}],
         }
 
-    def action_body(self, action_id: str, value: str, user: str) -> str:
-        return urlencode({"payload": json.dumps(self.interaction_payload(action_id, value, user))})
+    def action_body(self, action_id: str, value: str, user: str, response_url: str | None = None) -> str:
+        payload = self.interaction_payload(action_id, value, user, response_url)
+        return urlencode({"payload": json.dumps(payload)})
 
     def view_payload(self, private_metadata: Any, values: Any, user: str) -> dict[str, Any]:
         return {
@@ -300,6 +313,14 @@ class Bench:
         """Everything posted to response URLs (ephemeral answers), oldest first."""
         return [c.args for c in self.slack.calls("response_url")]
 
+    def wait_until(self, check: Callable[[], Any], what: str, timeout: float = 60.0) -> Any:
+        """Wait until ``check()`` is truthy and return it, re-checking after every change the bench sees.
+
+        Slack traffic, release results, platform events and finished listener tasks all wake it;
+        ``timeout`` only bounds a wait for something that never happens.
+        """
+        return self.slack.wait_for(check, timeout, what)
+
     def state(self) -> tuple[Any, ...]:
         """Release state: registry, endpoints and the store's release namespaces (not the audit)."""
         platform = self.services.platform
@@ -326,16 +347,6 @@ class Bench:
             later(self.services.close, self.slack.close)
 
 
-def wait_until(check: Callable[[], Any], what: str, timeout: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-
-
 def done_count(bench: Bench, action: Action) -> int:
     return sum(
         1 for e in bench.services.release.audit(500) if e.action is action and e.outcome is Outcome.DONE
@@ -343,7 +354,7 @@ def done_count(bench: Bench, action: Action) -> int:
 
 
 def wait_done(bench: Bench, action: Action, count: int, timeout: float = 60.0) -> None:
-    wait_until(lambda: done_count(bench, action) >= count, f"{count} x {action.value} done", timeout)
+    bench.wait_until(lambda: done_count(bench, action) >= count, f"{count} x {action.value} done", timeout)
 
 
 def confirm_value(response: dict[str, Any]) -> str:
@@ -354,22 +365,15 @@ def confirm_value(response: dict[str, Any]) -> str:
     raise AssertionError(f"no rollback confirmation in {response}")
 
 
-def wait_confirmation(bench: Bench, since: int) -> str:
-    """The value of the first rollback confirmation answered after response number ``since``.
+def wait_confirmation(bench: Bench, response_url: str) -> str:
+    """The value of the rollback confirmation answered to the command that had ``response_url``.
 
-    An earlier command's ephemeral answer may land after ``since`` was counted (its audit entry is
-    written before it is announced), so the confirmation is found by its button, not its position.
+    Answers are matched to requests by their response URL, never by arrival order: an earlier
+    request's answer may land after a later request was sent.
     """
-
-    def found() -> str | None:
-        for response in bench.responses()[since:]:
-            try:
-                return confirm_value(response)
-            except AssertionError:
-                continue
-        return None
-
-    return str(wait_until(found, "the rollback confirmation"))
+    answers = bench.wait_until(lambda: bench.slack.answers_to(response_url), "the rollback confirmation")
+    assert len(answers) == 1, f"{len(answers)} answers to one rollback command: {answers}"
+    return confirm_value(answers[0])
 
 
 def bench_settings(secrets_: Secrets, slack: LocalSlack, home: Path, **overrides: Any) -> Settings:
@@ -395,7 +399,7 @@ def make_bench(
     home: Path,
     *,
     notifier_client: WebClient | None = None,
-    slack: LocalSlack | None = None,
+    slack: AnswerLog | None = None,
     secrets_: Secrets | None = None,
     store: Store | None = None,
     notifier_attempts: int = 8,
@@ -405,7 +409,7 @@ def make_bench(
     secrets_ = secrets_ or Secrets()
     if slack is None:
         users = [LocalUser(user_id(n), n, groups) for n, groups in USERS.items()]
-        slack = LocalSlack(users, token=secrets_.bot_token, channels=("mlops",)).start()
+        slack = AnswerLog(users, token=secrets_.bot_token, channels=("mlops",)).start()
     config = bench_settings(secrets_, slack, home, **settings)
     services = build_services(
         config,
@@ -428,7 +432,10 @@ def make_bench(
     )
     services.notifier = notifier
     app = create_app(services, client=slack.web_client(), token_verification_enabled=False)
-    executor = CountingExecutor()
+    executor = CountingExecutor(on_done=slack.poke)
+    # every change a test may wait for wakes LocalSlack's waiters (Bench.wait_until)
+    services.release.subscribe(lambda _result: slack.poke())
+    services.platform.subscribe(lambda _event: slack.poke())
     runner = app.listener_runner
     original = runner.listener_executor
     runner.listener_executor = executor
@@ -449,18 +456,21 @@ def http_server(asgi: Any, limits: Limits | None = None) -> Iterator[str]:
     # log_config=None: uvicorn's records reach the root logger (and pytest's caplog) like any other
     config = uvicorn_config(asgi, limits, host="127.0.0.1", port=0, log_config=None, lifespan="off")
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
+    # The socket is bound and listening before the server runs: connections made before it serves
+    # wait in the backlog, so nothing has to wait for the server to start.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(config.backlog)
+    port = sock.getsockname()[1]
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert server.started, "uvicorn did not start"
-    port = server.servers[0].sockets[0].getsockname()[1]
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(10)
+        sock.close()
 
 
 @pytest.fixture

@@ -39,7 +39,6 @@ from tests.runtimes.hardening.conftest import (
     make_bench,
     wait_confirmation,
     wait_done,
-    wait_until,
 )
 from tests.runtimes.test_lambda_handler import Context, FakeLambda, v2_event
 
@@ -484,7 +483,7 @@ def test_no_secret_reaches_logs_slack_or_responses(
             body = bench.command_body("promote v1", "carol")
             slack(body, bench.headers(body, secret="guess"))  # forged
             slack(body, bench.headers(body, timestamp=int(time.time()) - 600))  # stale
-            wait_until(lambda: bench.services.platform.list_executions(1)[0].model_version, "v2", 120)
+            bench.wait_until(lambda: bench.services.platform.list_executions(1)[0].model_version, "v2", 120)
             slack(bench.action_body("release_approve", '{"v":1}', "bob"))
             wait_done(bench, Action.VALIDATE, 1)
             slack(bench.action_body("release_promote", '{"v":1}', "carol"))
@@ -494,9 +493,9 @@ def test_no_secret_reaches_logs_slack_or_responses(
             slack(bench.action_body("release_promote", '{"v":2}', "dave"))  # denied: oncall only
             slack(bench.action_body("release_promote", '{"v":2}', "carol"))
             wait_done(bench, Action.PROMOTE, 2)
-            count = len(bench.responses())
-            slack(bench.command_body("rollback production", "dave"))
-            slack(bench.action_body("rollback_confirm", wait_confirmation(bench, count), "dave"))
+            asked = bench.response_url("dave")
+            slack(bench.command_body("rollback production", "dave", response_url=asked))
+            slack(bench.action_body("rollback_confirm", wait_confirmation(bench, asked), "dave"))
             wait_done(bench, Action.ROLLBACK, 1)
             slack(bench.command_body("audit 50", "erin"))
             # every intake, with good and bad credentials
