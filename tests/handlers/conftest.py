@@ -7,9 +7,11 @@ v2 awaits approval (``tests.conftest``).
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,7 +31,8 @@ from handlers.middleware.roles import RoleResolver, role_directory
 from ml.local import LocalPlatform
 from runtimes.assembly import create_app
 from runtimes.slack_local import LocalSlack
-from tests.conftest import Closer, platform_state
+from tests.conftest import Closer, copy_home, platform_state
+from tests.serving import CountingExecutor
 
 SECRET = "test-signing-secret"
 TOKEN = "xoxb-test"
@@ -54,6 +57,7 @@ class Harness:
     slack: LocalSlack
     services: Services
     roles: RoleResolver | None = None
+    executor: CountingExecutor | None = None
 
     # -- signed requests -----------------------------------------------------------------
     @staticmethod
@@ -137,6 +141,14 @@ class Harness:
         notifier = self.services.notifier
         assert notifier is not None and notifier.flush(timeout=20), "the Slack outbox did not drain"
 
+    def idle(self) -> None:
+        """Wait until every lazy listener has finished and what they queued for Slack was sent: after
+        this, a request that was going to change something has changed it."""
+        assert self.executor is not None, "this harness runs listeners on a pool it cannot watch"
+        self.executor.wait_idle()
+        notifier = self.services.notifier
+        assert notifier is not None and notifier.flush(timeout=20), "the Slack outbox did not drain"
+
     def state(self) -> tuple[Any, ...]:
         """Everything a refused request must leave unchanged (the audit excepted)."""
         store = self.services.store
@@ -182,8 +194,9 @@ def make_harness(slack: LocalSlack, services: Services, **kwargs: Any) -> Harnes
     if "roles" not in kwargs:  # as create_app builds it, warmed up before the first request
         kwargs["roles"] = role_directory(client, services.settings)
         assert kwargs["roles"].refresh().wait(10), "the user groups did not load"
+    executor = kwargs.setdefault("listener_executor", CountingExecutor())
     app = create_app(services, client=client, **kwargs)
-    return Harness(app, slack, services, kwargs["roles"])
+    return Harness(app, slack, services, kwargs["roles"], executor)
 
 
 @pytest.fixture
@@ -195,6 +208,28 @@ def harness(release_home: Path, local_slack: LocalSlack, close_later: Closer) ->
     finally:
         drain(h.app, services)
         close_later(services.close)
+
+
+@pytest.fixture
+def fresh_harness(
+    release_template: Path, local_slack_options: dict[str, Any], tmp_path: Path, close_later: Closer
+) -> Callable[[], AbstractContextManager[Harness]]:
+    """For hypothesis: each example gets its own Slack and its own copy of the release home, so no
+    example starts from what an earlier one changed."""
+    examples = itertools.count()
+
+    @contextmanager
+    def build() -> Iterator[Harness]:
+        slack = LocalSlack(**local_slack_options).start()
+        services = make_services(copy_home(release_template, tmp_path / f"example-{next(examples)}"))
+        h = make_harness(slack, services)
+        try:
+            yield h
+        finally:
+            drain(h.app, services)
+            close_later(services.close, slack.close)
+
+    return build
 
 
 def drain(app: App, services: Services | None = None) -> None:

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from slack_sdk.models.blocks import ActionsBlock, Block
 
 from bot.core.models import Action, ApprovalStatus, Outcome
@@ -23,6 +21,7 @@ from handlers.render.run_message import run_key
 from runtimes.http_server import build_asgi
 from runtimes.slack_local import LocalSlack, Message
 from tests.handlers.conftest import CHANNEL, Harness, drain, make_harness, make_services
+from tests.serving import http_server
 
 Send = Callable[[str], tuple[int, str]]
 
@@ -165,22 +164,8 @@ def test_release_in_process(local_harness: Harness) -> None:
 
 @pytest.fixture
 def server(local_harness: Harness) -> Iterator[str]:
-    asgi = build_asgi(local_harness.app, local_harness.services)
-    config = uvicorn.Config(asgi, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    # real time: uvicorn offers no start-up event to wait on; poll its flag with a generous deadline
-    deadline = time.monotonic() + 60
-    while not srv.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert srv.started
-    port = srv.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        srv.should_exit = True
-        thread.join(10)
+    with http_server(build_asgi(local_harness.app, local_harness.services)) as url:
+        yield url
 
 
 def test_release_over_http(local_harness: Harness, server: str) -> None:

@@ -162,7 +162,7 @@ def assert_denied(h: Harness, user: str, action: Action, before: tuple[object, .
     assert f"You need the {roles} role to {action.value}" in body
     entry = h.services.release.audit(1)[0]
     assert (entry.actor_id, entry.action, entry.outcome) == (user, action, Outcome.REFUSED)
-    time.sleep(0.05)
+    h.idle()
     assert h.state() == before
     assert h.respond_count() == 0 or "You need" in str(h.slack.responses()[-1])
 

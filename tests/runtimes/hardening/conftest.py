@@ -11,19 +11,15 @@ from __future__ import annotations
 
 import json
 import secrets
-import socket
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-import uvicorn
 from slack_bolt import App, BoltRequest, BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.signature import SignatureVerifier
@@ -31,7 +27,6 @@ from starlette.applications import Starlette
 
 from bot.core.models import Action, Outcome
 from bot.core.store import Record, Store, StoreError
-from bot.limits import Limits
 from bot.notify import Notifier
 from bot.services import Services, build_services
 from bot.settings import Settings
@@ -39,12 +34,12 @@ from bot.store.sqlite import SQLiteStore
 from bot.users import LocalUser, user_id
 from ml.platform import ENVIRONMENTS, NotFound
 from runtimes.assembly import create_app, incoming_routes
-from runtimes.http_guard import uvicorn_config
 from runtimes.http_server import build_asgi
 from runtimes.slack_local import LocalSlack
 from tests.conftest import Closer
 from tests.handlers.events.conftest import Issuer, issuer_server, rsa_keys
 from tests.local_slack import AnswerLog
+from tests.serving import CountingExecutor, http_server
 
 __all__ = [
     "REPO",
@@ -99,43 +94,6 @@ class Secrets:
             "GitHub webhook secret": self.github_secret,
             "events token": self.events_token,
         }
-
-
-class CountingExecutor(ThreadPoolExecutor):
-    """A thread pool that knows when all submitted work (and work it spawned) has finished.
-
-    ``on_done`` is called after each task, so that waiters on state a task changed wake up.
-    """
-
-    def __init__(self, max_workers: int = 16, on_done: Callable[[], None] = lambda: None) -> None:
-        super().__init__(max_workers=max_workers, thread_name_prefix="bench-listener")
-        self._pending = 0
-        self._cond = threading.Condition()
-        self._on_done = on_done
-
-    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
-        with self._cond:
-            self._pending += 1
-
-        def run() -> Any:
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                with self._cond:
-                    self._pending -= 1
-                    self._cond.notify_all()
-                self._on_done()
-
-        return super().submit(run)
-
-    def wait_idle(self, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while self._pending:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise AssertionError(f"{self._pending} listener task(s) still running after {timeout} s")
-                self._cond.wait(left)
 
 
 @dataclass(frozen=True)
@@ -447,30 +405,6 @@ def make_bench(
 def asgi_of(bench: Bench) -> Starlette:
     """The HTTP runtime's ASGI app (Slack, health, metrics and the ingest routes)."""
     return build_asgi(bench.app, bench.services, extra_routes=incoming_routes(bench.services))
-
-
-@contextmanager
-def http_server(asgi: Any, limits: Limits | None = None) -> Iterator[str]:
-    """Serve ``asgi`` on 127.0.0.1 as ``mlops-bot serve`` does (every limit applied), in a thread."""
-    limits = limits or getattr(getattr(asgi, "state", None), "limits", None) or Limits()
-    # log_config=None: uvicorn's records reach the root logger (and pytest's caplog) like any other
-    config = uvicorn_config(asgi, limits, host="127.0.0.1", port=0, log_config=None, lifespan="off")
-    server = uvicorn.Server(config)
-    # The socket is bound and listening before the server runs: connections made before it serves
-    # wait in the backlog, so nothing has to wait for the server to start.
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(config.backlog)
-    port = sock.getsockname()[1]
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        sock.close()
 
 
 @pytest.fixture
