@@ -134,6 +134,8 @@ class Closer:
 ALLOWED_THREADS: dict[str, str] = {
     # the session's Closer (below): teardown work runs on its pool, joined at the end of the session
     "test-teardown": "tests/conftest.py Closer",
+    # the SageMaker runtime twin's pool, one per process like the moto backend it patches
+    "moto-runtime": "tests/ml/sagemaker/moto_runtime.py",
 }
 
 

@@ -123,6 +123,7 @@ class Session:
         self._started = False
         if self.listeners is not None:
             self.listeners.wait_idle(timeout=30)
+            self.listeners.shutdown(wait=True)  # the pool's threads end with the session, not the process
         if self.notifier is not None:
             self.notifier.close(timeout=10)
         self.services.close()
