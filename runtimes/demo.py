@@ -9,6 +9,7 @@ platform itself: production must serve v1 at the end.
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -58,12 +59,26 @@ def _fresh_home(home: Path) -> bool:
 def _parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="mlops-bot demo", description="A scripted release in the chat.")
     parser.add_argument("--home", type=Path, help="data directory (must hold no release state yet)")
+    parser.add_argument(
+        "--data",
+        metavar="FILE",
+        help="train on FILE (Adult's format, under MLOPS_DATA_DIR) instead of the bundled Adult data",
+    )
     return parser.parse_args(list(argv))
+
+
+def script(data: str | None = None) -> tuple[str, ...]:
+    """The script, its training runs reading ``data`` when given (checked like any InputData)."""
+    if data is None:
+        return SCRIPT
+    quoted = shlex.quote(f"InputData={data}")
+    return tuple(f"{line} {quoted}" if line.startswith("/mlops train") else line for line in SCRIPT)
 
 
 def main_demo(
     argv_or_settings: Sequence[str] | Settings | None = None,
     *,
+    data: str | None = None,
     stdout: IO[str] | None = None,
     stderr: IO[str] | None = None,
 ) -> int:
@@ -76,6 +91,7 @@ def main_demo(
         else:
             args = _parse_args(sys.argv[1:] if argv_or_settings is None else argv_or_settings)
             settings = load_settings(**({"mlops_home": args.home} if args.home is not None else {}))
+            data = args.data or data
     except (ConfigError, ValueError) as exc:
         print(f"mlops-bot demo: {exc}", file=err)
         return 2
@@ -90,17 +106,17 @@ def main_demo(
                 file=out,
             )
         demo_settings = settings.model_copy(update={"mlops_home": home, "mlops_store_path": None})
-        return _run(demo_settings, out, err)
+        return _run(demo_settings, out, err, script(data))
 
 
-def _run(settings: Settings, out: IO[str], err: IO[str]) -> int:
+def _run(settings: Settings, out: IO[str], err: IO[str], lines: tuple[str, ...]) -> int:
     try:
         shell = Shell(settings, user="alice", out=out, err=err, color=use_color("auto", out))
     except (ConfigError, ValueError) as exc:
         print(f"mlops-bot demo: {exc}", file=err)
         return 2
     with quiet_logs(), shell:
-        code = shell.run_script(SCRIPT)
+        code = shell.run_script(lines)
         settled = shell.settle()
         shell.say("")
         shell.say("── transcript (final state of each message) ──", style="bold")
@@ -123,4 +139,4 @@ def _run(settings: Settings, out: IO[str], err: IO[str]) -> int:
         return 0
 
 
-__all__ = ["EXPECTED_PRODUCTION_VERSION", "SCRIPT", "main_demo"]
+__all__ = ["EXPECTED_PRODUCTION_VERSION", "SCRIPT", "main_demo", "script"]

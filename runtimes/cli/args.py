@@ -98,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-color", action="store_true", help="plain text even on a terminal (as NO_COLOR=1)")
     p = sub.add_parser("demo", help="a scripted full release in the terminal chat")
     p.add_argument("--home", type=Path)
+    p.add_argument("--data", metavar="FILE", help="train on FILE (under MLOPS_DATA_DIR), not bundled data")
     p = sub.add_parser("serve", help="HTTP server for Slack and incoming events")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=3000)

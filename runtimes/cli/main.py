@@ -71,7 +71,7 @@ def run_runtime(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "demo":
         from runtimes.demo import main_demo
 
-        return main_demo(settings)
+        return main_demo(settings, data=args.data)
     if args.command == "serve":
         from runtimes.http_server import main_serve
 

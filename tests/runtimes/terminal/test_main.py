@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from ml import datasets
 from runtimes.cli.args import build_parser as cli_parser
 from runtimes.terminal import main_shell, use_color
 from tests import paths
@@ -20,9 +21,9 @@ REPO = paths.ROOT
 
 
 def run_cli(
-    args: list[str], script: str, home: Path, timeout: float = 420
+    args: list[str], script: str, home: Path, timeout: float = 420, **extra_env: str
 ) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, MLOPS_HOME=str(home), NO_COLOR="1")
+    env = dict(os.environ, MLOPS_HOME=str(home), NO_COLOR="1", **extra_env)
     env.pop("MLOPS_USER", None)
     return subprocess.run(
         args, input=script, capture_output=True, text=True, timeout=timeout, env=env, cwd=REPO, check=False
@@ -87,12 +88,13 @@ def test_scripted_release_through_the_cli(home: Path) -> None:
             ":as carol",
             ":click Promote v1",
             ":as alice",
-            "/mlops train num_round=20",
+            "/mlops train num_round=20 InputData=adult-sample.data",
             ":as bob",
             ":click Reject v2 worse than v1",
             "/mlops status",
         ]
     )
+    datasets.write_adult_sample(home / "data" / "adult-sample.data")  # under the default data directory
     out = succeeded(run_cli([*mlops_bot(), "shell", "--home", str(home)], script + "\n", home))
     assert "bob> /mlops approve v1" in out
     assert "Promote to production? Serve v1 in production." in out
@@ -104,8 +106,12 @@ def test_scripted_release_through_the_cli(home: Path) -> None:
     assert "v2 · Rejected" in status
 
 
-def test_demo_runs_a_full_release_and_rolls_back(empty_home: Path) -> None:
-    out = succeeded(run_cli([*mlops_bot(), "demo", "--home", str(empty_home)], "", empty_home, timeout=600))
+def test_demo_runs_a_full_release_and_rolls_back(empty_home: Path, tmp_path: Path) -> None:
+    # The demo's quality is the pipeline's gate, on a sample as on the full set: the sample is faster.
+    sample = datasets.write_adult_sample(tmp_path / "data" / "adult-sample.data")
+    args = [*mlops_bot(), "demo", "--home", str(empty_home), "--data", sample.name]
+    out = succeeded(run_cli(args, "", empty_home, timeout=600, MLOPS_DATA_DIR=str(sample.parent)))
+    assert "alice> /mlops train InputData=adult-sample.data" in out
     assert "carol> /mlops rollback production" in out
     assert "Rolled back production to v1 (was v2)." in out
     assert "── transcript (final state of each message) ──" in out
