@@ -152,6 +152,8 @@ class RuntimeServer(ThreadingHTTPServer):
 
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's default of 5 overflows in a burst: the kernel then resets the excess connections
+    request_queue_size = 128
 
     def __init__(
         self,

@@ -25,10 +25,16 @@ log = logging.getLogger("runtimes.slack_local")
 _BARE_ERROR = "<html><body><h1>Internal Server Error</h1></body></html>"
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    # socketserver's default of 5 overflows when the bot, its notifier and its role lookups call at
+    # once on a busy machine: the kernel then resets the excess connections
+    request_queue_size = 128
+
+
 def serve(slack: LocalSlack, host: str, port: int) -> tuple[ThreadingHTTPServer, threading.Thread]:
     """Start serving ``slack`` on a daemon thread; returns the server and its thread."""
-    server = ThreadingHTTPServer((host, port), _handler_for(slack))
-    server.daemon_threads = True
+    server = _Server((host, port), _handler_for(slack))
     thread = threading.Thread(
         target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="local-slack", daemon=True
     )
