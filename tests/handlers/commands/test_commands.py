@@ -183,7 +183,7 @@ TEXT = st.one_of(
 )
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=TEXT)
 def test_any_command_text_from_someone_without_roles_is_acked_and_changes_nothing(
     fresh_harness: Fresh, text: str
@@ -196,7 +196,7 @@ def test_any_command_text_from_someone_without_roles_is_acked_and_changes_nothin
         assert harness.state() == before
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=TEXT, user=st.sampled_from(["UALICE", "UBOB", "UCAROL"]))
 def test_any_command_text_is_acked_without_errors(
     fresh_harness: Fresh, caplog: pytest.LogCaptureFixture, text: str, user: str
@@ -228,7 +228,7 @@ VALUES = st.one_of(
 )
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     value=VALUES,
     action_id=st.sampled_from(

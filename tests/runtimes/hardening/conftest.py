@@ -298,6 +298,11 @@ class Bench:
         self.settle()
         self.executor.shutdown(wait=True)
         self.notifier.close(timeout=10)
+        # A role lookup still running (this app's, or a Lambda runtime's on the same Slack) would be
+        # reset by the server's close and log an error into whichever test runs next.
+        for thread in threading.enumerate():
+            if thread.name == "mlops-role-refresh":
+                thread.join(timeout=30)
         if later is None:
             self.services.close()
             self.slack.close()
