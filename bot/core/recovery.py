@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 
 from ml.platform import Environment, PlatformError, RolledBack
 
@@ -18,6 +19,9 @@ from .base import ReleaseCore
 from .models import Action, Actor, DeploymentKind, DeploymentRecord, Outcome, Result
 
 log = logging.getLogger(__name__)
+
+#: Audit entries searched for a switch's own: far more than are written while one switch runs.
+AUDIT_LOOKBACK = 200
 
 
 class Recovery:
@@ -81,6 +85,19 @@ class Recovery:
             return result  # another process saw the same rollback and announced it
         return self.core._finish(result, f"v{result.version}->{environment}")
 
+    def _audited(self, action: Action, target: str, since: str) -> bool:
+        """Whether the switch a marker from ``since`` stands for was audited as done."""
+        try:
+            started = datetime.fromisoformat(since)
+        except ValueError:
+            return False
+        if started.tzinfo is None:
+            started = started.replace(tzinfo=UTC)
+        return any(
+            e.action is action and e.target == target and e.outcome is Outcome.DONE and e.at >= started
+            for e in self.core.records.audit(AUDIT_LOOKBACK)
+        )
+
     def _undone(self, environment: Environment, version: int) -> RolledBack | None:
         try:
             return self.core.platform.rolled_back_update(environment, version)
@@ -107,6 +124,17 @@ class Recovery:
             if not (history and (history[-1].version, history[-1].kind) == (version, kind)):
                 core.records.add_deployment(
                     DeploymentRecord(env, version, previous, actor.id, actor.label, core.clock.now(), kind)
+                )
+            elif self._audited(action, target, str(held.get("since", ""))):
+                # recorded and audited: only the marker's release was missed
+                core.records.end(env)
+                return Result(
+                    action,
+                    Outcome.NOOP,
+                    f"{env} serves v{version}: the {kind} by {actor.label} was already recorded.",
+                    actor,
+                    version,
+                    env,
                 )
             core.records.end(env)
             when_ = "while the bot was stopped" if cause == "the bot stopped" else f"but {cause}"

@@ -203,7 +203,7 @@ class Switches:
             core._active.add(environment)
         # The in-flight marker is removed only once the store agrees with the platform; otherwise it
         # stays for ``recovery`` (this process's next operation, or ``recover`` after a restart).
-        settled = False
+        settled = recorded = False
         problem = ""
         try:
             try:
@@ -234,12 +234,13 @@ class Switches:
             by = requested_by or actor  # an approval's automatic staging deploy is the approver's
             record = DeploymentRecord(environment, version, previous, by.id, by.label, core.clock.now(), kind)
             core.records.add_deployment(record)
-            settled = True
+            recorded = True
         finally:
-            with core._lock:
-                core._active.discard(environment)
-            if settled:
-                core.records.end(environment)
+            if not recorded:
+                with core._lock:
+                    core._active.discard(environment)
+                if settled:
+                    core.records.end(environment)
         verbs = {"deploy": "Deployed", "promote": "Promoted", "rollback": "Rolled back"}
         prev = f" (was v{previous})" if previous is not None else ""
         message = (
@@ -247,18 +248,25 @@ class Switches:
             if kind == "rollback"
             else f"{verbs[kind]} v{version} to {environment}{prev}."
         ) + problem
-        result = core._finish(
-            Result(
-                action,
-                Outcome.DONE,
-                message,
-                by,
-                version,
-                environment,
-                data={"from_version": previous, "to_version": version, "kind": kind},
-            ),
-            target,
-        )
+        try:
+            result = core._finish(
+                Result(
+                    action,
+                    Outcome.DONE,
+                    message,
+                    by,
+                    version,
+                    environment,
+                    data={"from_version": previous, "to_version": version, "kind": kind},
+                ),
+                target,
+            )
+            # Released only once audited too: a stop before this leaves the marker for recovery,
+            # which audits the switch if nobody did.
+            core.records.end(environment)
+        finally:
+            with core._lock:
+                core._active.discard(environment)
         if kind == "deploy" and environment == "staging" and core.auto_validate_staging:
             self.validation.validate(SYSTEM, version)
         return result

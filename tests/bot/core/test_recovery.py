@@ -9,11 +9,12 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from bot.core.models import Action, Outcome
+from bot.core.models import Action, DeploymentRecord, Outcome
 from bot.core.records import NS_DEPLOYMENT, NS_INFLIGHT
 from bot.core.service import ReleaseService, local_owner_is_dead
 from bot.store.sqlite import SQLiteStore
@@ -96,6 +97,53 @@ def test_a_switch_that_completed_is_recorded_once(local_release: ReleaseService)
     assert [(r.kind, r.version) for r in release.history("production")] == [("promote", 1)]
     assert release.recover(local_owner_is_dead) == []
     assert release.promote(CAROL, 1).outcome is Outcome.NOOP
+
+
+def promote_marker(since: str) -> dict[str, object]:
+    return {
+        "action": "promote",
+        "version": 1,
+        "previous": None,
+        "kind": "promote",
+        "actor": "carol",
+        "actor_id": CAROL.id,
+        "owner": dead_owner(),
+        "since": since,
+    }
+
+
+def done_promotes(release: ReleaseService) -> int:
+    return sum(1 for e in release.audit(50) if e.action is Action.PROMOTE and e.outcome is Outcome.DONE)
+
+
+def test_a_switch_recorded_and_audited_but_not_released_is_not_audited_again(
+    local_release: ReleaseService,
+) -> None:
+    release = local_release
+    assert release.approve(BOB, 1).ok
+    since = datetime.now(UTC).isoformat()  # the service reads the system clock here
+    assert release.promote(CAROL, 1).outcome is Outcome.DONE
+    # the process stopped after the audit, before releasing the environment
+    release.records.store.put(NS_INFLIGHT, "production", promote_marker(since))
+    results = release.recover(local_owner_is_dead)
+    assert [r.outcome for r in results] == [Outcome.NOOP]
+    assert "already recorded" in results[0].message
+    assert release.records.inflight() == []
+    assert done_promotes(release) == 1 and len(release.history("production")) == 1
+
+
+def test_a_switch_recorded_but_not_audited_is_audited_once(local_release: ReleaseService) -> None:
+    release = local_release
+    assert release.approve(BOB, 1).ok
+    release.platform.deploy("production", 1, "carol")
+    release.records.add_deployment(
+        DeploymentRecord("production", 1, None, CAROL.id, "carol", datetime.now(UTC), "promote")
+    )
+    # the process stopped after recording the switch, before auditing it
+    release.records.store.put(NS_INFLIGHT, "production", promote_marker("2026-01-01T00:00:00"))
+    assert [r.outcome for r in release.recover(local_owner_is_dead)] == [Outcome.DONE]
+    assert done_promotes(release) == 1 and len(release.history("production")) == 1
+    assert release.recover(local_owner_is_dead) == []
 
 
 def test_live_locks_are_left_alone(local_release: ReleaseService) -> None:
