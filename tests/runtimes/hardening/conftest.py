@@ -32,6 +32,7 @@ from bot.services import Services, build_services
 from bot.settings import Settings
 from bot.store.sqlite import SQLiteStore
 from bot.users import LocalUser, user_id
+from handlers.middleware.roles import role_directory
 from ml.platform import ENVIRONMENTS, NotFound
 from runtimes.assembly import create_app, incoming_routes
 from runtimes.http_server import build_asgi
@@ -394,7 +395,11 @@ def make_bench(
         max_attempts=notifier_attempts,
     )
     services.notifier = notifier
-    app = create_app(services, client=slack.web_client(), token_verification_enabled=False)
+    client = slack.web_client()
+    # as a server start does: the user groups are loaded before the first request comes in
+    roles = role_directory(client, config)
+    assert roles.refresh().wait(60), "the user groups did not load"
+    app = create_app(services, client=client, token_verification_enabled=False, roles=roles)
     executor = CountingExecutor(on_done=slack.poke)
     # every change a test may wait for wakes LocalSlack's waiters (Bench.wait_until)
     services.release.subscribe(lambda _result: slack.poke())
