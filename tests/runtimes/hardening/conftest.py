@@ -318,7 +318,13 @@ def done_count(bench: Bench, action: Action) -> int:
 
 
 def wait_done(bench: Bench, action: Action, count: int, timeout: float = 60.0) -> None:
-    bench.wait_until(lambda: done_count(bench, action) >= count, f"{count} x {action.value} done", timeout)
+    try:
+        bench.wait_until(
+            lambda: done_count(bench, action) >= count, f"{count} x {action.value} done", timeout
+        )
+    except AssertionError as exc:
+        recent = [f"{e.action.value} {e.outcome.value}: {e.detail}" for e in bench.services.release.audit(5)]
+        raise AssertionError(f"{exc}; the audit's latest entries: {recent}") from None
 
 
 def confirm_value(response: dict[str, Any]) -> str:
