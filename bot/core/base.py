@@ -99,6 +99,10 @@ class ReleaseCore:
     # -- shared by the concern modules ------------------------------------------
     def _finish(self, result: Result, target: str, detail: str = "") -> Result:
         """Audit, then announce. Order matters: nothing is announced that was not persisted."""
+        self._audit(result, target, detail)
+        return self._announce(result, target)
+
+    def _audit(self, result: Result, target: str, detail: str = "") -> None:
         self.records.add_audit(
             AuditEntry(
                 at=self.clock.now(),
@@ -110,6 +114,8 @@ class ReleaseCore:
                 detail=detail or result.message,
             )
         )
+
+    def _announce(self, result: Result, target: str) -> Result:
         for listener in list(self._listeners):
             try:
                 listener(result)

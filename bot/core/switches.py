@@ -248,25 +248,24 @@ class Switches:
             if kind == "rollback"
             else f"{verbs[kind]} v{version} to {environment}{prev}."
         ) + problem
+        result = Result(
+            action,
+            Outcome.DONE,
+            message,
+            by,
+            version,
+            environment,
+            data={"from_version": previous, "to_version": version, "kind": kind},
+        )
         try:
-            result = core._finish(
-                Result(
-                    action,
-                    Outcome.DONE,
-                    message,
-                    by,
-                    version,
-                    environment,
-                    data={"from_version": previous, "to_version": version, "kind": kind},
-                ),
-                target,
-            )
-            # Released only once audited too: a stop before this leaves the marker for recovery,
-            # which audits the switch if nobody did.
+            core._audit(result, target)
+            # Released once audited too (a stop before this leaves the marker for recovery, which
+            # audits the switch if nobody did), and before the announcement: whoever reads it may act.
             core.records.end(environment)
         finally:
             with core._lock:
                 core._active.discard(environment)
+        core._announce(result, target)
         if kind == "deploy" and environment == "staging" and core.auto_validate_staging:
             self.validation.validate(SYSTEM, version)
         return result
