@@ -16,6 +16,7 @@ from rich.text import Text
 
 from bot.settings import ConfigError, Settings
 from bot.users import LocalUser, load_users, roles_for
+from handlers.middleware.roles import role_directory
 from runtimes.slack_local import LocalSlack
 from runtimes.terminal.errors import ShellError
 from runtimes.terminal.payloads import signed_headers
@@ -30,6 +31,8 @@ log = logging.getLogger(__name__)
 
 #: Longest a script line waits for background work (pipeline runs, deploys, validations).
 SETTLE_TIMEOUT_SECONDS = 900.0
+#: At most this long for the local Slack to list the user groups at start-up.
+ROLE_LOAD_SECONDS = 30.0
 #: How long the transcript must stay unchanged, with nothing running, to count as settled.
 QUIET_SECONDS = 0.3
 
@@ -99,7 +102,11 @@ class Session:
         try:
             client = self.slack.web_client()
             self.notifier = self._notifier(client)
-            self.app = create_app(self.services, client=client)
+            # The local Slack answers at once: load the user groups before the first line is read,
+            # so that a busy machine never shows an early command "roles not known yet".
+            roles = role_directory(client, self.settings)
+            roles.refresh().wait(ROLE_LOAD_SECONDS)
+            self.app = create_app(self.services, client=client, roles=roles)
             self.listeners = track_listeners(self.app)
             # Warm up like a server start: the first parameter lookup imports the training
             # stack (seconds), which must not land inside a 3-second acknowledgement.

@@ -92,7 +92,8 @@ def test_unknown_handle_grants_nothing_and_warns(
     local_slack: LocalSlack, caplog: pytest.LogCaptureFixture
 ) -> None:
     client = WebClient(token=TOKEN, base_url=local_slack.api_url)
-    groups = GroupDirectory(client, {Role.APPROVER: ["ml-approvers", "no-such-group"]}, 300)
+    role_groups = {Role.APPROVER: ["ml-approvers", "no-such-group"]}
+    groups = GroupDirectory(client, role_groups, 300, first_load_wait=60)  # see directory()
     with caplog.at_level(logging.WARNING, logger="handlers.middleware.roles"):
         assert groups.roles_of("UBOB") == {Role.APPROVER}
     assert "no-such-group" in caplog.text and "grants nothing" in caplog.text
