@@ -9,7 +9,8 @@ from bot.core import service
 from bot.core.models import Outcome
 from bot.core.records import NS_INFLIGHT
 from bot.core.service import ReleaseService
-from tests.conftest import BOB, CAROL
+from tests.bot.core.test_recovery import promote_marker
+from tests.conftest import BOB
 
 CORE = Path(service.__file__).parent
 
@@ -35,16 +36,7 @@ def test_names_other_packages_import_stay_in_service() -> None:
 def test_recover_asks_the_callers_probe_and_nothing_else(local_release: ReleaseService) -> None:
     release = local_release
     assert release.approve(BOB, 1).ok
-    marker = {
-        "action": "promote",
-        "version": 1,
-        "previous": None,
-        "kind": "promote",
-        "actor": "carol",
-        "actor_id": CAROL.id,
-        "owner": "build-host-7:4242",
-        "since": "2026-01-01T00:00:00",
-    }
+    marker = promote_marker(owner="build-host-7:4242")
     release.records.store.put(NS_INFLIGHT, "production", marker)
     asked: list[str] = []
 

@@ -32,6 +32,20 @@ def dead_owner() -> str:
     return f"{socket.gethostname()}:{proc.stdout.strip()}"
 
 
+def promote_marker(since: str = "2026-01-01T00:00:00", owner: str | None = None) -> dict[str, object]:
+    """The in-flight marker carol's promote of v1 leaves; by default its owner is a dead process."""
+    return {
+        "action": "promote",
+        "version": 1,
+        "previous": None,
+        "kind": "promote",
+        "actor": "carol",
+        "actor_id": CAROL.id,
+        "owner": owner if owner is not None else dead_owner(),
+        "since": since,
+    }
+
+
 def test_owner_liveness() -> None:
     import socket
 
@@ -45,20 +59,7 @@ def test_interrupted_promote_is_reported_with_the_next_safe_action(local_release
     release = local_release
     assert release.approve(BOB, 1).ok
     # a process died after taking the production lock, before the platform switched
-    release.records.store.put(
-        NS_INFLIGHT,
-        "production",
-        {
-            "action": "promote",
-            "version": 1,
-            "previous": None,
-            "kind": "promote",
-            "actor": "carol",
-            "actor_id": CAROL.id,
-            "owner": dead_owner(),
-            "since": "2026-01-01T00:00:00",
-        },
-    )
+    release.records.store.put(NS_INFLIGHT, "production", promote_marker())
     blocked = release.promote(CAROL, 1)
     assert blocked.outcome is Outcome.REFUSED and "busy" in blocked.message
 
@@ -78,38 +79,12 @@ def test_a_switch_that_completed_is_recorded_once(local_release: ReleaseService)
     release.platform.deploy(
         "production", 1, "carol"
     )  # the platform finished; the process died before recording
-    release.records.store.put(
-        NS_INFLIGHT,
-        "production",
-        {
-            "action": "promote",
-            "version": 1,
-            "previous": None,
-            "kind": "promote",
-            "actor": "carol",
-            "actor_id": CAROL.id,
-            "owner": dead_owner(),
-            "since": "2026-01-01T00:00:00",
-        },
-    )
+    release.records.store.put(NS_INFLIGHT, "production", promote_marker())
     results = release.recover(local_owner_is_dead)
     assert [r.outcome for r in results] == [Outcome.DONE]
     assert [(r.kind, r.version) for r in release.history("production")] == [("promote", 1)]
     assert release.recover(local_owner_is_dead) == []
     assert release.promote(CAROL, 1).outcome is Outcome.NOOP
-
-
-def promote_marker(since: str) -> dict[str, object]:
-    return {
-        "action": "promote",
-        "version": 1,
-        "previous": None,
-        "kind": "promote",
-        "actor": "carol",
-        "actor_id": CAROL.id,
-        "owner": dead_owner(),
-        "since": since,
-    }
 
 
 def done_promotes(release: ReleaseService) -> int:
@@ -140,7 +115,7 @@ def test_a_switch_recorded_but_not_audited_is_audited_once(local_release: Releas
         DeploymentRecord("production", 1, None, CAROL.id, "carol", datetime.now(UTC), "promote")
     )
     # the process stopped after recording the switch, before auditing it
-    release.records.store.put(NS_INFLIGHT, "production", promote_marker("2026-01-01T00:00:00"))
+    release.records.store.put(NS_INFLIGHT, "production", promote_marker())
     assert [r.outcome for r in release.recover(local_owner_is_dead)] == [Outcome.DONE]
     assert done_promotes(release) == 1 and len(release.history("production")) == 1
     assert release.recover(local_owner_is_dead) == []
