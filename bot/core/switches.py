@@ -203,7 +203,7 @@ class Switches:
             core._active.add(environment)
         # The in-flight marker is removed only once the store agrees with the platform; otherwise it
         # stays for ``recovery`` (this process's next operation, or ``recover`` after a restart).
-        settled = recorded = False
+        settled = False
         problem = ""
         try:
             try:
@@ -234,13 +234,31 @@ class Switches:
             by = requested_by or actor  # an approval's automatic staging deploy is the approver's
             record = DeploymentRecord(environment, version, previous, by.id, by.label, core.clock.now(), kind)
             core.records.add_deployment(record)
-            recorded = True
+            result = self._done(action, version, environment, previous, kind, by, problem)
+            core._audit(result, target)
+            # Released once audited too (a stop before this leaves the marker for recovery, which
+            # audits the switch if nobody did), and before the announcement: whoever reads it may act.
+            settled = True
         finally:
-            if not recorded:
-                with core._lock:
-                    core._active.discard(environment)
-                if settled:
-                    core.records.end(environment)
+            with core._lock:
+                core._active.discard(environment)
+            if settled:
+                core.records.end(environment)
+        core._announce(result, target)
+        if kind == "deploy" and environment == "staging" and core.auto_validate_staging:
+            self.validation.validate(SYSTEM, version)
+        return result
+
+    @staticmethod
+    def _done(
+        action: Action,
+        version: int,
+        environment: Environment,
+        previous: int | None,
+        kind: DeploymentKind,
+        by: Actor,
+        problem: str,
+    ) -> Result:
         verbs = {"deploy": "Deployed", "promote": "Promoted", "rollback": "Rolled back"}
         prev = f" (was v{previous})" if previous is not None else ""
         message = (
@@ -248,24 +266,5 @@ class Switches:
             if kind == "rollback"
             else f"{verbs[kind]} v{version} to {environment}{prev}."
         ) + problem
-        result = Result(
-            action,
-            Outcome.DONE,
-            message,
-            by,
-            version,
-            environment,
-            data={"from_version": previous, "to_version": version, "kind": kind},
-        )
-        try:
-            core._audit(result, target)
-            # Released once audited too (a stop before this leaves the marker for recovery, which
-            # audits the switch if nobody did), and before the announcement: whoever reads it may act.
-            core.records.end(environment)
-        finally:
-            with core._lock:
-                core._active.discard(environment)
-        core._announce(result, target)
-        if kind == "deploy" and environment == "staging" and core.auto_validate_staging:
-            self.validation.validate(SYSTEM, version)
-        return result
+        data = {"from_version": previous, "to_version": version, "kind": kind}
+        return Result(action, Outcome.DONE, message, by, version, environment, data=data)
