@@ -1,13 +1,11 @@
-"""Test plumbing for running the app for real: a listener pool that knows when it is idle, and an
-HTTP server in a thread that accepts connections before it starts serving."""
+"""Test plumbing for running the app for real: an HTTP server in a thread that accepts connections
+before it starts serving."""
 
 from __future__ import annotations
 
 import socket
 import threading
-import time
-from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -15,43 +13,6 @@ import uvicorn
 
 from bot.limits import Limits
 from runtimes.http_guard import uvicorn_config
-
-
-class CountingExecutor(ThreadPoolExecutor):
-    """A thread pool that knows when all submitted work (and work it spawned) has finished.
-
-    ``on_done`` is called after each task, so that waiters on state a task changed wake up.
-    """
-
-    def __init__(self, max_workers: int = 16, on_done: Callable[[], None] = lambda: None) -> None:
-        super().__init__(max_workers=max_workers, thread_name_prefix="bench-listener")
-        self._pending = 0
-        self._cond = threading.Condition()
-        self._on_done = on_done
-
-    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
-        with self._cond:
-            self._pending += 1
-
-        def run() -> Any:
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                with self._cond:
-                    self._pending -= 1
-                    self._cond.notify_all()
-                self._on_done()
-
-        return super().submit(run)
-
-    def wait_idle(self, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while self._pending:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise AssertionError(f"{self._pending} listener task(s) still running after {timeout} s")
-                self._cond.wait(left)
 
 
 @contextmanager

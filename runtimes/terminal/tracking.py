@@ -14,10 +14,11 @@ T = TypeVar("T")
 class TrackingExecutor(Executor):
     """Counts work not yet finished, so the shell can tell when Bolt's listeners are done."""
 
-    def __init__(self, inner: Executor) -> None:
+    def __init__(self, inner: Executor, on_done: Callable[[], None] | None = None) -> None:
         self.inner = inner
         self._pending = 0
         self._cond = threading.Condition()
+        self._on_done = on_done  # after each piece of work, so that waiters on what it changed wake
 
     def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Future[T]:
         with self._cond:
@@ -34,6 +35,8 @@ class TrackingExecutor(Executor):
         with self._cond:
             self._pending -= 1
             self._cond.notify_all()
+        if self._on_done is not None:
+            self._on_done()
 
     @property
     def pending(self) -> int:
@@ -48,10 +51,10 @@ class TrackingExecutor(Executor):
         self.inner.shutdown(wait=wait, cancel_futures=cancel_futures)
 
 
-def track_listeners(app: Any) -> TrackingExecutor:
+def track_listeners(app: Any, on_done: Callable[[], None] | None = None) -> TrackingExecutor:
     """Wrap the executor Bolt runs listeners (and lazy listeners) on, to know when they finish."""
     runner = app.listener_runner
-    tracker = TrackingExecutor(runner.listener_executor)
+    tracker = TrackingExecutor(runner.listener_executor, on_done)
     runner.listener_executor = tracker
     lazy = getattr(runner, "lazy_listener_runner", None)
     if lazy is not None and hasattr(lazy, "executor"):

@@ -31,8 +31,8 @@ from handlers.middleware.roles import RoleResolver, role_directory
 from ml.local import LocalPlatform
 from runtimes.assembly import create_app
 from runtimes.slack_local import LocalSlack
+from runtimes.terminal import TrackingExecutor, track_listeners
 from tests.conftest import Closer, copy_home, platform_state
-from tests.serving import CountingExecutor
 
 SECRET = "test-signing-secret"
 TOKEN = "xoxb-test"
@@ -57,7 +57,7 @@ class Harness:
     slack: LocalSlack
     services: Services
     roles: RoleResolver | None = None
-    executor: CountingExecutor | None = None
+    executor: TrackingExecutor | None = None
 
     # -- signed requests -----------------------------------------------------------------
     @staticmethod
@@ -145,7 +145,7 @@ class Harness:
         """Wait until every lazy listener has finished and what they queued for Slack was sent: after
         this, a request that was going to change something has changed it."""
         assert self.executor is not None, "this harness runs listeners on a pool it cannot watch"
-        self.executor.wait_idle()
+        assert self.executor.wait_idle(60), "listener tasks still running after 60 s"
         notifier = self.services.notifier
         assert notifier is not None and notifier.flush(timeout=20), "the Slack outbox did not drain"
 
@@ -194,8 +194,8 @@ def make_harness(slack: LocalSlack, services: Services, **kwargs: Any) -> Harnes
     if "roles" not in kwargs:  # as create_app builds it, warmed up before the first request
         kwargs["roles"] = role_directory(client, services.settings)
         assert kwargs["roles"].refresh().wait(10), "the user groups did not load"
-    executor = kwargs.setdefault("listener_executor", CountingExecutor())
     app = create_app(services, client=client, **kwargs)
+    executor = track_listeners(app)
     return Harness(app, slack, services, kwargs["roles"], executor)
 
 

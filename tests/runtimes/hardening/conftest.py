@@ -3,7 +3,7 @@
 ``Bench`` is the app as ``mlops-bot serve`` builds it (permission middleware, every listener, the
 durable notifier, the ingest routes), wired to a ``LocalSlack`` whose bot token is a per-session
 random secret, so that a leak of any secret can be searched for verbatim. Background work runs on
-a ``CountingExecutor`` so a test can wait until every lazy listener has finished before it checks
+a ``TrackingExecutor`` so a test can wait until every lazy listener has finished before it checks
 state or logs.
 """
 
@@ -37,17 +37,17 @@ from ml.platform import ENVIRONMENTS, NotFound
 from runtimes.assembly import create_app, incoming_routes
 from runtimes.http_server import build_asgi
 from runtimes.slack_local import LocalSlack
+from runtimes.terminal import TrackingExecutor, track_listeners
 from tests.conftest import Closer
 from tests.handlers.events.conftest import Issuer, issuer_server, rsa_keys
 from tests.local_slack import AnswerLog
-from tests.serving import CountingExecutor, http_server
+from tests.serving import http_server
 
 __all__ = [
     "REPO",
     "STATE_NAMESPACES",
     "USERS",
     "Bench",
-    "CountingExecutor",
     "FlakyStore",
     "RecordingNotifier",
     "Secrets",
@@ -185,7 +185,7 @@ class Bench:
     app: App
     notifier: RecordingNotifier
     secrets: Secrets
-    executor: CountingExecutor
+    executor: TrackingExecutor
     channel: str
 
     # -- signed Slack requests -------------------------------------------------------------
@@ -266,7 +266,7 @@ class Bench:
     # -- observing ---------------------------------------------------------------------------
     def settle(self, timeout: float = 60.0) -> None:
         """Wait for every lazy listener to finish."""
-        self.executor.wait_idle(timeout)
+        assert self.executor.wait_idle(timeout), f"listener tasks still running after {timeout} s"
 
     def responses(self) -> list[dict[str, Any]]:
         """Everything posted to response URLs (ephemeral answers), oldest first."""
@@ -406,15 +406,10 @@ def make_bench(
     roles = role_directory(client, config)
     assert roles.refresh().wait(60), "the user groups did not load"
     app = create_app(services, client=client, token_verification_enabled=False, roles=roles)
-    executor = CountingExecutor(on_done=slack.poke)
+    executor = track_listeners(app, on_done=slack.poke)
     # every change a test may wait for wakes LocalSlack's waiters (Bench.wait_until)
     services.release.subscribe(lambda _result: slack.poke())
     services.platform.subscribe(lambda _event: slack.poke())
-    runner = app.listener_runner
-    original = runner.listener_executor
-    runner.listener_executor = executor
-    runner.lazy_listener_runner.executor = executor  # type: ignore[attr-defined]
-    original.shutdown(wait=False)
     return Bench(slack, services, app, notifier, secrets_, executor, channel)
 
 
