@@ -45,7 +45,7 @@ lint: $(VENV)/.test-deps
 	$(BIN)/mypy
 
 test: lint $(INFRA)/.deps $(IAMDB)/.deps  ## lint, type-check, infrastructure linters and the whole test suite
-	$(BIN)/pytest -q -n auto
+	$(BIN)/pytest -q -n auto --dist loadfile
 
 bench: $(VENV)/.test-deps
 	$(BIN)/python -m bench

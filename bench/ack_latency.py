@@ -31,7 +31,8 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -92,7 +93,7 @@ def _train_and_approve(services: Any) -> int:
     alice = Actor(user_id("alice"), "alice", frozenset({Role.TRAINER}))
     bob = Actor(user_id("bob"), "bob", frozenset({Role.APPROVER}))
     release = services.release
-    started = release.train(alice, {})
+    started = release.train(alice, json.loads(os.environ.get("BENCH_TRAIN_PARAMETERS", "{}")))
     if not started.ok:
         raise RuntimeError(f"could not start training: {started.message}")
     execution_id = str(started.data["execution_id"])
@@ -159,8 +160,6 @@ def _serve_app(kind: str) -> None:
             version = _train_and_approve(services)
             warm_up(services)  # as `mlops-bot serve` does before serving
         else:
-            from concurrent.futures import ThreadPoolExecutor
-
             from runtimes.assembly import LISTENER_THREADS
 
             app = App(
@@ -255,6 +254,23 @@ def _start(name: str, args: Sequence[str], env: dict[str, str], logdir: Path) ->
         log.seek(0)
         raise RuntimeError(f"{name} server did not start: {log.read()[-2000:]}")
     return Child(name, proc, json.loads(line[6:]), log)
+
+
+def _start_all(
+    apps: Sequence[tuple[str, dict[str, str]]], logdir: Path, children: list[Child]
+) -> list[Child]:
+    """Start each ``(name, env)`` app at once; every child that started is added to ``children``."""
+    with ThreadPoolExecutor(len(apps)) as pool:
+        futures = [pool.submit(_start, name, [name], env, logdir) for name, env in apps]
+    failures = []
+    for future in futures:
+        try:
+            children.append(future.result())
+        except Exception as exc:  # every failure is reported; the apps that started still get stopped
+            failures.append(f"{type(exc).__name__}: {exc}")
+    if failures:
+        raise RuntimeError("; ".join(failures))
+    return children[-len(apps) :]
 
 
 def _headers(secret: str, body: str) -> dict[str, str]:
@@ -384,8 +400,15 @@ def _wait_idle(url: str, timeout: float = IDLE_TIMEOUT_S) -> float:
 
 
 def run(
-    *, quick: bool = False, requests: int = 1000, concurrency: int = 50, rounds: int | None = None
+    *,
+    quick: bool = False,
+    requests: int = 1000,
+    concurrency: int = 50,
+    rounds: int | None = None,
+    train_parameters: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
+    """Acks of the bot and a bare Bolt app; ``train_parameters`` are those of the run that registers
+    the version the clicks approve (the pipeline's defaults if not given)."""
     if requests < 1 or concurrency < 1:
         raise ValueError(f"requests and concurrency must be >= 1, got {requests} and {concurrency}")
     rounds = rounds or (2 if quick else 4)
@@ -394,6 +417,7 @@ def run(
     secret = secrets.token_hex(16)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MLOPS_", "SLACK_"))}
     env["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent)
+    env["BENCH_TRAIN_PARAMETERS"] = json.dumps(dict(train_parameters or {}))
     children: list[Child] = []
     with tempfile.TemporaryDirectory(prefix="mlops-bench-ack-") as tmp:
         logdir = Path(tmp)
@@ -406,10 +430,17 @@ def run(
                 "BENCH_SLACK_TOKEN": slack.info["token"],
                 "BENCH_SECRET": secret,
             }
-            bot = _start("bot", ["bot"], app_env, logdir)
-            children.append(bot)
-            bare = _start("bare", ["bare"], app_env, logdir)
-            children.append(bare)
+            # The three apps start side by side (the two bots each train a model first); the hung-groups
+            # bot idles until its turn, after the other two have stopped.
+            bot, bare, hung = _start_all(
+                [
+                    ("bot", app_env),
+                    ("bare", app_env),
+                    ("hungbot", {**app_env, "BENCH_GROUP_TTL": str(HUNG_GROUP_TTL_S)}),
+                ],
+                logdir,
+                children,
+            )
             version = int(bot.info["version"])
             channel_id = slack.info["channel_id"]
             makers: dict[str, Callable[[str], str]] = {
@@ -450,12 +481,9 @@ def run(
                     "background_drain_s": drain_s,
                     "met": bot_s["p99_ms"] < GOAL_P99_MS and bot_s["p99_ms"] / bare_s["p99_ms"] <= GOAL_RATIO,
                 }
-            bot.stop()
-            children.remove(bot)
-            hung = _start(
-                "hungbot", ["hungbot"], {**app_env, "BENCH_GROUP_TTL": str(HUNG_GROUP_TTL_S)}, logdir
-            )
-            children.append(hung)
+            for child in (bot, bare):
+                child.stop()
+                children.remove(child)
             urls = list(slack.info["approve_urls"])
             make = makers["approve"]
             results["groups_hang"] = _hung_groups(

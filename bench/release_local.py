@@ -43,7 +43,11 @@ def _wait(release: ReleaseService, execution_id: str) -> int:
         time.sleep(0.05)
 
 
-def release_once(home: Path) -> dict[str, float]:
+#: The two runs' parameters: the defaults, then a shallower model.
+RUNS: tuple[dict[str, str], dict[str, str]] = ({}, {"max_depth": "4"})
+
+
+def release_once(home: Path, runs: tuple[dict[str, str], dict[str, str]] = RUNS) -> dict[str, float]:
     from ml.local import LocalPlatform
 
     t0 = time.perf_counter()
@@ -51,11 +55,11 @@ def release_once(home: Path) -> dict[str, float]:
     release = ReleaseService(platform, SQLiteStore(home / "bot.db"))
     marks: dict[str, float] = {}
     try:
-        v1 = _wait(release, str(release.train(ALICE, {}).data["execution_id"]))
+        v1 = _wait(release, str(release.train(ALICE, runs[0]).data["execution_id"]))
         marks["train_v1_s"] = time.perf_counter() - t0
         assert release.approve(BOB, v1).ok
         assert release.promote(CAROL, v1).ok
-        v2 = _wait(release, str(release.train(ALICE, {"max_depth": "4"}).data["execution_id"]))
+        v2 = _wait(release, str(release.train(ALICE, runs[1]).data["execution_id"]))
         assert release.approve(BOB, v2).ok
         assert release.promote(CAROL, v2).ok
         assert release.rollback(CAROL, "production").ok
@@ -121,11 +125,12 @@ def serving(home: Path, requests: int = 2000, concurrency: int = 8) -> dict[str,
         platform.close()
 
 
-def run() -> dict[str, Any]:
+def run(*, requests: int = 2000, runs: tuple[dict[str, str], dict[str, str]] = RUNS) -> dict[str, Any]:
+    """``requests`` single-row requests each way for serving; ``runs`` are the two runs' parameters."""
     with tempfile.TemporaryDirectory(prefix="mlops-bench-") as tmp:
         home = Path(tmp)
-        release = release_once(home)
-        serve = serving(home)
+        release = release_once(home, runs)
+        serve = serving(home, requests)
     return {
         "machine": machine(),
         "release": {

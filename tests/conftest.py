@@ -7,6 +7,7 @@ names them by absolute path, and nothing rewrites a registered model.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import threading
@@ -189,12 +190,29 @@ def close_later() -> Iterator[Closer]:
         closer.join()
 
 
-@pytest.fixture(scope="session")
-def trained_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An MLOPS_HOME where alice's run registered v1 (PendingManualApproval)."""
+def built_once(tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], object]) -> Path:
+    """``build(folder)`` once per pytest run, shared by every xdist worker, then only read.
+
+    The first worker to ask builds under a lock; the others wait for it and reuse the result. A
+    build that failed leaves no completion mark, so the next worker builds again (and fails the same way).
+    """
+    root = tmp_path_factory.getbasetemp()
+    if "PYTEST_XDIST_WORKER" in os.environ:  # each worker's base is a folder of the run's base
+        root = root.parent
+    target, done = root / f"shared-{name}", root / f"shared-{name}.done"
+    with (root / f"shared-{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            shutil.rmtree(target, ignore_errors=True)
+            target.mkdir()
+            build(target)
+            done.touch()
+    return target
+
+
+def _train_home(home: Path) -> None:
     from ml.local import LocalPlatform
 
-    home = tmp_path_factory.mktemp("trained-home")
     platform = LocalPlatform(home, host_endpoints_in_process=True)
     try:
         execution = platform.start_pipeline({}, requested_by=ALICE.id, git_sha="0123abc")
@@ -203,7 +221,12 @@ def trained_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
         assert done.model_version == 1
     finally:
         platform.close()
-    return home
+
+
+@pytest.fixture(scope="session")
+def trained_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An MLOPS_HOME where alice's run registered v1 (PendingManualApproval)."""
+    return built_once(tmp_path_factory, "trained-home", _train_home)
 
 
 @pytest.fixture(scope="session")
@@ -211,10 +234,12 @@ def two_version_home(trained_home: Path, tmp_path_factory: pytest.TempPathFactor
     """``trained_home`` plus v2 from a second (quick) run of alice's; both PendingManualApproval."""
     from ml.local import LocalPlatform
 
-    home = copy_home(trained_home, tmp_path_factory.mktemp("two-versions") / "home")
-    with LocalPlatform(home, host_endpoints_in_process=True) as platform:
-        assert train_version(platform, ALICE.id) == 2
-    return home
+    def build(folder: Path) -> None:
+        home = copy_home(trained_home, folder / "home")
+        with LocalPlatform(home, host_endpoints_in_process=True) as platform:
+            assert train_version(platform, ALICE.id) == 2
+
+    return built_once(tmp_path_factory, "two-versions", build) / "home"
 
 
 @pytest.fixture(scope="session")
@@ -225,16 +250,18 @@ def release_template(two_version_home: Path, tmp_path_factory: pytest.TempPathFa
     """
     from ml.local import LocalPlatform
 
-    home = copy_home(two_version_home, tmp_path_factory.mktemp("release") / "home")
-    with LocalPlatform(home, host_endpoints_in_process=True) as platform:
-        platform.update_approval(1, ApprovalStatus.APPROVED, "baseline")
-        for env in ENVIRONMENTS:
-            platform.deploy(env, 1, "UCAROL")
-        assert platform_state(platform)[:2] == (
-            ((2, "PendingManualApproval"), (1, "Approved")),
-            ((1, "InService"), (1, "InService")),
-        )
-    return home
+    def build(folder: Path) -> None:
+        home = copy_home(two_version_home, folder / "home")
+        with LocalPlatform(home, host_endpoints_in_process=True) as platform:
+            platform.update_approval(1, ApprovalStatus.APPROVED, "baseline")
+            for env in ENVIRONMENTS:
+                platform.deploy(env, 1, "UCAROL")
+            assert platform_state(platform)[:2] == (
+                ((2, "PendingManualApproval"), (1, "Approved")),
+                ((1, "InService"), (1, "InService")),
+            )
+
+    return built_once(tmp_path_factory, "release", build) / "home"
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ import pytest
 from bench import __main__ as runner
 from bench import ack_latency, body_cap, event_storm, lambda_cold, release_local, status_fanout
 from ml.platform import DT_EXECUTION, ExecutionStatus
+from tests.conftest import QUICK_RUN
 
 
 def _positive(*values: float) -> None:
@@ -96,7 +97,7 @@ def test_event_storm_ends_every_message_in_its_final_state() -> None:
 
 
 def test_ack_latency_answers_every_request() -> None:
-    result = ack_latency.run(requests=40, concurrency=5, rounds=2)
+    result = ack_latency.run(requests=40, concurrency=5, rounds=2, train_parameters=QUICK_RUN)
     assert result["setup"]["requests_per_kind_per_app"] == 40
     assert result["setup"]["version_clicked"] >= 1
     for kind in ("status", "approve"):
@@ -149,7 +150,9 @@ def test_package_sizes_are_attributed_per_distribution(tmp_path: Path) -> None:
 
 
 def test_release_local_summary_matches_its_report() -> None:
-    rows = _rows("release_local", release_local.run())
+    rows = _rows(
+        "release_local", release_local.run(requests=200, runs=(QUICK_RUN, {**QUICK_RUN, "max_depth": "3"}))
+    )
     assert rows[0].met is not None and rows[0].goal != "—"
 
 

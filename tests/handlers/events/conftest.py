@@ -43,7 +43,7 @@ from handlers.events import ingest_routes
 from ml.local import LocalPlatform
 from ml.platform import ApprovalStatus, Environment, NotFound
 from runtimes.slack_local import LocalSlack, Message
-from tests.conftest import Closer, copy_home, train_version
+from tests.conftest import Closer, built_once, copy_home, train_version
 from tests.paths import load_event
 
 ISSUER = "https://token.actions.githubusercontent.com"
@@ -220,12 +220,15 @@ class Client:
 @pytest.fixture(scope="session")
 def ingest_template(two_version_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """v1, v2 and v3 (alice's runs), all Approved; no endpoint deployed yet."""
-    home = copy_home(two_version_home, tmp_path_factory.mktemp("ingest") / "home")
-    with LocalPlatform(home, host_endpoints_in_process=True) as platform:
-        assert train_version(platform, "UALICE") == 3
-        for version in (1, 2, 3):
-            platform.update_approval(version, ApprovalStatus.APPROVED, "fine")
-    return home
+
+    def build(folder: Path) -> None:
+        home = copy_home(two_version_home, folder / "home")
+        with LocalPlatform(home, host_endpoints_in_process=True) as platform:
+            assert train_version(platform, "UALICE") == 3
+            for version in (1, 2, 3):
+                platform.update_approval(version, ApprovalStatus.APPROVED, "fine")
+
+    return built_once(tmp_path_factory, "ingest", build) / "home"
 
 
 @dataclass
