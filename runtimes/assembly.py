@@ -166,6 +166,9 @@ def create_app(
         client = WebClient(token=settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url)
     assert settings.slack_signing_secret is not None
     app = App(
+        # named, or Bolt names the app after its caller's file through inspect.stack(), which reads
+        # the source of every frame on the stack
+        name="mlops-bot",
         client=client,
         signing_secret=settings.slack_signing_secret.get_secret_value(),
         process_before_response=process_before_response,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import random
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,11 +27,27 @@ def load_sample(data_path: Path | None, sample_size: int, seed: int) -> Labelled
     path = Path(data_path) if data_path is not None else datasets.adult_test_path()
     if not path.is_file():
         raise ValueError(f"validation data {path} does not exist")
-    rows: list[list[str]] = []
+    if sample_size < 1:
+        raise ValueError("sample_size must be at least 1")
+    stat = path.stat()
+    rows, labels = _labelled_rows(path, stat.st_mtime_ns, stat.st_size)
+    chosen = random.Random(seed).sample(range(len(rows)), min(sample_size, len(rows)))
+    return LabelledSample([list(rows[i]) for i in chosen], [labels[i] for i in chosen], str(path))
+
+
+@functools.lru_cache(maxsize=4)
+def _labelled_rows(
+    path: Path, _mtime_ns: int, _size: int
+) -> tuple[tuple[tuple[str, ...], ...], tuple[int, ...]]:
+    """Every labelled row of ``path``, parsed once per version of the file (keyed by its mtime and size).
+
+    Each staging validation of a process reads the same file, most often the bundled ``adult.test``.
+    """
+    rows: list[tuple[str, ...]] = []
     labels: list[int] = []
     if datasets.looks_like_adult(path):
         for values, label in datasets.iter_adult_rows(path):
-            rows.append(values)
+            rows.append(tuple(values))
             labels.append(1 if label == datasets.ADULT_POSITIVE_LABEL else 0)
     else:
         with datasets.open_text(path) as handle:
@@ -44,7 +61,7 @@ def load_sample(data_path: Path | None, sample_size: int, seed: int) -> Labelled
                     raise ValueError(f"{path}: line {line_no} starts with {fields[0]!r}, not a 0/1 label")
                 if len(fields) < 2:
                     raise ValueError(f"{path}: line {line_no} has a label but no feature values")
-                rows.append([f.strip() for f in fields[1:]])
+                rows.append(tuple(f.strip() for f in fields[1:]))
                 labels.append(parsed)
     if not rows:
         raise ValueError(f"validation data {path} has no labelled rows")
@@ -55,10 +72,7 @@ def load_sample(data_path: Path | None, sample_size: int, seed: int) -> Labelled
             f"validation data {path}: labelled row {ragged + 1} has {len(rows[ragged])} values "
             f"but the first has {width}; every row must have the columns the endpoint takes"
         )
-    if sample_size < 1:
-        raise ValueError("sample_size must be at least 1")
-    chosen = random.Random(seed).sample(range(len(rows)), min(sample_size, len(rows)))
-    return LabelledSample([rows[i] for i in chosen], [labels[i] for i in chosen], str(path))
+    return tuple(rows), tuple(labels)
 
 
 def _parse_label(text: str) -> int | None:

@@ -200,9 +200,11 @@ def test_concurrent_commands_each_get_their_own_ack(local_harness: Harness, serv
     texts = ["status", "history production", "audit 5", "bogus"] * 10
     bodies = [h.command_body(text, "UERIN") for text in texts]
 
+    # one client, shared by the threads (httpx clients are thread-safe), with a connection for each
+    http = httpx.Client(base_url=server, timeout=60, limits=httpx.Limits(max_connections=len(bodies)))
+
     def post(body: str) -> tuple[int, str]:
-        with httpx.Client(base_url=server, timeout=60) as http:
-            response = http.post("/slack/events", content=body, headers=h.headers(body))
+        response = http.post("/slack/events", content=body, headers=h.headers(body))
         return response.status_code, response.text
 
     results: dict[int, tuple[int, str]] = {}
@@ -214,6 +216,7 @@ def test_concurrent_commands_each_get_their_own_ack(local_harness: Harness, serv
         t.start()
     for t in threads:
         t.join()
+    http.close()
     assert [results[i][0] for i in range(len(bodies))] == [200] * len(bodies)
     for i, text in enumerate(texts):
         if text == "bogus":

@@ -18,7 +18,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from botocore.awsrequest import AWSResponse, HTTPHeaders
 from moto import mock_aws
@@ -26,6 +25,7 @@ from moto import mock_aws
 from ml import parameters, pipeline_cli, serving_code
 from ml.clock import Clock
 from ml.pipeline_cli import main
+from ml.sagemaker.clients import aws_session
 
 #: Sent on every run (``ml.sagemaker.parameters``): the deployment's, not the caller's.
 POLICY = {"AccuracyThreshold": "0.8", "ModelApprovalStatus": "PendingManualApproval"}
@@ -44,7 +44,7 @@ class Aws:
     """A moto-backed session plus canned answers for the calls moto lacks."""
 
     def __init__(self) -> None:
-        self.session = boto3.Session(region_name=REGION)
+        self.session = aws_session(REGION)
         self.sm = self.session.client("sagemaker")
         self.s3 = self.session.client("s3")
         self.calls: dict[str, list[dict[str, Any]]] = {}

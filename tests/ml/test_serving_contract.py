@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
@@ -29,6 +28,7 @@ from ml import serving_code, validate
 from ml.local.container import Container, load_container
 from ml.local.runtime_api import MAX_PAYLOAD_BYTES, TIMED_OUT, RuntimeServer
 from ml.local.script_mode import INTERNAL_SERVER_ERROR_HTML, UserError
+from ml.sagemaker.clients import aws_session
 from tests.ml.clocks import ticking_clock
 
 ROW = "39, State-gov, 77516, Bachelors, 13, Never-married, Adm-clerical, Not-in-family, White, Male, 2174, 0, 40, United-States\n"  # noqa: E501
@@ -93,7 +93,7 @@ def hosting(
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{server.server_address[1]}"
-    client = boto3.client(
+    client = aws_session().client(
         "sagemaker-runtime",
         endpoint_url=url,
         region_name="us-east-1",

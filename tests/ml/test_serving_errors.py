@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
@@ -24,6 +23,7 @@ from ml import serving_code
 from ml.local import LocalPlatform
 from ml.local.runtime_api import MAX_PAYLOAD_BYTES
 from ml.parameters import RunPolicy
+from ml.sagemaker.clients import aws_session
 from tests.ml.conftest import train_version
 from tests.ml.sagemaker import moto_runtime
 
@@ -42,7 +42,7 @@ class Runtime:
 
 
 def _client(**kwargs: Any) -> Any:
-    return boto3.client(
+    return aws_session().client(
         "sagemaker-runtime",
         region_name="us-east-1",
         aws_access_key_id="testing",
@@ -74,8 +74,8 @@ def sagemaker_runtime(trained: tuple[Path, Any], monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     moto_runtime.install()
     with mock_aws():
-        s3 = boto3.client("s3", region_name="us-east-1")
-        sm = boto3.client("sagemaker", region_name="us-east-1")
+        s3 = aws_session().client("s3", region_name="us-east-1")
+        sm = aws_session().client("sagemaker", region_name="us-east-1")
         s3.create_bucket(Bucket="mlops-artifacts")
         s3.put_object(
             Bucket="mlops-artifacts", Key="run/model.tar.gz", Body=moto_runtime.model_archive(trained[0])

@@ -25,7 +25,6 @@ from types import ModuleType
 from typing import Any
 from urllib.parse import urlencode
 
-import boto3
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -35,6 +34,7 @@ from slack_sdk.signature import SignatureVerifier
 from bot.settings import ConfigError
 from bot.store.dynamodb import create_table
 from bot.users import LocalUser
+from ml.sagemaker.clients import aws_session
 from runtimes.slack_local import LocalSlack
 from tests import paths
 
@@ -143,8 +143,9 @@ def env(
         monkeypatch.setenv(name, value)
     monkeypatch.chdir(tmp_path)  # no stray .env file is read
     with mock_aws():
-        create_table(boto3.client("dynamodb", region_name=REGION), TABLE)
-        secret = boto3.client("secretsmanager", region_name=REGION).create_secret(
+        session = aws_session(REGION)
+        create_table(session.client("dynamodb"), TABLE)
+        secret = session.client("secretsmanager").create_secret(
             Name="mlops-bot/tokens",
             SecretString=json.dumps(
                 {

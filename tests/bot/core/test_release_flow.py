@@ -7,19 +7,19 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-import boto3
 import pytest
 
 from bot.core.models import Action, Actor, Outcome, Result
 from bot.core.service import ReleaseService
 from bot.store.sqlite import SQLiteStore
 from ml.platform import ApprovalStatus
+from ml.sagemaker.clients import aws_session
 from tests.conftest import ALICE, BOB, CAROL, DAVE, ERIN, wait_for_run
 
 
 def invoke_production(release: ReleaseService, row: str) -> float:
     platform = release.platform
-    client = boto3.client(
+    client = aws_session().client(
         "sagemaker-runtime",
         endpoint_url=platform.endpoint_url,  # type: ignore[attr-defined]
         region_name="us-east-1",
@@ -56,8 +56,8 @@ class Harness:
         from tests.ml.sagemaker import moto_sagemaker
 
         pkg = moto_sagemaker.register_model_package(
-            boto3.client("sagemaker", region_name="us-east-1"),
-            boto3.client("s3", region_name="us-east-1"),
+            aws_session().client("sagemaker", region_name="us-east-1"),
+            aws_session().client("s3", region_name="us-east-1"),
             self.release.platform.model_package_group,
             accuracy=0.87 if params.get("max_depth") != "3" else 0.86,
             lineage={
@@ -103,7 +103,9 @@ def harness(request: pytest.FixtureRequest) -> Iterator[Harness]:
     mp.setenv("AWS_DEFAULT_REGION", "us-east-1")
     moto_sagemaker.install()
     with mock_aws():
-        moto_sagemaker.create_pipeline(boto3.client("sagemaker", region_name="us-east-1"), PIPELINE, ROLE_ARN)
+        moto_sagemaker.create_pipeline(
+            aws_session().client("sagemaker", region_name="us-east-1"), PIPELINE, ROLE_ARN
+        )
         platform = SageMakerPlatform(make_config())
         tmp = request.getfixturevalue("tmp_path")
         store = SQLiteStore(tmp / "bot.db")

@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
 from bot.core.models import Action, Actor, Outcome
@@ -30,6 +29,7 @@ from handlers.notifications import SlackNotifications
 from handlers.render.release_card import card_key
 from ml.local import events as local_events
 from ml.platform import EndpointStatus, MLPlatform, RolledBack
+from ml.sagemaker.clients import aws_session
 from runtimes.slack_local import LocalSlack, Message
 from tests.conftest import BOB, CAROL
 
@@ -156,9 +156,9 @@ def _sagemaker(tmp_path: Path) -> Bench:
     from tests.ml.sagemaker import moto_sagemaker
     from tests.ml.sagemaker.conftest import ALARMS, ENDPOINTS, GROUP, PIPELINE, ROLE_ARN, make_config
 
-    sm = boto3.client("sagemaker", region_name="us-east-1")
-    s3 = boto3.client("s3", region_name="us-east-1")
-    cloudwatch = boto3.client("cloudwatch", region_name="us-east-1")
+    sm = aws_session().client("sagemaker", region_name="us-east-1")
+    s3 = aws_session().client("s3", region_name="us-east-1")
+    cloudwatch = aws_session().client("cloudwatch", region_name="us-east-1")
     moto_sagemaker.create_pipeline(sm, PIPELINE, ROLE_ARN)
     for name in ALARMS:
         cloudwatch.put_metric_alarm(

@@ -21,6 +21,7 @@ from slack_sdk import WebClient
 from bot.notify import NS_MESSAGE, NS_OUTBOX, NS_OUTBOX_DEAD, Notifier
 from bot.store.sqlite import SQLiteStore
 from ml.clock import SYSTEM_CLOCK
+from ml.sagemaker.clients import aws_session
 from runtimes.slack_local import Fault, LocalSlack, Message, with_generated_ids
 from tests.bot.conftest import FakeClock
 from tests.bot.notify.conftest import TOKEN, Schedule, blocks
@@ -435,13 +436,12 @@ def test_rejects_bad_arguments(make: Callable[..., Notifier]) -> None:
 
 
 def test_works_on_the_dynamodb_store(slack: LocalSlack) -> None:
-    import boto3
     from moto import mock_aws
 
     from bot.store.dynamodb import DynamoDBStore, create_table
 
     with mock_aws():
-        create_table(boto3.client("dynamodb", region_name="us-east-1"), "notify-test")
+        create_table(aws_session().client("dynamodb", region_name="us-east-1"), "notify-test")
         client = WebClient(token=TOKEN, base_url=slack.api_url, timeout=5)
         first = Notifier(client, DynamoDBStore("notify-test", region="us-east-1"), "#mlops", **FAST)
         first.upsert("card:v1", "v1 a", blocks("a"))

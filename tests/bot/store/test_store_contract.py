@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from moto import mock_aws
 
@@ -22,6 +21,7 @@ import bot.store.sqlite as sqlite_module
 from bot.core.store import Store, StoreError
 from bot.store.dynamodb import DynamoDBStore, create_table
 from bot.store.sqlite import SQLiteStore
+from ml.sagemaker.clients import aws_session
 from tests.bot.conftest import FakeClock
 
 TABLE = "mlops-bot-test"
@@ -73,7 +73,7 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock) ->
             s.close()
         return
     with mock_aws(), serialized_moto_dynamodb():
-        client = boto3.client("dynamodb", region_name="us-east-1")
+        client = aws_session().client("dynamodb", region_name="us-east-1")
         create_table(client, TABLE)
         b = Backend("dynamodb", lambda: DynamoDBStore(TABLE, region="us-east-1", clock=clock))
         yield b
@@ -272,7 +272,7 @@ def test_dynamodb_errors_are_store_errors() -> None:
             store.put("decision", "v1", {"a": 1})
         with pytest.raises(StoreError, match="does not exist"):
             store.query("decision")
-        client = boto3.client("dynamodb", region_name="us-east-1")
+        client = aws_session().client("dynamodb", region_name="us-east-1")
         create_table(client, TABLE)
         create_table(client, TABLE)  # idempotent
         ttl = client.describe_time_to_live(TableName=TABLE)["TimeToLiveDescription"]
@@ -307,7 +307,7 @@ def test_expired_records_are_deleted_not_only_hidden(
         return
     # DynamoDB deletes expired items itself (within days), when they carry the table's TTL attribute
     store.put_if_absent("slack-event", "evt-1", {"type": "unknown"}, ttl_seconds=100)
-    client = boto3.client("dynamodb", region_name="us-east-1")
+    client = aws_session().client("dynamodb", region_name="us-east-1")
     item = client.get_item(TableName=TABLE, Key={"pk": {"S": "slack-event"}, "sk": {"S": "evt-1"}})["Item"]
     assert int(item["expires_at"]["N"]) == math.ceil(clock.wall() + 100)
     ttl = client.describe_time_to_live(TableName=TABLE)["TimeToLiveDescription"]

@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
@@ -27,6 +26,7 @@ from ml.platform import (
     InvalidRequest,
     PlatformError,
 )
+from ml.sagemaker.clients import aws_session
 from tests.ml.clocks import ticking_clock
 from tests.ml.conftest import train_version
 
@@ -36,7 +36,7 @@ LOW_GATE = RunPolicy(min_accuracy_threshold=0.5)
 
 
 def runtime_client(url: str) -> Any:
-    return boto3.client(
+    return aws_session().client(
         "sagemaker-runtime",
         endpoint_url=url,
         region_name="us-east-1",

@@ -6,12 +6,12 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-import boto3
 import pytest
 
 from ml.local import LocalPlatform, rollout
 from ml.local.__main__ import main
 from ml.platform import ApprovalStatus, EndpointStatus, InvalidRequest, PlatformError, RolledBack
+from ml.sagemaker.clients import aws_session
 
 ALARM = "mlops-xgboost-production-5xx"
 ROW = (
@@ -31,7 +31,7 @@ def platform(release_home: Path) -> Iterator[LocalPlatform]:
 
 
 def answering_version(platform: LocalPlatform, environment: str) -> str:
-    client = boto3.client(
+    client = aws_session().client(
         "sagemaker-runtime",
         endpoint_url=platform.endpoint_url,
         region_name="us-east-1",

@@ -12,6 +12,7 @@ from moto import mock_aws
 
 from ml.clock import Clock
 from ml.sagemaker import SageMakerConfig, SageMakerPlatform
+from ml.sagemaker.clients import aws_session
 from tests.ml.sagemaker import moto_sagemaker
 
 REGION = "us-east-1"
@@ -88,7 +89,7 @@ def aws() -> Iterator[None]:
 
 @pytest.fixture
 def session(aws: None) -> boto3.Session:
-    return boto3.Session(region_name=REGION)
+    return aws_session(REGION)
 
 
 @pytest.fixture

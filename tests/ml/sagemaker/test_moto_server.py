@@ -9,12 +9,12 @@ import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
 from ml.platform import ApprovalStatus, ExecutionStatus, NotFound, StepStatus
 from ml.sagemaker import SageMakerPlatform, Throttled
+from ml.sagemaker.clients import aws_session
 from tests.ml.sagemaker import moto_sagemaker
 from tests.ml.sagemaker.conftest import GROUP, PIPELINE, REGION, ROLE_ARN, FakeClock, make_config
 from tests.ml.sagemaker.moto_sagemaker import register_model_package, seed_execution, step
@@ -40,7 +40,7 @@ def endpoint_url(server_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
 
 @pytest.fixture
 def clients(endpoint_url: str) -> tuple[Any, Any]:
-    session = boto3.Session(region_name=REGION)
+    session = aws_session(REGION)
     return session.client("sagemaker"), session.client("s3")
 
 

@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
+from ml.sagemaker.clients import aws_session
 from runtimes.cli import main
 from tests.ml.sagemaker import conftest as sagemaker
 from tests.ml.sagemaker import moto_sagemaker
@@ -41,10 +41,13 @@ def on_aws(aws: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("MLOPS_USER", raising=False)
     monkeypatch.delenv("GITHUB_ACTOR", raising=False)
-    sm, s3 = boto3.client("sagemaker", region_name=REGION), boto3.client("s3", region_name=REGION)
+    sm, s3 = (
+        aws_session().client("sagemaker", region_name=REGION),
+        aws_session().client("s3", region_name=REGION),
+    )
     moto_sagemaker.create_pipeline(sm, PIPELINE, ROLE_ARN)
     moto_sagemaker.register_model_package(sm, s3, GROUP, lineage={"requested_by": "U0ALICE"})
-    iam = boto3.client("iam", region_name=REGION)
+    iam = aws_session().client("iam", region_name=REGION)
     trust = json.dumps({"Version": "2012-10-17", "Statement": []})
     iam.create_role(RoleName="Dev", AssumeRolePolicyDocument=trust)
     iam.create_role(RoleName="GitHubCI", Path="/ci/", AssumeRolePolicyDocument=trust)
@@ -53,7 +56,7 @@ def on_aws(aws: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
 
 def act_as(monkeypatch: pytest.MonkeyPatch, role: str, session: str) -> str:
     """Run with the credentials of an assumed-role session, as `aws sts assume-role` gives them."""
-    sts = boto3.client("sts", region_name=REGION)
+    sts = aws_session().client("sts", region_name=REGION)
     creds = sts.assume_role(RoleArn=f"arn:aws:iam::{ACCOUNT}:role/{role}", RoleSessionName=session)[
         "Credentials"
     ]

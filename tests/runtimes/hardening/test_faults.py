@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
 import httpx
 import pytest
 from botocore.exceptions import ClientError, ReadTimeoutError
@@ -40,6 +39,7 @@ from handlers.render.run_message import run_key
 from ml.local import LocalPlatform
 from ml.platform import ENVIRONMENTS, ApprovalStatus, Environment
 from ml.sagemaker import SageMakerPlatform
+from ml.sagemaker.clients import aws_session
 from runtimes.slack_local import LocalSlack
 from tests.conftest import BOB, CAROL, Closer, copy_home, wait_for_process
 from tests.local_slack import AnswerLog
@@ -430,8 +430,8 @@ def aws_bench(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[AwsBe
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     moto_sagemaker.install()
     with mock_aws():
-        sm = boto3.client("sagemaker", region_name="us-east-1")
-        s3 = boto3.client("s3", region_name="us-east-1")
+        sm = aws_session().client("sagemaker", region_name="us-east-1")
+        s3 = aws_session().client("s3", region_name="us-east-1")
         moto_sagemaker.create_pipeline(sm, PIPELINE, ROLE_ARN)
         # One attempt per call: every injected fault reaches the platform code (no botocore retry).
         platform = SageMakerPlatform(make_config(max_attempts=1))
@@ -608,6 +608,8 @@ class ServeProcess:
                 "MLOPS_CHANNEL": slack.channel_id("mlops"),
             }
         )
+        # one client: each new one builds an SSL context, CPU the starting server needs more
+        self.http = httpx.Client(base_url=self.url, timeout=1)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "runtimes.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port)],
             env=env,
@@ -620,7 +622,7 @@ class ServeProcess:
     def _healthy(self) -> bool:
         assert self.proc.poll() is None, self.stderr()
         try:
-            return httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200
+            return self.http.get("/healthz").status_code == 200
         except httpx.HTTPError:
             return False
 
@@ -628,13 +630,15 @@ class ServeProcess:
         return self.proc.stderr.read().decode(errors="replace")[-3000:] if self.proc.stderr else ""
 
     def post(self, body: str, headers: dict[str, str]) -> httpx.Response:
-        return httpx.post(f"{self.url}/slack/events", content=body, headers=headers, timeout=10)
+        return self.http.post("/slack/events", content=body, headers=headers, timeout=10)
 
     def kill(self) -> None:
+        self.http.close()
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait(30)
 
     def stop(self) -> None:
+        self.http.close()
         if self.proc.poll() is None:
             self.proc.terminate()
             try:
