@@ -372,3 +372,19 @@ def test_an_endpoint_scoring_short_rows_fails_the_malformed_check(scorer: Scorer
     detail = _check(report, "malformed_request")["detail"]
     assert "malformed request refused with status 400" in detail
     assert "row one value short was answered as if valid" in detail
+
+
+def test_a_changed_label_first_file_is_read_again(tmp_path: Path) -> None:
+    """The parsed rows are kept per version of the file: an edit (new size or mtime) is seen."""
+    data = tmp_path / "labelled.csv"
+    data.write_text("label,a,b\n1,x,2\n0,y,3\n")
+    first = validate.load_sample(data, 10, seed=1)
+    assert sorted(first.labels) == [0, 1] and sorted(first.rows) == [["x", "2"], ["y", "3"]]
+    first.rows[0][0] = "changed by the caller"  # each draw gets its own lists
+    assert sorted(validate.load_sample(data, 10, seed=1).rows) == [["x", "2"], ["y", "3"]]
+    data.write_text("label,a,b\n1,x,2\n0,y,3\n1,z,4\n")
+    again = validate.load_sample(data, 10, seed=1)
+    assert sorted(again.labels) == [0, 1, 1] and ["z", "4"] in again.rows
+    data.write_text("label,a,b\n1,x\n0,y,3\n")
+    with pytest.raises(ValueError, match="labelled row 2 has 2 values but the first has 1"):
+        validate.load_sample(data, 10, seed=1)
