@@ -65,14 +65,19 @@ def release_flow(h: Harness, send: Send) -> None:
     platform = h.services.platform
     release = h.services.release
 
-    # train (alice) -> the run message is created, then updated in place until Succeeded
-    status, body = send(h.command_body("train num_round=20 max_depth=4 AccuracyThreshold=0.8", "UALICE"))
+    # train (alice) -> one run message, in its final state once the run Succeeded (how many updates it
+    # took depends on how fast the run is: the notifier coalesces them)
+    status, body = send(
+        h.command_body(
+            "train InputData=adult-sample.data num_round=20 max_depth=4 AccuracyThreshold=0.8", "UALICE"
+        )
+    )
     assert status == 200 and "Working on" in body
     started = h.wait_responses(1)[-1]["text"]
     assert "Started a training run" in started
     execution_id = platform.list_executions(1)[0].execution_id
     run = wait_message(h, run_key(execution_id), lambda m: "Succeeded" in m.text, "run Succeeded", 120)
-    assert run.revision >= 2 and run.text.endswith("registered v2")
+    assert run.text.endswith("registered v2")
     assert len([m for m in h.slack.top_level() if m.text.startswith("Training run")]) == 1
     card2 = wait_message(h, "card:v2", lambda m: True, "card v2")
     assert card2.text.startswith("Model v2: PendingManualApproval")

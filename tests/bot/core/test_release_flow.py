@@ -14,7 +14,7 @@ from bot.core.service import ReleaseService
 from bot.store.sqlite import SQLiteStore
 from ml.platform import ApprovalStatus
 from ml.sagemaker.clients import aws_session
-from tests.conftest import ALICE, BOB, CAROL, DAVE, ERIN, wait_for_run
+from tests.conftest import ALICE, BOB, CAROL, DAVE, ERIN, SAMPLE, wait_for_run
 
 
 def invoke_production(release: ReleaseService, row: str) -> float:
@@ -45,7 +45,9 @@ class Harness:
         self.backend = backend
 
     def new_version(self, actor: Actor, params: dict[str, str], git_sha: str) -> int:
-        started = self.release.train(actor, params, git_sha=git_sha)
+        # locally, a real run on the sample the home's data folder holds
+        given = {"InputData": SAMPLE, **params} if self.backend == "local" else params
+        started = self.release.train(actor, given, git_sha=git_sha)
         assert started.outcome is Outcome.DONE, started.message
         run = wait_for_run(self.release.platform, str(started.data["execution_id"]))
         assert run.status.value == "Succeeded", run.failure_reason
@@ -187,7 +189,7 @@ def test_full_release(harness: Harness) -> None:
 
 def test_accuracy_gate_fails_run_and_registers_nothing(local_release: ReleaseService) -> None:
     before = len(local_release.platform.list_model_packages())
-    started = local_release.train(ALICE, {"AccuracyThreshold": "0.99"})
+    started = local_release.train(ALICE, {"InputData": SAMPLE, "AccuracyThreshold": "0.99"})
     assert started.outcome is Outcome.DONE
     run = wait_for_run(local_release.platform, str(started.data["execution_id"]))
     assert run.status.value == "Failed"

@@ -64,7 +64,11 @@ log = logging.getLogger(__name__)
 def drive_release(bench: Bench) -> None:
     """train -> approve v1 -> promote v1 -> approve v2 -> promote v2 -> rollback, all as signed requests."""
     platform = bench.services.platform
-    assert bench.dispatch(bench.command_body("train num_round=20 max_depth=4 AccuracyThreshold=0.8", "alice"))
+    assert bench.dispatch(
+        bench.command_body(
+            "train InputData=adult-sample.data num_round=20 max_depth=4 AccuracyThreshold=0.8", "alice"
+        )
+    )
     wait_done(bench, Action.TRAIN, 1)
     bench.wait_until(
         lambda: (

@@ -478,7 +478,12 @@ def test_no_secret_reaches_logs_slack_or_responses(
                 answers.append(http.post(path, content=body, headers=headers).text)
 
             # a whole release, with the denials and forgeries that come with real use
-            slack(bench.command_body("train num_round=20 max_depth=4 AccuracyThreshold=0.8", "alice"))
+            slack(
+                bench.command_body(
+                    "train InputData=adult-sample.data num_round=20 max_depth=4 AccuracyThreshold=0.8",
+                    "alice",
+                )
+            )
             slack(bench.command_body("approve v1", "erin"))  # denied
             body = bench.command_body("promote v1", "carol")
             slack(body, bench.headers(body, secret="guess"))  # forged
