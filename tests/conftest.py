@@ -28,8 +28,8 @@ from tests.local_slack import local_slack, local_slack_options  # noqa: F401  (t
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     """``-n auto``: two workers per CPU. Tests spend much of their time waiting on child processes,
-    servers and sockets; one worker per CPU leaves the CPUs idle meanwhile (on two CPUs, 4 workers
-    took 208 s and 2 took 227 s; with both CPUs busy elsewhere, 290 s and 392 s)."""
+    servers and sockets; one worker per CPU leaves the CPUs idle meanwhile (on two CPUs, with
+    ``--dist loadfile``: 2 workers took 170 s, 3 took 145 s, 4 took 123 s and 6 took 131 s)."""
     return 2 * len(os.sched_getaffinity(0))
 
 

@@ -193,7 +193,7 @@ def make_harness(slack: LocalSlack, services: Services, **kwargs: Any) -> Harnes
     )
     if "roles" not in kwargs:  # as create_app builds it, warmed up before the first request
         kwargs["roles"] = role_directory(client, services.settings)
-        assert kwargs["roles"].refresh().wait(10), "the user groups did not load"
+        assert kwargs["roles"].refresh().wait(60), "the user groups did not load"
     app = create_app(services, client=client, **kwargs)
     executor = track_listeners(app)
     return Harness(app, slack, services, kwargs["roles"], executor)
