@@ -163,8 +163,10 @@ class GroupDirectory:
         """Roles for a state-changing request; PermissionLookupError when they are unknown."""
         inflight = self._refresh_if_due()
         roles, error = self._usable()
-        if error is not None and inflight is not None and self._never_answered():
-            inflight.wait(self.first_load_wait)  # only before Slack ever answered (start-up)
+        if error is not None and inflight is not None:
+            if self._never_answered():
+                inflight.wait(self.first_load_wait)  # only before Slack ever answered (start-up)
+            # read again: the refresh may have ended since the first read, even without a wait
             roles, error = self._usable()
         if error is not None:
             raise error

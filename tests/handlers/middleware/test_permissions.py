@@ -372,3 +372,17 @@ def test_a_run_from_ci_cannot_be_approved_by_the_same_person_in_slack(
     finally:
         drain(h.app, services)
         close_later(services.close)
+
+
+def test_a_first_load_ending_between_two_reads_is_seen(local_slack: LocalSlack) -> None:
+    """The first lookup ends after roles_of read the empty cache and before it asked whether Slack had
+    ever answered: the answer is used, not "has not answered yet" (seen once on a quiet machine)."""
+    groups = directory(local_slack)
+    never_answered = groups._never_answered
+
+    def late() -> bool:
+        assert groups.wait_refreshed(10)  # the refresh ends here, between the two reads
+        return never_answered()
+
+    groups._never_answered = late  # type: ignore[method-assign]
+    assert groups.roles_of("UBOB") == {Role.APPROVER}
