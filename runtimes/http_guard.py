@@ -4,8 +4,9 @@ uvicorn bounds the size of request headers (h11) and idle keep-alive connections
 a client may take to send its headers, nor how many half-open connections it may hold. The
 protocol here closes a connection whose request headers are not complete within the header timeout,
 and refuses connections beyond ``max_connections`` at once. ``CloseUnreadBodies`` closes the
-connection after any answer given before the request body was read (a 401 before an unauthenticated
-body, a 404), rather than letting the server drain a body nobody wants.
+connection after any answer given before a large request body was read (a 401 before an
+unauthenticated body, a 404), rather than letting the server drain a body nobody wants; the rest of a
+small one is read first, so that the answer is not lost to a reset.
 """
 
 from __future__ import annotations
@@ -89,8 +90,19 @@ def guarded_protocol(limits: Limits) -> type[GuardedH11Protocol]:
     return type("GuardedH11Protocol", (GuardedH11Protocol,), {"limits": limits})
 
 
+#: An answer given before a small body was read (a 401 of a webhook) reads the rest of it first, at most
+#: this much and for this long: closing a connection with unread bytes makes the kernel reset it, and
+#: the client may then lose the answer.
+DRAIN_MAX_BYTES = 64 * 1024
+DRAIN_SECONDS = 2.0
+
+
 class CloseUnreadBodies:
-    """ASGI middleware: an answer sent before the request body was fully read closes the connection."""
+    """ASGI middleware: an answer sent before the request body was fully read closes the connection.
+
+    A small declared body (``DRAIN_MAX_BYTES``) is read to its end first, so that the client gets the
+    answer on a connection that stays usable; a larger or unbounded one is never read.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -99,29 +111,51 @@ class CloseUnreadBodies:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        complete = not _has_body(scope)
+        length = _declared_length(scope)
+        complete = length == 0
 
         async def tracking_receive() -> Message:
             nonlocal complete
             message = await receive()
-            if message["type"] == "http.request" and not message.get("more_body", False):
+            if message["type"] == "http.disconnect" or (
+                message["type"] == "http.request" and not message.get("more_body", False)
+            ):
                 complete = True
             return message
 
+        async def drain() -> None:
+            read = 0
+            while not complete and read <= DRAIN_MAX_BYTES:
+                message = await tracking_receive()
+                read += len(message.get("body", b""))
+
         async def closing_send(message: Message) -> None:
             if message["type"] == "http.response.start" and not complete:
-                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"connection"]
-                message = {**message, "headers": [*headers, (b"connection", b"close")]}
+                if length is not None and length <= DRAIN_MAX_BYTES:
+                    try:
+                        await asyncio.wait_for(drain(), DRAIN_SECONDS)
+                    except TimeoutError:
+                        log.debug("closing a connection: the rest of a refused body did not arrive")
+                if not complete:
+                    headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"connection"]
+                    message = {**message, "headers": [*headers, (b"connection", b"close")]}
             await send(message)
 
         await self.app(scope, tracking_receive, closing_send)
 
 
-def _has_body(scope: Scope) -> bool:
+def _declared_length(scope: Scope) -> int | None:
+    """The body's declared length: 0 for none, None when chunked or unreadable (never drained)."""
+    length = 0
     for name, value in scope.get("headers", []):
-        if name == b"transfer-encoding" or (name == b"content-length" and value.strip() != b"0"):
-            return True
-    return False
+        if name == b"transfer-encoding":
+            return None
+        if name == b"content-length":
+            try:
+                length = int(value.strip())
+            except ValueError:
+                return None
+    return length
 
 
 def uvicorn_config(asgi: Any, limits: Limits, *, host: str, port: int, **options: Any) -> Any:

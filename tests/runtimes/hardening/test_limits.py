@@ -8,6 +8,7 @@ it managed to send before the server answered or hung up.
 
 from __future__ import annotations
 
+import http.client
 import logging
 import select
 import socket
@@ -194,6 +195,44 @@ def test_a_lying_content_length_over_a_short_body_times_out(serve: Callable[...,
     sock.sendall(b"POST /slack/events HTTP/1.1\r\nHost: bot\r\nContent-Length: 1000\r\n\r\ncommand=x")
     answer = closed_by_server(sock)
     assert answer.startswith(b"HTTP/1.1 408 "), answer[:200]
+
+
+def _exchange(sock: socket.socket, request: bytes) -> http.client.HTTPResponse:
+    sock.sendall(request)
+    response = http.client.HTTPResponse(sock)
+    response.begin()
+    response.read()
+    return response
+
+
+def test_a_small_body_refused_before_it_was_read_is_answered_on_a_usable_connection(
+    serve: Callable[..., Served], no_errors: None
+) -> None:
+    """A bearer token checked before the body: the rest of a small body is read, then answered. Closing
+    with unread bytes would make the kernel reset the connection, and the client could lose the 401."""
+    served = serve()
+    body = b'{"detail-type": "x"}' * 150  # 3 KB, all sent before the answer
+    request = (
+        b"POST /events/eventbridge HTTP/1.1\r\nHost: bot\r\nAuthorization: Bearer wrong\r\n"
+        + f"Content-Length: {len(body)}\r\n\r\n".encode()
+        + body
+    )
+    with served.connect() as sock:
+        for _ in range(3):  # one connection: it stays open after each refusal
+            response = _exchange(sock, request)
+            assert response.status == 401 and response.getheader("connection") != "close"
+    assert served.counter.requests["/events/eventbridge"] == 3
+    assert served.counter.bytes["/events/eventbridge"] == 3 * len(body)
+
+
+def test_a_larger_body_refused_before_it_was_read_is_not_read(serve: Callable[..., Served]) -> None:
+    served = serve()
+    declared = 100 * 1024  # over what is read to answer on an open connection
+    with served.connect() as sock:
+        head = b"POST /events/eventbridge HTTP/1.1\r\nHost: bot\r\nAuthorization: Bearer wrong\r\n"
+        response = _exchange(sock, head + f"Content-Length: {declared}\r\n\r\n".encode() + b"x" * 1024)
+        assert response.status == 401 and response.getheader("connection") == "close"
+    assert served.counter.bytes["/events/eventbridge"] == 0
 
 
 # -- headers and connections -----------------------------------------------------------------------------
