@@ -12,6 +12,8 @@ ACTION_PROMOTE = "release_promote"
 ACTION_ROLLBACK = "release_rollback"
 ACTION_ROLLBACK_CONFIRM = "rollback_confirm"
 ACTION_ROLLBACK_CANCEL = "rollback_cancel"
+ACTION_PROMOTE_CONFIRM = "promote_confirm"
+ACTION_PROMOTE_CANCEL = "promote_cancel"
 
 #: Button action ids and the action each one performs. Ids not listed are open (no state change).
 BUTTON_ACTIONS: Mapping[str, Action] = {
@@ -20,6 +22,7 @@ BUTTON_ACTIONS: Mapping[str, Action] = {
     ACTION_PROMOTE: Action.PROMOTE,
     ACTION_ROLLBACK: Action.ROLLBACK,
     ACTION_ROLLBACK_CONFIRM: Action.ROLLBACK,
+    ACTION_PROMOTE_CONFIRM: Action.PROMOTE,
 }
 
 #: the rejection modal, and the block that holds its reason (where errors are shown)

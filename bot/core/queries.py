@@ -7,11 +7,19 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 
-from ml.platform import ENVIRONMENTS, EndpointInfo, Environment, Execution, ModelPackage
+from ml.platform import (
+    ENVIRONMENTS,
+    ApprovalStatus,
+    EndpointInfo,
+    Environment,
+    Execution,
+    ModelPackage,
+    NotFound,
+)
 
 from .base import ReleaseCore
 from .identity import requester_note
-from .models import AuditEntry, DeploymentRecord, VersionView
+from .models import AuditEntry, DeploymentRecord, ValidationReport, VersionView
 
 
 def when(at: datetime) -> str:
@@ -31,6 +39,22 @@ class RollbackPlan:
     from_version: int
     to_version: int
     endpoint: str
+
+
+@dataclass(frozen=True)
+class PromotePlan:
+    version: int
+    #: what production serves now (None: nothing yet)
+    from_version: int | None
+    endpoint: str
+
+
+def validation_refusal(version: int, report: ValidationReport | None) -> str | None:
+    """Why ``version`` cannot be promoted on its staging validation; None when it passed."""
+    if report is not None and report.passed:
+        return None
+    why = "has no staging validation yet" if report is None else "failed its staging validation"
+    return f"v{version} {why}: promote needs a passed staging validation of that exact version."
 
 
 class Queries:
@@ -135,3 +159,23 @@ class Queries:
             )
         endpoint = core.platform.endpoint_name(environment)
         return RollbackPlan(environment, current, version, endpoint)
+
+    def promote_plan(self, version: int) -> PromotePlan | str:
+        """What promoting ``version`` would change, or why it cannot happen (for the confirmation step).
+
+        The promote itself checks everything again, permission included, once confirmed.
+        """
+        core = self.core
+        try:
+            package = core.platform.describe_model_package(version)
+        except NotFound:
+            return f"Model version v{version} does not exist."
+        current = core.serving("production")
+        if current == version:
+            return f"production already serves v{version}."
+        if package.approval_status is not ApprovalStatus.APPROVED:
+            return f"v{version} is {package.approval_status.value}: only Approved versions can be promoted."
+        refusal = validation_refusal(version, core.records.latest_validation(version))
+        if refusal is not None:
+            return refusal
+        return PromotePlan(version, current, core.platform.endpoint_name("production"))

@@ -27,7 +27,7 @@ from .models import (
     Result,
     VersionView,
 )
-from .queries import Queries, RollbackPlan, StatusView, when
+from .queries import PromotePlan, Queries, RollbackPlan, StatusView, when
 from .recovery import Recovery
 from .switches import Switches
 from .validation import Validation, summarize_report
@@ -37,6 +37,7 @@ __all__ = [
     "AUTO_APPROVAL_REASON",
     "AUTO_APPROVER",
     "SYSTEM",
+    "PromotePlan",
     "ReleaseService",
     "ResultListener",
     "RollbackPlan",
@@ -82,6 +83,10 @@ class ReleaseService(ReleaseCore):
     def rollback_plan(self, environment: Environment, version: int | None = None) -> RollbackPlan | str:
         """What a rollback would change, or why it cannot happen (for the confirmation step)."""
         return self._queries.rollback_plan(environment, version)
+
+    def promote_plan(self, version: int) -> PromotePlan | str:
+        """What promoting ``version`` would change, or why it cannot happen (for the confirmation step)."""
+        return self._queries.promote_plan(version)
 
     def requester_note(self, package: ModelPackage) -> str:
         """What a card says when four-eyes cannot place who trained a version; "" when it can."""

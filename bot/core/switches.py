@@ -13,7 +13,7 @@ from . import rollouts
 from .approvals import unconfirmed
 from .base import SYSTEM, ReleaseCore
 from .models import Action, Actor, DeploymentKind, DeploymentRecord, Outcome, Result
-from .queries import Queries
+from .queries import Queries, validation_refusal
 from .recovery import Recovery
 from .validation import Validation
 
@@ -104,17 +104,9 @@ class Switches:
                 environment=environment,
             )
         if action is Action.PROMOTE:
-            report = core.records.latest_validation(version)
-            if report is None or not report.passed:
-                why = "has no staging validation yet" if report is None else "failed its staging validation"
-                return core._refuse(
-                    actor,
-                    action,
-                    target,
-                    f"v{version} {why}: promote needs a passed staging validation of that exact version.",
-                    version=version,
-                    environment=environment,
-                )
+            refusal = validation_refusal(version, core.records.latest_validation(version))
+            if refusal is not None:
+                return core._refuse(actor, action, target, refusal, version=version, environment=environment)
         current = core.serving(environment)
         if current == version:
             return core._refuse(

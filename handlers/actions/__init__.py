@@ -1,12 +1,13 @@
 """Buttons, one module each: on release cards (``approve``, ``promote``, ``reject``, ``rollback``) and on
-rollback confirmations (``rollback_confirm``, ``rollback_cancel``); ``button`` holds what they share.
+confirmations (``promote_confirm``, ``rollback_confirm``, and ``cancel`` for both); ``button`` holds what
+they share.
 """
 
 from __future__ import annotations
 
 from slack_bolt import App
 
-from . import approve, promote, reject, rollback, rollback_cancel, rollback_confirm
+from . import approve, cancel, promote, promote_confirm, reject, rollback, rollback_confirm
 
 
 def register(app: App) -> None:
@@ -15,4 +16,5 @@ def register(app: App) -> None:
     reject.register(app)
     rollback.register(app)
     rollback_confirm.register(app)
-    rollback_cancel.register(app)
+    promote_confirm.register(app)
+    cancel.register(app)

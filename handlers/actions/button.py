@@ -15,13 +15,14 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.core.models import Actor, Result
 from bot.core.service import ReleaseService
+from bot.services import Services
 from handlers.commands.ops import Reply, once, reply_for, safely
 from handlers.context import actor_of, services_of
 from handlers.render.common import decode_value, positive_int, section, to_dicts
 
 log = logging.getLogger(__name__)
 
-__all__ = ["STALE", "run_switch", "tell", "text_reply", "value_of", "version_of"]
+__all__ = ["STALE", "moved_on", "run_confirmed", "run_switch", "tell", "text_reply", "value_of", "version_of"]
 
 STALE = (
     ":warning: This button is out of date or malformed; nothing changed. "
@@ -76,3 +77,30 @@ def run_switch(
         return
     actor = actor_of(context)
     tell(respond, safely(f"{verb} v{version}", lambda: reply_for(act(services.release, actor, version))))
+
+
+def moved_on(env: str, current: int | None, shown: int | None, retry: str) -> Reply | None:
+    """The answer to a Confirm clicked after ``env`` changed; None while it serves what was shown."""
+    if current == shown:
+        return None
+    now = f"v{current}" if current is not None else "no model"
+    was = f"v{shown}" if shown is not None else "no model"
+    return text_reply(
+        f":information_source: {env} now serves {now}, not {was} as when you were asked; "
+        f"nothing changed. Run `{retry}` again."
+    )
+
+
+def run_confirmed(
+    what: str,
+    act: Callable[[Services, Actor], Reply],
+    context: BoltContext,
+    respond: Respond,
+    request: BoltRequest,
+) -> None:
+    """The lazy half of a confirmation's Confirm button: once per click, answered in place."""
+    services = services_of(context)
+    if not once(services, request):
+        return
+    actor = actor_of(context)
+    tell(respond, safely(what, lambda: act(services, actor)), replace=True)

@@ -10,7 +10,7 @@ from bot.slack_text import escape
 from handlers.commands.ops import Reply, safely
 from handlers.context import services_of
 from handlers.ids import ACTION_ROLLBACK
-from handlers.render.status import render_rollback_confirmation
+from handlers.render.confirmations import render_rollback_confirmation
 
 from .button import STALE, tell, text_reply, version_of
 

@@ -6,14 +6,15 @@ from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, BoltRequest, Respond
 
+from bot.core.models import Actor
 from bot.core.service import RollbackPlan
+from bot.services import Services
 from bot.slack_text import escape
-from handlers.commands.ops import Reply, once, reply_for, safely
-from handlers.context import actor_of, services_of
+from handlers.commands.ops import Reply, reply_for
 from handlers.ids import ACTION_ROLLBACK_CONFIRM
 from handlers.render.common import positive_int
 
-from .button import STALE, tell, text_reply, value_of
+from .button import STALE, moved_on, run_confirmed, tell, text_reply, value_of
 
 
 def rollback_confirm_ack(ack: Ack) -> None:
@@ -29,26 +30,18 @@ def rollback_confirm_run(
     if env not in ("staging", "production") or source is None or target is None:
         tell(respond, text_reply(STALE), replace=True)
         return
-    services = services_of(context)
-    if not once(services, request):
-        return
-    actor = actor_of(context)
-    release = services.release
 
-    def run() -> Reply:
-        current = release.serving(env)
-        if current != source:
-            now = f"v{current}" if current is not None else "no model"
-            return text_reply(
-                f":information_source: {env} now serves {now}, not v{source} as when you were asked; "
-                f"nothing changed. Run `/mlops rollback {env}` again."
-            )
+    def act(services: Services, actor: Actor) -> Reply:
+        release = services.release
+        changed = moved_on(env, release.serving(env), source, f"/mlops rollback {env}")
+        if changed is not None:
+            return changed
         plan = release.rollback_plan(env, target)
         if not isinstance(plan, RollbackPlan):
             return text_reply(f":information_source: {escape(plan)} Nothing changed.")
         return reply_for(release.rollback(actor, env, target))
 
-    tell(respond, safely(f"rollback {env}", run), replace=True)
+    run_confirmed(f"rollback {env}", act, context, respond, request)
 
 
 def register(app: App) -> None:

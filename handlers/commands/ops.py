@@ -14,19 +14,14 @@ from typing import Any
 from slack_bolt import BoltRequest
 
 from bot.core.models import Actor, Result
-from bot.core.service import RollbackPlan
+from bot.core.service import PromotePlan, RollbackPlan
 from bot.services import Services
 from bot.slack_text import escape
 from handlers.middleware.edge import replay_key
 from handlers.render.common import result_text, section, to_dicts
+from handlers.render.confirmations import render_promote_confirmation, render_rollback_confirmation
 from handlers.render.release_card import CardState, render_card
-from handlers.render.status import (
-    render_audit,
-    render_environment,
-    render_history,
-    render_rollback_confirmation,
-    render_status,
-)
+from handlers.render.status import render_audit, render_environment, render_history, render_status
 from ml.platform import PlatformError
 
 from .parse import (
@@ -135,7 +130,12 @@ def execute(services: Services, actor: Actor, command: Command) -> Reply:
         case Validate(version=version):
             return reply_for(release.validate(actor, version))
         case Promote(version=version):
-            return reply_for(release.promote(actor, version))
+            # a change to production: asked first, as the buttons and the rollback command do
+            promote_plan = release.promote_plan(version)
+            if not isinstance(promote_plan, PromotePlan):
+                text = f":information_source: {escape(promote_plan)} Nothing changed."
+                return Reply(text, to_dicts([section(text)]))
+            return Reply(*render_promote_confirmation(promote_plan))
         case Rollback(environment=env, version=version):
             plan = release.rollback_plan(env, version)
             if isinstance(plan, str):

@@ -31,6 +31,9 @@ from slack_sdk.models.blocks import (
 from bot.core.models import Action, AuditEntry, Outcome, Result
 from bot.slack_text import escape
 
+#: a message: its notification text and its blocks
+Message = tuple[str, list[dict[str, Any]]]
+
 MAX_BLOCKS = 50
 MAX_SECTION_TEXT = 3000
 MAX_FIELDS = 10

@@ -1,29 +1,20 @@
-"""Read-only answers: overall status, one environment, history, audit, rollback confirmation."""
+"""Read-only answers: overall status, one environment, history, audit."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
-from slack_sdk.models.blocks import (
-    ActionsBlock,
-    Block,
-    ButtonElement,
-    DividerBlock,
-    PlainTextObject,
-)
+from slack_sdk.models.blocks import Block, DividerBlock
 
 from bot.core.models import AuditEntry, DeploymentRecord, VersionView
-from bot.core.service import RollbackPlan, StatusView
+from bot.core.service import StatusView
 from bot.slack_text import escape
-from handlers.ids import ACTION_ROLLBACK_CANCEL, ACTION_ROLLBACK_CONFIRM
 from ml.platform import EndpointInfo, EndpointStatus, Execution
 
 from .common import (
+    Message,
     audit_emoji,
     code,
-    context,
-    encode_value,
     fallback,
     header,
     mention,
@@ -36,16 +27,11 @@ from .common import (
 from .run_message import RUN_EMOJI, short_execution_id
 
 __all__ = [
-    "ACTION_ROLLBACK_CANCEL",
-    "ACTION_ROLLBACK_CONFIRM",
     "render_audit",
     "render_environment",
     "render_history",
-    "render_rollback_confirmation",
     "render_status",
 ]
-
-Message = tuple[str, list[dict[str, Any]]]
 
 
 def _endpoint_line(info: EndpointInfo) -> str:
@@ -152,36 +138,3 @@ def render_audit(entries: Sequence[AuditEntry]) -> Message:
     if chunk:
         blocks.append(section("\n".join(chunk)))
     return fallback(f"Audit log: {len(entries)} entries"), to_dicts(blocks)
-
-
-def render_rollback_confirmation(plan: RollbackPlan) -> Message:
-    value = encode_value({"env": plan.environment, "from": plan.from_version, "to": plan.to_version})
-    env = escape(plan.environment)
-    text = (
-        f":warning: Roll back *{env}*: endpoint {code(plan.endpoint, 120)} "
-        f"goes from *v{plan.from_version}* to *v{plan.to_version}*."
-    )
-    blocks: list[Block] = [
-        section(text),
-        ActionsBlock(
-            block_id="rollback-confirm",
-            elements=[
-                ButtonElement(
-                    text=PlainTextObject(text=f"Confirm: roll back to v{plan.to_version}"),
-                    action_id=ACTION_ROLLBACK_CONFIRM,
-                    value=value,
-                    style="danger",
-                ),
-                ButtonElement(
-                    text=PlainTextObject(text="Cancel"), action_id=ACTION_ROLLBACK_CANCEL, value=value
-                ),
-            ],
-        ),
-        context("Nothing changes until you confirm; your permission is checked again then."),
-    ]
-    return (
-        fallback(
-            f"Roll back {env} ({escape(plan.endpoint)}) from v{plan.from_version} to v{plan.to_version}?"
-        ),
-        to_dicts(blocks),
-    )

@@ -24,6 +24,9 @@ RELEASE_COMMANDS = (
 )
 
 
+YES_HELP = "confirm the change without being asked (for scripts; on a terminal the command asks)"
+
+
 class UsageError(Exception):
     """A command that cannot run as given (exit code 2)."""
 
@@ -82,9 +85,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("version", type=version_arg, nargs="?")
     p = sub.add_parser("promote", parents=[common], help="promote a validated version to production")
     p.add_argument("version", type=version_arg)
+    p.add_argument("--yes", "-y", action="store_true", help=YES_HELP)
     p = sub.add_parser("rollback", parents=[common], help="roll an environment back to an earlier version")
     p.add_argument("environment", type=env_arg)
     p.add_argument("version", type=version_arg, nargs="?")
+    p.add_argument("--yes", "-y", action="store_true", help=YES_HELP)
     p = sub.add_parser("history", parents=[common], help="deployment history of an environment")
     p.add_argument("environment", type=env_arg)
     p = sub.add_parser("audit", parents=[common], help="the newest audit entries")

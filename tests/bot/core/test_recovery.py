@@ -184,7 +184,7 @@ def test_sigkill_during_promote_then_restart(home: Path, moment: str) -> None:
         assert approve.returncode == 0, approve.stderr
         store = SQLiteStore(home / "bot.db")
         proc = subprocess.Popen(
-            [sys.executable, "-m", "runtimes.cli", "promote", "v1", "--as", "carol"],
+            [sys.executable, "-m", "runtimes.cli", "promote", "v1", "--as", "carol", "--yes"],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

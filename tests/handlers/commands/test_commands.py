@@ -262,3 +262,40 @@ def test_any_button_value_is_acked_and_never_errors(
         assert harness.click(action_id, value, "UCAROL").status == 200
         harness.idle()
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+def test_a_typed_promote_asks_first_and_only_confirm_acts(harness: Harness) -> None:
+    harness.command("approve v2 looks good", "UBOB")
+    harness.wait_responses(1)
+    harness.settle()
+    assert harness.services.release.view(2).validation is not None
+    before = harness.state()
+    harness.command("promote v2", "UROSE")
+    ask = harness.wait_responses(2)[-1]
+    endpoint = harness.services.platform.endpoint_name("production")
+    assert f"endpoint `{endpoint}` goes from *v1* to *v2*" in json.dumps(ask["blocks"])
+    values = buttons(ask["blocks"])
+    assert set(values) == {"promote_confirm", "promote_cancel"}
+    assert harness.state() == before  # asking changed nothing
+    harness.click("promote_cancel", values["promote_cancel"], "UROSE")
+    assert harness.wait_responses(3)[-1]["text"] == "Promote cancelled; nothing changed."
+    # the permission is checked again at the confirm: bob approves, but does not release
+    harness.click("promote_confirm", values["promote_confirm"], "UBOB")
+    assert "You need the *releaser* role" in harness.wait_responses(4)[-1]["text"]
+    assert harness.state() == before
+    harness.click("promote_confirm", values["promote_confirm"], "UROSE")
+    done = harness.wait_responses(5)[-1]
+    assert done["replace_original"] is True and "Promoted v2 to production (was v1)" in done["text"]
+    assert harness.services.platform.describe_endpoint("production").version == 2
+
+
+def test_a_typed_promote_that_cannot_happen_says_why_at_once(harness: Harness) -> None:
+    before = harness.state()
+    harness.command("promote v2", "UROSE")
+    text = harness.wait_responses(1)[-1]["text"]
+    assert "v2 is PendingManualApproval: only Approved versions can be promoted. Nothing changed." in text
+    harness.command("promote v1", "UROSE")
+    assert "production already serves v1. Nothing changed." in harness.wait_responses(2)[-1]["text"]
+    harness.command("promote v9", "UROSE")
+    assert "Model version v9 does not exist. Nothing changed." in harness.wait_responses(3)[-1]["text"]
+    assert harness.state() == before

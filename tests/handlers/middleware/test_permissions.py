@@ -150,6 +150,7 @@ BUTTONS: dict[str, tuple[Action, str]] = {
     "release_promote": (Action.PROMOTE, '{"v":2}'),
     "release_rollback": (Action.ROLLBACK, '{"v":1}'),
     "rollback_confirm": (Action.ROLLBACK, '{"env":"production","from":1,"to":1}'),
+    "promote_confirm": (Action.PROMOTE, '{"v":2,"from":1}'),
 }
 
 

@@ -24,10 +24,11 @@ from bot.core.models import (
     ValidationReport,
     VersionView,
 )
-from bot.core.service import RollbackPlan, StatusView
+from bot.core.service import PromotePlan, RollbackPlan, StatusView
 from handlers.commands.ops import reply_for, safely
 from handlers.commands.parse import SUBCOMMANDS, UsageError, parse_command
 from handlers.render.common import result_text
+from handlers.render.confirmations import render_promote_confirmation, render_rollback_confirmation
 from handlers.render.help import render_help
 from handlers.render.help import render_usage_error as usage
 from handlers.render.release_card import CardState, render_card
@@ -36,7 +37,6 @@ from handlers.render.status import (
     render_audit,
     render_environment,
     render_history,
-    render_rollback_confirmation,
     render_status,
 )
 from handlers.views.reject import reject_modal
@@ -238,6 +238,12 @@ def test_audit(entries: list[AuditEntry]) -> None:
 @given(plan=st.builds(RollbackPlan, envs, versions, versions, outside))
 def test_rollback_confirmation(plan: RollbackPlan) -> None:
     assert_safe(payload(render_rollback_confirmation(plan)))
+
+
+@EXAMPLES
+@given(plan=st.builds(PromotePlan, versions, st.none() | versions, outside))
+def test_promote_confirmation(plan: PromotePlan) -> None:
+    assert_safe(payload(render_promote_confirmation(plan)))
 
 
 @EXAMPLES

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -46,7 +47,7 @@ def test_release_through_the_cli(cli_home: Path, capsys: pytest.CaptureFixture[s
     assert doc["outcome"] == "done"
     assert [f["action"] for f in doc["followups"]] == ["deploy", "validate"]
 
-    code, out, err = run(capsys, "promote", "1", "--as", "carol")
+    code, out, err = run(capsys, "promote", "1", "--as", "carol", "--yes")
     assert code == 0, err
     assert "Promoted v1 to production" in out
 
@@ -157,3 +158,41 @@ def test_a_reader_that_goes_away_ends_the_output_quietly(cli_home: Path) -> None
     )
     assert piped.returncode == 0 and piped.stdout == "{\n"
     assert piped.stderr == ""
+
+
+class Terminal(io.StringIO):
+    """stdin of a person at a terminal."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_promote_and_rollback_ask_first(
+    cli_home: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert run(capsys, "approve", "v1", "--as", "bob")[0] == 0
+    endpoint = "mlops-xgboost-production"
+    # piped, without --yes: refused, nothing changed
+    code, out, err = run(capsys, "promote", "v1", "--as", "carol")
+    assert code == 1 and out == ""
+    assert f"Promote v1 to production: endpoint {endpoint} goes from no model to v1." in err
+    assert "Add --yes to confirm without a terminal; nothing changed." in err
+    assert json.loads(run(capsys, "status", "--json")[1])["environments"]["production"]["version"] is None
+    # at a terminal: asked, and only "y" goes ahead
+    asked: list[str] = []
+    monkeypatch.setattr("sys.stdin", Terminal())
+    answers = iter(["n", "y"])
+    monkeypatch.setattr("builtins.input", lambda prompt: asked.append(prompt) or next(answers))
+    code, _, err = run(capsys, "promote", "v1", "--as", "carol")
+    assert code == 1 and "not confirmed; nothing changed" in err
+    code, out, err = run(capsys, "promote", "v1", "--as", "carol")
+    assert code == 0 and "Promoted v1 to production" in out, err
+    assert (
+        asked
+        == [f"Promote v1 to production: endpoint {endpoint} goes from no model to v1. Continue? [y/N] "] * 2
+    )
+    # a refusal is not asked about: nothing would change
+    code, out, _ = run(capsys, "promote", "v1", "--as", "carol")
+    assert code == 0 and "already serves v1" in out and len(asked) == 2
+    audit = json.loads(run(capsys, "audit", "10", "--json")[1])
+    assert [e["outcome"] for e in audit if e["action"] == "promote"] == ["noop", "done"]

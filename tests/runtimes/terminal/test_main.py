@@ -80,12 +80,15 @@ def test_unknown_users_and_buttons_fail_in_process(empty_home: Path) -> None:
 
 
 def test_scripted_release_through_the_cli(home: Path) -> None:
-    """v1 (trained by alice) is approved, promoted by button, then v2 is trained and rejected in a modal."""
+    """v1 (trained by alice) is approved; a typed promote asks first (cancelled), the button promotes; then v2
+    is trained and rejected in a modal."""
     script = "\n".join(
         [
             ":as bob",
             "/mlops approve v1",
             ":as carol",
+            "/mlops promote v1",  # typed: asks first, like the button
+            ":click Cancel",
             ":click Promote v1",
             ":as alice",
             "/mlops train num_round=20 InputData=adult-sample.data",
@@ -97,6 +100,8 @@ def test_scripted_release_through_the_cli(home: Path) -> None:
     datasets.write_adult_sample(home / "data" / "adult-sample.data")  # under the default data directory
     out = succeeded(run_cli([*mlops_bot(), "shell", "--home", str(home)], script + "\n", home))
     assert "bob> /mlops approve v1" in out
+    assert "goes from no model to v1." in out and "Confirm: promote v1 to production]" in out
+    assert "Promote cancelled; nothing changed." in out
     assert "Promote to production? Serve v1 in production." in out
     assert "Promoted v1 to production." in out
     assert "╭─ modal: Reject v2" in out

@@ -1,0 +1,49 @@
+"""The Confirm button of a promote confirmation: promotes, if production is as when asked."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext, BoltRequest, Respond
+
+from bot.core.models import Actor
+from bot.core.service import PromotePlan
+from bot.services import Services
+from bot.slack_text import escape
+from handlers.commands.ops import Reply, reply_for
+from handlers.ids import ACTION_PROMOTE_CONFIRM
+from handlers.render.common import positive_int
+
+from .button import STALE, moved_on, run_confirmed, tell, text_reply, value_of
+
+
+def promote_confirm_ack(ack: Ack) -> None:
+    ack()
+
+
+def promote_confirm_run(
+    body: dict[str, Any], context: BoltContext, respond: Respond, request: BoltRequest
+) -> None:
+    data = value_of(body)
+    version, source = positive_int(data.get("v")), data.get("from")
+    # "from" is the version production served when asked, 0 when it served none
+    if version is None or not isinstance(source, int) or isinstance(source, bool) or source < 0:
+        tell(respond, text_reply(STALE), replace=True)
+        return
+
+    def act(services: Services, actor: Actor) -> Reply:
+        release = services.release
+        shown = source or None
+        changed = moved_on("production", release.serving("production"), shown, f"/mlops promote v{version}")
+        if changed is not None:
+            return changed
+        plan = release.promote_plan(version)
+        if not isinstance(plan, PromotePlan):
+            return text_reply(f":information_source: {escape(plan)} Nothing changed.")
+        return reply_for(release.promote(actor, version))
+
+    run_confirmed(f"promote v{version}", act, context, respond, request)
+
+
+def register(app: App) -> None:
+    app.action(ACTION_PROMOTE_CONFIRM)(ack=promote_confirm_ack, lazy=[promote_confirm_run])

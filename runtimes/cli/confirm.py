@@ -1,0 +1,57 @@
+"""The confirmation a change to production asks for on the command line, as in the chat.
+
+On a terminal the command asks; in a script ``--yes`` says yes. Without either nothing changes:
+a piped ``promote`` never switches production by surprise.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import TextIO
+
+from bot.core.service import PromotePlan, RollbackPlan
+
+__all__ = ["confirm", "promote_question", "rollback_question"]
+
+
+def promote_question(plan: PromotePlan) -> str:
+    was = f"v{plan.from_version}" if plan.from_version is not None else "no model"
+    return (
+        f"Promote v{plan.version} to production: endpoint {plan.endpoint} goes from {was} to v{plan.version}."
+    )
+
+
+def rollback_question(plan: RollbackPlan) -> str:
+    return (
+        f"Roll back {plan.environment}: endpoint {plan.endpoint} goes from v{plan.from_version} "
+        f"to v{plan.to_version}."
+    )
+
+
+def confirm(
+    question: str,
+    yes: bool,
+    *,
+    stdin: TextIO | None = None,
+    ask: Callable[[str], str] | None = None,
+    err: TextIO | None = None,
+) -> int:
+    """0 to go ahead; otherwise the exit code of a change that was not confirmed (1, nothing changed)."""
+    stdin, err, ask = stdin or sys.stdin, err or sys.stderr, ask or input
+    if yes:
+        return 0
+    if not stdin.isatty():
+        print(
+            f"mlops-bot: refused: {question} Add --yes to confirm without a terminal; nothing changed.",
+            file=err,
+        )
+        return 1
+    try:
+        answer = ask(f"{question} Continue? [y/N] ")
+    except EOFError:
+        answer = ""
+    if answer.strip().lower() in ("y", "yes"):
+        return 0
+    print("mlops-bot: not confirmed; nothing changed.", file=err)
+    return 1
