@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 from typing import Any
 
 from slack_sdk.models.blocks import (
@@ -25,6 +26,7 @@ from bot.core.models import ApprovalStatus, DeploymentRecord, VersionView
 from bot.core.service import AUTO_APPROVER
 from bot.slack_text import escape
 from handlers.ids import ACTION_APPROVE, ACTION_PROMOTE, ACTION_REJECT, ACTION_ROLLBACK
+from ml.parameters import PARAMETERS, format_value
 
 from .common import (
     MAX_BUTTON_TEXT,
@@ -96,7 +98,10 @@ def _metric(view: VersionView, key: str) -> str:
     base = prod.get(key)
     if not isinstance(base, int | float):
         return text
-    return f"{text} ({value - base:+.3f} vs v{view.production_version})"
+    delta = f"{value - base:+.3f}"
+    if delta in ("+0.000", "-0.000"):  # equal at the precision shown
+        return f"{text} (= v{view.production_version})"
+    return f"{text} ({delta} vs v{view.production_version})"
 
 
 def _gate(view: VersionView) -> str:
@@ -127,9 +132,39 @@ def _parameters(lineage: dict[str, str] | Any) -> str:
             merged.update(value)
         else:
             merged[key] = raw
-    if not merged:
+    changed = {k: v for k, v in merged.items() if k not in _NOT_LISTED and not _is_default(str(k), v)}
+    if not changed:
         return "defaults"
-    return ", ".join(f"{k}={v}" for k, v in sorted(merged.items(), key=lambda kv: str(kv[0])))
+    return ", ".join(f"{k}={v}" for k, v in sorted(changed.items(), key=lambda kv: str(kv[0])))
+
+
+#: Parameters the card does not list: policy (the same for every run; the threshold is in the quality
+#: gate) and the input data, named on the dataset line (its value may be a path on the bot's host).
+_NOT_LISTED = frozenset({"AccuracyThreshold", "ModelApprovalStatus", "InputData"})
+
+
+def _is_default(name: str, value: Any) -> bool:
+    spec = PARAMETERS.get(name)
+    if spec is None or spec.default is None:
+        return False
+    try:
+        return float(value) == float(spec.default)
+    except (TypeError, ValueError):
+        return str(value) == format_value(spec.default)
+
+
+def _dataset(lineage: dict[str, str] | Any) -> str:
+    """The data set by file name and hash: never the directory it was read from."""
+    digest = str(lineage.get("dataset_sha256", ""))
+    try:
+        given = json.loads(lineage.get("parameters", "") or "{}").get("InputData", "")
+    except (ValueError, AttributeError):
+        given = ""
+    name = PurePosixPath(str(given).replace("\\", "/")).name if given else ""
+    parts = [code(name, 120)] if name else []
+    if digest:
+        parts.append(f"sha256 {code(digest[:12])}")
+    return " · ".join(parts) or "not recorded"
 
 
 def _approval_note(view: VersionView) -> str:
@@ -233,12 +268,11 @@ def render_card(state: CardState, *, with_buttons: bool = True) -> tuple[str, li
     who = lineage.get("requested_by", "")
     trained_by = mention(who) if who else "unknown"
     git_sha = lineage.get("git_sha", "")
-    dataset = lineage.get("dataset_sha256", "")
     run = lineage.get("execution_id", "")
     lineage_lines = [
         f"*Trained by* {trained_by}",
         f"*Git* {code(git_sha[:12]) if git_sha else 'not recorded'}",
-        f"*Dataset* {code(dataset[:12]) if dataset else 'not recorded'}",
+        f"*Dataset* {_dataset(lineage)}",
         f"*Parameters* {code(_parameters(lineage), 1500)}",
     ]
     if run:

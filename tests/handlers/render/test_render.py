@@ -182,3 +182,41 @@ def test_a_run_has_one_message_key_whether_named_by_arn_or_short_id() -> None:
     arn = "arn:aws:sagemaker:us-east-1:123456789012:pipeline/churn-xgb/execution/k2v9d0q7wz1m"
     assert run_key(arn) == run_key("k2v9d0q7wz1m") == "run:k2v9d0q7wz1m"
     assert run_key("k2v9d0q7wz1m") != run_key("a1b2c3d4e5f6")
+
+
+def test_the_card_lists_changed_parameters_and_names_the_data_set_without_its_folder() -> None:
+    recorded = {
+        "InputData": "/home/ci/private/projects/adult-sample.data",
+        "AccuracyThreshold": "0.8",
+        "ModelApprovalStatus": "PendingManualApproval",
+        "TargetColumn": "income",
+        "eta": "0.2",
+        "max_depth": "4",
+        "num_round": "100",
+    }
+    lineage = {
+        "requested_by": "UALICE",
+        "threshold": "0.8",
+        "dataset_sha256": "9229950f4536aa",
+        "parameters": json.dumps(recorded),
+    }
+    _, blocks = render_card(CardState(view(lineage=lineage)))
+    text = json.dumps(blocks, ensure_ascii=False)
+    assert "/home/ci" not in text and "private" not in text
+    assert "*Dataset* `adult-sample.data` · sha256 `9229950f4536`" in text
+    assert "*Parameters* `max_depth=4`" in text  # eta, num_round and TargetColumn are the defaults
+    s3 = {**lineage, "parameters": json.dumps({"InputData": "s3://bucket/data/adult.data", "eta": "0.2"})}
+    text = json.dumps(render_card(CardState(view(lineage=s3)))[1])
+    assert "`adult.data`" in text and "bucket" not in text and "*Parameters* `defaults`" in text
+
+
+def test_a_metric_equal_at_the_shown_precision_says_so() -> None:
+    v = view()
+    equal = VersionView(
+        v.package, v.decision, v.validation, v.environments, {**METRICS, "accuracy": 0.8712}, 1
+    )
+    fields = next(
+        b for b in parsed(render_card(CardState(equal))[1]) if isinstance(b, SectionBlock) and b.fields
+    )
+    assert "0.871 (= v1)" in fields.fields[0].text
+    assert "0.700 (= v1)" in fields.fields[1].text
