@@ -145,12 +145,24 @@ class Queries:
             if d.version not in deployed:
                 deployed.append(d.version)
         if version is None:
-            earlier = [v for v in reversed(deployed) if v != current]
+            # back means older: after a rollback from v2 to v1, going to v2 again is a promote
+            earlier = [v for v in reversed(deployed) if v < current]
             if not earlier:
+                if all(v == current for v in deployed):
+                    return (
+                        f"{environment} has served only v{current}: "
+                        "there is no earlier version to roll back to."
+                    )
                 return (
-                    f"{environment} has served only v{current}: there is no earlier version to roll back to."
+                    f"{environment} has served no version older than v{current}: there is nothing to roll "
+                    f"back to (a newer version goes back in with `promote`)."
                 )
             version = earlier[0]
+        elif version > current:
+            return (
+                f"v{version} is newer than v{current}, which {environment} serves: a rollback only goes "
+                f"back; `promote v{version}` moves forward."
+            )
         elif version not in deployed:
             before = ", ".join(f"v{v}" for v in sorted(set(deployed))) or "none"
             return (

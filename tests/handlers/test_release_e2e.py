@@ -128,6 +128,11 @@ def release_flow(h: Harness, send: Send) -> None:
     wait_thread(h, "card:v1", "Rolled back production to v1 (was v2)")
     wait_thread(h, "card:v2", "rolled back from v2 to v1")
     wait_message(h, "card:v2", lambda m: "release_rollback" not in card_buttons(m), "v2 card updated")
+    # v1 serves production again, and the only version it replaced is newer: no "roll back" forward
+    card1 = wait_message(
+        h, "card:v1", lambda m: "serves *production*" in json.dumps(m.blocks), "v1 card serving production"
+    )
+    assert "release_rollback" not in card_buttons(card1)
 
     # registry and audit agree with what the channel shows
     assert platform.describe_model_package(1).approval_status is ApprovalStatus.APPROVED

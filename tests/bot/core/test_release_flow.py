@@ -165,6 +165,11 @@ def test_full_release(harness: Harness) -> None:
     assert release.serving("production") == first
     if p1 is not None:
         assert harness.invoke_production(RAW_ROW) == pytest.approx(p1)
+    # back means older: the newer version goes in again by promote, never by "rollback"
+    assert "no version older than" in str(release.rollback_plan("production"))
+    forward = release.rollback(CAROL, "production", second)
+    assert forward.outcome is Outcome.REFUSED and f"`promote v{second}` moves forward" in forward.message
+    assert release.serving("production") == first
 
     history = release.history("production")
     assert [(r.kind, r.version) for r in history] == [
@@ -181,6 +186,7 @@ def test_full_release(harness: Harness) -> None:
     assert sum(1 for e in audit if e.action is Action.TRAIN and e.outcome is Outcome.DONE) == 2
     refusals = [e for e in audit if e.outcome is Outcome.REFUSED]
     assert refusals and refusals[0].actor_name == "alice"
+    assert refusals[-1].action is Action.ROLLBACK and refusals[-1].actor_name == "carol"
     # every persisted change was announced, in the order it was persisted
     assert [(r.action, r.actor.label) for r in announced if r.outcome is Outcome.DONE] == [
         (a, n) for a, n, _ in done
