@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 from typing import Any
 
 from slack_sdk.models.blocks import (
@@ -26,7 +25,6 @@ from bot.core.models import ApprovalStatus, DeploymentRecord, VersionView
 from bot.core.service import AUTO_APPROVER
 from bot.slack_text import escape
 from handlers.ids import ACTION_APPROVE, ACTION_PROMOTE, ACTION_REJECT, ACTION_ROLLBACK
-from ml.parameters import PARAMETERS, format_value
 
 from .common import (
     MAX_BUTTON_TEXT,
@@ -41,6 +39,7 @@ from .common import (
     truncate,
     when,
 )
+from .parameters import changed_parameters, data_file_name
 
 __all__ = [
     "ACTION_APPROVE",
@@ -118,7 +117,8 @@ def _gate(view: VersionView) -> str:
     return f"*Quality gate*\n{mark}: accuracy {accuracy:.3f} vs threshold {threshold:g}"
 
 
-def _parameters(lineage: dict[str, str] | Any) -> str:
+def _recorded(lineage: dict[str, str] | Any) -> dict[str, Any]:
+    """The run's parameters as the registry recorded them (JSON), hyperparameters included."""
     merged: dict[str, Any] = {}
     for key in ("parameters", "hyperparameters"):
         raw = lineage.get(key, "")
@@ -132,35 +132,13 @@ def _parameters(lineage: dict[str, str] | Any) -> str:
             merged.update(value)
         else:
             merged[key] = raw
-    changed = {k: v for k, v in merged.items() if k not in _NOT_LISTED and not _is_default(str(k), v)}
-    if not changed:
-        return "defaults"
-    return ", ".join(f"{k}={v}" for k, v in sorted(changed.items(), key=lambda kv: str(kv[0])))
-
-
-#: Parameters the card does not list: policy (the same for every run; the threshold is in the quality
-#: gate) and the input data, named on the dataset line (its value may be a path on the bot's host).
-_NOT_LISTED = frozenset({"AccuracyThreshold", "ModelApprovalStatus", "InputData"})
-
-
-def _is_default(name: str, value: Any) -> bool:
-    spec = PARAMETERS.get(name)
-    if spec is None or spec.default is None:
-        return False
-    try:
-        return float(value) == float(spec.default)
-    except (TypeError, ValueError):
-        return str(value) == format_value(spec.default)
+    return merged
 
 
 def _dataset(lineage: dict[str, str] | Any) -> str:
     """The data set by file name and hash: never the directory it was read from."""
     digest = str(lineage.get("dataset_sha256", ""))
-    try:
-        given = json.loads(lineage.get("parameters", "") or "{}").get("InputData", "")
-    except (ValueError, AttributeError):
-        given = ""
-    name = PurePosixPath(str(given).replace("\\", "/")).name if given else ""
+    name = data_file_name(_recorded(lineage))
     parts = [code(name, 120)] if name else []
     if digest:
         parts.append(f"sha256 {code(digest[:12])}")
@@ -273,7 +251,7 @@ def render_card(state: CardState, *, with_buttons: bool = True) -> tuple[str, li
         f"*Trained by* {trained_by}",
         f"*Git* {code(git_sha[:12]) if git_sha else 'not recorded'}",
         f"*Dataset* {_dataset(lineage)}",
-        f"*Parameters* {code(_parameters(lineage), 1500)}",
+        f"*Parameters* {code(changed_parameters(_recorded(lineage)), 1500)}",
     ]
     if run:
         lineage_lines.append(f"*Run* {code(run.rsplit('/', 1)[-1], 120)}")

@@ -11,6 +11,7 @@ from bot.slack_text import escape
 from ml.platform import PIPELINE_STEPS, Execution, ExecutionStatus, StepInfo, StepStatus
 
 from .common import code, context, duration, fallback, header, mention, quote, section, to_dicts, truncate
+from .parameters import changed_parameters, data_file_name
 
 __all__ = ["render_run", "run_key", "short_execution_id"]
 
@@ -63,7 +64,10 @@ def _step_line(step: StepInfo, now: datetime | None) -> str:
 def render_run(execution: Execution, now: datetime | None = None) -> tuple[str, list[dict[str, Any]]]:
     short = escape(short_execution_id(execution.execution_id))
     status = execution.status
-    params = ", ".join(f"{k}={v}" for k, v in sorted(execution.parameters.items())) or "defaults"
+    params = changed_parameters(execution.parameters)
+    data = data_file_name(execution.parameters)
+    if data:
+        params = f"{params} on {data}"
     took = duration(execution.started_at, execution.ended_at, now)
     blocks: list[Block] = [
         header(f"Training run {short}"),

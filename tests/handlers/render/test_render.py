@@ -220,3 +220,19 @@ def test_a_metric_equal_at_the_shown_precision_says_so() -> None:
     )
     assert "0.871 (= v1)" in fields.fields[0].text
     assert "0.700 (= v1)" in fields.fields[1].text
+
+
+def test_run_message_lists_changed_parameters_and_the_data_file_without_its_folder() -> None:
+    recorded = {
+        "InputData": "/srv/bot/.mlops/data/adult-sample.data",
+        "AccuracyThreshold": "0.8",
+        "ModelApprovalStatus": "PendingManualApproval",
+        "eta": "0.2",
+        "num_round": "20",
+    }
+    execution = Execution(
+        "abc", ExecutionStatus.EXECUTING, recorded, "UALICE", None, T0, None, None, (), None
+    )
+    text = json.dumps(render_run(execution, T0)[1])
+    assert "/srv/bot" not in text and "ModelApprovalStatus" not in text
+    assert "`num_round=20 on adult-sample.data`" in text
