@@ -16,9 +16,9 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from bot.core.models import Actor, Result
 from bot.core.service import ReleaseService
 from bot.services import Services
-from handlers.commands.ops import Reply, once, reply_for, safely
+from handlers.commands.ops import Reply, once, reply_for, safely, text_reply
 from handlers.context import actor_of, services_of
-from handlers.render.common import decode_value, positive_int, section, to_dicts
+from handlers.render.common import decode_value, positive_int
 
 log = logging.getLogger(__name__)
 
@@ -39,10 +39,6 @@ def value_of(body: dict[str, Any]) -> dict[str, Any]:
 
 def version_of(body: dict[str, Any]) -> int | None:
     return positive_int(value_of(body).get("v"))
-
-
-def text_reply(text: str) -> Reply:
-    return Reply(text, to_dicts([section(text)]))
 
 
 def tell(respond: Respond, reply: Reply, *, replace: bool = False) -> None:

@@ -9,8 +9,7 @@ from slack_bolt import Ack, App, BoltContext, BoltRequest, Respond
 from bot.core.models import Actor
 from bot.core.service import PromotePlan
 from bot.services import Services
-from bot.slack_text import escape
-from handlers.commands.ops import Reply, reply_for
+from handlers.commands.ops import Reply, reply_for, unchanged
 from handlers.ids import ACTION_PROMOTE_CONFIRM
 from handlers.render.common import positive_int
 
@@ -39,7 +38,7 @@ def promote_confirm_run(
             return changed
         plan = release.promote_plan(version)
         if not isinstance(plan, PromotePlan):
-            return text_reply(f":information_source: {escape(plan)} Nothing changed.")
+            return unchanged(plan)
         return reply_for(release.promote(actor, version))
 
     run_confirmed(f"promote v{version}", act, context, respond, request)

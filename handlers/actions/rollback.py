@@ -6,8 +6,7 @@ from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, Respond
 
-from bot.slack_text import escape
-from handlers.commands.ops import Reply, safely
+from handlers.commands.ops import Reply, safely, unchanged
 from handlers.context import services_of
 from handlers.ids import ACTION_ROLLBACK
 from handlers.render.confirmations import render_rollback_confirmation
@@ -37,7 +36,7 @@ def rollback_ask(body: dict[str, Any], context: BoltContext, respond: Respond) -
             )
         found = release.rollback_plan("production")
         if isinstance(found, str):
-            return text_reply(f":information_source: {escape(found)} Nothing changed.")
+            return unchanged(found)
         return Reply(*render_rollback_confirmation(found))
 
     tell(respond, safely("rollback", plan))

@@ -9,8 +9,7 @@ from slack_bolt import Ack, App, BoltContext, BoltRequest, Respond
 from bot.core.models import Actor
 from bot.core.service import RollbackPlan
 from bot.services import Services
-from bot.slack_text import escape
-from handlers.commands.ops import Reply, reply_for
+from handlers.commands.ops import Reply, reply_for, unchanged
 from handlers.ids import ACTION_ROLLBACK_CONFIRM
 from handlers.render.common import positive_int
 
@@ -38,7 +37,7 @@ def rollback_confirm_run(
             return changed
         plan = release.rollback_plan(env, target)
         if not isinstance(plan, RollbackPlan):
-            return text_reply(f":information_source: {escape(plan)} Nothing changed.")
+            return unchanged(plan)
         return reply_for(release.rollback(actor, env, target))
 
     run_confirmed(f"rollback {env}", act, context, respond, request)

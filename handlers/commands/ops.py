@@ -42,7 +42,17 @@ from .parse import (
 
 log = logging.getLogger(__name__)
 
-__all__ = ["NS_ONCE", "Reply", "card_state", "execute", "once", "reply_for", "safely"]
+__all__ = [
+    "NS_ONCE",
+    "Reply",
+    "card_state",
+    "execute",
+    "once",
+    "reply_for",
+    "safely",
+    "text_reply",
+    "unchanged",
+]
 
 #: Store namespace of lazy work already started (Lambda's async retries may deliver twice).
 NS_ONCE = "slack-once"
@@ -84,6 +94,15 @@ def once(services: Services, request: BoltRequest) -> bool:
 
 def reply_for(result: Result) -> Reply:
     return Reply(result_text(result), to_dicts([section(result_text(result))]), result)
+
+
+def text_reply(text: str) -> Reply:
+    return Reply(text, to_dicts([section(text)]))
+
+
+def unchanged(reason: str) -> Reply:
+    """Why an asked change cannot happen (outside text, escaped here), and that nothing changed."""
+    return text_reply(f":information_source: {escape(reason)} Nothing changed.")
 
 
 def card_state(services: Services, version: int) -> CardState:
@@ -133,14 +152,12 @@ def execute(services: Services, actor: Actor, command: Command) -> Reply:
             # a change to production: asked first, as the buttons and the rollback command do
             promote_plan = release.promote_plan(version)
             if not isinstance(promote_plan, PromotePlan):
-                text = f":information_source: {escape(promote_plan)} Nothing changed."
-                return Reply(text, to_dicts([section(text)]))
+                return unchanged(promote_plan)
             return Reply(*render_promote_confirmation(promote_plan))
         case Rollback(environment=env, version=version):
             plan = release.rollback_plan(env, version)
             if isinstance(plan, str):
-                text = f":information_source: {escape(plan)} Nothing changed."
-                return Reply(text, to_dicts([section(text)]))
+                return unchanged(plan)
             return Reply(*render_rollback_confirmation(plan))
         case History(environment=env):
             return Reply(*render_history(env, release.history(env)))
@@ -161,4 +178,4 @@ def safely(what: str, work: Callable[[], Reply]) -> Reply:
     except Exception:
         log.exception("%s failed", what)
         text = f":x: Something went wrong while running {escape(what)}; the error was logged."
-    return Reply(text, to_dicts([section(text)]))
+    return text_reply(text)

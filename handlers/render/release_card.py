@@ -135,10 +135,10 @@ def _recorded(lineage: dict[str, str] | Any) -> dict[str, Any]:
     return merged
 
 
-def _dataset(lineage: dict[str, str] | Any) -> str:
+def _dataset(lineage: dict[str, str] | Any, recorded: dict[str, Any]) -> str:
     """The data set by file name and hash: never the directory it was read from."""
     digest = str(lineage.get("dataset_sha256", ""))
-    name = data_file_name(_recorded(lineage))
+    name = data_file_name(recorded)
     parts = [code(name, 120)] if name else []
     if digest:
         parts.append(f"sha256 {code(digest[:12])}")
@@ -247,11 +247,12 @@ def render_card(state: CardState, *, with_buttons: bool = True) -> tuple[str, li
     trained_by = mention(who) if who else "unknown"
     git_sha = lineage.get("git_sha", "")
     run = lineage.get("execution_id", "")
+    recorded = _recorded(lineage)
     lineage_lines = [
         f"*Trained by* {trained_by}",
         f"*Git* {code(git_sha[:12]) if git_sha else 'not recorded'}",
-        f"*Dataset* {_dataset(lineage)}",
-        f"*Parameters* {code(changed_parameters(_recorded(lineage)), 1500)}",
+        f"*Dataset* {_dataset(lineage, recorded)}",
+        f"*Parameters* {code(changed_parameters(recorded), 1500)}",
     ]
     if run:
         lineage_lines.append(f"*Run* {code(run.rsplit('/', 1)[-1], 120)}")
