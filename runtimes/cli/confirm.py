@@ -12,21 +12,26 @@ from typing import TextIO
 
 from bot.core.service import PromotePlan, RollbackPlan
 
-__all__ = ["confirm", "promote_question", "rollback_question"]
+__all__ = ["ask_first", "confirm", "question"]
 
 
-def promote_question(plan: PromotePlan) -> str:
-    was = f"v{plan.from_version}" if plan.from_version is not None else "no model"
-    return (
-        f"Promote v{plan.version} to production: endpoint {plan.endpoint} goes from {was} to v{plan.version}."
-    )
-
-
-def rollback_question(plan: RollbackPlan) -> str:
+def question(plan: PromotePlan | RollbackPlan) -> str:
+    """What a change to production does, named as the chat's confirmation names it."""
+    if isinstance(plan, PromotePlan):
+        was = f"v{plan.from_version}" if plan.from_version is not None else "no model"
+        return (
+            f"Promote v{plan.version} to production: endpoint {plan.endpoint} "
+            f"goes from {was} to v{plan.version}."
+        )
     return (
         f"Roll back {plan.environment}: endpoint {plan.endpoint} goes from v{plan.from_version} "
         f"to v{plan.to_version}."
     )
+
+
+def ask_first(plan: PromotePlan | RollbackPlan | str, yes: bool) -> int:
+    """``confirm`` for a plan; 0 for a change that cannot happen (the core then refuses it, audited)."""
+    return 0 if isinstance(plan, str) else confirm(question(plan), yes)
 
 
 def confirm(

@@ -11,13 +11,13 @@ import time
 from collections.abc import Callable
 
 from bot.core.models import Actor, Result
-from bot.core.service import PromotePlan, RollbackPlan, local_owner_is_dead
+from bot.core.service import local_owner_is_dead
 from bot.services import Services, build_services
 from bot.settings import Settings
 from bot.users import load_users
 from ml.platform import Execution
 from runtimes.cli.args import UsageError
-from runtimes.cli.confirm import confirm, promote_question, rollback_question
+from runtimes.cli.confirm import ask_first
 from runtimes.cli.identity import resolve_actor
 from runtimes.cli.output import result_json, result_line, to_jsonable
 from runtimes.cli.reports import Reports
@@ -140,16 +140,12 @@ def run_release_command(args: argparse.Namespace, settings: Settings) -> int:
             case "validate":
                 return cli.finish(services.release.validate(cli.who(), args.version))
             case "promote":
-                promote = services.release.promote_plan(args.version)
-                if isinstance(promote, PromotePlan) and (
-                    refused := confirm(promote_question(promote), args.yes)
-                ):
+                if refused := ask_first(services.release.promote_plan(args.version), args.yes):
                     return refused
                 return cli.finish(services.release.promote(cli.who(), args.version))
             case "rollback":
-                rollback = services.release.rollback_plan(args.environment, args.version)
-                if isinstance(rollback, RollbackPlan) and (
-                    refused := confirm(rollback_question(rollback), args.yes)
+                if refused := ask_first(
+                    services.release.rollback_plan(args.environment, args.version), args.yes
                 ):
                     return refused
                 return cli.finish(services.release.rollback(cli.who(), args.environment, args.version))
