@@ -90,14 +90,13 @@ def wait_for_process(check: Callable[[], Any], what: str, timeout: float = 120.0
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
-def with_sample(platform: MLPlatform) -> MLPlatform:
-    """``platform``, with ``SAMPLE`` in its data folder if it is a local one."""
+def with_sample(platform: MLPlatform) -> None:
+    """Put ``SAMPLE`` in ``platform``'s data folder if it is a local one without it."""
     from ml import datasets
     from ml.local import LocalPlatform
 
     if isinstance(platform, LocalPlatform) and not (platform.data_dir / SAMPLE).exists():
         datasets.write_adult_sample(platform.data_dir / SAMPLE)
-    return platform
 
 
 def train_version(platform: MLPlatform, requested_by: str, parameters: Mapping[str, str] = SAMPLE_RUN) -> int:
@@ -231,15 +230,9 @@ def built_once(tmp_path_factory: pytest.TempPathFactory, name: str, build: Calla
 def _train_home(home: Path) -> None:
     from ml.local import LocalPlatform
 
-    platform = with_sample(LocalPlatform(home, host_endpoints_in_process=True))
-    try:
+    with LocalPlatform(home, host_endpoints_in_process=True) as platform:
         # the pipeline's default hyperparameters, on the sample
-        execution = platform.start_pipeline({"InputData": SAMPLE}, requested_by=ALICE.id, git_sha="0123abc")
-        done = wait_for_run(platform, execution.execution_id)
-        assert done.status.value == "Succeeded", done.failure_reason
-        assert done.model_version == 1
-    finally:
-        platform.close()
+        assert train_version(platform, ALICE.id, {"InputData": SAMPLE}) == 1
 
 
 @pytest.fixture(scope="session")
