@@ -1,8 +1,9 @@
 """The ``/mlops`` slash command.
 
 The ack function answers within milliseconds: usage errors and help go back in the
-ack itself; everything else is acknowledged with a short "working" line and runs
-in a lazy listener (a thread here, an asynchronous self-invocation on Lambda).
+ack itself; everything else runs in a lazy listener (a thread here, an asynchronous
+self-invocation on Lambda). Slow subcommands are acknowledged with a short "working"
+line, which their answer replaces (``replace_original`` on the ``response_url``).
 """
 
 from __future__ import annotations
@@ -84,7 +85,9 @@ def mlops_run(command: dict[str, Any], context: BoltContext, respond: Respond, r
     actor = actor_of(context)
     reply = safely(f"{COMMAND} {text.split(maxsplit=1)[0]}", lambda: execute(services, actor, parsed))
     try:
-        respond(text=reply.text, blocks=reply.blocks, response_type="ephemeral", replace_original=False)
+        # the answer takes the place of the "working" line, so that line never outlives it
+        working = text.split(maxsplit=1)[0].lower() in _SLOW
+        respond(text=reply.text, blocks=reply.blocks, response_type="ephemeral", replace_original=working)
     except (SlackApiError, SlackClientError, OSError, ValueError) as exc:  # ValueError: no response_url
         log.warning("could not answer %s %s: %s", COMMAND, text[:40], exc)
 

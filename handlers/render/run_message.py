@@ -79,7 +79,7 @@ def render_run(execution: Execution, now: datetime | None = None) -> tuple[str, 
     ]
     if status is ExecutionStatus.SUCCEEDED and execution.model_version is not None:
         blocks.append(
-            section(f":package: Registered *v{execution.model_version}*; its release card follows.")
+            section(f":package: Registered *v{execution.model_version}*: its release card is in the channel.")
         )
     elif status is ExecutionStatus.FAILED:
         failed = next((s for s in execution.steps if s.status is StepStatus.FAILED), None)

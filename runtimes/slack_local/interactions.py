@@ -113,18 +113,27 @@ class Interactions(Workspace):
             )
         return f"{self.url}/response/{key}"
 
-    def post_ack(self, channel: str, user: str, body: JSON) -> Message | None:
+    def post_ack(
+        self, channel: str, user: str, body: JSON, response_url: str | None = None
+    ) -> Message | None:
         """Show an ``ack()`` body of a slash command the way Slack does (ephemeral unless in_channel).
 
-        Returns the message, or None when the body carries nothing to show.
+        Returns the message, or None when the body carries nothing to show. With the command's
+        ``response_url``, a later ``replace_original`` through it replaces this message.
         """
         if not body.get("text") and not body.get("blocks"):
             return None
         text, blocks = content(body)
         in_channel = body.get("response_type") == "in_channel"
-        return self._post(
+        msg = self._post(
             self.channel_id(channel), text, blocks, ephemeral_to=None if in_channel else user, via="ack"
         )
+        if response_url is not None:
+            with self._lock:
+                target = self._responses.get(response_url.rsplit("/", 1)[-1])
+                if target is not None and target.message_ts is None:
+                    target.produced_ts = msg.ts
+        return msg
 
     def respond(self, key: str, payload: JSON) -> None:
         """Carry out a POST to the ``response_url`` ``key``; raises SlackApiFault as Slack answers."""
@@ -136,7 +145,8 @@ class Interactions(Workspace):
                 raise SlackApiFault("used_url", 404)
             target.uses += 1
             text, blocks = content(payload, required=not payload.get("delete_original"))
-            original = self._messages.get((target.channel, target.message_ts)) if target.message_ts else None
+            original_ts = target.message_ts or target.produced_ts
+            original = self._messages.get((target.channel, original_ts)) if original_ts else None
             if payload.get("delete_original") and original is not None:
                 self._store(replace(original, deleted=True), "delete")
                 return
@@ -145,7 +155,7 @@ class Interactions(Workspace):
                 return
             in_channel = payload.get("response_type") == "in_channel"
             thread_ts = payload.get("thread_ts") or target.thread_ts
-            self._post(
+            posted = self._post(
                 target.channel,
                 text,
                 blocks,
@@ -153,3 +163,5 @@ class Interactions(Workspace):
                 ephemeral_to=None if in_channel else target.user,
                 via="response_url",
             )
+            if target.message_ts is None:
+                target.produced_ts = posted.ts

@@ -178,6 +178,9 @@ class ResponseTarget:
     thread_ts: str | None
     created: float
     uses: int = 0
+    #: For a slash command: the message it produced last (its ack, or a reply through this URL),
+    #: which ``replace_original`` replaces.
+    produced_ts: str | None = None
 
 
 @dataclass

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from contextlib import nullcontext
 from typing import Any
 
 from rich.text import Text
@@ -29,6 +30,7 @@ Type what you would type in Slack, or a shell command:
   :click N | :click #M LABEL button number N of the newest message / a button of message #M
   :submit [key=value ...]    submit the open modal (plain text fills its first field)
   :cancel                    close the open modal without submitting
+  :show #N                   message #N as it is now, whole (a change is shown as one line)
   :as NAME                   act as another user (:users lists them)
   :users                     users, their groups and roles
   :wait                      wait until background work (runs, deploys, notifications) settles
@@ -76,10 +78,12 @@ class Commands:
                 self.submit(rest)
             case "cancel":
                 self.cancel()
+            case "show":
+                self.show(rest)
             case _:
                 raise ShellError(
-                    f"unknown command ':{name}'; shell commands: :click :submit :cancel :as :users :wait "
-                    ":help :quit"
+                    f"unknown command ':{name}'; shell commands: :click :submit :cancel :show :as :users "
+                    ":wait :help :quit"
                 )
         return True
 
@@ -94,6 +98,15 @@ class Commands:
         s.user = s.users[name]
         s.say(f"now acting as {s.describe(s.user)}", style="dim")
 
+    def show(self, args: str) -> None:
+        number = args.strip().removeprefix("#")
+        if not number.isdigit():
+            raise ShellError("usage: :show #N  (the number printed before a message, e.g. :show #4)")
+        shown = self.session.printer.show(int(number))
+        if shown is None:
+            raise ShellError(f"there is no message #{number} you can see")
+        self.session.say(shown)
+
     def describe_users(self) -> str:
         s = self.session
         return "\n".join(("* " if u is s.user else "  ") + s.describe(u) for u in s.users.values())
@@ -103,15 +116,17 @@ class Commands:
         s = self.session
         if command != SLASH_COMMAND:
             raise ShellError(f"unknown slash command {command!r}; this app has {SLASH_COMMAND}")
-        body = payloads.slash_command(s.slack, s.user, s.channel, command, text)
-        response = s.dispatch(body, payloads.FORM)
-        self._show_ack(command, response)
+        response_url = s.slack.response_url(s.channel, s.user.id)
+        body = payloads.slash_command(s.slack, s.user, s.channel, command, text, response_url)
+        with s.listeners.lazy_after_ack() if s.listeners is not None else nullcontext():
+            response = s.dispatch(body, payloads.FORM)
+            self._show_ack(command, response, response_url)
         self._await_modal(set())
 
     def _dispatch_payload(self, payload: JSON) -> Any:
         return self.session.dispatch(payloads.interaction_body(payload), payloads.FORM)
 
-    def _show_ack(self, what: str, response: Any) -> None:
+    def _show_ack(self, what: str, response: Any, response_url: str | None = None) -> None:
         s = self.session
         if response.status == 404:
             raise ShellError(f'{what} failed with the error "dispatch_failed" (no listener handled it)')
@@ -121,7 +136,7 @@ class Commands:
         if body is None and response.body:
             body = {"text": str(response.body)}
         if body:
-            s.slack.post_ack(s.channel, s.user.id, body)
+            s.slack.post_ack(s.channel, s.user.id, body, response_url)
 
     def click(self, args: str) -> None:
         s = self.session

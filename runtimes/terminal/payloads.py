@@ -29,7 +29,9 @@ def signed_headers(secret: str, body: str, content_type: str, now: float | None 
     }
 
 
-def slash_command(slack: LocalSlack, user: LocalUser, channel: str, command: str, text: str) -> str:
+def slash_command(
+    slack: LocalSlack, user: LocalUser, channel: str, command: str, text: str, response_url: str
+) -> str:
     """The form body of a slash command typed by ``user`` in ``channel``."""
     return urlencode(
         {
@@ -44,7 +46,7 @@ def slash_command(slack: LocalSlack, user: LocalUser, channel: str, command: str
             "text": text,
             "api_app_id": APP_ID,
             "is_enterprise_install": "false",
-            "response_url": slack.response_url(channel, user.id),
+            "response_url": response_url,
             "trigger_id": slack.issue_trigger(user.id),
         }
     )

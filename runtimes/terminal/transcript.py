@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+import io
 import threading
 from collections.abc import Callable
 
@@ -11,12 +13,19 @@ from rich.panel import Panel
 from rich.text import Text
 
 from runtimes.slack_local import BOT_USER_ID, LocalSlack, Message, SlackEvent, View
-from runtimes.terminal.blocks import BlockRenderer, summary
+from runtimes.terminal.blocks import JSON, BlockRenderer, summary
 from runtimes.terminal.markup import text_object
 
 #: How far a message's body, and a thread reply under its parent, are indented.
 BODY_INDENT = 2
 REPLY_INDENT = 4
+#: An update is shown as the lines it changed: on one line up to ONE_LINE of them, one per line up
+#: to CHANGED_LINES_SHOWN. More, or an update that kept less than half of the lines (such as an
+#: answer that replaced a "working" note), and the message is shown whole.
+ONE_LINE = 2
+CHANGED_LINES_SHOWN = 6
+#: Panel borders and padding around a rendered line, stripped when lines are compared.
+_FRAME = "│╭╮╰╯─ "
 
 
 class TranscriptPrinter:
@@ -78,6 +87,13 @@ class TranscriptPrinter:
             prior = msg.history[-1] if msg.history else None
             if prior is not None and prior.text == msg.text and prior.blocks == msg.blocks:
                 return None  # an update that changed nothing shows nothing
+            changed = self.changed_lines(prior.blocks, prior.text, msg) if prior is not None else None
+            if changed is not None:
+                head = Text.assemble((f"~ #{n} ", "yellow"), (f"{summary(msg)}:", "dim"))
+                if len(changed) <= ONE_LINE:
+                    return self._indented(msg, Text.assemble(head, " ", " · ".join(changed)))
+                lines = [Padding(Text(line), (0, 0, 0, BODY_INDENT)) for line in changed]
+                return self._indented(msg, Group(head, *lines))
             head = Text.assemble((f"~ updated #{n}", "yellow"), (f" ({summary(msg)})", "dim"))
             return self._indented(msg, Group(head, self._body(msg)))
         return self.message_renderable(msg, n)
@@ -94,6 +110,36 @@ class TranscriptPrinter:
             who = "you" if msg.ephemeral_to == self.viewer() else self._name(msg.ephemeral_to)
             head.append(f" (only visible to {who})", style="dim italic")
         return self._indented(msg, Group(head, self._body(msg)))
+
+    def changed_lines(self, old_blocks: list[JSON], old_text: str, msg: Message) -> list[str] | None:
+        """The lines an update added or changed, or None when it is better shown whole."""
+        before = self._plain_lines(old_blocks, old_text)
+        after = self._plain_lines(msg.blocks, msg.text)
+        matcher = difflib.SequenceMatcher(a=before, b=after, autojunk=False)
+        kept = sum(block.size for block in matcher.get_matching_blocks())
+        opcodes = [op for op in matcher.get_opcodes() if op[0] != "equal"]
+        new = [line for _, _, _, j1, j2 in opcodes for line in after[j1:j2]]
+        gone = [line for _, i1, i2, _, _ in opcodes for line in before[i1:i2]]
+        if not new and gone:
+            new = ["no longer shows " + " · ".join(gone)]
+        if not new or len(new) > CHANGED_LINES_SHOWN or kept * 2 < len(before):
+            return None
+        return new
+
+    def _plain_lines(self, blocks: list[JSON], text: str) -> list[str]:
+        console = Console(file=io.StringIO(), width=self.console.width, color_system=None, emoji=False)
+        with console.capture() as captured:
+            console.print(self.renderer.render(blocks, text))
+        lines = (line.strip(_FRAME) for line in captured.get().splitlines())
+        return [line for line in lines if line]
+
+    def show(self, number: int) -> RenderableType | None:
+        """The whole of message ``#number`` as it is now, or None if there is no such message."""
+        ref = self.find_number(number)
+        msg = self.slack.message(*ref) if ref is not None else None
+        if msg is None or msg.deleted or msg.ephemeral_to not in (None, self.viewer()):
+            return None
+        return self.message_renderable(msg, number)
 
     def _body(self, msg: Message) -> RenderableType:
         return Padding(self.renderer.render(msg.blocks, msg.text), (0, 0, 0, BODY_INDENT), expand=False)

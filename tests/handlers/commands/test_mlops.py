@@ -45,3 +45,15 @@ def test_the_lazy_half_answers_a_read_and_changes_nothing(services: Services) ->
     mlops_run(body, context_for(services, BOB), respond, request_for(body))
     assert answered(respond).startswith("MLOps status — staging: v1; production: v1")
     assert platform_state(services.platform) == before
+
+
+def test_an_answer_replaces_the_working_line_and_a_read_posts_its_own(services: Services) -> None:
+    body = command("approve v9")
+    respond = fake_respond()
+    mlops_run(body, context_for(services, BOB), respond, request_for(body))
+    refusal = only_call(respond)
+    assert refusal["replace_original"] is True and "v9" in refusal["text"]
+    body = command("status")
+    respond = fake_respond()
+    mlops_run(body, context_for(services, BOB), respond, request_for(body))
+    assert only_call(respond)["replace_original"] is False  # its ack showed nothing to replace

@@ -173,7 +173,8 @@ def test_run_message_names_the_registered_version() -> None:
     execution = Execution("abc", ExecutionStatus.SUCCEEDED, {}, "UALICE", None, T0, T0, None, (), 4)
     text, blocks = render_run(execution)
     assert text.endswith("registered v4")
-    assert "Registered *v4*" in json.dumps(blocks)
+    assert "Registered *v4*: its release card is in the channel." in json.dumps(blocks)
+    assert "follows" not in json.dumps(blocks)  # the card is posted before this update
 
 
 def test_a_run_has_one_message_key_whether_named_by_arn_or_short_id() -> None:

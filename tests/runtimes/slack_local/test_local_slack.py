@@ -389,3 +389,22 @@ def test_wait_quiet_and_supported_methods(slack: LocalSlack, client: WebClient) 
     assert {"chat.postMessage", "chat.update", "views.open", "usergroups.users.list"} <= set(
         SUPPORTED_METHODS
     )
+
+
+def test_a_commands_answer_replaces_its_ack_through_the_response_url(slack: LocalSlack) -> None:
+    url = slack.response_url("#mlops", "UALICE")
+    ack = slack.post_ack("#mlops", "UALICE", {"text": "Working on it"}, url)
+    assert ack is not None
+    hook = WebhookClient(url)
+    assert hook.send(text="done", replace_original=True).status_code == 200
+    replaced = slack.message(ack.channel, ack.ts)
+    assert replaced is not None and replaced.text == "done" and replaced.revision == 1
+    assert [m.text for m in slack.messages()] == ["done"]
+    # a reply posted through the URL becomes the message the next replace_original replaces
+    assert hook.send(text="second answer").status_code == 200
+    assert hook.send(text="third", replace_original=True).status_code == 200
+    assert [m.text for m in slack.messages()] == ["done", "third"]
+    # another command's URL never touches this command's messages
+    other = WebhookClient(slack.response_url("#mlops", "UALICE"))
+    assert other.send(text="elsewhere", replace_original=True).status_code == 200
+    assert [m.text for m in slack.messages()] == ["done", "third", "elsewhere"]

@@ -146,3 +146,19 @@ def test_always_colored_output_carries_styles_and_piped_output_none(empty_home: 
     assert "\x1b[1m" in colored.getvalue()
     assert "\x1b[" not in piped.getvalue()
     assert "alice> /mlops help" in piped.getvalue() and "/mlops commands" in piped.getvalue()
+
+
+def test_every_working_line_is_replaced_by_its_answer(home: Path) -> None:
+    out, err = io.StringIO(), io.StringIO()
+    script = ":as bob\n/mlops approve v9\n/mlops approve v1\n:show #1\n:show #2\n"
+    assert main_shell(["--home", str(home)], stdin=io.StringIO(script), stdout=out, stderr=err) == 0, (
+        err.getvalue()
+    )
+    lines = out.getvalue().splitlines()
+    working = [line.split()[0] for line in lines if line.startswith("#") and "(only visible to you)" in line]
+    assert working[:2] == ["#1", "#2"]  # each command's ack: a "working" line
+    for number in ("#1", "#2"):
+        shown = lines.index(f"bob> :show {number}")
+        assert "Working on" not in lines[shown + 2]  # what the message says now: its answer
+    assert "model version v9 does not exist" in lines[lines.index("bob> :show #1") + 2]
+    assert "Approved v1" in lines[lines.index("bob> :show #2") + 2]

@@ -35,9 +35,10 @@ def test_transcript_printer_shows_posts_updates_threads_and_ephemerals() -> None
     # a thread reply is indented under its parent and names it
     assert "    ↳ #2 mlops-bot #mlops · reply to #1" in lines
     assert "      Approved v1 — @bob" in lines
-    # the identical update printed nothing; the real one is marked as an update of #1
-    assert sum(1 for line in lines if line.startswith("~ updated")) == 1
-    assert "~ updated #1 (Model v1 · mlops-xgboost)" in lines
+    # the identical update printed nothing; the real one is one line naming what changed in #1
+    assert [line for line in lines if line.startswith("~")] == [
+        "~ #1 Model v1 · mlops-xgboost: no longer shows [1 Approve v1] [2 Reject…]"
+    ]
     assert "#3 mlops-bot #mlops (only visible to you)" in lines
     assert "#4 mlops-bot #mlops (only visible to carol)" in lines
     assert "  (updated 2 times)" in transcript
@@ -59,3 +60,50 @@ def test_a_modal_shows_as_a_panel_with_its_buttons_and_how_to_answer() -> None:
     assert "│ [Go] [Cancel]   (:submit key=value … or :cancel)" in lines[2]
     assert lines[3].startswith("╰─")
     assert lines[4] == "- closed modal “Deploy”"
+
+
+def _printed(changes: list[tuple[str, list[dict[str, object]]]]) -> tuple[list[str], TranscriptPrinter]:
+    out = io.StringIO()
+    slack = LocalSlack().start()
+    printer = TranscriptPrinter(slack, make_console(out, color=False, width=100), viewer=lambda: "UBOB")
+    slack.subscribe(printer)
+    client = slack.web_client()
+    first_text, first_blocks = changes[0]
+    posted = client.chat_postMessage(channel="#mlops", text=first_text, blocks=first_blocks)
+    for text, blocks in changes[1:]:
+        client.chat_update(channel=posted["channel"], ts=posted["ts"], text=text, blocks=blocks)
+    return out.getvalue().splitlines(), printer
+
+
+def _lines(*texts: str) -> list[dict[str, object]]:
+    return [{"type": "header", "text": {"type": "plain_text", "text": "Model v2"}}] + [
+        {"type": "section", "text": {"type": "mrkdwn", "text": t}} for t in texts
+    ]
+
+
+def test_a_change_is_one_line_and_show_prints_the_whole_message() -> None:
+    before = _lines("⏳ PendingManualApproval", "Trained by <@UALICE>", "Run `r1`", "Registered today")
+    approved = _lines(
+        "✅ Approved", "Trained by <@UALICE>", "Run `r1`", "Registered today", "Approved by <@UBOB>"
+    )
+    lines, printer = _printed([("v2", before), ("v2", approved)])
+    assert lines[-1] == "~ #1 Model v2: ✅ Approved · Approved by @bob"
+    assert len([line for line in lines if "Trained by @alice" in line]) == 1  # not printed again
+    with printer.console.capture() as shown:
+        printer.console.print(printer.show(1))
+    whole = shown.get()
+    assert "#1 mlops-bot #mlops" in whole and "Approved by @bob" in whole and "Trained by @alice" in whole
+    assert printer.show(2) is None
+    printer.slack.close()
+
+
+def test_a_larger_change_lists_its_lines_and_a_rewrite_shows_whole() -> None:
+    start = _lines("a", "b", "c", "d", "e", "f")
+    three = _lines("a", "b", "c", "D", "E", "F")
+    rewritten = _lines("something else entirely")
+    lines, printer = _printed([("m", start), ("m", three), ("m", rewritten)])
+    at = lines.index("~ #1 Model v2:")
+    assert lines[at + 1 : at + 4] == ["  D", "  E", "  F"]
+    assert "~ updated #1 (Model v2)" in lines  # most lines changed: the whole message again
+    assert lines[-2].strip() == "│ something else entirely │"
+    printer.slack.close()
