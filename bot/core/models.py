@@ -253,13 +253,24 @@ class VersionView:
 
     @property
     def promotable(self) -> bool:
-        return (
-            self.approval is ApprovalStatus.APPROVED
-            and not self.approved_outside
-            and self.validation is not None
-            and self.validation.passed
-            and "production" not in self.environments
-        )
+        return self.not_promotable_because is None
+
+    @property
+    def not_promotable_because(self) -> str | None:
+        """Why this version cannot be promoted now, in words for its card; None when it can."""
+        if self.approval is ApprovalStatus.REJECTED:
+            return "it was rejected"
+        if self.approval is not ApprovalStatus.APPROVED:
+            return "it is not approved yet"
+        if self.approved_outside:
+            return "it was approved outside mlops-bot, not by an approver here"
+        if "production" in self.environments:
+            return "it already serves production"
+        if self.validation is None:
+            return "its staging validation has not run yet"
+        if not self.validation.passed:
+            return "its staging validation failed"
+        return None
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,17 @@ from handlers.render.common import decode_value, positive_int
 
 log = logging.getLogger(__name__)
 
-__all__ = ["STALE", "moved_on", "run_confirmed", "run_switch", "tell", "text_reply", "value_of", "version_of"]
+__all__ = [
+    "STALE",
+    "ask_about",
+    "moved_on",
+    "run_confirmed",
+    "run_switch",
+    "tell",
+    "text_reply",
+    "value_of",
+    "version_of",
+]
 
 STALE = (
     ":warning: This button is out of date or malformed; nothing changed. "
@@ -63,7 +73,7 @@ def run_switch(
     respond: Respond,
     request: BoltRequest,
 ) -> None:
-    """The lazy half of a button that acts on the version it carries (approve, promote)."""
+    """The lazy half of a button that acts on the version it carries (approve)."""
     version = version_of(body)
     if version is None:
         tell(respond, text_reply(STALE))
@@ -73,6 +83,22 @@ def run_switch(
         return
     actor = actor_of(context)
     tell(respond, safely(f"{verb} v{version}", lambda: reply_for(act(services.release, actor, version))))
+
+
+def ask_about(
+    what: str,
+    question: Callable[[ReleaseService, int], Reply],
+    body: dict[str, Any],
+    context: BoltContext,
+    respond: Respond,
+) -> None:
+    """The lazy half of a button that asks before it changes production (Promote, Roll back)."""
+    version = version_of(body)
+    if version is None:
+        tell(respond, text_reply(STALE))
+        return
+    release = services_of(context).release
+    tell(respond, safely(f"{what} v{version}", lambda: question(release, version)))
 
 
 def moved_on(env: str, current: int | None, shown: int | None, retry: str) -> Reply | None:

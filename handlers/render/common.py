@@ -151,8 +151,9 @@ def section(text: str, fields: Sequence[str] = ()) -> SectionBlock:
     )
 
 
-def context(*texts: str) -> ContextBlock:
-    return ContextBlock(elements=[mrkdwn(clip(t, MAX_SECTION_TEXT)) for t in texts[:MAX_CONTEXT_ELEMENTS]])
+def context(*texts: str, block_id: str | None = None) -> ContextBlock:
+    elements = [mrkdwn(clip(t, MAX_SECTION_TEXT)) for t in texts[:MAX_CONTEXT_ELEMENTS]]
+    return ContextBlock(elements=elements, block_id=block_id)
 
 
 def to_dicts(blocks: Iterable[Block]) -> list[dict[str, Any]]:

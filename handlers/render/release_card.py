@@ -16,7 +16,6 @@ from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
     ButtonElement,
-    ConfirmObject,
     DividerBlock,
     PlainTextObject,
 )
@@ -29,11 +28,11 @@ from handlers.ids import ACTION_APPROVE, ACTION_PROMOTE, ACTION_REJECT, ACTION_R
 from .common import (
     MAX_BUTTON_TEXT,
     code,
+    context,
     encode_value,
     fallback,
     header,
     mention,
-    mrkdwn,
     section,
     to_dicts,
     truncate,
@@ -202,15 +201,12 @@ def _activity(state: CardState) -> list[str]:
     return out
 
 
-def _button(
-    text: str, action_id: str, value: str, style: str | None = None, confirm: ConfirmObject | None = None
-) -> ButtonElement:
+def _button(text: str, action_id: str, value: str, style: str | None = None) -> ButtonElement:
     return ButtonElement(
         text=PlainTextObject(text=truncate(text, MAX_BUTTON_TEXT), emoji=True),
         action_id=action_id,
         value=value,
         style=style,
-        confirm=confirm,
     )
 
 
@@ -222,18 +218,13 @@ def buttons(state: CardState) -> list[ButtonElement]:
     if view.approval is ApprovalStatus.PENDING or view.approved_outside:
         out.append(_button(f"Approve v{view.version}", ACTION_APPROVE, value, "primary"))
     if view.approval is ApprovalStatus.PENDING:
-        out.append(_button("Reject…", ACTION_REJECT, value, "danger"))
+        out.append(_button(f"Reject v{view.version}…", ACTION_REJECT, value, "danger"))
     if view.promotable:
-        replaces = f" It replaces v{view.production_version}." if view.production_version else ""
-        confirm = ConfirmObject(
-            title=PlainTextObject(text="Promote to production?"),
-            text=mrkdwn(f"Serve *v{view.version}* in production.{replaces}"),
-            confirm=PlainTextObject(text="Promote"),
-            deny=PlainTextObject(text="Cancel"),
-        )
-        out.append(_button("Promote to production", ACTION_PROMOTE, value, "primary", confirm))
+        # asks first, naming the endpoint and the versions from and to, as the typed command does
+        out.append(_button(f"Promote v{view.version} to production…", ACTION_PROMOTE, value, "primary"))
     if "production" in view.environments and state.rollback_to is not None:
-        out.append(_button(f"Roll back to v{state.rollback_to}…", ACTION_ROLLBACK, value, "danger"))
+        label = f"Roll back production to v{state.rollback_to}…"
+        out.append(_button(label, ACTION_ROLLBACK, value, "danger"))
     return out
 
 
@@ -270,6 +261,9 @@ def render_card(state: CardState, *, with_buttons: bool = True) -> tuple[str, li
     actions = buttons(state) if with_buttons else []
     if actions:
         blocks.append(ActionsBlock(block_id=f"card-v{view.version}", elements=actions))
+    if with_buttons and (why := view.not_promotable_because) and view.approval is not ApprovalStatus.REJECTED:
+        # the block id lets a reader (the local chat's :click) say why Promote is missing
+        blocks.append(context(f"Promote is not offered: {why}.", block_id=f"why-v{view.version}"))
     text = f"Model v{view.version}: {view.approval.value}" + (
         f", serving {escape(', '.join(view.environments))}" if view.environments else ""
     )

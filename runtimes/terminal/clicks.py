@@ -73,6 +73,7 @@ def find_click(messages: Sequence[Message], words: Sequence[str]) -> Click:
         raise ShellError("usage: :click LABEL [vN] [text]  (or :click N for button N of the newest message)")
     newest_first = [m for m in reversed(messages) if buttons_of(m.blocks)]
     if not newest_first:
+        _explain_missing(messages, words)
         raise ShellError("no message with buttons yet")
     if re.fullmatch(r"\d{1,3}", words[0]):
         msg = newest_first[0]
@@ -92,11 +93,33 @@ def find_click(messages: Sequence[Message], words: Sequence[str]) -> Click:
         click = _match(newest_first, typed, version)
         if click is not None:
             return Click(click[0], click[1], " ".join(rest))
+    _explain_missing(messages, words)
     available = sorted({b.label for m in newest_first for b in buttons_of(m.blocks)})
     raise ShellError(
         f"no button labelled {' '.join(words)!r} on any message you can see; buttons: "
         + ", ".join(repr(a) for a in available)
     )
+
+
+def _explain_missing(messages: Sequence[Message], words: Sequence[str]) -> None:
+    """Raise with the card's own words when it says why the button asked for is not on it.
+
+    A release card without a Promote button carries a context block ``why-vN`` saying why
+    (not approved yet, validation not passed, already serving).
+    """
+    versions = [int(m.group(1)) for w in words if (m := _VERSION_TOKEN.fullmatch(w))]
+    label = [normalize_label(w) for w in words if not _VERSION_TOKEN.fullmatch(w)]
+    if not versions or not label or not label[0]:
+        return
+    version, action = versions[0], label[0].split()[0]
+    for msg in reversed(messages):
+        for block in msg.blocks:
+            if block.get("block_id") != f"why-v{version}":
+                continue
+            why = " ".join(emojize(str(e.get("text", ""))) for e in block.get("elements") or [])
+            if action in normalize_label(why).split():
+                raise ShellError(f"no {' '.join(words)!r} button on v{version}'s card. {why}")
+            return
 
 
 def _labels(buttons: Sequence[Button]) -> str:

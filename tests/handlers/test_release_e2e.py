@@ -94,14 +94,14 @@ def release_flow(h: Harness, send: Send) -> None:
     assert "serves *staging*" in json.dumps(card1.blocks)
 
     # promote v1 by button (rose)
-    send(h.action_body("release_promote", '{"v":1}', "UROSE"))
+    send(h.action_body("promote_confirm", '{"v":1,"from":0}', "UROSE"))
     wait_thread(h, "card:v1", "Promoted v1 to production")
     assert platform.describe_endpoint("production").version == 1
 
     # approve v2 by command (bob), promote it by button (rose)
     send(h.command_body("approve v2 better recall", "UBOB"))
     wait_thread(h, "card:v2", "Staging validation of v2 passed")
-    send(h.action_body("release_promote", '{"v":2}', "UROSE"))
+    send(h.action_body("promote_confirm", '{"v":2,"from":1}', "UROSE"))
     wait_thread(h, "card:v2", "Promoted v2 to production (was v1)")
     wait_message(h, "card:v2", lambda m: "release_rollback" in card_buttons(m), "v2 rollback button")
     wait_thread(h, "card:v1", "v2 replaced v1 in production")

@@ -75,12 +75,42 @@ def test_pending_card_offers_approve_and_reject_only() -> None:
     assert "0.871 (+0.004 vs v1)" in fields[0].text
 
 
-def test_validated_approved_card_offers_promote_with_confirmation() -> None:
+def _labels(blocks: list[dict[str, Any]]) -> list[str]:
+    return [e["text"]["text"] for b in blocks if b["type"] == "actions" for e in b["elements"]]
+
+
+def _why(blocks: list[dict[str, Any]]) -> str:
+    return " ".join(
+        e["text"] for b in blocks if str(b.get("block_id", "")).startswith("why-") for e in b["elements"]
+    )
+
+
+def test_validated_approved_card_offers_promote_which_asks_first() -> None:
     _, blocks = render_card(
         CardState(view(status=ApprovalStatus.APPROVED, envs=("staging",), validation=True))
     )
     assert action_ids(blocks) == {"release_promote"}
-    assert '"confirm"' in json.dumps(blocks)
+    assert _labels(blocks) == ["Promote v3 to production…"]  # names its action and version
+    assert '"confirm"' not in json.dumps(blocks)  # the question is the typed command's, not a dialog
+    assert _why(blocks) == ""
+
+
+def test_each_button_names_its_action_and_version() -> None:
+    _, blocks = render_card(CardState(view(status=ApprovalStatus.PENDING)))
+    assert _labels(blocks) == ["Approve v3", "Reject v3…"]
+    v = view(status=ApprovalStatus.APPROVED, envs=("production",), validation=True, prod=3)
+    assert _labels(render_card(CardState(v, rollback_to=2))[1]) == ["Roll back production to v2…"]
+
+
+def test_a_card_without_promote_says_why() -> None:
+    pending = render_card(CardState(view(status=ApprovalStatus.PENDING)))[1]
+    assert _why(pending) == "Promote is not offered: it is not approved yet."
+    unvalidated = render_card(CardState(view(status=ApprovalStatus.APPROVED, envs=("staging",))))[1]
+    assert _why(unvalidated) == "Promote is not offered: its staging validation has not run yet."
+    failed = view(status=ApprovalStatus.APPROVED, envs=("staging",), validation=False)
+    assert _why(render_card(CardState(failed))[1]) == "Promote is not offered: its staging validation failed."
+    serving = view(status=ApprovalStatus.APPROVED, envs=("production",), validation=True, prod=3)
+    assert _why(render_card(CardState(serving))[1]) == "Promote is not offered: it already serves production."
 
 
 def test_failed_validation_offers_nothing() -> None:

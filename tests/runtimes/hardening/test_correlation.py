@@ -127,7 +127,9 @@ def test_interleaved_answers_each_reach_their_own_request(release_home: Path) ->
 
             def first_round() -> None:
                 # the case once seen mixed up: carol's promote is answered after her next command
-                sender.click("carol", "release_promote", '{"v":2}', says("Promoted v2 to production"))
+                sender.click(
+                    "carol", "promote_confirm", '{"v":2,"from":1}', says("Promoted v2 to production")
+                )
                 wait_done(bench, Action.PROMOTE, 1)
                 sender.command("carol", "rollback production", offers_rollback(1))
                 denied = sender.command("erin", "approve v2", None)
@@ -154,7 +156,9 @@ def test_interleaved_answers_each_reach_their_own_request(release_home: Path) ->
             assert bench.services.release.serving("production") == 1
             # A denied click is answered through its response URL from within the request, so it
             # is sent with nothing held.
-            denied = sender.click("dave", "release_promote", '{"v":2}', says("You need the", "promote"))
+            denied = sender.click(
+                "dave", "promote_confirm", '{"v":2,"from":1}', says("You need the", "promote")
+            )
             bench.wait_until(lambda: bench.slack.answers_to(denied.response_url), "the denial")
             check_answers(bench, [denied])
     finally:

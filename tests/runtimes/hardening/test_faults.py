@@ -79,11 +79,11 @@ def drive_release(bench: Bench) -> None:
     )
     bench.dispatch(bench.action_body("release_approve", '{"v":1}', "bob"))
     wait_done(bench, Action.VALIDATE, 1)
-    bench.dispatch(bench.action_body("release_promote", '{"v":1}', "carol"))
+    bench.dispatch(bench.action_body("promote_confirm", '{"v":1,"from":0}', "carol"))
     wait_done(bench, Action.PROMOTE, 1)
     bench.dispatch(bench.command_body("approve v2 better recall", "bob"))
     wait_done(bench, Action.VALIDATE, 2)
-    bench.dispatch(bench.action_body("release_promote", '{"v":2}', "carol"))
+    bench.dispatch(bench.action_body("promote_confirm", '{"v":2,"from":1}', "carol"))
     wait_done(bench, Action.PROMOTE, 2)
     asked = bench.response_url("carol")
     bench.dispatch(bench.command_body("rollback production", "carol", response_url=asked))
@@ -674,7 +674,7 @@ def test_serve_killed_mid_promote_is_settled_and_announced_on_restart(home: Path
         body = builder.command_body("approve v1", "bob")
         assert first.post(body, builder.headers(body)).status_code == 200
         wait_for_process(lambda: records.latest_validation(1), "v1 validated in staging", 120)
-        body = builder.action_body("release_promote", '{"v":1}', "carol")  # the card's button
+        body = builder.action_body("promote_confirm", '{"v":1,"from":0}', "carol")  # Confirm
         assert first.post(body, builder.headers(body)).status_code == 200
         kill_when: dict[str, Callable[[], Any]] = {
             "marker": lambda: store.get("inflight", "production") or records.deployments("production"),
@@ -701,7 +701,7 @@ def test_serve_killed_mid_promote_is_settled_and_announced_on_restart(home: Path
         assert store.get("inflight", "production") is None
         if "was interrupted" in note[0].text:
             assert "/mlops promote v1" in note[0].text  # the next safe action
-            body = builder.action_body("release_promote", '{"v":1}', "carol")
+            body = builder.action_body("promote_confirm", '{"v":1,"from":0}', "carol")
             assert second.post(body, builder.headers(body)).status_code == 200
             slack.wait_for(
                 lambda: any("Promoted v1 to production" in m.text for m in channel_posts(slack)),

@@ -491,12 +491,12 @@ def test_no_secret_reaches_logs_slack_or_responses(
             bench.wait_until(lambda: bench.services.platform.list_executions(1)[0].model_version, "v2", 120)
             slack(bench.action_body("release_approve", '{"v":1}', "bob"))
             wait_done(bench, Action.VALIDATE, 1)
-            slack(bench.action_body("release_promote", '{"v":1}', "carol"))
+            slack(bench.action_body("promote_confirm", '{"v":1,"from":0}', "carol"))
             wait_done(bench, Action.PROMOTE, 1)
             slack(bench.command_body("approve v2", "bob"))
             wait_done(bench, Action.VALIDATE, 2)
-            slack(bench.action_body("release_promote", '{"v":2}', "dave"))  # denied: oncall only
-            slack(bench.action_body("release_promote", '{"v":2}', "carol"))
+            slack(bench.action_body("promote_confirm", '{"v":2,"from":1}', "dave"))  # denied: oncall only
+            slack(bench.action_body("promote_confirm", '{"v":2,"from":1}', "carol"))
             wait_done(bench, Action.PROMOTE, 2)
             asked = bench.response_url("dave")
             slack(bench.command_body("rollback production", "dave", response_url=asked))

@@ -34,3 +34,20 @@ def test_click_by_number_and_clear_errors() -> None:
     with pytest.raises(ShellError, match="no message with buttons"):
         find_click([message(1, [])], ["Approve"])
     assert normalize_label(":white_check_mark: Reject…") == "reject"
+
+
+def test_a_missing_button_is_explained_by_the_cards_own_words() -> None:
+    why = {
+        "type": "context",
+        "block_id": "why-v2",
+        "elements": [{"type": "mrkdwn", "text": "Promote is not offered: it is not approved yet."}],
+    }
+    msgs = [message(1, card(1, promotable=True)), message(2, [*card(2), why])]
+    with pytest.raises(
+        ShellError, match=r"no 'Promote v2' button on v2's card\. Promote is not offered: it is"
+    ):
+        find_click(msgs, ["Promote", "v2"])
+    # the reason names another button: the usual answer, listing what can be clicked
+    with pytest.raises(ShellError, match=r"no button labelled 'Archive v2'.*buttons:"):
+        find_click(msgs, ["Archive", "v2"])
+    assert find_click(msgs, ["Promote", "v1"]).message.seq == 1

@@ -90,6 +90,7 @@ def test_scripted_release_through_the_cli(home: Path) -> None:
             "/mlops promote v1",  # typed: asks first, like the button
             ":click Cancel",
             ":click Promote v1",
+            ":click Confirm",
             ":as alice",
             "/mlops train num_round=20 InputData=adult-sample.data",
             ":as bob",
@@ -102,7 +103,8 @@ def test_scripted_release_through_the_cli(home: Path) -> None:
     assert "bob> /mlops approve v1" in out
     assert "goes from no model to v1." in out and "Confirm: promote v1 to production]" in out
     assert "Promote cancelled; nothing changed." in out
-    assert "Promote to production? Serve v1 in production." in out
+    assert "clicked [Promote v1 to production…]" in out  # the button asks the same question
+    assert out.count("goes from no model to v1.") == 2
     assert "Promoted v1 to production." in out
     assert "╭─ modal: Reject v2" in out
     assert "Rejected v2: worse than v1" in out
