@@ -112,6 +112,7 @@ class ReleaseCore:
                 outcome=result.outcome,
                 target=target,
                 detail=detail or result.message,
+                version=result.version,
             )
         )
 

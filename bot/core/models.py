@@ -7,6 +7,7 @@ same ``Result`` values, and the store persists them as JSON dictionaries.
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -15,10 +16,12 @@ from typing import Any, Literal
 from ml.platform import ApprovalStatus, Environment, ModelPackage
 
 __all__ = [
+    "AUDITED_ACTIONS",
     "Action",
     "Actor",
     "ApprovalStatus",
     "AuditEntry",
+    "AuditFilter",
     "Decision",
     "DeploymentRecord",
     "Environment",
@@ -189,6 +192,11 @@ class ValidationReport:
         )
 
 
+#: a target that names a version (``v3``, ``v3->staging``, ``v3@staging``): entries written before
+#: the version was recorded on its own are placed by it
+_TARGET_VERSION = re.compile(r"v([0-9]{1,9})(?:->|@|$)")
+
+
 @dataclass(frozen=True)
 class AuditEntry:
     at: datetime
@@ -198,6 +206,7 @@ class AuditEntry:
     outcome: Outcome
     target: str
     detail: str = ""
+    version: int | None = None  # the model version acted on, when there is one
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -208,19 +217,52 @@ class AuditEntry:
             "outcome": self.outcome.value,
             "target": self.target,
             "detail": self.detail,
+            "version": self.version,
         }
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> AuditEntry:
+        target = str(d["target"])
+        version = d.get("version")
+        if version is None and (m := _TARGET_VERSION.match(target)):
+            version = m.group(1)
         return cls(
             at=parse_time(str(d["at"])),
             actor_id=str(d["actor_id"]),
             actor_name=str(d["actor_name"]),
             action=Action(d["action"]),
             outcome=Outcome(d["outcome"]),
-            target=str(d["target"]),
+            target=target,
             detail=str(d.get("detail", "")),
+            version=None if version is None else int(version),
         )
+
+
+#: the actions an audit entry can record (help is answered, never audited)
+AUDITED_ACTIONS: tuple[Action, ...] = tuple(a for a in Action if a is not Action.HELP)
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """Which audit entries a reader wants; a field left ``None`` matches every entry."""
+
+    version: int | None = None
+    #: a user id (exact) or a name (any case), as the actor was recorded
+    actor: str | None = None
+    action: Action | None = None
+
+    def matches(self, entry: AuditEntry) -> bool:
+        if self.version is not None and entry.version != self.version:
+            return False
+        if self.action is not None and entry.action is not self.action:
+            return False
+        if self.actor is not None:
+            return entry.actor_id == self.actor or entry.actor_name.casefold() == self.actor.casefold()
+        return True
+
+    @property
+    def narrows(self) -> bool:
+        return (self.version, self.actor, self.action) != (None, None, None)
 
 
 @dataclass(frozen=True)

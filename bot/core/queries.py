@@ -19,7 +19,7 @@ from ml.platform import (
 
 from .base import ReleaseCore
 from .identity import requester_note
-from .models import AuditEntry, DeploymentRecord, ValidationReport, VersionView
+from .models import AuditEntry, AuditFilter, DeploymentRecord, ValidationReport, VersionView
 
 
 def when(at: datetime) -> str:
@@ -131,8 +131,8 @@ class Queries:
     def history(self, environment: Environment) -> list[DeploymentRecord]:
         return self.core.records.deployments(environment)
 
-    def audit(self, limit: int = 20) -> list[AuditEntry]:
-        return self.core.records.audit(limit)
+    def audit(self, limit: int = 20, where: AuditFilter | None = None) -> list[AuditEntry]:
+        return self.core.records.audit(limit, where)
 
     def rollback_plan(self, environment: Environment, version: int | None = None) -> RollbackPlan | str:
         """What a rollback would change, or why it cannot happen (for the confirmation step)."""

@@ -14,7 +14,7 @@ import secrets
 
 from ml.platform import Environment
 
-from .models import AuditEntry, Decision, DeploymentRecord, ValidationReport, format_time
+from .models import AuditEntry, AuditFilter, Decision, DeploymentRecord, ValidationReport, format_time
 from .store import Store
 
 NS_DECISION = "decision"
@@ -22,6 +22,11 @@ NS_DEPLOYMENT = "deployment"
 NS_VALIDATION = "validation"
 NS_AUDIT = "audit"
 NS_INFLIGHT = "inflight"
+
+#: a filtered audit read looks at no more than this many of the newest entries
+AUDIT_SCAN_MAX = 10_000
+#: entries read from the store at a time by a filtered audit read
+AUDIT_PAGE = 200
 
 #: an in-flight marker older than this is from a process that died mid-operation
 INFLIGHT_TTL_SECONDS = 3600
@@ -84,10 +89,28 @@ class Records:
         key = f"{format_time(entry.at)}#{secrets.token_hex(4)}"
         self.store.put(NS_AUDIT, key, entry.to_dict())
 
-    def audit(self, limit: int) -> list[AuditEntry]:
-        """Newest first."""
-        rows = self.store.query(NS_AUDIT, limit=limit, newest_first=True)
-        return [AuditEntry.from_dict(v) for _, v in rows]
+    def audit(self, limit: int, where: AuditFilter | None = None) -> list[AuditEntry]:
+        """The newest ``limit`` entries that ``where`` matches, newest first.
+
+        A filter is applied while reading, page by page from the newest entry, until ``limit``
+        entries match or ``AUDIT_SCAN_MAX`` entries have been read: a bounded read, so an entry
+        older than the newest ``AUDIT_SCAN_MAX`` is not found by a filtered query.
+        """
+        if where is None or not where.narrows:
+            rows = self.store.query(NS_AUDIT, limit=limit, newest_first=True)
+            return [AuditEntry.from_dict(v) for _, v in rows]
+        found: list[AuditEntry] = []
+        after: str | None = None
+        scanned = 0
+        while len(found) < limit and scanned < AUDIT_SCAN_MAX:
+            page = min(AUDIT_PAGE, AUDIT_SCAN_MAX - scanned)
+            rows = self.store.query(NS_AUDIT, limit=page, newest_first=True, after=after)
+            scanned += len(rows)
+            found += [e for e in (AuditEntry.from_dict(v) for _, v in rows) if where.matches(e)]
+            if len(rows) < page:
+                break
+            after = rows[-1][0]
+        return found[:limit]
 
     # in-flight operations ----------------------------------------------------
     def begin(self, environment: Environment, what: dict[str, object]) -> dict[str, object] | None:

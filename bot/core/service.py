@@ -21,6 +21,7 @@ from .models import (
     Action,
     Actor,
     AuditEntry,
+    AuditFilter,
     Decision,
     DeploymentRecord,
     Outcome,
@@ -77,8 +78,9 @@ class ReleaseService(ReleaseCore):
     def history(self, environment: Environment) -> list[DeploymentRecord]:
         return self._queries.history(environment)
 
-    def audit(self, limit: int = 20) -> list[AuditEntry]:
-        return self._queries.audit(limit)
+    def audit(self, limit: int = 20, where: AuditFilter | None = None) -> list[AuditEntry]:
+        """The newest ``limit`` entries ``where`` matches (all, without it), newest first."""
+        return self._queries.audit(limit, where)
 
     def rollback_plan(self, environment: Environment, version: int | None = None) -> RollbackPlan | str:
         """What a rollback would change, or why it cannot happen (for the confirmation step)."""

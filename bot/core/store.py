@@ -35,9 +35,19 @@ class Store(Protocol):
     def delete(self, ns: str, key: str) -> None: ...
 
     def query(
-        self, ns: str, prefix: str = "", *, limit: int | None = None, newest_first: bool = False
+        self,
+        ns: str,
+        prefix: str = "",
+        *,
+        limit: int | None = None,
+        newest_first: bool = False,
+        after: str | None = None,
     ) -> list[tuple[str, Record]]:
-        """Live records of ``ns`` whose key starts with ``prefix``, in key order."""
+        """Live records of ``ns`` whose key starts with ``prefix``, in key order.
+
+        ``after`` resumes a paged read: only keys past it in the order asked for (smaller ones when
+        ``newest_first``), whether or not a record with that key still exists.
+        """
         ...
 
     def close(self) -> None: ...

@@ -188,13 +188,25 @@ class DynamoDBStore:
             raise self._fail("delete", ns, key, exc) from exc
 
     def query(
-        self, ns: str, prefix: str = "", *, limit: int | None = None, newest_first: bool = False
+        self,
+        ns: str,
+        prefix: str = "",
+        *,
+        limit: int | None = None,
+        newest_first: bool = False,
+        after: str | None = None,
     ) -> list[tuple[str, Record]]:
         self._check_key(ns)
         if limit is not None and limit < 0:
             raise StoreError(f"query limit must be >= 0, got {limit}")
         if limit == 0:
             return []
+        if after is not None and not after.startswith(prefix):
+            # DynamoDB refuses a start key outside the query's range: it is before or after all of it.
+            if (after < prefix) != newest_first:
+                after = None
+            else:
+                return []
         now = self.clock.wall()
         values: dict[str, Any] = {":ns": {"S": ns}, ":now": {"N": repr(now)}}
         condition = "pk = :ns"
@@ -209,6 +221,8 @@ class DynamoDBStore:
             "ScanIndexForward": not newest_first,
             "ConsistentRead": True,
         }
+        if after is not None:
+            args["ExclusiveStartKey"] = {"pk": {"S": ns}, "sk": {"S": after}}
         out: list[tuple[str, Record]] = []
         try:
             while True:

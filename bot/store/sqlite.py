@@ -132,14 +132,26 @@ class SQLiteStore:
         self._run("DELETE FROM records WHERE ns=? AND key=?", (ns, key))
 
     def query(
-        self, ns: str, prefix: str = "", *, limit: int | None = None, newest_first: bool = False
+        self,
+        ns: str,
+        prefix: str = "",
+        *,
+        limit: int | None = None,
+        newest_first: bool = False,
+        after: str | None = None,
     ) -> list[tuple[str, Record]]:
         order = "DESC" if newest_first else "ASC"
         # Range scan on the primary key; U+10FFFF sorts after every character used in keys.
+        low, high = prefix, prefix + "\U0010ffff"
+        low_op = ">="
+        if after is not None and newest_first:
+            high = min(high, after)
+        elif after is not None and after >= low:
+            low, low_op = after, ">"
         rows = self._run(
-            f"SELECT key, value FROM records WHERE ns=? AND key>=? AND key<? "  # noqa: S608 - order is fixed
+            f"SELECT key, value FROM records WHERE ns=? AND key{low_op}? AND key<? "  # noqa: S608 - fixed
             f"AND (expires_at IS NULL OR expires_at>?) ORDER BY key {order} LIMIT ?",
-            (ns, prefix, prefix + "\U0010ffff", self.clock.wall(), -1 if limit is None else limit),
+            (ns, low, high, self.clock.wall(), -1 if limit is None else limit),
         ).fetchall()
         return [(k, dict(json.loads(v))) for k, v in rows]
 

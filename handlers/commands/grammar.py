@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from bot.core.models import Action
+from bot.core.models import Action, AuditFilter
 from ml.platform import Environment
 
 #: Slack caps slash command text far below this; anything longer is not a real command.
@@ -27,7 +27,7 @@ USAGE: dict[str, str] = {
     "promote": "/mlops promote vN",
     "rollback": "/mlops rollback staging|production [vN]",
     "history": "/mlops history staging|production",
-    "audit": f"/mlops audit [N]   (N from 1 to {AUDIT_MAX})",
+    "audit": f"/mlops audit [N] [vN] [@person] [action]   (N from 1 to {AUDIT_MAX})",
 }
 
 SUBCOMMANDS: dict[str, Action] = {name: Action(name) for name in USAGE}
@@ -36,6 +36,8 @@ SUBCOMMANDS: dict[str, Action] = {name: Action(name) for name in USAGE}
 VERSION = re.compile(r"[vV]?([0-9]{1,9})")
 EXECUTION_ID = re.compile(r"[A-Za-z0-9:/._-]{1,256}")
 PARAM_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,63}")
+#: a person as Slack sends a mention in command text: ``<@U123|bob>`` or ``<@U123>``
+MENTION = re.compile(r"<@([UW][A-Z0-9]{2,30})(?:\|[^<>]{0,80})?>")
 
 
 @dataclass(frozen=True)
@@ -151,6 +153,7 @@ class History:
 @dataclass(frozen=True)
 class Audit:
     limit: int = AUDIT_DEFAULT
+    where: AuditFilter = field(default_factory=AuditFilter)
     action: Action = Action.AUDIT
     target: str = "audit"
 

@@ -18,10 +18,11 @@ from bot.core.service import PromotePlan, RollbackPlan
 from bot.services import Services
 from bot.slack_text import escape
 from handlers.middleware.edge import replay_key
+from handlers.render.audit import render_audit
 from handlers.render.common import result_text, section, to_dicts
 from handlers.render.confirmations import render_promote_confirmation, render_rollback_confirmation
 from handlers.render.release_card import CardState, render_card
-from handlers.render.status import render_audit, render_environment, render_history, render_status
+from handlers.render.status import render_environment, render_history, render_status
 from ml.platform import PlatformError
 
 from .parse import (
@@ -161,8 +162,8 @@ def execute(services: Services, actor: Actor, command: Command) -> Reply:
             return Reply(*render_rollback_confirmation(plan))
         case History(environment=env):
             return Reply(*render_history(env, release.history(env)))
-        case Audit(limit=limit):
-            return Reply(*render_audit(release.audit(limit)))
+        case Audit(limit=limit, where=where):
+            return Reply(*render_audit(release.audit(limit, where), where))
         case Help():
             return Reply("Use `/mlops help`.")
     raise AssertionError(f"unhandled command {command!r}")

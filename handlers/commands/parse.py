@@ -10,6 +10,7 @@ import math
 import re
 from collections.abc import Mapping
 
+from bot.core.models import AUDITED_ACTIONS, Action, AuditFilter
 from ml.parameters import PARAMETERS
 from ml.platform import ENVIRONMENTS, Environment, ParameterSpec
 
@@ -19,6 +20,7 @@ from .grammar import (
     EXECUTION_ID,
     MAX_REASON,
     MAX_TEXT,
+    MENTION,
     PARAM_NAME,
     SUBCOMMANDS,
     USAGE,
@@ -168,6 +170,65 @@ def _check_value(spec: ParameterSpec, value: str) -> None:
         )
 
 
+#: what narrows ``/mlops audit``, by the key that can name it (``version:3``, ``by:bob``, ``action:approve``)
+AUDIT_KEYS = ("version", "by", "action")
+AUDIT_ACTION_NAMES = tuple(a.value for a in AUDITED_ACTIONS)
+
+
+def _audit(args: list[str]) -> Audit:
+    """``/mlops audit [N] [vN] [@person] [action]``, in any order, each at most once."""
+    count: int | None = None
+    version: int | None = None
+    person: str | None = None
+    action: Action | None = None
+    for token in args:
+        key, sep, value = token.partition(":")
+        key = key.lower() if sep and key.lower() in AUDIT_KEYS else ""
+        if not key and token.isascii() and token.isdigit():
+            _once("count", count, token)
+            if len(token) > 3 or not 1 <= int(token) <= AUDIT_MAX:
+                raise UsageError(f"`{show(token)}` is not a number from 1 to {AUDIT_MAX}.", USAGE["audit"])
+            count = int(token)
+        elif key == "version" or (not key and token[:1] in "vV" and any(c.isdigit() for c in token)):
+            _once("version", version, token)
+            version = parse_version(value if key else token, "audit")
+        elif key == "by" or (not key and token.startswith(("@", "<@"))):
+            _once("person", person, token)
+            person = _person(value if key else token)
+        else:
+            _once("action", action, token)
+            action = _audited_action(value if key else token)
+    return Audit(AUDIT_DEFAULT if count is None else count, AuditFilter(version, person, action))
+
+
+def _once(what: str, earlier: object, token: str) -> None:
+    if earlier is not None:
+        raise UsageError(f"`{show(token)}`: give one {what} at most.", USAGE["audit"])
+
+
+def _person(token: str) -> str:
+    """A Slack user id from a mention (``<@U123|bob>``), else the name after ``@``."""
+    if m := MENTION.fullmatch(token):
+        return m.group(1)
+    name = token.removeprefix("@")
+    if not name or len(name) > 80 or not name.isprintable() or any(c in name for c in "<>&@"):
+        raise UsageError(f"`{show(token)}` is not a person; write `@name` or mention them.", USAGE["audit"])
+    return name
+
+
+def _audited_action(word: str) -> Action:
+    low = word.lower()
+    if low in AUDIT_ACTION_NAMES:
+        return Action(low)
+    close = closest(low, AUDIT_ACTION_NAMES)
+    raise UsageError(
+        f"`{show(word)}` is not an action the audit log records. "
+        f"Valid actions: {', '.join(AUDIT_ACTION_NAMES)}.",
+        USAGE["audit"],
+        f"/mlops audit {close}" if close else None,
+    )
+
+
 def parse_command(text: str, parameters: Mapping[str, ParameterSpec] | None = None) -> Command:
     """Parse the text after ``/mlops``. ``parameters`` enables checking ``train`` arguments."""
     if len(text) > MAX_TEXT:
@@ -238,14 +299,4 @@ def parse_command(text: str, parameters: Mapping[str, ParameterSpec] | None = No
     if sub == "history":
         _arity(sub, args, 1, 1)
         return History(_environment(args[0], sub))
-    # audit
-    _arity(sub, args, 0, 1)
-    if not args:
-        return Audit()
-    if (
-        len(args[0]) > 3
-        or not (args[0].isascii() and args[0].isdigit())
-        or not 1 <= int(args[0]) <= AUDIT_MAX
-    ):
-        raise UsageError(f"`{show(args[0])}` is not a number from 1 to {AUDIT_MAX}.", USAGE[sub])
-    return Audit(int(args[0]))
+    return _audit(args)

@@ -44,6 +44,9 @@ MAX_BUTTON_VALUE = 2000
 MAX_ACTION_ID = 255
 MAX_CONTEXT_ELEMENTS = 10
 MAX_FALLBACK_TEXT = 3000
+#: Slack refuses a message whose blocks' text adds up past about 12,000 characters
+#: (``msg_blocks_too_long``; the figure is not documented: slackapi/bolt-js#2509)
+MAX_MESSAGE_TEXT = 12_000
 
 _USER_ID = re.compile(r"[UW][A-Z0-9]{2,30}")
 

@@ -21,7 +21,10 @@ DESCRIPTIONS: Mapping[Action, str] = {
     Action.HELP: "this help",
     Action.STATUS: "endpoints, latest versions and runs (or one version / environment)",
     Action.HISTORY: "deployments of an environment",
-    Action.AUDIT: "who did what, newest first",
+    Action.AUDIT: (
+        "who did what, newest first, ids in full; narrow it by version, person and action, "
+        "e.g. `/mlops audit 50 v3`, `/mlops audit @bob approve`"
+    ),
     Action.TRAIN: "start a training run",
     Action.STOP: "stop a training run",
     Action.APPROVE: "approve a version (deploys it to staging and validates it)",

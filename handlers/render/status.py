@@ -1,4 +1,4 @@
-"""Read-only answers: overall status, one environment, history, audit."""
+"""Read-only answers: overall status, one environment, history (the audit log is in ``audit``)."""
 
 from __future__ import annotations
 
@@ -6,14 +6,13 @@ from collections.abc import Sequence
 
 from slack_sdk.models.blocks import Block, DividerBlock
 
-from bot.core.models import AuditEntry, DeploymentRecord, VersionView
+from bot.core.models import DeploymentRecord, VersionView
 from bot.core.service import StatusView
 from bot.slack_text import escape
 from ml.platform import EndpointInfo, EndpointStatus, Execution
 
 from .common import (
     Message,
-    audit_emoji,
     code,
     fallback,
     header,
@@ -27,7 +26,6 @@ from .common import (
 from .run_message import RUN_EMOJI, short_execution_id
 
 __all__ = [
-    "render_audit",
     "render_environment",
     "render_history",
     "render_status",
@@ -113,28 +111,3 @@ def render_history(environment: str, records: Sequence[DeploymentRecord], limit:
     more = f"\n… {len(records) - limit} older" if len(records) > limit else ""
     blocks: list[Block] = [header(f"Deployment history: {environment}"), section(lines + more)]
     return fallback(f"Deployment history of {environment}: {len(records)} change(s)"), to_dicts(blocks)
-
-
-def render_audit(entries: Sequence[AuditEntry]) -> Message:
-    if not entries:
-        return "The audit log is empty.", to_dicts([section("The audit log is empty.")])
-    lines = []
-    for e in entries:
-        detail = f" — {escape(truncate(e.detail, 160))}" if e.detail else ""
-        lines.append(
-            f"{audit_emoji(e)} {when(e.at)} {mention(e.actor_id, e.actor_name)} "
-            f"*{e.action.value}* {code(e.target, 80)} {e.outcome.value}{detail}"
-        )
-    # Several sections: one section holds at most 3000 characters.
-    blocks: list[Block] = [header(f"Audit log (last {len(entries)})")]
-    chunk: list[str] = []
-    size = 0
-    for line in lines:
-        if size + len(line) + 1 > 2900 and chunk:
-            blocks.append(section("\n".join(chunk)))
-            chunk, size = [], 0
-        chunk.append(line)
-        size += len(line) + 1
-    if chunk:
-        blocks.append(section("\n".join(chunk)))
-    return fallback(f"Audit log: {len(entries)} entries"), to_dicts(blocks)

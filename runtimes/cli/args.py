@@ -6,6 +6,7 @@ import argparse
 import re
 from pathlib import Path
 
+from bot.core.models import AUDITED_ACTIONS
 from ml.platform import ENVIRONMENTS
 
 RELEASE_COMMANDS = (
@@ -25,6 +26,8 @@ RELEASE_COMMANDS = (
 
 
 YES_HELP = "confirm the change without being asked (for scripts; on a terminal the command asks)"
+AUDIT_DEFAULT = 20
+AUDIT_MAX = 1000
 
 
 class UsageError(Exception):
@@ -53,14 +56,25 @@ def key_value(text: str) -> tuple[str, str]:
     return key.strip(), value.strip()
 
 
+def audit_limit(args: argparse.Namespace) -> int:
+    """How many entries ``audit`` shows: its count, given as ``--limit N`` or a bare ``N``."""
+    if args.count is not None and args.limit is not None and args.count != args.limit:
+        raise UsageError(f"audit: give the count once (got {args.count} and --limit {args.limit})")
+    limit = next((n for n in (args.count, args.limit) if n is not None), AUDIT_DEFAULT)
+    if not 1 <= limit <= AUDIT_MAX:
+        raise UsageError(f"audit takes a count from 1 to {AUDIT_MAX}, not {limit}")
+    return int(limit)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mlops-bot", description="Coordinate ML model releases.")
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
+    base = argparse.ArgumentParser(add_help=False)
+    base.add_argument(
         "--as", dest="user", help="who acts: a user of MLOPS_HOME/users.json (local platform only)"
     )
+    base.add_argument("--home", type=Path, help="data directory (default MLOPS_HOME or ./.mlops)")
+    common = argparse.ArgumentParser(add_help=False, parents=[base])
     common.add_argument("--json", action="store_true", help="machine-readable output")
-    common.add_argument("--home", type=Path, help="data directory (default MLOPS_HOME or ./.mlops)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="command")
 
     p = sub.add_parser("train", parents=[common], help="start a training pipeline run")
@@ -92,8 +106,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--yes", "-y", action="store_true", help=YES_HELP)
     p = sub.add_parser("history", parents=[common], help="deployment history of an environment")
     p.add_argument("environment", type=env_arg)
-    p = sub.add_parser("audit", parents=[common], help="the newest audit entries")
-    p.add_argument("limit", type=int, nargs="?", default=20)
+    p = sub.add_parser(
+        "audit", parents=[base], help="the newest audit entries, filtered, as text, JSON or CSV"
+    )
+    p.add_argument("count", type=int, nargs="?", metavar="N", help=f"as --limit (default {AUDIT_DEFAULT})")
+    p.add_argument("--limit", type=int, metavar="N", help=f"how many entries, 1 to {AUDIT_MAX}")
+    p.add_argument(
+        "--version", type=version_arg, metavar="vN", help="only entries about this model version (v3 or 3)"
+    )
+    p.add_argument("--actor", metavar="NAME", help="only entries by this person (a name or a user id)")
+    p.add_argument(
+        "--action",
+        type=str.lower,
+        choices=[a.value for a in AUDITED_ACTIONS],
+        metavar="ACTION",
+        help=f"only entries of this action: {', '.join(a.value for a in AUDITED_ACTIONS)}",
+    )
+    export = p.add_mutually_exclusive_group()
+    export.add_argument("--json", action="store_true", help="a JSON array, one object per entry")
+    export.add_argument("--csv", action="store_true", help="CSV with a header row (RFC 4180)")
     p = sub.add_parser("dead-letters", parents=[common], help="Slack messages given up on, newest first")
     p.add_argument("limit", type=int, nargs="?", default=20)
 

@@ -1,13 +1,17 @@
-"""What the CLI prints with ``--json``: results, status and any dataclass, as plain JSON values."""
+"""What the CLI prints with ``--json`` (results, status, audit entries and any dataclass, as plain
+JSON values) and with ``audit --csv``."""
 
 from __future__ import annotations
 
+import csv
+import io
+from collections.abc import Sequence
 from dataclasses import asdict, is_dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
-from bot.core.models import Result
+from bot.core.models import AuditEntry, Result
 from bot.core.service import StatusView
 
 
@@ -75,3 +79,48 @@ def status_json(view: StatusView, target: str | None = None) -> dict[str, Any]:
             for e in view.executions
         ],
     }
+
+
+#: the columns of an audit export, in order (``--json`` has the same keys)
+AUDIT_FIELDS = ("at", "actor_id", "actor_name", "action", "outcome", "target", "version", "detail")
+#: a cell starting with one of these is a formula to a spreadsheet (and a tab or CR may hide one)
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def iso_utc(at: datetime) -> str:
+    return at.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def audit_json(entries: Sequence[AuditEntry]) -> list[dict[str, Any]]:
+    """One object per entry, every field, the time in ISO 8601 UTC."""
+    return [
+        {
+            "at": iso_utc(e.at),
+            "actor_id": e.actor_id,
+            "actor_name": e.actor_name,
+            "action": e.action.value,
+            "outcome": e.outcome.value,
+            "target": e.target,
+            "version": e.version,
+            "detail": e.detail,
+        }
+        for e in entries
+    ]
+
+
+def inert(cell: object) -> object:
+    """A cell a spreadsheet shows as text: names and reasons come from outside, and a leading
+    ``=``, ``+``, ``-`` or ``@`` would make it run them as a formula. A quote in front keeps it text."""
+    if isinstance(cell, str) and cell.startswith(FORMULA_START):
+        return "'" + cell
+    return "" if cell is None else cell
+
+
+def audit_csv(entries: Sequence[AuditEntry]) -> str:
+    """RFC 4180 CSV (CRLF line ends, quoted as needed): a header row, then one row per entry."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(AUDIT_FIELDS)
+    for row in audit_json(entries):
+        writer.writerow([inert(row[name]) for name in AUDIT_FIELDS])
+    return out.getvalue()

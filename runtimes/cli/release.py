@@ -10,13 +10,13 @@ import sys
 import time
 from collections.abc import Callable
 
-from bot.core.models import Actor, Result
+from bot.core.models import Action, Actor, AuditFilter, Result
 from bot.core.service import local_owner_is_dead
 from bot.services import Services, build_services
 from bot.settings import Settings
 from bot.users import load_users
 from ml.platform import Execution
-from runtimes.cli.args import UsageError
+from runtimes.cli.args import UsageError, audit_limit
 from runtimes.cli.confirm import ask_first
 from runtimes.cli.identity import resolve_actor
 from runtimes.cli.output import result_json, result_line, to_jsonable
@@ -110,6 +110,7 @@ class Cli(Reports):
 
 
 def run_release_command(args: argparse.Namespace, settings: Settings) -> int:
+    limit = audit_limit(args) if args.command == "audit" else 0  # checked before anything runs
     try:
         actor = resolve_actor(settings, args.user or _env_user(), args.command)
     except PermissionError as exc:  # a principal nobody mapped, for a command that changes things
@@ -152,12 +153,17 @@ def run_release_command(args: argparse.Namespace, settings: Settings) -> int:
             case "history":
                 return cli.history(args.environment)
             case "audit":
-                return cli.audit(args.limit)
+                return cli.audit(limit, audit_filter(args), as_csv=args.csv)
             case "dead-letters":
                 return cli.dead_letters(args.limit)
         raise UsageError(f"unknown command {args.command}")
     finally:
         services.close()
+
+
+def audit_filter(args: argparse.Namespace) -> AuditFilter:
+    actor = args.actor.removeprefix("@") if args.actor else None
+    return AuditFilter(args.version, actor or None, Action(args.action) if args.action else None)
 
 
 def _env_user() -> str | None:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
+from datetime import UTC
 
+from bot.core.models import AuditFilter
 from bot.notify.deadletter import dead_letters, describe
 from bot.services import Services
 from ml.platform import ENVIRONMENTS, Environment, PlatformError
 from runtimes.cli.args import UsageError, version_arg
-from runtimes.cli.output import status_json, to_jsonable
+from runtimes.cli.output import audit_csv, audit_json, status_json, to_jsonable
 
 
 class Reports:
@@ -79,17 +81,23 @@ class Reports:
             self.out(f"{r.at:%Y-%m-%d %H:%M:%S} {r.kind:<8} v{r.version}{prev} by {r.actor_name}")
         return 0
 
-    def audit(self, limit: int) -> int:
-        if not 1 <= limit <= 1000:
-            raise UsageError(f"audit takes a count from 1 to 1000, not {limit}")
-        entries = self.release.audit(limit)
+    def audit(self, limit: int, where: AuditFilter | None = None, as_csv: bool = False) -> int:
+        """The newest ``limit`` entries ``where`` matches: JSON and CSV newest first, text as a log
+        (oldest first); ids are never shortened."""
+        entries = self.release.audit(limit, where)
         if self.as_json:
-            self.out(json.dumps(to_jsonable(entries), indent=2))
+            self.out(json.dumps(audit_json(entries), indent=2))
             return 0
+        if as_csv:
+            sys.stdout.write(audit_csv(entries))  # CRLF line ends as written: not through print
+            return 0
+        if not entries:
+            self.out("No audit entries match." if where and where.narrows else "The audit log is empty.")
         for e in reversed(entries):
+            version = f" (v{e.version})" if e.version is not None and f"v{e.version}" not in e.target else ""
             self.out(
-                f"{e.at:%Y-%m-%d %H:%M:%S} {e.actor_name:<12} {e.action.value:<9} {e.outcome.value:<8} "
-                f"{e.target}: {e.detail}"
+                f"{e.at.astimezone(UTC):%Y-%m-%d %H:%M:%S} {e.actor_name:<12} {e.action.value:<9} "
+                f"{e.outcome.value:<8} {e.target}{version}: {e.detail}"
             )
         return 0
 

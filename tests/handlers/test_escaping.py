@@ -16,10 +16,11 @@ from bot.notify.deadletter import notice_text
 from bot.slack_text import escape
 from handlers.commands.parse import UsageError, parse_command
 from handlers.events import render as events
+from handlers.render.audit import render_audit
 from handlers.render.common import clip, code, link, mention, quote, result_text
 from handlers.render.help import render_help
 from handlers.render.help import render_usage_error as usage
-from handlers.render.status import render_audit, render_status
+from handlers.render.status import render_status
 from ml.platform import ModelPackage
 from tests.handlers.escaping import (
     EXAMPLES,

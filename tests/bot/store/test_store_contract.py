@@ -8,11 +8,6 @@ from __future__ import annotations
 import math
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
 import pytest
 from moto import mock_aws
@@ -22,68 +17,7 @@ from bot.core.store import Store, StoreError
 from bot.store.dynamodb import DynamoDBStore, create_table
 from bot.store.sqlite import SQLiteStore
 from ml.sagemaker.clients import aws_session
-from tests.bot.conftest import FakeClock
-
-TABLE = "mlops-bot-test"
-
-
-@dataclass
-class Backend:
-    name: str
-    open: Callable[[], Store]
-    opened: list[Store] = field(default_factory=list)
-
-    def new(self) -> Store:
-        store = self.open()
-        self.opened.append(store)
-        return store
-
-
-@contextmanager
-def serialized_moto_dynamodb() -> Iterator[None]:
-    """Make moto handle one DynamoDB request at a time, as DynamoDB applies each write atomically.
-
-    moto's in-process backend has no locking, so two concurrent conditional writes can both pass
-    their check. Serializing whole requests restores DynamoDB's per-request atomicity and nothing
-    more: a store that raced a read against a later write would still fail the concurrency tests.
-    """
-    from moto.dynamodb.responses import DynamoHandler
-
-    lock = threading.Lock()
-    original = DynamoHandler.call_action
-
-    def call_action(self: DynamoHandler) -> Any:
-        with lock:
-            return original(self)
-
-    DynamoHandler.call_action = call_action  # type: ignore[method-assign]
-    try:
-        yield
-    finally:
-        DynamoHandler.call_action = original  # type: ignore[method-assign]
-
-
-@pytest.fixture(params=["sqlite", "dynamodb"])
-def backend(request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock) -> Iterator[Backend]:
-    if request.param == "sqlite":
-        path = tmp_path / "store.db"
-        b = Backend("sqlite", lambda: SQLiteStore(path, clock=clock))
-        yield b
-        for s in b.opened:
-            s.close()
-        return
-    with mock_aws(), serialized_moto_dynamodb():
-        client = aws_session().client("dynamodb", region_name="us-east-1")
-        create_table(client, TABLE)
-        b = Backend("dynamodb", lambda: DynamoDBStore(TABLE, region="us-east-1", clock=clock))
-        yield b
-        for s in b.opened:
-            s.close()
-
-
-@pytest.fixture
-def store(backend: Backend) -> Store:
-    return backend.new()
+from tests.bot.conftest import TABLE, Backend, FakeClock
 
 
 def test_implements_protocol(store: Store) -> None:
@@ -225,6 +159,27 @@ def test_query_prefix_order_limit(store: Store) -> None:
     assert [v["i"] for _, v in store.query("deployment")] == [1, 0, 3, 4, 2]
     assert store.query("deployment", "nothing#") == []
     assert store.query("empty-namespace") == []
+
+
+def test_query_after_resumes_a_paged_read_in_either_order(store: Store) -> None:
+    for i in range(7):
+        store.put("audit", f"t{i}#x", {"i": i})
+    store.put("audit", "u0#x", {"i": 99})
+    newest: list[int] = []
+    after = None
+    while page := store.query("audit", "t", limit=3, newest_first=True, after=after):
+        newest += [v["i"] for _, v in page]
+        after = page[-1][0]
+    assert newest == [6, 5, 4, 3, 2, 1, 0]
+    oldest = store.query("audit", "t", limit=2, after="t4#x")
+    assert [v["i"] for _, v in oldest] == [5, 6]
+    # a key that no longer exists still marks the place; one outside the prefix is before or after it all
+    store.delete("audit", "t3#x")
+    assert [v["i"] for _, v in store.query("audit", "t", newest_first=True, after="t3#x")] == [2, 1, 0]
+    assert [v["i"] for _, v in store.query("audit", "t", newest_first=True, after="u")] == [6, 5, 4, 2, 1, 0]
+    assert store.query("audit", "t", newest_first=True, after="s") == []
+    assert [v["i"] for _, v in store.query("audit", "t", after="s", limit=1)] == [0]
+    assert store.query("audit", "t", after="u") == []
 
 
 def test_query_paginates_large_namespaces(store: Store) -> None:

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.core.models import Action
+from bot.core.models import Action, AuditFilter
 from handlers.commands.parse import (
     Approve,
     Audit,
@@ -64,6 +64,16 @@ SPECS = {
         ("history staging", History("staging")),
         ("audit", Audit(20)),
         ("audit 100", Audit(100)),
+        ("audit 50 v3", Audit(50, AuditFilter(version=3))),
+        ("audit version:3", Audit(20, AuditFilter(version=3))),
+        ("audit <@UBOB|bob>", Audit(20, AuditFilter(actor="UBOB"))),
+        ("audit <@UBOB>", Audit(20, AuditFilter(actor="UBOB"))),
+        ("audit @bob", Audit(20, AuditFilter(actor="bob"))),
+        ("audit by:bob", Audit(20, AuditFilter(actor="bob"))),
+        ("audit approve", Audit(20, AuditFilter(action=Action.APPROVE))),
+        ("audit action:Approve", Audit(20, AuditFilter(action=Action.APPROVE))),
+        ("audit validate", Audit(20, AuditFilter(action=Action.VALIDATE))),
+        ("audit deploy @carol 5 V2", Audit(5, AuditFilter(2, "carol", Action.DEPLOY))),
         (
             "stop arn:aws:sagemaker:us-east-1:1:pipeline/p/execution/abc",
             Stop("arn:aws:sagemaker:us-east-1:1:pipeline/p/execution/abc"),
@@ -95,6 +105,22 @@ def test_valid_commands(text: str, expected: object) -> None:
         ("train eta=0.1 eta=0.2", "given twice", None),
         ("audit 0", "from 1 to 100", None),
         ("audit 101", "from 1 to 100", None),
+        (
+            "audit aprove",
+            "Valid actions: status, history, audit, train, stop, approve,",
+            "/mlops audit approve",
+        ),
+        ("audit action:launch", "is not an action the audit log records", None),
+        ("audit help", "is not an action the audit log records", None),
+        ("audit v0", "is not a model version", None),
+        ("audit version:three", "is not a model version", None),
+        ("audit v2x", "is not a model version", "/mlops audit v2"),
+        ("audit 5 10", "give one count at most", None),
+        ("audit v2 v3", "give one version at most", None),
+        ("audit @bob <@UCAROL>", "give one person at most", None),
+        ("audit approve deploy", "give one action at most", None),
+        ("audit @", "is not a person", None),
+        ("audit @<!channel>", "is not a person", None),
         ("history", "needs more arguments", None),
         ("history staging production", "does not take", None),
         ("stop", "needs more arguments", None),

@@ -16,6 +16,7 @@ from bot.core.models import (
     Actor,
     ApprovalStatus,
     AuditEntry,
+    AuditFilter,
     Decision,
     DeploymentRecord,
     Outcome,
@@ -27,6 +28,7 @@ from bot.core.models import (
 from bot.core.service import PromotePlan, RollbackPlan, StatusView
 from handlers.commands.ops import reply_for, safely
 from handlers.commands.parse import SUBCOMMANDS, UsageError, parse_command
+from handlers.render.audit import render_audit
 from handlers.render.common import result_text
 from handlers.render.confirmations import render_promote_confirmation, render_rollback_confirmation
 from handlers.render.help import render_help
@@ -34,7 +36,6 @@ from handlers.render.help import render_usage_error as usage
 from handlers.render.release_card import CardState, render_card
 from handlers.render.run_message import render_run
 from handlers.render.status import (
-    render_audit,
     render_environment,
     render_history,
     render_status,
@@ -226,12 +227,15 @@ def test_history(environment: str, history: list[DeploymentRecord]) -> None:
             st.sampled_from(list(Outcome)),
             outside,
             outside,
+            st.none() | versions,
         ),
         max_size=8,
-    )
+    ),
+    who=st.none() | users | outside,
 )
-def test_audit(entries: list[AuditEntry]) -> None:
+def test_audit(entries: list[AuditEntry], who: str | None) -> None:
     assert_safe(payload(render_audit(entries)))
+    assert_safe(payload(render_audit(entries, AuditFilter(actor=who))))
 
 
 @EXAMPLES

@@ -12,29 +12,9 @@ from typing import Any
 
 import pytest
 
-from ml.local.endpoints import stop_host_process
 from runtimes.cli import main
-from tests.conftest import children, wait_for_process
-
-
-@pytest.fixture
-def cli_home(home: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    """The trained home with users.json; the endpoint host process is stopped afterwards."""
-    monkeypatch.setenv("MLOPS_HOME", str(home))
-    monkeypatch.delenv("MLOPS_USER", raising=False)
-    # tests/conftest.py trains as UALICE: the local users file maps alice to that id
-    spawned = children()
-    yield home
-    stop_host_process(home)
-    # A detached training run is a child of this process here (of the shell, for a user): reap it.
-    for pid in children() - spawned:
-        os.waitpid(pid, 0)
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
+from tests.conftest import wait_for_process
+from tests.runtimes.cli.conftest import run
 
 
 def test_release_through_the_cli(cli_home: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.core.models import Action, Actor, Outcome, Result
-from runtimes.cli.output import result_json, result_line
+from runtimes.cli.output import inert, result_json, result_line
 
 
 def test_a_retry_is_said_as_the_cli_command() -> None:
@@ -22,3 +22,11 @@ def test_a_retry_is_said_as_the_cli_command() -> None:
     assert result_json(result)["data"]["retry"] == "deploy v2 staging"  # --json keeps the structure
     done = Result(Action.DEPLOY, Outcome.DONE, "Deployed v2 to staging.", Actor("UCAROL", "carol"))
     assert result_line(done) == "Deployed v2 to staging."
+
+
+def test_cells_a_spreadsheet_would_run_are_made_text() -> None:
+    for attack in ("=1+2", "+1", "-1", "@SUM(A1)", "\t=1", "\r=1"):
+        assert inert(attack) == "'" + attack
+    for harmless in ("bob", "v3->staging", "", "a=b", 3):
+        assert inert(harmless) == harmless
+    assert inert(None) == ""

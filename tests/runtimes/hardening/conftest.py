@@ -170,9 +170,15 @@ class FlakyStore:
         self.inner.delete(ns, key)
 
     def query(
-        self, ns: str, prefix: str = "", *, limit: int | None = None, newest_first: bool = False
+        self,
+        ns: str,
+        prefix: str = "",
+        *,
+        limit: int | None = None,
+        newest_first: bool = False,
+        after: str | None = None,
     ) -> list[tuple[str, Record]]:
-        return self.inner.query(ns, prefix, limit=limit, newest_first=newest_first)
+        return self.inner.query(ns, prefix, limit=limit, newest_first=newest_first, after=after)
 
     def close(self) -> None:
         self.inner.close()

@@ -79,6 +79,38 @@ def test_unknown_users_and_buttons_fail_in_process(empty_home: Path) -> None:
     assert "unknown user 'zoe'" in err.getvalue()
 
 
+def test_the_audit_log_in_the_chat_shows_whole_ids_and_narrows(empty_home: Path) -> None:
+    run_arn = (
+        "arn:aws:sagemaker:eu-west-1:123456789012:pipeline/mlops-xgboost-pipeline/execution/q7w8e9r0t1y2"
+    )
+    script = "\n".join(
+        [
+            ":as erin",
+            "/mlops approve v1",  # refused: erin is no approver (audited)
+            ":as alice",
+            f"/mlops stop {run_arn}",  # refused: no such run (audited, with the id as given)
+            "/mlops audit stop",
+            "/mlops audit @erin",
+            "/mlops audit 5 v1 @erin approve",
+            "/mlops audit 5 v1 @alice",
+            "/mlops audit aprove",
+        ]
+    )
+    out, err = io.StringIO(), io.StringIO()
+    code = main_shell(["--home", str(empty_home)], stdin=io.StringIO(script + "\n"), stdout=out, stderr=err)
+    assert code == 0, err.getvalue()
+    answers = out.getvalue().split("alice> /mlops audit")[1:]
+    stop, erin, combined, nothing, typo = (" ".join(a.replace("│", " ").split()) for a in answers)
+    # the run id is whole (the chat wraps long lines; the id is one code span in the message)
+    assert "".join(stop.split()).count(f"`execution:{run_arn}`") == 1 and "approve" not in stop
+    assert "Only action stop" in stop and "Audit log (newest 1)" in stop
+    assert "Only by erin" in erin and "@erin approve `v1` refused" in erin and "stop" not in erin
+    assert "Only version v1 · by erin · action approve" in combined and "Audit log (newest 1)" in combined
+    assert "No audit entries match version v1 · by alice." in nothing
+    assert "`aprove` is not an action the audit log records. Valid actions: status," in typo
+    assert "Did you mean `/mlops audit approve`?" in typo
+
+
 def test_scripted_release_through_the_cli(home: Path) -> None:
     """v1 (trained by alice) is approved; a typed promote asks first (cancelled), the button promotes; then v2
     is trained and rejected in a modal."""
