@@ -151,7 +151,7 @@ class StagingAccuracy:
         if self.interval is not None:
             notes.append(f"95 % CI {self.interval[0]:.3f}–{self.interval[1]:.3f}")
         if self.asked is not None:
-            notes.append(f"all the held-out data: {self.asked} rows asked")
+            notes.append(f"{self.asked} rows asked, the data holds only {self.rows}")
         return out + (f" ({'; '.join(notes)})" if notes else "")
 
     def placement(self, value: float) -> str | None:

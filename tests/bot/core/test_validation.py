@@ -32,7 +32,7 @@ def test_the_accuracy_comes_from_the_counts_not_the_rounded_figure() -> None:
 def test_a_sample_capped_by_the_data_says_so() -> None:
     report = {**FULL, "rows": 120, "correct": 100, "rows_requested": 500, "accuracy_ci": [0.76, 0.89]}
     assert summarize_report(report).startswith(
-        "accuracy 0.833 on 120 rows (95 % CI 0.760–0.890; all the held-out data: 500 rows asked)"
+        "accuracy 0.833 on 120 rows (95 % CI 0.760–0.890; 500 rows asked, the data holds only 120)"
     )
 
 
