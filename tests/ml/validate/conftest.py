@@ -1,4 +1,4 @@
-"""An HTTP server speaking the ``InvokeEndpoint`` API in front of the session's scorer, for boto3."""
+"""An HTTP server speaking the ``InvokeEndpoint`` API in front of the shared test scorer, for boto3."""
 
 from __future__ import annotations
 
