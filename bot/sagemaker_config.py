@@ -37,6 +37,7 @@ def sagemaker_config(settings: Settings) -> SageMakerConfig:
             model_monitor_enabled=settings.mlops_model_monitor,
             model_monitor_output_s3_uri=settings.mlops_model_monitor_output_s3_uri or None,
             min_accuracy_threshold=settings.mlops_min_accuracy_threshold,
+            validation_rows=settings.mlops_validation_rows,
             allowed_input_prefixes=allowed_input_prefixes(settings),
             retry_mode=settings.mlops_aws_retry_mode,
             max_attempts=settings.mlops_aws_max_attempts,

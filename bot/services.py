@@ -65,6 +65,7 @@ def build_platform(settings: Settings, *, host_endpoints_in_process: bool = Fals
         run_limits=RunLimits(settings.mlops_max_queued_runs, settings.mlops_max_runs_per_user),
         data_dir=settings.mlops_data_dir,
         policy=RunPolicy(settings.mlops_min_accuracy_threshold),
+        validation_rows=settings.mlops_validation_rows,
     )
 
 

@@ -45,6 +45,7 @@ from .commands.ops import card_state
 from .render.common import code, fallback, mention, result_text, section, to_dicts, truncate
 from .render.release_card import card_key, render_card
 from .render.run_message import render_run, run_key
+from .render.validation import accuracy_note
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +134,8 @@ class SlackNotifications:
         if not result.actor.system:
             text += f" — {who}"
         if result.action is Action.VALIDATE and result.outcome is Outcome.DONE:
+            if (note := accuracy_note(self.release.view(version))) is not None:
+                text += "\n" + note
             text += _checks(result.data.get("report"))
         self.reply(version, text)
         previous = result.data.get("from_version")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from ml.platform import Environment, PlatformError
@@ -108,10 +109,72 @@ class Validation:
         )
 
 
+@dataclass(frozen=True)
+class StagingAccuracy:
+    """The accuracy a validation report states, with the rows behind it and their 95 % interval.
+
+    ``ml.validate`` computes the interval (Wilson) and writes it into the report, which CI posts too;
+    the bot reads it from there. An older report without it still gives the accuracy and its rows.
+    """
+
+    accuracy: float
+    rows: int | None = None
+    interval: tuple[float, float] | None = None
+    #: rows asked for, when the held-out data held fewer
+    asked: int | None = None
+
+    @classmethod
+    def of(cls, report: Mapping[str, Any]) -> StagingAccuracy | None:
+        accuracy, rows = _number(report.get("accuracy")), _count(report.get("rows"))
+        if accuracy is None:
+            return None
+        if not rows:
+            return cls(accuracy)
+        correct = _count(report.get("correct"))
+        if correct is not None and correct <= rows:
+            accuracy = correct / rows  # the report rounds its accuracy to 4 places
+        bounds = report.get("accuracy_ci")
+        interval = None
+        if isinstance(bounds, list | tuple) and len(bounds) == 2:
+            low, high = _number(bounds[0]), _number(bounds[1])
+            interval = None if low is None or high is None else (low, high)
+        asked = _count(report.get("rows_requested"))
+        return cls(accuracy, rows, interval, asked if asked is not None and asked > rows else None)
+
+    def text(self) -> str:
+        """``accuracy 0.830 on 200 rows (95 % CI 0.772–0.876)``."""
+        out = f"accuracy {self.accuracy:.3f}"
+        if self.rows is None:
+            return out
+        out += f" on {self.rows} rows"
+        notes = []
+        if self.interval is not None:
+            notes.append(f"95 % CI {self.interval[0]:.3f}–{self.interval[1]:.3f}")
+        if self.asked is not None:
+            notes.append(f"{self.asked} rows asked, the data holds only {self.rows}")
+        return out + (f" ({'; '.join(notes)})" if notes else "")
+
+    def placement(self, value: float) -> str | None:
+        """Where ``value`` lies against the interval: ``inside``, ``above`` or ``below``."""
+        if self.interval is None:
+            return None
+        # Compared at the three places shown, so that the verdict never contradicts the figures.
+        shown, low, high = (round(v, 3) for v in (value, *self.interval))
+        return "above" if shown > high else "below" if shown < low else "inside"
+
+
+def _number(value: object) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _count(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
 def summarize_report(report: Mapping[str, Any]) -> str:
     parts = []
-    if isinstance(report.get("accuracy"), int | float):
-        parts.append(f"accuracy {report['accuracy']:.3f}")
+    if (accuracy := StagingAccuracy.of(report)) is not None:
+        parts.append(accuracy.text())
     if isinstance(report.get("p95_ms"), int | float):
         parts.append(f"p95 {report['p95_ms']:.0f} ms")
     failed = [

@@ -39,6 +39,7 @@ from .common import (
     when,
 )
 from .parameters import changed_parameters, data_file_name
+from .validation import accuracy_note
 
 __all__ = [
     "ACTION_APPROVE",
@@ -257,6 +258,7 @@ def render_card(state: CardState, *, with_buttons: bool = True) -> tuple[str, li
         section("\n".join(lineage_lines)),
         DividerBlock(),
         section("\n".join(_activity(state))),
+        *([section(agreement)] if (agreement := accuracy_note(view)) else []),
     ]
     actions = buttons(state) if with_buttons else []
     if actions:

@@ -283,6 +283,8 @@ class PipelineRunner:
             "requested_by": request.requested_by,
             "git_sha": request.git_sha or "",
             "dataset_sha256": str(dataset.get("dataset_sha256", "")),
+            # the rows behind the registered accuracy, to set beside staging validation's sample
+            "test_rows": str(dataset.get("test_rows", "")),
             "input_data": str(request.input_path),
             "target": request.target,
             "threshold": f"{request.threshold:g}",

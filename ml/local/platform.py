@@ -47,7 +47,7 @@ from . import parameters as run_parameters
 from . import rollout
 from .announcer import Announcer
 from .endpoint_changes import INTERRUPTED_DEPLOY, EndpointChanges, recover_endpoints
-from .endpoint_validation import validate_served
+from .endpoint_validation import DEFAULT_ROWS, validate_served
 from .endpoints import (
     EndpointHost,
     ensure_host_process,
@@ -88,6 +88,7 @@ class LocalPlatform:
         run_limits: RunLimits | None = None,
         data_dir: Path | None = None,
         policy: RunPolicy | None = None,
+        validation_rows: int = DEFAULT_ROWS,
         clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.home = Path(home).expanduser().resolve()
@@ -96,6 +97,8 @@ class LocalPlatform:
         self.data_dir = Path(data_dir).expanduser() if data_dir is not None else self.home / "data"
         self.model_package_group = model_package_group
         self.pipeline_name = pipeline_name
+        #: held-out rows each staging validation sends
+        self.validation_rows = validation_rows
         self._endpoint_port = endpoint_port
         self._closed = False
         self._registry = Registry(self.home / "registry.db", clock)
@@ -290,7 +293,9 @@ class LocalPlatform:
         lineage_threshold = self.describe_model_package(info.version).lineage.get("threshold")
         if lineage_threshold:
             threshold = float(lineage_threshold)
-        return validate_served(info, self.endpoint_url, threshold, self._registry.clock)
+        return validate_served(
+            info, self.endpoint_url, threshold, self._registry.clock, rows=self.validation_rows
+        )
 
 
 def _info(row: EndpointRow) -> EndpointInfo:

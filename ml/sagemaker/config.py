@@ -82,6 +82,8 @@ class SageMakerConfig:
     # -- staging validation (ml.validate) ----------------------------------
     validation_accuracy_threshold: float = 0.8
     validation_latency_budget_ms: float = 300.0
+    #: held-out rows each validation sends
+    validation_rows: int = 200
 
     # -- what a run may ask for (ml.parameters) ----------------------------
     #: the lowest AccuracyThreshold a run may ask for
@@ -180,6 +182,8 @@ class SageMakerConfig:
             problems.append("waiter_delay_seconds must be >= 0 and waiter_max_attempts >= 1")
         if self.max_concurrency < 1:
             problems.append("max_concurrency must be at least 1")
+        if self.validation_rows < 1:
+            problems.append(f"validation_rows must be at least 1, not {self.validation_rows}")
         if not 0.0 <= self.min_accuracy_threshold <= 1.0:
             problems.append(f"min_accuracy_threshold must be within 0-1, not {self.min_accuracy_threshold}")
         for prefix in self.allowed_input_prefixes:

@@ -201,6 +201,7 @@ class SageMakerPlatform:
             invoke,
             threshold=self.config.validation_accuracy_threshold,
             latency_budget_ms=self.config.validation_latency_budget_ms,
+            sample_size=self.config.validation_rows,
             endpoint=info.name,
         )
 

@@ -9,10 +9,13 @@ from typing import Any
 
 from ml.clock import SYSTEM_CLOCK, Clock
 
+from .interval import describe_accuracy, wilson_interval
 from .sample import LabelledSample, load_sample
 from .wire import CONTENT_TYPE_CSV, Invoke, describe, parse_scores, status_of, to_csv
 
 BATCH_ROWS = 500
+#: held-out rows sent when the caller names no number
+DEFAULT_ROWS = 200
 LATENCY_SAMPLES = 50
 MALFORMED_BODY = b"this-is-not-a-valid-row\n"
 
@@ -25,7 +28,7 @@ def validate_endpoint(
     *,
     threshold: float = 0.8,
     latency_budget_ms: float = 300.0,
-    sample_size: int = 200,
+    sample_size: int = DEFAULT_ROWS,
     seed: int = 7,
     ping: Callable[[], bool] | None = None,
     endpoint: str | None = None,
@@ -33,6 +36,10 @@ def validate_endpoint(
     clock: Clock = SYSTEM_CLOCK,
 ) -> dict[str, Any]:
     """Run every check against ``invoke`` and return the report (``passed`` only if all checks pass).
+
+    ``sample_size`` held-out rows are sent, or all the data holds if that is fewer: ``rows`` is the
+    number used, ``rows_requested`` the number asked for. ``accuracy_ci`` is the 95 % Wilson interval
+    of ``correct / rows``; it informs, the gate stays ``accuracy >= threshold``.
 
     ``clock`` stamps the report and times the single-row calls. Raises ValueError for a bad
     ``data_path`` or argument: that is the caller's mistake, not the endpoint's.
@@ -51,9 +58,12 @@ def validate_endpoint(
         "passed": False,
         "checks": checks,
         "accuracy": None,
+        "correct": None,
+        "accuracy_ci": None,
         "p50_ms": None,
         "p95_ms": None,
         "rows": len(sample.rows),
+        "rows_requested": sample_size,
         "threshold": threshold,
         "latency_budget_ms": latency_budget_ms,
         "data": sample.source,
@@ -126,14 +136,21 @@ def _check_batch(
     correct = sum(
         int((score >= 0.5) == bool(label)) for score, label in zip(scores, sample.labels, strict=True)
     )
-    accuracy = correct / len(scores)
+    rows = len(scores)
+    accuracy = correct / rows
+    low, high = wilson_interval(correct, rows)
     report["accuracy"] = round(accuracy, 4)
-    check(
-        "accuracy",
-        accuracy >= threshold,
-        f"accuracy {accuracy:.4f} on {len(scores)} held-out rows "
-        f"({'>=' if accuracy >= threshold else '<'} threshold {threshold})",
+    report["correct"] = correct
+    report["accuracy_ci"] = [round(low, 6), round(high, 6)]
+    # Three decimals, unless they would show the accuracy equal to a threshold it misses or beats.
+    digits = 4 if f"{accuracy:.3f}" == f"{threshold:.3f}" and accuracy != threshold else 3
+    detail = (
+        f"{describe_accuracy(correct, rows, digits)} "
+        f"{'>=' if accuracy >= threshold else '<'} threshold {threshold:g}"
     )
+    if sample.available < report["rows_requested"]:
+        detail += f"; {report['rows_requested']} rows asked, the data holds only {sample.available}"
+    check("accuracy", accuracy >= threshold, detail)
 
 
 def _check_latency(

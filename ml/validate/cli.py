@@ -1,4 +1,8 @@
-"""``python -m ml validate``: validate an endpoint from the command line and print the JSON report."""
+"""``python -m ml validate``: validate an endpoint from the command line.
+
+The JSON report goes to standard output (and ``--output``); one line per check, the accuracy with its
+row count and 95 % interval among them, goes to standard error for the person watching.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ from botocore.exceptions import BotoCoreError, NoRegionError
 
 from ml.clock import SYSTEM_CLOCK, Clock
 
-from .checks import validate_endpoint
+from .checks import DEFAULT_ROWS, validate_endpoint
 from .runtime import runtime_invoker
 
 
@@ -28,13 +32,23 @@ def main(argv: list[str] | None = None, *, clock: Clock = SYSTEM_CLOCK) -> int:
     parser.add_argument("--data", type=Path, default=None, help="labelled rows (default: bundled adult.test)")
     parser.add_argument("--threshold", type=float, default=0.8)
     parser.add_argument("--latency-budget-ms", type=float, default=300.0)
-    parser.add_argument("--sample-size", type=int, default=200)
+    parser.add_argument(
+        "--rows",
+        "--sample-size",
+        dest="rows",
+        type=int,
+        default=DEFAULT_ROWS,
+        help=f"held-out rows to send (default {DEFAULT_ROWS}; all the data holds if it has fewer)",
+    )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--output", type=Path, default=None, help="also write the report here")
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse exits on usage errors and --help
         return exc.code if isinstance(exc.code, int) else 2
+    if args.rows < 1:
+        print(f"validate: --rows must be at least 1, not {args.rows}", file=sys.stderr)
+        return 2
     try:
         region = args.region or os.environ.get("AWS_REGION") or None  # botocore reads AWS_DEFAULT_REGION only
         invoke = runtime_invoker(args.endpoint, args.endpoint_url, region)
@@ -51,7 +65,7 @@ def main(argv: list[str] | None = None, *, clock: Clock = SYSTEM_CLOCK) -> int:
             args.data,
             threshold=args.threshold,
             latency_budget_ms=args.latency_budget_ms,
-            sample_size=args.sample_size,
+            sample_size=args.rows,
             seed=args.seed,
             endpoint=args.endpoint,
             clock=clock,
@@ -61,6 +75,8 @@ def main(argv: list[str] | None = None, *, clock: Clock = SYSTEM_CLOCK) -> int:
         return 2
     text = json.dumps(report, indent=2)
     print(text)
+    for check in report["checks"]:
+        print(f"{'PASS' if check['passed'] else 'FAIL'} {check['name']}: {check['detail']}", file=sys.stderr)
     if args.output is not None:
         args.output.parent.mkdir(parents=True, exist_ok=True)
         args.output.write_text(text + "\n", encoding="utf-8")

@@ -16,13 +16,16 @@ class LabelledSample:
     rows: list[list[str]]
     labels: list[int]
     source: str
+    #: how many labelled rows the file holds: the sample is never bigger
+    available: int
 
 
 def load_sample(data_path: Path | None, sample_size: int, seed: int) -> LabelledSample:
     """Draw ``sample_size`` labelled rows (fixed seed) from an Adult-format file or a label-first CSV.
 
-    A label-first CSV is what preprocessing writes (``test.csv``): the 0/1 label, then the request
-    columns (encoded or raw); an optional header line is skipped.
+    A file holding fewer rows gives all of them (``available`` says how many). A label-first CSV is
+    what preprocessing writes (``test.csv``): the 0/1 label, then the request columns (encoded or
+    raw); an optional header line is skipped.
     """
     path = Path(data_path) if data_path is not None else datasets.adult_test_path()
     if not path.is_file():
@@ -32,7 +35,9 @@ def load_sample(data_path: Path | None, sample_size: int, seed: int) -> Labelled
     stat = path.stat()
     rows, labels = _labelled_rows(path, stat.st_mtime_ns, stat.st_size)
     chosen = random.Random(seed).sample(range(len(rows)), min(sample_size, len(rows)))
-    return LabelledSample([list(rows[i]) for i in chosen], [labels[i] for i in chosen], str(path))
+    return LabelledSample(
+        [list(rows[i]) for i in chosen], [labels[i] for i in chosen], str(path), available=len(rows)
+    )
 
 
 @functools.lru_cache(maxsize=4)

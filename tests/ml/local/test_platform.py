@@ -122,6 +122,7 @@ def test_full_run_registers_a_pending_version(trained: Trained) -> None:
     assert json.loads(lineage["parameters"])["ModelApprovalStatus"] == "PendingManualApproval"
     assert json.loads(lineage["hyperparameters"]) == train.DEFAULT_HYPERPARAMETERS
     assert lineage["threshold"] == "0.8"
+    assert lineage["test_rows"] == str(evaluation["rows"])  # the rows behind the registered accuracy
 
 
 def test_events_follow_the_run_in_order_with_sagemaker_envelopes(trained: Trained) -> None:

@@ -712,6 +712,7 @@ def test_validate_runs_ml_validate_against_the_endpoint(
     assert platform.validate("staging") == {"passed": True, "endpoint": "churn-staging", "checks": []}
     assert calls["invoker"] == ("churn-staging", REGION)
     assert calls["validate"]["threshold"] == 0.8
+    assert calls["validate"]["sample_size"] == platform.config.validation_rows == 200
 
 
 def test_closed_platform_refuses_calls(platform: SageMakerPlatform) -> None:

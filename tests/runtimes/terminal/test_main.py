@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -196,3 +197,23 @@ def test_every_working_line_is_replaced_by_its_answer(home: Path) -> None:
         assert "Working on" not in lines[shown + 2]  # what the message says now: its answer
     assert "model version v9 does not exist" in lines[lines.index("bob> :show #1") + 2]
     assert "Approved v1" in lines[lines.index("bob> :show #2") + 2]
+
+
+def test_a_validation_in_the_chat_shows_its_rows_interval_and_the_two_accuracies(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """bob approves v1: staging deploy and validation follow, 60 rows as MLOPS_VALIDATION_ROWS asks."""
+    monkeypatch.setenv("MLOPS_VALIDATION_ROWS", "60")
+    script = ":as bob\n/mlops approve v1\n:wait\n:as carol\n/mlops status v1\n"
+    out = io.StringIO()
+    assert main_shell(["--home", str(home), "--no-color"], stdin=io.StringIO(script), stdout=out) == 0
+    text = " ".join(out.getvalue().replace("│", " ").split())  # the screen wraps lines, inside boxes too
+    reply = text[text.index("Staging validation of v1 passed") : text.index("carol> /mlops status v1")]
+    assert re.search(r"passed: accuracy 0\.\d{3} on 60 rows \(95 % CI 0\.\d{3}–[01]\.\d{3}\), p95", reply)
+    assert re.search(r"✅ accuracy — accuracy 0\.\d{3} on 60 rows \(95 % CI [^)]*\) >= threshold 0\.8", reply)
+    note = re.compile(
+        r"ℹ️ Card accuracy 0\.\d{3}: training, on the test split \(\d+ rows\)\. Staging 0\.\d{3}: 60 "
+        r"held-out rows sent to the endpoint; 0\.\d{3} is (inside|above|below) its 95 % CI"
+    )
+    assert note.search(reply)
+    assert note.search(text[text.index("carol> /mlops status v1") :])  # the card's details say it too

@@ -1,12 +1,9 @@
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import sys
-import threading
-from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +13,7 @@ from ml import validate
 from ml.clock import Clock
 from ml.serving import BadInput, Scorer
 from ml.validate import InvokeError, parse_scores, validate_endpoint
+from tests import paths
 from tests.ml.clocks import ticking_clock
 
 Invoke = Callable[[bytes, str], tuple[bytes, str]]
@@ -224,129 +222,9 @@ def test_validate_does_not_import_the_ml_stack() -> None:
         capture_output=True,
         text=True,
         check=True,
-        cwd=Path(__file__).parents[2],
+        cwd=paths.ROOT,
     )
     assert result.stdout.strip() == "[]"
-
-
-# -- through boto3 against an HTTP server speaking the InvokeEndpoint API ---------------------------
-@pytest.fixture
-def runtime_url(scorer: Scorer, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", "AWS_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    path = re.compile(r"^/endpoints/(?P<name>[^/]+)/invocations$")
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            match = path.match(self.path)
-            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            if match is None or match["name"] != "mlops-staging":
-                self._reply(404, b'{"message": "no such endpoint"}', "application/json", "ValidationError")
-                return
-            try:
-                payload, content_type = scorer.predict(body, self.headers.get("Content-Type", ""))
-            except BadInput as exc:
-                self._reply(
-                    400, json.dumps({"message": str(exc)}).encode(), "application/json", "ValidationError"
-                )
-                return
-            self._reply(200, payload, content_type)
-
-        def _reply(self, status: int, payload: bytes, content_type: str, error: str | None = None) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(payload)))
-            if error:
-                self.send_header("x-amzn-ErrorType", error)
-            self.end_headers()
-            self.wfile.write(payload)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
-
-
-def test_runtime_invoker_reports_http_status(runtime_url: str) -> None:
-    invoke = validate.runtime_invoker("mlops-staging", endpoint_url=runtime_url, region="us-east-1")
-    with pytest.raises(InvokeError) as refused:
-        invoke(b"1,2,3\n", "text/csv")
-    assert refused.value.status == 400
-    assert "row 1 has 3 values" in str(refused.value)
-    missing = validate.runtime_invoker("nope", endpoint_url=runtime_url, region="us-east-1")
-    with pytest.raises(InvokeError) as not_found:
-        missing(b"1\n", "text/csv")
-    assert not_found.value.status == 404
-
-
-def test_main_validates_through_the_runtime_api(
-    runtime_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    output = tmp_path / "reports" / "report.json"
-    argv = [
-        "--endpoint",
-        "mlops-staging",
-        "--endpoint-url",
-        runtime_url,
-        "--region",
-        "us-east-1",
-        "--output",
-        str(output),
-    ]
-    assert validate.main(argv, clock=ticking_clock()) == 0
-    printed = json.loads(capsys.readouterr().out)
-    assert printed == json.loads(output.read_text())
-    assert printed["passed"] and printed["endpoint"] == "mlops-staging"
-
-    assert validate.main([*argv[:6], "--threshold", "0.999"], clock=ticking_clock()) == 1
-    assert not json.loads(capsys.readouterr().out)["passed"]
-
-
-def test_main_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert validate.main([]) == 2
-    assert validate.main(["--endpoint", "x", "--threshold", "high"]) == 2
-    assert validate.main(["--endpoint", "x", "--region", "us-east-1", "--threshold", "0"]) == 2
-    assert (
-        validate.main(["--endpoint", "x", "--region", "us-east-1", "--data", str(tmp_path / "missing")]) == 2
-    )
-    assert "does not exist" in capsys.readouterr().err
-
-
-def test_main_without_a_region_says_what_to_set(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
-    assert validate.main(["--endpoint", "x"]) == 2
-    err = capsys.readouterr().err
-    assert (
-        "no AWS region: pass --region (e.g. --region eu-west-1), or set AWS_REGION or AWS_DEFAULT_REGION"
-        in err
-    )
-    assert "You must specify a region" not in err
-
-
-def test_main_takes_the_region_from_aws_region(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
-    monkeypatch.setenv("AWS_REGION", "eu-west-1")
-    # the region resolves, so the run gets as far as the (missing) data file
-    assert validate.main(["--endpoint", "x", "--data", str(tmp_path / "missing")]) == 2
-    assert "does not exist" in capsys.readouterr().err
 
 
 def test_a_ragged_sample_is_refused(scorer: Scorer, tmp_path: Path) -> None:
@@ -388,3 +266,47 @@ def test_a_changed_label_first_file_is_read_again(tmp_path: Path) -> None:
     data.write_text("label,a,b\n1,x\n0,y,3\n")
     with pytest.raises(ValueError, match="labelled row 2 has 2 values but the first has 1"):
         validate.load_sample(data, 10, seed=1)
+
+
+# -- the accuracy's sample size and interval ------------------------------------------------------
+def _echo(body: bytes, content_type: str) -> tuple[bytes, str]:
+    """An endpoint whose score for a row is the row's first value: the test data sets each outcome."""
+    try:
+        scores = [float(line.split(",")[0]) for line in body.decode().splitlines()]
+    except ValueError as exc:
+        raise InvokeError(str(exc), status=400) from exc
+    return "".join(f"{s}\n" for s in scores).encode(), "text/csv"
+
+
+def _labelled(tmp_path: Path, rows: int, correct: int) -> Path:
+    """``rows`` positive rows of which the first ``correct`` are scored right by ``_echo``."""
+    path = tmp_path / f"echo-{rows}-{correct}.csv"
+    path.write_text("".join(f"1,{1.0 if i < correct else 0.0}\n" for i in range(rows)))
+    return path
+
+
+def test_the_report_gives_the_rows_the_correct_count_and_the_interval(tmp_path: Path) -> None:
+    report = validated(_echo, _labelled(tmp_path, 200, 166), latency_samples=3)
+    assert (report["rows"], report["rows_requested"], report["correct"]) == (200, 200, 166)
+    assert report["accuracy"] == 0.83
+    assert report["accuracy_ci"] == pytest.approx([0.771841, 0.875721], abs=1e-6)
+    detail = _check(report, "accuracy")["detail"]
+    assert detail == "accuracy 0.830 on 200 rows (95 % CI 0.772–0.876) >= threshold 0.8"
+    # the gate is accuracy >= threshold, whatever the interval: its lower end is below 0.8 here
+    assert report["passed"], report["checks"]
+
+
+def test_an_accuracy_that_rounds_to_the_threshold_is_shown_to_four_places(tmp_path: Path) -> None:
+    report = validated(_echo, _labelled(tmp_path, 200, 159), threshold=0.7951, latency_samples=3)
+    assert _failed(report) == ["accuracy"]
+    detail = _check(report, "accuracy")["detail"]
+    assert detail == "accuracy 0.7950 on 200 rows (95 % CI 0.7337–0.8451) < threshold 0.7951"
+
+
+def test_a_sample_bigger_than_the_data_uses_all_of_it_and_says_so(tmp_path: Path) -> None:
+    report = validated(_echo, _labelled(tmp_path, 120, 120), sample_size=500, latency_samples=3)
+    assert (report["rows"], report["rows_requested"], report["correct"]) == (120, 500, 120)
+    assert report["accuracy_ci"][1] == 1.0
+    detail = _check(report, "accuracy")["detail"]
+    assert detail.startswith("accuracy 1.000 on 120 rows (95 % CI 0.969–1.000) >= threshold 0.8")
+    assert detail.endswith("; 500 rows asked, the data holds only 120")

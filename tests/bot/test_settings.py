@@ -1,0 +1,53 @@
+"""Settings from the environment: MLOPS_VALIDATION_ROWS, its bounds, and the platforms it reaches."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.sagemaker_config import sagemaker_config
+from bot.services import build_platform
+from bot.settings import ConfigError, load_settings
+from ml.local import LocalPlatform
+from ml.validate import DEFAULT_ROWS
+
+ROLE_ARN = "arn:aws:iam::123456789012:role/mlops"
+
+
+def test_validation_rows_default_to_what_ml_validate_sends(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MLOPS_VALIDATION_ROWS", raising=False)
+    assert load_settings().mlops_validation_rows == DEFAULT_ROWS == 200
+
+
+@pytest.mark.parametrize("rows", ["50", "1000", "20000"])
+def test_validation_rows_within_bounds_are_taken(monkeypatch: pytest.MonkeyPatch, rows: str) -> None:
+    monkeypatch.setenv("MLOPS_VALIDATION_ROWS", rows)
+    assert load_settings().mlops_validation_rows == int(rows)
+
+
+@pytest.mark.parametrize("rows", ["49", "20001", "0", "-200"])
+def test_validation_rows_outside_bounds_are_refused(monkeypatch: pytest.MonkeyPatch, rows: str) -> None:
+    monkeypatch.setenv("MLOPS_VALIDATION_ROWS", rows)
+    with pytest.raises(ConfigError) as refused:
+        load_settings()
+    assert str(refused.value) == (
+        f"invalid configuration: MLOPS_VALIDATION_ROWS: must be a number of rows from 50 to 20000, not {rows}"
+    )
+
+
+def test_validation_rows_that_are_no_number_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MLOPS_VALIDATION_ROWS", "lots")
+    with pytest.raises(ConfigError, match="MLOPS_VALIDATION_ROWS: Input should be a valid integer"):
+        load_settings()
+
+
+def test_validation_rows_reach_both_platforms(tmp_path: Path) -> None:
+    settings = load_settings(mlops_home=tmp_path, mlops_validation_rows=750)
+    platform = build_platform(settings)
+    try:
+        assert isinstance(platform, LocalPlatform) and platform.validation_rows == 750
+    finally:
+        platform.close()
+    aws = load_settings(mlops_backend="sagemaker", sagemaker_role_arn=ROLE_ARN, mlops_validation_rows=750)
+    assert sagemaker_config(aws).validation_rows == 750
