@@ -8,9 +8,11 @@ Layout of a platform home::
                                             evaluation.json, baseline/, features/
     home/endpoints.json                     the running endpoint host (pid, port, url)
     home/logs/endpoint-host.log             its log
+    home/logs/runs/<id>.log                 each run's steps and what they logged (``run_log``)
     home/run/<token>.lock                   liveness locks of processes owning runs
 
-Pipeline runs execute in this process's background threads (``runs``, ``pipeline``). Endpoints are
+Pipeline runs execute in this process's background threads (``runs``, ``pipeline``), and record the
+git commit of the checkout they run from (``source``). Endpoints are
 served by an endpoint host (``ml.local.endpoints``): by default its own process, started on the first
 deploy and left running so endpoints outlive the command that deployed them; with
 ``host_endpoints_in_process=True`` a server inside this process instead (tests, and long-running bot
@@ -60,6 +62,7 @@ from .pipeline import PipelineRunner
 from .registry import EndpointRow, OwnerToken, Registry
 from .run_limits import RunLimits
 from .runs import INTERRUPTED, Runs
+from .source import code_root, detect
 
 __all__ = ["DEFAULT_THRESHOLD", "INTERRUPTED", "INTERRUPTED_DEPLOY", "LocalPlatform"]
 
@@ -89,6 +92,7 @@ class LocalPlatform:
         data_dir: Path | None = None,
         policy: RunPolicy | None = None,
         clock: Clock = SYSTEM_CLOCK,
+        source_root: Path | None = None,
     ) -> None:
         self.home = Path(home).expanduser().resolve()
         self.home.mkdir(parents=True, exist_ok=True)
@@ -96,6 +100,8 @@ class LocalPlatform:
         self.data_dir = Path(data_dir).expanduser() if data_dir is not None else self.home / "data"
         self.model_package_group = model_package_group
         self.pipeline_name = pipeline_name
+        #: the checkout whose commit runs record (default: the one holding the ``ml`` package)
+        root = Path(source_root) if source_root is not None else code_root()
         self._endpoint_port = endpoint_port
         self._closed = False
         self._registry = Registry(self.home / "registry.db", clock)
@@ -119,6 +125,7 @@ class LocalPlatform:
             run_limits=run_limits or RunLimits(),
             policy=policy or RunPolicy(),
             clock=clock,
+            source=lambda: detect(root),
         )
         # What a dead process left half done fails before any host serves from the registry.
         self._runs.recover()
