@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from ml import datasets
+from ml.local.source import code_root, detect
 from runtimes.cli.args import build_parser as cli_parser
 from runtimes.terminal import main_shell, use_color
 from tests import paths
@@ -146,3 +148,14 @@ def test_always_colored_output_carries_styles_and_piped_output_none(empty_home: 
     assert "\x1b[1m" in colored.getvalue()
     assert "\x1b[" not in piped.getvalue()
     assert "alice> /mlops help" in piped.getvalue() and "/mlops commands" in piped.getvalue()
+
+
+def test_the_chat_shows_a_cards_commit_and_its_log_path_relative_to_the_home(home: Path) -> None:
+    out, err = io.StringIO(), io.StringIO()
+    script = io.StringIO(":as erin\n/mlops status v1\n")
+    assert main_shell(["--home", str(home)], stdin=script, stdout=out, stderr=err) == 0, err.getvalue()
+    shown = out.getvalue()
+    checkout = detect(code_root())
+    assert f"Git `{checkout.sha[:12]}`" in shown
+    assert re.search(r"Logs `logs/runs/[a-z0-9]{12}\.log`", shown), shown[-2000:]
+    assert str(home) not in shown
