@@ -151,6 +151,9 @@ class Execution:
     steps: tuple[StepInfo, ...] = ()
     #: version registered by this run, once RegisterModel succeeded
     model_version: int | None = None
+    #: where the run comes from beyond ``git_sha``, recorded by the platform (never by a parameter):
+    #: ``git_state``, ``git_dirty``, and ``logs`` (a path relative to the platform's home)
+    origin: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -102,7 +102,7 @@ def with_sample(platform: MLPlatform) -> None:
 def train_version(platform: MLPlatform, requested_by: str, parameters: Mapping[str, str] = SAMPLE_RUN) -> int:
     """Run the real pipeline to completion and return the version it registered."""
     with_sample(platform)
-    execution = platform.start_pipeline(parameters, requested_by=requested_by, git_sha="0123abc")
+    execution = platform.start_pipeline(parameters, requested_by=requested_by)
     done = wait_for_run(platform, execution.execution_id)
     assert done.status.value == "Succeeded", done.failure_reason
     assert done.model_version is not None, f"run {done.execution_id} registered nothing"

@@ -118,7 +118,8 @@ def card_state(services: Services, version: int) -> CardState:
         plan = release.rollback_plan("production")
         if isinstance(plan, RollbackPlan):
             rollback_to = plan.to_version
-    return CardState(view, deployments, rollback_to)
+    names = {env: services.platform.endpoint_name(env) for env in view.environments}
+    return CardState(view, deployments, rollback_to, names)
 
 
 def execute(services: Services, actor: Actor, command: Command) -> Reply:

@@ -24,6 +24,8 @@ from bot.ingest.models import AlarmStateChange, EndpointDeploymentDetail
 from bot.slack_text import escape
 from handlers.render.common import MAX_FALLBACK_TEXT, clip, code, context, header, link, quote, section
 from handlers.render.common import date as when
+from handlers.render.links import LinkError, actions_run_url
+from handlers.render.origin import console_link
 from ml.platform import Environment, ExecutionStatus
 
 ROLLBACK_ACTION_ID = "release_rollback"
@@ -68,6 +70,14 @@ _CONCLUSION_ICON = {
 }
 
 
+def _run_url(repository: str, run_id: int | None) -> str | None:
+    """The run's page rebuilt from the payload's repository and run id: a payload URL is not linked."""
+    try:
+        return actions_run_url(repository, run_id)
+    except LinkError:
+        return None
+
+
 def workflow_run(run: WorkflowRun) -> Message:
     label = f"{run.workflow} #{run.run_number}" if run.run_number else run.workflow
     if run.attempt > 1:
@@ -79,7 +89,8 @@ def workflow_run(run: WorkflowRun) -> Message:
     else:
         icon = _RUN_ICON.get(run.status, ":hourglass_flowing_sand:")
         state = escape(run.status.replace("_", " "))
-    headline = f"{icon} {link(run.html_url, label)} in {code(run.repository)}: " + (
+    url = _run_url(run.repository, run.run_id)
+    headline = f"{icon} {link(url, label)} in {code(run.repository)}: " + (
         f"*{state}*" if run.failed else state
     )
     details = []
@@ -97,21 +108,22 @@ def workflow_run(run: WorkflowRun) -> Message:
     if details:
         blocks.append(_context(*details))
     text = f"{escape(label)} in {escape(run.repository)}: " + (
-        f"{SIREN} {escape(conclusion)} {escape(run.html_url or '')}".rstrip() if run.failed else state
+        f"{SIREN} {escape(conclusion)} {escape(url or '')}".rstrip() if run.failed else state
     )
     return _done(text, blocks)
 
 
 def job_failure(job: JobFailure) -> Message:
     kind = "Check" if job.source == "check_run" else "Job"
-    headline = f"{SIREN} {kind} {link(job.html_url, job.name)} *{escape(job.conclusion.upper())}*"
+    url = _run_url(job.repository, job.run_id)
+    headline = f"{SIREN} {kind} {link(url, job.name)} *{escape(job.conclusion.upper())}*"
     blocks: list[Block] = [section(headline)]
     if job.failed_steps:
         blocks.append(section("Failed steps: " + ", ".join(code(s) for s in job.failed_steps)))
     if job.summary:
         blocks.append(_context(escape(job.summary)))
     text = f"{SIREN} {kind} {escape(job.name)} in {escape(job.repository)}: {escape(job.conclusion)}" + (
-        f" {escape(job.html_url)}" if job.html_url else ""
+        f" {escape(url)}" if url else ""
     )
     return _done(text, blocks)
 
@@ -245,7 +257,8 @@ def pipeline_result(report: PipelineResult, caller: CIIdentity) -> Message:
             f"from {code(caller.repository)}"
             + (f" for {code(caller.github_user)}" if caller.github_user else ""),
             f"commit {code(report.git_sha[:7])}" if report.git_sha else "",
-            link(report.run_url, "CI run") if report.run_url else "",
+            # From the token's signed claims, never the body's run_url: that could point anywhere.
+            console_link("CI run", actions_run_url, caller.repository, caller.run_id or ""),
         )
     )
     siren = "🚨 " if report.status is ExecutionStatus.FAILED else ""

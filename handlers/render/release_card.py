@@ -8,8 +8,8 @@ buttons are a convenience: every click is checked again on the server.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from slack_sdk.models.blocks import (
@@ -24,7 +24,9 @@ from bot.core.models import ApprovalStatus, DeploymentRecord, VersionView
 from bot.core.service import AUTO_APPROVER
 from bot.slack_text import escape
 from handlers.ids import ACTION_APPROVE, ACTION_PROMOTE, ACTION_REJECT, ACTION_ROLLBACK
+from ml.platform import Environment
 
+from . import links
 from .common import (
     MAX_BUTTON_TEXT,
     code,
@@ -38,6 +40,7 @@ from .common import (
     truncate,
     when,
 )
+from .origin import console_link, git_line, logs_line
 from .parameters import changed_parameters, data_file_name
 from .validation import accuracy_note
 
@@ -82,6 +85,8 @@ class CardState:
     deployments: Sequence[DeploymentRecord] = ()
     #: the version a production rollback would return to, when this version serves production
     rollback_to: int | None = None
+    #: the endpoint name of each environment the version serves (for console links)
+    endpoint_names: Mapping[Environment, str] = field(default_factory=dict)
 
 
 def _metric(view: VersionView, key: str) -> str:
@@ -143,6 +148,19 @@ def _dataset(lineage: dict[str, str] | Any, recorded: dict[str, Any]) -> str:
     if digest:
         parts.append(f"sha256 {code(digest[:12])}")
     return " · ".join(parts) or "not recorded"
+
+
+def _console_links(state: CardState) -> list[str]:
+    """Console pages of a SageMaker version: its group in the registry, its endpoints and their logs."""
+    pkg = state.view.package
+    found = [console_link("Model registry", links.model_registry_url, pkg.arn, pkg.group)]
+    for env in state.view.environments:
+        name = state.endpoint_names.get(env, "")
+        found.append(console_link(f"{env} endpoint", links.endpoint_url, pkg.arn, name))
+        found.append(console_link(f"{env} endpoint logs", links.endpoint_logs_url, pkg.arn, name))
+    if job := str(pkg.lineage.get("training_job_arn", "")):
+        found.append(console_link("training logs", links.training_job_logs_url, job))
+    return [f for f in found if f]
 
 
 def _approval_note(view: VersionView) -> str:
@@ -237,17 +255,20 @@ def render_card(state: CardState, *, with_buttons: bool = True) -> tuple[str, li
     fields.append(_gate(view))
     who = lineage.get("requested_by", "")
     trained_by = mention(who) if who else "unknown"
-    git_sha = lineage.get("git_sha", "")
     run = lineage.get("execution_id", "")
     recorded = _recorded(lineage)
     lineage_lines = [
         f"*Trained by* {trained_by}",
-        f"*Git* {code(git_sha[:12]) if git_sha else 'not recorded'}",
+        f"*Git* {git_line(lineage)}",
         f"*Dataset* {_dataset(lineage, recorded)}",
         f"*Parameters* {code(changed_parameters(recorded), 1500)}",
     ]
     if run:
         lineage_lines.append(f"*Run* {code(run.rsplit('/', 1)[-1], 120)}")
+    if logs := logs_line(lineage):
+        lineage_lines.append(logs)
+    if console := _console_links(state):
+        lineage_lines.append("*Links* " + " · ".join(console))
     if view.requester_note and view.approval is ApprovalStatus.PENDING:
         lineage_lines.append(f":warning: {escape(view.requester_note)}")
     blocks: list[Block] = [

@@ -10,7 +10,9 @@ from slack_sdk.models.blocks import Block
 from bot.slack_text import escape
 from ml.platform import PIPELINE_STEPS, Execution, ExecutionStatus, StepInfo, StepStatus
 
+from . import links
 from .common import code, context, duration, fallback, header, mention, quote, section, to_dicts, truncate
+from .origin import console_link, git_line, logs_line
 from .parameters import changed_parameters, data_file_name
 
 __all__ = ["render_run", "run_key", "short_execution_id"]
@@ -89,9 +91,18 @@ def render_run(execution: Execution, now: datetime | None = None) -> tuple[str, 
     elif status is ExecutionStatus.STOPPED:
         blocks.append(section(":black_square_for_stop: Stopped before registering a model."))
     requested = mention(execution.requested_by) if execution.requested_by else "unknown"
-    git = f" · git {code(execution.git_sha[:12])}" if execution.git_sha else ""
+    origin = {**execution.origin, "git_sha": execution.git_sha or ""}
+    git = f" · git {git_line(origin)}" if execution.git_sha or "git_state" in origin else ""
     run = code(short_execution_id(execution.execution_id), 120)
     blocks.append(context(f"Requested by {requested} · {code(params, 1200)}{git} · run {run}"))
+    sources = [
+        logs_line(origin),
+        console_link(
+            "CI run", links.actions_run_url, origin.get("ci_repository", ""), origin.get("ci_run", "")
+        ),
+    ]
+    if any(sources):
+        blocks.append(context(*(w for w in sources if w)))
     text = f"Training run {short}: {status.value}"
     if status is ExecutionStatus.SUCCEEDED and execution.model_version is not None:
         text += f", registered v{execution.model_version}"

@@ -26,6 +26,7 @@ from . import events
 from .announcer import Announcer
 from .container import write_environment
 from .registry import Registry
+from .run_log import RunLog
 from .workers import consume
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,8 @@ class RunRequest:
     parameters: Mapping[str, str]
     requested_by: str
     git_sha: str | None
+    #: where the run comes from (git state, log file), recorded in the model's lineage too
+    origin: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -169,15 +172,22 @@ class PipelineRunner:
     # -- one execution ---------------------------------------------------------------------------
 
     def _run(self, request: RunRequest) -> None:
+        run_log = RunLog(self.home, execution_suffix(request.execution_id))
+        with run_log.capture():
+            self._steps_of(request, run_log)
+
+    def _steps_of(self, request: RunRequest, run_log: RunLog) -> None:
         eid = request.execution_id
         context = _Context(request, self.home / "artifacts" / "executions" / execution_suffix(eid))
         context.workdir.mkdir(parents=True, exist_ok=True)
+        run_log.line(self.registry.clock.now(), f"run {execution_suffix(eid)} for {request.requested_by}")
         for step in PIPELINE_STEPS:
             if self.registry.get_execution(eid).status is not ExecutionStatus.EXECUTING:
                 self._finish(eid, ExecutionStatus.STOPPED)
                 return
             started = self.registry.clock.now()
             self.registry.set_step(eid, step, StepStatus.EXECUTING, started_at=started)
+            run_log.line(started, f"{step}: started")
             self.announce.step(eid, step, StepStatus.EXECUTING, StepStatus.STARTING, started)
             try:
                 metadata = self._steps[step](context)
@@ -187,14 +197,17 @@ class PipelineRunner:
                     log.warning("step %s of %s failed", step, eid, exc_info=True)
                 ended = self.registry.clock.now()
                 self.registry.set_step(eid, step, StepStatus.FAILED, ended_at=ended, failure_reason=reason)
+                run_log.line(ended, f"{step}: failed: {reason}")
                 self.announce.step(eid, step, StepStatus.FAILED, StepStatus.EXECUTING, started, ended, reason)
                 self._finish(eid, ExecutionStatus.FAILED, f"{step}: {reason}")
                 return
             ended = self.registry.clock.now()
             self.registry.set_step(eid, step, StepStatus.SUCCEEDED, ended_at=ended)
+            run_log.line(ended, f"{step}: succeeded")
             self.announce.step(
                 eid, step, StepStatus.SUCCEEDED, StepStatus.EXECUTING, started, ended, None, metadata
             )
+        run_log.line(self.registry.clock.now(), f"run succeeded: registered v{context.model_version}")
         self._finish(eid, ExecutionStatus.SUCCEEDED, model_version=context.model_version)
 
     def _finish(
@@ -281,6 +294,7 @@ class PipelineRunner:
             "execution_id": request.execution_id,
             "pipeline": self.pipeline_name,
             "requested_by": request.requested_by,
+            **request.origin,
             "git_sha": request.git_sha or "",
             "dataset_sha256": str(dataset.get("dataset_sha256", "")),
             # the rows behind the registered accuracy, to set beside staging validation's sample

@@ -8,9 +8,11 @@ Layout of a platform home::
                                             evaluation.json, baseline/, features/
     home/endpoints.json                     the running endpoint host (pid, port, url)
     home/logs/endpoint-host.log             its log
+    home/logs/runs/<id>.log                 each run's steps and what they logged (``run_log``)
     home/run/<token>.lock                   liveness locks of processes owning runs
 
-Pipeline runs execute in this process's background threads (``runs``, ``pipeline``). Endpoints are
+Pipeline runs execute in this process's background threads (``runs``, ``pipeline``), and record the
+git commit of the checkout they run from (``source``). Endpoints are
 served by an endpoint host (``ml.local.endpoints``): by default its own process, started on the first
 deploy and left running so endpoints outlive the command that deployed them; with
 ``host_endpoints_in_process=True`` a server inside this process instead (tests, and long-running bot
@@ -60,6 +62,7 @@ from .pipeline import PipelineRunner
 from .registry import EndpointRow, OwnerToken, Registry
 from .run_limits import RunLimits
 from .runs import INTERRUPTED, Runs
+from .source import code_root, detect
 
 __all__ = ["DEFAULT_THRESHOLD", "INTERRUPTED", "INTERRUPTED_DEPLOY", "LocalPlatform"]
 
@@ -90,6 +93,7 @@ class LocalPlatform:
         policy: RunPolicy | None = None,
         validation_rows: int = DEFAULT_ROWS,
         clock: Clock = SYSTEM_CLOCK,
+        source_root: Path | None = None,
     ) -> None:
         self.home = Path(home).expanduser().resolve()
         self.home.mkdir(parents=True, exist_ok=True)
@@ -99,6 +103,8 @@ class LocalPlatform:
         self.pipeline_name = pipeline_name
         #: held-out rows each staging validation sends
         self.validation_rows = validation_rows
+        #: the checkout whose commit runs record (default: the one holding the ``ml`` package)
+        root = Path(source_root) if source_root is not None else code_root()
         self._endpoint_port = endpoint_port
         self._closed = False
         self._registry = Registry(self.home / "registry.db", clock)
@@ -122,6 +128,7 @@ class LocalPlatform:
             run_limits=run_limits or RunLimits(),
             policy=policy or RunPolicy(),
             clock=clock,
+            source=lambda: detect(root),
         )
         # What a dead process left half done fails before any host serves from the registry.
         self._runs.recover()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import secrets
 import string
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from ml.clock import Clock
@@ -18,6 +18,8 @@ from .announcer import Announcer
 from .pipeline import PipelineRunner, RunRequest
 from .registry import OwnerToken, Registry
 from .run_limits import RunLimits
+from .run_log import relative_path
+from .source import GitSource
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +42,7 @@ class Runs:
         run_limits: RunLimits,
         policy: RunPolicy,
         clock: Clock,
+        source: Callable[[], GitSource],
     ) -> None:
         self._registry = registry
         self._announce = announce
@@ -49,6 +52,7 @@ class Runs:
         self._run_limits = run_limits
         self._policy = policy
         self._clock = clock
+        self._source = source
 
     def recover(self) -> None:
         """Fail the runs a dead process left Executing or Stopping, so none stays so forever."""
@@ -90,6 +94,14 @@ class Runs:
         resolved = run.recorded
         suffix = "".join(secrets.choice(_ID_ALPHABET) for _ in range(12))
         execution_id = events.execution_arn(self._pipeline_name, suffix)
+        # The code that runs is this checkout's: record its commit, whatever a caller claims.
+        source = self._source()
+        if git_sha and git_sha != source.sha:
+            log.warning("run %s: recording commit %r of the checkout, not %r", suffix, source.sha, git_sha)
+        git_sha = source.sha or None
+        # git_sha has a field of its own; the rest of where the run comes from goes beside it
+        origin = {k: v for k, v in source.lineage().items() if k != "git_sha"}
+        origin["logs"] = relative_path(suffix)
         started = self._clock.now()
         execution = self._registry.create_execution(
             execution_id=execution_id,
@@ -99,6 +111,7 @@ class Runs:
             requested_by=requested_by,
             git_sha=git_sha,
             owner=self._owner.token,
+            origin=origin,
             steps=PIPELINE_STEPS,
             started_at=started,
             admit=self._run_limits.admit(requested_by),
@@ -115,6 +128,7 @@ class Runs:
                 parameters=resolved,
                 requested_by=requested_by,
                 git_sha=git_sha,
+                origin=origin,
             )
         )
         log.info("started %s for %s (%s)", execution_id, requested_by, resolved)

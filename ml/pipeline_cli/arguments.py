@@ -130,6 +130,14 @@ def parser() -> argparse.ArgumentParser:
     )
     start.add_argument("--git-sha", default=_env("GITHUB_SHA"), help="commit the run is for (env GITHUB_SHA)")
     start.add_argument(
+        "--ci-repository",
+        default=_env("GITHUB_REPOSITORY"),
+        help="owner/repo of the CI run starting it (env GITHUB_REPOSITORY); messages link to the run",
+    )
+    start.add_argument(
+        "--ci-run-id", default=_env("GITHUB_RUN_ID"), help="the CI run's id (env GITHUB_RUN_ID)"
+    )
+    start.add_argument(
         "--requested-by",
         default=_env("MLOPS_REQUESTED_BY", "GITHUB_ACTOR", "USER") or "ci",
         help="who asked for the run (env MLOPS_REQUESTED_BY / GITHUB_ACTOR / USER)",

@@ -10,6 +10,7 @@ import boto3
 from ml.clock import Clock
 from ml.pipeline_cli.console import EXIT_OK, EXIT_RUN_FAILED, CliError, aws, connect, emit, progress
 from ml.platform import InvalidRequest
+from ml.sagemaker.naming import CIRun
 from ml.sagemaker.parameters import validate_parameters
 from ml.sagemaker.pipelines import start_execution, wait_for_execution
 from ml.sagemaker.results import result_report
@@ -28,10 +29,14 @@ def start_command(args: argparse.Namespace, session: boto3.Session | None, clock
     requested_by = str(args.requested_by).strip()
     if not requested_by:
         raise CliError("--requested-by must not be empty")
+    try:
+        ci_run = CIRun.of(args.ci_repository, args.ci_run_id)
+    except ValueError as exc:
+        raise CliError(f"--ci-repository/--ci-run-id: {exc}") from exc
     sagemaker = connect(args.region, session).sagemaker
     with aws(f"starting pipeline {args.pipeline_name!r}"):
         arn, untagged = start_execution(
-            sagemaker, args.pipeline_name, overrides, requested_by, args.git_sha, clock.now()
+            sagemaker, args.pipeline_name, overrides, requested_by, args.git_sha, clock.now(), ci_run=ci_run
         )
     if untagged is not None:
         progress(f"warning: execution started but not tagged: {untagged}")

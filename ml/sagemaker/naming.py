@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 TAG_PREFIX = "mlops:"
@@ -26,6 +27,7 @@ _STAMP_FORMAT = "%Y%m%d%H%M%S"
 # Tag values allow letters, digits, spaces and _.:/=+-@ only.
 _TAG_UNSAFE = re.compile(r"[^\w .:/=+\-@]", re.UNICODE)
 _DISPLAY_UNSAFE = re.compile(r"[^a-zA-Z0-9]+")
+_CI_REPOSITORY = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}")
 
 
 def config_name(endpoint: str, version: int, at: datetime) -> str:
@@ -65,8 +67,47 @@ def display_name(requested_by: str, at: datetime) -> str:
     return f"{who}-{at.astimezone(UTC).strftime(_STAMP_FORMAT)}"
 
 
-def execution_description(requested_by: str, git_sha: str | None) -> str:
-    return json.dumps({"requested_by": requested_by, "git_sha": git_sha}, sort_keys=True)
+def execution_description(requested_by: str, git_sha: str | None, ci_run: CIRun | None = None) -> str:
+    data: dict[str, str | None] = {"requested_by": requested_by, "git_sha": git_sha}
+    if ci_run is not None:
+        data.update(ci_repository=ci_run.repository, ci_run=ci_run.run_id)
+    return json.dumps(data, sort_keys=True)
+
+
+@dataclass(frozen=True)
+class CIRun:
+    """The GitHub Actions run that started an execution: ``owner/repo`` and the run id."""
+
+    repository: str
+    run_id: str
+
+    @classmethod
+    def of(cls, repository: str | None, run_id: str | None) -> CIRun | None:
+        """Both parts, checked, or None: an execution started outside CI names no run."""
+        if not repository or not run_id:
+            return None
+        if not _CI_REPOSITORY.fullmatch(repository) or not run_id.isdigit() or len(run_id) > 20:
+            raise ValueError(f"not a GitHub repository and run id: {repository!r} {run_id!r}")
+        return cls(repository, run_id)
+
+
+def execution_origin(description: str | None) -> dict[str, str]:
+    """Where a run comes from beyond who and which commit: the CI run that started it, if any."""
+    try:
+        data = json.loads(description or "")
+    except ValueError:
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    try:
+        run = CIRun.of(_text(data.get("ci_repository")), _text(data.get("ci_run")))
+    except ValueError:
+        return {}
+    return {"ci_repository": run.repository, "ci_run": run.run_id} if run else {}
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def parse_execution_description(description: str | None) -> tuple[str, str | None]:

@@ -57,6 +57,7 @@ def start_execution(
     git_sha: str | None,
     now: datetime,
     client_token: str | None = None,
+    ci_run: naming.CIRun | None = None,
 ) -> tuple[str, Exception | None]:
     """Start a run of checked ``overrides``: (execution ARN, the tagging failure if any).
 
@@ -66,7 +67,7 @@ def start_execution(
     request: dict[str, Any] = {
         "PipelineName": pipeline_name,
         "PipelineExecutionDisplayName": naming.display_name(requested_by, now),
-        "PipelineExecutionDescription": naming.execution_description(requested_by, git_sha),
+        "PipelineExecutionDescription": naming.execution_description(requested_by, git_sha, ci_run),
         "PipelineParameters": [{"Name": name, "Value": value} for name, value in overrides.items()],
     }
     if client_token is not None:
@@ -224,7 +225,8 @@ class Pipelines(AwsPart):
     ) -> Execution:
         arn = str(data["PipelineExecutionArn"])
         status = ExecutionStatus(str(data["PipelineExecutionStatus"]))
-        requested_by, git_sha = naming.parse_execution_description(data.get("PipelineExecutionDescription"))
+        description = data.get("PipelineExecutionDescription")
+        requested_by, git_sha = naming.parse_execution_description(description)
         started = data.get("StartTime") or data.get("CreationTime") or self._clock.now()
         ended = data.get("LastModifiedTime") if status.terminal else None
         failure = data.get("FailureReason") or data.get("PipelineExecutionFailureReason") or None
@@ -245,6 +247,7 @@ class Pipelines(AwsPart):
             failure_reason=str(failure) if failure else None,
             steps=steps,
             model_version=model_version,
+            origin=naming.execution_origin(description),
         )
 
     def list(self, limit: int = 20) -> list[Execution]:

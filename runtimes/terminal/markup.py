@@ -83,6 +83,8 @@ def emojize(text: str) -> str:
 
 
 def _link(target: str, label: str | None, names: Mapping[str, str]) -> Text:
+    # Inside a link token Slack decodes its entities too: show the address and label as Slack would.
+    target, label = unescape(target), unescape(label) if label is not None else None
     if target.startswith("@"):
         uid = target[1:]
         return Text("@" + (label or names.get(uid, uid)), style="bold")

@@ -25,6 +25,7 @@ from moto import mock_aws
 from ml import parameters, pipeline_cli, serving_code
 from ml.clock import Clock
 from ml.pipeline_cli import main
+from ml.sagemaker import naming
 from ml.sagemaker.clients import aws_session
 
 #: Sent on every run (``ml.sagemaker.parameters``): the deployment's, not the caller's.
@@ -171,7 +172,11 @@ def test_upsert_rejects_a_broken_definition_file(
 # -- start -----------------------------------------------------------------------------------------
 
 
-def test_start_passes_parameters_and_provenance(aws: Aws, capsys: pytest.CaptureFixture[str]) -> None:
+def test_start_passes_parameters_and_provenance(
+    aws: Aws, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("GITHUB_REPOSITORY", raising=False)  # set when this suite itself runs in CI
+    monkeypatch.delenv("GITHUB_RUN_ID", raising=False)
     aws.create_pipeline()
     arn = _start(
         aws,
@@ -385,6 +390,33 @@ def _evaluation_job(aws: Aws, output_uri: str) -> str:
         },
     )
     return str(job["ProcessingJobArn"])
+
+
+def test_a_run_started_by_ci_records_its_repository_and_run_id(aws: Aws) -> None:
+    aws.create_pipeline()
+    arn = _start(aws, "--ci-repository", "acme-ml/mlops-models", "--ci-run-id", "11873920455")
+    described = aws.sm.describe_pipeline_execution(PipelineExecutionArn=arn)
+    description = described["PipelineExecutionDescription"]
+    assert naming.execution_origin(description) == {
+        "ci_repository": "acme-ml/mlops-models",
+        "ci_run": "11873920455",
+    }
+
+
+@pytest.mark.parametrize(
+    ("repository", "run_id"), [("acme/x", "12/../evil"), ("https://evil.example/x", "1"), ("a/b/c", "1")]
+)
+def test_start_refuses_a_ci_run_it_could_not_link_to(aws: Aws, repository: str, run_id: str) -> None:
+    aws.create_pipeline()
+    argv = ["start", "--pipeline-name", PIPELINE, "--ci-repository", repository, "--ci-run-id", run_id]
+    assert _run(aws, *argv) != 0
+    assert aws.sm.list_pipeline_executions(PipelineName=PIPELINE)["PipelineExecutionSummaries"] == []
+
+
+def test_a_description_naming_a_bad_ci_run_gives_no_origin() -> None:
+    bad = json.dumps({"requested_by": "a", "git_sha": None, "ci_repository": "x/y", "ci_run": "javascript:1"})
+    assert naming.execution_origin(bad) == {}
+    assert naming.execution_origin("not json") == {} and naming.execution_origin(None) == {}
 
 
 def test_results_report_of_a_registered_run(aws: Aws, tmp_path: Path) -> None:

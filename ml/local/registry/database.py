@@ -13,7 +13,7 @@ from typing import Any
 from ml.clock import SYSTEM_CLOCK, Clock
 from ml.dbfile import CorruptDatabase, corrupt_message, is_corrupt
 
-from .schema import SCHEMA, SCHEMA_VERSION
+from .schema import MIGRATIONS, SCHEMA, SCHEMA_VERSION
 
 BUSY_TIMEOUT_MS = 10_000
 
@@ -85,6 +85,13 @@ class Database:
                     raise RuntimeError(
                         f"{self.path} has schema version {row['value']}, "
                         f"newer than this code's {SCHEMA_VERSION}"
+                    )
+                elif int(row["value"]) < SCHEMA_VERSION:
+                    for version in range(int(row["value"]) + 1, SCHEMA_VERSION + 1):
+                        for statement in MIGRATIONS.get(version, ()):
+                            conn.execute(statement)
+                    conn.execute(
+                        "UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),)
                     )
 
     def close(self) -> None:

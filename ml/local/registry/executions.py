@@ -27,6 +27,7 @@ class ExecutionStore(Database):
         requested_by: str,
         git_sha: str | None,
         owner: str,
+        origin: Mapping[str, str] | None = None,
         steps: Sequence[str],
         started_at: datetime,
         admit: Callable[[list[tuple[str, str]]], None] | None = None,
@@ -44,7 +45,7 @@ class ExecutionStore(Database):
                 admit([(r["execution_id"], r["requested_by"]) for r in rows])
             conn.execute(
                 "INSERT INTO executions (execution_id, pipeline, display_name, status, parameters, "
-                "requested_by, git_sha, started_at, owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "requested_by, git_sha, started_at, owner, origin) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     execution_id,
                     pipeline,
@@ -55,6 +56,7 @@ class ExecutionStore(Database):
                     git_sha,
                     ts(started_at),
                     owner,
+                    json.dumps(dict(origin or {}), sort_keys=True),
                 ),
             )
             conn.executemany(
@@ -154,6 +156,7 @@ class ExecutionStore(Database):
             failure_reason=row["failure_reason"],
             steps=steps,
             model_version=None if row["model_version"] is None else int(row["model_version"]),
+            origin={k: str(v) for k, v in json.loads(row["origin"] or "{}").items()},
         )
 
     def execution_display_name(self, execution_id: str) -> str:

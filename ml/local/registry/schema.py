@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -31,7 +31,8 @@ CREATE TABLE IF NOT EXISTS executions (
     ended_at TEXT,
     failure_reason TEXT,
     model_version INTEGER,
-    owner TEXT NOT NULL
+    owner TEXT NOT NULL,
+    origin TEXT NOT NULL DEFAULT '{}'
 );
 CREATE INDEX IF NOT EXISTS executions_by_start ON executions (pipeline, started_at);
 CREATE TABLE IF NOT EXISTS steps (
@@ -72,3 +73,9 @@ CREATE TABLE IF NOT EXISTS deployments (
 );
 CREATE INDEX IF NOT EXISTS deployments_by_endpoint ON deployments (endpoint, id);
 """
+
+#: What each older schema version lacks, applied in order when a home written by older code is opened.
+MIGRATIONS: dict[int, tuple[str, ...]] = {
+    # 1 -> 2: where a run comes from (git state, its log file), beside git_sha
+    2: ("ALTER TABLE executions ADD COLUMN origin TEXT NOT NULL DEFAULT '{}'",),
+}

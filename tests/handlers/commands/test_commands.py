@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from slack_sdk.models.blocks import ActionsBlock, Block
 
 from bot.core.models import Action, ApprovalStatus, Outcome
+from ml.local.source import code_root, detect
 from runtimes.slack_local import LocalSlack
 from tests.conftest import Closer
 from tests.handlers.conftest import CHANNEL, Harness, drain, make_harness, make_services
@@ -73,6 +74,11 @@ def test_train_posts_a_run_message(harness: Harness) -> None:
         0
     ]
     assert run.channel == CHANNEL and "Executing" in run.text
+    # where it comes from: the checkout's commit and its log file, relative to the home
+    blocks = json.dumps(run.blocks)
+    assert f"git `{detect(code_root()).sha[:12]}`" in blocks
+    suffix = platform.list_executions(1)[0].execution_id.rsplit("/", 1)[-1]
+    assert f"*Logs* `logs/runs/{suffix}.log`" in blocks
     runs = platform.list_executions(100)
     assert len(runs) == runs_before + 1 and runs[0].requested_by == "UALICE"
     # the platform records every parameter; only the one given differs from its default
@@ -299,3 +305,25 @@ def test_a_typed_promote_that_cannot_happen_says_why_at_once(harness: Harness) -
     harness.command("promote v9", "UROSE")
     assert "Model version v9 does not exist. Nothing changed." in harness.wait_responses(3)[-1]["text"]
     assert harness.state() == before
+
+
+def test_a_card_shows_the_commit_it_was_trained_from_and_a_log_path_inside_the_home(
+    harness: Harness, release_home: Path
+) -> None:
+    checkout = detect(code_root())
+    harness.command("status v1", "UERIN")
+    card = harness.wait_responses(1)[-1]
+    body = json.dumps(card["blocks"])
+    dirty = " (uncommitted changes)" if checkout.dirty else ""
+    assert f"*Git* `{checkout.sha[:12]}`{dirty}" in body
+    lineage = harness.services.platform.describe_model_package(1).lineage
+    assert lineage["logs"].startswith("logs/runs/") and f"*Logs* `{lineage['logs']}`" in body
+    assert str(release_home) not in body and str(Path.home()) not in body
+
+
+def test_a_run_parameter_cannot_set_the_commit(harness: Harness) -> None:
+    before = harness.state()
+    response = harness.command("train git_sha=deadbeefdeadbeef", "UALICE")
+    assert "Unknown training parameter `git_sha`" in json.loads(response.body)["text"]
+    harness.idle()
+    assert harness.state() == before and harness.respond_count() == 0

@@ -139,6 +139,37 @@ def test_pipeline_result_is_a_reply_in_the_run_thread(env: Env) -> None:
     assert "v3" in blocks and "accuracy 0.871" in blocks and RUN_URL in blocks and "4f9c1e2" in blocks
 
 
+@pytest.mark.parametrize(
+    "run_url",
+    [
+        "javascript:alert(1)//https://github.com/",
+        "https://evil.example/acme-ml/mlops-models/actions/runs/11873920455",
+        "https://github.com.evil.example/x/actions/runs/1",
+        "http://github.com/acme-ml/mlops-models/actions/runs/1|<!channel>",
+    ],
+)
+def test_the_ci_run_link_is_built_from_the_tokens_claims_never_the_bodys_url(env: Env, run_url: str) -> None:
+    env.notifier.upsert(run_key(EXECUTION_ARN), "Run k2v9d0q7wz1m: Executing", [])
+    env.messages()
+    resp = report(env, pipeline_result(run_url=run_url), env.issuer.token())
+    replies = env.messages()[1:]
+    blocks = json.dumps([r.blocks for r in replies]) + " ".join(r.text for r in replies)
+    if resp.status_code == 400:  # not http(s): the body is refused whole
+        assert "run_url" in resp.json()["error"] and replies == []
+    else:
+        assert resp.status_code == 200 and len(replies) == 1
+        assert f"<{RUN_URL}|CI run>" in blocks  # the signed token's repository and run_id claims
+    assert "evil.example" not in blocks and "javascript" not in blocks and "channel" not in blocks
+
+
+def test_a_token_with_no_run_id_gets_no_ci_run_link(env: Env) -> None:
+    env.notifier.upsert(run_key(EXECUTION_ARN), "Run k2v9d0q7wz1m: Executing", [])
+    env.messages()
+    assert report(env, pipeline_result(), env.issuer.token(run_id=None)).status_code == 200
+    _, reply = env.messages()
+    assert "CI run" not in json.dumps(reply.blocks) and "actions/runs" not in json.dumps(reply.blocks)
+
+
 def test_the_github_user_comes_from_the_token_never_from_the_body(env: Env) -> None:
     env.notifier.upsert(run_key(EXECUTION_ARN), "Run k2v9d0q7wz1m: Executing", [])
     env.messages()

@@ -159,6 +159,21 @@ def test_one_message_per_run_updated_in_place(env: Env) -> None:
     assert len(env.calls("chat.update")) == 2
 
 
+@pytest.mark.parametrize(
+    "html_url", ["javascript:alert(1)", "https://evil.example/acme-ml/mlops-models/actions/runs/11873920455"]
+)
+def test_a_run_links_to_github_built_from_its_repository_and_id_never_the_payloads_url(
+    env: Env, html_url: str
+) -> None:
+    payload = run_payload("completed", "failure")
+    payload["workflow_run"]["html_url"] = html_url
+    assert deliver(env, "workflow_run", payload).status_code == 200
+    (msg,) = env.messages()
+    shown = json.dumps(msg.blocks) + msg.text
+    assert f"<{RUN_URL}|Train and register #214>" in shown
+    assert "evil.example" not in shown and "javascript" not in shown
+
+
 def test_success_is_quiet(env: Env) -> None:
     deliver(env, "workflow_run", run_payload("completed", "success"))
     (msg,) = env.messages()

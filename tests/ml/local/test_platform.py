@@ -19,6 +19,7 @@ import pytest
 from ml import datasets
 from ml.local import LocalPlatform
 from ml.local.platform import INTERRUPTED
+from ml.local.source import code_root, detect
 from ml.parameters import HYPERPARAMETERS
 from ml.platform import (
     DT_ENDPOINT,
@@ -62,6 +63,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory, small_data: Path) -> Itera
     received: list[dict[str, Any]] = []
     platform.subscribe(received.append)
     runs = RunWatch(platform)
+    # A commit the caller claims is not what the run records: the checkout it runs from is.
     started = platform.start_pipeline({"InputData": str(small_data)}, requested_by="U123", git_sha="0123abc")
     execution = runs.wait(started.execution_id)
     assert platform.flush_events()
@@ -85,7 +87,17 @@ def test_full_run_registers_a_pending_version(trained: Trained) -> None:
     )
     assert len(execution.execution_id.rsplit("/", 1)[1]) == 12
     assert execution.model_version == 1
-    assert execution.requested_by == "U123" and execution.git_sha == "0123abc"
+    checkout = detect(code_root())
+    assert checkout.state == "checkout", "the tests run from a git checkout"
+    assert execution.requested_by == "U123" and execution.git_sha == checkout.sha
+    suffix = execution.execution_id.rsplit("/", 1)[1]
+    assert execution.origin == {
+        "git_state": "checkout",
+        "git_dirty": "true" if checkout.dirty else "false",
+        "logs": f"logs/runs/{suffix}.log",
+    }
+    run_log = (trained.platform.home / execution.origin["logs"]).read_text(encoding="utf-8")
+    assert "TrainModel: succeeded" in run_log and "run succeeded: registered v1" in run_log
     assert execution.parameters["AccuracyThreshold"] == "0.8"
     assert execution.parameters["num_round"] == str(train.DEFAULT_HYPERPARAMETERS["num_round"])
 
@@ -117,7 +129,8 @@ def test_full_run_registers_a_pending_version(trained: Trained) -> None:
 
     lineage = package.lineage
     assert lineage["execution_id"] == execution.execution_id
-    assert lineage["requested_by"] == "U123" and lineage["git_sha"] == "0123abc"
+    assert lineage["requested_by"] == "U123" and lineage["git_sha"] == checkout.sha
+    assert lineage["git_state"] == "checkout" and lineage["logs"] == execution.origin["logs"]
     assert re.fullmatch(r"[0-9a-f]{64}", lineage["dataset_sha256"])
     assert json.loads(lineage["parameters"])["ModelApprovalStatus"] == "PendingManualApproval"
     assert json.loads(lineage["hyperparameters"]) == train.DEFAULT_HYPERPARAMETERS
@@ -257,6 +270,10 @@ def test_a_failing_step_fails_the_run_with_its_message(
         ({"ProcessingInstanceType": "ml.m5.xlarge"}, r"applies to the sagemaker platform only"),
         ({"InputData": "/nonexistent/adult.csv"}, r"InputData must be the bundled Adult training data"),
         ({"InputData": "s3://bucket/adult.csv"}, r"reads local files only"),
+        # lineage is recorded by the platform: no parameter sets it
+        ({"git_sha": "deadbeef"}, r"Unknown parameter 'git_sha'"),
+        ({"git_dirty": "false"}, r"Unknown parameter 'git_dirty'"),
+        ({"logs": "/etc/passwd"}, r"Unknown parameter 'logs'"),
     ],
 )
 def test_bad_parameters_are_refused_before_anything_runs(

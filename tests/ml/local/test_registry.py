@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
 from ml.clock import Clock
 from ml.local.registry import Registry
+from ml.local.registry.schema import SCHEMA, SCHEMA_VERSION
 from ml.platform import ApprovalStatus, EndpointStatus
 
 START = 1_800_000_000.0  # 2027-01-15T08:00:00Z
@@ -83,3 +85,36 @@ def test_every_stored_time_comes_from_the_injected_clock(tmp_path: Path) -> None
         assert deployment.deployed_by == "alice"
     finally:
         registry.close()
+
+
+def test_a_home_written_by_schema_1_gains_run_origins_and_keeps_its_runs(tmp_path: Path) -> None:
+    path = tmp_path / "registry.db"
+    old = sqlite3.connect(path)
+    old.executescript(
+        SCHEMA.replace(",\n    origin TEXT NOT NULL DEFAULT '{}'", "")
+        + "INSERT INTO meta VALUES ('schema_version', '1');"
+        "INSERT INTO executions (execution_id, pipeline, display_name, status, parameters, requested_by,"
+        " git_sha, started_at, owner) VALUES ('e1', 'p', 'd', 'Succeeded', '{}', 'alice', NULL,"
+        " '2027-01-15T08:00:00+00:00', 'gone');"
+    )
+    old.close()
+    registry = Registry(path)
+    try:
+        assert registry.get_execution("e1").origin == {}
+        registry.create_execution(
+            execution_id="e2",
+            pipeline="p",
+            display_name="d2",
+            parameters={},
+            requested_by="bob",
+            git_sha="a" * 40,
+            owner="me",
+            origin={"git_state": "checkout", "logs": "logs/runs/e2.log"},
+            steps=("TrainModel",),
+            started_at=datetime(2027, 1, 15, 9, 0, tzinfo=UTC),
+        )
+        assert registry.get_execution("e2").origin == {"git_state": "checkout", "logs": "logs/runs/e2.log"}
+    finally:
+        registry.close()
+    version = sqlite3.connect(path).execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    assert version == (str(SCHEMA_VERSION),)

@@ -28,9 +28,10 @@ from ml.platform import (
     RolledBack,
     StepStatus,
 )
-from ml.sagemaker import AccessDenied, DeploymentFailed, SageMakerConfig, SageMakerPlatform, Throttled
+from ml.sagemaker import AccessDenied, DeploymentFailed, SageMakerConfig, SageMakerPlatform, Throttled, naming
 from ml.sagemaker.errors import AwsUnavailable, translate_error
 from ml.sagemaker.naming import config_name, parse_config_name
+from ml.sagemaker.pipelines import start_execution
 from tests.ml.sagemaker import moto_sagemaker
 from tests.ml.sagemaker.conftest import ENDPOINTS, GROUP, REGION, FakeClock, make_config
 from tests.ml.sagemaker.moto_sagemaker import register_model_package, seed_execution, step
@@ -156,6 +157,24 @@ def test_start_pipeline_sends_normalized_parameters_requester_and_token(
     assert described["PipelineExecutionDisplayName"].startswith("U0ALICE-")
     tags = {t["Key"]: t["Value"] for t in sm.list_tags(ResourceArn=arn)["Tags"]}
     assert tags == {"requested-by": "U0ALICE", "git-sha": "3f2c1a9"}
+
+
+def test_an_execution_ci_started_carries_its_actions_run_as_origin(
+    platform: SageMakerPlatform, sm: Any
+) -> None:
+    ci = naming.CIRun("acme-ml/mlops-models", "11873920455")
+    arn, _ = start_execution(
+        platform.sagemaker,
+        platform.pipeline_name,
+        {},
+        "github:dana-k",
+        "3f2c1a9",
+        datetime.now(UTC),
+        ci_run=ci,
+    )
+    execution = platform.describe_execution(arn)
+    assert execution.origin == {"ci_repository": "acme-ml/mlops-models", "ci_run": "11873920455"}
+    assert (execution.requested_by, execution.git_sha) == ("github:dana-k", "3f2c1a9")
 
 
 def test_start_pipeline_survives_an_untaggable_execution(

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from ml import datasets
+from ml.local.source import code_root, detect
 from runtimes.cli.args import build_parser as cli_parser
 from runtimes.terminal import main_shell, use_color
 from tests import paths
@@ -217,3 +218,14 @@ def test_a_validation_in_the_chat_shows_its_rows_interval_and_the_two_accuracies
     )
     assert note.search(reply)
     assert note.search(text[text.index("carol> /mlops status v1") :])  # the card's details say it too
+
+
+def test_the_chat_shows_a_cards_commit_and_its_log_path_relative_to_the_home(home: Path) -> None:
+    out, err = io.StringIO(), io.StringIO()
+    script = io.StringIO(":as erin\n/mlops status v1\n")
+    assert main_shell(["--home", str(home)], stdin=script, stdout=out, stderr=err) == 0, err.getvalue()
+    shown = out.getvalue()
+    checkout = detect(code_root())
+    assert f"Git `{checkout.sha[:12]}`" in shown
+    assert re.search(r"Logs `logs/runs/[a-z0-9]{12}\.log`", shown), shown[-2000:]
+    assert str(home) not in shown

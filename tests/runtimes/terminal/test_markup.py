@@ -35,3 +35,23 @@ def test_escaped_text_shows_as_typed_in_mrkdwn_and_plain_text() -> None:
     assert mrkdwn("R&amp;D &lt;!channel&gt; &amp;lt; &copy;").plain == "R&D <!channel> &lt; &copy;"
     header = {"type": "header", "text": {"type": "plain_text", "text": "Alarm: A &amp; B &lt;x&gt;"}}
     assert plain(BlockRenderer({}, width=100).render([header])) == "Alarm: A & B <x>"
+
+
+def test_links_the_bot_builds_print_their_label_and_decoded_address() -> None:
+    # As handlers.render.common.link writes them: the address and label entity-escaped, "|" in labels as "¦".
+    console = (
+        "<https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1&amp;x=1"
+        "#logsV2:log-groups/log-group/$252Faws$252Fsagemaker$252FEndpoints$252Fp|staging endpoint logs>"
+    )
+    out = mrkdwn(f"*Links* {console} · <https://github.com/o/r/actions/runs/42|CI run &amp; checks>")
+    assert out.plain == (
+        "Links staging endpoint logs (https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1"
+        "&x=1#logsV2:log-groups/log-group/$252Faws$252Fsagemaker$252FEndpoints$252Fp)"
+        " · CI run & checks (https://github.com/o/r/actions/runs/42)"
+    )
+    ci = next(s for s in out.spans if out.plain[s.start : s.end] == "CI run & checks")
+    assert "link https://github.com/o/r/actions/runs/42" in str(ci.style)
+
+
+def test_a_relative_log_path_prints_as_code() -> None:
+    assert mrkdwn("*Logs* `logs/runs/abc123.log`").plain == "Logs `logs/runs/abc123.log`"
