@@ -6,7 +6,10 @@ from collections.abc import Mapping
 
 from bot.core.models import Action
 
+#: approves at once; cards posted before the comment form carry it, so it keeps working
 ACTION_APPROVE = "release_approve"
+#: the card's Approve button: opens the form with an optional comment
+ACTION_APPROVE_FORM = "release_approve_form"
 ACTION_REJECT = "release_reject"
 ACTION_PROMOTE = "release_promote"
 ACTION_ROLLBACK = "release_rollback"
@@ -18,6 +21,7 @@ ACTION_PROMOTE_CANCEL = "promote_cancel"
 #: Button action ids and the action each one performs. Ids not listed are open (no state change).
 BUTTON_ACTIONS: Mapping[str, Action] = {
     ACTION_APPROVE: Action.APPROVE,
+    ACTION_APPROVE_FORM: Action.APPROVE,
     ACTION_REJECT: Action.REJECT,
     ACTION_PROMOTE: Action.PROMOTE,
     ACTION_ROLLBACK: Action.ROLLBACK,
@@ -25,7 +29,9 @@ BUTTON_ACTIONS: Mapping[str, Action] = {
     ACTION_PROMOTE_CONFIRM: Action.PROMOTE,
 }
 
-#: the rejection modal, and the block that holds its reason (where errors are shown)
+#: the rejection and approval modals, and the block that holds their text (where errors are shown):
+#: one block id for both, so that a refusal at submission names a block the modal has
 VIEW_REJECT = "reject_reason"
+VIEW_APPROVE = "approve_comment"
 REJECT_REASON_BLOCK = "reason"
-VIEW_ACTIONS: Mapping[str, Action] = {VIEW_REJECT: Action.REJECT}
+VIEW_ACTIONS: Mapping[str, Action] = {VIEW_REJECT: Action.REJECT, VIEW_APPROVE: Action.APPROVE}

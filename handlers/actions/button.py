@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import BoltContext, BoltRequest, Respond
+from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.core.models import Actor, Result
@@ -18,7 +19,7 @@ from bot.core.service import ReleaseService
 from bot.services import Services
 from handlers.commands.ops import Reply, once, reply_for, safely, text_reply
 from handlers.context import actor_of, services_of
-from handlers.render.common import decode_value, positive_int
+from handlers.render.common import code, decode_value, positive_int
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +27,7 @@ __all__ = [
     "STALE",
     "ask_about",
     "moved_on",
+    "open_form",
     "run_confirmed",
     "run_switch",
     "tell",
@@ -83,6 +85,31 @@ def run_switch(
         return
     actor = actor_of(context)
     tell(respond, safely(f"{verb} v{version}", lambda: reply_for(act(services.release, actor, version))))
+
+
+def open_form(
+    form: Callable[[int, str | None], dict[str, Any]],
+    typed: str,
+    body: dict[str, Any],
+    client: WebClient,
+    respond: Respond,
+) -> None:
+    """Open ``form(version, channel)`` for the clicked card, or say which command does the same.
+
+    Called right after the ack: a ``trigger_id`` is valid for 3 seconds only. ``typed`` is the
+    command with ``{v}`` for the version.
+    """
+    version = version_of(body)
+    if version is None:
+        tell(respond, text_reply(STALE))
+        return
+    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
+    try:
+        client.views_open(trigger_id=body.get("trigger_id"), view=form(version, channel))
+    except (SlackApiError, SlackClientError, OSError) as exc:
+        log.warning("could not open a form for v%s: %s", version, exc)
+        usage = code(typed.format(v=version))
+        tell(respond, text_reply(f":warning: Could not open the form; use {usage}."))
 
 
 def ask_about(

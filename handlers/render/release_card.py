@@ -23,7 +23,7 @@ from slack_sdk.models.blocks import (
 from bot.core.models import ApprovalStatus, DeploymentRecord, VersionView
 from bot.core.service import AUTO_APPROVER
 from bot.slack_text import escape
-from handlers.ids import ACTION_APPROVE, ACTION_PROMOTE, ACTION_REJECT, ACTION_ROLLBACK
+from handlers.ids import ACTION_APPROVE, ACTION_APPROVE_FORM, ACTION_PROMOTE, ACTION_REJECT, ACTION_ROLLBACK
 from ml.platform import Environment
 
 from . import links
@@ -235,7 +235,7 @@ def buttons(state: CardState) -> list[ButtonElement]:
     value = encode_value({"v": view.version})
     out: list[ButtonElement] = []
     if view.approval is ApprovalStatus.PENDING or view.approved_outside:
-        out.append(_button(f"Approve v{view.version}", ACTION_APPROVE, value, "primary"))
+        out.append(_button(f"Approve v{view.version}…", ACTION_APPROVE_FORM, value, "primary"))
     if view.approval is ApprovalStatus.PENDING:
         out.append(_button(f"Reject v{view.version}…", ACTION_REJECT, value, "danger"))
     if view.promotable:

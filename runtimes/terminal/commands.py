@@ -26,7 +26,8 @@ HELP = f"""\
 Type what you would type in Slack, or a shell command:
   {SLASH_COMMAND} <subcommand> ...   a slash command ({SLASH_COMMAND} help lists them)
   :click LABEL [vN] [text]   click the button labelled LABEL on the newest message that has it
-                             (vN: on that version's card; text: fills the modal it opens)
+                             (vN: on that version's card; text: fills the modal it opens, such
+                             as an approval's comment or a rejection's reason)
   :click N | :click #M LABEL button number N of the newest message / a button of message #M
   :submit [key=value ...]    submit the open modal (plain text fills its first field)
   :cancel                    close the open modal without submitting
@@ -201,6 +202,8 @@ class Commands:
             self._submit_view(view, parse_answers(view.view, rest))
         elif s.interactive:
             self._prompt_view(view)
+        elif all(f.optional for f in input_fields(view.view)):
+            self._submit_view(view, {})  # a script that gave no text leaves optional fields empty
 
     def _prompt_view(self, view: View) -> None:
         s = self.session

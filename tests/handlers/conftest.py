@@ -98,7 +98,9 @@ class Harness:
         }
         return urlencode({"payload": json.dumps(payload)})
 
-    def view_body(self, version: Any, reason: str, user: str = "UBOB") -> str:
+    def view_body(
+        self, version: Any, reason: str, user: str = "UBOB", callback_id: str = "reject_reason"
+    ) -> str:
         payload = {
             "type": "view_submission",
             "user": {"id": user, "username": USERS.get(user, ("someone", []))[0], "team_id": "T1"},
@@ -107,7 +109,7 @@ class Harness:
             "view": {
                 "id": "V1",
                 "type": "modal",
-                "callback_id": "reject_reason",
+                "callback_id": callback_id,
                 "private_metadata": json.dumps({"v": version, "channel": CHANNEL}),
                 "state": {"values": {"reason": {"reason": {"type": "plain_text_input", "value": reason}}}},
             },

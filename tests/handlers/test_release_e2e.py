@@ -81,14 +81,18 @@ def release_flow(h: Harness, send: Send) -> None:
     assert len([m for m in h.slack.top_level() if m.text.startswith("Training run")]) == 1
     card2 = wait_message(h, "card:v2", lambda m: True, "card v2")
     assert card2.text.startswith("Model v2: PendingManualApproval")
-    assert card_buttons(card2) == {"release_approve", "release_reject"}
+    assert card_buttons(card2) == {"release_approve_form", "release_reject"}
 
-    # approve v1 by button (bob): staging deploy and validation are replies in v1's thread
-    status, _ = send(h.action_body("release_approve", '{"v":1}', "UBOB"))
+    # approve v1 by the button's form (bob), with a comment: staging deploy and validation are
+    # replies in v1's thread
+    status, _ = send(h.action_body("release_approve_form", '{"v":1}', "UBOB"))
+    assert status == 200
+    h.slack.wait_for(lambda: h.slack.calls("views.open"), what="the approval form")
+    status, _ = send(h.view_body(1, "baseline looks right", "UBOB", callback_id="approve_comment"))
     assert status == 200
     wait_thread(h, "card:v1", "Staging validation of v1 passed")
     texts = thread_texts(h, "card:v1")
-    assert any("Approved v1" in t and "<@UBOB>" in t for t in texts)
+    assert any("Approved v1: baseline looks right" in t and "<@UBOB>" in t for t in texts)
     assert any("Deployed v1 to staging" in t for t in texts)
     card1 = wait_message(h, "card:v1", lambda m: card_buttons(m) == {"release_promote"}, "v1 promotable")
     assert "serves *staging*" in json.dumps(card1.blocks)

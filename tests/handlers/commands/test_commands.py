@@ -240,6 +240,7 @@ VALUES = st.one_of(
     action_id=st.sampled_from(
         [
             "release_approve",
+            "release_approve_form",
             "release_reject",
             "release_promote",
             "release_rollback",
@@ -314,9 +315,11 @@ def test_a_card_shows_the_commit_it_was_trained_from_and_a_log_path_inside_the_h
     harness.command("status v1", "UERIN")
     card = harness.wait_responses(1)[-1]
     body = json.dumps(card["blocks"])
-    dirty = " (uncommitted changes)" if checkout.dirty else ""
-    assert f"*Git* `{checkout.sha[:12]}`{dirty}" in body
     lineage = harness.services.platform.describe_model_package(1).lineage
+    assert lineage["git_sha"] == checkout.sha  # the checkout the run came from
+    # whether the tree had changes is as when the run started (files may change since)
+    dirty = " (uncommitted changes)" if lineage.get("git_dirty") == "true" else ""
+    assert f"*Git* `{checkout.sha[:12]}`{dirty}" in body
     assert lineage["logs"].startswith("logs/runs/") and f"*Logs* `{lineage['logs']}`" in body
     assert str(release_home) not in body and str(Path.home()) not in body
 

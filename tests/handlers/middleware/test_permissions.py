@@ -146,6 +146,7 @@ COMMANDS: dict[Action, str] = {
 
 BUTTONS: dict[str, tuple[Action, str]] = {
     "release_approve": (Action.APPROVE, '{"v":2}'),
+    "release_approve_form": (Action.APPROVE, '{"v":2}'),
     "release_reject": (Action.REJECT, '{"v":2}'),
     "release_promote": (Action.PROMOTE, '{"v":2}'),
     "release_rollback": (Action.ROLLBACK, '{"v":1}'),
@@ -201,7 +202,7 @@ def test_button_permission_matrix(harness: Harness, role: Role | None, action_id
     response = harness.click(action_id, value, user)
     assert response.status == 200
     if expected_allowed(role, action):
-        if action_id == "release_reject":
+        if action_id in ("release_reject", "release_approve_form"):
             harness.slack.wait_for(lambda: harness.slack.calls("views.open"), what="views.open")
         else:
             responses = harness.wait_responses(1)
@@ -222,6 +223,17 @@ def test_reject_modal_submission_is_checked_again(harness: Harness) -> None:
     assert harness.state() == before
     entry = harness.services.release.audit(1)[0]
     assert (entry.actor_id, entry.action, entry.outcome) == ("UERIN", Action.REJECT, Outcome.REFUSED)
+
+
+def test_approve_modal_submission_is_checked_again(harness: Harness) -> None:
+    before = harness.state()
+    body = harness.view_body(2, "looks good", user="UERIN", callback_id="approve_comment")
+    response = harness.dispatch(body)
+    assert response.status == 200
+    assert "You need the *approver* role" in response.body and '"errors"' in response.body
+    assert harness.state() == before
+    entry = harness.services.release.audit(1)[0]
+    assert (entry.actor_id, entry.action, entry.outcome) == ("UERIN", Action.APPROVE, Outcome.REFUSED)
 
 
 def test_role_removed_after_the_card_was_rendered_is_denied_at_click_time(

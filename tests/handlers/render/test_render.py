@@ -68,7 +68,7 @@ def action_ids(blocks: list[dict[str, Any]]) -> set[str]:
 def test_pending_card_offers_approve_and_reject_only() -> None:
     text, blocks = render_card(CardState(view()))
     assert text.startswith("Model v3")
-    assert action_ids(blocks) == {"release_approve", "release_reject"}
+    assert action_ids(blocks) == {"release_approve_form", "release_reject"}
     values = [e.value for b in parsed(blocks) if isinstance(b, ActionsBlock) for e in b.elements]
     assert all(json.loads(v) == {"v": 3} for v in values)
     fields = next(b for b in parsed(blocks) if isinstance(b, SectionBlock) and b.fields).fields
@@ -97,7 +97,7 @@ def test_validated_approved_card_offers_promote_which_asks_first() -> None:
 
 def test_each_button_names_its_action_and_version() -> None:
     _, blocks = render_card(CardState(view(status=ApprovalStatus.PENDING)))
-    assert _labels(blocks) == ["Approve v3", "Reject v3…"]
+    assert _labels(blocks) == ["Approve v3…", "Reject v3…"]  # each opens a form
     v = view(status=ApprovalStatus.APPROVED, envs=("production",), validation=True, prod=3)
     assert _labels(render_card(CardState(v, rollback_to=2))[1]) == ["Roll back production to v2…"]
 
