@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import IO
 
 from bot.settings import ConfigError, Settings, load_settings
-from runtimes.terminal import Shell, quiet_logs, use_color
+from runtimes.terminal import Shell, chat_logs, use_color
 
 #: The script: who does what, as typed in the chat.
 SCRIPT: tuple[str, ...] = (
@@ -115,7 +115,7 @@ def _run(settings: Settings, out: IO[str], err: IO[str], lines: tuple[str, ...])
     except (ConfigError, ValueError) as exc:
         print(f"mlops-bot demo: {exc}", file=err)
         return 2
-    with quiet_logs(), shell:
+    with chat_logs(settings.mlops_home), shell:
         code = shell.run_script(lines)
         settled = shell.settle()
         shell.say("")
