@@ -47,6 +47,7 @@ class Commands:
         line = line.strip()
         if not line or line.startswith("#"):
             return True
+        self.session.sync_users()
         if line.startswith("/"):
             command, _, text = line.partition(" ")
             self.slash(command, text.strip())
