@@ -8,7 +8,7 @@ from typing import Any
 
 from rich.text import Text
 
-from runtimes.slack_local import View
+from runtimes.slack_local import SlackApiFault, View
 from runtimes.terminal import payloads
 from runtimes.terminal.blocks import JSON
 from runtimes.terminal.clicks import find_click, normalize_label
@@ -122,7 +122,11 @@ class Commands:
         if body is None and response.body:
             body = {"text": str(response.body)}
         if body:
-            s.slack.post_ack(s.channel, s.user.id, body)
+            try:
+                s.slack.post_ack(s.channel, s.user.id, body)
+            except SlackApiFault as exc:  # the chat's file could not be written
+                why = "; ".join(exc.messages) or exc.error
+                raise ShellError(f"{what} was answered, but the answer could not be shown: {why}") from exc
 
     def click(self, args: str) -> None:
         s = self.session

@@ -81,6 +81,15 @@ def test_a_deleted_card_is_posted_again_and_the_warning_goes_to_the_log_file(
     assert "Slack message for card:v2 is gone" in log
 
 
+def test_an_answer_that_cannot_be_saved_is_a_clear_error_not_a_crash(home: Path) -> None:
+    out = io.StringIO()
+    with Shell(load_settings(mlops_home=home), user="alice", out=out, err=out) as shell:
+        shell.slack.close_state()  # the file can no longer be written
+        assert shell.run_script(["/mlops help"]) == 1
+    shown = " ".join(out.getvalue().split())
+    assert f"line 1: /mlops was answered, but the answer could not be shown: {home / WORKSPACE_FILE}" in shown
+
+
 @pytest.fixture
 def pending_shell(home: Path) -> Iterator[tuple[Shell, io.StringIO]]:
     """A chat on a home where v2 waits for approval, its card posted; bob acting."""
