@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from bot.core.identity import IdentityMap
 from bot.core.service import ReleaseService
@@ -10,6 +12,9 @@ from bot.core.store import Store
 from bot.notify import Notifier
 from bot.settings import Settings
 from ml.platform import MLPlatform
+
+if TYPE_CHECKING:
+    from bot.users import LocalUser
 
 
 @dataclass
@@ -69,13 +74,17 @@ def build_platform(settings: Settings, *, host_endpoints_in_process: bool = Fals
     )
 
 
-def identity_map(settings: Settings) -> IdentityMap:
-    """MLOPS_PEOPLE; on the local platform, also the local users (``users.json`` is trusted there only)."""
+def identity_map(settings: Settings, users: Mapping[str, LocalUser] | None = None) -> IdentityMap:
+    """MLOPS_PEOPLE; on the local platform, also the local users (``users.json`` is trusted there only).
+
+    ``users``: the local users as already read (by a chat that follows edits of the file).
+    """
     people = IdentityMap.from_config(settings.mlops_people)
     if settings.local_platform:
         from bot.users import load_users, local_identities
 
-        people = local_identities(load_users(settings.mlops_home)).merged(people)
+        local = users if users is not None else load_users(settings.mlops_home)
+        people = local_identities(local).merged(people)
     return people
 
 

@@ -1,12 +1,15 @@
 """Local users and their groups, for the CLI and the terminal chat.
 
 In Slack, groups come from Slack user groups; on one machine they come from
-``MLOPS_HOME/users.json``, created on first use with documented defaults.
+``MLOPS_HOME/users.json``, created on first use with documented defaults. A long-running
+chat reads it through :class:`UsersFile`, which notices edits.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,6 +65,70 @@ def load_users(home: Path) -> dict[str, LocalUser]:
             f"{path} is not a valid users file ({exc}); expected "
             '{"users": {"alice": {"groups": ["ml-team"], "github": ["alice-gh"]}}}'
         ) from exc
+
+
+#: What identifies one version of a file cheaply: inode, size, modification time (ns).
+Signature = tuple[int, int, int]
+
+
+def _signature(path: Path) -> Signature | None:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return st.st_ino, st.st_size, st.st_mtime_ns
+
+
+@dataclass(frozen=True)
+class RosterCheck:
+    """The users in force after a look at ``users.json``.
+
+    ``changed``: they differ from before (the file was edited). ``error``: the file is broken, the
+    previous users stay in force; said once per broken version of the file, None after.
+    """
+
+    users: dict[str, LocalUser]
+    changed: bool = False
+    error: str | None = None
+
+
+class UsersFile:
+    """``users.json`` as it is now: :meth:`check` re-reads it when it changed since the last read.
+
+    A changed file is told by its inode, size and modification time, so a check that finds nothing
+    new costs one ``stat``. A broken edit keeps the previous users. Thread-safe.
+    """
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self.path = home / USERS_FILE
+        self._lock = threading.Lock()
+        signature = _signature(self.path)
+        self._users = load_users(home)  # ValueError: broken at start, nothing to fall back on
+        self._seen = signature if signature is not None else _signature(self.path)
+        self._bad: Signature | None = None
+
+    @property
+    def users(self) -> dict[str, LocalUser]:
+        with self._lock:
+            return dict(self._users)
+
+    def check(self) -> RosterCheck:
+        """The users in force, re-reading the file if it changed."""
+        with self._lock:
+            # taken before the read: an edit made while reading shows at the next check
+            signature = _signature(self.path)
+            if signature is not None and signature in (self._seen, self._bad):
+                return RosterCheck(dict(self._users))
+            try:
+                users = load_users(self.home)
+            except ValueError as exc:
+                self._bad = signature
+                return RosterCheck(dict(self._users), error=str(exc))
+            self._seen = signature if signature is not None else _signature(self.path)
+            self._bad = None
+            changed, self._users = users != self._users, users
+            return RosterCheck(dict(users), changed=changed)
 
 
 def _local_user(name: str, spec: Mapping[str, Any]) -> LocalUser:

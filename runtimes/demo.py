@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import IO
 
 from bot.settings import ConfigError, Settings, load_settings
-from runtimes.terminal import Shell, quiet_logs, use_color
+from runtimes.terminal import Shell, chat_logs, use_color
+from runtimes.terminal.session import WORKSPACE_FILE
 
 #: The script: who does what, as typed in the chat.
 SCRIPT: tuple[str, ...] = (
@@ -47,15 +48,19 @@ SCRIPT: tuple[str, ...] = (
     "/mlops audit 20",
 )
 
+#: What a home may hold and still be fresh for the demo (the chat's file counts by its prefix:
+#: SQLite keeps ``-wal`` and ``-shm`` files beside it).
+_NOT_RELEASE_STATE = frozenset({"users.json", "shell_history", "logs"})
+
 #: What production must serve once the script ran.
 EXPECTED_PRODUCTION_VERSION = 1
 
 
 def _fresh_home(home: Path) -> bool:
-    """True when ``home`` holds no release state yet (the users file alone is fine)."""
+    """True when ``home`` holds no release state yet (users, history, logs and chat messages are fine)."""
     if not home.exists():
         return True
-    return all(p.name in ("users.json", "shell_history") for p in home.iterdir())
+    return all(p.name in _NOT_RELEASE_STATE or p.name.startswith(WORKSPACE_FILE) for p in home.iterdir())
 
 
 def _parse_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -117,7 +122,7 @@ def _run(settings: Settings, out: IO[str], err: IO[str], lines: tuple[str, ...])
     except (ConfigError, ValueError) as exc:
         print(f"mlops-bot demo: {exc}", file=err)
         return 2
-    with quiet_logs(), shell:
+    with chat_logs(settings.mlops_home), shell:
         code = shell.run_script(lines)
         settled = shell.settle()
         shell.say("")

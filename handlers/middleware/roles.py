@@ -190,6 +190,14 @@ class GroupDirectory:
         with self._lock:
             return self._start_locked()
 
+    def reload(self, timeout: float) -> bool:
+        """Read the groups again now, without waiting out the TTL (they were just edited).
+
+        A refresh already running may have read them before the edit: it is let finish first, then
+        another one starts. True when the new groups are loaded within ``timeout`` (each wait).
+        """
+        return self.wait_refreshed(timeout) and self.refresh().wait(timeout)
+
     # -- internals -------------------------------------------------------------------------
     def _never_answered(self) -> bool:
         with self._lock:

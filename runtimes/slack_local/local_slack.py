@@ -43,7 +43,8 @@ class Reply:
 class LocalSlack(ReadApi):
     """A local Slack workspace and Web API on 127.0.0.1, for the local chat and every test.
 
-    Thread-safe. Faults are settings: :meth:`fail_next`, :meth:`inject`, :meth:`refuse`,
+    Thread-safe. In memory unless given a ``state_file`` (the terminal chat's, under its home).
+    Faults are settings: :meth:`fail_next`, :meth:`inject`, :meth:`refuse`,
     :meth:`set_error_rate`, :meth:`hold`. Every call is recorded (:meth:`calls`).
     """
 
@@ -58,10 +59,17 @@ class LocalSlack(ReadApi):
         port: int = 0,
         strict_triggers: bool = False,
         clock: Clock = SYSTEM_CLOCK,
+        state_file: Path | None = None,
     ) -> None:
         # Workspace's parameters repeated, so that callers' arguments are type-checked
         super().__init__(
-            users, home=home, token=token, channels=channels, strict_triggers=strict_triggers, clock=clock
+            users,
+            home=home,
+            token=token,
+            channels=channels,
+            strict_triggers=strict_triggers,
+            clock=clock,
+            state_file=state_file,
         )
         self._host, self._port = host, port
         self._idle = threading.Condition(self._lock)
@@ -89,6 +97,7 @@ class LocalSlack(ReadApi):
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
+        self.close_state()
 
     def __enter__(self) -> LocalSlack:
         return self.start()

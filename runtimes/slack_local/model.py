@@ -61,7 +61,8 @@ class Message:
     """A message as a channel member (or, when ephemeral, one user) sees it.
 
     Immutable: an update stores a new ``Message`` whose ``history`` holds the earlier
-    revisions, oldest first. ``seq`` is the transcript position of the first post.
+    revisions, oldest first. ``seq`` is the transcript position of the first post; ``number`` is
+    the message's ``#N`` in the chat, in posting order (kept across restarts when the workspace is saved).
     """
 
     seq: int
@@ -76,6 +77,7 @@ class Message:
     deleted: bool = False
     history: tuple[Revision, ...] = ()
     metadata: JSON | None = None  # returned only to reads with ``include_all_metadata``
+    number: int = 0
 
     @property
     def revision(self) -> int:

@@ -1,4 +1,7 @@
-"""The local workspace's state: users, channels, user groups and the transcript of messages."""
+"""The local workspace's state: users, channels, user groups and the transcript of messages.
+
+In memory, or also saved to a file (``state_file``) and read back at start: see ``saved``.
+"""
 
 from __future__ import annotations
 
@@ -30,6 +33,7 @@ from runtimes.slack_local.model import (
     View,
     channel_id,
 )
+from runtimes.slack_local.saved import SavedWorkspaceError, WorkspaceFile
 
 log = logging.getLogger("runtimes.slack_local")
 
@@ -41,6 +45,8 @@ class Workspace:
 
     Thread-safe. Observers run synchronously, in transcript order, under the transcript
     lock: they must be quick and must not block on another thread that calls this object.
+    With ``state_file``, channels and messages are saved there before each change is announced,
+    and the ones saved before are read back now (off by default: tests keep everything in memory).
     """
 
     def __init__(
@@ -52,6 +58,7 @@ class Workspace:
         channels: Iterable[str] | Mapping[str, str] = ("mlops",),
         strict_triggers: bool = False,
         clock: Clock = SYSTEM_CLOCK,
+        state_file: Path | None = None,
     ) -> None:
         #: Reads the time for trigger and response_url expiry, so tests can move it on.
         self.clock = clock
@@ -77,6 +84,7 @@ class Workspace:
         self._changed = threading.Condition(self._lock)
         self._changes = 0
         self._seq = 0
+        self._numbered = 0  # the last ``#N`` given, when nothing is saved
         self._last_ts_us = 0
         self._messages: dict[tuple[str, str], Message] = {}
         self._views: dict[str, View] = {}
@@ -87,8 +95,46 @@ class Workspace:
         self.strict_triggers = strict_triggers
         self._responses: dict[str, ResponseTarget] = {}
         self._triggers: dict[str, Trigger] = {}
+        self._file: WorkspaceFile | None = None
+        if state_file is not None:
+            self._restore(WorkspaceFile(state_file))
+
+    def _restore(self, file: WorkspaceFile) -> None:
+        """Read back what ``file`` holds, and save this workspace's changes there from now on."""
+        try:
+            file.add_channels(self.channels)
+            saved = file.load()
+        except SavedWorkspaceError as exc:
+            file.close()
+            raise ValueError("; ".join(exc.messages)) from exc
+        except BaseException:
+            file.close()
+            raise
+        for cid, name in saved.channels.items():
+            self.channels.setdefault(cid, name)
+        # positions from earlier processes mix; what counts across them is the order of ``#N``
+        for position, message in enumerate(saved.messages, start=1):
+            self._messages[(message.channel, message.ts)] = replace(message, seq=position)
+        self._seq = len(saved.messages)
+        self._file = file
+
+    @property
+    def state_file(self) -> Path | None:
+        """Where the workspace is saved, or None when it lives in memory only."""
+        return None if self._file is None else self._file.path
+
+    def close_state(self) -> None:
+        """Stop saving (the file stays as it is); later changes would fail."""
+        if self._file is not None:
+            self._file.close()
 
     # -- directory -------------------------------------------------------------------------
+    def set_users(self, users: Iterable[LocalUser]) -> None:
+        """Replace the users and their groups (the roster was edited)."""
+        with self._lock:
+            self.users = {u.id: u for u in users}
+            self._touch()
+
     def user_by_name(self, name: str) -> LocalUser | None:
         return next((u for u in self.users.values() if u.name == name), None)
 
@@ -239,6 +285,8 @@ class Workspace:
         self._touch()
 
     def _store(self, message: Message, kind: EventKind) -> Message:
+        if self._file is not None and kind != "post":  # a post is saved as it gets its ts
+            self._file.save(message)
         self._messages[(message.channel, message.ts)] = message
         self._emit(kind, message=message)
         return message
@@ -259,13 +307,18 @@ class Workspace:
                 metadata=metadata,
                 seq=self._seq + 1,
                 channel=channel,
-                ts=self._next_ts(),
+                ts="",
                 text=text,
                 blocks=copy.deepcopy(blocks),
                 thread_ts=thread_ts,
                 ephemeral_to=ephemeral_to,
                 via=via,
             )
+            if self._file is not None:
+                msg = self._file.post(msg, time.time_ns() // 1000)
+            else:
+                self._numbered += 1
+                msg = replace(msg, ts=self._next_ts(), number=self._numbered)
             return self._store(msg, "post")
 
     def _revise(self, original: Message, text: str, blocks: Blocks) -> Message:

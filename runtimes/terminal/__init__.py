@@ -16,14 +16,16 @@ input), ``commands`` (``:click``, ``:as``, slash commands, modals), ``session`` 
 and settling), ``payloads`` (requests as Slack sends them), ``screen`` (rich consoles, the
 prompt), ``transcript``, ``blocks`` and ``markup`` (output as rich renderables: plain text
 when piped, color only on a terminal), ``clicks`` and ``modals`` (resolving buttons and
-filling in views), ``tracking`` (when Bolt's listeners are done).
+filling in views), ``tracking`` (when Bolt's listeners are done), ``logs`` (log records to a file
+under MLOPS_HOME, never into the chat).
 """
 
 from runtimes.terminal.blocks import BlockRenderer, Button, buttons_of
 from runtimes.terminal.clicks import Click, find_click, normalize_label
 from runtimes.terminal.commands import HELP
 from runtimes.terminal.errors import ShellError
-from runtimes.terminal.main import main_shell, quiet_logs, use_color
+from runtimes.terminal.logs import chat_logs
+from runtimes.terminal.main import main_shell, use_color
 from runtimes.terminal.markup import mrkdwn
 from runtimes.terminal.modals import build_state, input_fields, parse_answers
 from runtimes.terminal.payloads import signed_headers
@@ -44,6 +46,7 @@ __all__ = [
     "TranscriptPrinter",
     "build_state",
     "buttons_of",
+    "chat_logs",
     "find_click",
     "input_fields",
     "main_shell",
@@ -51,7 +54,6 @@ __all__ = [
     "mrkdwn",
     "normalize_label",
     "parse_answers",
-    "quiet_logs",
     "signed_headers",
     "track_listeners",
     "use_color",

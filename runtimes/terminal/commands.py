@@ -9,7 +9,7 @@ from typing import Any
 
 from rich.text import Text
 
-from runtimes.slack_local import View
+from runtimes.slack_local import SlackApiFault, View
 from runtimes.terminal import payloads
 from runtimes.terminal.blocks import JSON
 from runtimes.terminal.clicks import find_click, normalize_label
@@ -50,6 +50,7 @@ class Commands:
         line = line.strip()
         if not line or line.startswith("#"):
             return True
+        self.session.sync_users()
         if line.startswith("/"):
             command, _, text = line.partition(" ")
             self.slash(command, text.strip())
@@ -137,7 +138,11 @@ class Commands:
         if body is None and response.body:
             body = {"text": str(response.body)}
         if body:
-            s.slack.post_ack(s.channel, s.user.id, body, response_url)
+            try:
+                s.slack.post_ack(s.channel, s.user.id, body, response_url)
+            except SlackApiFault as exc:  # the chat's file could not be written
+                why = "; ".join(exc.messages) or exc.error
+                raise ShellError(f"{what} was answered, but the answer could not be shown: {why}") from exc
 
     def click(self, args: str) -> None:
         s = self.session

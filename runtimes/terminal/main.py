@@ -1,17 +1,16 @@
-"""``mlops-bot shell``: arguments, color, quiet logs, and the choice between a script and the prompt."""
+"""``mlops-bot shell``: arguments, color, logs to a file, and the choice between a script and the prompt."""
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import logging
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import IO
 
 from bot.settings import ConfigError, Settings, load_settings
+from runtimes.terminal.logs import chat_logs
 from runtimes.terminal.shell import Shell
 
 
@@ -55,6 +54,7 @@ def main_shell(
     """``mlops-bot shell [--home DIR] [--as NAME] [--no-color]``: interactive on a terminal, else a script.
 
     Colors only on a terminal, never with ``NO_COLOR`` set or ``--no-color``; piped output is plain text.
+    Log records go to ``MLOPS_HOME/logs/mlops-bot.log``, never into the chat.
 
     Exit codes: 0 done; 1 a script line could not run; 2 configuration error.
     """
@@ -75,7 +75,7 @@ def main_shell(
     except (ConfigError, ValueError) as exc:
         print(f"mlops-bot shell: {exc}", file=stderr)
         return 2
-    with quiet_logs(), shell:
+    with chat_logs(settings.mlops_home), shell:
         if interactive and stdin is sys.stdin:
             return shell.run_interactive()
         code = shell.run_script(stdin)
@@ -85,23 +85,4 @@ def main_shell(
         return code
 
 
-@contextlib.contextmanager
-def quiet_logs() -> Iterator[None]:
-    """Library chatter would interleave with the chat; warnings and errors still show."""
-    root = logging.getLogger()
-    handler: logging.Handler | None = None
-    if not root.handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-        root.addHandler(handler)
-    previous = root.level
-    root.setLevel(logging.WARNING)
-    try:
-        yield
-    finally:
-        root.setLevel(previous)
-        if handler is not None:
-            root.removeHandler(handler)
-
-
-__all__ = ["main_shell", "quiet_logs", "use_color"]
+__all__ = ["main_shell", "use_color"]

@@ -14,9 +14,10 @@ from pydantic import SecretStr
 from rich.console import RenderableType
 from rich.text import Text
 
+from bot.core.models import Role
 from bot.settings import ConfigError, Settings
-from bot.users import LocalUser, load_users, roles_for
-from handlers.middleware.roles import role_directory
+from bot.users import LocalUser, UsersFile, roles_for
+from handlers.middleware.roles import GroupDirectory, role_directory
 from runtimes.slack_local import LocalSlack
 from runtimes.terminal.errors import ShellError
 from runtimes.terminal.payloads import signed_headers
@@ -35,6 +36,8 @@ SETTLE_TIMEOUT_SECONDS = 900.0
 ROLE_LOAD_SECONDS = 30.0
 #: How long the transcript must stay unchanged, with nothing running, to count as settled.
 QUIET_SECONDS = 0.3
+#: The chat's workspace (channels, messages, ``#N``) under MLOPS_HOME, so that a restart carries on.
+WORKSPACE_FILE = "chat.db"
 
 
 class Session:
@@ -60,7 +63,8 @@ class Session:
             prompt=lambda: self.prompt,
             width=width,
         )
-        self.users: dict[str, LocalUser] = load_users(settings.mlops_home)
+        self.roster = UsersFile(settings.mlops_home)
+        self.users: dict[str, LocalUser] = self.roster.users
         start_user = user or os.environ.get("MLOPS_USER") or next(iter(self.users), "")
         if start_user not in self.users:
             raise ConfigError(self.unknown_user(start_user))
@@ -74,7 +78,13 @@ class Session:
             }
         )
         channel = settings.mlops_channel
-        self.slack = LocalSlack(self.users.values(), token=token, channels=(channel,), strict_triggers=True)
+        self.slack = LocalSlack(
+            self.users.values(),
+            token=token,
+            channels=(channel,),
+            strict_triggers=True,
+            state_file=settings.mlops_home / WORKSPACE_FILE,
+        )
         self.channel = self.slack.channel_id(channel)
         self.printer = TranscriptPrinter(
             self.slack,
@@ -89,6 +99,7 @@ class Session:
         self.app: Any = None  # slack_bolt.App
         self.listeners: TrackingExecutor | None = None
         self.notifier: Notifier | None = None
+        self.roles: GroupDirectory | None = None
         self._started = False
 
     # -- lifecycle -------------------------------------------------------------------------------
@@ -104,7 +115,7 @@ class Session:
             self.notifier = self._notifier(client)
             # The local Slack answers at once: load the user groups before the first line is read,
             # so that a busy machine never shows an early command "roles not known yet".
-            roles = role_directory(client, self.settings)
+            self.roles = roles = role_directory(client, self.settings)
             roles.refresh().wait(ROLE_LOAD_SECONDS)
             self.app = create_app(self.services, client=client, roles=roles)
             self.listeners = track_listeners(self.app)
@@ -116,7 +127,29 @@ class Session:
             self.slack.close()
             raise
         self._started = True
+        self._say_restored()
+        self._say_unheld_roles()
         return self
+
+    def _say_unheld_roles(self) -> None:
+        """Roles no local user holds: their buttons refuse everyone, which a log line alone would hide."""
+        held = {
+            role for user in self.users.values() for role in roles_for(user.groups, self.settings.mlops_roles)
+        }
+        for role in Role:
+            groups = self.settings.mlops_roles.get(role, [])
+            if role not in held:
+                where = f"user group {', '.join(groups)}" if groups else "no user group (MLOPS_ROLES)"
+                self.say(f"nobody in users.json has the {role.value} role ({where})", style="yellow")
+
+    def _say_restored(self) -> None:
+        numbers = [m.number for m in self.slack.messages() if m.number]
+        if numbers:
+            self.say(
+                f"#{min(numbers)}–#{max(numbers)}: earlier messages, kept in {self.slack.state_file} "
+                "(not shown again; their buttons still work)",
+                style="dim",
+            )
 
     def _notifier(self, client: Any) -> Notifier:
         """The notifier the listeners post through, built by the assembly so the shell can wait for it."""
@@ -126,6 +159,7 @@ class Session:
 
     def close(self) -> None:
         if not self._started:
+            self.slack.close()  # lets go of the workspace file
             return
         self._started = False
         if self.listeners is not None:
@@ -152,6 +186,39 @@ class Session:
 
     def error(self, text: str) -> None:
         self.screen.error(text)
+
+    def sync_users(self) -> None:
+        """Take in an edit of users.json before the next line runs: users, user groups, roles, people.
+
+        A broken edit is said once and changes nothing: the users from before stay in force.
+        """
+        check = self.roster.check()
+        if check.error is not None:
+            self.error(f"{check.error}; the users from before stay in force until it is fixed")
+        if not check.changed:
+            return
+        if not check.users:
+            self.error(f"{self.roster.path} lists no users; the users from before stay in force")
+            return
+        from bot.services import identity_map
+
+        try:
+            people = identity_map(self.settings, check.users)
+        except ValueError as exc:  # e.g. one identity given to two people
+            self.error(f"{self.roster.path}: {exc}; the users from before stay in force until it is fixed")
+            return
+        self.users = check.users
+        self.slack.set_users(check.users.values())
+        self.printer.rename({u.id: u.name for u in check.users.values()})
+        if self.services is not None:
+            self.services.release.identities = people
+        if self.roles is not None and not self.roles.reload(ROLE_LOAD_SECONDS):
+            self.error("users.json changed, but the new user groups could not be read; roles may be stale")
+        self.say(f"users.json changed: {', '.join(check.users)}", style="dim")
+        self._say_unheld_roles()
+        previous, self.user = self.user, check.users.get(self.user.name) or next(iter(check.users.values()))
+        if self.user.name != previous.name:
+            self.say(f"{previous.name} is no longer in users.json; now acting as {self.describe(self.user)}")
 
     def unknown_user(self, name: str) -> str:
         return f"unknown user {name!r}; users: {', '.join(self.users)} (edit users.json to add people)"

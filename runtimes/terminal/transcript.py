@@ -51,6 +51,9 @@ class TranscriptPrinter:
         self.after_print = after_print
 
     def number(self, message: Message) -> int:
+        """The message's ``#N``: the workspace's (kept across restarts), else in order of printing."""
+        if message.number:
+            return message.number
         with self._lock:
             key = (message.channel, message.ts)
             if key not in self._numbers:
@@ -58,8 +61,15 @@ class TranscriptPrinter:
             return self._numbers[key]
 
     def find_number(self, number: int) -> tuple[str, str] | None:
+        found = next((m for m in self.slack.messages(include_deleted=True) if m.number == number), None)
+        if found is not None:
+            return found.channel, found.ts
         with self._lock:
             return next((k for k, n in self._numbers.items() if n == number), None)
+
+    def rename(self, names: dict[str, str]) -> None:
+        """Use these user names (id -> name) from now on, as when the roster changed."""
+        self.renderer.names = names | {BOT_USER_ID: "mlops-bot"}
 
     def __call__(self, event: SlackEvent) -> None:
         shown = self.event_renderable(event)
@@ -104,7 +114,8 @@ class TranscriptPrinter:
             (f"#{n}", "bold"), " ", ("mlops-bot", "bold"), " ", (self.slack.channel_name(msg.channel), "dim")
         )
         if _is_reply(msg):
-            parent = self._numbers.get((msg.channel, msg.thread_ts or ""))
+            parent_msg = self.slack.message(msg.channel, msg.thread_ts or "")
+            parent = self.number(parent_msg) if parent_msg is not None else None
             head = Text.assemble("↳ ", head, (f" · reply to #{parent}", "dim") if parent else "")
         if msg.ephemeral_to is not None:
             who = "you" if msg.ephemeral_to == self.viewer() else self._name(msg.ephemeral_to)

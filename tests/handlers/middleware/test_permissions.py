@@ -6,6 +6,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +60,16 @@ def test_membership_is_cached_for_the_ttl_then_refreshed(local_slack: LocalSlack
     assert groups.roles_of("UERIN") == frozenset()
     assert groups.wait_refreshed(10)
     assert groups.roles_of("UERIN") == {Role.APPROVER}
+
+
+def test_reload_reads_edited_groups_at_once_without_waiting_for_the_ttl(local_slack: LocalSlack) -> None:
+    groups = directory(local_slack, ttl=3600, clock=lambda: 0.0)  # the TTL never runs out here
+    assert groups.roles_of("UBOB") == {Role.APPROVER}
+    users = list(local_slack.users.values())
+    local_slack.set_users([replace(u, groups=("ml-team",)) if u.id == "UBOB" else u for u in users])
+    assert groups.roles_of("UBOB") == {Role.APPROVER}  # the cache still answers
+    assert groups.reload(10)
+    assert groups.roles_of("UBOB") == {Role.TRAINER}
 
 
 def test_concurrent_callers_share_one_refresh(local_slack: LocalSlack) -> None:
