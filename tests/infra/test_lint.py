@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from pathlib import Path
 
 from tests.infra.cfn import ROOT
 from tests.infra.tools import tool
@@ -30,6 +31,19 @@ def report(result: subprocess.CompletedProcess[str]) -> str:
 def test_cfn_lint() -> None:
     result = run(tool("cfn-lint"), "infra/template.yaml")
     assert result.returncode == 0, report(result)
+
+
+def test_cfn_lint_expands_sam_resources(tmp_path: Path) -> None:
+    """A mistake inside a SAM resource is found: the SAM translator is installed and used."""
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "Transform: AWS::Serverless-2016-10-31\nResources:\n  Fn:\n    Type: AWS::Serverless::Function\n"
+        "    Properties:\n      Handler: app.handler\n      Runtime: python3.11\n      CodeUri: .\n"
+        "      Events:\n        Api:\n          Type: Api\n          Properties:\n"
+        "            Path: /x\n            Method: get\n            NotAProperty: 1\n"
+    )
+    result = run(tool("cfn-lint"), str(bad))
+    assert result.returncode != 0 and "NotAProperty" in result.stdout, report(result)
 
 
 def test_checkov_offline() -> None:

@@ -36,8 +36,12 @@ def test_help_lists_only_what_the_caller_may_do(harness: Harness) -> None:
     erin = harness.command("help", "UERIN").body
     alice = harness.command("", "UALICE").body
     assert "/mlops status" in erin and "/mlops train" not in erin and "/mlops approve" not in erin
-    assert "/mlops train" in alice and "`max_depth` (integer" in alice and "/mlops approve" not in alice
+    assert "/mlops train" in alice and "/mlops approve" not in alice
     assert json.loads(alice)["response_type"] == "ephemeral"
+    (params,) = [b["text"]["text"] for b in json.loads(alice)["blocks"] if "Training parameters" in str(b)]
+    assert "`max_depth`=5 [1–16]" in params
+    # short, and no path of the bot's host: the data set by file name only
+    assert len(params) < 500 and "`InputData`=adult.data.gz" in params and "/" not in params
 
 
 def test_usage_error_is_ephemeral_with_closest_form_and_changes_nothing(harness: Harness) -> None:
