@@ -47,7 +47,7 @@ def test_after_a_restart_an_earlier_cards_button_works_and_updates_the_same_mess
     assert 2 in cards, first
     last_before = max(int(n) for n in NUMBERED.findall(first))
 
-    code, second, err = chat(home, ":as bob\n:click Approve v2\n")
+    code, second, err = chat(home, ":as bob\n:click Approve v2 ship it\n")
     assert code == 0, err + second
     unwrapped = " ".join(second.split())
     assert f"#1–#{last_before}: earlier messages, kept in {home / WORKSPACE_FILE}" in unwrapped
@@ -56,7 +56,7 @@ def test_after_a_restart_an_earlier_cards_button_works_and_updates_the_same_mess
     assert not PUBLIC_CARD.search(second), "the card was posted again instead of updated"
     numbers = [int(n) for n in NUMBERED.findall(second)]
     assert numbers and min(numbers) == last_before + 1  # numbering carries on after the restart
-    assert "Approved v2." in second
+    assert "Approved v2: ship it" in second  # the form's comment, typed after the label
     assert approval(home, 2) == "Approved"
 
 
