@@ -293,6 +293,9 @@ class ReplayPlatform:
     def describe_model_package(self, version: int) -> ModelPackage:
         raise NotFound(f"no model version {version}")
 
+    def baseline(self, version: int) -> dict[str, Any] | None:
+        raise self._unused("baseline")
+
     def update_approval(self, version: int, status: Any, description: str) -> ModelPackage:
         raise self._unused("approvals")
 

@@ -232,6 +232,11 @@ class MLPlatform(Protocol):
 
     def update_approval(self, version: int, status: ApprovalStatus, description: str) -> ModelPackage: ...
 
+    def baseline(self, version: int) -> dict[str, Any] | None:
+        """The version's drift baseline (``ml.drift.baseline`` layout, score part joined), or None when
+        it was trained before drift baselines existed. Raises NotFound for an unknown version."""
+        ...
+
     # -- endpoints --------------------------------------------------------
     def deploy(self, environment: Environment, version: int, deployed_by: str) -> EndpointInfo:
         """Deploy an Approved version; raise InvalidRequest otherwise. Returns once serving."""

@@ -25,8 +25,10 @@ import logging
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from ml.clock import SYSTEM_CLOCK, Clock
+from ml.drift import stored
 from ml.parameters import DEFAULT_ACCURACY_THRESHOLD, RunPolicy
 from ml.platform import (
     ENVIRONMENTS,
@@ -221,6 +223,16 @@ class LocalPlatform:
 
     def describe_model_package(self, version: int) -> ModelPackage:
         return self._registry.describe_model_package(self.model_package_group, _version(version))
+
+    def baseline(self, version: int) -> dict[str, Any] | None:
+        """``baseline/drift.json`` of the version's folder, joined with its ``evaluation.json`` scores."""
+        folder = Path(unquote(urlsplit(self.describe_model_package(version).artifact_uri).path))
+        try:
+            drift = (folder / "baseline" / stored.BASELINE_FILE).read_bytes()
+        except FileNotFoundError:
+            return None
+        evaluation = folder / "evaluation.json"
+        return stored.join(drift, evaluation.read_bytes() if evaluation.is_file() else None)
 
     def update_approval(self, version: int, status: ApprovalStatus, description: str) -> ModelPackage:
         self._check_open()

@@ -142,6 +142,9 @@ class SageMakerPlatform:
     def update_approval(self, version: int, status: ApprovalStatus, description: str) -> ModelPackage:
         return self.registry.update_approval(version, status, description)
 
+    def baseline(self, version: int) -> dict[str, Any] | None:
+        return self.registry.baseline(version)
+
     # -- endpoints ------------------------------------------------------------
     def endpoint_name(self, environment: Environment) -> str:
         return self.config.endpoint_name(check_environment(environment))

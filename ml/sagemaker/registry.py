@@ -12,12 +12,17 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ml.clock import Clock
+from ml.drift import stored
 from ml.platform import ApprovalStatus, InvalidRequest, ModelPackage
 from ml.sagemaker.clients import AwsClients, AwsPart
 from ml.sagemaker.errors import aws_errors, translate_error
 from ml.sagemaker.storage import classification_metrics, read_object, split_s3_uri
 
 logger = logging.getLogger(__name__)
+
+#: Step outputs of one pipeline run, below its ``<bucket>/<pipeline>/<execution>`` (``ml.pipeline.graph``).
+EVALUATION_SUFFIX = "/EvaluateModel/evaluation/evaluation.json"
+BASELINE_SUFFIX = f"/PreprocessData/baseline/{stored.BASELINE_FILE}"
 
 #: Metrics read from evaluation.json's ``classification_metrics``.
 METRIC_NAMES = ("accuracy", "precision", "recall", "f1", "auc")
@@ -164,6 +169,32 @@ class Registry(AwsPart):
             metrics = {}
         self.metrics_cache[uri] = metrics
         return metrics
+
+    def baseline(self, version: int) -> dict[str, Any] | None:
+        """The drift baseline the pipeline run wrote for ``version``, or None when there is none.
+
+        The package records only its evaluation report (ModelQuality statistics), at
+        ``s3://<bucket>/<pipeline>/<execution>/EvaluateModel/evaluation/evaluation.json``; the same run's
+        preprocess step wrote ``.../PreprocessData/baseline/drift.json`` (``ml.pipeline.graph`` puts each
+        step output at ``<execution>/<step>/<output>``). A run whose preprocess step could not import
+        ``ml.drift`` wrote none: then None.
+        """
+        check_version(version)
+        with aws_errors(f"model version {version} in group '{self.group}'"):
+            evaluation_uri = metrics_uri(describe_package(self._aws.sagemaker, self.package_arn(version)))
+        if not evaluation_uri or not evaluation_uri.endswith(EVALUATION_SUFFIX):
+            return None
+        drift_uri = evaluation_uri[: -len(EVALUATION_SUFFIX)] + BASELINE_SUFFIX
+        s3 = self._aws.client("s3")
+        try:
+            drift = read_object(s3, drift_uri)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NoSuchBucket"):
+                return None
+            raise translate_error(exc, drift_uri) from exc
+        with aws_errors(evaluation_uri):
+            evaluation = read_object(s3, evaluation_uri)
+        return stored.join(drift, evaluation)
 
     def update_approval(self, version: int, status: ApprovalStatus, description: str) -> ModelPackage:
         check_version(version)

@@ -9,6 +9,10 @@ The report follows SageMaker's model-quality metrics layout, so the pipeline's a
         "f1": {...}, "auc": {...},
         "confusion_matrix": {"0": {"0": tn, "1": fp}, "1": {"0": fn, "1": tp}}}}
 
+``score_baseline`` holds the distribution of the test split's scores over ten fixed bins on [0, 1], the
+score part of the drift baseline (``ml.drift.baseline.score_baseline``; repeated here because this
+script runs alone in its container).
+
 Standard deviations are bootstrap estimates (fixed seed, ``BOOTSTRAP_ROUNDS`` resamples). As a SageMaker
 Processing entry point the model arrives as ``/opt/ml/processing/model/model.tar.gz``, extracted here.
 """
@@ -63,10 +67,19 @@ def run(model_dir: Path, test_dir: Path, output_dir: Path) -> dict[str, Any]:
         )
     scores = np.asarray(booster.inplace_predict(features), dtype=np.float64)
     report = build_report(labels.astype(np.int64), scores)
+    report["score_baseline"] = score_baseline(scores)
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / REPORT_FILE).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     return report
+
+
+def score_baseline(scores: np.ndarray) -> dict[str, Any]:
+    """Shares of ``scores`` in (-inf, 0.1], (0.1, 0.2], …, (0.9, inf), as ml.drift.baseline bins them."""
+    edges = [round(q / 10, 1) for q in range(1, 10)]
+    counts = np.bincount(np.searchsorted(edges, scores, side="left"), minlength=len(edges) + 1)
+    shares = counts / counts.sum() if counts.sum() else counts.astype(np.float64)
+    return {"edges": edges, "proportions": [round(float(v), 8) for v in shares], "rows": len(scores)}
 
 
 def find_model(model_dir: Path) -> Path:

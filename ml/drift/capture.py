@@ -1,0 +1,268 @@
+"""Read captured endpoint traffic in SageMaker's data-capture format into rows and scores.
+
+One invocation per JSON line, as SageMaker writes it under its capture prefix
+(``<prefix>/<endpoint>/<variant>/yyyy/mm/dd/hh/<file>.jsonl``) and the local platform under
+``MLOPS_HOME/capture/<endpoint>/…`` with the same layout::
+
+    {"captureData": {
+        "endpointInput": {"observedContentType": "text/csv", "mode": "INPUT",
+                          "data": "39, State-gov, ...", "encoding": "CSV"},
+        "endpointOutput": {"observedContentType": "text/csv; charset=utf-8", "mode": "OUTPUT",
+                           "data": "0.12", "encoding": "CSV"}},
+     "eventMetadata": {"eventId": "8f45e35c-…", "inferenceTime": "2020-07-30T13:36:30Z"},
+     "eventVersion": "0"}
+
+Field names, the ``CSV``/``JSON``/``BASE64`` encodings and the ``inferenceTime`` form (UTC, ``Z``,
+fractional seconds optional) as in the SageMaker Developer Guide, "Capture data" and the Model Monitor
+walk-through (awsdocs/amazon-sagemaker-developer-guide, doc_source/model-monitor-data-capture.md and
+the captured-record example it prints). Request bodies follow the serving contract: CSV raw rows (a
+row with another field count, such as an encoded feature vector, is counted as skipped) or JSON
+``{"instances": [[...], {...}]}``; responses are CSV scores or ``{"predictions": [{"score": ...}]}``.
+A line that is not such a record is counted as malformed and never stops the read.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import csv
+import io
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+import pandas as pd
+
+#: records decoded with one json.loads call: far fewer interpreter round trips than one per line
+_CHUNK_LINES = 4096
+
+
+@dataclass(frozen=True)
+class Capture:
+    rows: pd.DataFrame
+    scores: np.ndarray
+    #: invocations read inside the window
+    records: int
+    #: request rows that are not raw rows (encoded vectors, other field counts)
+    skipped: int
+    #: lines that are not capture records
+    malformed: int
+    #: first and last inferenceTime read, ISO UTC
+    window: tuple[str, str] | None
+
+
+class _Malformed(ValueError):
+    pass
+
+
+class CaptureReader:
+    """Accumulates records fed as JSON Lines byte streams; ``result`` builds the rows once."""
+
+    def __init__(self, columns: Sequence[str], since: timedelta | None, now: datetime) -> None:
+        self.columns = list(columns)
+        self.cutoff = None if since is None else _utc(now) - since
+        self._csv_lines: list[str] = []
+        self._json_rows: list[list[str]] = []
+        self._scores: list[float] = []
+        self.records = self.skipped = self.malformed = 0
+        self._first: datetime | None = None
+        self._last: datetime | None = None
+
+    def feed(self, stream: IO[bytes] | bytes) -> None:
+        handle: IO[bytes] = io.BytesIO(stream) if isinstance(stream, bytes | bytearray) else stream
+        chunk: list[bytes] = []
+        for line in handle:
+            if line.strip():
+                chunk.append(line.strip())
+            if len(chunk) >= _CHUNK_LINES:
+                self._chunk(chunk)
+                chunk = []
+        if chunk:
+            self._chunk(chunk)
+
+    def _chunk(self, lines: list[bytes]) -> None:
+        try:
+            records = json.loads(b"[" + b",".join(lines) + b"]")
+            if len(records) != len(lines):  # a line holding two values joined by a comma
+                raise ValueError
+        except (ValueError, UnicodeDecodeError):
+            records = [_loads(line) for line in lines]
+        for record in records:
+            try:
+                self._record(record)
+            except (_Malformed, KeyError, TypeError, ValueError, AttributeError):
+                self.malformed += 1
+
+    def _record(self, record: Any) -> None:
+        if record is None:
+            raise _Malformed
+        at = _parse_time(record["eventMetadata"]["inferenceTime"])
+        if self.cutoff is not None and at < self.cutoff:
+            return
+        data = record["captureData"]
+        body, content_type = _body(data["endpointInput"])
+        output = data.get("endpointOutput")
+        scores = _scores(*_body(output)) if output else []
+        if "json" in content_type:
+            rows, skipped = self._json_body(body)
+            self._json_rows.extend(rows)
+        elif "csv" in content_type:
+            lines, skipped = self._csv_body(body)
+            self._csv_lines.extend(lines)
+        else:
+            raise _Malformed
+        self.skipped += skipped
+        self._scores.extend(scores)
+        self.records += 1
+        self._first = at if self._first is None or at < self._first else self._first
+        self._last = at if self._last is None or at > self._last else self._last
+
+    def _csv_body(self, body: str) -> tuple[list[str], int]:
+        width = len(self.columns) - 1
+        kept: list[str] = []
+        skipped = 0
+        for line in body.splitlines():
+            if not line.strip():
+                continue
+            commas = len(next(csv.reader([line]))) - 1 if '"' in line else line.count(",")
+            if commas == width:
+                kept.append(line)
+            else:
+                skipped += 1
+        return kept, skipped
+
+    def _json_body(self, body: str) -> tuple[list[list[str]], int]:
+        document = json.loads(body)
+        instances = document.get("instances") if isinstance(document, dict) else None
+        if not isinstance(instances, list):
+            raise _Malformed
+        rows: list[list[str]] = []
+        skipped = 0
+        for instance in instances:
+            if isinstance(instance, dict):
+                rows.append([_text(instance.get(c)) for c in self.columns])
+            elif isinstance(instance, list) and len(instance) == len(self.columns):
+                rows.append([_text(v) for v in instance])
+            else:
+                skipped += 1
+        return rows, skipped
+
+    def result(self) -> Capture:
+        frames = []
+        if self._csv_lines:
+            frames.append(
+                pd.read_csv(
+                    io.StringIO("\n".join(self._csv_lines)),
+                    header=None,
+                    names=self.columns,
+                    dtype=str,
+                    keep_default_na=False,
+                    skipinitialspace=True,
+                )
+            )
+        if self._json_rows:
+            frames.append(pd.DataFrame(self._json_rows, columns=self.columns, dtype=str))
+        if frames:
+            rows = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+        else:
+            rows = pd.DataFrame({c: pd.Series(dtype=str) for c in self.columns})
+        window = None
+        if self._first is not None and self._last is not None:
+            window = (_iso(self._first), _iso(self._last))
+        return Capture(
+            rows,
+            np.asarray(self._scores, dtype=np.float64),
+            self.records,
+            self.skipped,
+            self.malformed,
+            window,
+        )
+
+
+def read_streams(
+    streams: Iterable[IO[bytes] | bytes], columns: Sequence[str], since: timedelta | None, now: datetime
+) -> Capture:
+    """Read JSON Lines byte streams (e.g. S3 objects' bodies) of capture records."""
+    reader = CaptureReader(columns, since, now)
+    for stream in streams:
+        reader.feed(stream)
+    return reader.result()
+
+
+def read_folder(folder: Path, columns: Sequence[str], since: timedelta | None, now: datetime) -> Capture:
+    """Read ``folder/<variant>/yyyy/mm/dd/hh/*.jsonl``, opening only hours that can hold the window."""
+    reader = CaptureReader(columns, since, now)
+    for path in capture_files(Path(folder), reader.cutoff):
+        with open(path, "rb") as handle:
+            reader.feed(handle)
+    return reader.result()
+
+
+def capture_files(folder: Path, cutoff: datetime | None) -> Iterator[Path]:
+    """The capture files under ``folder`` (one endpoint), oldest hour first."""
+    if not folder.is_dir():
+        return
+    for path in sorted(folder.glob("*/[0-9]*/[0-9]*/[0-9]*/[0-9]*/*.jsonl"), key=lambda p: p.parts[-5:]):
+        year, month, day, hour = path.parts[-5:-1]
+        try:
+            start = datetime(int(year), int(month), int(day), int(hour), tzinfo=UTC)
+        except ValueError:
+            continue  # not an hour folder
+        if cutoff is None or start + timedelta(hours=1) > cutoff:
+            yield path
+
+
+def _loads(line: bytes) -> Any:
+    try:
+        return json.loads(line)
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def _body(part: Any) -> tuple[str, str]:
+    """The decoded body of an endpointInput/endpointOutput and its content type (lower case)."""
+    content_type = str(part["observedContentType"]).lower()
+    encoding = str(part["encoding"]).upper()
+    data = part["data"]
+    if not isinstance(data, str):
+        raise _Malformed
+    if encoding == "BASE64":
+        try:
+            return base64.b64decode(data, validate=True).decode("utf-8"), content_type
+        except (binascii.Error, UnicodeDecodeError) as exc:
+            raise _Malformed from exc
+    if encoding in ("CSV", "JSON"):
+        return data, content_type
+    raise _Malformed
+
+
+def _scores(body: str, content_type: str) -> list[float]:
+    if "json" in content_type:
+        document = json.loads(body)
+        predictions = document.get("predictions") if isinstance(document, dict) else document
+        if not isinstance(predictions, list):
+            raise _Malformed
+        return [float(p["score"]) if isinstance(p, dict) else float(p) for p in predictions]
+    return [float(line) for line in body.splitlines() if line.strip()]
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def _parse_time(value: Any) -> datetime:
+    if not isinstance(value, str):
+        raise _Malformed
+    return _utc(datetime.fromisoformat(value))
+
+
+def _utc(at: datetime) -> datetime:
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+
+
+def _iso(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

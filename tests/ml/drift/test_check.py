@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ml.drift.baseline import OTHER, score_baseline
+from ml.drift.check import DriftThresholds, check
+from tests.ml.drift.conftest import shifted
+
+
+def test_held_out_adult_test_does_not_drift(adult_baseline: dict[str, Any], adult_test: pd.DataFrame) -> None:
+    report = check(adult_baseline, adult_test)
+    assert report.rows == len(adult_test) == 16281
+    assert {f.name: f.status for f in report.features} == {name: "ok" for name in adult_baseline["features"]}
+    assert max(f.psi for f in report.features) < 0.1
+    assert report.status == "ok"
+
+
+def test_shifted_age_and_hours_drift_and_nothing_else(
+    adult_baseline: dict[str, Any], adult_test: pd.DataFrame
+) -> None:
+    report = check(adult_baseline, shifted(adult_test))
+    by_name = {f.name: f for f in report.features}
+    assert by_name["age"].psi > 0.25 and by_name["age"].status == "drift"
+    assert by_name["hours-per-week"].psi > 0.25 and by_name["hours-per-week"].status == "drift"
+    others = [f for f in report.features if f.name not in ("age", "hours-per-week")]
+    assert others and all(f.psi < 0.1 for f in others)
+    assert report.status == "drift"
+
+
+def test_baseline_bins_follow_the_documented_rules(adult_baseline: dict[str, Any]) -> None:
+    age = adult_baseline["features"]["age"]
+    assert age["kind"] == "numeric"
+    assert age["edges"] == sorted(set(age["edges"])) and 1 <= len(age["edges"]) <= 9
+    assert len(age["proportions"]) == len(age["edges"]) + 1
+    assert sum(age["proportions"]) == pytest.approx(1.0, abs=1e-6)
+    country = adult_baseline["features"]["native-country"]
+    assert country["kind"] == "categorical"
+    assert "United-States" in country["categories"] and "Holand-Netherlands" not in country["categories"]
+    assert len(country["proportions"]) == len(country["categories"]) + 1  # then __other__
+    assert adult_baseline["features"]["workclass"]["missing_rate"] > 0.05  # adult's '?'
+    assert adult_baseline["score"] is None  # the preprocess step has no scores
+    json.dumps(adult_baseline)  # serialisable as written
+
+
+def test_unseen_categories_count_as_other_and_missing_rates_are_reported(
+    adult_baseline: dict[str, Any], adult_test: pd.DataFrame
+) -> None:
+    rows = adult_test.copy()
+    rows.loc[: len(rows) // 2, "workclass"] = "Space-agency"
+    rows.loc[: len(rows) // 4, "occupation"] = "?"
+    report = check(adult_baseline, rows)
+    workclass = next(f for f in report.features if f.name == "workclass")
+    assert workclass.unseen_share > 0.45 and workclass.status == "drift"
+    assert workclass.bins[-1][0] == OTHER
+    occupation = next(f for f in report.features if f.name == "occupation")
+    assert occupation.current_missing_rate > 0.25 > occupation.baseline_missing_rate
+
+
+def test_status_thresholds_are_inclusive_between_warn_and_drift() -> None:
+    limits = DriftThresholds()
+    assert [limits.status(v) for v in (0.0999, 0.1, 0.25, 0.2501)] == ["ok", "warn", "warn", "drift"]
+
+
+def test_score_drift_joins_the_report(adult_baseline: dict[str, Any], adult_test: pd.DataFrame) -> None:
+    rng = np.random.default_rng(3)
+    baseline = {**adult_baseline, "score": score_baseline(rng.beta(1, 4, 5000))}
+    same = check(baseline, adult_test, rng.beta(1, 4, 3000))
+    assert same.score is not None and same.score.status == "ok"
+    moved = check(baseline, adult_test, rng.beta(4, 1, 3000))
+    assert moved.score is not None and moved.score.status == "drift" and moved.status == "drift"
+    doc = moved.to_dict()
+    assert doc["score"]["name"] == "score" and len(doc["score"]["bins"]) == 10
+    assert set(doc["features"][0]) >= {"name", "psi", "status", "bins", "unseen_share"}
+
+
+def test_a_baseline_of_another_format_is_refused(
+    adult_baseline: dict[str, Any], adult_test: pd.DataFrame
+) -> None:
+    with pytest.raises(ValueError, match="format"):
+        check({**adult_baseline, "format_version": 99}, adult_test)
+
+
+def test_the_evaluate_step_bins_scores_as_the_drift_package_does() -> None:
+    from ml.steps.evaluate import score_baseline as evaluate_bins
+
+    scores = np.array([0.0, 0.1, 0.1000001, 0.5, 0.95, 1.0, 0.3, 0.2])
+    assert evaluate_bins(scores) == score_baseline(scores)
