@@ -5,7 +5,8 @@ come from ``MLOPS_HOME/users.json`` on the local platform, and as the calling AW
 anywhere else (``identity``); they go through the same release core as Slack, with
 the same policy and audit. Exit codes: 0 done (or nothing to do),
 1 refused or failed (one line on stderr says why), 2 usage or configuration error,
-141 when the reader of the output went away (as after SIGPIPE).
+141 when the reader of the output went away (as after SIGPIPE); ``drift`` adds 3 (a PSI warning)
+and 4 (drift found).
 
 Modules: ``args`` (the parser), ``release`` (commands that act), ``reports`` (commands that read),
 ``output`` (result lines and JSON shapes), ``identity`` (who acts) and ``main`` (entry point,

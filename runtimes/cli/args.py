@@ -22,6 +22,7 @@ RELEASE_COMMANDS = (
     "history",
     "audit",
     "dead-letters",
+    "drift",
 )
 
 
@@ -125,6 +126,12 @@ def build_parser() -> argparse.ArgumentParser:
     export = p.add_mutually_exclusive_group()
     export.add_argument("--json", action="store_true", help="a JSON array, one object per entry")
     export.add_argument("--csv", action="store_true", help="CSV with a header row (RFC 4180)")
+    p = sub.add_parser("drift", parents=[common], help="PSI of an environment's inputs against its baseline")
+    p.add_argument("environment", type=env_arg)
+    p.add_argument("--data", type=Path, metavar="FILE.csv", help="check these rows, not captured traffic")
+    p.add_argument(
+        "--since", default="24h", help="captured traffic of the last 30m, 24h, 7d, … (default 24h)"
+    )
     p = sub.add_parser("dead-letters", parents=[common], help="Slack messages given up on, newest first")
     p.add_argument("limit", type=int, nargs="?", default=20)
 

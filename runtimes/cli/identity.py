@@ -24,7 +24,7 @@ from bot.users import actor_for, load_users, roles_for
 __all__ = ["AsRefused", "Caller", "aws_caller", "local_actor", "resolve_actor"]
 
 #: Release commands that change nothing: an unmapped principal may still use them.
-READ_ONLY = frozenset({"status", "history", "audit"})
+READ_ONLY = frozenset({"status", "history", "audit", "drift"})
 
 
 class AsRefused(ValueError):

@@ -18,6 +18,7 @@ from bot.users import load_users
 from ml.platform import Execution
 from runtimes.cli.args import UsageError, audit_limit
 from runtimes.cli.confirm import ask_first
+from runtimes.cli.drift import drift_command, since_arg
 from runtimes.cli.identity import resolve_actor
 from runtimes.cli.output import result_json, result_line, to_jsonable
 from runtimes.cli.reports import Reports
@@ -156,6 +157,9 @@ def run_release_command(args: argparse.Namespace, settings: Settings) -> int:
                 return cli.audit(limit, audit_filter(args), as_csv=args.csv)
             case "dead-letters":
                 return cli.dead_letters(args.limit)
+            case "drift":
+                since = since_arg(args.since)
+                return drift_command(services, args.environment, args.data, since, args.json, print)
         raise UsageError(f"unknown command {args.command}")
     finally:
         services.close()
