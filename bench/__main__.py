@@ -294,6 +294,22 @@ def _body_cap(r: Mapping[str, Any]) -> list[Row]:
     ]
 
 
+def _drift_check(r: Mapping[str, Any]) -> list[Row]:
+    rows = r["setup"]["rows"]
+    return [
+        Row(
+            "drift_check",
+            f"drift check of {rows:,} captured rows (read + PSI), peak {r['peak_mb']:.0f} MB",
+            _s(r["check_s"]),
+            f"pandas.read_csv of the same rows: {_s(r['pandas_read_s'])}",
+            r["ratio"],
+            f"≤ {r['goal_ratio']:g}× pandas read",
+            r["met"],
+        ),
+        Row("drift_check", "captured rows checked per second", f"{r['rows_per_s']:,.0f} rows/s"),
+    ]
+
+
 @dataclass(frozen=True)
 class Benchmark:
     name: str
@@ -310,6 +326,7 @@ BENCHMARKS: dict[str, Benchmark] = {
         Benchmark("status_fanout", 150, _status_fanout),
         Benchmark("lambda_cold", 240, _lambda_cold),
         Benchmark("body_cap", 120, _body_cap),
+        Benchmark("drift_check", 180, _drift_check),
     )
 }
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from bench import __main__ as runner
-from bench import ack_latency, body_cap, event_storm, lambda_cold, release_local, status_fanout
+from bench import ack_latency, body_cap, drift_check, event_storm, lambda_cold, release_local, status_fanout
 from ml.platform import DT_EXECUTION, ExecutionStatus
 from tests.conftest import QUICK_RUN
 
@@ -219,3 +219,11 @@ def test_body_cap_cuts_every_attacker_off_and_reports_memory() -> None:
     assert 0 < result["max_sent_mb"] < 32
     assert result["rss_at_rest_mb"] > 0 and result["peak_growth_mb"] >= 0
     assert len(_rows("body_cap", result)) == 2
+
+
+def test_drift_check_reads_every_captured_row() -> None:
+    result = drift_check.run(rows=2000, repeats=1)
+    assert result["setup"]["rows"] == 2000 and result["status"] in ("ok", "warn", "drift")
+    assert result["met"] == (result["ratio"] <= result["goal_ratio"])
+    _positive(result["check_s"], result["pandas_read_s"], result["rows_per_s"], result["peak_mb"])
+    assert len(_rows("drift_check", result)) == 2
