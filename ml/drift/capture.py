@@ -69,8 +69,8 @@ class CaptureReader:
         self._json_rows: list[list[str]] = []
         self._scores: list[float] = []
         self.records = self.skipped = self.malformed = 0
-        self._first: datetime | None = None
-        self._last: datetime | None = None
+        self._width = len(self.columns) - 1
+        self._times: list[datetime] = []
 
     def feed(self, stream: IO[bytes] | bytes) -> None:
         handle: IO[bytes] = io.BytesIO(stream) if isinstance(stream, bytes | bytearray) else stream
@@ -100,29 +100,53 @@ class CaptureReader:
     def _record(self, record: Any) -> None:
         if record is None:
             raise _Malformed
-        at = _parse_time(record["eventMetadata"]["inferenceTime"])
+        at = datetime.fromisoformat(record["eventMetadata"]["inferenceTime"])
+        if at.tzinfo is None:
+            at = at.replace(tzinfo=UTC)
         if self.cutoff is not None and at < self.cutoff:
             return
         data = record["captureData"]
-        body, content_type = _body(data["endpointInput"])
+        request = data["endpointInput"]
         output = data.get("endpointOutput")
-        scores = _scores(*_body(output)) if output else []
-        if "json" in content_type:
-            rows, skipped = self._json_body(body)
-            self._json_rows.extend(rows)
-        elif "csv" in content_type:
-            lines, skipped = self._csv_body(body)
-            self._csv_lines.extend(lines)
+        body = request["data"]
+        if (
+            request["encoding"] == "CSV"
+            and isinstance(body, str)
+            and str(request["observedContentType"]).startswith("text/csv")
+            and "\n" not in body
+            and '"' not in body
+        ):
+            # One raw CSV row, as most requests are: no decoding, no splitting.
+            if output is None:
+                scores = []
+            elif (
+                output["encoding"] == "CSV" and isinstance(output["data"], str) and "\n" not in output["data"]
+            ):
+                scores = [float(output["data"])]
+            else:
+                scores = _scores(*_body(output))
+            if body.count(",") == self._width:
+                self._csv_lines.append(body)
+            elif body.strip():
+                self.skipped += 1
         else:
-            raise _Malformed
-        self.skipped += skipped
+            body, content_type = _body(request)
+            scores = _scores(*_body(output)) if output else []
+            if "json" in content_type:
+                rows, skipped = self._json_body(body)
+                self._json_rows.extend(rows)
+            elif "csv" in content_type:
+                lines, skipped = self._csv_body(body)
+                self._csv_lines.extend(lines)
+            else:
+                raise _Malformed
+            self.skipped += skipped
         self._scores.extend(scores)
         self.records += 1
-        self._first = at if self._first is None or at < self._first else self._first
-        self._last = at if self._last is None or at > self._last else self._last
+        self._times.append(at)
 
     def _csv_body(self, body: str) -> tuple[list[str], int]:
-        width = len(self.columns) - 1
+        width = self._width
         kept: list[str] = []
         skipped = 0
         for line in body.splitlines():
@@ -170,9 +194,7 @@ class CaptureReader:
             rows = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
         else:
             rows = pd.DataFrame({c: pd.Series(dtype=str) for c in self.columns})
-        window = None
-        if self._first is not None and self._last is not None:
-            window = (_iso(self._first), _iso(self._last))
+        window = (_iso(min(self._times)), _iso(max(self._times))) if self._times else None
         return Capture(
             rows,
             np.asarray(self._scores, dtype=np.float64),
@@ -252,12 +274,6 @@ def _scores(body: str, content_type: str) -> list[float]:
 
 def _text(value: Any) -> str:
     return "" if value is None else str(value)
-
-
-def _parse_time(value: Any) -> datetime:
-    if not isinstance(value, str):
-        raise _Malformed
-    return _utc(datetime.fromisoformat(value))
 
 
 def _utc(at: datetime) -> datetime:
