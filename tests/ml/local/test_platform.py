@@ -79,6 +79,17 @@ def test_local_platform_satisfies_the_protocol(trained: Trained) -> None:
     assert trained.platform.name == "local"
 
 
+def test_a_registered_version_keeps_its_drift_baseline(trained: Trained) -> None:
+    baseline = trained.platform.baseline(1)
+    assert baseline is not None and baseline["format_version"] == 1
+    assert list(baseline["features"]) == list(datasets.ADULT_COLUMNS[:-1])
+    assert baseline["score"]["rows"] > 0 and len(baseline["score"]["proportions"]) == 10  # the test split
+    folder = trained.platform.home / "artifacts" / "models" / "v1"
+    assert json.loads((folder / "baseline" / "drift.json").read_text())["score"] is None
+    with pytest.raises(NotFound):
+        trained.platform.baseline(99)
+
+
 def test_full_run_registers_a_pending_version(trained: Trained) -> None:
     execution = trained.execution
     assert execution.status is ExecutionStatus.SUCCEEDED, execution.failure_reason

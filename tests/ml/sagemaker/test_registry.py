@@ -1,0 +1,69 @@
+"""``Registry.baseline``: a version's drift baseline read from its pipeline run's step outputs (moto)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from ml.pipeline import layout
+from ml.platform import NotFound
+from ml.sagemaker import SageMakerPlatform
+from ml.sagemaker.registry import BASELINE_SUFFIX, EVALUATION_SUFFIX
+from tests.ml.sagemaker.conftest import GROUP
+from tests.ml.sagemaker.moto_sagemaker import XGBOOST_IMAGE, register_model_package
+
+BUCKET = "mlops-artifacts"
+DRIFT = {"format_version": 1, "rows": 10, "missing_values": ["?"], "features": {}, "score": None}
+SCORES = {"edges": [0.5], "proportions": [0.7, 0.3], "rows": 10}
+
+
+def register_run(sm: Any, s3: Any, run: str, *, with_drift: bool) -> None:
+    """A version as the pipeline registers it: evaluation.json at the run's EvaluateModel output."""
+    register_model_package(sm, s3, GROUP)  # creates the group and the bucket (version 1, old layout)
+    prefix = f"mlops-xgboost-pipeline/{run}"
+    evaluation = {"classification_metrics": {"accuracy": {"value": 0.86}}, "score_baseline": SCORES}
+    s3.put_object(Bucket=BUCKET, Key=prefix + EVALUATION_SUFFIX, Body=json.dumps(evaluation).encode())
+    if with_drift:
+        s3.put_object(Bucket=BUCKET, Key=prefix + BASELINE_SUFFIX, Body=json.dumps(DRIFT).encode())
+    sm.create_model_package(
+        ModelPackageGroupName=GROUP,
+        ModelApprovalStatus="Approved",
+        InferenceSpecification={
+            "Containers": [{"Image": XGBOOST_IMAGE, "ModelDataUrl": f"s3://{BUCKET}/{prefix}/model.tar.gz"}],
+            "SupportedContentTypes": ["text/csv"],
+            "SupportedResponseMIMETypes": ["text/csv"],
+        },
+        ModelMetrics={
+            "ModelQuality": {
+                "Statistics": {
+                    "ContentType": "application/json",
+                    "S3Uri": f"s3://{BUCKET}/{prefix}{EVALUATION_SUFFIX}",
+                }
+            }
+        },
+    )
+
+
+def test_the_suffixes_follow_the_pipeline_layout() -> None:
+    assert f"/{layout.STEP_EVALUATE}/{layout.EVALUATION_OUTPUT}/{layout.EVALUATION_FILE}" == EVALUATION_SUFFIX
+    assert f"/{layout.STEP_PREPROCESS}/baseline/drift.json" == BASELINE_SUFFIX
+    assert "baseline" in layout.PREPROCESS_OUTPUTS
+
+
+def test_baseline_joins_the_preprocess_bins_and_the_evaluation_scores(
+    platform: SageMakerPlatform, sm: Any, s3: Any
+) -> None:
+    register_run(sm, s3, "run0001", with_drift=True)
+    assert platform.baseline(2) == {**DRIFT, "score": SCORES}
+
+
+def test_no_baseline_for_runs_that_wrote_none_or_other_layouts(
+    platform: SageMakerPlatform, sm: Any, s3: Any
+) -> None:
+    register_run(sm, s3, "run0002", with_drift=False)
+    assert platform.baseline(2) is None  # the preprocess step could not import ml.drift
+    assert platform.baseline(1) is None  # evaluation.json outside a pipeline run's layout
+    with pytest.raises(NotFound):
+        platform.baseline(9)
