@@ -306,6 +306,13 @@ def _drift_check(r: Mapping[str, Any]) -> list[Row]:
             f"≤ {r['goal_ratio']:g}× pandas read",
             r["met"],
         ),
+        Row(
+            "drift_check",
+            "the same check against pandas reading the capture files (read_json, lines=True)",
+            _s(r["check_s"]),
+            f"pandas.read_json: {_s(r['pandas_read_json_s'])}",
+            r["check_s"] / r["pandas_read_json_s"],
+        ),
         Row("drift_check", "captured rows checked per second", f"{r['rows_per_s']:,.0f} rows/s"),
     ]
 

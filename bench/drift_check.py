@@ -6,6 +6,7 @@ The check (``ml.drift.capture.read_folder`` then ``ml.drift.check.check`` agains
 adult.data's training split) is timed against ``pandas.read_csv`` of the CSV with the options
 preprocessing reads raw rows with (strings, ``?`` kept): the work of getting the same rows into memory.
 Peak memory of the check is measured with tracemalloc in a separate run (it slows what it traces).
+For scale, ``pandas.read_json(lines=True)`` of the capture files (reading them, no check) is timed too.
 
     python -m bench.drift_check [--quick]
 """
@@ -113,6 +114,9 @@ def run(*, rows: int = 100_000, repeats: int = 5, quick: bool = False) -> dict[s
         check_s = _timed(lambda: _check(baseline, endpoint), repeats)
         pandas_s = _timed(lambda: _pandas_read(csv_path), repeats)
         pandas_default_s = _timed(lambda: pd.read_csv(csv_path, header=None), repeats)
+        # For scale: pandas reading the capture files themselves, no check at all.
+        captures = sorted(endpoint.rglob("*.jsonl"))
+        pandas_json_s = _timed(lambda: [pd.read_json(p, lines=True) for p in captures], max(1, repeats // 2))
         tracemalloc.start()
         _check(baseline, endpoint)
         _, peak = tracemalloc.get_traced_memory()
@@ -126,6 +130,7 @@ def run(*, rows: int = 100_000, repeats: int = 5, quick: bool = False) -> dict[s
         "rows_per_s": rows / check_s,
         "pandas_read_s": pandas_s,
         "pandas_default_read_s": pandas_default_s,
+        "pandas_read_json_s": pandas_json_s,
         "ratio": ratio,
         "peak_mb": peak / 1e6,
         "goal_ratio": GOAL_RATIO,

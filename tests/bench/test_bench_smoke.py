@@ -225,5 +225,5 @@ def test_drift_check_reads_every_captured_row() -> None:
     result = drift_check.run(rows=2000, repeats=1)
     assert result["setup"]["rows"] == 2000 and result["status"] in ("ok", "warn", "drift")
     assert result["met"] == (result["ratio"] <= result["goal_ratio"])
-    _positive(result["check_s"], result["pandas_read_s"], result["rows_per_s"], result["peak_mb"])
-    assert len(_rows("drift_check", result)) == 2
+    _positive(result["check_s"], result["pandas_read_s"], result["pandas_read_json_s"], result["peak_mb"])
+    assert len(_rows("drift_check", result)) == 3
