@@ -9,6 +9,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from ml.drift import arrow
 from ml.drift.baseline import (
     FORMAT_VERSION,
     OTHER,
@@ -107,16 +108,16 @@ def check(
 def _feature(
     name: str, entry: Mapping[str, Any], column: pd.Series, missing_values: list[str], limits: DriftThresholds
 ) -> FeatureDrift:
-    values = column.astype(str).str.strip()
+    strings = isinstance(column.dtype, pd.StringDtype | pd.ArrowDtype)  # else as text first
+    values = (column if strings else column.astype(str)).str.strip()
     missing = values.isin(missing_values)
     present = values[~missing]
     expected = np.asarray(entry["proportions"], dtype=np.float64)
     unseen = 0.0
     if entry["kind"] == "numeric":
-        parsed = pd.to_numeric(present, errors="coerce")
+        numbers = _numbers(present)
         # A value that is not a number cannot be binned: it counts as missing.
-        missing_count = int(missing.sum()) + int(parsed.isna().sum())
-        numbers = parsed.dropna().to_numpy(dtype=np.float64)
+        missing_count = len(values) - len(numbers)
         actual = numeric_proportions(numbers, entry["edges"])
         labels = numeric_labels(entry["edges"])
         count = len(numbers)
@@ -139,6 +140,18 @@ def _feature(
         bins=tuple(zip(labels, (float(e) for e in expected), (float(a) for a in actual), strict=True)),
         count=count,
     )
+
+
+def _numbers(present: pd.Series) -> np.ndarray:
+    """The values as floats, those that are not numbers left out."""
+    numbers = arrow.floats(present)
+    if numbers is None:
+        try:  # every value a number, as nearly always: numpy's parser is several times pandas' coercion
+            numbers = present.to_numpy(dtype=object).astype(np.float64)
+        except (ValueError, TypeError):
+            numbers = np.asarray(pd.to_numeric(present, errors="coerce"), dtype=np.float64)
+    kept: np.ndarray = numbers[~np.isnan(numbers)]
+    return kept
 
 
 def _score(entry: Mapping[str, Any], scores: np.ndarray, limits: DriftThresholds) -> FeatureDrift:

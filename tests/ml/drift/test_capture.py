@@ -9,11 +9,21 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pytest
 
+from ml.drift import arrow
 from ml.drift.capture import read_folder, read_streams
 from ml.drift.check import check
 
 NOW = datetime(2026, 12, 7, 17, 45, tzinfo=UTC)
+
+
+@pytest.fixture(params=[True, False], ids=["pyarrow", "stdlib"])
+def accelerate(request: pytest.FixtureRequest) -> bool:
+    """Both readers: pyarrow's for whole files where it is installed, and the standard library's."""
+    if request.param:
+        assert arrow.available(), "the test environment has pyarrow: its path must be tested"
+    return bool(request.param)
 
 
 def record(body: str, content_type: str, encoding: str, output: str, at: datetime) -> str:
@@ -42,7 +52,7 @@ def csv_line(values: list[str]) -> str:
     return ", ".join(values)
 
 
-def test_csv_json_and_base64_records_give_the_same_rows(adult_test: pd.DataFrame) -> None:
+def test_csv_json_and_base64_records_give_the_same_rows(accelerate: bool, adult_test: pd.DataFrame) -> None:
     columns = list(adult_test.columns)
     sample = adult_test.head(3).values.tolist()
     at = NOW - timedelta(minutes=5)
@@ -57,14 +67,18 @@ def test_csv_json_and_base64_records_give_the_same_rows(adult_test: pd.DataFrame
         ),
         record(csv_line(sample[0]) + "\n" + csv_line(sample[1]), "text/csv", "BASE64", "0.1\n0.2", at),
     ]
-    capture = read_streams([("\n".join(lines) + "\n").encode()], columns, timedelta(hours=24), NOW)
+    capture = read_streams(
+        [("\n".join(lines) + "\n").encode()], columns, timedelta(hours=24), NOW, accelerate=accelerate
+    )
     assert capture.records == 3 and capture.malformed == 0 and capture.skipped == 0
     assert capture.rows.values.tolist() == [sample[0], sample[0], sample[1], sample[1], sample[2]]
     assert sorted(capture.scores.tolist()) == [0.1, 0.2, 0.25, 0.5, 0.75]
     assert capture.window == ("2026-12-07T17:40:00Z", "2026-12-07T17:40:00Z")
 
 
-def test_malformed_lines_are_counted_and_encoded_vectors_skipped(adult_test: pd.DataFrame) -> None:
+def test_malformed_lines_are_counted_and_encoded_vectors_skipped(
+    accelerate: bool, adult_test: pd.DataFrame
+) -> None:
     columns = list(adult_test.columns)
     good = record(csv_line(adult_test.iloc[0].tolist()), "text/csv", "CSV", "0.3", NOW)
     vector = record(",".join(["0"] * 108), "text/csv", "CSV", "0.4", NOW)
@@ -75,14 +89,16 @@ def test_malformed_lines_are_counted_and_encoded_vectors_skipped(adult_test: pd.
     ]
     broken_b64 = good.replace('"encoding": "CSV"', '"encoding": "BASE64"', 1)
     text = "\n".join([good, *bad, vector, broken_b64, good]) + "\n"
-    capture = read_streams([text.encode()], columns, None, NOW)
+    capture = read_streams([text.encode()], columns, None, NOW, accelerate=accelerate)
     assert capture.records == 3  # two good ones and the encoded vector
     assert capture.malformed == 4
     assert capture.skipped == 1
     assert len(capture.rows) == 2
 
 
-def test_since_keeps_only_the_window_with_an_injected_clock(tmp_path: Path, adult_test: pd.DataFrame) -> None:
+def test_since_keeps_only_the_window_with_an_injected_clock(
+    accelerate: bool, tmp_path: Path, adult_test: pd.DataFrame
+) -> None:
     columns = list(adult_test.columns)
     endpoint = tmp_path / "capture" / "mlops-staging"
     rows = adult_test.head(40).values.tolist()
@@ -92,21 +108,43 @@ def test_since_keeps_only_the_window_with_an_injected_clock(tmp_path: Path, adul
         folder.mkdir(parents=True)
         lines = [record(csv_line(r), "text/csv", "CSV", "0.5", at) for r in rows[hours_ago : hours_ago + 5]]
         (folder / f"{at:%M-%S}-0001.jsonl").write_text("\n".join(lines) + "\n")
-    day = read_folder(endpoint, columns, timedelta(hours=24), NOW)
+    day = read_folder(endpoint, columns, timedelta(hours=24), NOW, accelerate=accelerate)
     assert day.records == 10 and day.window == ("2026-12-07T15:45:00Z", "2026-12-07T17:45:00Z")
-    hour = read_folder(endpoint, columns, timedelta(hours=1), NOW)
+    hour = read_folder(endpoint, columns, timedelta(hours=1), NOW, accelerate=accelerate)
     assert hour.records == 5
-    everything = read_folder(endpoint, columns, None, NOW)
+    everything = read_folder(endpoint, columns, None, NOW, accelerate=accelerate)
     assert everything.records == 15
-    assert read_folder(tmp_path / "nothing", columns, None, NOW).records == 0
+    assert read_folder(tmp_path / "nothing", columns, None, NOW, accelerate=accelerate).records == 0
 
 
 def test_a_check_on_captured_adult_rows_does_not_drift(
-    adult_baseline: dict[str, Any], adult_test: pd.DataFrame
+    accelerate: bool, adult_baseline: dict[str, Any], adult_test: pd.DataFrame
 ) -> None:
     columns = list(adult_test.columns)
     lines = [record(csv_line(r), "text/csv", "CSV", "0.5", NOW) for r in adult_test.values.tolist()]
-    capture = read_streams([("\n".join(lines) + "\n").encode()], columns, timedelta(hours=1), NOW)
+    capture = read_streams(
+        [("\n".join(lines) + "\n").encode()], columns, timedelta(hours=1), NOW, accelerate=accelerate
+    )
     report = check(adult_baseline, capture.rows, capture.scores, window=capture.window)
     assert report.rows == len(adult_test) and report.status == "ok"
     assert report.window == ("2026-12-07T17:45:00Z", "2026-12-07T17:45:00Z")
+
+
+def test_both_readers_agree_on_awkward_bodies(accelerate: bool, adult_test: pd.DataFrame) -> None:
+    columns = list(adult_test.columns)
+    rows = adult_test.head(4).values.tolist()
+    quoted = ", ".join(f'"{v}"' for v in rows[2])
+    lines = [
+        record(csv_line(rows[0]) + "\n" + csv_line(rows[1]), "text/csv", "CSV", "0.1\n0.2", NOW),  # two rows
+        record(quoted, "text/csv", "CSV", "0.3", NOW),  # quoted fields
+        record("   ", "text/csv", "CSV", "0.4", NOW),  # blank: neither a row nor skipped
+        record(",".join(["1"] * 5), "text/csv", "CSV", "0.5", NOW),  # another width: skipped
+        record(csv_line(rows[3]), "text/csv", "CSV", "0.6", NOW - timedelta(days=3)),  # outside the window
+        record(csv_line(rows[3]), "text/csv", "CSV", "not a score", NOW),  # malformed
+    ]
+    capture = read_streams(
+        [("\n".join(lines) + "\n").encode()], columns, timedelta(hours=1), NOW, accelerate=accelerate
+    )
+    assert sorted(capture.rows.values.tolist()) == sorted(rows[:3])
+    assert sorted(capture.scores.tolist()) == [0.1, 0.2, 0.3, 0.4, 0.5]
+    assert (capture.records, capture.skipped, capture.malformed) == (4, 1, 1)

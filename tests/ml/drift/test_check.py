@@ -67,3 +67,24 @@ def test_a_baseline_of_another_format_is_refused(
 ) -> None:
     with pytest.raises(ValueError, match="format"):
         check({**adult_baseline, "format_version": 99}, adult_test)
+
+
+def test_values_that_are_not_numbers_count_as_missing(
+    adult_baseline: dict[str, Any], adult_test: pd.DataFrame
+) -> None:
+    rows = adult_test.head(1000).copy()
+    rows.loc[:99, "age"] = "unknown"
+    age = next(f for f in check(adult_baseline, rows).features if f.name == "age")
+    assert age.current_missing_rate == pytest.approx(0.1) and age.count == 900
+
+
+def test_the_same_report_without_pyarrow(
+    adult_baseline: dict[str, Any], adult_test: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ml.drift import arrow
+
+    rows = shifted(adult_test.head(2000))
+    with_arrow = check(adult_baseline, rows).to_dict()
+    monkeypatch.setattr(arrow, "pa", None)
+    assert not arrow.available()
+    assert check(adult_baseline, rows).to_dict() == with_arrow
