@@ -25,7 +25,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -295,6 +295,9 @@ class ReplayPlatform:
 
     def baseline(self, version: int) -> dict[str, Any] | None:
         raise self._unused("baseline")
+
+    def captured_traffic(self, environment: Environment, since: datetime | None) -> Iterator[bytes]:
+        raise self._unused("captured traffic")
 
     def update_approval(self, version: int, status: Any, description: str) -> ModelPackage:
         raise self._unused("approvals")

@@ -9,7 +9,7 @@ platform produced them.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol, runtime_checkable
@@ -265,6 +265,12 @@ class MLPlatform(Protocol):
 
     def validate(self, environment: Environment) -> dict[str, Any]:
         """Run ``ml.validate`` against the endpoint; returns the JSON report."""
+        ...
+
+    def captured_traffic(self, environment: Environment, since: datetime | None) -> Iterator[bytes]:
+        """The endpoint's data-capture files (SageMaker's JSON Lines), each as bytes, oldest hour first:
+        those of hours that can hold records at or after ``since`` (every one when None). Raises
+        InvalidRequest when the environment captures nothing."""
         ...
 
     # -- events -----------------------------------------------------------

@@ -29,7 +29,7 @@ import binascii
 import csv
 import io
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -38,7 +38,7 @@ from typing import IO, Any
 import numpy as np
 import pandas as pd
 
-from ml.drift import arrow
+from ml.drift import arrow, stored
 
 #: records decoded with one json.loads call: far fewer interpreter round trips than one per line
 _CHUNK_LINES = 4096
@@ -249,24 +249,10 @@ def read_folder(
 ) -> Capture:
     """Read ``folder/<variant>/yyyy/mm/dd/hh/*.jsonl``, opening only hours that can hold the window."""
     reader = CaptureReader(columns, since, now, accelerate=accelerate)
-    for path in capture_files(Path(folder), reader.cutoff):
+    for path in stored.capture_files(Path(folder), reader.cutoff):
         with open(path, "rb") as handle:
             reader.feed(handle)
     return reader.result()
-
-
-def capture_files(folder: Path, cutoff: datetime | None) -> Iterator[Path]:
-    """The capture files under ``folder`` (one endpoint), oldest hour first."""
-    if not folder.is_dir():
-        return
-    for path in sorted(folder.glob("*/[0-9]*/[0-9]*/[0-9]*/[0-9]*/*.jsonl"), key=lambda p: p.parts[-5:]):
-        year, month, day, hour = path.parts[-5:-1]
-        try:
-            start = datetime(int(year), int(month), int(day), int(hour), tzinfo=UTC)
-        except ValueError:
-            continue  # not an hour folder
-        if cutoff is None or start + timedelta(hours=1) > cutoff:
-            yield path
 
 
 def _loads(line: bytes) -> Any:

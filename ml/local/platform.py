@@ -22,7 +22,8 @@ processes). Changes to endpoints go through ``endpoint_changes``; events through
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -233,6 +234,12 @@ class LocalPlatform:
             return None
         evaluation = folder / "evaluation.json"
         return stored.join(drift, evaluation.read_bytes() if evaluation.is_file() else None)
+
+    def captured_traffic(self, environment: Environment, since: datetime | None) -> Iterator[bytes]:
+        """``home/capture/<endpoint>/<variant>/yyyy/mm/dd/hh/*.jsonl``, as SageMaker lays out its prefix."""
+        folder = self.home / "capture" / self.endpoint_name(environment)
+        for path in stored.capture_files(folder, since):
+            yield path.read_bytes()
 
     def update_approval(self, version: int, status: ApprovalStatus, description: str) -> ModelPackage:
         self._check_open()

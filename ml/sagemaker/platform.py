@@ -9,9 +9,10 @@ through one injected ``Clock``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
 import boto3
@@ -31,6 +32,7 @@ from ml.platform import (
     ParameterSpec,
     RolledBack,
 )
+from ml.sagemaker.capture import capture_objects
 from ml.sagemaker.clients import AwsClients, check_environment
 from ml.sagemaker.config import SageMakerConfig
 from ml.sagemaker.endpoints import Endpoints, ProgressCallback
@@ -144,6 +146,13 @@ class SageMakerPlatform:
 
     def baseline(self, version: int) -> dict[str, Any] | None:
         return self.registry.baseline(version)
+
+    def captured_traffic(self, environment: Environment, since: datetime | None) -> Iterator[bytes]:
+        """What the endpoint captured under ``data_capture_s3_uri`` (production's data capture)."""
+        destination = self.config.data_capture_s3_uri
+        if not destination:
+            raise InvalidRequest("data capture is off (no data_capture_s3_uri): pass rows with --data")
+        return capture_objects(self._client("s3"), destination, self.endpoint_name(environment), since)
 
     # -- endpoints ------------------------------------------------------------
     def endpoint_name(self, environment: Environment) -> str:

@@ -1,8 +1,8 @@
 """``mlops-bot drift ENV``: compare what an environment's model sees with its training baseline.
 
 Reads only. The rows are ``--data FILE.csv`` (raw training layout, label optional) or the traffic the
-environment's endpoint captured in the last ``--since`` (local platform:
-``MLOPS_HOME/capture/<endpoint>/<variant>/yyyy/mm/dd/hh/*.jsonl``). Exit codes: 0 no drift, 3 a
+environment's endpoint captured in the last ``--since`` (``MLPlatform.captured_traffic``: locally
+``MLOPS_HOME/capture/<endpoint>/…``, on SageMaker the data-capture prefix in S3). Exit codes: 0 no drift, 3 a
 warning (some PSI from 0.1 to 0.25), 4 drift (some PSI above 0.25); as for every command, 1 when
 the check cannot run (the environment serves nothing, the version has no baseline, no traffic in the
 window) and 2 for usage errors (a bad ``--since``, an unreadable CSV).
@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.services import Services
-from ml.platform import Environment, NotFound
+from ml.platform import Environment, NotFound, PlatformError
 from runtimes.cli.args import UsageError
 
 EXIT_BY_STATUS = {"ok": 0, "warn": 3, "drift": 4}
@@ -51,7 +51,7 @@ def drift_command(
     out: Callable[[str], None],
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> int:
-    from ml.drift.capture import read_folder
+    from ml.drift.capture import read_streams
     from ml.drift.check import check
     from ml.drift.data import read_rows
 
@@ -74,18 +74,20 @@ def drift_command(
         report = check(baseline, rows)
         extra["source"] = {"data": str(data)}
     else:
-        if not services.settings.local_platform:
-            return _refuse("captured traffic is read on the local platform only; pass --data FILE.csv")
         endpoint = platform.endpoint_name(environment)
-        folder = services.settings.mlops_home / "capture" / endpoint
-        capture = read_folder(folder, features, since, now())
+        start = now()
+        try:
+            files = platform.captured_traffic(environment, start - since)
+            capture = read_streams(files, features, since, start)
+        except PlatformError as exc:
+            return _refuse(str(exc))
         if capture.rows.empty:
             return _refuse(
                 f"no captured traffic for {environment} (endpoint {endpoint}) in the last {_describe(since)}"
                 + (f"; {capture.skipped} encoded rows cannot be checked" if capture.skipped else "")
             )
         report = check(baseline, capture.rows, capture.scores, skipped=capture.skipped, window=capture.window)
-        extra["source"] = {"capture": str(folder), "since": _describe(since), "malformed": capture.malformed}
+        extra["source"] = {"capture": endpoint, "since": _describe(since), "malformed": capture.malformed}
     if as_json:
         out(json.dumps({**extra, **report.to_dict()}, indent=2))
     else:
