@@ -93,6 +93,8 @@ def drift_command(
     else:
         window = f", {report.window[0]} to {report.window[1]}" if report.window else ""
         skipped = f", {report.skipped} skipped" if report.skipped else ""
+        malformed = extra["source"].get("malformed")
+        skipped += f", {malformed} malformed lines" if malformed else ""
         out(f"{environment} v{version}: {report.status} ({report.rows} rows{skipped}{window})")
         parts = sorted([*report.features, *([report.score] if report.score else [])], key=lambda f: -f.psi)
         for f in parts:

@@ -91,6 +91,9 @@ def test_captured_traffic_in_the_window(drift_home: Path, capsys: pytest.Capture
     assert all(f["status"] == "ok" for f in report["features"])
     code, out, _ = run(capsys, "drift", "staging", "--since", "7d", "--json")
     assert json.loads(out)["rows"] == 16281
+    code, out, _ = run(capsys, "drift", "staging", "--since", "7d")
+    assert code == 4 and out.startswith("staging v1: drift (16281 rows, 2 malformed lines, ")
+    assert out.splitlines()[1].split()[:1] == ["score"]  # the highest PSI first
 
 
 def test_each_refusal_says_why(
