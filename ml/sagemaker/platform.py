@@ -32,7 +32,7 @@ from ml.platform import (
     ParameterSpec,
     RolledBack,
 )
-from ml.sagemaker.capture import capture_objects
+from ml.sagemaker.capture_files import capture_objects
 from ml.sagemaker.clients import AwsClients, check_environment
 from ml.sagemaker.config import SageMakerConfig
 from ml.sagemaker.endpoints import Endpoints, ProgressCallback
