@@ -20,6 +20,9 @@ from bot.core.models import Role
 #: ±0.1 at 50), more make a validation run long without narrowing it much further.
 VALIDATION_ROWS_MIN, VALIDATION_ROWS_MAX = 50, 20_000
 
+#: Upper bound of MLOPS_CAPTURE_MAX_MB (100 GB): a larger figure is more likely a unit mistake.
+CAPTURE_MAX_MB = 100_000
+
 #: What a person's entry in MLOPS_PEOPLE may list.
 IDENTITY_KINDS = ("slack", "github", "aws", "groups")
 
@@ -108,6 +111,13 @@ class Settings(BaseSettings):
     )
     mlops_max_runs_per_user: int = Field(
         2, ge=1, le=100, description="Local platform: training runs queued or running per person."
+    )
+    mlops_capture_percent: int = Field(
+        100, description="Share of endpoint invocations captured for the drift check, 0-100 (0: off)."
+    )
+    mlops_capture_max_mb: int = Field(
+        200,
+        description=f"Local platform: bound on MLOPS_HOME/capture in MB (1-{CAPTURE_MAX_MB}).",
     )
 
     # -- ML platform names ------------------------------------------------------------
@@ -239,6 +249,20 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"must be a number of rows from {VALIDATION_ROWS_MIN} to {VALIDATION_ROWS_MAX}, not {value}"
             )
+        return value
+
+    @field_validator("mlops_capture_percent", mode="after")
+    @classmethod
+    def _capture_percent(cls, value: int) -> int:
+        if not 0 <= value <= 100:
+            raise ValueError(f"must be a whole percentage from 0 to 100 (0 turns capture off), not {value}")
+        return value
+
+    @field_validator("mlops_capture_max_mb", mode="after")
+    @classmethod
+    def _capture_max_mb(cls, value: int) -> int:
+        if not 1 <= value <= CAPTURE_MAX_MB:
+            raise ValueError(f"must be a size in MB from 1 to {CAPTURE_MAX_MB}, not {value}")
         return value
 
     @field_validator(
