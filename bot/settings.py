@@ -145,7 +145,9 @@ class Settings(BaseSettings):
     )
     mlops_canary_percent: int = Field(10, ge=1, le=50, description="Canary share of capacity, in percent.")
     mlops_canary_wait_seconds: int = Field(300, ge=0, le=3600, description="How long the canary runs.")
-    mlops_data_capture_s3_uri: str = Field("", description="S3 URI for production data capture (empty: off).")
+    mlops_data_capture_s3_uri: str = Field(
+        "", description="S3 URI where staging and production endpoints capture invocations (empty: off)."
+    )
     mlops_autoscaling_min: int = Field(2, ge=1, le=100, description="Production autoscaling minimum.")
     mlops_autoscaling_max: int = Field(10, ge=1, le=100, description="Production autoscaling maximum.")
     mlops_model_monitor: bool = Field(False, description="Schedule Model Monitor data quality on production.")
