@@ -32,6 +32,7 @@ def sagemaker_config(settings: Settings) -> SageMakerConfig:
             canary_wait_seconds=settings.mlops_canary_wait_seconds,
             rollback_alarm_names=tuple(settings.mlops_alarm_names),
             data_capture_s3_uri=settings.mlops_data_capture_s3_uri or None,
+            data_capture_sampling_percent=settings.mlops_capture_percent,
             autoscaling_min_instances=settings.mlops_autoscaling_min,
             autoscaling_max_instances=settings.mlops_autoscaling_max,
             model_monitor_enabled=settings.mlops_model_monitor,

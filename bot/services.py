@@ -58,6 +58,7 @@ def build_platform(settings: Settings, *, host_endpoints_in_process: bool = Fals
 
         return sagemaker_platform(settings)
     from ml.local import LocalPlatform
+    from ml.local.capture import CaptureSettings
     from ml.local.run_limits import RunLimits
     from ml.parameters import RunPolicy
 
@@ -71,6 +72,9 @@ def build_platform(settings: Settings, *, host_endpoints_in_process: bool = Fals
         data_dir=settings.mlops_data_dir,
         policy=RunPolicy(settings.mlops_min_accuracy_threshold),
         validation_rows=settings.mlops_validation_rows,
+        capture=CaptureSettings(
+            percent=settings.mlops_capture_percent, max_bytes=settings.mlops_capture_max_mb * 1024 * 1024
+        ),
     )
 
 

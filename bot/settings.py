@@ -20,6 +20,9 @@ from bot.core.models import Role
 #: ±0.1 at 50), more make a validation run long without narrowing it much further.
 VALIDATION_ROWS_MIN, VALIDATION_ROWS_MAX = 50, 20_000
 
+#: Upper bound of MLOPS_CAPTURE_MAX_MB (100 GB): a larger figure is more likely a unit mistake.
+CAPTURE_MAX_MB = 100_000
+
 #: What a person's entry in MLOPS_PEOPLE may list.
 IDENTITY_KINDS = ("slack", "github", "aws", "groups")
 
@@ -109,6 +112,13 @@ class Settings(BaseSettings):
     mlops_max_runs_per_user: int = Field(
         2, ge=1, le=100, description="Local platform: training runs queued or running per person."
     )
+    mlops_capture_percent: int = Field(
+        100, description="Share of endpoint invocations captured for the drift check, 0-100 (0: off)."
+    )
+    mlops_capture_max_mb: int = Field(
+        200,
+        description=f"Local platform: bound on MLOPS_HOME/capture in MB (1-{CAPTURE_MAX_MB}).",
+    )
 
     # -- ML platform names ------------------------------------------------------------
     mlops_pipeline_name: str = Field("mlops-xgboost-pipeline", description="SageMaker pipeline name.")
@@ -135,7 +145,9 @@ class Settings(BaseSettings):
     )
     mlops_canary_percent: int = Field(10, ge=1, le=50, description="Canary share of capacity, in percent.")
     mlops_canary_wait_seconds: int = Field(300, ge=0, le=3600, description="How long the canary runs.")
-    mlops_data_capture_s3_uri: str = Field("", description="S3 URI for production data capture (empty: off).")
+    mlops_data_capture_s3_uri: str = Field(
+        "", description="S3 URI where staging and production endpoints capture invocations (empty: off)."
+    )
     mlops_autoscaling_min: int = Field(2, ge=1, le=100, description="Production autoscaling minimum.")
     mlops_autoscaling_max: int = Field(10, ge=1, le=100, description="Production autoscaling maximum.")
     mlops_model_monitor: bool = Field(False, description="Schedule Model Monitor data quality on production.")
@@ -239,6 +251,20 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"must be a number of rows from {VALIDATION_ROWS_MIN} to {VALIDATION_ROWS_MAX}, not {value}"
             )
+        return value
+
+    @field_validator("mlops_capture_percent", mode="after")
+    @classmethod
+    def _capture_percent(cls, value: int) -> int:
+        if not 0 <= value <= 100:
+            raise ValueError(f"must be a whole percentage from 0 to 100 (0 turns capture off), not {value}")
+        return value
+
+    @field_validator("mlops_capture_max_mb", mode="after")
+    @classmethod
+    def _capture_max_mb(cls, value: int) -> int:
+        if not 1 <= value <= CAPTURE_MAX_MB:
+            raise ValueError(f"must be a size in MB from 1 to {CAPTURE_MAX_MB}, not {value}")
         return value
 
     @field_validator(

@@ -1,6 +1,6 @@
 """``python -m ml.local``: run or stop the endpoint host of a local platform home.
 
-python -m ml.local serve-endpoints --home ~/.mlops/local [--port 8080]
+python -m ml.local serve-endpoints --home ~/.mlops/local [--port 8080] [--capture-percent 100]
 python -m ml.local stop-endpoints --home ~/.mlops/local
 python -m ml.local endpoints-status --home ~/.mlops/local
 python -m ml.local set-alarm --home ~/.mlops/local NAME ALARM|OK|INSUFFICIENT_DATA [--reason TEXT]
@@ -17,6 +17,7 @@ from pathlib import Path
 
 from ml.platform import PlatformError
 
+from .capture import CaptureSettings
 from .endpoints import live_host, serve, stop_host_process
 from .rollout import ALARM_STATES, set_alarm
 
@@ -28,6 +29,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve_cmd.add_argument("--home", type=Path, required=True)
     serve_cmd.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     serve_cmd.add_argument("--port", type=int, default=0, help="port to bind (default: any free port)")
+    defaults = CaptureSettings()
+    serve_cmd.add_argument(
+        "--capture-percent", type=int, default=defaults.percent, help="share of invocations captured, 0-100"
+    )
+    serve_cmd.add_argument(
+        "--capture-max-bytes", type=int, default=defaults.max_bytes, help="bound on the capture folder"
+    )
     for name, text in (("stop-endpoints", "stop the running host"), ("endpoints-status", "show the host")):
         sub = commands.add_parser(name, help=text)
         sub.add_argument("--home", type=Path, required=True)
@@ -40,7 +48,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     home = Path(args.home).expanduser()
     if args.command == "serve-endpoints":
-        serve(home, host=args.host, port=args.port)
+        try:
+            capture = CaptureSettings(percent=args.capture_percent, max_bytes=args.capture_max_bytes)
+        except ValueError as exc:
+            parser.error(str(exc))
+        serve(home, host=args.host, port=args.port, capture=capture)
         return 0
     if args.command == "set-alarm":
         try:

@@ -21,6 +21,7 @@ from ml.platform import (
 
 from . import rollout
 from .announcer import Announcer
+from .capture import CaptureSettings
 from .endpoints import EndpointHost, ensure_host_process, host_status
 from .registry import TRANSITIONAL_ENDPOINT_STATUSES, EndpointRow, OwnerToken, Registry
 
@@ -53,6 +54,7 @@ class EndpointChanges:
         deploy_timeout: float,
         rollback_alarm_names: tuple[str, ...],
         clock: Clock,
+        capture: CaptureSettings | None = None,
     ) -> None:
         self._registry = registry
         self._announce = announce
@@ -65,6 +67,7 @@ class EndpointChanges:
         #: alarms (``home/alarms.json``) that roll an update back, as AutoRollbackConfiguration does
         self.rollback_alarm_names = rollback_alarm_names
         self._clock = clock
+        self._capture = capture
         self._lock = threading.Lock()
 
     def deploy(
@@ -184,7 +187,9 @@ class EndpointChanges:
             self._host.sync()
             status = self._host.status()
         else:
-            record = ensure_host_process(self._home, port=self._endpoint_port, clock=self._clock)
+            record = ensure_host_process(
+                self._home, port=self._endpoint_port, clock=self._clock, capture=self._capture
+            )
             deadline = self._clock.monotonic() + self._deploy_timeout
             while True:
                 status = host_status(record.url) or {}

@@ -22,6 +22,7 @@ from typing import Any
 
 from ml.clock import SYSTEM_CLOCK, Clock
 
+from .capture import CaptureSettings, CaptureWriter, capture_root
 from .container import Container, load_container
 from .events import ACCOUNT, REGION
 from .registry import Registry
@@ -62,8 +63,10 @@ class EndpointHost:
         poll_interval: float = POLL_INTERVAL_S,
         invocation_timeout: float = INVOCATION_TIMEOUT_S,
         clock: Clock = SYSTEM_CLOCK,
+        capture: CaptureSettings | None = None,
     ) -> None:
-        """``clock`` stamps each load; the poll interval is real time (the database changes in real time)."""
+        """``clock`` stamps each load and each captured invocation; the poll interval is real time (the
+        database changes in real time). ``capture``: data capture below ``home/capture`` (None, 0 %: off)."""
         self.registry = registry
         self._clock = clock
         self.home = Path(home).resolve()
@@ -76,7 +79,15 @@ class EndpointHost:
         self._last_seen: list[tuple[str, int]] | None = None
         self._bind_host = host
         self.region, self.account = REGION, ACCOUNT
-        self._server = RuntimeServer((host, port), self, invocation_timeout=invocation_timeout)
+        #: the data capture writer (None when capture is off)
+        self.capture = (
+            CaptureWriter(capture_root(self.home), capture, clock=clock)
+            if capture is not None and capture.percent > 0
+            else None
+        )
+        self._server = RuntimeServer(
+            (host, port), self, invocation_timeout=invocation_timeout, capture=self.capture
+        )
         self._threads: list[threading.Thread] = []
 
     @property
@@ -104,6 +115,8 @@ class EndpointHost:
         self._server.server_close()
         for thread in self._threads:
             thread.join(timeout=5)
+        if self.capture is not None:
+            self.capture.close()
 
     # -- serving state ---------------------------------------------------------------------------
 

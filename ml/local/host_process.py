@@ -25,6 +25,7 @@ from typing import Any
 from ml.clock import SYSTEM_CLOCK, Clock
 from ml.platform import PlatformError
 
+from .capture import CaptureSettings
 from .endpoint_host import EndpointHost
 from .registry import Registry
 
@@ -120,11 +121,17 @@ _children: dict[int, subprocess.Popen[bytes]] = {}
 
 
 def ensure_host_process(
-    home: Path, *, port: int = 0, timeout: float = 60.0, clock: Clock = SYSTEM_CLOCK
+    home: Path,
+    *,
+    port: int = 0,
+    timeout: float = 60.0,
+    clock: Clock = SYSTEM_CLOCK,
+    capture: CaptureSettings | None = None,
 ) -> HostRecord:
     """Return the running host of ``home``, starting ``python -m ml.local serve-endpoints`` if none is.
 
-    ``clock`` times the wait for the new process to answer (polled every 0.1 s).
+    ``clock`` times the wait for the new process to answer (polled every 0.1 s). ``capture`` configures
+    a host started here; a host already running keeps the capture settings it was started with.
     """
     home = Path(home).resolve()
     with _host_lock(home):
@@ -145,6 +152,7 @@ def ensure_host_process(
             str(home),
             "--port",
             str(port),
+            *capture_arguments(capture or CaptureSettings()),
         ]
         with open(log_path, "ab") as log_file:
             process = subprocess.Popen(
@@ -214,11 +222,23 @@ def _tail(path: Path, lines: int = 20) -> str:
         return "(no log)"
 
 
-def serve(home: Path, *, host: str = "127.0.0.1", port: int = 0, clock: Clock = SYSTEM_CLOCK) -> None:
+def capture_arguments(capture: CaptureSettings) -> list[str]:
+    """The ``serve-endpoints`` options that give a host process these capture settings."""
+    return ["--capture-percent", str(capture.percent), "--capture-max-bytes", str(capture.max_bytes)]
+
+
+def serve(
+    home: Path,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    clock: Clock = SYSTEM_CLOCK,
+    capture: CaptureSettings | None = None,
+) -> None:
     """Run the endpoint host in the foreground until SIGTERM or SIGINT."""
     home = Path(home).resolve()
     registry = Registry(home / "registry.db", clock)
-    endpoint_host = EndpointHost(registry, home, host=host, port=port, clock=clock).start()
+    endpoint_host = EndpointHost(registry, home, host=host, port=port, clock=clock, capture=capture).start()
     write_host_record(home, endpoint_host, clock)
     stopping = threading.Event()
 

@@ -9,6 +9,7 @@ Layout of a platform home::
     home/endpoints.json                     the running endpoint host (pid, port, url)
     home/logs/endpoint-host.log             its log
     home/logs/runs/<id>.log                 each run's steps and what they logged (``run_log``)
+    home/capture/<endpoint>/AllTraffic/...  sampled invocations, as SageMaker's data capture (``capture``)
     home/run/<token>.lock                   liveness locks of processes owning runs
 
 Pipeline runs execute in this process's background threads (``runs``, ``pipeline``), and record the
@@ -51,6 +52,7 @@ from ml.platform import (
 from . import parameters as run_parameters
 from . import rollout
 from .announcer import Announcer
+from .capture import CaptureSettings
 from .endpoint_changes import INTERRUPTED_DEPLOY, EndpointChanges, recover_endpoints
 from .endpoint_validation import DEFAULT_ROWS, validate_served
 from .endpoints import (
@@ -97,6 +99,7 @@ class LocalPlatform:
         validation_rows: int = DEFAULT_ROWS,
         clock: Clock = SYSTEM_CLOCK,
         source_root: Path | None = None,
+        capture: CaptureSettings | None = None,
     ) -> None:
         self.home = Path(home).expanduser().resolve()
         self.home.mkdir(parents=True, exist_ok=True)
@@ -109,6 +112,8 @@ class LocalPlatform:
         #: the checkout whose commit runs record (default: the one holding the ``ml`` package)
         root = Path(source_root) if source_root is not None else code_root()
         self._endpoint_port = endpoint_port
+        #: data capture of the endpoint host this platform starts (``MLOPS_CAPTURE_*``)
+        self.capture = capture or CaptureSettings()
         self._closed = False
         self._registry = Registry(self.home / "registry.db", clock)
         self._bus = EventBus()
@@ -139,7 +144,12 @@ class LocalPlatform:
         self._host: EndpointHost | None = None
         if host_endpoints_in_process:
             self._host = EndpointHost(
-                self._registry, self.home, host=endpoint_host, port=endpoint_port, clock=clock
+                self._registry,
+                self.home,
+                host=endpoint_host,
+                port=endpoint_port,
+                clock=clock,
+                capture=self.capture,
             ).start()
             write_host_record(self.home, self._host, clock)
         self._endpoints = EndpointChanges(
@@ -153,6 +163,7 @@ class LocalPlatform:
             deploy_timeout=deploy_timeout,
             rollback_alarm_names=tuple(rollback_alarm_names),
             clock=clock,
+            capture=self.capture,
         )
 
     @property
@@ -275,7 +286,9 @@ class LocalPlatform:
         self._check_open()
         if self._host is not None:
             return self._host.url
-        return ensure_host_process(self.home, port=self._endpoint_port, clock=self._registry.clock).url
+        return ensure_host_process(
+            self.home, port=self._endpoint_port, clock=self._registry.clock, capture=self.capture
+        ).url
 
     def stop_endpoint_host(self) -> bool:
         """Stop this home's endpoint host process (endpoints stop answering); False if none ran."""

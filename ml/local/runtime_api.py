@@ -29,6 +29,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
+from .capture import CaptureWriter
 from .container import Container
 
 log = logging.getLogger(__name__)
@@ -162,8 +163,11 @@ class RuntimeServer(ThreadingHTTPServer):
         *,
         invocation_timeout: float = INVOCATION_TIMEOUT_S,
         max_workers: int = 16,
+        capture: CaptureWriter | None = None,
     ) -> None:
         self.source = source
+        #: where successful runtime API invocations are offered for data capture (None: no capture)
+        self.capture = capture
         self.invocation_timeout = invocation_timeout
         self.executor = concurrent.futures.ThreadPoolExecutor(
             max_workers, thread_name_prefix="ml-local-invoke"
@@ -249,6 +253,18 @@ class _Handler(BaseHTTPRequestHandler):
         if answer.status == 200:
             answer.headers["X-Model-Version"] = str(served.version)
         self._send(answer)
+        if answer.status == 200 and self.server.capture is not None:
+            # After the answer went out; offer() only samples and queues. Refused and failed invocations
+            # are not captured: SageMaker documents capture of inference requests and their predictions,
+            # and a record has no status to tell an error body from a prediction.
+            self.server.capture.offer(
+                name,
+                VARIANT,
+                body,
+                self.headers.get("Content-Type"),
+                answer.body,
+                answer.headers.get("Content-Type"),
+            )
 
     def _container_target(self) -> Served | None:
         source = self.server.source

@@ -48,8 +48,9 @@ class SageMakerConfig:
     max_execution_timeout_seconds: int = 3600
     #: CloudWatch alarms that roll an update back automatically (AutoRollbackConfiguration)
     rollback_alarm_names: tuple[str, ...] = ()
-    #: production only; None turns data capture off
+    #: where every endpoint captures its invocations (``ml.sagemaker.capture``); None turns capture off
     data_capture_s3_uri: str | None = None
+    #: InitialSamplingPercentage, 0-100 (``MLOPS_CAPTURE_PERCENT``; 0 turns capture off)
     data_capture_sampling_percent: int = 100
 
     # -- production autoscaling --------------------------------------------
@@ -149,8 +150,9 @@ class SageMakerConfig:
             problems.append("at most 10 rollback alarms are allowed by SageMaker")
         if self.data_capture_s3_uri is not None and not self.data_capture_s3_uri.startswith("s3://"):
             problems.append(f"data_capture_s3_uri must be an s3:// URI, not {self.data_capture_s3_uri!r}")
-        if not 1 <= self.data_capture_sampling_percent <= 100:
-            problems.append("data_capture_sampling_percent must be within 1-100")
+        if not 0 <= self.data_capture_sampling_percent <= 100:
+            percent = self.data_capture_sampling_percent
+            problems.append(f"data_capture_sampling_percent must be within 0-100, not {percent}")
         if self.autoscaling_enabled:
             if not 1 <= self.autoscaling_min_instances <= self.autoscaling_max_instances:
                 problems.append(

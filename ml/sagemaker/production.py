@@ -1,34 +1,15 @@
-"""What only production endpoints get: data capture, autoscaling and a Model Monitor schedule."""
+"""What only production endpoints get: autoscaling and a Model Monitor schedule."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from botocore.exceptions import ClientError
 
 from ml.platform import NotFound, PlatformError
 from ml.sagemaker import naming
 from ml.sagemaker.clients import AwsClients
-from ml.sagemaker.config import SageMakerConfig
 from ml.sagemaker.errors import DeploymentFailed, aws_errors, translate_error
 
 VARIANT_NAME = "AllTraffic"
-
-
-def data_capture_config(config: SageMakerConfig) -> dict[str, Any] | None:
-    """The endpoint config's ``DataCaptureConfig`` for production, or None when capture is off."""
-    if not config.data_capture_s3_uri:
-        return None
-    return {
-        "EnableCapture": True,
-        "InitialSamplingPercentage": config.data_capture_sampling_percent,
-        "DestinationS3Uri": config.data_capture_s3_uri,
-        "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
-        "CaptureContentTypeHeader": {
-            "CsvContentTypes": ["text/csv"],
-            "JsonContentTypes": ["application/json"],
-        },
-    }
 
 
 def monitoring_schedule_name(endpoint: str) -> str:

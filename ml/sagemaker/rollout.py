@@ -15,11 +15,12 @@ from botocore.exceptions import BotoCoreError, ClientError
 from ml.clock import Clock
 from ml.platform import ApprovalStatus, EndpointInfo, Environment, InvalidRequest, NotFound, PlatformError
 from ml.sagemaker import naming
+from ml.sagemaker.capture import data_capture_config
 from ml.sagemaker.clients import AwsClients, check_environment
 from ml.sagemaker.config import SageMakerConfig
 from ml.sagemaker.endpoints import Endpoints, ProgressCallback, WaitInService, WaitTimedOut, check_idle
 from ml.sagemaker.errors import DeploymentFailed, aws_errors, translate_error
-from ml.sagemaker.production import VARIANT_NAME, Production, data_capture_config
+from ml.sagemaker.production import VARIANT_NAME, Production
 from ml.sagemaker.registry import Registry, check_version
 
 logger = logging.getLogger(__name__)
@@ -214,7 +215,7 @@ class Rollout:
             ],
             "Tags": resource_tags,
         }
-        capture = data_capture_config(self.config) if env == "production" else None
+        capture = data_capture_config(self.config)  # every endpoint: the drift check reads both
         if capture is not None:
             request["DataCaptureConfig"] = capture
         return request

@@ -51,3 +51,46 @@ def test_validation_rows_reach_both_platforms(tmp_path: Path) -> None:
         platform.close()
     aws = load_settings(mlops_backend="sagemaker", sagemaker_role_arn=ROLE_ARN, mlops_validation_rows=750)
     assert sagemaker_config(aws).validation_rows == 750
+
+
+def test_capture_settings_default_to_every_invocation_and_200_mb(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MLOPS_CAPTURE_PERCENT", raising=False)
+    monkeypatch.delenv("MLOPS_CAPTURE_MAX_MB", raising=False)
+    settings = load_settings()
+    assert (settings.mlops_capture_percent, settings.mlops_capture_max_mb) == (100, 200)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        (
+            "MLOPS_CAPTURE_PERCENT",
+            "101",
+            "must be a whole percentage from 0 to 100 (0 turns capture off), not 101",
+        ),
+        (
+            "MLOPS_CAPTURE_PERCENT",
+            "-1",
+            "must be a whole percentage from 0 to 100 (0 turns capture off), not -1",
+        ),
+        ("MLOPS_CAPTURE_MAX_MB", "0", "must be a size in MB from 1 to 100000, not 0"),
+        ("MLOPS_CAPTURE_MAX_MB", "100001", "must be a size in MB from 1 to 100000, not 100001"),
+    ],
+)
+def test_capture_settings_outside_bounds_are_refused(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, message: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError) as refused:
+        load_settings()
+    assert str(refused.value) == f"invalid configuration: {name}: {message}"
+
+
+def test_capture_settings_reach_the_local_platform(tmp_path: Path) -> None:
+    settings = load_settings(mlops_home=tmp_path, mlops_capture_percent=30, mlops_capture_max_mb=5)
+    platform = build_platform(settings)
+    try:
+        assert isinstance(platform, LocalPlatform)
+        assert (platform.capture.percent, platform.capture.max_bytes) == (30, 5 * 1024 * 1024)
+    finally:
+        platform.close()

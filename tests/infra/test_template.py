@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Iterator
+from fnmatch import fnmatchcase
 from typing import Any
 
 import pytest
@@ -315,3 +316,21 @@ def test_checkov_skips_are_justified(template: dict[str, Any]) -> None:
     for name, skip in skips:
         assert skip["id"].startswith("CKV"), name
         assert len(skip.get("comment", "")) > 40, f"{name}: skip {skip['id']} needs a real justification"
+
+
+def test_endpoints_may_write_their_captures_under_the_project_prefix(template: dict[str, Any]) -> None:
+    """SageMaker writes data capture as the model's execution role, below MLOPS_DATA_CAPTURE_S3_URI."""
+    resolve = Resolver(template, ACCOUNT, REGION, ArtifactsBucketName="mlops-artifacts")
+    env = resources(template)["BotFunction"]["Properties"]["Environment"]["Variables"]
+    uri = resolve(env["MLOPS_DATA_CAPTURE_S3_URI"])
+    assert uri == "s3://mlops-artifacts/mlops/capture"
+    object_arn = f"arn:aws:s3:::{uri.removeprefix('s3://')}/churn-staging/AllTraffic/2026/12/07/17/x.jsonl"
+    writes = [
+        arn
+        for role, stmt in identity_statements(template)
+        if role == "SageMakerExecutionRole" and "s3:PutObject" in as_list(stmt["Action"])
+        for arn in map(str, as_list(resolve(stmt["Resource"])))
+    ]
+    assert writes == ["arn:aws:s3:::mlops-artifacts/mlops/*"]  # the project prefix, as for every object
+    assert any(fnmatchcase(object_arn, arn) for arn in writes)
+    assert not any(fnmatchcase("arn:aws:s3:::mlops-artifacts/other/x.jsonl", arn) for arn in writes)

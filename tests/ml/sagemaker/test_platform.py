@@ -394,7 +394,8 @@ def test_first_deploy_creates_the_endpoint(platform: SageMakerPlatform, sm: Any,
         1,
         config,
     )
-    assert "DataCaptureConfig" not in described or not described["DataCaptureConfig"]
+    # staging captures too (tests/ml/sagemaker/test_capture.py)
+    assert described["DataCaptureConfig"]["DestinationS3Uri"] == "s3://mlops-capture/churn"
     model = sm.describe_model(ModelName=config)
     assert model["Containers"][0]["ModelPackageName"] == platform.package_arn(1)
     assert model["ExecutionRoleArn"] == platform.config.execution_role_arn
