@@ -60,14 +60,14 @@ def feed(reader: CaptureReader, data: bytes) -> bool:
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return False
     request, answer = capture.field("endpointInput"), capture.field("endpointOutput")
-    body = request.field("data")
+    body = pc.utf8_rtrim(request.field("data"), characters="\r\n")  # clients often end the row
     no_answer = pc.is_null(answer)
-    answer_data = answer.field("data")
+    answer_data = pc.utf8_rtrim(answer.field("data"), characters="\r\n")
     fast = pc.and_kleene(
         pc.and_kleene(pc.is_valid(times), pc.equal(request.field("encoding"), "CSV")),
         pc.starts_with(request.field("observedContentType"), "text/csv"),
     )
-    for char in ("\n", '"'):
+    for char in ("\n", "\r", '"'):
         if _holds(body, char):  # one scan of the whole column first: most files hold neither
             fast = pc.and_kleene(fast, pc.invert(pc.match_substring(body, char)))
     one_score = pc.equal(answer.field("encoding"), "CSV")
@@ -113,6 +113,8 @@ def frame(chunks: Sequence[Any], columns: Sequence[str]) -> tuple[pd.DataFrame, 
     if pa is None:
         return None
     rows = pa.concat_arrays(list(chunks))
+    if len(rows) == 0:
+        return pd.DataFrame({c: pd.Series(dtype=str) for c in columns}), 0
     # Each row and a line break, back to back in one buffer: the CSV text, without copying rows one by one.
     ended = pc.binary_join_element_wise(rows, pa.scalar("", pa.string()), "\n")
     offsets = ended.buffers()[1]

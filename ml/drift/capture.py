@@ -128,25 +128,29 @@ class CaptureReader:
         request = data["endpointInput"]
         output = data.get("endpointOutput")
         body = request["data"]
+        row = body.rstrip("\r\n") if isinstance(body, str) else ""  # clients often end the row
         if (
             request["encoding"] == "CSV"
             and isinstance(body, str)
             and str(request["observedContentType"]).startswith("text/csv")
-            and "\n" not in body
-            and '"' not in body
+            and "\n" not in row
+            and "\r" not in row
+            and '"' not in row
         ):
             # One raw CSV row, as most requests are: no decoding, no splitting.
             if output is None:
                 scores = []
             elif (
-                output["encoding"] == "CSV" and isinstance(output["data"], str) and "\n" not in output["data"]
+                output["encoding"] == "CSV"
+                and isinstance(output["data"], str)
+                and "\n" not in output["data"].rstrip()
             ):
                 scores = [float(output["data"])]
             else:
                 scores = _scores(*_body(output))
-            if body.count(",") == self._width:
-                self._csv_lines.append(body)
-            elif body.strip():
+            if row.count(",") == self._width:
+                self._csv_lines.append(row)
+            elif row.strip():
                 self.skipped += 1
         else:
             body, content_type = _body(request)

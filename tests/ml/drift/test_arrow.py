@@ -21,3 +21,8 @@ def test_floats_parses_numbers_and_declines_anything_else() -> None:
     numbers = arrow.floats(pd.Series(["1", "2.5", "-3"]))
     assert numbers is not None and numbers.tolist() == [1.0, 2.5, -3.0]
     assert arrow.floats(pd.Series(["1", "old"])) is None
+
+
+def test_frame_of_no_rows_is_an_empty_table() -> None:
+    result = arrow.frame([pa.array([], pa.string())], COLUMNS)
+    assert result is not None and result[0].empty and list(result[0].columns) == COLUMNS and result[1] == 0

@@ -148,3 +148,33 @@ def test_both_readers_agree_on_awkward_bodies(accelerate: bool, adult_test: pd.D
     assert sorted(capture.rows.values.tolist()) == sorted(rows[:3])
     assert sorted(capture.scores.tolist()) == [0.1, 0.2, 0.3, 0.4, 0.5]
     assert (capture.records, capture.skipped, capture.malformed) == (4, 1, 1)
+
+
+def test_records_the_local_endpoints_write_are_read(accelerate: bool, adult_test: pd.DataFrame) -> None:
+    from ml.local.capture_record import Invocation, line
+
+    columns = list(adult_test.columns)
+    rows = adult_test.head(4).values.tolist()
+    csv_type, answer_type = "text/csv", "text/csv; charset=utf-8"
+
+    def invocation(request: str, request_type: str, response: str, response_type: str) -> Invocation:
+        return Invocation(
+            "mlops-xgboost-staging", "AllTraffic", request.encode(), request_type, response.encode(),
+            response_type, NOW, "8f45e35c-fa44-40d2-8ed3-1bcab3a596f3",
+        )  # fmt: skip
+
+    written = [
+        invocation(csv_line(rows[0]) + "\n", csv_type, "0.25\n", answer_type),
+        invocation(f"{csv_line(rows[1])}\n{csv_line(rows[2])}\n", csv_type, "0.1\n0.2\n", answer_type),
+        invocation(
+            json.dumps({"instances": [dict(zip(columns, rows[3], strict=True))]}),
+            "application/json",
+            json.dumps({"predictions": [{"score": 0.5}]}),
+            "application/json",
+        ),
+    ]
+    data = b"".join(line(i) for i in written)
+    capture = read_streams([data], columns, timedelta(hours=1), NOW, accelerate=accelerate)
+    assert (capture.records, capture.skipped, capture.malformed) == (3, 0, 0)
+    assert sorted(capture.rows.values.tolist()) == sorted(rows)
+    assert sorted(capture.scores.tolist()) == [0.1, 0.2, 0.25, 0.5]
