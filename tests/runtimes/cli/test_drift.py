@@ -119,3 +119,28 @@ def test_an_environment_serving_nothing_is_refused(
 ) -> None:
     code, _, err = run(capsys, "drift", "production")
     assert code == 1 and "production serves nothing" in err
+
+
+def test_traffic_the_local_endpoints_capture_is_checked(
+    drift_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ml.local.capture import CaptureSettings, CaptureWriter, capture_root
+
+    code, _, err = run(capsys, "drift", "production", "--since", "1h")
+    assert code == 1 and "no captured traffic for production" in err
+    endpoint = err.split("(endpoint ", 1)[1].split(")", 1)[0]
+    writer = CaptureWriter(capture_root(drift_home), CaptureSettings(queue_size=5000))
+    try:
+        for row in adult_test_rows(label=False)[:4000]:
+            request = (", ".join(row) + "\n").encode()
+            assert writer.offer(
+                endpoint, "AllTraffic", request, "text/csv", b"0.2\n", "text/csv; charset=utf-8"
+            )
+        assert writer.flush(60)
+    finally:
+        writer.close()
+    code, out, err = run(capsys, "drift", "production", "--since", "1h", "--json")
+    report = json.loads(out)
+    assert report["rows"] == 4000 and report["skipped"] == 0 and report["source"]["malformed"] == 0
+    assert all(f["status"] == "ok" for f in report["features"]), [f["name"] for f in report["features"]]
+    assert report["score"]["status"] == "drift" and code == 4  # every score 0.2
