@@ -9,8 +9,8 @@ the same policy and audit. Exit codes: 0 done (or nothing to do),
 and 4 (drift found).
 
 Modules: ``args`` (the parser), ``release`` (commands that act), ``reports`` (commands that read),
-``output`` (result lines and JSON shapes), ``identity`` (who acts) and ``main`` (entry point,
-runtimes, exit codes).
+``drift`` (the drift check), ``output`` (result lines and JSON shapes), ``identity`` (who acts) and
+``main`` (entry point, runtimes, exit codes).
 """
 
 from runtimes.cli.args import RELEASE_COMMANDS, UsageError, build_parser, env_arg, key_value, version_arg
