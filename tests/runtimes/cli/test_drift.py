@@ -104,7 +104,7 @@ def test_each_refusal_says_why(
     code, _, err = run(capsys, "drift", "staging", "--data", str(bad))
     assert code == 2 and "bad.csv line 1: 2 fields; expected 14 features" in err
     code, _, err = run(capsys, "drift", "staging", "--since", "yesterday")
-    assert code == 2 and "--since takes a duration such as 30m, 24h or 7d" in err
+    assert code == 2 and "--since: a window is a duration such as 30m, 24h or 7d" in err
     # The version files are shared by every copy of the template home: stand in for an old version.
     monkeypatch.setattr(LocalPlatform, "baseline", lambda self, version: None)
     code, _, err = run(capsys, "drift", "staging", "--data", str(bad))

@@ -1,0 +1,100 @@
+"""One environment's drift: the version it serves, that version's baseline, and the rows to compare.
+
+Shared by ``mlops-bot drift`` and ``/mlops drift`` so that both check the same rows the same way.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from ml.platform import Environment, MLPlatform, NotFound, PlatformError
+
+from .check import DriftReport
+
+__all__ = ["DriftUnavailable", "EnvironmentDrift", "check_environment", "describe_since", "parse_since"]
+
+_UNITS = {"m": "minutes", "h": "hours", "d": "days"}
+#: the longest window a check reads (captures are kept for a bounded size anyway)
+MAX_SINCE = timedelta(days=90)
+
+
+class DriftUnavailable(Exception):
+    """The check cannot run (nothing served, no baseline, no traffic); the message says why."""
+
+
+@dataclass(frozen=True)
+class EnvironmentDrift:
+    environment: Environment
+    version: int
+    report: DriftReport
+    #: where the rows came from: {"data": path} or {"capture": endpoint, "since": "24h", "malformed": n}
+    source: dict[str, Any] = field(default_factory=dict)
+
+
+def parse_since(text: str) -> timedelta:
+    """``30m``, ``24h`` or ``7d`` (at most 90 days); ValueError naming the accepted forms."""
+    match = re.fullmatch(r"\s*(\d{1,6})\s*([mhd])\s*", text.lower())
+    if not match or int(match.group(1)) == 0:
+        raise ValueError(f"a window is a duration such as 30m, 24h or 7d, not {text!r}")
+    since = timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    if since > MAX_SINCE:
+        raise ValueError(f"a window is at most 90d, not {text!r}")
+    return since
+
+
+def describe_since(since: timedelta) -> str:
+    seconds = int(since.total_seconds())
+    for size, unit in ((86400, "d"), (3600, "h"), (60, "m")):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def check_environment(
+    platform: MLPlatform,
+    environment: Environment,
+    since: timedelta,
+    now: datetime,
+    data: Path | None = None,
+) -> EnvironmentDrift:
+    """Check ``data`` (a CSV in the training layout) or ``environment``'s traffic captured since ``since``.
+
+    Raises DriftUnavailable when there is nothing to check, ValueError for a bad CSV.
+    """
+    from .capture import read_streams
+    from .check import check
+    from .data import read_rows
+
+    try:
+        version = platform.describe_endpoint(environment).version
+    except NotFound:
+        version = None
+    if version is None:
+        raise DriftUnavailable(f"{environment} serves nothing: deploy a version before checking it for drift")
+    baseline = platform.baseline(version)
+    if baseline is None:
+        raise DriftUnavailable(
+            f"v{version} has no drift baseline: it was trained before drift baselines existed; retrain"
+        )
+    if data is not None:
+        report = check(baseline, read_rows(data, baseline))
+        return EnvironmentDrift(environment, version, report, {"data": str(data)})
+    endpoint = platform.endpoint_name(environment)
+    try:
+        files = platform.captured_traffic(environment, now - since)
+        capture = read_streams(files, list(baseline["features"]), since, now)
+    except PlatformError as exc:
+        raise DriftUnavailable(str(exc)) from exc
+    if capture.rows.empty:
+        encoded = f"; {capture.skipped} encoded rows cannot be checked" if capture.skipped else ""
+        raise DriftUnavailable(
+            f"no captured traffic for {environment} (endpoint {endpoint}) in the last "
+            f"{describe_since(since)}{encoded}"
+        )
+    report = check(baseline, capture.rows, capture.scores, skipped=capture.skipped, window=capture.window)
+    source = {"capture": endpoint, "since": describe_since(since), "malformed": capture.malformed}
+    return EnvironmentDrift(environment, version, report, source)
