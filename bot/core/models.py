@@ -60,6 +60,7 @@ class Action(enum.StrEnum):
     STATUS = "status"
     HISTORY = "history"
     AUDIT = "audit"
+    DRIFT = "drift"
     TRAIN = "train"
     STOP = "stop"
     APPROVE = "approve"

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from .models import Action, Actor, Role
 
 #: Read-only actions anyone in the channel may use.
-OPEN_ACTIONS: frozenset[Action] = frozenset({Action.HELP, Action.STATUS, Action.HISTORY, Action.AUDIT})
+OPEN_ACTIONS: frozenset[Action] = frozenset(
+    {Action.HELP, Action.STATUS, Action.HISTORY, Action.AUDIT, Action.DRIFT}
+)
 
 #: The roles that grant each state-changing action (any one of them suffices).
 REQUIRED_ROLES: dict[Action, tuple[Role, ...]] = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from bot.core.models import Action, AuditFilter
 from ml.platform import Environment
@@ -27,6 +28,7 @@ USAGE: dict[str, str] = {
     "promote": "/mlops promote vN",
     "rollback": "/mlops rollback staging|production [vN]",
     "history": "/mlops history staging|production",
+    "drift": "/mlops drift staging|production [30m|24h|7d]",
     "audit": f"/mlops audit [N] [vN] [@person] [action]   (N from 1 to {AUDIT_MAX})",
 }
 
@@ -151,6 +153,17 @@ class History:
 
 
 @dataclass(frozen=True)
+class Drift:
+    environment: Environment
+    since: timedelta = timedelta(hours=24)
+    action: Action = Action.DRIFT
+
+    @property
+    def target(self) -> str:
+        return self.environment
+
+
+@dataclass(frozen=True)
 class Audit:
     limit: int = AUDIT_DEFAULT
     where: AuditFilter = field(default_factory=AuditFilter)
@@ -159,7 +172,19 @@ class Audit:
 
 
 Command = (
-    Help | Train | Stop | Status | Approve | Reject | Deploy | Validate | Promote | Rollback | History | Audit
+    Help
+    | Train
+    | Stop
+    | Status
+    | Approve
+    | Reject
+    | Deploy
+    | Validate
+    | Promote
+    | Rollback
+    | History
+    | Drift
+    | Audit
 )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from slack_bolt import BoltRequest
@@ -21,8 +22,10 @@ from handlers.middleware.edge import replay_key
 from handlers.render.audit import render_audit
 from handlers.render.common import result_text, section, to_dicts
 from handlers.render.confirmations import render_promote_confirmation, render_rollback_confirmation
+from handlers.render.drift import render_drift, render_drift_unavailable
 from handlers.render.release_card import CardState, render_card
 from handlers.render.status import render_environment, render_history, render_status
+from ml.drift.environment import DriftUnavailable, check_environment
 from ml.platform import PlatformError
 
 from .parse import (
@@ -30,6 +33,7 @@ from .parse import (
     Audit,
     Command,
     Deploy,
+    Drift,
     Help,
     History,
     Promote,
@@ -163,6 +167,12 @@ def execute(services: Services, actor: Actor, command: Command) -> Reply:
             return Reply(*render_rollback_confirmation(plan))
         case History(environment=env):
             return Reply(*render_history(env, release.history(env)))
+        case Drift(environment=env, since=since):
+            try:
+                found = check_environment(services.platform, env, since, datetime.now(UTC))
+            except DriftUnavailable as exc:
+                return Reply(*render_drift_unavailable(str(exc)))
+            return Reply(*render_drift(found))
         case Audit(limit=limit, where=where):
             return Reply(*render_audit(release.audit(limit, where), where))
         case Help():

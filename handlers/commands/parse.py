@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping
 
 from bot.core.models import AUDITED_ACTIONS, Action, AuditFilter
+from ml.drift.environment import parse_since
 from ml.parameters import PARAMETERS
 from ml.platform import ENVIRONMENTS, Environment, ParameterSpec
 
@@ -29,6 +30,7 @@ from .grammar import (
     Audit,
     Command,
     Deploy,
+    Drift,
     Help,
     History,
     Promote,
@@ -56,6 +58,7 @@ __all__ = [
     "Audit",
     "Command",
     "Deploy",
+    "Drift",
     "Help",
     "History",
     "Promote",
@@ -299,4 +302,13 @@ def parse_command(text: str, parameters: Mapping[str, ParameterSpec] | None = No
     if sub == "history":
         _arity(sub, args, 1, 1)
         return History(_environment(args[0], sub))
+    if sub == "drift":
+        _arity(sub, args, 1, 2)
+        env = _environment(args[0], sub, after=args[1] if len(args) == 2 else "")
+        if len(args) == 1:
+            return Drift(env)
+        try:
+            return Drift(env, parse_since(args[1]))
+        except ValueError as exc:
+            raise UsageError(f"`drift`: {exc}.", USAGE[sub], f"/mlops drift {env} 24h") from None
     return _audit(args)

@@ -22,6 +22,7 @@ DESCRIPTIONS: Mapping[Action, str] = {
     Action.HELP: "this help",
     Action.STATUS: "endpoints, latest versions and runs (or one version / environment)",
     Action.HISTORY: "deployments of an environment",
+    Action.DRIFT: "how far its traffic moved from the served model's training data (PSI per feature)",
     Action.AUDIT: (
         "who did what, newest first, ids in full; narrow it by version, person and action, "
         "e.g. `/mlops audit 50 v3`, `/mlops audit @bob approve`"

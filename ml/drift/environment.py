@@ -1,6 +1,7 @@
 """One environment's drift: the version it serves, that version's baseline, and the rows to compare.
 
 Shared by ``mlops-bot drift`` and ``/mlops drift`` so that both check the same rows the same way.
+Standard library at import: the check's numpy and pandas load when it runs.
 """
 
 from __future__ import annotations
@@ -9,11 +10,12 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ml.platform import Environment, MLPlatform, NotFound, PlatformError
 
-from .check import DriftReport
+if TYPE_CHECKING:  # numpy and pandas load only when a check runs, not with the bot's commands
+    from .check import DriftReport
 
 __all__ = ["DriftUnavailable", "EnvironmentDrift", "check_environment", "describe_since", "parse_since"]
 
@@ -65,9 +67,15 @@ def check_environment(
 
     Raises DriftUnavailable when there is nothing to check, ValueError for a bad CSV.
     """
-    from .capture import read_streams
-    from .check import check
-    from .data import read_rows
+    try:
+        from .capture import read_streams
+        from .check import check
+        from .data import read_rows
+    except ImportError as exc:  # the bot's lean runtime (Lambda) does not carry numpy and pandas
+        raise DriftUnavailable(
+            f"this deployment cannot run the drift check ({exc.name} is not installed); run "
+            f"`mlops-bot drift {environment}` where the `local` extra is installed"
+        ) from exc
 
     try:
         version = platform.describe_endpoint(environment).version

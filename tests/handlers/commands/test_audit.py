@@ -104,7 +104,8 @@ def test_an_unknown_action_or_bad_version_is_explained_and_changes_nothing(harne
     body = json.loads(harness.command("audit aprove", "UERIN").body)
     assert body["response_type"] == "ephemeral"
     assert "`aprove` is not an action the audit log records" in body["text"]
-    assert "Valid actions: status, history, audit, train, stop, approve, reject, deploy" in body["text"]
+    valid = "Valid actions: status, history, audit, drift, train, stop, approve, reject, deploy"
+    assert valid in body["text"]
     assert "Did you mean `/mlops audit approve`?" in body["text"]
     bad = json.loads(harness.command("audit version:x", "UERIN").body)["text"]
     assert "`x` is not a model version" in bad and "Usage: `/mlops audit [N] [vN] [@person] [action]" in bad

@@ -107,7 +107,7 @@ def test_valid_commands(text: str, expected: object) -> None:
         ("audit 101", "from 1 to 100", None),
         (
             "audit aprove",
-            "Valid actions: status, history, audit, train, stop, approve,",
+            "Valid actions: status, history, audit, drift, train, stop, approve,",
             "/mlops audit approve",
         ),
         ("audit action:launch", "is not an action the audit log records", None),

@@ -144,6 +144,7 @@ COMMANDS: dict[Action, str] = {
     Action.HELP: "help",
     Action.STATUS: "status",
     Action.HISTORY: "history production",
+    Action.DRIFT: "drift production 1h",
     Action.AUDIT: "audit 5",
     Action.TRAIN: "train max_depth=3",
     Action.STOP: "stop x1",
