@@ -1,9 +1,10 @@
 """``mlops-bot demo``: a full release, scripted, through the terminal chat.
 
-Two training runs, four-eyes approval, staging validation, promotion, and a
-production rollback, each step typed as the person who would do it in Slack. It
-runs the same machinery as ``mlops-bot shell`` and checks the outcome on the
-platform itself: production must serve v1 at the end.
+Two training runs, four-eyes approval, staging validation, promotion, drifted
+production traffic found by ``/mlops drift``, and a production rollback, each step
+typed as the person who would do it in Slack. It runs the same machinery as
+``mlops-bot shell`` and checks the outcome on the platform itself: production must
+serve v1 at the end.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import IO
 
 from bot.settings import ConfigError, Settings, load_settings
+from ml.local import LocalPlatform
 from runtimes.terminal import Shell, chat_logs, use_color
 from runtimes.terminal.session import WORKSPACE_FILE
 
@@ -41,12 +43,22 @@ SCRIPT: tuple[str, ...] = (
     ":as carol",
     ":click Promote v2",
     ":click Confirm",
+    # here production answers a day of traffic from other people: see DRIFTED_TRAFFIC
+    "# production's traffic has drifted: anyone can check it against v2's training data",
+    "/mlops drift production 1h",
     "# something is off in production: carol rolls back to v1",
     "/mlops rollback production",
     ":click Confirm",
     "/mlops status",
     "/mlops audit 20",
 )
+
+#: The line of the script before which production receives drifted traffic (older people working
+#: twice the hours: ``age`` + 20, ``hours-per-week`` × 2, on held-out Adult rows).
+DRIFT_BEFORE = "# production's traffic has drifted: anyone can check it against v2's training data"
+DRIFTED_ROWS = 2000
+#: rows per InvokeEndpoint call
+BATCH = 100
 
 #: What a home may hold and still be fresh for the demo (the chat's file counts by its prefix:
 #: SQLite keeps ``-wal`` and ``-shm`` files beside it).
@@ -80,6 +92,27 @@ def script(data: str | None = None) -> tuple[str, ...]:
         return SCRIPT
     quoted = shlex.quote(f"InputData={data}")
     return tuple(f"{line} {quoted}" if line.startswith("/mlops train") else line for line in SCRIPT)
+
+
+def _drifted_traffic(platform: LocalPlatform) -> None:
+    """Held-out Adult rows with ``age`` + 20 and ``hours-per-week`` doubled, sent to production."""
+    from ml.datasets import adult_test_path, open_text
+    from ml.local.endpoint_validation import LOCAL_CREDENTIALS
+    from ml.validate.runtime import runtime_invoker
+
+    name, url = platform.endpoint_name("production"), platform.endpoint_url
+    invoke = runtime_invoker(name, url, "us-east-1", credentials=LOCAL_CREDENTIALS)
+    with open_text(adult_test_path()) as handle:
+        lines = [line.strip() for line in handle if line.strip() and not line.startswith("|")]
+    rows = []
+    for line in lines[:DRIFTED_ROWS]:
+        fields = [f.strip() for f in line.split(",")][:-1]  # without the label
+        fields[0] = str(int(fields[0]) + 20)
+        fields[12] = str(int(fields[12]) * 2)
+        rows.append(",".join(fields))
+    for start in range(0, len(rows), BATCH):
+        invoke(("\n".join(rows[start : start + BATCH]) + "\n").encode(), "text/csv")
+    platform.flush_capture(timeout=60)
 
 
 def main_demo(
@@ -123,7 +156,12 @@ def _run(settings: Settings, out: IO[str], err: IO[str], lines: tuple[str, ...])
         print(f"mlops-bot demo: {exc}", file=err)
         return 2
     with chat_logs(settings.mlops_home), shell:
-        code = shell.run_script(lines)
+        split = lines.index(DRIFT_BEFORE) if DRIFT_BEFORE in lines else len(lines)
+        code = shell.run_script(lines[:split])
+        if code == 0 and split < len(lines):
+            shell.say(f"(sending {DRIFTED_ROWS} drifted rows to production)", style="dim")
+            _drifted_traffic(shell.services.platform)
+            code = shell.run_script(lines[split:])
         settled = shell.settle()
         shell.say("")
         shell.say("── transcript (final state of each message) ──", style="bold")

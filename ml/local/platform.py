@@ -290,6 +290,14 @@ class LocalPlatform:
             self.home, port=self._endpoint_port, clock=self._registry.clock, capture=self.capture
         ).url
 
+    def flush_capture(self, timeout: float) -> bool:
+        """Wait until the in-process endpoint host wrote what it captured; False if time ran out.
+
+        A host in another process writes on its own schedule; there is nothing to wait for here.
+        """
+        writer = self._host.capture if self._host is not None else None
+        return writer.flush(timeout) if writer is not None else True
+
     def stop_endpoint_host(self) -> bool:
         """Stop this home's endpoint host process (endpoints stop answering); False if none ran."""
         return stop_host_process(self.home, clock=self._registry.clock)

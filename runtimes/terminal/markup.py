@@ -27,6 +27,7 @@ EMOJI: Mapping[str, str] = {
     "large_green_circle": "🟢",
     "large_yellow_circle": "🟡",
     "red_circle": "🔴",
+    "rotating_light": "🚨",
     "white_circle": "⚪",
     "black_circle": "⚫",
     "large_blue_circle": "🔵",
