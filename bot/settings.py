@@ -7,6 +7,7 @@ is ``slack_bot_token``. The README's configuration reference lists every field.
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -77,6 +78,13 @@ class Settings(BaseSettings):
     )
     mlops_min_accuracy_threshold: float = Field(
         0.8, ge=0.0, le=1.0, description="Lowest AccuracyThreshold a training run may ask for."
+    )
+    mlops_drift_schedule: str = Field(
+        "1h",
+        description=(
+            "How often `serve` and `shell` check production's captured traffic for drift "
+            "(30m, 1h, 1d; `off` or 0: never). A drift card is posted while it lasts."
+        ),
     )
     mlops_validation_rows: int = Field(
         200,
@@ -243,6 +251,26 @@ class Settings(BaseSettings):
             people[str(name)] = entry
         IdentityMap.from_config(people)  # ValueError: a bad ARN or login, or an id shared by two people
         return people
+
+    @field_validator("mlops_drift_schedule", mode="after")
+    @classmethod
+    def _drift_schedule(cls, value: str) -> str:
+        from ml.drift.environment import parse_since
+
+        if value.strip().lower() in ("off", "0", ""):
+            return "off"
+        try:
+            parse_since(value)
+        except ValueError as exc:
+            raise ValueError(f"{exc}, or off") from None
+        return value.strip().lower()
+
+    @property
+    def drift_interval(self) -> timedelta | None:
+        """The drift check's schedule; None when it is off."""
+        from ml.drift.environment import parse_since
+
+        return None if self.mlops_drift_schedule == "off" else parse_since(self.mlops_drift_schedule)
 
     @field_validator("mlops_validation_rows", mode="after")
     @classmethod

@@ -197,6 +197,7 @@ def serve(
     from bot.core.service import local_owner_is_dead
     from bot.services import build_services
     from bot.settings import load_settings
+    from handlers.drift_watch import start_drift_watch
     from runtimes.assembly import incoming_routes
 
     if services is None:
@@ -209,6 +210,7 @@ def serve(
         for settled in services.release.recover(local_owner_is_dead):
             log.warning("recovered at start-up: %s", settled.message)
         warm_up(services)
+        watch = start_drift_watch(services, services.notifier)
         config = uvicorn_config(
             asgi,
             Limits.from_settings(services.settings),
@@ -217,7 +219,11 @@ def serve(
             log_level="info",
             access_log=False,
         )
-        uvicorn.Server(config).run()
+        try:
+            uvicorn.Server(config).run()
+        finally:
+            if watch is not None:
+                watch.close()
     finally:
         services.close()
 

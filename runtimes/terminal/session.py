@@ -27,6 +27,7 @@ from runtimes.terminal.transcript import TranscriptPrinter
 
 if TYPE_CHECKING:
     from bot.notify import Notifier
+    from handlers.drift_watch import DriftWatch
 
 log = logging.getLogger(__name__)
 
@@ -99,12 +100,14 @@ class Session:
         self.app: Any = None  # slack_bolt.App
         self.listeners: TrackingExecutor | None = None
         self.notifier: Notifier | None = None
+        self.drift_watch: DriftWatch | None = None
         self.roles: GroupDirectory | None = None
         self._started = False
 
     # -- lifecycle -------------------------------------------------------------------------------
     def start(self) -> Self:
         from bot.services import build_services
+        from handlers.drift_watch import start_drift_watch
         from runtimes.assembly import create_app
 
         self.slack.start()
@@ -122,6 +125,7 @@ class Session:
             # Warm up like a server start: the first parameter lookup imports the training
             # stack (seconds), which must not land inside a 3-second acknowledgement.
             self.services.platform.pipeline_parameters()
+            self.drift_watch = start_drift_watch(self.services, self.notifier)
         except BaseException:
             self.services.close()
             self.slack.close()
@@ -162,6 +166,8 @@ class Session:
             self.slack.close()  # lets go of the workspace file
             return
         self._started = False
+        if self.drift_watch is not None:
+            self.drift_watch.close()
         if self.listeners is not None:
             self.listeners.wait_idle(timeout=30)
             self.listeners.shutdown(wait=True)  # the pool's threads end with the session, not the process

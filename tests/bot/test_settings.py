@@ -94,3 +94,23 @@ def test_capture_settings_reach_the_local_platform(tmp_path: Path) -> None:
         assert (platform.capture.percent, platform.capture.max_bytes) == (30, 5 * 1024 * 1024)
     finally:
         platform.close()
+
+
+@pytest.mark.parametrize(
+    ("given", "minutes"), [("30m", 30), ("1H", 60), ("1d", 1440), ("off", None), ("0", None)]
+)
+def test_the_drift_schedule_is_a_duration_or_off(
+    monkeypatch: pytest.MonkeyPatch, given: str, minutes: int | None
+) -> None:
+    monkeypatch.setenv("MLOPS_DRIFT_SCHEDULE", given)
+    interval = load_settings().drift_interval
+    assert (None if interval is None else interval.total_seconds() / 60) == minutes
+
+
+def test_a_drift_schedule_that_is_no_duration_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MLOPS_DRIFT_SCHEDULE", "hourly")
+    with pytest.raises(ConfigError) as refused:
+        load_settings()
+    assert "MLOPS_DRIFT_SCHEDULE: a window is a duration such as 30m, 24h or 7d, not 'hourly', or off" in str(
+        refused.value
+    )

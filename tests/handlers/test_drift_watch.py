@@ -1,0 +1,62 @@
+"""The scheduled drift check: one drift card per environment, posted on drift and updated in place."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from handlers.drift_watch import DriftWatch, card_key
+from ml.local.endpoint_validation import LOCAL_CREDENTIALS
+from ml.validate.runtime import runtime_invoker
+from tests.handlers.commands.test_drift import _shifted
+from tests.handlers.conftest import Harness
+from tests.runtimes.cli.test_drift import adult_test_rows
+
+
+def _send(h: Harness, rows: list[list[str]]) -> None:
+    """Real traffic: production's model scores the rows, and its endpoint captures them."""
+    platform = h.services.platform
+    name = platform.endpoint_name("production")
+    invoke = runtime_invoker(name, platform.endpoint_url, "us-east-1", credentials=LOCAL_CREDENTIALS)
+    for start in range(0, len(rows), 200):
+        invoke(("\n".join(",".join(r) for r in rows[start : start + 200]) + "\n").encode(), "text/csv")
+    assert platform.flush_capture(timeout=60)
+
+
+def _watch(h: Harness) -> DriftWatch:
+    return DriftWatch(h.services, h.services.notifier, timedelta(hours=1))
+
+
+def test_nothing_to_check_posts_nothing_and_calm_traffic_posts_no_card(harness: Harness) -> None:
+    watch = _watch(harness)
+    assert watch.check_now() == {"production": "unavailable"}  # no captured traffic yet
+    _send(harness, adult_test_rows(label=False)[:3000])  # held-out rows: no drift
+    assert watch.check_now() == {"production": "ok"}
+    harness.idle()
+    assert not [m for m in harness.slack.top_level() if m.text.startswith("Drift in production")]
+
+
+def test_drift_keeps_one_card_updated_in_place(harness: Harness) -> None:
+    watch = _watch(harness)
+    _send(harness, _shifted(adult_test_rows(label=False)[:3000]))
+    assert watch.check_now() == {"production": "drift"}
+    card = harness.slack.wait_for(
+        lambda: [m for m in harness.slack.top_level() if m.text.startswith("Drift in production v1: drift")]
+    )[0]
+    assert card.text.endswith(("age)", "hours-per-week)"))  # the highest PSI: a shifted feature
+    # production serves v1, the first version: nothing to roll back to, so no button is offered
+    assert not [b for b in card.blocks if b["type"] == "actions"]
+    harness.idle()
+    assert harness.services.notifier.ref(card_key("production")) == (card.channel, card.ts)
+    _send(harness, _shifted(adult_test_rows(label=False)[3000:4000]))
+    assert watch.check_now() == {"production": "drift"}
+    harness.idle()
+    cards = [m for m in harness.slack.top_level() if m.text.startswith("Drift in production")]
+    assert len(cards) == 1  # the same message, updated
+    assert "4,000 rows" in str(cards[0].blocks)
+
+
+def test_the_timer_stops_at_once_when_closed(harness: Harness) -> None:
+    watch = DriftWatch(harness.services, harness.services.notifier, timedelta(hours=1))
+    watch.start()
+    watch.close(timeout=5)
+    assert watch._thread is not None and not watch._thread.is_alive()
