@@ -1,8 +1,9 @@
 """The scheduled drift check: production's captured traffic against its model's baseline, on a timer.
 
 On a warning or drift it keeps **one drift card** per environment in the channel, updated in place
-while the drift lasts, with a Roll back button (the usual confirmation follows); once the traffic is
-back within the thresholds the card says so. A check that cannot run (nothing served, no baseline,
+while the drift lasts, with Roll back (the usual confirmation follows), Retrain and Acknowledge
+buttons; an acknowledged card is left alone until the mute ends; once the traffic is back within the
+thresholds the card says so. A check that cannot run (nothing served, no baseline,
 no traffic) changes nothing. The timer waits on an event, so closing stops it at once.
 """
 
@@ -19,9 +20,9 @@ from slack_sdk.models.blocks import ActionsBlock, ButtonElement, PlainTextObject
 from bot.core.service import RollbackPlan
 from bot.notify import Notifier
 from bot.services import Services
-from handlers.ids import ACTION_ROLLBACK
+from handlers.ids import ACTION_DRIFT_ACKNOWLEDGE, ACTION_DRIFT_RETRAIN, ACTION_ROLLBACK
 from handlers.render.common import encode_value, section, to_dicts
-from handlers.render.drift import render_drift
+from handlers.render.drift import drift_card_key, render_drift
 from ml.drift.environment import DriftUnavailable, EnvironmentDrift, check_environment
 from ml.platform import Environment
 
@@ -33,8 +34,13 @@ __all__ = ["WINDOW", "DriftWatch", "card_key", "start_drift_watch"]
 WINDOW = timedelta(hours=24)
 
 
-def card_key(environment: Environment) -> str:
-    return f"drift:{environment}"
+def _button(text: str, action_id: str, value: dict[str, Any], style: str | None = None) -> ButtonElement:
+    return ButtonElement(
+        text=PlainTextObject(text=text), action_id=action_id, value=encode_value(value), style=style
+    )
+
+
+card_key = drift_card_key
 
 
 class DriftWatch:
@@ -75,30 +81,28 @@ class DriftWatch:
         status = found.report.status
         if status == "ok" and self.notifier.ref(key) is None:
             return  # nothing drifted and no card to settle
+        if status != "ok" and self.services.release.drift_muted(found.environment) is not None:
+            return  # acknowledged: the card stays as it was until the mute ends
         text, blocks = render_drift(found)
         if status == "ok":
             note = ":white_check_mark: Back within the thresholds at the last scheduled check."
             blocks = [*blocks, *to_dicts([section(note)])]
-        elif (button := self._rollback_button(found)) is not None:
-            blocks = [*blocks, button]
+        else:
+            blocks = [*blocks, self._buttons(found)]
         self.notifier.upsert(key, text, blocks)
 
-    def _rollback_button(self, found: EnvironmentDrift) -> dict[str, Any] | None:
-        """Roll back to the version before, when there is one (oncall and releasers; it asks first)."""
-        if found.environment != "production":
-            return None
-        plan = self.services.release.rollback_plan("production")
-        if not isinstance(plan, RollbackPlan) or plan.from_version != found.version:
-            return None
-        button = ButtonElement(
-            text=PlainTextObject(text=f"Roll back production to v{plan.to_version}…"),
-            action_id=ACTION_ROLLBACK,
-            value=encode_value({"v": found.version}),
-            style="danger",
-        )
-        block: dict[str, Any] = ActionsBlock(
-            block_id=f"drift-{found.environment}", elements=[button]
-        ).to_dict()
+    def _buttons(self, found: EnvironmentDrift) -> dict[str, Any]:
+        """Roll back (when there is a version to go back to), Retrain, Acknowledge; roles are checked
+        at the click."""
+        env = found.environment
+        elements: list[ButtonElement] = []
+        plan = self.services.release.rollback_plan(env) if env == "production" else None
+        if isinstance(plan, RollbackPlan) and plan.from_version == found.version:
+            label = f"Roll back production to v{plan.to_version}…"  # asks first, as on a release card
+            elements.append(_button(label, ACTION_ROLLBACK, {"v": found.version}, "danger"))
+        elements.append(_button("Retrain with current data", ACTION_DRIFT_RETRAIN, {"env": env}))
+        elements.append(_button("Acknowledge for 4h", ACTION_DRIFT_ACKNOWLEDGE, {"env": env}))
+        block: dict[str, Any] = ActionsBlock(block_id=f"drift-{env}", elements=elements).to_dict()
         return block
 
     # -- the timer ------------------------------------------------------------------------------

@@ -17,6 +17,9 @@ ACTION_ROLLBACK_CONFIRM = "rollback_confirm"
 ACTION_ROLLBACK_CANCEL = "rollback_cancel"
 ACTION_PROMOTE_CONFIRM = "promote_confirm"
 ACTION_PROMOTE_CANCEL = "promote_cancel"
+#: the drift card's buttons (its Roll back is ACTION_ROLLBACK, as on a release card)
+ACTION_DRIFT_ACKNOWLEDGE = "drift_acknowledge"
+ACTION_DRIFT_RETRAIN = "drift_retrain"
 
 #: Button action ids and the action each one performs. Ids not listed are open (no state change).
 BUTTON_ACTIONS: Mapping[str, Action] = {
@@ -27,6 +30,8 @@ BUTTON_ACTIONS: Mapping[str, Action] = {
     ACTION_ROLLBACK: Action.ROLLBACK,
     ACTION_ROLLBACK_CONFIRM: Action.ROLLBACK,
     ACTION_PROMOTE_CONFIRM: Action.PROMOTE,
+    ACTION_DRIFT_ACKNOWLEDGE: Action.ACKNOWLEDGE,
+    ACTION_DRIFT_RETRAIN: Action.TRAIN,
 }
 
 #: the rejection and approval modals, and the block that holds their text (where errors are shown):

@@ -43,6 +43,7 @@ from ml.platform import ENVIRONMENTS, EndpointStatus, NotFound, PlatformEvent
 
 from .commands.ops import card_state
 from .render.common import code, fallback, mention, result_text, section, to_dicts, truncate
+from .render.drift import drift_card_key
 from .render.release_card import card_key, render_card
 from .render.run_message import render_run, run_key
 from .render.validation import accuracy_note
@@ -120,6 +121,14 @@ class SlackNotifications:
         """Subscribed to ``ReleaseService``: runs after each result was persisted."""
         if result.outcome in (Outcome.REFUSED, Outcome.NOOP):
             return  # the person who asked gets the refusal; the channel saw nothing change
+        if result.action is Action.ACKNOWLEDGE:
+            if result.environment is not None:  # in the drift card's thread
+                who = mention(result.actor.id, result.actor.label)
+                text = f":no_bell: {escape(result.message)} — {who}"
+                self.notifier.reply(
+                    drift_card_key(result.environment), fallback(text), to_dicts([section(text)])
+                )
+            return
         if result.action in (Action.TRAIN, Action.STOP):
             execution_id = result.data.get("execution_id")
             if isinstance(execution_id, str) and result.outcome is Outcome.DONE:

@@ -69,6 +69,7 @@ class Action(enum.StrEnum):
     VALIDATE = "validate"
     PROMOTE = "promote"
     ROLLBACK = "rollback"
+    ACKNOWLEDGE = "acknowledge"
 
 
 class Outcome(enum.StrEnum):

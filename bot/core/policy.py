@@ -21,6 +21,7 @@ REQUIRED_ROLES: dict[Action, tuple[Role, ...]] = {
     Action.VALIDATE: (Role.RELEASER,),
     Action.PROMOTE: (Role.RELEASER,),
     Action.ROLLBACK: (Role.RELEASER, Role.ONCALL),
+    Action.ACKNOWLEDGE: (Role.ONCALL, Role.RELEASER),
 }
 
 

@@ -10,6 +10,7 @@ repeat changes nothing but the audit trail. The work is done by one module per c
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import timedelta
 from typing import Any
 
 from bot.liveness import local_owner_is_dead
@@ -17,6 +18,7 @@ from ml.platform import EndpointInfo, Environment, ModelPackage, NotFound, Platf
 
 from .approvals import AUTO_APPROVAL_REASON, AUTO_APPROVER, Approvals
 from .base import SYSTEM, ReleaseCore, ResultListener
+from .drift_acks import DriftAcks, Mute
 from .models import (
     Action,
     Actor,
@@ -62,6 +64,7 @@ class ReleaseService(ReleaseCore):
         self._recovery = Recovery(self)
         self._switches = Switches(self, self._queries, self._validation, self._recovery)
         self._approvals = Approvals(self, self._recovery, self._switches)
+        self._drift_acks = DriftAcks(self)
 
     # -- reads -------------------------------------------------------------------
     def view(
@@ -139,6 +142,13 @@ class ReleaseService(ReleaseCore):
             ),
             target,
         )
+
+    # -- drift alerts ------------------------------------------------------------
+    def acknowledge_drift(self, actor: Actor, environment: Environment, duration: timedelta) -> Result:
+        return self._drift_acks.acknowledge(actor, environment, duration)
+
+    def drift_muted(self, environment: Environment) -> Mute | None:
+        return self._drift_acks.muted(environment)
 
     # -- approvals ---------------------------------------------------------------
     def approve(self, actor: Actor, version: int, reason: str = "") -> Result:

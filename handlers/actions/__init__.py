@@ -1,13 +1,13 @@
 """Buttons, one module each: on release cards (``approve``, ``promote``, ``reject``, ``rollback``) and on
-confirmations (``promote_confirm``, ``rollback_confirm``, and ``cancel`` for both); ``button`` holds what
-they share.
+confirmations (``promote_confirm``, ``rollback_confirm``, and ``cancel`` for both); on the drift card
+(``drift``: Acknowledge, Retrain); ``button`` holds what they share.
 """
 
 from __future__ import annotations
 
 from slack_bolt import App
 
-from . import approve, cancel, promote, promote_confirm, reject, rollback, rollback_confirm
+from . import approve, cancel, drift, promote, promote_confirm, reject, rollback, rollback_confirm
 
 
 def register(app: App) -> None:
@@ -18,3 +18,4 @@ def register(app: App) -> None:
     rollback_confirm.register(app)
     promote_confirm.register(app)
     cancel.register(app)
+    drift.register(app)

@@ -29,6 +29,7 @@ USAGE: dict[str, str] = {
     "rollback": "/mlops rollback staging|production [vN]",
     "history": "/mlops history staging|production",
     "drift": "/mlops drift staging|production [30m|24h|7d]",
+    "acknowledge": "/mlops acknowledge staging|production [4h]",
     "audit": f"/mlops audit [N] [vN] [@person] [action]   (N from 1 to {AUDIT_MAX})",
 }
 
@@ -164,6 +165,17 @@ class Drift:
 
 
 @dataclass(frozen=True)
+class Acknowledge:
+    environment: Environment
+    duration: timedelta = timedelta(hours=4)
+    action: Action = Action.ACKNOWLEDGE
+
+    @property
+    def target(self) -> str:
+        return f"drift:{self.environment}"
+
+
+@dataclass(frozen=True)
 class Audit:
     limit: int = AUDIT_DEFAULT
     where: AuditFilter = field(default_factory=AuditFilter)
@@ -184,6 +196,7 @@ Command = (
     | Rollback
     | History
     | Drift
+    | Acknowledge
     | Audit
 )
 

@@ -29,6 +29,7 @@ from ml.drift.environment import DriftUnavailable, check_environment
 from ml.platform import PlatformError
 
 from .parse import (
+    Acknowledge,
     Approve,
     Audit,
     Command,
@@ -167,6 +168,8 @@ def execute(services: Services, actor: Actor, command: Command) -> Reply:
             return Reply(*render_rollback_confirmation(plan))
         case History(environment=env):
             return Reply(*render_history(env, release.history(env)))
+        case Acknowledge(environment=env, duration=duration):
+            return reply_for(release.acknowledge_drift(actor, env, duration))
         case Drift(environment=env, since=since):
             try:
                 found = check_environment(services.platform, env, since, datetime.now(UTC))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
+from datetime import timedelta
 
 from bot.core.models import AUDITED_ACTIONS, Action, AuditFilter
 from ml.drift.environment import parse_since
@@ -26,6 +27,7 @@ from .grammar import (
     SUBCOMMANDS,
     USAGE,
     VERSION,
+    Acknowledge,
     Approve,
     Audit,
     Command,
@@ -54,6 +56,7 @@ __all__ = [
     "MAX_TEXT",
     "SUBCOMMANDS",
     "USAGE",
+    "Acknowledge",
     "Approve",
     "Audit",
     "Command",
@@ -100,6 +103,20 @@ def _environment(token: str, sub: str, before: str = "", after: str = "") -> Env
     raise UsageError(
         f"`{show(token)}` is not an environment; use `staging` or `production`.", USAGE[sub], suggestion
     )
+
+
+def _environment_and_duration(
+    sub: str, args: list[str], example: str
+) -> tuple[Environment, timedelta | None]:
+    """``ENV [duration]`` (``30m``, ``4h``, ``7d``); None when no duration was typed."""
+    _arity(sub, args, 1, 2)
+    env = _environment(args[0], sub, after=args[1] if len(args) == 2 else "")
+    if len(args) == 1:
+        return env, None
+    try:
+        return env, parse_since(args[1])
+    except ValueError as exc:
+        raise UsageError(f"`{sub}`: {exc}.", USAGE[sub], f"/mlops {sub} {env} {example}") from None
 
 
 def _arity(sub: str, args: list[str], low: int, high: int) -> None:
@@ -302,13 +319,10 @@ def parse_command(text: str, parameters: Mapping[str, ParameterSpec] | None = No
     if sub == "history":
         _arity(sub, args, 1, 1)
         return History(_environment(args[0], sub))
+    if sub == "acknowledge":
+        env, duration = _environment_and_duration(sub, args, "4h")
+        return Acknowledge(env) if duration is None else Acknowledge(env, duration)
     if sub == "drift":
-        _arity(sub, args, 1, 2)
-        env = _environment(args[0], sub, after=args[1] if len(args) == 2 else "")
-        if len(args) == 1:
-            return Drift(env)
-        try:
-            return Drift(env, parse_since(args[1]))
-        except ValueError as exc:
-            raise UsageError(f"`drift`: {exc}.", USAGE[sub], f"/mlops drift {env} 24h") from None
+        env, window = _environment_and_duration(sub, args, "24h")
+        return Drift(env) if window is None else Drift(env, window)
     return _audit(args)

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from ml.drift.check import FeatureDrift
     from ml.drift.environment import EnvironmentDrift
 
-__all__ = ["render_drift", "render_drift_unavailable"]
+__all__ = ["drift_card_key", "render_drift", "render_drift_unavailable"]
 
 STATUS_EMOJI = {"ok": ":white_check_mark:", "warn": ":warning:", "drift": ":rotating_light:"}
 #: features listed by PSI, highest first; the rest are summed up in one line
@@ -23,6 +23,11 @@ SHOWN = 6
 FORMULA = "PSI = Σ (a − e) · ln(a / e) over the baseline's bins: below 0.1 ok, 0.1–0.25 warn, above drift."
 #: width of the text bar that draws a PSI of 0.5 or more in full
 BAR = 12
+
+
+def drift_card_key(environment: str) -> str:
+    """The one drift card of an environment, which the scheduled check keeps up to date."""
+    return f"drift:{environment}"
 
 
 def _bar(psi: float) -> str:

@@ -35,6 +35,7 @@ DESCRIPTIONS: Mapping[Action, str] = {
     Action.VALIDATE: "validate what staging serves",
     Action.PROMOTE: "serve a validated version in production",
     Action.ROLLBACK: "return an environment to a version it served before (asks to confirm)",
+    Action.ACKNOWLEDGE: "mute an environment's drift alert for a while (default 4h, at most 7d)",
 }
 
 

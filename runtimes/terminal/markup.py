@@ -28,6 +28,7 @@ EMOJI: Mapping[str, str] = {
     "large_yellow_circle": "🟡",
     "red_circle": "🔴",
     "rotating_light": "🚨",
+    "no_bell": "🔕",
     "white_circle": "⚪",
     "black_circle": "⚫",
     "large_blue_circle": "🔵",

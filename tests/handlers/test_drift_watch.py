@@ -43,8 +43,10 @@ def test_drift_keeps_one_card_updated_in_place(harness: Harness) -> None:
         lambda: [m for m in harness.slack.top_level() if m.text.startswith("Drift in production v1: drift")]
     )[0]
     assert card.text.endswith(("age)", "hours-per-week)"))  # the highest PSI: a shifted feature
-    # production serves v1, the first version: nothing to roll back to, so no button is offered
-    assert not [b for b in card.blocks if b["type"] == "actions"]
+    # production serves v1, the first version: nothing to roll back to, so no Roll back button
+    (actions,) = [b for b in card.blocks if b["type"] == "actions"]
+    labels = [e["text"]["text"] for e in actions["elements"]]
+    assert labels == ["Retrain with current data", "Acknowledge for 4h"]
     harness.idle()
     assert harness.services.notifier.ref(card_key("production")) == (card.channel, card.ts)
     _send(harness, _shifted(adult_test_rows(label=False)[3000:4000]))
@@ -61,3 +63,44 @@ def test_the_timer_stops_at_once_when_closed(harness: Harness) -> None:
     watch.start()
     watch.close(timeout=5)
     assert watch._thread is not None and not watch._thread.is_alive()
+
+
+def test_an_acknowledged_alert_is_left_alone_until_the_mute_ends(harness: Harness) -> None:
+    watch = _watch(harness)
+    _send(harness, _shifted(adult_test_rows(label=False)[:2000]))
+    assert watch.check_now() == {"production": "drift"}
+    harness.idle()
+    response = harness.click("drift_acknowledge", '{"env":"production"}', "UCAROL")  # oncall
+    assert response.status == 200
+    answer = harness.wait_responses(1)[-1]["text"]
+    assert answer.startswith(":white_check_mark: Drift alerts for production muted until")
+    mute = harness.services.release.drift_muted("production")
+    assert mute is not None and mute.actor_id == "UCAROL"
+    entry = harness.services.release.audit(1)[0]
+    assert (entry.action.value, entry.outcome.value, entry.target) == (
+        "acknowledge",
+        "done",
+        "drift:production",
+    )
+    thread = harness.slack.wait_for(
+        lambda: [
+            m for m in harness.slack.messages() if m.text.startswith(":no_bell: Drift alerts for production")
+        ]
+    )
+    assert thread[0].thread_ts is not None  # a reply in the drift card's thread
+    harness.idle()
+    card = next(m for m in harness.slack.top_level() if m.text.startswith("Drift in production"))
+    revisions = card.revision
+    _send(harness, _shifted(adult_test_rows(label=False)[2000:3000]))
+    assert watch.check_now() == {"production": "drift"}
+    harness.idle()
+    assert harness.slack.message(card.channel, card.ts).revision == revisions  # muted: not updated
+
+
+def test_a_stale_acknowledge_or_a_trainer_less_retrain_changes_nothing(harness: Harness) -> None:
+    before = harness.state()
+    harness.click("drift_acknowledge", '{"env":"qa"}', "UCAROL")
+    assert "out of date" in harness.wait_responses(1)[-1]["text"]
+    harness.click("drift_retrain", '{"env":"production"}', "UCAROL")  # carol is no trainer
+    assert "You need the *trainer* role" in harness.wait_responses(2)[-1]["text"]
+    assert harness.state() == before and harness.services.release.drift_muted("production") is None

@@ -71,3 +71,15 @@ def test_without_numpy_and_pandas_the_check_says_where_to_run_it(
     harness.command("drift production", "UERIN")
     text = harness.wait_responses(1)[-1]["text"]
     assert "this deployment cannot run the drift check" in text and "`mlops-bot drift production`" in text
+
+
+def test_acknowledge_takes_a_duration_up_to_a_week(harness: Harness) -> None:
+    bad = harness.command("acknowledge production forever", "UCAROL")
+    assert "a window is a duration such as 30m, 24h or 7d" in bad.body and "Usage:" in bad.body
+    harness.command("acknowledge production 8d", "UCAROL")
+    assert "muted for a time up to 7 days" in harness.wait_responses(1)[-1]["text"]
+    assert harness.services.release.drift_muted("production") is None
+    harness.command("acknowledge production 2h", "UCAROL")
+    assert "Drift alerts for production muted until" in harness.wait_responses(2)[-1]["text"]
+    mute = harness.services.release.drift_muted("production")
+    assert mute is not None and mute.actor_name == "carol"

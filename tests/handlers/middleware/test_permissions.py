@@ -145,6 +145,7 @@ COMMANDS: dict[Action, str] = {
     Action.STATUS: "status",
     Action.HISTORY: "history production",
     Action.DRIFT: "drift production 1h",
+    Action.ACKNOWLEDGE: "acknowledge production 2h",
     Action.AUDIT: "audit 5",
     Action.TRAIN: "train max_depth=3",
     Action.STOP: "stop x1",
@@ -164,6 +165,8 @@ BUTTONS: dict[str, tuple[Action, str]] = {
     "release_rollback": (Action.ROLLBACK, '{"v":1}'),
     "rollback_confirm": (Action.ROLLBACK, '{"env":"production","from":1,"to":1}'),
     "promote_confirm": (Action.PROMOTE, '{"v":2,"from":1}'),
+    "drift_acknowledge": (Action.ACKNOWLEDGE, '{"env":"production"}'),
+    "drift_retrain": (Action.TRAIN, '{"env":"production"}'),
 }
 
 
