@@ -147,25 +147,6 @@ def test_scripted_release_through_the_cli(home: Path) -> None:
     assert "v2 · Rejected" in status
 
 
-def test_demo_runs_a_full_release_and_rolls_back(empty_home: Path, tmp_path: Path) -> None:
-    # The demo's quality is the pipeline's gate, on a sample as on the full set: the sample is faster.
-    sample = datasets.write_adult_sample(tmp_path / "data" / "adult-sample.data")
-    args = [*mlops_bot(), "demo", "--home", str(empty_home), "--data", sample.name]
-    out = succeeded(run_cli(args, "", empty_home, timeout=600, MLOPS_DATA_DIR=str(sample.parent)))
-    assert "alice> /mlops train InputData=adult-sample.data" in out
-    # production's drifted traffic (age + 20, hours doubled) is found, led by the shifted features
-    drift = out[
-        out.index("carol> /mlops drift production 1h") : out.index("carol> /mlops rollback production")
-    ]
-    assert "🚨 drift — 2,000 rows from traffic captured in the last 1h" in drift
-    ranked = [line.split("`")[3] for line in drift.splitlines() if line.count("`") >= 4]
-    assert set(ranked[:2]) == {"age", "hours-per-week"}, drift
-    assert "carol> /mlops rollback production" in out
-    assert "Rolled back production to v1 (was v2)." in out
-    assert "── transcript (final state of each message) ──" in out
-    assert "demo passed: production serves v1 after the rollback" in out
-
-
 def test_color_only_on_a_terminal_and_never_when_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     class Tty(io.StringIO):
         def isatty(self) -> bool:

@@ -1,0 +1,29 @@
+"""``mlops-bot demo``: the scripted release, run as a user runs it, ends with production on v1."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ml import datasets
+from tests.runtimes.terminal.test_main import empty_home, mlops_bot, run_cli, succeeded
+
+__all__ = ["empty_home"]  # the fixture, used by name
+
+
+def test_demo_runs_a_full_release_and_rolls_back(empty_home: Path, tmp_path: Path) -> None:
+    # The demo's quality is the pipeline's gate, on a sample as on the full set: the sample is faster.
+    sample = datasets.write_adult_sample(tmp_path / "data" / "adult-sample.data")
+    args = [*mlops_bot(), "demo", "--home", str(empty_home), "--data", sample.name]
+    out = succeeded(run_cli(args, "", empty_home, timeout=600, MLOPS_DATA_DIR=str(sample.parent)))
+    assert "alice> /mlops train InputData=adult-sample.data" in out
+    # production's drifted traffic (age + 20, hours doubled) is found, led by the shifted features
+    drift = out[
+        out.index("carol> /mlops drift production 1h") : out.index("carol> /mlops rollback production")
+    ]
+    assert "🚨 drift — 2,000 rows from traffic captured in the last 1h" in drift
+    ranked = [line.split("`")[3] for line in drift.splitlines() if line.count("`") >= 4]
+    assert set(ranked[:2]) == {"age", "hours-per-week"}, drift
+    assert "carol> /mlops rollback production" in out
+    assert "Rolled back production to v1 (was v2)." in out
+    assert "── transcript (final state of each message) ──" in out
+    assert "demo passed: production serves v1 after the rollback" in out
