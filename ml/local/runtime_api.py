@@ -252,9 +252,9 @@ class _Handler(BaseHTTPRequestHandler):
         )
         if answer.status == 200:
             answer.headers["X-Model-Version"] = str(served.version)
-        self._send(answer)
         if answer.status == 200 and self.server.capture is not None:
-            # After the answer went out; offer() only samples and queues. Refused and failed invocations
+            # Queued before the answer goes out, so that whoever got the answer can wait for its record
+            # (flush); offer() only samples and queues, it never blocks. Refused and failed invocations
             # are not captured: SageMaker documents capture of inference requests and their predictions,
             # and a record has no status to tell an error body from a prediction.
             self.server.capture.offer(
@@ -265,6 +265,7 @@ class _Handler(BaseHTTPRequestHandler):
                 answer.body,
                 answer.headers.get("Content-Type"),
             )
+        self._send(answer)
 
     def _container_target(self) -> Served | None:
         source = self.server.source
