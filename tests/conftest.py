@@ -8,6 +8,7 @@ names them by absolute path, and nothing rewrites a registered model.
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import shutil
 import threading
@@ -182,6 +183,22 @@ def _leaked_threads(before: set[threading.Thread]) -> list[threading.Thread]:
         for t in threading.enumerate()
         if t not in before and not t.daemon and not t.name.startswith(tuple(ALLOWED_THREADS))
     ]
+
+
+@pytest.fixture(autouse=True)
+def root_logging_restored() -> Iterator[None]:
+    """A command's ``main`` run in process may set up logging for its terminal (``ml.pipeline_cli``
+    puts a StreamHandler on the root logger, on the test's captured stderr). After the test that
+    stream is closed: a record logged by a later test on the same worker would fail to print, and
+    Python would write "--- Logging error ---" into that test's output. Undo it after each test
+    (pytest installs and removes its own capture handlers around every phase itself)."""
+    root = logging.getLogger()
+    before, level = {id(h) for h in root.handlers}, root.level
+    yield
+    for handler in list(root.handlers):
+        if type(handler) is logging.StreamHandler and id(handler) not in before:
+            root.removeHandler(handler)
+    root.setLevel(level)
 
 
 @pytest.fixture(autouse=True)
