@@ -24,6 +24,7 @@ from bot.notify import Notifier
 from bot.services import Services
 from handlers import notifications
 from handlers.events import ingest_routes
+from handlers.middleware.form_body import CommandFormBody
 from handlers.middleware.payload_shape import PayloadShape
 from handlers.middleware.permissions import permission_middleware
 from handlers.middleware.roles import RoleResolver, role_directory
@@ -184,6 +185,7 @@ def create_app(
         directory = role_directory(client, settings)
         directory.refresh()  # warm the cache in the background: the first command finds roles known
     app.use(ProvideServices(services))  # first: middleware and listeners read the services from the context
+    app.use(CommandFormBody())  # a command whose text says "payload" is still a command
     app.use(PayloadShape())  # before the permission check, which reads the payload too
     app.use(permission_middleware(services, directory))
     app.error(_on_error)

@@ -18,6 +18,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from bot.core.policy import REQUIRED_ROLES, actions_for
 from bot.services import Services
 from handlers.context import actor_of, services_of
+from handlers.middleware.form_body import COMMAND_FIELDS
 from handlers.render.help import render_help, render_usage_error
 from ml.platform import ParameterSpec
 
@@ -74,6 +75,8 @@ def mlops_ack(ack: Ack, command: dict[str, Any], context: BoltContext) -> None:
 
 def mlops_run(command: dict[str, Any], context: BoltContext, respond: Respond, request: BoltRequest) -> None:
     """Runs the subcommand and answers the person who asked (help and usage errors were the ack)."""
+    if not command and isinstance(fields := context.get(COMMAND_FIELDS), dict):
+        command = fields  # Bolt's copy of a command whose text says "payload" lost its fields
     services = services_of(context)
     text = str(command.get("text") or "")
     parsed = _parse(services, text)
