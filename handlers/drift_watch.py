@@ -28,7 +28,7 @@ from ml.platform import Environment
 
 log = logging.getLogger(__name__)
 
-__all__ = ["WINDOW", "DriftWatch", "card_key", "start_drift_watch"]
+__all__ = ["WINDOW", "DriftWatch", "start_drift_watch"]
 
 #: how much captured traffic each scheduled check reads (a day: enough rows for stable bins)
 WINDOW = timedelta(hours=24)
@@ -38,9 +38,6 @@ def _button(text: str, action_id: str, value: dict[str, Any], style: str | None 
     return ButtonElement(
         text=PlainTextObject(text=text), action_id=action_id, value=encode_value(value), style=style
     )
-
-
-card_key = drift_card_key
 
 
 class DriftWatch:
@@ -77,7 +74,7 @@ class DriftWatch:
         return found
 
     def _announce(self, found: EnvironmentDrift) -> None:
-        key = card_key(found.environment)
+        key = drift_card_key(found.environment)
         status = found.report.status
         if status == "ok" and self.notifier.ref(key) is None:
             return  # nothing drifted and no card to settle

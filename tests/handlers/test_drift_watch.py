@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from handlers.drift_watch import DriftWatch, card_key
+from handlers.drift_watch import DriftWatch
+from handlers.render.drift import drift_card_key
 from ml.local.endpoint_validation import LOCAL_CREDENTIALS
 from ml.validate.runtime import runtime_invoker
 from tests.handlers.commands.test_drift import _shifted
@@ -48,7 +49,7 @@ def test_drift_keeps_one_card_updated_in_place(harness: Harness) -> None:
     labels = [e["text"]["text"] for e in actions["elements"]]
     assert labels == ["Retrain with current data", "Acknowledge for 4h"]
     harness.idle()
-    assert harness.services.notifier.ref(card_key("production")) == (card.channel, card.ts)
+    assert harness.services.notifier.ref(drift_card_key("production")) == (card.channel, card.ts)
     _send(harness, _shifted(adult_test_rows(label=False)[3000:4000]))
     assert watch.check_now() == {"production": "drift"}
     # Slack's pacing may hold the update back a moment: wait for it, then look at the channel

@@ -12,9 +12,8 @@ from typing import Any
 
 import pytest
 
-from runtimes.cli import main
 from tests.conftest import wait_for_process
-from tests.runtimes.cli.conftest import run
+from tests.runtimes.cli.conftest import run, usage_error
 
 
 def test_release_through_the_cli(cli_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -74,10 +73,7 @@ def test_the_endpoint_outlives_the_command(cli_home: Path, capsys: pytest.Captur
 def test_usage_errors_exit_2(
     cli_home: Path, argv: list[str], expected: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with pytest.raises(SystemExit) as exc:
-        main(argv)
-    assert exc.value.code == 2
-    assert expected in capsys.readouterr().err
+    assert expected in usage_error(argv, capsys)
 
 
 def test_unknown_user_and_missing_actor(cli_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
