@@ -1,6 +1,7 @@
 """The scheduled drift check: production's captured traffic against its model's baseline, on a timer.
 
 On a warning or drift it keeps **one drift card** per environment in the channel, updated in place
+(its chart of baseline against current proportions uploaded into its thread: ``drift_chart``)
 while the drift lasts, with Roll back (the usual confirmation follows), Retrain and Acknowledge
 buttons; an acknowledged card is left alone until the mute ends; once the traffic is back within the
 thresholds the card says so. A check that cannot run (nothing served, no baseline,
@@ -20,6 +21,7 @@ from slack_sdk.models.blocks import ActionsBlock, ButtonElement, PlainTextObject
 from bot.core.service import RollbackPlan
 from bot.notify import Notifier
 from bot.services import Services
+from handlers.drift_chart import ChartUploads, FileUploader
 from handlers.ids import ACTION_DRIFT_ACKNOWLEDGE, ACTION_DRIFT_RETRAIN, ACTION_ROLLBACK
 from handlers.render.common import encode_value, section, to_dicts
 from handlers.render.drift import drift_card_key, render_drift
@@ -50,6 +52,7 @@ class DriftWatch:
         interval: timedelta,
         environments: Sequence[Environment] = ("production",),
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        files: FileUploader | None = None,
     ) -> None:
         self.services = services
         self.notifier = notifier
@@ -58,6 +61,11 @@ class DriftWatch:
         self.now = now
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # the chart goes up with Slack's own client; a client that cannot upload gets the card alone
+        uploader = files if files is not None else notifier.client
+        self.charts = (
+            ChartUploads(services.store, notifier, uploader) if isinstance(uploader, FileUploader) else None
+        )
 
     def check_now(self) -> dict[Environment, str]:
         """One round: the status each environment's check found ("unavailable" when it could not run)."""
@@ -87,6 +95,11 @@ class DriftWatch:
         else:
             blocks = [*blocks, self._buttons(found)]
         self.notifier.upsert(key, text, blocks)
+        if self.charts is not None:
+            if status == "ok":
+                self.charts.settle(found.environment)
+            else:
+                self.charts.post(found, key, self.now())
 
     def _buttons(self, found: EnvironmentDrift) -> dict[str, Any]:
         """Roll back (when there is a version to go back to), Retrain, Acknowledge; roles are checked

@@ -1,7 +1,8 @@
 """``mlops-bot demo``: a full release, scripted, through the terminal chat.
 
 Two training runs, four-eyes approval, staging validation, promotion, drifted
-production traffic found by ``/mlops drift``, and a production rollback, each step
+production traffic found by ``/mlops drift`` and by the scheduled check, whose drift card (with its
+chart) offers the production rollback that follows, each step
 typed as the person who would do it in Slack. It runs the same machinery as
 ``mlops-bot shell`` and checks the outcome on the platform itself: production must
 serve v1 at the end.
@@ -14,6 +15,7 @@ import shlex
 import sys
 import tempfile
 from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import IO
 
@@ -46,8 +48,9 @@ SCRIPT: tuple[str, ...] = (
     # here production answers a day of traffic from other people: see DRIFTED_TRAFFIC
     "# production's traffic has drifted: anyone can check it against v2's training data",
     "/mlops drift production 1h",
-    "# something is off in production: carol rolls back to v1",
-    "/mlops rollback production",
+    # here the scheduled drift check runs once: its card (and chart) come up; see DRIFT_CARD_BEFORE
+    "# the drift card offers a rollback: carol, on call, takes it",
+    ":click Roll back production to v1",
     ":click Confirm",
     "/mlops status",
     "/mlops audit 20",
@@ -57,6 +60,8 @@ SCRIPT: tuple[str, ...] = (
 #: twice the hours: ``age`` + 20, ``hours-per-week`` × 2, on held-out Adult rows).
 DRIFT_BEFORE = "# production's traffic has drifted: anyone can check it against v2's training data"
 DRIFTED_ROWS = 2000
+#: The line before which the scheduled drift check runs, as the timer of ``serve`` and ``shell`` would.
+DRIFT_CARD_BEFORE = "# the drift card offers a rollback: carol, on call, takes it"
 #: rows per InvokeEndpoint call
 BATCH = 100
 
@@ -92,6 +97,16 @@ def script(data: str | None = None) -> tuple[str, ...]:
         return SCRIPT
     quoted = shlex.quote(f"InputData={data}")
     return tuple(f"{line} {quoted}" if line.startswith("/mlops train") else line for line in SCRIPT)
+
+
+def _scheduled_check(shell: Shell) -> None:
+    """One round of the drift check the chat runs on its timer (``MLOPS_DRIFT_SCHEDULE``), now."""
+    from handlers.drift_watch import DriftWatch
+
+    assert shell.notifier is not None
+    watch = shell.drift_watch or DriftWatch(shell.services, shell.notifier, timedelta(hours=1))
+    watch.check_now()
+    shell.settle()
 
 
 def _drifted_traffic(platform: LocalPlatform) -> None:
@@ -157,11 +172,16 @@ def _run(settings: Settings, out: IO[str], err: IO[str], lines: tuple[str, ...])
         return 2
     with chat_logs(settings.mlops_home), shell:
         split = lines.index(DRIFT_BEFORE) if DRIFT_BEFORE in lines else len(lines)
+        card = lines.index(DRIFT_CARD_BEFORE) if DRIFT_CARD_BEFORE in lines else len(lines)
         code = shell.run_script(lines[:split])
         if code == 0 and split < len(lines):
             shell.say(f"(sending {DRIFTED_ROWS} drifted rows to production)", style="dim")
             _drifted_traffic(shell.services.platform)
-            code = shell.run_script(lines[split:])
+            code = shell.run_script(lines[split:card])
+        if code == 0 and card < len(lines):
+            shell.say("(the scheduled drift check runs)", style="dim")
+            _scheduled_check(shell)
+            code = shell.run_script(lines[card:])
         settled = shell.settle()
         shell.say("")
         shell.say("── transcript (final state of each message) ──", style="bold")

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from bot.users import LocalUser
 from ml.clock import SYSTEM_CLOCK, Clock
 from runtimes.slack_local.faults import Fault, FaultPlan, Hold
+from runtimes.slack_local.files import FILE_METHODS, FileApi
 from runtimes.slack_local.model import JSON, Call, SlackApiFault
 from runtimes.slack_local.reads import READ_METHODS, ReadApi
 from runtimes.slack_local.web_api import WRITE_METHODS
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
 
     from slack_sdk import WebClient
 
-_METHODS: dict[str, Callable[[LocalSlack, JSON], JSON]] = {**WRITE_METHODS, **READ_METHODS}
+_METHODS: dict[str, Callable[[LocalSlack, JSON], JSON]] = {**WRITE_METHODS, **READ_METHODS, **FILE_METHODS}
 
 #: Methods this server implements, for documentation and tests.
 SUPPORTED_METHODS: tuple[str, ...] = tuple(sorted(_METHODS))
@@ -40,7 +41,7 @@ class Reply:
     drop: bool = False
 
 
-class LocalSlack(ReadApi):
+class LocalSlack(ReadApi, FileApi):
     """A local Slack workspace and Web API on 127.0.0.1, for the local chat and every test.
 
     Thread-safe. In memory unless given a ``state_file`` (the terminal chat's, under its home).
@@ -60,6 +61,7 @@ class LocalSlack(ReadApi):
         strict_triggers: bool = False,
         clock: Clock = SYSTEM_CLOCK,
         state_file: Path | None = None,
+        files_dir: Path | None = None,
     ) -> None:
         # Workspace's parameters repeated, so that callers' arguments are type-checked
         super().__init__(
@@ -71,6 +73,7 @@ class LocalSlack(ReadApi):
             clock=clock,
             state_file=state_file,
         )
+        self._init_files(files_dir)
         self._host, self._port = host, port
         self._idle = threading.Condition(self._lock)
         self._calls: list[Call] = []

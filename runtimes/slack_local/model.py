@@ -78,6 +78,7 @@ class Message:
     history: tuple[Revision, ...] = ()
     metadata: JSON | None = None  # returned only to reads with ``include_all_metadata``
     number: int = 0
+    files: tuple[JSON, ...] = ()  # a file share's files (``files.completeUploadExternal``)
 
     @property
     def revision(self) -> int:
@@ -109,6 +110,9 @@ class Message:
             msg["thread_ts"] = self.thread_ts
         if self.history:
             msg["edited"] = {"user": self.user, "ts": self.ts}
+        if self.files:
+            msg["files"] = copy.deepcopy(list(self.files))
+            msg["upload"] = True
         return msg
 
 

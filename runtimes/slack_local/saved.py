@@ -79,6 +79,7 @@ def _doc(message: Message) -> str:
 def _message(doc: str) -> Message:
     data: dict[str, Any] = json.loads(doc)
     data["history"] = tuple(Revision(**r) for r in data.get("history", ()))
+    data["files"] = tuple(data.get("files", ()))
     return Message(**data)
 
 

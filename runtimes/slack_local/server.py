@@ -14,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
+from runtimes.slack_local.files import MAX_UPLOAD_BYTES
 from runtimes.slack_local.model import JSON
 
 if TYPE_CHECKING:
@@ -61,7 +62,16 @@ def _handler_for(slack: LocalSlack) -> type[BaseHTTPRequestHandler]:
 
         def _route(self) -> None:
             parts = urlsplit(self.path)
-            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            length = int(self.headers.get("Content-Length") or 0)
+            if parts.path.startswith("/upload/") and self.command == "POST":
+                if length > MAX_UPLOAD_BYTES:  # refused before reading, as an upload service does
+                    self.close_connection = True
+                    self._send_text(413, "too_large")
+                    return
+                status = slack.receive_upload(parts.path[len("/upload/") :], self.rfile.read(length))
+                self._send_text(status, "OK" if status == 200 else "upload_failed")
+                return
+            raw = self.rfile.read(length)
             if parts.path.startswith("/api/"):
                 method = parts.path[len("/api/") :]
                 args: JSON = dict(parse_qsl(parts.query))

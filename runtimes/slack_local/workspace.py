@@ -301,10 +301,12 @@ class Workspace:
         ephemeral_to: str | None = None,
         via: Via = "api",
         metadata: JSON | None = None,
+        files: tuple[JSON, ...] = (),
     ) -> Message:
         with self._lock:
             msg = Message(
                 metadata=metadata,
+                files=files,
                 seq=self._seq + 1,
                 channel=channel,
                 ts="",

@@ -39,6 +39,8 @@ ROLE_LOAD_SECONDS = 30.0
 QUIET_SECONDS = 0.3
 #: The chat's workspace (channels, messages, ``#N``) under MLOPS_HOME, so that a restart carries on.
 WORKSPACE_FILE = "chat.db"
+#: where files the bot uploads (the drift card's chart) are kept, as PNGs one can open
+FILES_DIR = "files"
 
 
 class Session:
@@ -85,6 +87,7 @@ class Session:
             channels=(channel,),
             strict_triggers=True,
             state_file=settings.mlops_home / WORKSPACE_FILE,
+            files_dir=settings.mlops_home / FILES_DIR,
         )
         self.channel = self.slack.channel_id(channel)
         self.printer = TranscriptPrinter(

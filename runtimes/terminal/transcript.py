@@ -153,7 +153,19 @@ class TranscriptPrinter:
         return self.message_renderable(msg, number)
 
     def _body(self, msg: Message) -> RenderableType:
-        return Padding(self.renderer.render(msg.blocks, msg.text), (0, 0, 0, BODY_INDENT), expand=False)
+        shown = self.renderer.render(msg.blocks, msg.text)
+        if msg.files:  # a file share: its comment (if any), then one entry per file
+            parts = [shown] if msg.text or msg.blocks else []
+            shown = Group(*parts, *(line for doc in msg.files for line in self._file_lines(doc)))
+        return Padding(shown, (0, 0, 0, BODY_INDENT), expand=False)
+
+    def _file_lines(self, doc: JSON) -> list[Text]:
+        """A shared file: its title and size, then where this workspace keeps it (folded, never cut)."""
+        size = f" · {int(doc.get('size', 0)) / 1024:.0f} KB"
+        path = self.slack.file_path(doc)
+        where = f"  {path}" if path is not None else "  (kept in memory)"
+        title = Text.assemble("📎 ", (str(doc.get("title") or doc.get("name", "")), "bold"), size)
+        return [title, Text(where, overflow="fold")]
 
     def _indented(self, msg: Message, shown: RenderableType) -> RenderableType:
         return Padding(shown, (0, 0, 0, REPLY_INDENT), expand=False) if _is_reply(msg) else shown

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 
+from PIL import Image
+
+from handlers.drift_chart import NS_DRIFT_CHART
 from handlers.drift_watch import DriftWatch
 from handlers.render.drift import drift_card_key
 from ml.local.endpoint_validation import LOCAL_CREDENTIALS
 from ml.validate.runtime import runtime_invoker
+from runtimes.slack_local import Message
 from tests.handlers.commands.test_drift import _shifted
 from tests.handlers.conftest import Harness
 from tests.runtimes.cli.test_drift import adult_test_rows
@@ -105,3 +110,39 @@ def test_a_stale_acknowledge_or_a_trainer_less_retrain_changes_nothing(harness: 
     harness.click("drift_retrain", '{"env":"production"}', "UCAROL")  # carol is no trainer
     assert "You need the *trainer* role" in harness.wait_responses(2)[-1]["text"]
     assert harness.state() == before and harness.services.release.drift_muted("production") is None
+
+
+def _charts(h: Harness) -> list[Message]:
+    return [m for m in h.slack.messages() if m.files]
+
+
+def test_the_card_gets_one_chart_in_its_thread_per_drift_and_a_failed_upload_is_tried_again(
+    harness: Harness,
+) -> None:
+    watch = _watch(harness)
+    assert watch.charts is not None  # the bot's client uploads files
+    _send(harness, _shifted(adult_test_rows(label=False)[:2000]))
+    harness.slack.fail_next("files.getUploadURLExternal", status=200, error="file_uploads_disabled")
+    assert watch.check_now() == {"production": "drift"}
+    harness.idle()
+    card = next(m for m in harness.slack.top_level() if m.text.startswith("Drift in production"))
+    assert _charts(harness) == []  # refused: nothing recorded, so the next check tries again
+    assert harness.services.store.get(NS_DRIFT_CHART, "production") is None
+
+    assert watch.check_now() == {"production": "drift"}
+    harness.idle()
+    (chart,) = _charts(harness)
+    assert chart.thread_ts == card.ts  # in the card's thread
+    (doc,) = chart.files
+    assert doc["name"].startswith("drift-production-v1-") and doc["name"].endswith(".png")
+    assert "age: PSI" in doc["alt_txt"] and "hours-per-week: PSI" in doc["alt_txt"]
+    image = Image.open(io.BytesIO(harness.slack.file_bytes(doc["id"]) or b""))
+    assert image.format == "PNG"
+    recorded = harness.services.store.get(NS_DRIFT_CHART, "production")
+    assert recorded is not None and recorded["file"] == doc["id"]
+
+    # the same drift found again: the card is updated, no second chart
+    assert watch.check_now() == {"production": "drift"}
+    harness.idle()
+    assert len(_charts(harness)) == 1
+    assert len(harness.slack.ok_calls("files.completeUploadExternal")) == 1

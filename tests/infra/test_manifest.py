@@ -39,6 +39,7 @@ METHOD_SCOPES: dict[str, frozenset[str]] = {
     "conversations_history": frozenset({"channels:history", "groups:history"}),
     "conversations_replies": frozenset({"channels:history", "groups:history"}),
     "reactions_add": frozenset({"reactions:write"}),
+    "files_upload_v2": frozenset({"files:write"}),
 }
 #: Scopes granted beyond what calls need, and why.
 EXTRA_SCOPES = {
@@ -64,7 +65,7 @@ def web_api_calls() -> dict[str, set[str]]:
     calls: dict[str, set[str]] = {}
     for path in SOURCES:
         text = path.read_text(encoding="utf-8")
-        for method in re.findall(r"\.([A-Za-z]+(?:_[A-Za-z]+)+)\(", text):
+        for method in re.findall(r"\.([A-Za-z]+(?:_[A-Za-z0-9]+)+)\(", text):
             if method in WEB_API_METHODS:
                 calls.setdefault(method, set()).add(str(path.relative_to(ROOT)))
         for dotted in re.findall(r"api_call\(\s*[\"']([a-zA-Z.]+)[\"']", text):

@@ -18,12 +18,21 @@ def test_demo_runs_a_full_release_and_rolls_back(empty_home: Path, tmp_path: Pat
     assert "alice> /mlops train InputData=adult-sample.data" in out
     # production's drifted traffic (age + 20, hours doubled) is found, led by the shifted features
     drift = out[
-        out.index("carol> /mlops drift production 1h") : out.index("carol> /mlops rollback production")
+        out.index("carol> /mlops drift production 1h") : out.index("(the scheduled drift check runs)")
     ]
     assert "🚨 drift — 2,000 rows from traffic captured in the last 1h" in drift
     ranked = [line.split("`")[3] for line in drift.splitlines() if line.count("`") >= 4]
     assert set(ranked[:2]) == {"age", "hours-per-week"}, drift
-    assert "carol> /mlops rollback production" in out
+    # the scheduled check posts the drift card, its chart goes into the card's thread as a PNG under
+    # the home, and the rollback is taken from the card
+    card = out[out.index("(the scheduled drift check runs)") : out.index("carol> :click Roll back")]
+    assert "Drift · production v2" in card and "[1 Roll back production to v1…]" in card
+    chart = card[card.index("📎 Drift · production v2") :].split("\n")
+    folded = chart[1 : next(i for i, line in enumerate(chart) if line.startswith("carol>"))]  # the path
+    path = Path("".join(line.strip() for line in folded))
+    assert path.parent == empty_home / "files" and path.suffix == ".png", chart
+    assert path.read_bytes().startswith(b"\x89PNG")
+    assert "clicked [Roll back production to v1…]" in out
     assert "Rolled back production to v1 (was v2)." in out
     assert "── transcript (final state of each message) ──" in out
     assert "demo passed: production serves v1 after the rollback" in out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 from runtimes.slack_local import LocalSlack
 from runtimes.terminal import TranscriptPrinter, make_console
@@ -107,3 +108,25 @@ def test_a_larger_change_lists_its_lines_and_a_rewrite_shows_whole() -> None:
     assert "~ updated #1 (Model v2)" in lines  # most lines changed: the whole message again
     assert lines[-2].strip() == "│ something else entirely │"
     printer.slack.close()
+
+
+def test_a_shared_file_shows_its_title_size_and_where_it_is_kept(tmp_path: Path) -> None:
+    out = io.StringIO()
+    with LocalSlack(files_dir=tmp_path / "files") as slack:
+        printer = TranscriptPrinter(slack, make_console(out, color=False, width=100), viewer=lambda: "UBOB")
+        slack.subscribe(printer)
+        client = slack.web_client()
+        posted = client.chat_postMessage(channel="#mlops", text="Drift in production v1: drift")
+        answer = client.files_upload_v2(
+            channel=posted["channel"],
+            thread_ts=posted["ts"],
+            file=b"\x89PNG" + b"0" * 3000,
+            filename="drift-production-v1.png",
+            title="Drift · production v1",
+        )
+    path = tmp_path / "files" / f"{answer['file']['id']}-drift-production-v1.png"
+    lines = out.getvalue().splitlines()
+    assert "    ↳ #2 mlops-bot #mlops · reply to #1" in lines
+    at = lines.index("      📎 Drift · production v1 · 3 KB")
+    assert "".join(line.strip() for line in lines[at + 1 :]) == str(path)  # whole, however long
+    assert path.read_bytes().startswith(b"\x89PNG")
