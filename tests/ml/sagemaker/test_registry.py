@@ -1,14 +1,17 @@
-"""``Registry.baseline``: a version's drift baseline read from its pipeline run's step outputs (moto)."""
+"""``Registry.baseline``: a version's drift baseline read from its pipeline run's step outputs (moto),
+and what the drift check says of a version whose run wrote none."""
 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from ml.datasets import ADULT_COLUMNS
+from ml.drift.environment import DriftUnavailable, check_environment
 from ml.pipeline import layout
 from ml.platform import NotFound
 from ml.sagemaker import SageMakerPlatform
@@ -84,3 +87,16 @@ def test_baseline_reads_what_preprocess_writes_alone_in_its_processing_job(
     assert baseline == {**json.loads(written), "score": SCORES}
     assert baseline["features"]["age"]["kind"] == "numeric"
     assert list(baseline["features"]) == list(ADULT_COLUMNS[:-1])  # every raw feature, no label
+
+
+def test_the_check_of_a_version_without_baseline_says_to_re_upload_the_code(
+    platform: SageMakerPlatform, sm: Any, s3: Any
+) -> None:
+    register_run(sm, s3, "run0004", drift=None)
+    platform.deploy("staging", 2, "U0ALICE")
+    with pytest.raises(DriftUnavailable) as refused:
+        check_environment(platform, "staging", timedelta(hours=1), datetime.now(UTC))
+    message = str(refused.value)
+    assert message.startswith("v2 has no drift baseline: its pipeline run could not write one")
+    assert "re-upload the pipeline code with `python -m ml pipeline upload-code`" in message
+    assert message.endswith("then retrain") and "trained before drift baselines existed" not in message
