@@ -234,7 +234,8 @@ class MLPlatform(Protocol):
 
     def baseline(self, version: int) -> dict[str, Any] | None:
         """The version's drift baseline (``ml.drift.baseline`` layout, score part joined), or None when
-        it was trained before drift baselines existed. Raises NotFound for an unknown version."""
+        its training wrote none (trained before drift baselines existed or, on SageMaker, by a pipeline
+        whose code predates them). Raises NotFound for an unknown version."""
         ...
 
     # -- endpoints --------------------------------------------------------

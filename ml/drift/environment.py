@@ -22,6 +22,16 @@ __all__ = ["DriftUnavailable", "EnvironmentDrift", "check_environment", "describ
 _UNITS = {"m": "minutes", "h": "hours", "d": "days"}
 #: the longest window a check reads (captures are kept for a bounded size anyway)
 MAX_SINCE = timedelta(days=90)
+#: why a version has no baseline and what to do, by ``MLPlatform.name``; on SageMaker the run's
+#: preprocess step could not import ml.drift: its code prefix or pipeline definition predates ``deps/``
+NO_BASELINE_ADVICE = {
+    "sagemaker": (
+        "its pipeline run could not write one (the pipeline code in S3 predates drift baselines); "
+        "re-upload the pipeline code with `python -m ml pipeline upload-code`, update the pipeline with "
+        "`python -m ml pipeline upsert`, then retrain"
+    ),
+}
+OLD_VERSION_ADVICE = "it was trained before drift baselines existed; retrain"
 
 
 class DriftUnavailable(Exception):
@@ -85,9 +95,8 @@ def check_environment(
         raise DriftUnavailable(f"{environment} serves nothing: deploy a version before checking it for drift")
     baseline = platform.baseline(version)
     if baseline is None:
-        raise DriftUnavailable(
-            f"v{version} has no drift baseline: it was trained before drift baselines existed; retrain"
-        )
+        advice = NO_BASELINE_ADVICE.get(platform.name, OLD_VERSION_ADVICE)
+        raise DriftUnavailable(f"v{version} has no drift baseline: {advice}")
     if data is not None:
         report = check(baseline, read_rows(data, baseline))
         return EnvironmentDrift(environment, version, report, {"data": str(data)})

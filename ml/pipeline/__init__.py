@@ -15,9 +15,11 @@ Hyperparameter parameters carry exactly the training script's argument names, so
 anywhere: SageMaker passes each hyperparameter to the script as ``--<name> <value>``.
 
 The step scripts are not uploaded here: the definition only points at ``code_s3_prefix``, which
-must hold (see ``code_files()``) ``preprocess.py``, ``evaluate.py`` and ``sourcedir.tar.gz`` (with
-``train.py`` at its root and ``ml/parameters.py`` beside it, which it imports).
-``python -m ml pipeline upload-code`` puts them there.
+must hold (see ``code_files()``) ``preprocess.py``, ``evaluate.py``, ``sourcedir.tar.gz`` (with
+``train.py`` at its root and ``ml/parameters.py`` beside it, which it imports), the model's
+``serving-sourcedir.tar.gz`` and ``deps/ml/...``: the ``ml.drift`` modules preprocess.py imports to
+write the drift baseline (``PREPROCESS_DEPENDENCIES``), mounted at ``/opt/ml/processing/deps`` and
+named by ``--deps``. ``python -m ml pipeline upload-code`` puts them there.
 
 Training runs ``train.py`` in SageMaker's XGBoost framework container in script mode, driven by the
 container's own ``sagemaker_program`` / ``sagemaker_submit_directory`` hyperparameters rather than by
@@ -49,11 +51,13 @@ from ml.pipeline.definition import (
 from ml.pipeline.layout import (
     ACCURACY_JSON_PATH,
     APPROVAL_STATUSES,
+    DEPS_LOCAL_PATH,
     EVALUATE_SCRIPT,
     EVALUATION_FILE,
     EVALUATION_OUTPUT,
     EVALUATION_PROPERTY_FILE,
     INFERENCE_INSTANCE_TYPES,
+    PREPROCESS_DEPENDENCIES,
     PREPROCESS_OUTPUTS,
     PREPROCESS_SCRIPT,
     SKLEARN_VERSION,
@@ -69,6 +73,7 @@ from ml.pipeline.layout import (
     TRANSFORM_INSTANCE_TYPES,
     XGBOOST_VERSION,
     code_files,
+    deps_prefix,
 )
 from ml.pipeline.parameters import (
     HYPERPARAMETERS,
@@ -79,6 +84,7 @@ from ml.pipeline.parameters import (
 __all__ = [
     "ACCURACY_JSON_PATH",
     "APPROVAL_STATUSES",
+    "DEPS_LOCAL_PATH",
     "EVALUATE_SCRIPT",
     "EVALUATION_FILE",
     "EVALUATION_OUTPUT",
@@ -86,6 +92,7 @@ __all__ = [
     "HYPERPARAMETERS",
     "INFERENCE_INSTANCE_TYPES",
     "PARAMETER_DEFAULTS",
+    "PREPROCESS_DEPENDENCIES",
     "PREPROCESS_OUTPUTS",
     "PREPROCESS_SCRIPT",
     "SKLEARN_VERSION",
@@ -107,4 +114,5 @@ __all__ = [
     "check_code_prefix",
     "code_files",
     "definition",
+    "deps_prefix",
 ]

@@ -100,9 +100,13 @@ def build_graph(cfg: BuildConfig, session: Any) -> Any:
         name=layout.STEP_PREPROCESS,
         step_args=preprocessor.run(
             code=code[layout.PREPROCESS_SCRIPT],
-            inputs=[s3_input("input", input_data, "/opt/ml/processing/input")],
+            inputs=[
+                s3_input("input", input_data, "/opt/ml/processing/input"),
+                # The ml.drift modules the drift baseline needs: the script runs alone in the container.
+                s3_input(layout.DEPS_INPUT, layout.deps_prefix(cfg.code_prefix), layout.DEPS_LOCAL_PATH),
+            ],
             outputs=[s3_output(layout.STEP_PREPROCESS, name) for name in layout.PREPROCESS_OUTPUTS],
-            arguments=["--target", parameters["TargetColumn"]],
+            arguments=["--target", parameters["TargetColumn"], "--deps", layout.DEPS_LOCAL_PATH],
         ),
         retry_policies=retry,
     )

@@ -23,6 +23,15 @@ EVALUATE_SCRIPT: Final = "evaluate.py"
 TRAIN_SCRIPT: Final = "train.py"
 TRAIN_SOURCE_ARCHIVE: Final = "sourcedir.tar.gz"
 
+#: The package modules preprocess.py imports to write the drift baseline (``ml.drift.baseline`` and
+#: the packages around it; it imports nothing else from ``ml``), by path from the package's parent.
+#: Uploaded under ``<code prefix>/deps/`` and mounted at ``DEPS_LOCAL_PATH``, which preprocess.py
+#: puts first on ``sys.path`` (``--deps``).
+PREPROCESS_DEPENDENCIES: Final = ("ml/__init__.py", "ml/drift/__init__.py", "ml/drift/baseline.py")
+DEPS_FOLDER: Final = "deps"
+DEPS_INPUT: Final = "deps"
+DEPS_LOCAL_PATH: Final = "/opt/ml/processing/deps"
+
 PREPROCESS_OUTPUTS: Final = ("train", "validation", "test", "baseline", "features")
 TRAINING_CHANNELS: Final = ("train", "validation", "features")
 EVALUATION_OUTPUT: Final = "evaluation"
@@ -36,11 +45,20 @@ APPROVAL_STATUSES: Final = spec.APPROVAL_STATUSES
 
 
 def code_files(code_s3_prefix: str) -> dict[str, str]:
-    """The S3 URIs the definition expects the step code (and the model's serving code) at, by file name."""
+    """The S3 URIs the definition expects the step code (and the model's serving code) at, by file name
+    (the preprocess step's dependencies by their path below the code prefix: ``deps/ml/...``)."""
     prefix = code_s3_prefix.rstrip("/")
-    return {
-        PREPROCESS_SCRIPT: f"{prefix}/{PREPROCESS_SCRIPT}",
-        EVALUATE_SCRIPT: f"{prefix}/{EVALUATE_SCRIPT}",
-        TRAIN_SOURCE_ARCHIVE: f"{prefix}/{TRAIN_SOURCE_ARCHIVE}",
-        serving_code.SOURCE_ARCHIVE: f"{prefix}/{serving_code.SOURCE_ARCHIVE}",
-    }
+    names = (
+        PREPROCESS_SCRIPT,
+        EVALUATE_SCRIPT,
+        TRAIN_SOURCE_ARCHIVE,
+        serving_code.SOURCE_ARCHIVE,
+        *(f"{DEPS_FOLDER}/{path}" for path in PREPROCESS_DEPENDENCIES),
+    )
+    return {name: f"{prefix}/{name}" for name in names}
+
+
+def deps_prefix(code_s3_prefix: str) -> str:
+    """The S3 prefix of the preprocess step's dependencies; the trailing slash keeps a sibling such as
+    ``deps-old/`` out of the processing input."""
+    return f"{code_s3_prefix.rstrip('/')}/{DEPS_FOLDER}/"

@@ -5,8 +5,8 @@ Subcommands::
     definition   print the pipeline definition JSON (offline; needs the ``pipeline`` extra)
     upsert       create or update the pipeline in SageMaker (builds the definition unless
                  --definition-file is given)
-    upload-code  upload the step scripts and the model's serving code to the code prefix the definition
-                 points at
+    upload-code  upload the step scripts, the ml modules the preprocess step imports (deps/) and the
+                 model's serving code to the code prefix the definition points at
     start        start an execution; prints its ARN
     wait         poll an execution until it ends; exit 0 if it succeeded, 1 if not
     results      the execution's "pipeline result" report (JSON, shape in ``ml.sagemaker.results``)

@@ -1,4 +1,5 @@
-"""``upload-code``: the step scripts and the model's serving code, packed reproducibly and put in S3."""
+"""``upload-code``: the step scripts, the preprocess step's ``ml`` modules and the model's serving code,
+packed reproducibly and put in S3."""
 
 from __future__ import annotations
 
@@ -10,11 +11,14 @@ from pathlib import Path
 
 import boto3
 
+import ml
 from ml import serving_code
 from ml.clock import Clock
 from ml.pipeline.arguments import PipelineConfigError, check_code_prefix
 from ml.pipeline.layout import (
+    DEPS_FOLDER,
     EVALUATE_SCRIPT,
+    PREPROCESS_DEPENDENCIES,
     PREPROCESS_SCRIPT,
     TRAIN_SCRIPT,
     TRAIN_SOURCE_ARCHIVE,
@@ -22,6 +26,14 @@ from ml.pipeline.layout import (
 )
 from ml.pipeline_cli.console import EXIT_OK, CliError, aws, connect, emit, progress
 from ml.sagemaker.storage import put_object
+
+#: The folder holding the ``ml`` package: the paths of ``PREPROCESS_DEPENDENCIES`` start here.
+PACKAGE_ROOT = Path(ml.__file__).resolve().parent.parent
+
+
+def preprocess_dependencies() -> dict[str, bytes]:
+    """The preprocess step's ``ml`` modules, by their path below the code prefix (``deps/ml/...``)."""
+    return {f"{DEPS_FOLDER}/{path}": (PACKAGE_ROOT / path).read_bytes() for path in PREPROCESS_DEPENDENCIES}
 
 
 def source_archive_members(train_script: Path) -> dict[str, bytes]:
@@ -73,6 +85,8 @@ def upload_code_command(args: argparse.Namespace, session: boto3.Session | None,
         TRAIN_SOURCE_ARCHIVE: source_archive(sources[TRAIN_SCRIPT]),
         # The model's inference script: registered models run it (SAGEMAKER_SUBMIT_DIRECTORY).
         serving_code.SOURCE_ARCHIVE: serving_code.archive(),
+        # What preprocess.py imports (--deps) to write the drift baseline.
+        **preprocess_dependencies(),
     }
     s3 = connect(args.region, session).s3
     for name, payload in payloads.items():

@@ -177,7 +177,7 @@ class Registry(AwsPart):
         ``s3://<bucket>/<pipeline>/<execution>/EvaluateModel/evaluation/evaluation.json``; the same run's
         preprocess step wrote ``.../PreprocessData/baseline/drift.json`` (``ml.pipeline.graph`` puts each
         step output at ``<execution>/<step>/<output>``). A run whose preprocess step could not import
-        ``ml.drift`` wrote none: then None.
+        ``ml.drift`` (code uploaded before ``upload-code`` shipped it under ``deps/``) wrote none: None.
         """
         check_version(version)
         with aws_errors(f"model version {version} in group '{self.group}'"):

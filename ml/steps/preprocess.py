@@ -15,8 +15,8 @@ recorded in features.json so serving does the same; rows without a label are dro
 from the training split only, at most ``MAX_CATEGORIES`` per column; any other value encodes as all zeros.
 
 Error messages name the rule a file breaks, never what it holds (no values, column names or listings):
-they are shown to whoever started the run, and the file need not be theirs. Runs in SageMaker Processing
-(``python3 preprocess.py``, paths under ``/opt/ml/processing``) and locally (``run``); Python 3.8 compatible.
+they are shown to whoever started the run, and the file need not be theirs. Python 3.8 compatible. Runs
+locally (``run``) and in SageMaker Processing (paths under ``/opt/ml/processing``; ml.drift from ``--deps``).
 """
 
 from __future__ import annotations
@@ -56,6 +56,7 @@ FEATURES_FORMAT_VERSION = 1
 
 _DEFAULT_INPUT = "/opt/ml/processing/input"
 _DEFAULT_OUTPUT = "/opt/ml/processing"
+NO_BASELINE = "preprocess: no drift baseline (ml.drift is not importable: upload-code ships it for --deps)"
 
 
 def run(
@@ -102,12 +103,12 @@ def run(
     digest = hashlib.sha256(raw_bytes).hexdigest()
     statistics = baseline_statistics(train_raw, spec, labels[train_idx], digest)
     _write_json(out / "baseline" / "statistics.json", statistics)
-    try:  # ml.drift comes with the package, not with this file alone in a processing container
+    try:  # ml.drift comes with the package, or from --deps in a processing container
         from ml.drift.baseline import build_baseline
 
         _write_json(out / "baseline" / "drift.json", build_baseline(train_raw, None, spec))
     except ImportError:  # Registry.baseline then answers None for the version
-        print("preprocess: no drift baseline (ml.drift is not importable here)", file=sys.stderr)
+        print(NO_BASELINE, file=sys.stderr)
     _write_json(out / "features" / "features.json", spec)
     return {
         "input": str(path),
@@ -243,10 +244,6 @@ def _split(labels: np.ndarray, seed: int, positive: str, negative: str) -> tuple
     return np.sort(train_idx), np.sort(validation_idx), np.sort(test_idx)
 
 
-def _is_missing(values: pd.Series) -> pd.Series:
-    return values.isin(MISSING_VALUES)
-
-
 def _ranked(values: pd.Series) -> list[tuple[str, int]]:
     """Distinct values, most frequent first (ties by name), so kept categories do not depend on row order."""
     return sorted(
@@ -257,7 +254,7 @@ def _ranked(values: pd.Series) -> list[tuple[str, int]]:
 def _numeric_columns(frame: pd.DataFrame) -> list[str]:
     numeric = []
     for column in frame.columns:
-        present = frame[column][~_is_missing(frame[column])]
+        present = frame[column][~frame[column].isin(MISSING_VALUES)]
         if present.empty:
             continue
         parsed = pd.to_numeric(present, errors="coerce")
@@ -278,12 +275,12 @@ def build_feature_spec(
     for column in raw_columns:
         values = train_raw[column]
         if column in numeric:
-            parsed = pd.to_numeric(values.where(~_is_missing(values)), errors="coerce")
+            parsed = pd.to_numeric(values.where(~values.isin(MISSING_VALUES)), errors="coerce")
             median = parsed.median()
             numeric_fill[column] = float(median) if pd.notna(median) else 0.0
             feature_names.append(column)
         else:
-            filled = values.where(~_is_missing(values), MISSING_CATEGORY)
+            filled = values.where(~values.isin(MISSING_VALUES), MISSING_CATEGORY)
             kept = sorted(name for name, _ in _ranked(filled)[:MAX_CATEGORIES])
             categories[column] = kept
             feature_names.extend(f"{column}={category}" for category in kept)
@@ -331,7 +328,7 @@ def baseline_statistics(
     features: dict[str, Any] = {}
     for column in spec["raw_columns"]:
         values = train_raw[column]
-        missing = _is_missing(values)
+        missing = values.isin(MISSING_VALUES)
         present = values[~missing]
         entry: dict[str, Any] = {"count": len(present), "missing": int(missing.sum())}
         if column in spec["numeric_fill"]:
@@ -386,7 +383,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--target", default=ADULT_TARGET)
     parser.add_argument("--positive-label", default=None)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--deps", default=None, help="folder holding the ml package (for the drift baseline)")
     args = parser.parse_args(argv)
+    if args.deps:  # first, so that the shipped modules are the ones imported
+        sys.path.insert(0, args.deps)
     try:
         summary = run(Path(args.input), Path(args.output_dir), args.target, args.positive_label, args.seed)
     except ValueError as exc:

@@ -270,7 +270,12 @@ def test_processing_steps(doc: dict[str, Any]) -> None:
     assert pre["AppSpecification"] == {
         "ImageUri": f"{EU_WEST_1_ECR}/sagemaker-scikit-learn:1.9-0-cpu-py3",
         "ContainerEntrypoint": ["python3", "/opt/ml/processing/input/code/preprocess.py"],
-        "ContainerArguments": ["--target", {"Get": "Parameters.TargetColumn"}],
+        "ContainerArguments": [
+            "--target",
+            {"Get": "Parameters.TargetColumn"},
+            "--deps",
+            "/opt/ml/processing/deps",
+        ],
     }
     inputs = {i["InputName"]: i["S3Input"] for i in pre["ProcessingInputs"]}
     assert inputs["input"]["S3Uri"] == {"Get": "Parameters.InputData"}
@@ -328,6 +333,9 @@ def test_code_files_layout() -> None:
         "evaluate.py": "s3://b/p/evaluate.py",
         "sourcedir.tar.gz": "s3://b/p/sourcedir.tar.gz",
         "serving-sourcedir.tar.gz": "s3://b/p/serving-sourcedir.tar.gz",
+        "deps/ml/__init__.py": "s3://b/p/deps/ml/__init__.py",
+        "deps/ml/drift/__init__.py": "s3://b/p/deps/ml/drift/__init__.py",
+        "deps/ml/drift/baseline.py": "s3://b/p/deps/ml/drift/baseline.py",
     }
 
 

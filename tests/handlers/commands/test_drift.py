@@ -83,3 +83,21 @@ def test_acknowledge_takes_a_duration_up_to_a_week(harness: Harness) -> None:
     assert "Drift alerts for production muted until" in harness.wait_responses(2)[-1]["text"]
     mute = harness.services.release.drift_muted("production")
     assert mute is not None and mute.actor_name == "carol"
+
+
+def test_a_version_without_baseline_on_sagemaker_is_told_to_re_upload_the_pipeline_code(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What SageMaker answers for a run whose preprocess step could not import ml.drift (the registry's
+    own None is tested on moto in tests/ml/sagemaker/test_registry.py); the local platform stands in."""
+    platform = harness.services.platform
+    monkeypatch.setattr(platform, "name", "sagemaker")
+    monkeypatch.setattr(type(platform), "baseline", lambda self, version: None)
+    before = harness.state()
+    harness.command("drift production", "UERIN")
+    answer = harness.wait_responses(1)[-1]
+    assert answer["response_type"] == "ephemeral"
+    assert answer["text"].startswith(":information_source: v1 has no drift baseline: its pipeline run")
+    assert "re-upload the pipeline code with `python -m ml pipeline upload-code`" in answer["text"]
+    assert "`python -m ml pipeline upsert`, then retrain" in answer["text"]
+    assert harness.state() == before

@@ -1,32 +1,39 @@
-"""``Registry.baseline``: a version's drift baseline read from its pipeline run's step outputs (moto)."""
+"""``Registry.baseline``: a version's drift baseline read from its pipeline run's step outputs (moto),
+and what the drift check says of a version whose run wrote none."""
 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from ml.datasets import ADULT_COLUMNS
+from ml.drift.environment import DriftUnavailable, check_environment
 from ml.pipeline import layout
 from ml.platform import NotFound
 from ml.sagemaker import SageMakerPlatform
 from ml.sagemaker.registry import BASELINE_SUFFIX, EVALUATION_SUFFIX
 from tests.ml.sagemaker.conftest import GROUP
 from tests.ml.sagemaker.moto_sagemaker import XGBOOST_IMAGE, register_model_package
+from tests.ml.steps.container import deps_folder, run_alone
 
 BUCKET = "mlops-artifacts"
 DRIFT = {"format_version": 1, "rows": 10, "missing_values": ["?"], "features": {}, "score": None}
 SCORES = {"edges": [0.5], "proportions": [0.7, 0.3], "rows": 10}
 
 
-def register_run(sm: Any, s3: Any, run: str, *, with_drift: bool) -> None:
-    """A version as the pipeline registers it: evaluation.json at the run's EvaluateModel output."""
+def register_run(sm: Any, s3: Any, run: str, *, drift: bytes | None) -> None:
+    """A version as the pipeline registers it: evaluation.json at the run's EvaluateModel output and,
+    when the preprocess step wrote one, ``drift`` at its baseline output."""
     register_model_package(sm, s3, GROUP)  # creates the group and the bucket (version 1, old layout)
     prefix = f"mlops-xgboost-pipeline/{run}"
     evaluation = {"classification_metrics": {"accuracy": {"value": 0.86}}, "score_baseline": SCORES}
     s3.put_object(Bucket=BUCKET, Key=prefix + EVALUATION_SUFFIX, Body=json.dumps(evaluation).encode())
-    if with_drift:
-        s3.put_object(Bucket=BUCKET, Key=prefix + BASELINE_SUFFIX, Body=json.dumps(DRIFT).encode())
+    if drift is not None:
+        s3.put_object(Bucket=BUCKET, Key=prefix + BASELINE_SUFFIX, Body=drift)
     sm.create_model_package(
         ModelPackageGroupName=GROUP,
         ModelApprovalStatus="Approved",
@@ -55,15 +62,41 @@ def test_the_suffixes_follow_the_pipeline_layout() -> None:
 def test_baseline_joins_the_preprocess_bins_and_the_evaluation_scores(
     platform: SageMakerPlatform, sm: Any, s3: Any
 ) -> None:
-    register_run(sm, s3, "run0001", with_drift=True)
+    register_run(sm, s3, "run0001", drift=json.dumps(DRIFT).encode())
     assert platform.baseline(2) == {**DRIFT, "score": SCORES}
 
 
 def test_no_baseline_for_runs_that_wrote_none_or_other_layouts(
     platform: SageMakerPlatform, sm: Any, s3: Any
 ) -> None:
-    register_run(sm, s3, "run0002", with_drift=False)
+    register_run(sm, s3, "run0002", drift=None)
     assert platform.baseline(2) is None  # the preprocess step could not import ml.drift
     assert platform.baseline(1) is None  # evaluation.json outside a pipeline run's layout
     with pytest.raises(NotFound):
         platform.baseline(9)
+
+
+def test_baseline_reads_what_preprocess_writes_alone_in_its_processing_job(
+    platform: SageMakerPlatform, sm: Any, s3: Any, small_data: Path, tmp_path: Path
+) -> None:
+    job = run_alone(tmp_path / "job", small_data, "--deps", str(deps_folder(tmp_path / "deps")))
+    assert job.returncode == 0, job.stderr
+    written = (tmp_path / "job" / "out" / "baseline" / "drift.json").read_bytes()
+    register_run(sm, s3, "run0003", drift=written)
+    baseline = platform.baseline(2)
+    assert baseline == {**json.loads(written), "score": SCORES}
+    assert baseline["features"]["age"]["kind"] == "numeric"
+    assert list(baseline["features"]) == list(ADULT_COLUMNS[:-1])  # every raw feature, no label
+
+
+def test_the_check_of_a_version_without_baseline_says_to_re_upload_the_code(
+    platform: SageMakerPlatform, sm: Any, s3: Any
+) -> None:
+    register_run(sm, s3, "run0004", drift=None)
+    platform.deploy("staging", 2, "U0ALICE")
+    with pytest.raises(DriftUnavailable) as refused:
+        check_environment(platform, "staging", timedelta(hours=1), datetime.now(UTC))
+    message = str(refused.value)
+    assert message.startswith("v2 has no drift baseline: its pipeline run could not write one")
+    assert "re-upload the pipeline code with `python -m ml pipeline upload-code`" in message
+    assert message.endswith("then retrain") and "trained before drift baselines existed" not in message
