@@ -50,12 +50,15 @@ class DriftWatch:
         interval: timedelta,
         environments: Sequence[Environment] = ("production",),
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        publish: Callable[[EnvironmentDrift], None] | None = None,
     ) -> None:
+        """``publish`` receives each check that ran (its PSI to a metrics store); None: nowhere."""
         self.services = services
         self.notifier = notifier
         self.interval = interval
         self.environments = tuple(environments)
         self.now = now
+        self.publish = publish
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -71,6 +74,8 @@ class DriftWatch:
                 continue
             found[env] = result.report.status
             self._announce(result)
+            if self.publish is not None:
+                self.publish(result)
         return found
 
     def _announce(self, found: EnvironmentDrift) -> None:
