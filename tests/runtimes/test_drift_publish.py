@@ -6,18 +6,26 @@ import io
 import json
 import logging
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any, cast
 
 import pytest
 from moto import mock_aws
 
+from bot.notify import Notifier
+from bot.services import Services
 from ml.drift.check import DriftReport, FeatureDrift
 from ml.drift.environment import EnvironmentDrift
 from ml.platform import MLPlatform
 from ml.sagemaker import AccessDenied, SageMakerConfig, SageMakerPlatform
 from ml.sagemaker.clients import aws_session
-from runtimes.drift_publish import cloudwatch_publisher, drift_publisher, emf_publisher
+from runtimes.drift_publish import (
+    cloudwatch_publisher,
+    drift_publisher,
+    emf_publisher,
+    start_scheduled_check,
+)
 
 AT = datetime(2026, 12, 7, 18, 0, tzinfo=UTC)
 REGION = "us-east-1"
@@ -81,3 +89,22 @@ def test_a_refused_put_is_logged_and_the_check_goes_on(
     with caplog.at_level(logging.WARNING, logger="runtimes.drift_publish"):
         cloudwatch_publisher(platform)(found())  # does not raise
     assert "drift metrics of production not published: cloudwatch:PutMetricData" in caplog.text
+
+
+def test_the_containers_timer_follows_the_schedule_and_the_platform(platform: SageMakerPlatform) -> None:
+    def services(interval: timedelta | None, plat: object) -> Services:
+        settings = SimpleNamespace(drift_interval=interval)
+        return cast(Services, SimpleNamespace(settings=settings, platform=plat))
+
+    notifier = cast(Notifier, object())
+    assert start_scheduled_check(services(None, platform), notifier) is None  # MLOPS_DRIFT_SCHEDULE=off
+    assert start_scheduled_check(services(timedelta(hours=1), platform), None) is None  # no channel
+    local = start_scheduled_check(services(timedelta(hours=1), object()), notifier)
+    aws = start_scheduled_check(services(timedelta(hours=1), platform), notifier)
+    assert local is not None and aws is not None
+    try:
+        assert local.publish is None and aws.publish is not None
+        assert local.interval == timedelta(hours=1)
+    finally:
+        local.close(timeout=5)
+        aws.close(timeout=5)
