@@ -53,12 +53,16 @@ class DriftWatch:
         environments: Sequence[Environment] = ("production",),
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         files: FileUploader | None = None,
+        publish: Callable[[EnvironmentDrift], None] | None = None,
     ) -> None:
+        """``files`` uploads the chart (default: the notifier's client, when it can); ``publish``
+        receives each check that ran (its PSI to a metrics store); None: nowhere."""
         self.services = services
         self.notifier = notifier
         self.interval = interval
         self.environments = tuple(environments)
         self.now = now
+        self.publish = publish
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         # the chart goes up with Slack's own client; a client that cannot upload gets the card alone
@@ -79,6 +83,8 @@ class DriftWatch:
                 continue
             found[env] = result.report.status
             self._announce(result)
+            if self.publish is not None:
+                self.publish(result)
         return found
 
     def _announce(self, found: EnvironmentDrift) -> None:
@@ -134,11 +140,15 @@ class DriftWatch:
             self._thread.join(timeout)
 
 
-def start_drift_watch(services: Services, notifier: Notifier | None) -> DriftWatch | None:
+def start_drift_watch(
+    services: Services,
+    notifier: Notifier | None,
+    publish: Callable[[EnvironmentDrift], None] | None = None,
+) -> DriftWatch | None:
     """The scheduled check as ``MLOPS_DRIFT_SCHEDULE`` sets it, started; None when off or mute."""
     interval = services.settings.drift_interval
     if interval is None or notifier is None:
         return None
-    watch = DriftWatch(services, notifier, interval)
+    watch = DriftWatch(services, notifier, interval, publish=publish)
     watch.start()
     return watch

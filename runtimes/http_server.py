@@ -197,8 +197,8 @@ def serve(
     from bot.core.service import local_owner_is_dead
     from bot.services import build_services
     from bot.settings import load_settings
-    from handlers.drift_watch import start_drift_watch
     from runtimes.assembly import incoming_routes
+    from runtimes.drift_publish import start_scheduled_check
 
     if services is None:
         services = build_services(load_settings(), host_endpoints_in_process=True)
@@ -210,7 +210,7 @@ def serve(
         for settled in services.release.recover(local_owner_is_dead):
             log.warning("recovered at start-up: %s", settled.message)
         warm_up(services)
-        watch = start_drift_watch(services, services.notifier)
+        watch = start_scheduled_check(services, services.notifier)
         config = uvicorn_config(
             asgi,
             Limits.from_settings(services.settings),

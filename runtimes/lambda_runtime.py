@@ -62,18 +62,48 @@ class LambdaRuntime:
 
     def flush(self, context: Any) -> None:
         """Send what this invocation queued, within its deadline; leftovers stay in the outbox."""
-        budget = FLUSH_SECONDS
-        remaining = getattr(context, "get_remaining_time_in_millis", None)
-        if callable(remaining):
-            budget = min(budget, remaining() / 1000 - DEADLINE_MARGIN_SECONDS)
-        try:
-            if budget > 0 and not self.notifier.flush(timeout=budget):
-                log.warning("Slack outbox not empty after %.1f s; the next invocation carries on", budget)
-        except Exception:
-            log.exception("sending Slack notifications failed; they stay queued")
-        finally:
-            # Let another instance drain at once instead of waiting for this frozen one's lease.
-            self.notifier.close(timeout=0)
+        flush_notifier(self.notifier, context)
+
+
+def flush_notifier(notifier: Notifier, context: Any) -> None:
+    """Send what an invocation queued, within its deadline; leftovers stay in the outbox."""
+    budget = FLUSH_SECONDS
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    if callable(remaining):
+        budget = min(budget, remaining() / 1000 - DEADLINE_MARGIN_SECONDS)
+    try:
+        if budget > 0 and not notifier.flush(timeout=budget):
+            log.warning("Slack outbox not empty after %.1f s; the next invocation carries on", budget)
+    except Exception:
+        log.exception("sending Slack notifications failed; they stay queued")
+    finally:
+        # Let another instance drain at once instead of waiting for this frozen one's lease.
+        notifier.close(timeout=0)
+
+
+def lambda_settings(settings: Settings | None = None, *, secrets_client: Any = None) -> Settings:
+    """The tokens of the stack's secret, then the settings (unless given); the store must be DynamoDB."""
+    if settings is None:
+        load_secrets(client=secrets_client)
+        settings = load_settings()
+    if settings.mlops_store != "dynamodb":
+        raise ConfigError(
+            "MLOPS_STORE must be dynamodb on Lambda: instances share nothing else "
+            f"(got {settings.mlops_store!r})"
+        )
+    return settings
+
+
+def lambda_notifier(services: Services, client: WebClient) -> Notifier:
+    """The notifier of one instance: no worker thread (a frozen instance cannot send), a short lease."""
+    # Each invocation flushes what it queued.
+    return build_notifier(services, client, start_worker=False, lease_seconds=LEASE_SECONDS)
+
+
+def slack_client(settings: Settings) -> WebClient:
+    settings.require("slack_bot_token")
+    assert settings.slack_bot_token is not None
+    return WebClient(token=settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url)
 
 
 def build_runtime(
@@ -85,21 +115,13 @@ def build_runtime(
     secrets_client: Any = None,
 ) -> LambdaRuntime:
     """Secrets, settings, services, Bolt app and ingest routes, as one cold start builds them."""
-    if settings is None:
-        load_secrets(client=secrets_client)
-        settings = load_settings()
-    if settings.mlops_store != "dynamodb":
-        raise ConfigError(
-            "MLOPS_STORE must be dynamodb on Lambda: instances share nothing else "
-            f"(got {settings.mlops_store!r})"
-        )
+    settings = lambda_settings(settings, secrets_client=secrets_client)
     settings.require("slack_bot_token", "slack_signing_secret")
     assert settings.slack_bot_token is not None and settings.slack_signing_secret is not None
     services = services or build_services(settings)
     if client is None:
-        client = WebClient(token=settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url)
-    # No worker thread: a frozen instance cannot send. Each invocation flushes what it queued.
-    notifier = build_notifier(services, client, start_worker=False, lease_seconds=LEASE_SECONDS)
+        client = slack_client(settings)
+    notifier = lambda_notifier(services, client)
     # auth.test at construction would add a Slack round trip to every cold start.
     app = create_app(services, client=client, process_before_response=True, token_verification_enabled=False)
     slack = SlackRequestHandler(app)

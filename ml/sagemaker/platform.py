@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 
@@ -36,11 +36,15 @@ from ml.sagemaker.capture_files import capture_objects
 from ml.sagemaker.clients import AwsClients, check_environment
 from ml.sagemaker.config import SageMakerConfig
 from ml.sagemaker.endpoints import Endpoints, ProgressCallback
+from ml.sagemaker.metrics import put_drift_metrics
 from ml.sagemaker.parameters import PIPELINE_PARAMETERS
 from ml.sagemaker.pipelines import Pipelines
 from ml.sagemaker.production import Production, monitoring_schedule_name
 from ml.sagemaker.registry import Registry
 from ml.sagemaker.rollout import Rollout, deployment_config
+
+if TYPE_CHECKING:
+    from ml.drift.environment import EnvironmentDrift
 
 __all__ = ["PlatformSnapshot", "ProgressCallback", "SageMakerPlatform"]
 
@@ -153,6 +157,10 @@ class SageMakerPlatform:
         if not destination:
             raise InvalidRequest("data capture is off (no data_capture_s3_uri): pass rows with --data")
         return capture_objects(self._client("s3"), destination, self.endpoint_name(environment), since)
+
+    def publish_drift(self, found: EnvironmentDrift, at: datetime) -> None:
+        """The check's PSI as ``mlops/DriftPSI`` in CloudWatch (``ml.drift.metrics``)."""
+        put_drift_metrics(self._client("cloudwatch"), found, at)
 
     # -- endpoints ------------------------------------------------------------
     def endpoint_name(self, environment: Environment) -> str:

@@ -243,7 +243,11 @@ def test_sagemaker_permissions_are_scoped_to_this_projects_resources(template: d
 
 def test_lazy_listener_self_invocation_is_allowed_on_the_function_only(template: dict[str, Any]) -> None:
     resolve = Resolver(template, ACCOUNT, REGION)
-    stmts = [s for r, s in identity_statements(template) if "lambda:InvokeFunction" in as_list(s["Action"])]
+    stmts = [
+        s
+        for r, s in identity_statements(template)
+        if r == "BotFunctionRole" and "lambda:InvokeFunction" in as_list(s["Action"])
+    ]
     assert len(stmts) == 1
     assert as_list(stmts[0]["Action"]) == ["lambda:InvokeFunction"]
     arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:mlops-bot"
