@@ -20,9 +20,9 @@ from bot.services import Services
 from bot.slack_text import escape
 from handlers.middleware.edge import replay_key
 from handlers.render.audit import render_audit
-from handlers.render.common import result_text, section, to_dicts
+from handlers.render.common import context, result_text, section, to_dicts
 from handlers.render.confirmations import render_promote_confirmation, render_rollback_confirmation
-from handlers.render.drift import render_drift, render_drift_unavailable
+from handlers.render.drift import baseline_summary, render_drift, render_drift_unavailable
 from handlers.render.release_card import CardState, render_card
 from handlers.render.status import render_environment, render_history, render_status
 from ml.drift.environment import DriftUnavailable, check_environment
@@ -143,7 +143,7 @@ def execute(services: Services, actor: Actor, command: Command) -> Reply:
             return Reply(*render_status(release.status()))
         case Status(version=int() as version):
             text, blocks = render_card(card_state(services, version), with_buttons=False)
-            return Reply(text, blocks)
+            return Reply(text, [*blocks, *to_dicts([context(_baseline_line(services, version))])])
         case Status(environment=str() as env):
             info = release.endpoint(env)
             return Reply(*render_environment(info, release.history(env)))
@@ -194,3 +194,11 @@ def safely(what: str, work: Callable[[], Reply]) -> Reply:
         log.exception("%s failed", what)
         text = f":x: Something went wrong while running {escape(what)}; the error was logged."
     return text_reply(text)
+
+
+def _baseline_line(services: Services, version: int) -> str:
+    """What the version's drift baseline holds, or why there is none to show."""
+    try:
+        return baseline_summary(services.platform.baseline(version))
+    except (PlatformError, ValueError) as exc:
+        return f":warning: Drift baseline not readable: {escape(str(exc))}"

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from slack_sdk.models.blocks import Block
 
@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from ml.drift.check import FeatureDrift
     from ml.drift.environment import EnvironmentDrift
 
-__all__ = ["drift_card_key", "render_drift", "render_drift_unavailable"]
+__all__ = ["baseline_summary", "drift_card_key", "render_drift", "render_drift_unavailable"]
 
 STATUS_EMOJI = {"ok": ":white_check_mark:", "warn": ":warning:", "drift": ":rotating_light:"}
 #: features listed by PSI, highest first; the rest are summed up in one line
@@ -85,3 +85,27 @@ def render_drift(found: EnvironmentDrift) -> Message:
 def render_drift_unavailable(why: str) -> Message:
     text = f":information_source: {escape(why)}"
     return fallback(text), to_dicts([section(text)])
+
+
+def baseline_summary(baseline: Mapping[str, Any] | None) -> str:
+    """One line on a version's drift baseline, for ``/mlops status vN``."""
+    if baseline is None:
+        return ":information_source: No drift baseline: this version's training run wrote none."
+    features = baseline.get("features") or {}
+    kinds = [f.get("kind") for f in features.values() if isinstance(f, Mapping)]
+    numeric, categorical = kinds.count("numeric"), kinds.count("categorical")
+    line = (
+        f":bar_chart: Drift baseline: {len(kinds)} features of {int(baseline.get('rows') or 0):,} training "
+        f"rows ({numeric} numeric in decile bins, {categorical} categorical)"
+    )
+    score = baseline.get("score")
+    if isinstance(score, Mapping):
+        bins = len(score.get("proportions") or [])
+        line += f", scores of {int(score.get('rows') or 0):,} test rows in {bins} bins"
+    missing = [
+        (float(f.get("missing_rate") or 0), name) for name, f in features.items() if isinstance(f, Mapping)
+    ]
+    worst = max(missing, default=(0.0, ""))
+    if worst[0] > 0:
+        line += f"; most often missing: {code(worst[1], 60)} {worst[0]:.1%}"
+    return line + "."

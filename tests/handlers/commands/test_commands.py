@@ -326,6 +326,22 @@ def test_a_card_shows_the_commit_it_was_trained_from_and_a_log_path_inside_the_h
     assert f"*Git* `{checkout.sha[:12]}`{dirty}" in body
     assert lineage["logs"].startswith("logs/runs/") and f"*Logs* `{lineage['logs']}`" in body
     assert str(release_home) not in body and str(Path.home()) not in body
+    # and what its drift baseline holds, from the baseline itself
+    baseline = harness.services.platform.baseline(1)
+    assert baseline is not None
+    numeric = sum(1 for f in baseline["features"].values() if f["kind"] == "numeric")
+    expected = (
+        f"Drift baseline: {len(baseline['features'])} features of {baseline['rows']:,} training rows "
+        f"({numeric} numeric in decile bins, {len(baseline['features']) - numeric} categorical)"
+    )
+    assert expected in body
+
+
+def test_a_version_without_a_baseline_says_so_on_status(harness: Harness, monkeypatch: Any) -> None:
+    monkeypatch.setattr(harness.services.platform, "baseline", lambda version: None)
+    harness.command("status v1", "UERIN")
+    body = json.dumps(harness.wait_responses(1)[-1]["blocks"])
+    assert "No drift baseline: this version's training run wrote none." in body
 
 
 def test_a_run_parameter_cannot_set_the_commit(harness: Harness) -> None:
