@@ -27,6 +27,10 @@ if TYPE_CHECKING:
     from ml.drift.capture import CaptureReader
 
 
+#: a frame attribute: every value is trimmed of surrounding whitespace already
+TRIMMED = "values_trimmed"
+
+
 def available() -> bool:
     return pa is not None
 
@@ -138,7 +142,9 @@ def frame(chunks: Sequence[Any], columns: Sequence[str]) -> tuple[pd.DataFrame, 
         ),
     )
     trimmed = {c: pc.utf8_trim_whitespace(table.column(c)) for c in columns}
-    return pa.table(trimmed).to_pandas(types_mapper=pd.ArrowDtype), others
+    rows_frame = pa.table(trimmed).to_pandas(types_mapper=pd.ArrowDtype)
+    rows_frame.attrs[TRIMMED] = True  # ``check`` need not trim these values again
+    return rows_frame, others
 
 
 def floats(values: pd.Series) -> np.ndarray | None:

@@ -92,11 +92,12 @@ def check(
     if baseline.get("format_version") != FORMAT_VERSION:
         raise ValueError(f"drift baseline format {baseline.get('format_version')!r} is not {FORMAT_VERSION}")
     missing_values = list(baseline["missing_values"])
+    trimmed = bool(rows.attrs.get(arrow.TRIMMED))  # a frame read by ``arrow.frame``: trimmed already
     features: list[FeatureDrift] = []
     for name, entry in baseline["features"].items():
         if name not in rows.columns:
             raise ValueError(f"the rows have no column {name!r}, a feature of the baseline")
-        features.append(_feature(name, entry, rows[name], missing_values, limits))
+        features.append(_feature(name, entry, rows[name], missing_values, limits, trimmed))
     score = None
     if scores is not None and baseline.get("score") and len(scores):
         score = _score(baseline["score"], np.asarray(scores, dtype=np.float64), limits)
@@ -106,10 +107,15 @@ def check(
 
 
 def _feature(
-    name: str, entry: Mapping[str, Any], column: pd.Series, missing_values: list[str], limits: DriftThresholds
+    name: str,
+    entry: Mapping[str, Any],
+    column: pd.Series,
+    missing_values: list[str],
+    limits: DriftThresholds,
+    trimmed: bool = False,
 ) -> FeatureDrift:
     strings = isinstance(column.dtype, pd.StringDtype | pd.ArrowDtype)  # else as text first
-    values = (column if strings else column.astype(str)).str.strip()
+    values = column if strings and trimmed else (column if strings else column.astype(str)).str.strip()
     missing = values.isin(missing_values)
     present = values[~missing]
     expected = np.asarray(entry["proportions"], dtype=np.float64)
