@@ -11,9 +11,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.core.expiry import parse_duration, reminder_leads, ttl_setting
 from bot.core.identity import IdentityMap, role_of_arn
 from bot.core.models import Role
 
@@ -203,6 +204,32 @@ class Settings(BaseSettings):
     mlops_max_connections: int = Field(
         1000, ge=1, le=100_000, description="Open HTTP connections; more are closed at once."
     )
+    # approval expiry and reminders
+    mlops_approval_ttl: str = Field(
+        "off", description="How long a pending version may be approved (72h, 30m, 10s), or off."
+    )
+    mlops_approval_reminders: CsvList = Field(
+        default_factory=list, description="Reminders to the approvers, that long before expiry (24h,4h)."
+    )
+
+    @field_validator("mlops_approval_ttl", mode="after")
+    @classmethod
+    def _approval_ttl(cls, value: str) -> str:
+        return ttl_setting(value)
+
+    @model_validator(mode="after")
+    def _approval_reminders(self) -> Settings:
+        reminder_leads(self.approval_ttl, self.mlops_approval_reminders)  # ValueError: says what is wrong
+        return self
+
+    @property
+    def approval_ttl(self) -> timedelta | None:
+        return None if self.mlops_approval_ttl == "off" else parse_duration(self.mlops_approval_ttl)
+
+    @property
+    def approval_reminders(self) -> tuple[timedelta, ...]:
+        """The reminders' leads before expiry, longest first."""
+        return reminder_leads(self.approval_ttl, self.mlops_approval_reminders)
 
     @field_validator("mlops_roles", mode="before")
     @classmethod
@@ -318,6 +345,7 @@ class Settings(BaseSettings):
         "ci_allowed_environments",
         "mlops_alarm_names",
         "mlops_allowed_input_prefixes",
+        "mlops_approval_reminders",
         mode="before",
     )
     @classmethod
