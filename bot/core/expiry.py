@@ -238,6 +238,8 @@ class ApprovalExpiry:
         problem = self.expired_problem(version)
         if problem is None:
             return None
+        if (window := self.window(version)) is not None:
+            self._expire_once(window)  # the card says so now, not only at the ticker's next round
         return self.core._refuse(
             actor, Action.APPROVE, f"v{version}", problem, version=version, data={"expired": True}
         )
@@ -302,7 +304,7 @@ class ApprovalExpiry:
                 name = f"remind-{describe_duration(lead)}"
                 items.append((window.expires - lead, name, {"lead_seconds": int(lead.total_seconds())}))
         for due, kind, extra in items:
-            key = f"{format_time(due)}#{version_key(window.version)}#{window.generation}#{kind}"
+            key = _key(due, window, kind)
             value = {"version": window.version, "window": window.generation, "kind": kind, **extra}
             self.store.put(NS_SCHEDULE, key, value)
 
@@ -344,17 +346,32 @@ class ApprovalExpiry:
             report.skipped += 1  # decided, or approval was requested again since: nothing to do
             return
         if item.get("kind") == "expire":
-            message = (
-                f"v{version}'s approval window closed at {when(window.expires)}: approving it is refused "
-                "until a trainer requests approval again."
-            )
-            data = {"expired": True, "expires": format_time(window.expires)}
-            self.core._finish(
-                Result(Action.EXPIRE, Outcome.DONE, message, SYSTEM, version, data=data), f"v{version}"
-            )
+            self._announce_expiry(window)
             report.expired.append(version)
         elif not window.expired(now):
             remind(Reminder(version, window.expires, timedelta(seconds=int(item.get("lead_seconds", 0)))))
             report.reminded.append(version)
         else:
             report.skipped += 1  # a reminder after the window closed says nothing useful
+
+    def _announce_expiry(self, window: Window) -> None:
+        v = window.version
+        message = (
+            f"v{v}'s approval window closed at {when(window.expires)}: approving it is refused "
+            "until a trainer requests approval again."
+        )
+        data = {"expired": True, "expires": format_time(window.expires)}
+        self.core._finish(Result(Action.EXPIRE, Outcome.DONE, message, SYSTEM, v, data=data), f"v{v}")
+
+    def _expire_once(self, window: Window) -> None:
+        """Announce ``window``'s expiry unless a ticker already claimed it (the same claim as its item)."""
+        key = _key(window.expires, window, "expire")
+        claim = {"at": format_time(self.core.clock.now()), "owner": self.core.owner}
+        if self.store.put_if_absent(NS_SCHEDULE_DONE, key, claim, ttl_seconds=DONE_TTL_SECONDS):
+            self._announce_expiry(window)
+            self.store.delete(NS_SCHEDULE, key)
+
+
+def _key(due: datetime, window: Window, kind: str) -> str:
+    """Scheduled items sort by when they are due; the window's generation tells restarted windows apart."""
+    return f"{format_time(due)}#{version_key(window.version)}#{window.generation}#{kind}"

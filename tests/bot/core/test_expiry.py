@@ -128,11 +128,17 @@ def test_after_expiry_approving_is_refused_with_the_reason_and_changes_nothing(
 def test_a_version_nobody_opened_a_window_for_expires_from_its_registration(
     release: ReleaseService, registered_clock: FakeClock
 ) -> None:
+    seen = Recorder(release)
     registered_clock.advance(TTL.total_seconds())
     assert release.approval_window(2) is None  # the registration event never reached this store
     assert release.approve(BOB, 2).outcome is Outcome.REFUSED
     window = release.approval_window(2)
     assert window is not None and window.started == release.platform.describe_model_package(2).created_at
+    # the refusal announced the expiry at once (the card says so), and the ticker does not again
+    assert [r.action for r in seen.results] == [Action.EXPIRE, Action.APPROVE]
+    assert release.approve(BOB, 2).outcome is Outcome.REFUSED
+    assert release.run_scheduled_work(seen).expired == []
+    assert [r.action for r in seen.results].count(Action.EXPIRE) == 1
 
 
 def test_request_again_restarts_the_window_for_trainers_only(
