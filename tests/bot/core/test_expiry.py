@@ -15,7 +15,7 @@ from bot.core.models import Action, Outcome, Result
 from bot.core.service import ReleaseService
 from bot.core.store import Store
 from ml.local import LocalPlatform
-from ml.platform import ApprovalStatus
+from ml.platform import ApprovalStatus, MLPlatform
 from tests.bot.conftest import Backend, FakeClock
 from tests.conftest import ALICE, BOB, CAROL, ERIN
 
@@ -36,7 +36,7 @@ def registered_clock(platform: LocalPlatform) -> FakeClock:
     return FakeClock(platform.describe_model_package(2).created_at.timestamp() + 60)
 
 
-def release_on(platform: LocalPlatform, store: Store, clock: FakeClock) -> ReleaseService:
+def release_on(platform: MLPlatform, store: Store, clock: FakeClock) -> ReleaseService:
     return ReleaseService(
         platform,
         store,
@@ -246,3 +246,44 @@ def test_two_tickers_at_once_act_once(
     assert sorted(r.expired for r in reports) == [[], [2]]
     expiries = [e for e in tickers[0].audit(20) if e.action is Action.EXPIRE]
     assert len(expiries) == 1
+
+
+def test_on_sagemaker_the_window_counts_from_the_registrys_creation_time(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from moto import mock_aws
+
+    from bot.store.sqlite import SQLiteStore
+    from ml.sagemaker import SageMakerPlatform
+    from ml.sagemaker.clients import aws_session
+    from tests.ml.sagemaker import moto_sagemaker
+    from tests.ml.sagemaker.conftest import make_config
+
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    moto_sagemaker.install()
+    with mock_aws():
+        platform = SageMakerPlatform(make_config())
+        package = moto_sagemaker.register_model_package(
+            aws_session().client("sagemaker", region_name="us-east-1"),
+            aws_session().client("s3", region_name="us-east-1"),
+            platform.model_package_group,
+            lineage={"requested_by": ALICE.id},
+        )
+        clock = FakeClock(platform.describe_model_package(package.version).created_at.timestamp())
+        store = SQLiteStore(tmp_path / "bot.db", clock=clock)
+        try:
+            release = release_on(platform, store, clock)
+            clock.advance(TTL.total_seconds())
+            refused = release.approve(BOB, package.version)
+            assert refused.outcome is Outcome.REFUSED and "approval window closed" in refused.message
+            assert platform.describe_model_package(package.version).approval_status is ApprovalStatus.PENDING
+            assert release.request_approval(ALICE, package.version).outcome is Outcome.DONE
+            assert release.approve(BOB, package.version).outcome is Outcome.DONE
+            assert platform.describe_model_package(package.version).approval_status is ApprovalStatus.APPROVED
+        finally:
+            platform.close()
+            store.close()
