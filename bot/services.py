@@ -110,5 +110,7 @@ def build_services(
         auto_deploy_staging=settings.mlops_auto_deploy_staging,
         auto_approve=settings.mlops_auto_approve,
         approval_rule=settings.approval_rule,
+        approval_ttl=settings.approval_ttl,
+        approval_reminders=settings.approval_reminders,
     )
     return Services(settings, platform, store, release)

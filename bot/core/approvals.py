@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from ml.platform import ApprovalStatus, ModelPackage, PlatformError
 
 from .base import SYSTEM, ReleaseCore
+from .expiry import ApprovalExpiry
 from .identity import four_eyes_problem
 from .models import Action, Actor, Decision, Outcome, Result
 from .queries import when
@@ -39,6 +40,8 @@ class Approvals:
         self.quorum = Quorum(core, core.approval_rule)
 
     def approve(self, actor: Actor, version: int, reason: str = "") -> Result:
+        if (expired := ApprovalExpiry(self.core).refuse_expired(actor, version)) is not None:
+            return expired
         result = self._decide(actor, version, ApprovalStatus.APPROVED, reason)
         # A repeat also deploys when the first approval was persisted but its staging deploy never
         # ran (the process died, or a store write failed, in between).

@@ -12,7 +12,8 @@ import os
 import secrets
 import socket
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from datetime import timedelta
 from typing import Any
 
 from ml.clock import SYSTEM_CLOCK, Clock
@@ -55,6 +56,8 @@ class ReleaseCore:
         clock: Clock = SYSTEM_CLOCK,
         owner: str | None = None,
         approval_rule: ApprovalRule | None = None,
+        approval_ttl: timedelta | None = None,
+        approval_reminders: Sequence[timedelta] = (),
     ) -> None:
         self.platform = platform
         self.records = Records(store)
@@ -68,6 +71,9 @@ class ReleaseCore:
         self.clock = clock
         #: how many approvals, from which groups, approve a version (N-of-M approvals)
         self.approval_rule = approval_rule or ApprovalRule()
+        #: approval expiry (``expiry``): how long a pending version may be approved, reminders before
+        self.approval_ttl = approval_ttl
+        self.approval_reminders = tuple(approval_reminders)
         self._listeners: list[ResultListener] = []
         #: identifies this process in locks, so a restart can tell its own dead locks apart
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}"

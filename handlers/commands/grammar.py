@@ -30,6 +30,7 @@ USAGE: dict[str, str] = {
     "history": "/mlops history staging|production",
     "drift": "/mlops drift staging|production [30m|24h|7d]",
     "acknowledge": "/mlops acknowledge staging|production [4h]",
+    "request-approval": "/mlops request-approval vN",
     "audit": f"/mlops audit [N] [vN] [@person] [action]   (N from 1 to {AUDIT_MAX})",
 }
 
@@ -84,6 +85,18 @@ class Approve:
     version: int
     reason: str = ""
     action: Action = Action.APPROVE
+
+    @property
+    def target(self) -> str:
+        return f"v{self.version}"
+
+
+@dataclass(frozen=True)
+class RequestApproval:
+    """Restart an expired approval window (approval expiry)."""
+
+    version: int
+    action: Action = Action.REQUEST_APPROVAL
 
     @property
     def target(self) -> str:
@@ -190,6 +203,7 @@ Command = (
     | Status
     | Approve
     | Reject
+    | RequestApproval
     | Deploy
     | Validate
     | Promote

@@ -39,6 +39,7 @@ from .parse import (
     History,
     Promote,
     Reject,
+    RequestApproval,
     Rollback,
     Status,
     Stop,
@@ -124,7 +125,9 @@ def card_state(services: Services, version: int) -> CardState:
         if isinstance(plan, RollbackPlan):
             rollback_to = plan.to_version
     names = {env: services.platform.endpoint_name(env) for env in view.environments}
-    return CardState(view, deployments, rollback_to, names)
+    window = release.approval_window(version)
+    closed = window is not None and window.expired(release.clock.now())
+    return CardState(view, deployments, rollback_to, names, window, closed)
 
 
 def execute(services: Services, actor: Actor, command: Command) -> Reply:
@@ -151,6 +154,8 @@ def execute(services: Services, actor: Actor, command: Command) -> Reply:
             return reply_for(release.approve(actor, version, reason))
         case Reject(version=version, reason=reason):
             return reply_for(release.reject(actor, version, reason))
+        case RequestApproval(version=version):
+            return reply_for(release.request_approval(actor, version))
         case Deploy(version=version, environment=env):
             return reply_for(release.deploy(actor, version, env))
         case Validate(version=version):

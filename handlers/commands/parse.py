@@ -37,6 +37,7 @@ from .grammar import (
     History,
     Promote,
     Reject,
+    RequestApproval,
     Rollback,
     Status,
     Stop,
@@ -66,6 +67,7 @@ __all__ = [
     "History",
     "Promote",
     "Reject",
+    "RequestApproval",
     "Rollback",
     "Status",
     "Stop",
@@ -292,6 +294,9 @@ def parse_command(text: str, parameters: Mapping[str, ParameterSpec] | None = No
                 "A rejection needs a reason.", USAGE[sub], f"/mlops reject v{version} <why it is rejected>"
             )
         return Reject(version, reason)
+    if sub == "request-approval":
+        _arity(sub, args, 1, 1)
+        return RequestApproval(parse_version(args[0], sub))
     if sub == "deploy":
         _arity(sub, args, 2, 2)
         version = parse_version(args[0], sub)
