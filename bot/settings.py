@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.core.freeze_windows import EXAMPLE, FreezeWindow, parse_windows
 from bot.core.identity import IdentityMap, role_of_arn
 from bot.core.models import Role
 
@@ -203,6 +204,29 @@ class Settings(BaseSettings):
     mlops_max_connections: int = Field(
         1000, ge=1, le=100_000, description="Open HTTP connections; more are closed at once."
     )
+    # -- change freezes and break-glass ---------------------------------------------
+    mlops_freeze_windows: str = Field(
+        "",
+        description="Recurring freezes, e.g. 'production: Fri 17:00 - Mon 08:00 Europe/Paris; "
+        "staging: daily 22:00 - 06:00 UTC'.",
+    )
+    mlops_releasers_group_id: str = Field(
+        "", description="Slack user group ID (S...) of the releasers, mentioned when someone breaks glass."
+    )
+
+    @field_validator("mlops_freeze_windows", mode="after")
+    @classmethod
+    def _freeze_windows(cls, value: str) -> str:
+        try:
+            parse_windows(value)
+        except ValueError as exc:
+            raise ValueError(f"{exc}. Example: {EXAMPLE!r}") from None
+        return value
+
+    @property
+    def freeze_windows(self) -> tuple[FreezeWindow, ...]:
+        """MLOPS_FREEZE_WINDOWS, parsed (checked at load)."""
+        return parse_windows(self.mlops_freeze_windows)
 
     @field_validator("mlops_roles", mode="before")
     @classmethod

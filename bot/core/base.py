@@ -12,7 +12,7 @@ import os
 import secrets
 import socket
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ml.clock import SYSTEM_CLOCK, Clock
@@ -26,6 +26,7 @@ from ml.platform import (
     PlatformError,
 )
 
+from .freeze_windows import FreezeWindow
 from .identity import IdentityMap
 from .models import Action, Actor, AuditEntry, Outcome, Result
 from .policy import allowed
@@ -53,6 +54,7 @@ class ReleaseCore:
         auto_approve: bool = False,
         clock: Clock = SYSTEM_CLOCK,
         owner: str | None = None,
+        freeze_windows: Sequence[FreezeWindow] = (),
     ) -> None:
         self.platform = platform
         self.records = Records(store)
@@ -64,6 +66,8 @@ class ReleaseCore:
         self.auto_validate_staging = auto_validate_staging
         self.auto_approve = auto_approve
         self.clock = clock
+        #: recurring change freezes (MLOPS_FREEZE_WINDOWS), read by ``freezes``
+        self.freeze_windows = tuple(freeze_windows)
         self._listeners: list[ResultListener] = []
         #: identifies this process in locks, so a restart can tell its own dead locks apart
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}"
@@ -113,6 +117,7 @@ class ReleaseCore:
                 target=target,
                 detail=detail or result.message,
                 version=result.version,
+                break_glass=bool(result.data.get("break_glass")),
             )
         )
 

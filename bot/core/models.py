@@ -70,6 +70,9 @@ class Action(enum.StrEnum):
     PROMOTE = "promote"
     ROLLBACK = "rollback"
     ACKNOWLEDGE = "acknowledge"
+    # change freezes
+    FREEZE = "freeze"
+    UNFREEZE = "unfreeze"
 
 
 class Outcome(enum.StrEnum):
@@ -209,8 +212,11 @@ class AuditEntry:
     target: str
     detail: str = ""
     version: int | None = None  # the model version acted on, when there is one
+    #: a deploy or promote that went through a change freeze (break-glass)
+    break_glass: bool = False
 
     def to_dict(self) -> dict[str, Any]:
+        flag = {"break_glass": True} if self.break_glass else {}
         return {
             "at": format_time(self.at),
             "actor_id": self.actor_id,
@@ -220,6 +226,7 @@ class AuditEntry:
             "target": self.target,
             "detail": self.detail,
             "version": self.version,
+            **flag,
         }
 
     @classmethod
@@ -237,6 +244,7 @@ class AuditEntry:
             target=target,
             detail=str(d.get("detail", "")),
             version=None if version is None else int(version),
+            break_glass=d.get("break_glass") is True,
         )
 
 

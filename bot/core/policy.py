@@ -22,6 +22,8 @@ REQUIRED_ROLES: dict[Action, tuple[Role, ...]] = {
     Action.PROMOTE: (Role.RELEASER,),
     Action.ROLLBACK: (Role.RELEASER, Role.ONCALL),
     Action.ACKNOWLEDGE: (Role.ONCALL, Role.RELEASER),
+    Action.FREEZE: (Role.RELEASER, Role.ONCALL),
+    Action.UNFREEZE: (Role.RELEASER, Role.ONCALL),
 }
 
 
