@@ -37,6 +37,8 @@ NS_FREEZE = "freeze"
 #: the longest a typed freeze may last; longer ones belong in MLOPS_FREEZE_WINDOWS
 FREEZE_MAX = timedelta(days=30)
 MAX_FREEZE_REASON = 500
+#: a break-glass reason travels in a button's value (2000 characters at most, JSON-escaped)
+MAX_BREAK_GLASS_REASON = 300
 _UNITS = {"m": "minutes", "h": "hours", "d": "days"}
 
 
@@ -125,6 +127,8 @@ def break_glass_problem(actor: Actor, freeze: Freeze, reason: str) -> str | None
         return f"Only *oncall* can break glass: {freeze.describe()}."
     if not reason.strip():
         return f'Break-glass needs a reason (e.g. "hotfix INC-42"): {freeze.describe()}.'
+    if len(reason) > MAX_BREAK_GLASS_REASON:
+        return f"A break-glass reason is at most {MAX_BREAK_GLASS_REASON} characters, not {len(reason)}."
     return None
 
 

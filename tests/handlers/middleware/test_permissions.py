@@ -155,6 +155,8 @@ COMMANDS: dict[Action, str] = {
     Action.VALIDATE: "validate",
     Action.PROMOTE: "promote v2",
     Action.ROLLBACK: "rollback production",
+    Action.FREEZE: 'freeze staging 1h "matrix check"',
+    Action.UNFREEZE: "unfreeze staging",
 }
 
 BUTTONS: dict[str, tuple[Action, str]] = {
