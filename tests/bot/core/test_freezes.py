@@ -1,4 +1,4 @@
-"""Change freezes through the release core on the local platform: refusal, expiry, unfreeze, break-glass."""
+"""Change freezes through the release core: refusal, expiry, unfreeze, windows, break-glass."""
 
 from __future__ import annotations
 
@@ -9,7 +9,11 @@ from bot.core.freezes import NS_FREEZE, parse_duration
 from bot.core.models import Action, Actor, AuditEntry, AuditFilter, Outcome, Role
 from bot.core.service import ReleaseService
 from tests.bot.conftest import FakeClock
-from tests.conftest import BOB, CAROL, ERIN
+from tests.bot.core.test_release_flow import (
+    Harness,
+    harness,  # noqa: F401 - the fixture on both platforms
+)
+from tests.conftest import ALICE, BOB, CAROL, ERIN
 
 ROSE = Actor("UROSE", "rose", frozenset({Role.RELEASER}))
 
@@ -133,3 +137,20 @@ def test_a_window_freezes_by_the_clock_and_cannot_be_unfrozen(local_release: Rel
     assert kept.outcome is Outcome.REFUSED and "change only in settings" in kept.message
     clock.advance(61 * 3600)  # Monday 06:00 UTC, 08:00 in Paris after the change to summer time
     assert release.promote(ROSE, 1).outcome is Outcome.DONE
+
+
+def test_freeze_and_break_glass_on_both_platforms(harness: Harness) -> None:  # noqa: F811 - the fixture
+    """Local and SageMaker (under moto): a frozen production refuses a promote; oncall breaks glass."""
+    release = harness.release
+    version = harness.new_version(ALICE, {}, "0123abc")
+    assert release.approve(BOB, version).outcome is Outcome.DONE
+    harness.validate_staging(version)
+    release.freeze(ROSE, "production", timedelta(hours=4), "quarter close")
+    refused = release.promote(ROSE, version)
+    assert refused.outcome is Outcome.REFUSED and 'by rose: "quarter close"' in refused.message
+    assert release.serving("production") is None
+    done = release.promote(CAROL, version, "hotfix INC-42")
+    assert done.outcome is Outcome.DONE, done.message
+    assert release.serving("production") == version
+    flagged = [e for e in release.audit(10, AuditFilter(action=Action.PROMOTE)) if e.break_glass]
+    assert [(e.outcome, e.actor_name) for e in flagged] == [(Outcome.DONE, "carol")]
