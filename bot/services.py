@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from bot.core.freeze_windows import parse_windows
 from bot.core.identity import IdentityMap
 from bot.core.service import ReleaseService
 from bot.core.store import Store
@@ -109,6 +110,7 @@ def build_services(
         allow_unmapped=settings.mlops_allow_unmapped,
         auto_deploy_staging=settings.mlops_auto_deploy_staging,
         auto_approve=settings.mlops_auto_approve,
-        freeze_windows=settings.freeze_windows,
+        approval_rule=settings.approval_rule,
+        freeze_windows=parse_windows(settings.mlops_freeze_windows),
     )
     return Services(settings, platform, store, release)

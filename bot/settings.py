@@ -11,12 +11,20 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from bot.core.freeze_windows import EXAMPLE, FreezeWindow, parse_windows
+from bot.approval_settings import (
+    APPROVALS_MAX,
+    APPROVALS_MIN,
+    ApprovalGroups,
+    ApprovalRule,
+    RequiredApprovals,
+    approval_rule,
+)
 from bot.core.identity import IdentityMap, role_of_arn
 from bot.core.models import Role
+from bot.freeze_settings import FreezeWindowsText
 
 #: Bounds of MLOPS_VALIDATION_ROWS: fewer rows say little about accuracy (the 95 % interval is about
 #: ±0.1 at 50), more make a validation run long without narrowing it much further.
@@ -205,7 +213,7 @@ class Settings(BaseSettings):
         1000, ge=1, le=100_000, description="Open HTTP connections; more are closed at once."
     )
     # -- change freezes and break-glass ---------------------------------------------
-    mlops_freeze_windows: str = Field(
+    mlops_freeze_windows: FreezeWindowsText = Field(
         "",
         description="Recurring freezes, e.g. 'production: Fri 17:00 - Mon 08:00 Europe/Paris; "
         "staging: daily 22:00 - 06:00 UTC'.",
@@ -214,19 +222,22 @@ class Settings(BaseSettings):
         "", description="Slack user group ID (S...) of the releasers, mentioned when someone breaks glass."
     )
 
-    @field_validator("mlops_freeze_windows", mode="after")
-    @classmethod
-    def _freeze_windows(cls, value: str) -> str:
-        try:
-            parse_windows(value)
-        except ValueError as exc:
-            raise ValueError(f"{exc}. Example: {EXAMPLE!r}") from None
-        return value
+    # -- N-of-M approvals ------------------------------------------------------------
+    mlops_required_approvals: RequiredApprovals = Field(
+        1, description=f"Approvals a version needs ({APPROVALS_MIN}-{APPROVALS_MAX}); requesters never count."
+    )
+    mlops_required_approval_groups: ApprovalGroups = Field(
+        default_factory=list, description="User group handles each needing an approval from a member."
+    )
+
+    @model_validator(mode="after")
+    def _approval_rule(self) -> Settings:
+        self.approval_rule  # noqa: B018 - ValueError when the groups outnumber the approvals
+        return self
 
     @property
-    def freeze_windows(self) -> tuple[FreezeWindow, ...]:
-        """MLOPS_FREEZE_WINDOWS, parsed (checked at load)."""
-        return parse_windows(self.mlops_freeze_windows)
+    def approval_rule(self) -> ApprovalRule:
+        return approval_rule(self.mlops_required_approvals, self.mlops_required_approval_groups)
 
     @field_validator("mlops_roles", mode="before")
     @classmethod

@@ -32,6 +32,7 @@ from .models import Action, Actor, AuditEntry, Outcome, Result
 from .policy import allowed
 from .records import Records
 from .store import Store
+from .votes import ApprovalRule
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,7 @@ class ReleaseCore:
         auto_approve: bool = False,
         clock: Clock = SYSTEM_CLOCK,
         owner: str | None = None,
+        approval_rule: ApprovalRule | None = None,
         freeze_windows: Sequence[FreezeWindow] = (),
     ) -> None:
         self.platform = platform
@@ -66,6 +68,8 @@ class ReleaseCore:
         self.auto_validate_staging = auto_validate_staging
         self.auto_approve = auto_approve
         self.clock = clock
+        #: how many approvals, from which groups, approve a version (N-of-M approvals)
+        self.approval_rule = approval_rule or ApprovalRule()
         #: recurring change freezes (MLOPS_FREEZE_WINDOWS), read by ``freezes``
         self.freeze_windows = tuple(freeze_windows)
         self._listeners: list[ResultListener] = []
