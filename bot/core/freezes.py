@@ -37,8 +37,8 @@ NS_FREEZE = "freeze"
 #: the longest a typed freeze may last; longer ones belong in MLOPS_FREEZE_WINDOWS
 FREEZE_MAX = timedelta(days=30)
 MAX_FREEZE_REASON = 500
-#: a break-glass reason travels in a button's value (2000 characters at most, JSON-escaped)
-MAX_BREAK_GLASS_REASON = 300
+#: a break-glass reason travels in a button's value (2000 characters, JSON-escaped: up to 12 a character)
+MAX_BREAK_GLASS_REASON = 150
 _UNITS = {"m": "minutes", "h": "hours", "d": "days"}
 
 

@@ -43,7 +43,7 @@ def releasers_mention(group_id: str, handles: list[str]) -> str:
 
 def render_break_glass_confirmation(plan: PromotePlan) -> Message:
     """The promote confirmation, saying it breaks a freeze and naming the freeze and the reason."""
-    value = encode_value({"v": plan.version, "from": plan.from_version or 0, "bg": plan.break_glass})
+    value = _inert(encode_value({"v": plan.version, "from": plan.from_version or 0, "bg": plan.break_glass}))
     was = f"*v{plan.from_version}*" if plan.from_version is not None else "no model"
     text = (
         f":rotating_light: *Break-glass* — {escape(plan.freeze)}.\n"
@@ -64,6 +64,12 @@ def render_break_glass_confirmation(plan: PromotePlan) -> Message:
         ],
     )
     return fallback(plain), to_dicts([section(text), buttons, context(_NOTE)])
+
+
+def _inert(value: str) -> str:
+    """A button value whose reason cannot read as Slack markup anywhere it is echoed: ``<``, ``>`` and
+    ``&`` as JSON escapes, which decode back to the same reason."""
+    return value.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def freeze_notice(result: Result, releasers: str) -> str | None:

@@ -106,6 +106,8 @@ def test_break_glass_by_oncall_promotes_flagged_and_audited(
     assert not_oncall.message.startswith("Only *oncall* can break glass: production is frozen")
     no_reason = release.promote(CAROL, 1, "   ")
     assert no_reason.outcome is Outcome.REFUSED and no_reason.message.startswith("Break-glass needs a reason")
+    too_long = release.promote(CAROL, 1, "x" * 151)
+    assert too_long.outcome is Outcome.REFUSED and "at most 150 characters" in too_long.message
     plan = release.promote_plan(1, CAROL, "hotfix INC-42")
     assert (
         not isinstance(plan, str) and plan.break_glass == "hotfix INC-42" and "quarter close" in plan.freeze
