@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from bot.core.freeze_windows import parse_windows
 from bot.core.identity import IdentityMap
 from bot.core.service import ReleaseService
 from bot.core.store import Store
@@ -112,5 +113,6 @@ def build_services(
         approval_rule=settings.approval_rule,
         approval_ttl=settings.approval_ttl,
         approval_reminders=settings.approval_reminders,
+        freeze_windows=parse_windows(settings.mlops_freeze_windows),
     )
     return Services(settings, platform, store, release)

@@ -21,6 +21,7 @@ from bot.approval_settings import (
     approval_rule,
 )
 from bot.core.expiry import parse_duration, reminder_leads, ttl_setting
+from bot.freeze_settings import FreezeWindowsText
 
 CsvList = Annotated[list[str], NoDecode]
 
@@ -69,6 +70,16 @@ class GovernanceSettings(BaseSettings):
     @property
     def approval_rule(self) -> ApprovalRule:
         return approval_rule(self.mlops_required_approvals, self.mlops_required_approval_groups)
+
+    # -- change freezes and break-glass ---------------------------------------------
+    mlops_freeze_windows: FreezeWindowsText = Field(
+        "",
+        description="Recurring freezes, e.g. 'production: Fri 17:00 - Mon 08:00 Europe/Paris; "
+        "staging: daily 22:00 - 06:00 UTC'.",
+    )
+    mlops_releasers_group_id: str = Field(
+        "", description="Slack user group ID (S...) of the releasers, mentioned when someone breaks glass."
+    )
 
     @field_validator("mlops_approval_reminders", mode="before")
     @classmethod

@@ -42,6 +42,7 @@ from bot.slack_text import escape
 from ml.platform import ENVIRONMENTS, EndpointStatus, NotFound, PlatformEvent
 
 from .commands.ops import card_state
+from .freeze_notices import post_freeze_notices
 from .render.common import code, fallback, mention, result_text, section, to_dicts, truncate
 from .render.drift import drift_card_key
 from .render.release_card import card_key, render_card
@@ -119,6 +120,8 @@ class SlackNotifications:
     # -- release results -----------------------------------------------------------
     def on_result(self, result: Result) -> None:
         """Subscribed to ``ReleaseService``: runs after each result was persisted."""
+        if post_freeze_notices(self.notifier, self.services.settings, result):
+            return
         if result.outcome in (Outcome.REFUSED, Outcome.NOOP):
             return  # the person who asked gets the refusal; the channel saw nothing change
         if result.action is Action.ACKNOWLEDGE:

@@ -27,6 +27,7 @@ from ml.platform import (
     PlatformError,
 )
 
+from .freeze_windows import FreezeWindow
 from .identity import IdentityMap
 from .models import Action, Actor, AuditEntry, Outcome, Result
 from .policy import allowed
@@ -58,6 +59,7 @@ class ReleaseCore:
         approval_rule: ApprovalRule | None = None,
         approval_ttl: timedelta | None = None,
         approval_reminders: Sequence[timedelta] = (),
+        freeze_windows: Sequence[FreezeWindow] = (),
     ) -> None:
         self.platform = platform
         self.records = Records(store)
@@ -74,6 +76,8 @@ class ReleaseCore:
         #: approval expiry (``expiry``): how long a pending version may be approved, reminders before
         self.approval_ttl = approval_ttl
         self.approval_reminders = tuple(approval_reminders)
+        #: recurring change freezes (MLOPS_FREEZE_WINDOWS), read by ``freezes``
+        self.freeze_windows = tuple(freeze_windows)
         self._listeners: list[ResultListener] = []
         #: identifies this process in locks, so a restart can tell its own dead locks apart
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}"
@@ -123,6 +127,7 @@ class ReleaseCore:
                 target=target,
                 detail=detail or result.message,
                 version=result.version,
+                break_glass=bool(result.data.get("break_glass")),
             )
         )
 

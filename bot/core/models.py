@@ -76,6 +76,9 @@ class Action(enum.StrEnum):
     #: approval expiry: a trainer restarts an expired approval window; the bot closes one
     REQUEST_APPROVAL = "request-approval"
     EXPIRE = "expire"
+    # change freezes
+    FREEZE = "freeze"
+    UNFREEZE = "unfreeze"
 
 
 class Outcome(enum.StrEnum):
@@ -217,8 +220,11 @@ class AuditEntry:
     target: str
     detail: str = ""
     version: int | None = None  # the model version acted on, when there is one
+    #: a deploy or promote that went through a change freeze (break-glass)
+    break_glass: bool = False
 
     def to_dict(self) -> dict[str, Any]:
+        flag = {"break_glass": True} if self.break_glass else {}
         return {
             "at": format_time(self.at),
             "actor_id": self.actor_id,
@@ -228,6 +234,7 @@ class AuditEntry:
             "target": self.target,
             "detail": self.detail,
             "version": self.version,
+            **flag,
         }
 
     @classmethod
@@ -245,6 +252,7 @@ class AuditEntry:
             target=target,
             detail=str(d.get("detail", "")),
             version=None if version is None else int(version),
+            break_glass=d.get("break_glass") is True,
         )
 
 

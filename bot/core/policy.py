@@ -23,6 +23,8 @@ REQUIRED_ROLES: dict[Action, tuple[Role, ...]] = {
     Action.ROLLBACK: (Role.RELEASER, Role.ONCALL),
     Action.ACKNOWLEDGE: (Role.ONCALL, Role.RELEASER),
     Action.REQUEST_APPROVAL: (Role.TRAINER,),
+    Action.FREEZE: (Role.RELEASER, Role.ONCALL),
+    Action.UNFREEZE: (Role.RELEASER, Role.ONCALL),
 }
 
 #: Actions only the bot itself takes (absent from the table above, so no person may).

@@ -48,6 +48,9 @@ class PromotePlan:
     #: what production serves now (None: nothing yet)
     from_version: int | None
     endpoint: str
+    #: the production freeze this promote breaks, and the oncall's reason (break-glass); "" for none
+    freeze: str = ""
+    break_glass: str = ""
 
 
 def validation_refusal(version: int, report: ValidationReport | None) -> str | None:

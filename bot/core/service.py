@@ -20,6 +20,7 @@ from .approvals import AUTO_APPROVAL_REASON, AUTO_APPROVER, Approvals
 from .base import SYSTEM, ReleaseCore, ResultListener
 from .drift_acks import DriftAcks, Mute
 from .expiry import ApprovalExpiry, Reminder, TickReport, Window
+from .freezes import Freeze, Freezes
 from .models import (
     Action,
     Actor,
@@ -67,6 +68,7 @@ class ReleaseService(ReleaseCore):
         self._approvals = Approvals(self, self._recovery, self._switches)
         self._drift_acks = DriftAcks(self)
         self._expiry = ApprovalExpiry(self)
+        self._freezes = Freezes(self)
 
     # -- reads -------------------------------------------------------------------
     def view(
@@ -91,9 +93,15 @@ class ReleaseService(ReleaseCore):
         """What a rollback would change, or why it cannot happen (for the confirmation step)."""
         return self._queries.rollback_plan(environment, version)
 
-    def promote_plan(self, version: int) -> PromotePlan | str:
-        """What promoting ``version`` would change, or why it cannot happen (for the confirmation step)."""
-        return self._queries.promote_plan(version)
+    def promote_plan(
+        self, version: int, actor: Actor | None = None, break_glass: str = ""
+    ) -> PromotePlan | str:
+        """What promoting ``version`` would change, or why it cannot happen (for the confirmation step).
+
+        Under a production freeze the plan is a break-glass one when ``actor`` may break it.
+        """
+        plan = self._queries.promote_plan(version)
+        return plan if isinstance(plan, str) else self._freezes.vet_plan(plan, actor, break_glass)
 
     def requester_note(self, package: ModelPackage) -> str:
         """What a card says when four-eyes cannot place who trained a version; "" when it can."""
@@ -152,6 +160,17 @@ class ReleaseService(ReleaseCore):
     def drift_muted(self, environment: Environment) -> Mute | None:
         return self._drift_acks.muted(environment)
 
+    # -- change freezes ----------------------------------------------------------
+    def freeze(self, actor: Actor, environment: Environment, duration: timedelta, reason: str) -> Result:
+        return self._freezes.freeze(actor, environment, duration, reason)
+
+    def unfreeze(self, actor: Actor, environment: Environment) -> Result:
+        return self._freezes.unfreeze(actor, environment)
+
+    def frozen(self, environment: Environment) -> Freeze | None:
+        """The freeze holding ``environment`` now (typed or a window); None when none does."""
+        return self._freezes.in_force(environment)
+
     # -- approvals ---------------------------------------------------------------
     def approve(self, actor: Actor, version: int, reason: str = "") -> Result:
         return self._approvals.approve(actor, version, reason)
@@ -189,8 +208,9 @@ class ReleaseService(ReleaseCore):
     ) -> Result:
         return self._switches.deploy(actor, version, environment, requested_by)
 
-    def promote(self, actor: Actor, version: int) -> Result:
-        return self._switches.promote(actor, version)
+    def promote(self, actor: Actor, version: int, break_glass: str = "") -> Result:
+        """``break_glass``: oncall's reason to promote through a production freeze."""
+        return self._switches.promote(actor, version, break_glass)
 
     def rollback(self, actor: Actor, environment: Environment, version: int | None = None) -> Result:
         return self._switches.rollback(actor, environment, version)

@@ -12,6 +12,7 @@ from ml.platform import ApprovalStatus, Environment, PlatformError, RolledBack
 from . import rollouts
 from .approvals import unconfirmed
 from .base import SYSTEM, ReleaseCore
+from .freezes import BrokenFreeze, freeze_gate
 from .models import Action, Actor, DeploymentKind, DeploymentRecord, Outcome, Result
 from .queries import Queries, validation_refusal
 from .recovery import Recovery
@@ -42,8 +43,8 @@ class Switches:
             )
         return self._switch(actor, Action.DEPLOY, version, environment, requested_by=requested_by)
 
-    def promote(self, actor: Actor, version: int) -> Result:
-        return self._switch(actor, Action.PROMOTE, version, "production")
+    def promote(self, actor: Actor, version: int, break_glass: str = "") -> Result:
+        return self._switch(actor, Action.PROMOTE, version, "production", break_glass=break_glass)
 
     def rollback(self, actor: Actor, environment: Environment, version: int | None = None) -> Result:
         try:
@@ -59,9 +60,10 @@ class Switches:
         version: int,
         environment: Environment,
         requested_by: Actor | None = None,
+        break_glass: str = "",
     ) -> Result:
         try:
-            return self._switch_checked(actor, action, version, environment, requested_by)
+            return self._switch_checked(actor, action, version, environment, requested_by, break_glass)
         except PlatformError as exc:
             return self.core._unreadable(
                 actor, action, f"v{version}->{environment}", exc, version, environment
@@ -74,6 +76,7 @@ class Switches:
         version: int,
         environment: Environment,
         requested_by: Actor | None = None,
+        break_glass: str = "",
     ) -> Result:
         core = self.core
         target = f"v{version}->{environment}"
@@ -107,6 +110,9 @@ class Switches:
             refusal = validation_refusal(version, core.records.latest_validation(version))
             if refusal is not None:
                 return core._refuse(actor, action, target, refusal, version=version, environment=environment)
+        frozen = freeze_gate(core, actor, action, version, environment, break_glass)
+        if isinstance(frozen, Result):
+            return frozen
         current = core.serving(environment)
         if current == version:
             return core._refuse(
@@ -119,7 +125,7 @@ class Switches:
                 outcome=Outcome.NOOP,
             )
         kind: DeploymentKind = "promote" if action is Action.PROMOTE else "deploy"
-        return self._apply(actor, action, version, environment, current, kind, requested_by)
+        return self._apply(actor, action, version, environment, current, kind, requested_by, frozen)
 
     def _rollback(self, actor: Actor, environment: Environment, version: int | None) -> Result:
         core = self.core
@@ -165,6 +171,7 @@ class Switches:
         previous: int | None,
         kind: DeploymentKind,
         requested_by: Actor | None,
+        broken: BrokenFreeze | None = None,
     ) -> Result:
         core = self.core
         target = f"v{version}->{environment}"
@@ -227,6 +234,8 @@ class Switches:
             record = DeploymentRecord(environment, version, previous, by.id, by.label, core.clock.now(), kind)
             core.records.add_deployment(record)
             result = self._done(action, version, environment, previous, kind, by, problem)
+            if broken is not None:
+                result = broken.flag(result)
             core._audit(result, target)
             # Released once audited too (a stop before this leaves the marker for recovery, which
             # audits the switch if nobody did), and before the announcement: whoever reads it may act.

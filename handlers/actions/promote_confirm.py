@@ -25,8 +25,13 @@ def promote_confirm_run(
 ) -> None:
     data = value_of(body)
     version, source = positive_int(data.get("v")), data.get("from")
+    # a break-glass confirmation carries the oncall's reason; the core checks it and the role again
+    glass = data.get("bg", "")
     # "from" is the version production served when asked, 0 when it served none
     if version is None or not isinstance(source, int) or isinstance(source, bool) or source < 0:
+        tell(respond, text_reply(STALE), replace=True)
+        return
+    if not isinstance(glass, str):
         tell(respond, text_reply(STALE), replace=True)
         return
 
@@ -36,10 +41,10 @@ def promote_confirm_run(
         changed = moved_on("production", release.serving("production"), shown, f"/mlops promote v{version}")
         if changed is not None:
             return changed
-        plan = release.promote_plan(version)
+        plan = release.promote_plan(version, actor, glass)
         if not isinstance(plan, PromotePlan):
             return unchanged(plan)
-        return reply_for(release.promote(actor, version))
+        return reply_for(release.promote(actor, version, glass))
 
     run_confirmed(f"promote v{version}", act, context, respond, request)
 

@@ -25,13 +25,15 @@ USAGE: dict[str, str] = {
     "reject": "/mlops reject vN <reason>",
     "deploy": "/mlops deploy vN staging",
     "validate": "/mlops validate [vN]",
-    "promote": "/mlops promote vN",
+    "promote": '/mlops promote vN [break-glass "<reason>"]',
     "rollback": "/mlops rollback staging|production [vN]",
     "history": "/mlops history staging|production",
     "drift": "/mlops drift staging|production [30m|24h|7d]",
     "acknowledge": "/mlops acknowledge staging|production [4h]",
     "request-approval": "/mlops request-approval vN",
     "audit": f"/mlops audit [N] [vN] [@person] [action]   (N from 1 to {AUDIT_MAX})",
+    "freeze": '/mlops freeze staging|production <30m|4h|3d> "<reason>"',
+    "unfreeze": "/mlops unfreeze staging|production",
 }
 
 SUBCOMMANDS: dict[str, Action] = {name: Action(name) for name in USAGE}
@@ -138,6 +140,8 @@ class Validate:
 @dataclass(frozen=True)
 class Promote:
     version: int
+    #: oncall's reason to promote through a production freeze; "" for an ordinary promote
+    break_glass: str = ""
     action: Action = Action.PROMOTE
 
     @property
@@ -189,6 +193,28 @@ class Acknowledge:
 
 
 @dataclass(frozen=True)
+class Freeze:
+    environment: Environment
+    duration: timedelta
+    reason: str
+    action: Action = Action.FREEZE
+
+    @property
+    def target(self) -> str:
+        return f"freeze:{self.environment}"
+
+
+@dataclass(frozen=True)
+class Unfreeze:
+    environment: Environment
+    action: Action = Action.UNFREEZE
+
+    @property
+    def target(self) -> str:
+        return f"freeze:{self.environment}"
+
+
+@dataclass(frozen=True)
 class Audit:
     limit: int = AUDIT_DEFAULT
     where: AuditFilter = field(default_factory=AuditFilter)
@@ -212,6 +238,8 @@ Command = (
     | Drift
     | Acknowledge
     | Audit
+    | Freeze
+    | Unfreeze
 )
 
 

@@ -35,6 +35,7 @@ from .parse import (
     Command,
     Deploy,
     Drift,
+    Freeze,
     Help,
     History,
     Promote,
@@ -44,6 +45,7 @@ from .parse import (
     Status,
     Stop,
     Train,
+    Unfreeze,
     Validate,
 )
 
@@ -160,9 +162,9 @@ def execute(services: Services, actor: Actor, command: Command) -> Reply:
             return reply_for(release.deploy(actor, version, env))
         case Validate(version=version):
             return reply_for(release.validate(actor, version))
-        case Promote(version=version):
+        case Promote(version=version, break_glass=break_glass):
             # a change to production: asked first, as the buttons and the rollback command do
-            promote_plan = release.promote_plan(version)
+            promote_plan = release.promote_plan(version, actor, break_glass)
             if not isinstance(promote_plan, PromotePlan):
                 return unchanged(promote_plan)
             return Reply(*render_promote_confirmation(promote_plan))
@@ -181,6 +183,10 @@ def execute(services: Services, actor: Actor, command: Command) -> Reply:
             except DriftUnavailable as exc:
                 return Reply(*render_drift_unavailable(str(exc)))
             return Reply(*render_drift(found))
+        case Freeze(environment=env, duration=duration, reason=reason):
+            return reply_for(release.freeze(actor, env, duration, reason))
+        case Unfreeze(environment=env):
+            return reply_for(release.unfreeze(actor, env))
         case Audit(limit=limit, where=where):
             return Reply(*render_audit(release.audit(limit, where), where))
         case Help():

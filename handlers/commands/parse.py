@@ -16,6 +16,7 @@ from ml.drift.environment import parse_since
 from ml.parameters import PARAMETERS
 from ml.platform import ENVIRONMENTS, Environment, ParameterSpec
 
+from .freeze_words import parse_freeze, parse_promote, parse_unfreeze
 from .grammar import (
     AUDIT_DEFAULT,
     AUDIT_MAX,
@@ -33,6 +34,7 @@ from .grammar import (
     Command,
     Deploy,
     Drift,
+    Freeze,
     Help,
     History,
     Promote,
@@ -42,6 +44,7 @@ from .grammar import (
     Status,
     Stop,
     Train,
+    Unfreeze,
     Validate,
     subcommand_action,
 )
@@ -63,6 +66,7 @@ __all__ = [
     "Command",
     "Deploy",
     "Drift",
+    "Freeze",
     "Help",
     "History",
     "Promote",
@@ -72,6 +76,7 @@ __all__ = [
     "Status",
     "Stop",
     "Train",
+    "Unfreeze",
     "UsageError",
     "Validate",
     "parse_command",
@@ -312,11 +317,12 @@ def parse_command(text: str, parameters: Mapping[str, ParameterSpec] | None = No
         _arity(sub, args, 0, 1)
         return Validate(parse_version(args[0], sub) if args else None)
     if sub == "promote":
-        _arity(sub, args, 1, 2)
-        version = parse_version(args[0], sub)
-        if len(args) == 2 and args[1].lower() != "production":
-            raise UsageError("`promote` always targets production.", USAGE[sub], f"/mlops promote v{version}")
-        return Promote(version)
+        _arity(sub, args, 1, 10_000)
+        return parse_promote(parse_version(args[0], sub), args[1:])
+    if sub == "freeze":
+        return parse_freeze(args, _environment)
+    if sub == "unfreeze":
+        return parse_unfreeze(args, _environment)
     if sub == "rollback":
         _arity(sub, args, 1, 2)
         env = _environment(args[0], sub, after=args[1] if len(args) == 2 else "")

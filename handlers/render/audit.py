@@ -31,6 +31,7 @@ from .common import (
     truncate,
     when,
 )
+from .freeze import audit_mark
 
 __all__ = ["describe_filter", "render_audit"]
 
@@ -60,7 +61,7 @@ def entry_line(e: AuditEntry) -> str:
         target += f" {code(f'v{e.version}')}"
     detail = f" — {escape(truncate(e.detail, MAX_DETAIL))}" if e.detail else ""
     return (
-        f"{audit_emoji(e)} {when(e.at)} {mention(e.actor_id, e.actor_name)} "
+        f"{audit_emoji(e)} {audit_mark(e)}{when(e.at)} {mention(e.actor_id, e.actor_name)} "
         f"*{e.action.value}* {target} {e.outcome.value}{detail}"
     )
 

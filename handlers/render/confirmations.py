@@ -18,6 +18,7 @@ from handlers.ids import (
 )
 
 from .common import Message, code, context, encode_value, fallback, section, to_dicts
+from .freeze import render_break_glass_confirmation
 
 __all__ = ["render_promote_confirmation", "render_rollback_confirmation"]
 
@@ -51,6 +52,8 @@ def render_rollback_confirmation(plan: RollbackPlan) -> Message:
 
 
 def render_promote_confirmation(plan: PromotePlan) -> Message:
+    if plan.break_glass:
+        return render_break_glass_confirmation(plan)
     # "from": 0 stands for "nothing served yet"; the confirm checks production still serves it
     value = encode_value({"v": plan.version, "from": plan.from_version or 0})
     was = f"*v{plan.from_version}*" if plan.from_version is not None else "no model"

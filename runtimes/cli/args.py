@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import re
+from datetime import timedelta
 from pathlib import Path
 
+from bot.core.freezes import MAX_BREAK_GLASS_REASON, parse_duration
 from bot.core.models import AUDITED_ACTIONS
 from ml.platform import ENVIRONMENTS
 
@@ -24,6 +26,8 @@ RELEASE_COMMANDS = (
     "audit",
     "dead-letters",
     "drift",
+    "freeze",
+    "unfreeze",
 )
 
 
@@ -49,6 +53,25 @@ def env_arg(text: str) -> str:
             f"{text!r} is not an environment (choose from {', '.join(ENVIRONMENTS)})"
         )
     return text
+
+
+def duration_arg(text: str) -> timedelta:
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def reason_arg(text: str) -> str:
+    """A break-glass reason: not empty, short enough for the chat's confirmation button."""
+    reason = text.strip()
+    if not reason:
+        raise argparse.ArgumentTypeError('break-glass needs a reason, e.g. --break-glass "hotfix INC-42"')
+    if len(reason) > MAX_BREAK_GLASS_REASON:
+        raise argparse.ArgumentTypeError(
+            f"a break-glass reason is at most {MAX_BREAK_GLASS_REASON} characters"
+        )
+    return reason
 
 
 def key_value(text: str) -> tuple[str, str]:
@@ -108,6 +131,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("promote", parents=[common], help="promote a validated version to production")
     p.add_argument("version", type=version_arg)
     p.add_argument("--yes", "-y", action="store_true", help=YES_HELP)
+    p.add_argument(
+        "--break-glass",
+        type=reason_arg,
+        metavar="REASON",
+        help="oncall only: promote through a production freeze, for this reason (announced and audited)",
+    )
     p = sub.add_parser("rollback", parents=[common], help="roll an environment back to an earlier version")
     p.add_argument("environment", type=env_arg)
     p.add_argument("version", type=version_arg, nargs="?")
@@ -139,6 +168,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--since", default="24h", help="captured traffic of the last 30m, 24h, 7d, … (default 24h)"
     )
+    p = sub.add_parser(
+        "freeze", parents=[common], help="refuse deploy and promote to an environment for a while"
+    )
+    p.add_argument("environment", type=env_arg)
+    p.add_argument("duration", type=duration_arg, help="30m, 4h, 3d, … (at most 30d)")
+    p.add_argument("reason", nargs="+", help="why (shown with every refusal)")
+    p = sub.add_parser("unfreeze", parents=[common], help="lift a typed freeze before it ends")
+    p.add_argument("environment", type=env_arg)
     p = sub.add_parser("dead-letters", parents=[common], help="Slack messages given up on, newest first")
     p.add_argument("limit", type=int, nargs="?", default=20)
 

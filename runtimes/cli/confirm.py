@@ -19,8 +19,9 @@ def question(plan: PromotePlan | RollbackPlan) -> str:
     """What a change to production does, named as the chat's confirmation names it."""
     if isinstance(plan, PromotePlan):
         was = f"v{plan.from_version}" if plan.from_version is not None else "no model"
+        glass = f"Break-glass: {plan.freeze}. Reason: {plan.break_glass}. " if plan.break_glass else ""
         return (
-            f"Promote v{plan.version} to production: endpoint {plan.endpoint} "
+            f"{glass}Promote v{plan.version} to production: endpoint {plan.endpoint} "
             f"goes from {was} to v{plan.version}."
         )
     return (

@@ -82,7 +82,17 @@ def status_json(view: StatusView, target: str | None = None) -> dict[str, Any]:
 
 
 #: the columns of an audit export, in order (``--json`` has the same keys)
-AUDIT_FIELDS = ("at", "actor_id", "actor_name", "action", "outcome", "target", "version", "detail")
+AUDIT_FIELDS = (
+    "at",
+    "actor_id",
+    "actor_name",
+    "action",
+    "outcome",
+    "target",
+    "version",
+    "detail",
+    "break_glass",
+)
 #: a cell starting with one of these is a formula to a spreadsheet (and a tab or CR may hide one)
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -103,6 +113,7 @@ def audit_json(entries: Sequence[AuditEntry]) -> list[dict[str, Any]]:
             "target": e.target,
             "version": e.version,
             "detail": e.detail,
+            "break_glass": e.break_glass,
         }
         for e in entries
     ]

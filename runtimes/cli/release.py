@@ -15,6 +15,7 @@ from bot.core.service import local_owner_is_dead
 from bot.services import Services, build_services
 from bot.settings import Settings
 from bot.users import load_users
+from handlers.commands.freeze_words import quoted
 from ml.platform import Execution
 from runtimes.cli.args import UsageError, audit_limit
 from runtimes.cli.confirm import ask_first
@@ -144,9 +145,11 @@ def run_release_command(args: argparse.Namespace, settings: Settings) -> int:
             case "validate":
                 return cli.finish(services.release.validate(cli.who(), args.version))
             case "promote":
-                if refused := ask_first(services.release.promote_plan(args.version), args.yes):
+                glass = args.break_glass or ""
+                plan = services.release.promote_plan(args.version, cli.who(), glass)
+                if refused := ask_first(plan, args.yes):
                     return refused
-                return cli.finish(services.release.promote(cli.who(), args.version))
+                return cli.finish(services.release.promote(cli.who(), args.version, glass))
             case "rollback":
                 if refused := ask_first(
                     services.release.rollback_plan(args.environment, args.version), args.yes
@@ -155,6 +158,11 @@ def run_release_command(args: argparse.Namespace, settings: Settings) -> int:
                 return cli.finish(services.release.rollback(cli.who(), args.environment, args.version))
             case "history":
                 return cli.history(args.environment)
+            case "freeze":
+                reason = quoted(args.reason)
+                return cli.finish(services.release.freeze(cli.who(), args.environment, args.duration, reason))
+            case "unfreeze":
+                return cli.finish(services.release.unfreeze(cli.who(), args.environment))
             case "audit":
                 return cli.audit(limit, audit_filter(args), as_csv=args.csv)
             case "dead-letters":

@@ -95,8 +95,9 @@ class Reports:
             self.out("No audit entries match." if where and where.narrows else "The audit log is empty.")
         for e in reversed(entries):
             version = f" (v{e.version})" if e.version is not None and f"v{e.version}" not in e.target else ""
+            flag = "BREAK-GLASS " if e.break_glass else ""
             self.out(
-                f"{e.at.astimezone(UTC):%Y-%m-%d %H:%M:%S} {e.actor_name:<12} {e.action.value:<9} "
+                f"{e.at.astimezone(UTC):%Y-%m-%d %H:%M:%S} {flag}{e.actor_name:<12} {e.action.value:<9} "
                 f"{e.outcome.value:<8} {e.target}{version}: {e.detail}"
             )
         return 0

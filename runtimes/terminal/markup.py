@@ -29,6 +29,8 @@ EMOJI: Mapping[str, str] = {
     "red_circle": "🔴",
     "rotating_light": "🚨",
     "no_bell": "🔕",
+    "snowflake": "❄️",
+    "sunny": "☀️",
     "white_circle": "⚪",
     "black_circle": "⚫",
     "large_blue_circle": "🔵",

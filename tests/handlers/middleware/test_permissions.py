@@ -156,6 +156,8 @@ COMMANDS: dict[Action, str] = {
     Action.PROMOTE: "promote v2",
     Action.ROLLBACK: "rollback production",
     Action.REQUEST_APPROVAL: "request-approval v2",
+    Action.FREEZE: 'freeze staging 1h "matrix check"',
+    Action.UNFREEZE: "unfreeze staging",
 }
 
 BUTTONS: dict[str, tuple[Action, str]] = {

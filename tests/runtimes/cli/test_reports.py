@@ -114,7 +114,7 @@ def test_csv_is_rfc_4180_and_neutralises_formulas(cli_home: Path, capsys: pytest
     entries = seed(cli_home)
     code, out, _ = run(capsys, "audit", "--limit", "100", "--csv")
     assert code == 0
-    assert out.startswith("at,actor_id,actor_name,action,outcome,target,version,detail\r\n")
+    assert out.startswith("at,actor_id,actor_name,action,outcome,target,version,detail,break_glass\r\n")
     assert out.endswith("\r\n") and '"a ""quoted"", two\nlines"' in out
     rows = list(csv.reader(io.StringIO(out, newline="")))
     assert rows[0] == list(AUDIT_FIELDS) and len(rows) == len(entries) + 1
