@@ -14,11 +14,12 @@ from datetime import timedelta
 from typing import Any
 
 from bot.liveness import local_owner_is_dead
-from ml.platform import EndpointInfo, Environment, ModelPackage, NotFound, PlatformError
+from ml.platform import EndpointInfo, Environment, LifeCycle, ModelPackage, NotFound, PlatformError
 
 from .approvals import AUTO_APPROVAL_REASON, AUTO_APPROVER, Approvals
 from .base import SYSTEM, ReleaseCore, ResultListener
 from .drift_acks import DriftAcks, Mute
+from .lifecycle import LifeCycles, PendingStage
 from .models import (
     Action,
     Actor,
@@ -65,6 +66,9 @@ class ReleaseService(ReleaseCore):
         self._switches = Switches(self, self._queries, self._validation, self._recovery)
         self._approvals = Approvals(self, self._recovery, self._switches)
         self._drift_acks = DriftAcks(self)
+        # Registry stages: the first listener, so stages are set before any front end renders.
+        self._life_cycles = LifeCycles(self)
+        self.subscribe(self._life_cycles.on_result)
 
     # -- reads -------------------------------------------------------------------
     def view(
@@ -163,6 +167,15 @@ class ReleaseService(ReleaseCore):
     def sync_approval(self, package: ModelPackage) -> Decision | None:
         """Adopt an approval change made outside the bot (from a platform event); None if unchanged."""
         return self._approvals.sync_approval(package)
+
+    # -- registry stages ---------------------------------------------------------
+    def observe_life_cycle(self, package: ModelPackage) -> LifeCycle | None:
+        """After a package event: a stage set outside the bot, once (None for the bot's own)."""
+        return self._life_cycles.observe(package)
+
+    def life_cycle_pending(self, version: int) -> PendingStage | None:
+        """A stage the bot owes the registry after a failed write (retried on its next action)."""
+        return self._life_cycles.pending(version)
 
     # -- switches ----------------------------------------------------------------
     def deploy(
