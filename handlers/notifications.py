@@ -44,6 +44,7 @@ from ml.platform import ENVIRONMENTS, EndpointStatus, NotFound, PlatformEvent
 from .commands.ops import card_state
 from .render.common import code, fallback, mention, result_text, section, to_dicts, truncate
 from .render.drift import drift_card_key
+from .render.lifecycle import outside_change_text
 from .render.release_card import card_key, render_card
 from .render.run_message import render_run, run_key
 from .render.validation import accuracy_note
@@ -193,8 +194,12 @@ class SlackNotifications:
                 "package", "model package event for v%s, which the registry does not have", version
             )
             return
+        # before the card renders: a new version's first stage is written here
+        outside = self.release.observe_life_cycle(package)
         if self.release.sync_approval(package) is None:
             self.refresh_card(version)  # otherwise the sync's result already refreshed it
+        if outside is not None:
+            self.reply(version, outside_change_text(version, outside, package.modified_by))
 
     def _endpoint(self, detail: EndpointDetail) -> None:
         name, status = detail.endpoint_name, detail.status

@@ -16,7 +16,7 @@ import logging
 from dataclasses import dataclass
 
 from ml.lifecycle import LifeCycle, Transition, life_cycle_for, registered
-from ml.platform import ApprovalStatus, ModelPackage, PlatformError
+from ml.platform import ModelPackage, PlatformError
 
 from .base import ReleaseCore
 from .models import Action, Outcome, Result
@@ -157,23 +157,30 @@ class LifeCycles:
         """After a package event: the stage an outside change set, once; None when there is none.
 
         A new version without a stage gets Development (the bot's own write). A version the bot has
-        no record of adopts what the registry shows, unannounced: nothing says it changed.
+        no record of adopts what the registry shows, unannounced: nothing says it changed. Events
+        arrive while the bot may be writing (another thread or process): the registry is read between
+        two reads of the bot's record, and a stage is judged only if the bot wrote nothing meanwhile.
         """
         self.retry()
         store = self._store
-        current = package.life_cycle
         key = _key(package.version)
+        before = store.get(NS_LIFECYCLE, key)
+        if store.get(NS_LIFECYCLE_PENDING, key) is not None:
+            return None  # the bot is changing it: its own event follows
+        current = self.core.platform.describe_model_package(package.version)
         record = store.get(NS_LIFECYCLE, key)
-        if current is None:
-            if record is None and package.approval_status is not ApprovalStatus.REJECTED:
-                self.write(package.version, registered(package.approval_status.value))
+        if record != before or store.get(NS_LIFECYCLE_PENDING, key) is not None:
+            return None
+        life = current.life_cycle
+        if life is None:
+            if record is None:
+                self.write(current.version, registered(current.approval_status.value))
             return None
         if record is None:
-            store.put(NS_LIFECYCLE, key, {"seen": _dump(current)})
+            store.put_if_absent(NS_LIFECYCLE, key, {"seen": _dump(life)})
             return None
-        if store.get(NS_LIFECYCLE_PENDING, key) is not None:
-            return None  # the bot is changing it: what the registry shows now may be the old stage
-        if current == _load(record.get("written")) or current == _load(record.get("seen")):
+        if life == _load(record.get("written")) or life == _load(record.get("seen")):
             return None
-        store.put(NS_LIFECYCLE, key, {**record, "seen": _dump(current), "written": None})
-        return current
+        if not store.replace_if(NS_LIFECYCLE, key, record, {**record, "seen": _dump(life), "written": None}):
+            return None  # another process took it (and reports it) first
+        return life

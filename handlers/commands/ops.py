@@ -124,7 +124,7 @@ def card_state(services: Services, version: int) -> CardState:
         if isinstance(plan, RollbackPlan):
             rollback_to = plan.to_version
     names = {env: services.platform.endpoint_name(env) for env in view.environments}
-    return CardState(view, deployments, rollback_to, names)
+    return CardState(view, deployments, rollback_to, names, release.life_cycle_pending(version))
 
 
 def execute(services: Services, actor: Actor, command: Command) -> Reply:
