@@ -134,3 +134,11 @@ def from_shape(shape: object) -> LifeCycle | None:
         )
     except ValueError:
         return None
+
+
+def stage_text(life: LifeCycle | None, *, with_description: bool = False) -> str:
+    """Plain text for terminals and logs: ``Staging/InProgress`` (``— description``), or ``none``."""
+    if life is None:
+        return "none"
+    text = f"{life.stage}/{life.status}"
+    return f"{text} — {life.description}" if with_description and life.description else text
