@@ -109,5 +109,6 @@ def build_services(
         allow_unmapped=settings.mlops_allow_unmapped,
         auto_deploy_staging=settings.mlops_auto_deploy_staging,
         auto_approve=settings.mlops_auto_approve,
+        approval_rule=settings.approval_rule,
     )
     return Services(settings, platform, store, release)

@@ -11,9 +11,17 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.approval_settings import (
+    APPROVALS_MAX,
+    APPROVALS_MIN,
+    ApprovalGroups,
+    ApprovalRule,
+    RequiredApprovals,
+    approval_rule,
+)
 from bot.core.identity import IdentityMap, role_of_arn
 from bot.core.models import Role
 
@@ -203,6 +211,23 @@ class Settings(BaseSettings):
     mlops_max_connections: int = Field(
         1000, ge=1, le=100_000, description="Open HTTP connections; more are closed at once."
     )
+
+    # -- N-of-M approvals ------------------------------------------------------------
+    mlops_required_approvals: RequiredApprovals = Field(
+        1, description=f"Approvals a version needs ({APPROVALS_MIN}-{APPROVALS_MAX}); requesters never count."
+    )
+    mlops_required_approval_groups: ApprovalGroups = Field(
+        default_factory=list, description="User group handles each needing an approval from a member."
+    )
+
+    @model_validator(mode="after")
+    def _approval_rule(self) -> Settings:
+        self.approval_rule  # noqa: B018 - ValueError when the groups outnumber the approvals
+        return self
+
+    @property
+    def approval_rule(self) -> ApprovalRule:
+        return approval_rule(self.mlops_required_approvals, self.mlops_required_approval_groups)
 
     @field_validator("mlops_roles", mode="before")
     @classmethod

@@ -31,6 +31,7 @@ from .models import Action, Actor, AuditEntry, Outcome, Result
 from .policy import allowed
 from .records import Records
 from .store import Store
+from .votes import ApprovalRule
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,7 @@ class ReleaseCore:
         auto_approve: bool = False,
         clock: Clock = SYSTEM_CLOCK,
         owner: str | None = None,
+        approval_rule: ApprovalRule | None = None,
     ) -> None:
         self.platform = platform
         self.records = Records(store)
@@ -64,6 +66,8 @@ class ReleaseCore:
         self.auto_validate_staging = auto_validate_staging
         self.auto_approve = auto_approve
         self.clock = clock
+        #: how many approvals, from which groups, approve a version (N-of-M approvals)
+        self.approval_rule = approval_rule or ApprovalRule()
         self._listeners: list[ResultListener] = []
         #: identifies this process in locks, so a restart can tell its own dead locks apart
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}"

@@ -16,7 +16,7 @@ import logging
 from dataclasses import dataclass
 
 from ml.lifecycle import LifeCycle, Transition, life_cycle_for, registered
-from ml.platform import ModelPackage, PlatformError
+from ml.platform import ApprovalStatus, ModelPackage, PlatformError
 
 from .base import ReleaseCore
 from .models import Action, Outcome, Result
@@ -69,7 +69,8 @@ def transitions(result: Result) -> list[tuple[int, Transition, str]]:
     previous = result.data.get("from_version")
     replaced = previous if isinstance(previous, int) and previous != version else None
     match result.action:
-        case Action.APPROVE:
+        case Action.APPROVE if result.data.get("status") == ApprovalStatus.APPROVED.value:
+            # (a vote towards an N-of-M rule that is not met yet leaves the version pending)
             return [(version, Transition.APPROVED, f"Approved by {who} via mlops-bot" + _colon(reason))]
         case Action.REJECT:
             return [(version, Transition.REJECTED, f"Rejected by {who} via mlops-bot" + _colon(reason))]

@@ -28,6 +28,7 @@ from handlers.ids import ACTION_APPROVE, ACTION_APPROVE_FORM, ACTION_PROMOTE, AC
 from ml.platform import Environment
 
 from . import links
+from .approvals import approval_blocks
 from .common import (
     MAX_BUTTON_TEXT,
     code,
@@ -280,6 +281,7 @@ def render_card(state: CardState, *, with_buttons: bool = True) -> tuple[str, li
         header(f"Model v{view.version} · {escape(pkg.group)}"),
         section(_status_line(view)),
         *([section(note)] if (note := _approval_note(view)) else []),
+        *approval_blocks(view),
         section("", fields),
         section("\n".join(lineage_lines)),
         DividerBlock(),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -9,6 +10,8 @@ import pytest
 from bot.core.lifecycle import transitions
 from bot.core.models import Action, Actor, Outcome, Result
 from bot.core.service import ReleaseService
+from bot.core.votes import ApprovalRule
+from bot.store.sqlite import SQLiteStore
 from ml.lifecycle import LifeCycle, Transition
 from ml.platform import ApprovalStatus, PlatformError
 from tests.bot.core.test_release_flow import Harness, harness
@@ -171,3 +174,18 @@ def test_results_map_to_transitions() -> None:
     external = Result(Action.APPROVE, Outcome.DONE, "", actor, 3, data={"external": True})
     validated = Result(Action.VALIDATE, Outcome.DONE, "", actor, 3, "staging")
     assert transitions(refused) == transitions(external) == transitions(validated) == []
+
+
+def test_a_vote_short_of_the_approval_rule_leaves_the_stage_alone(
+    local_release: ReleaseService, tmp_path: Path
+) -> None:
+    store = SQLiteStore(tmp_path / "quorum.db")
+    release = ReleaseService(local_release.platform, store, approval_rule=ApprovalRule(required=2))
+    try:
+        first = release.approve(BOB, 1)
+        assert first.outcome is Outcome.DONE and first.data["status"] == ApprovalStatus.PENDING.value
+        assert stage(release, 1) == ("Development", "PendingApproval")
+        assert release.approve(DAVE, 1).outcome is Outcome.DONE
+        assert stage(release, 1) == ("Staging", "InProgress")  # approved, then deployed to staging
+    finally:
+        store.close()
