@@ -302,6 +302,9 @@ class ReplayPlatform:
     def update_approval(self, version: int, status: Any, description: str) -> ModelPackage:
         raise self._unused("approvals")
 
+    def update_life_cycle(self, version: int, life_cycle: Any) -> ModelPackage:
+        raise self._unused("registry stages")
+
     def deploy(self, environment: Environment, version: int, deployed_by: str) -> EndpointInfo:
         raise self._unused("deployments")
 

@@ -45,6 +45,7 @@ from .commands.ops import card_state
 from .freeze_notices import post_freeze_notices
 from .render.common import code, fallback, mention, result_text, section, to_dicts, truncate
 from .render.drift import drift_card_key
+from .render.lifecycle import outside_change_text
 from .render.release_card import card_key, render_card
 from .render.run_message import render_run, run_key
 from .render.validation import accuracy_note
@@ -197,8 +198,12 @@ class SlackNotifications:
             )
             return
         self.release.open_approval_window(package)  # a new pending version: its approval expiry starts
+        # before the card renders: a new version's first stage is written here
+        outside = self.release.observe_life_cycle(package)
         if self.release.sync_approval(package) is None:
             self.refresh_card(version)  # otherwise the sync's result already refreshed it
+        if outside is not None:
+            self.reply(version, outside_change_text(version, outside, package.modified_by))
 
     def _endpoint(self, detail: EndpointDetail) -> None:
         name, status = detail.endpoint_name, detail.status

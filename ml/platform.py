@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any, Literal, Protocol, runtime_checkable
 
 # Re-exported: defined with the parameters it describes.
+from ml.lifecycle import LifeCycle as LifeCycle  # noqa: PLC0414 - explicit re-export
 from ml.parameters import ParameterSpec as ParameterSpec  # noqa: PLC0414 - explicit re-export
 
 Environment = Literal["staging", "production"]
@@ -172,6 +173,8 @@ class ModelPackage:
     lineage: Mapping[str, str] = field(default_factory=dict)
     #: who last changed the package, as the registry tells it (SageMaker's LastModifiedBy)
     modified_by: str = ""
+    #: the registry's lifecycle stage (SageMaker's ModelLifeCycle), None when it has none
+    life_cycle: LifeCycle | None = None
 
 
 @dataclass(frozen=True)
@@ -273,6 +276,10 @@ class MLPlatform(Protocol):
     def describe_model_package(self, version: int) -> ModelPackage: ...
 
     def update_approval(self, version: int, status: ApprovalStatus, description: str) -> ModelPackage: ...
+
+    def update_life_cycle(self, version: int, life_cycle: LifeCycle) -> ModelPackage:
+        """Set the version's registry stage (UpdateModelPackage ``ModelLifeCycle``); approval unchanged."""
+        ...
 
     def artifact_identity(self, version: int) -> ArtifactIdentity:
         """The package ARN, model data SHA-256 and image digest of ``version``, read now (approvals

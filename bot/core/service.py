@@ -14,13 +14,14 @@ from datetime import timedelta
 from typing import Any
 
 from bot.liveness import local_owner_is_dead
-from ml.platform import EndpointInfo, Environment, ModelPackage, NotFound, PlatformError
+from ml.platform import EndpointInfo, Environment, LifeCycle, ModelPackage, NotFound, PlatformError
 
 from .approvals import AUTO_APPROVAL_REASON, AUTO_APPROVER, Approvals
 from .base import SYSTEM, ReleaseCore, ResultListener
 from .drift_acks import DriftAcks, Mute
 from .expiry import ApprovalExpiry, Reminder, TickReport, Window
 from .freezes import Freeze, Freezes
+from .lifecycle import LifeCycles, PendingStage
 from .models import (
     Action,
     Actor,
@@ -69,6 +70,9 @@ class ReleaseService(ReleaseCore):
         self._drift_acks = DriftAcks(self)
         self._expiry = ApprovalExpiry(self)
         self._freezes = Freezes(self)
+        # Registry stages: the first listener, so stages are set before any front end renders.
+        self._life_cycles = LifeCycles(self)
+        self.subscribe(self._life_cycles.on_result)
 
     # -- reads -------------------------------------------------------------------
     def view(
@@ -201,6 +205,15 @@ class ReleaseService(ReleaseCore):
     def run_scheduled_work(self, remind: Callable[[Reminder], None]) -> TickReport:
         """Send the reminders and close the windows that are due, each once across processes."""
         return self._expiry.run_due(remind)
+
+    # -- registry stages ---------------------------------------------------------
+    def observe_life_cycle(self, package: ModelPackage) -> LifeCycle | None:
+        """After a package event: a stage set outside the bot, once (None for the bot's own)."""
+        return self._life_cycles.observe(package)
+
+    def life_cycle_pending(self, version: int) -> PendingStage | None:
+        """A stage the bot owes the registry after a failed write (retried on its next action)."""
+        return self._life_cycles.pending(version)
 
     # -- switches ----------------------------------------------------------------
     def deploy(

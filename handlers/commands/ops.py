@@ -129,7 +129,8 @@ def card_state(services: Services, version: int) -> CardState:
     names = {env: services.platform.endpoint_name(env) for env in view.environments}
     window = release.approval_window(version)
     closed = window is not None and window.expired(release.clock.now())
-    return CardState(view, deployments, rollback_to, names, window, closed)
+    pending_stage = release.life_cycle_pending(version)
+    return CardState(view, deployments, rollback_to, names, window, closed, pending_stage)
 
 
 def execute(services: Services, actor: Actor, command: Command) -> Reply:

@@ -21,6 +21,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.core.expiry import Window
+from bot.core.lifecycle import PendingStage
 from bot.core.models import ApprovalStatus, DeploymentRecord, VersionView
 from bot.core.service import AUTO_APPROVER
 from bot.slack_text import escape
@@ -43,6 +44,7 @@ from .common import (
     truncate,
     when,
 )
+from .lifecycle import life_cycle_line
 from .origin import console_link, git_line, logs_line
 from .parameters import changed_parameters, data_file_name
 from .validation import accuracy_note
@@ -93,6 +95,8 @@ class CardState:
     #: the version's approval window (approval expiry), and whether it closed
     window: Window | None = None
     window_closed: bool = False
+    #: a registry stage the bot still owes after a failed write (``bot.core.lifecycle``)
+    life_cycle_pending: PendingStage | None = None
 
 
 def _metric(view: VersionView, key: str) -> str:
@@ -273,6 +277,7 @@ def render_card(state: CardState, *, with_buttons: bool = True) -> tuple[str, li
         lineage_lines.append(f"*Run* {code(run.rsplit('/', 1)[-1], 120)}")
     if logs := logs_line(lineage):
         lineage_lines.append(logs)
+    lineage_lines.append(life_cycle_line(pkg, state.life_cycle_pending))
     if console := _console_links(state):
         lineage_lines.append("*Links* " + " · ".join(console))
     if view.requester_note and view.approval is ApprovalStatus.PENDING:

@@ -23,6 +23,7 @@ from .common import (
     truncate,
     when,
 )
+from .lifecycle import stage_word
 from .run_message import RUN_EMOJI, short_execution_id
 
 __all__ = [
@@ -54,6 +55,7 @@ def _version_line(view: VersionView) -> str:
         parts.append("serves " + " and ".join(escape(e) for e in view.environments))
     if view.validation is not None:
         parts.append("validation " + ("passed" if view.validation.passed else "failed"))
+    parts.append("stage " + stage_word(view.package.life_cycle))
     return " · ".join(parts)
 
 

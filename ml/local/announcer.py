@@ -103,5 +103,6 @@ class Announcer:
                 generated_by=package.lineage.get("execution_id"),
                 customer_metadata=package.lineage,
                 updated_fields=updated_fields,
+                life_cycle=package.life_cycle.request() if package.life_cycle else None,
             )
         )

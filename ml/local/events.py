@@ -173,6 +173,7 @@ def model_package_event(
     generated_by: str | None,
     customer_metadata: Mapping[str, str],
     updated_fields: Sequence[str] = (),
+    life_cycle: Mapping[str, str] | None = None,
 ) -> PlatformEvent:
     package_arn = model_package_arn(group, version)
     detail: dict[str, Any] = {
@@ -201,6 +202,8 @@ def model_package_event(
         detail["MetadataProperties"] = {"GeneratedBy": generated_by}
     if updated_fields:
         detail["UpdatedModelPackageFields"] = list(updated_fields)
+    if life_cycle:
+        detail["ModelLifeCycle"] = dict(life_cycle)
     return envelope(DT_MODEL_PACKAGE, [package_arn], detail, modified_at)
 
 

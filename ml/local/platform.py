@@ -43,6 +43,7 @@ from ml.platform import (
     EventListener,
     Execution,
     InvalidRequest,
+    LifeCycle,
     ModelPackage,
     NotFound,
     ParameterSpec,
@@ -273,6 +274,13 @@ class LocalPlatform:
         self._announce.model_package(
             package, modified, updated_fields=("ModelApprovalStatus", "ApprovalDescription")
         )
+        return package
+
+    def update_life_cycle(self, version: int, life_cycle: LifeCycle) -> ModelPackage:
+        self._check_open()
+        package = self._registry.update_life_cycle(self.model_package_group, _version(version), life_cycle)
+        modified = self._registry.package_modified_at(self.model_package_group, package.version)
+        self._announce.model_package(package, modified, updated_fields=("ModelLifeCycle",))
         return package
 
     # -- endpoints ---------------------------------------------------------------------------------

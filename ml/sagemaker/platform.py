@@ -29,6 +29,7 @@ from ml.platform import (
     EventListener,
     Execution,
     InvalidRequest,
+    LifeCycle,
     ModelPackage,
     ParameterSpec,
     RolledBack,
@@ -149,6 +150,9 @@ class SageMakerPlatform:
 
     def update_approval(self, version: int, status: ApprovalStatus, description: str) -> ModelPackage:
         return self.registry.update_approval(version, status, description)
+
+    def update_life_cycle(self, version: int, life_cycle: LifeCycle) -> ModelPackage:
+        return self.registry.update_life_cycle(version, life_cycle)
 
     def baseline(self, version: int) -> dict[str, Any] | None:
         return self.registry.baseline(version)

@@ -13,7 +13,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ml.clock import Clock
 from ml.drift import stored
-from ml.platform import ApprovalStatus, InvalidRequest, ModelPackage
+from ml.lifecycle import from_shape
+from ml.platform import ApprovalStatus, InvalidRequest, LifeCycle, ModelPackage
 from ml.sagemaker.clients import AwsClients, AwsPart
 from ml.sagemaker.errors import aws_errors, translate_error
 from ml.sagemaker.storage import classification_metrics, read_object, split_s3_uri
@@ -149,6 +150,7 @@ class Registry(AwsPart):
             artifact_uri=str(containers[0].get("ModelDataUrl") or ""),
             artifact_sha256=lineage.get("artifact_sha256", ""),
             lineage=lineage,
+            life_cycle=from_shape(data.get("ModelLifeCycle")),
         )
 
     def _metrics(self, uri: str) -> dict[str, float]:
@@ -215,6 +217,20 @@ class Registry(AwsPart):
                 "ApprovalDescription": description[:1024],
             }
             # Re-sent every time: the lineage must survive the update whatever the service does.
+            lineage = current.get("CustomerMetadataProperties") or {}
+            if lineage:
+                request["CustomerMetadataProperties"] = dict(lineage)
+            sagemaker.update_model_package(**request)
+            return self.fetch(arn)
+
+    def update_life_cycle(self, version: int, life_cycle: LifeCycle) -> ModelPackage:
+        """UpdateModelPackage with ``ModelLifeCycle`` only: the approval stays as it is."""
+        check_version(version)
+        arn = self.package_arn(version)
+        sagemaker = self._aws.sagemaker
+        with aws_errors(f"model version {version} in group '{self.group}'"):
+            current = describe_package(sagemaker, arn)
+            request: dict[str, Any] = {"ModelPackageArn": arn, "ModelLifeCycle": life_cycle.request()}
             lineage = current.get("CustomerMetadataProperties") or {}
             if lineage:
                 request["CustomerMetadataProperties"] = dict(lineage)

@@ -65,6 +65,7 @@ def status_json(view: StatusView, target: str | None = None) -> dict[str, Any]:
                 "metrics": dict(v.package.metrics),
                 "serving": list(v.environments),
                 "validation": None if v.validation is None else v.validation.passed,
+                "stage": None if v.package.life_cycle is None else v.package.life_cycle.request(),
             }
             for v in view.versions
         ],

@@ -10,6 +10,7 @@ from datetime import UTC
 from bot.core.models import AuditFilter
 from bot.notify.deadletter import dead_letters, describe
 from bot.services import Services
+from ml.lifecycle import stage_text
 from ml.platform import ENVIRONMENTS, Environment, PlatformError
 from runtimes.cli.args import UsageError, version_arg
 from runtimes.cli.output import audit_csv, audit_json, status_json, to_jsonable
@@ -42,7 +43,7 @@ class Reports:
                 where = ",".join(v.environments) or "-"
                 self.out(
                     f"v{v.version:<4} {v.approval.value:<22} acc {m.get('accuracy', 0):.3f} "
-                    f"auc {m.get('auc', 0):.3f}  serving: {where}"
+                    f"auc {m.get('auc', 0):.3f}  serving: {where}  stage: {stage_text(v.package.life_cycle)}"
                 )
             for e in view.executions:
                 self.out(f"run {e.execution_id.rsplit('/', 1)[-1]} {e.status.value} by {e.requested_by}")
@@ -58,6 +59,9 @@ class Reports:
             self.out(json.dumps(to_jsonable(v), indent=2))
             return 0
         self.out(f"v{version}: {v.approval.value}; serving: {', '.join(v.environments) or 'nowhere'}")
+        self.out(f"  registry stage: {stage_text(v.package.life_cycle, with_description=True)}")
+        if (owed := self.release.life_cycle_pending(version)) is not None:
+            self.out(f"  registry stage owed: {stage_text(owed.life_cycle)} ({owed.error or 'in progress'})")
         for k, val in sorted(v.package.metrics.items()):
             self.out(f"  {k:<10} {val:.4f}")
         if v.decision:

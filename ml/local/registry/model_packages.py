@@ -7,6 +7,7 @@ import sqlite3
 from collections.abc import Callable, Mapping
 from datetime import datetime
 
+from ml.lifecycle import LifeCycle, registered
 from ml.local.events import model_package_arn
 from ml.platform import ApprovalStatus, ModelPackage, NotFound
 
@@ -38,8 +39,11 @@ class ModelPackageStore(Database):
             ).fetchone()
             version = int(row["v"] or 0) + 1
             uri = place(version)
+            life = registered(str(approval_status))
             conn.execute(
-                "INSERT INTO model_packages VALUES (?, ?, ?, NULL, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO model_packages (grp, version, approval_status, approval_description, "
+                "created_at, modified_at, metrics, artifact_uri, artifact_sha256, lineage, stage, "
+                "stage_status, stage_description) VALUES (?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     group,
                     version,
@@ -50,6 +54,9 @@ class ModelPackageStore(Database):
                     uri,
                     artifact_sha256,
                     json.dumps(dict(lineage), sort_keys=True),
+                    life.stage,
+                    life.status,
+                    life.description,
                 ),
             )
         return self.describe_model_package(group, version)
@@ -88,6 +95,24 @@ class ModelPackageStore(Database):
                 raise NotFound(self._missing_version_message(group, version))
         return self.describe_model_package(group, version)
 
+    def update_life_cycle(self, group: str, version: int, life_cycle: LifeCycle) -> ModelPackage:
+        with self.transaction() as conn:
+            cursor = conn.execute(
+                "UPDATE model_packages SET stage = ?, stage_status = ?, stage_description = ?, "
+                "modified_at = ? WHERE grp = ? AND version = ?",
+                (
+                    life_cycle.stage,
+                    life_cycle.status,
+                    life_cycle.description,
+                    ts(self.clock.now()),
+                    group,
+                    version,
+                ),
+            )
+            if cursor.rowcount == 0:
+                raise NotFound(self._missing_version_message(group, version))
+        return self.describe_model_package(group, version)
+
     def package_modified_at(self, group: str, version: int) -> datetime:
         rows = self._query(
             "SELECT modified_at FROM model_packages WHERE grp = ? AND version = ?", (group, version)
@@ -109,4 +134,11 @@ class ModelPackageStore(Database):
             artifact_uri=row["artifact_uri"],
             artifact_sha256=row["artifact_sha256"],
             lineage={k: str(v) for k, v in json.loads(row["lineage"]).items()},
+            life_cycle=_life_cycle(row),
         )
+
+
+def _life_cycle(row: sqlite3.Row) -> LifeCycle | None:
+    if not row["stage"] or not row["stage_status"]:
+        return None
+    return LifeCycle(row["stage"], row["stage_status"], row["stage_description"] or "")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -17,6 +17,9 @@ CREATE TABLE IF NOT EXISTS model_packages (
     artifact_uri TEXT NOT NULL,
     artifact_sha256 TEXT NOT NULL,
     lineage TEXT NOT NULL,
+    stage TEXT,
+    stage_status TEXT,
+    stage_description TEXT,
     PRIMARY KEY (grp, version)
 );
 CREATE TABLE IF NOT EXISTS executions (
@@ -78,4 +81,19 @@ CREATE INDEX IF NOT EXISTS deployments_by_endpoint ON deployments (endpoint, id)
 MIGRATIONS: dict[int, tuple[str, ...]] = {
     # 1 -> 2: where a run comes from (git state, its log file), beside git_sha
     2: ("ALTER TABLE executions ADD COLUMN origin TEXT NOT NULL DEFAULT '{}'",),
+    # 2 -> 3: registry lifecycle stages (``ml.lifecycle``), filled in from what older homes know:
+    # the approval decision, then what production serves now.
+    3: (
+        "ALTER TABLE model_packages ADD COLUMN stage TEXT",
+        "ALTER TABLE model_packages ADD COLUMN stage_status TEXT",
+        "ALTER TABLE model_packages ADD COLUMN stage_description TEXT",
+        "UPDATE model_packages SET stage = CASE approval_status WHEN 'Rejected' THEN 'Archived' "
+        "ELSE 'Development' END, stage_status = CASE approval_status WHEN 'Rejected' THEN 'Rejected' "
+        "WHEN 'Approved' THEN 'Approved' ELSE 'PendingApproval' END, "
+        "stage_description = 'Set from the approval status when the registry gained stages'",
+        "UPDATE model_packages SET stage = 'Production', stage_status = 'Approved', "
+        "stage_description = 'Served by production when the registry gained stages' "
+        "WHERE EXISTS (SELECT 1 FROM endpoints e WHERE e.grp = model_packages.grp "
+        "AND e.environment = 'production' AND e.version = model_packages.version)",
+    ),
 }

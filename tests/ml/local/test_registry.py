@@ -10,9 +10,11 @@ from pathlib import Path
 from ml.clock import Clock
 from ml.local.registry import Registry
 from ml.local.registry.schema import SCHEMA, SCHEMA_VERSION
-from ml.platform import ApprovalStatus, EndpointStatus
+from ml.platform import ApprovalStatus, EndpointStatus, LifeCycle
 
 START = 1_800_000_000.0  # 2027-01-15T08:00:00Z
+#: what schema 3 added: the registry's lifecycle stage of each version
+STAGE_COLUMNS = "    stage TEXT,\n    stage_status TEXT,\n    stage_description TEXT,\n"
 
 
 def _add(registry: Registry, group: str = "g") -> int:
@@ -91,7 +93,7 @@ def test_a_home_written_by_schema_1_gains_run_origins_and_keeps_its_runs(tmp_pat
     path = tmp_path / "registry.db"
     old = sqlite3.connect(path)
     old.executescript(
-        SCHEMA.replace(",\n    origin TEXT NOT NULL DEFAULT '{}'", "")
+        SCHEMA.replace(",\n    origin TEXT NOT NULL DEFAULT '{}'", "").replace(STAGE_COLUMNS, "")
         + "INSERT INTO meta VALUES ('schema_version', '1');"
         "INSERT INTO executions (execution_id, pipeline, display_name, status, parameters, requested_by,"
         " git_sha, started_at, owner) VALUES ('e1', 'p', 'd', 'Succeeded', '{}', 'alice', NULL,"
@@ -118,3 +120,55 @@ def test_a_home_written_by_schema_1_gains_run_origins_and_keeps_its_runs(tmp_pat
         registry.close()
     version = sqlite3.connect(path).execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
     assert version == (str(SCHEMA_VERSION),)
+
+
+def test_a_home_written_by_schema_2_gains_stages_from_its_decisions_and_production(tmp_path: Path) -> None:
+    path = tmp_path / "registry.db"
+    assert STAGE_COLUMNS in SCHEMA
+    old = sqlite3.connect(path)
+    rows = [(1, "Approved"), (2, "Approved"), (3, "Rejected"), (4, "PendingManualApproval")]
+    old.executescript(SCHEMA.replace(STAGE_COLUMNS, "") + "INSERT INTO meta VALUES ('schema_version', '2');")
+    old.executemany(
+        "INSERT INTO model_packages VALUES ('g', ?, ?, NULL, '2027-01-15T08:00:00+00:00', "
+        "'2027-01-15T08:00:00+00:00', '{}', 'file:///m/', '00', '{}')",
+        rows,
+    )
+    old.execute(
+        "INSERT INTO endpoints VALUES ('g-production', 'g', 'production', 'InService', 2, NULL, NULL, NULL,"
+        " 'c', '2027-01-15T08:00:00+00:00', '2027-01-15T08:00:00+00:00', NULL, NULL, 1)"
+    )
+    old.commit()
+    old.close()
+    registry = Registry(path)
+    try:
+        stages = {
+            p.version: (p.life_cycle.stage, p.life_cycle.status) if p.life_cycle else None
+            for p in registry.list_model_packages("g")
+        }
+        assert stages == {
+            1: ("Development", "Approved"),
+            2: ("Production", "Approved"),
+            3: ("Archived", "Rejected"),
+            4: ("Development", "PendingApproval"),
+        }
+        assert registry.describe_model_package("g", 1).approval_status is ApprovalStatus.APPROVED
+        assert _add(registry) == 5
+        fresh = registry.describe_model_package("g", 5).life_cycle
+        assert fresh is not None and (fresh.stage, fresh.status) == ("Development", "PendingApproval")
+    finally:
+        registry.close()
+    version = sqlite3.connect(path).execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    assert version == (str(SCHEMA_VERSION),)
+
+
+def test_a_stage_update_keeps_the_approval(tmp_path: Path) -> None:
+    registry = Registry(tmp_path / "registry.db")
+    try:
+        version = _add(registry)
+        registry.update_approval("g", version, ApprovalStatus.APPROVED, "ok")
+        package = registry.update_life_cycle("g", version, LifeCycle("Staging", "InProgress", "on staging"))
+        assert package.life_cycle == LifeCycle("Staging", "InProgress", "on staging")
+        assert package.approval_status is ApprovalStatus.APPROVED
+        assert package.approval_description == "ok"
+    finally:
+        registry.close()

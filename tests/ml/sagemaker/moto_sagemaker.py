@@ -11,7 +11,10 @@
 * ``CreateMonitoringSchedule`` / ``DescribeMonitoringSchedule`` (recorded only);
 * tags on pipeline executions, which moto's ``AddTags`` cannot parse;
 * ``ListPipelineExecutions`` sorted as asked, and failure reasons in ``DescribePipelineExecution``;
-* ``hold_endpoint_status``: make the next describes of an endpoint report a transitional status.
+* ``hold_endpoint_status``: make the next describes of an endpoint report a transitional status;
+* ``UpdateModelPackage`` with ``ModelLifeCycle`` (kept on the package, returned by
+  ``DescribeModelPackage``), leaving the approval alone when the request does not name it as SageMaker
+  does; each request is recorded for ``update_model_package_requests``.
 
 It works in process (``mock_aws``) and behind ``ThreadedMotoServer``, which shares the same backends.
 ``register_model_package`` registers a version the way the pipeline's RegisterModel step does.
@@ -57,6 +60,7 @@ def _extra(sm: SageMakerModelBackend) -> dict[str, Any]:
             "hold": {},
             "execution_tags": {},
             "failures": {},
+            "package_updates": [],
         }
         sm._mlops_test_state = state  # type: ignore[attr-defined]
     return state
@@ -101,6 +105,11 @@ def inject_failure(
     Failures are answered by moto itself, so botocore's retries see them as they would from AWS.
     """
     _extra(backend(region))["failures"].setdefault(operation, []).extend([(code, message, status)] * times)
+
+
+def update_model_package_requests(region: str = "us-east-1") -> list[dict[str, Any]]:
+    """Every UpdateModelPackage request received, oldest first, as sent."""
+    return list(_extra(backend(region))["package_updates"])
 
 
 def injected_failures_left(operation: str, region: str = "us-east-1") -> int:
@@ -292,6 +301,38 @@ def _list_pipeline_executions(self: SageMakerResponse) -> ActionResult:
     return ActionResult({"PipelineExecutionSummaries": summaries[:limit] if limit else summaries})
 
 
+def _update_model_package(self: SageMakerResponse) -> ActionResult:
+    sm = self.sagemaker_backend
+    arn = self._get_param("ModelPackageArn")
+    _extra(sm)["package_updates"].append(json.loads(self.body or "{}"))
+    package = sm.describe_model_package(arn)  # raises when it does not exist
+    life_cycle = self._get_param("ModelLifeCycle")
+    if life_cycle is not None:
+        package._mlops_life_cycle = dict(life_cycle)  # type: ignore[attr-defined]
+    # moto blanks what the request leaves out; SageMaker keeps it.
+    status = self._get_param("ModelApprovalStatus") or package.model_approval_status
+    description = self._get_param("ApprovalDescription")
+    sm.update_model_package(
+        model_package_arn=arn,
+        model_approval_status=status,
+        approval_description=package.approval_description if description is None else description,
+        customer_metadata_properties=self._get_param("CustomerMetadataProperties")
+        or package.customer_metadata_properties,
+        customer_metadata_properties_to_remove=self._get_param("CustomerMetadataPropertiesToRemove", []),
+        additional_inference_specifications_to_add=self._get_param("AdditionalInferenceSpecificationsToAdd"),
+    )
+    return ActionResult({"ModelPackageArn": package.arn})
+
+
+def _describe_model_package(self: SageMakerResponse) -> ActionResult:
+    package = self.sagemaker_backend.describe_model_package(self._get_param("ModelPackageName"))
+    response = package.gen_response_object()
+    life_cycle = getattr(package, "_mlops_life_cycle", None)
+    if life_cycle:
+        response = {**response, "ModelLifeCycle": life_cycle}
+    return ActionResult(response)
+
+
 _original_add_tags = SageMakerResponse.add_tags
 _original_list_tags = SageMakerResponse.list_tags
 
@@ -373,6 +414,8 @@ _OPERATIONS = {
     "list_tags": _list_tags,
     "create_monitoring_schedule": _create_monitoring_schedule,
     "describe_monitoring_schedule": _describe_monitoring_schedule,
+    "update_model_package": _update_model_package,
+    "describe_model_package": _describe_model_package,
 }
 
 

@@ -9,13 +9,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore.exceptions import ParamValidationError
 
 from ml.datasets import ADULT_COLUMNS
 from ml.drift.environment import DriftUnavailable, check_environment
 from ml.pipeline import layout
-from ml.platform import NotFound
+from ml.platform import ApprovalStatus, LifeCycle, NotFound
 from ml.sagemaker import SageMakerPlatform
 from ml.sagemaker.registry import BASELINE_SUFFIX, EVALUATION_SUFFIX
+from tests.ml.sagemaker import moto_sagemaker
 from tests.ml.sagemaker.conftest import GROUP
 from tests.ml.sagemaker.moto_sagemaker import XGBOOST_IMAGE, register_model_package
 from tests.ml.steps.container import deps_folder, run_alone
@@ -100,3 +102,38 @@ def test_the_check_of_a_version_without_baseline_says_to_re_upload_the_code(
     assert message.startswith("v2 has no drift baseline: its pipeline run could not write one")
     assert "re-upload the pipeline code with `python -m ml pipeline upload-code`" in message
     assert message.endswith("then retrain") and "trained before drift baselines existed" not in message
+
+
+def test_a_stage_update_sends_only_model_life_cycle_and_keeps_the_rest(
+    platform: SageMakerPlatform, sm: Any, s3: Any
+) -> None:
+    registered = register_model_package(sm, s3, GROUP, approval_status="Approved")
+    platform.update_approval(registered.version, ApprovalStatus.APPROVED, "fine by bob")
+    life = LifeCycle("Production", "Approved", "Promoted to production by carol via mlops-bot")
+    package = platform.update_life_cycle(registered.version, life)
+    assert package.life_cycle == life
+    assert package.approval_status is ApprovalStatus.APPROVED
+    assert package.approval_description == "fine by bob"
+    assert package.lineage == registered.lineage
+    request = moto_sagemaker.update_model_package_requests()[-1]
+    assert request["ModelLifeCycle"] == life.request()
+    assert "ModelApprovalStatus" not in request and "ApprovalDescription" not in request
+    described = sm.describe_model_package(ModelPackageName=registered.arn)
+    assert described["ModelLifeCycle"] == life.request()
+    assert platform.describe_model_package(registered.version).life_cycle == life
+
+
+def test_stage_requests_are_checked_by_botocore_and_unknown_versions_refused(
+    platform: SageMakerPlatform, sm: Any, s3: Any
+) -> None:
+    registered = register_model_package(sm, s3, GROUP)
+    with pytest.raises(ParamValidationError, match="StageStatus"):  # the shape the platform must send
+        sm.update_model_package(ModelPackageArn=registered.arn, ModelLifeCycle={"Stage": "Production"})
+    with pytest.raises(ParamValidationError, match="Invalid length"):  # botocore checks minimums only:
+        sm.update_model_package(  # the 1024-character maximum is LifeCycle's to keep
+            ModelPackageArn=registered.arn, ModelLifeCycle={"Stage": "", "StageStatus": "Approved"}
+        )
+    with pytest.raises(ValueError, match="1024"):
+        LifeCycle("Production", "Approved", "x" * 1025)
+    with pytest.raises(NotFound):
+        platform.update_life_cycle(42, LifeCycle("Staging", "InProgress"))
