@@ -244,7 +244,8 @@ def buttons(state: CardState) -> list[ButtonElement]:
     view = state.view
     value = encode_value({"v": view.version})
     out: list[ButtonElement] = []
-    if view.approval is ApprovalStatus.PENDING or view.approved_outside:
+    expired = state.window_closed and view.approval is ApprovalStatus.PENDING  # Request again instead
+    if (view.approval is ApprovalStatus.PENDING or view.approved_outside) and not expired:
         out.append(_button(f"Approve v{view.version}…", ACTION_APPROVE_FORM, value, "primary"))
     if view.approval is ApprovalStatus.PENDING:
         out.append(_button(f"Reject v{view.version}…", ACTION_REJECT, value, "danger"))

@@ -120,6 +120,7 @@ def test_an_expired_version_is_refused_everywhere_until_a_trainer_requests_again
         register_v2(h.services)
         tick(h, 72)
         assert "Approval expired" in card_text(h)
+        assert "approve_form" not in card_text(h)  # the card offers Request again, not Approve
         before = h.state()
 
         assert h.command("approve v2 ship it", "UBOB").status == 200
@@ -149,6 +150,7 @@ def test_an_expired_version_is_refused_everywhere_until_a_trainer_requests_again
         assert "Requested approval of v2 again" in str(h.wait_responses(count + 1)[-1]["text"])
         h.idle()
         assert "Approval expired" not in card_text(h) and "requested again by alice" in card_text(h)
+        assert "approve_form" in card_text(h)  # Approve is back
         assert any("Requested approval of v2 again" in t for t in thread(h))
         # the refusals and the request share the clock's instant: compare the set, not the order
         requests = [e for e in h.services.release.audit(10) if e.action is Action.REQUEST_APPROVAL]
