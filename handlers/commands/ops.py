@@ -14,6 +14,7 @@ from typing import Any
 
 from slack_bolt import BoltRequest
 
+from bot.core.evidence import gather_evidence
 from bot.core.models import Actor, Result
 from bot.core.service import PromotePlan, RollbackPlan
 from bot.services import Services
@@ -124,7 +125,13 @@ def card_state(services: Services, version: int) -> CardState:
         if isinstance(plan, RollbackPlan):
             rollback_to = plan.to_version
     names = {env: services.platform.endpoint_name(env) for env in view.environments}
-    return CardState(view, deployments, rollback_to, names)
+    return CardState(
+        view,
+        deployments,
+        rollback_to,
+        names,
+        gather_evidence(services.platform, view, services.settings.promotion_rules),
+    )
 
 
 def execute(services: Services, actor: Actor, command: Command) -> Reply:

@@ -20,6 +20,7 @@ from slack_sdk.models.blocks import (
     PlainTextObject,
 )
 
+from bot.core.evidence import Evidence
 from bot.core.models import ApprovalStatus, DeploymentRecord, VersionView
 from bot.core.service import AUTO_APPROVER
 from bot.slack_text import escape
@@ -40,6 +41,7 @@ from .common import (
     truncate,
     when,
 )
+from .evidence import evidence_blocks
 from .origin import console_link, git_line, logs_line
 from .parameters import changed_parameters, data_file_name
 from .validation import accuracy_note
@@ -87,6 +89,8 @@ class CardState:
     rollback_to: int | None = None
     #: the endpoint name of each environment the version serves (for console links)
     endpoint_names: Mapping[Environment, str] = field(default_factory=dict)
+    #: champion against challenger, data, validation and package (None: not gathered)
+    evidence: Evidence | None = None
 
 
 def _metric(view: VersionView, key: str) -> str:
@@ -277,6 +281,7 @@ def render_card(state: CardState, *, with_buttons: bool = True) -> tuple[str, li
         *([section(note)] if (note := _approval_note(view)) else []),
         section("", fields),
         section("\n".join(lineage_lines)),
+        *(evidence_blocks(state.evidence, pkg.group) if state.evidence is not None else []),
         DividerBlock(),
         section("\n".join(_activity(state))),
         *([section(agreement)] if (agreement := accuracy_note(view)) else []),

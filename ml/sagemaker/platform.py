@@ -151,6 +151,9 @@ class SageMakerPlatform:
     def baseline(self, version: int) -> dict[str, Any] | None:
         return self.registry.baseline(version)
 
+    def evaluation(self, version: int) -> dict[str, Any] | None:
+        return self.registry.evaluation(version)
+
     def captured_traffic(self, environment: Environment, since: datetime | None) -> Iterator[bytes]:
         """What the endpoint captured under ``data_capture_s3_uri`` (production's data capture)."""
         destination = self.config.data_capture_s3_uri
