@@ -23,6 +23,7 @@ RELEASE_COMMANDS = (
     "audit",
     "dead-letters",
     "drift",
+    "card",
 )
 
 
@@ -132,6 +133,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--since", default="24h", help="captured traffic of the last 30m, 24h, 7d, … (default 24h)"
     )
+    p = sub.add_parser(
+        "card", parents=[base], help="a version's model card: evidence, decisions, deployments"
+    )
+    p.add_argument("version", type=version_arg)
+    card_format = p.add_mutually_exclusive_group()
+    card_format.add_argument("--json", action="store_true", help="JSON (fields documented in README)")
+    card_format.add_argument("--md", action="store_true", help="Markdown (the default)")
     p = sub.add_parser("dead-letters", parents=[common], help="Slack messages given up on, newest first")
     p.add_argument("limit", type=int, nargs="?", default=20)
 
