@@ -70,6 +70,7 @@ class Action(enum.StrEnum):
     PROMOTE = "promote"
     ROLLBACK = "rollback"
     ACKNOWLEDGE = "acknowledge"
+    CARD = "card"
 
 
 class Outcome(enum.StrEnum):

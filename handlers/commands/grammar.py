@@ -30,6 +30,7 @@ USAGE: dict[str, str] = {
     "history": "/mlops history staging|production",
     "drift": "/mlops drift staging|production [30m|24h|7d]",
     "acknowledge": "/mlops acknowledge staging|production [4h]",
+    "card": "/mlops card vN",
     "audit": f"/mlops audit [N] [vN] [@person] [action]   (N from 1 to {AUDIT_MAX})",
 }
 
@@ -176,6 +177,16 @@ class Acknowledge:
 
 
 @dataclass(frozen=True)
+class Card:
+    version: int
+    action: Action = Action.CARD
+
+    @property
+    def target(self) -> str:
+        return f"v{self.version}"
+
+
+@dataclass(frozen=True)
 class Audit:
     limit: int = AUDIT_DEFAULT
     where: AuditFilter = field(default_factory=AuditFilter)
@@ -198,6 +209,7 @@ Command = (
     | Drift
     | Acknowledge
     | Audit
+    | Card
 )
 
 

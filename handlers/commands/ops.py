@@ -15,7 +15,7 @@ from typing import Any
 from slack_bolt import BoltRequest
 
 from bot.core.evidence import gather_evidence
-from bot.core.models import Actor, Result
+from bot.core.models import Actor, AuditFilter, Result
 from bot.core.service import PromotePlan, RollbackPlan
 from bot.services import Services
 from bot.slack_text import escape
@@ -24,6 +24,7 @@ from handlers.render.audit import render_audit
 from handlers.render.common import context, result_text, section, to_dicts
 from handlers.render.confirmations import render_promote_confirmation, render_rollback_confirmation
 from handlers.render.drift import baseline_summary, render_drift, render_drift_unavailable
+from handlers.render.model_card import CARD_AUDIT_LIMIT, card_document, render_model_card
 from handlers.render.release_card import CardState, render_card
 from handlers.render.status import render_environment, render_history, render_status
 from ml.drift.environment import DriftUnavailable, check_environment
@@ -33,6 +34,7 @@ from .parse import (
     Acknowledge,
     Approve,
     Audit,
+    Card,
     Command,
     Deploy,
     Drift,
@@ -134,6 +136,12 @@ def card_state(services: Services, version: int) -> CardState:
     )
 
 
+def model_card(services: Services, version: int) -> dict[str, Any]:
+    """The model card export of ``version`` (``handlers.render.model_card``); NotFound if unknown."""
+    audit = services.release.audit(CARD_AUDIT_LIMIT, AuditFilter(version=version))
+    return card_document(card_state(services, version), audit)
+
+
 def execute(services: Services, actor: Actor, command: Command) -> Reply:
     """Run a parsed command (not help: that is answered in the ack)."""
     release = services.release
@@ -185,6 +193,8 @@ def execute(services: Services, actor: Actor, command: Command) -> Reply:
             return Reply(*render_drift(found))
         case Audit(limit=limit, where=where):
             return Reply(*render_audit(release.audit(limit, where), where))
+        case Card(version=version):
+            return Reply(*render_model_card(model_card(services, version)))
         case Help():
             return Reply("Use `/mlops help`.")
     raise AssertionError(f"unhandled command {command!r}")

@@ -12,27 +12,44 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from slack_sdk.models.blocks import Block
+
 from bot.core.evidence import Evidence
 from bot.core.models import AuditEntry
+from bot.slack_text import escape
 
 from . import links
+from .common import Message, context, fallback, header, section, to_dicts
 from .release_card import CardState
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "card_document", "card_markdown", "md_escape"]
+__all__ = [
+    "CARD_AUDIT_LIMIT",
+    "FORMAT",
+    "FORMAT_VERSION",
+    "card_document",
+    "card_markdown",
+    "md_escape",
+    "render_model_card",
+]
 
+#: audit entries a model card lists, newest first
+CARD_AUDIT_LIMIT = 200
+#: Markdown characters per code block in the chat's reply (a section holds 3,000 once escaped)
+CHUNK = 2400
 FORMAT = "mlops-bot/model-card"
 FORMAT_VERSION = 1
 #: Markdown's punctuation that can start markup inside a line, made literal with a backslash (every
 #: escaped value follows other text on its line, so line-start markers such as ``-`` or ``1.`` are inert)
-#: ``:`` and ``@`` too, so that a URL or an address in a name is not turned into a link
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#!|~>:@])")
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#!|~>@])")
+#: what GitHub's Markdown turns into links by itself: ``scheme://``, ``www.`` (and ``@``, escaped above)
+_AUTOLINK = re.compile(r"(?i):(?=//)|(?<=www)\.")
 
 
 def md_escape(text: object) -> str:
     """Outside text as literal Markdown on one line: HTML neutralised, punctuation escaped."""
     flat = " ".join(str(text).split())
     html = flat.replace("&", "&amp;").replace("<", "&lt;")
-    return _MD_SPECIAL.sub(r"\\\1", html)
+    return _AUTOLINK.sub(lambda m: "\\" + m.group(), _MD_SPECIAL.sub(r"\\\1", html))
 
 
 def _time(at: datetime | None) -> str | None:
@@ -204,3 +221,33 @@ def card_markdown(doc: Mapping[str, Any]) -> str:
     if not doc["deployments"]:
         out.append("None recorded.")
     return "\n".join(out) + "\n"
+
+
+def _chunks(text: str, size: int) -> list[str]:
+    """``text`` in pieces of at most ``size`` characters, cut at line ends where it can be."""
+    out: list[str] = []
+    current = ""
+    for whole in text.splitlines(keepends=True):
+        line = whole
+        while len(line) > size:
+            out.append(line[:size])
+            line = line[size:]
+        if len(current) + len(line) > size:
+            out.append(current)
+            current = ""
+        current += line
+    if current:
+        out.append(current)
+    return out
+
+
+def render_model_card(doc: Mapping[str, Any]) -> Message:
+    """The chat's answer to ``/mlops card vN``: the Markdown export, in code blocks to copy."""
+    title = f"Model card · v{doc['version']}"
+    blocks: list[Block] = [header(title)]
+    for piece in _chunks(card_markdown(doc), CHUNK):
+        # inside a code block Slack shows the Markdown as written; escape() keeps &, < and > inert
+        body = escape(piece).replace("```", "'''")
+        blocks.append(section(f"```\n{body}```"))
+    blocks.append(context(f"The same as `mlops-bot card v{doc['version']} --md`; `--json` for the fields."))
+    return fallback(title), to_dicts(blocks)
