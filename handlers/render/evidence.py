@@ -12,9 +12,7 @@ from bot.core.evidence import DataFacts, Evidence
 from bot.slack_text import escape
 from ml.evidence.rules import Verdict
 
-from . import links
 from .common import code, section, truncate
-from .origin import console_link
 
 __all__ = ["evidence_blocks", "metrics_table", "rows_text", "verdict_line"]
 
@@ -76,7 +74,7 @@ def _checks(report: Mapping[str, Any]) -> list[str]:
     checks = [c for c in report.get("checks", []) if isinstance(c, Mapping)]
     lines = [
         f"{VERDICT_MARK[bool(c.get('passed'))]} {escape(truncate(str(c.get('name', '?')), 60))}"
-        + (f": {escape(truncate(str(c['detail']), 160))}" if c.get("detail") else "")
+        + (f": {escape(truncate(str(c['detail']), 120))}" if c.get("detail") else "")
         for c in checks[:MAX_CHECKS]
     ]
     if len(checks) > MAX_CHECKS:
@@ -84,28 +82,31 @@ def _checks(report: Mapping[str, Any]) -> list[str]:
     return lines
 
 
-def _facts(evidence: Evidence, group: str) -> str:
+def _facts(evidence: Evidence) -> str:
     data = evidence.data
     digest = code(data.dataset_sha256[:16]) if data.dataset_sha256 else "not recorded"
-    lines = [f"*Data* sha256 {digest} · rows {rows_text(data)}"]
+    # the registry's console page is on the card's *Links* line already
+    lines = [
+        f"*Data* sha256 {digest} · rows {rows_text(data)}",
+        f"*Model package* {code(evidence.model_package_arn, 300)}",
+    ]
+    if evidence.confusion is not None:
+        lines.append("*Confusion matrix* in this thread")
     v = evidence.validation
     if v is None:
         lines.append("*Staging validation* not run yet")
     else:
         verdict = "passed" if v.passed else "FAILED"
         lines.append(f"*Staging validation* {verdict} ({escape(truncate(v.source, 80))})")
-        lines.extend("  " + c for c in _checks(v.report))
-    registry = console_link("registry page", links.model_registry_url, evidence.model_package_arn, group)
-    lines.append(
-        f"*Model package* {code(evidence.model_package_arn, 300)}" + (f" · {registry}" if registry else "")
-    )
-    if evidence.confusion is not None:
-        lines.append("*Confusion matrix* in this thread")
     return "\n".join(lines)
 
 
 def evidence_blocks(evidence: Evidence, group: str) -> list[Block]:
-    """Two sections: the comparison with its verdicts, then the data, validation and package."""
+    """The comparison with its verdicts; the data, package and validation; validation's checks."""
     verdicts = [verdict_line(v) for v in evidence.verdicts] or ["no promotion rules configured"]
     comparison = "\n".join([f"*Evidence* · {champion_line(evidence)}", metrics_table(evidence), *verdicts])
-    return [section(comparison), section(_facts(evidence, group))]
+    blocks = [section(comparison), section(_facts(evidence))]
+    if evidence.validation is not None and (checks := _checks(evidence.validation.report)):
+        # on their own: long outside text there shortens the list, never the facts above
+        blocks.append(section("\n".join(checks)))
+    return blocks
