@@ -105,7 +105,7 @@ def evidence_blocks(evidence: Evidence, group: str) -> list[Block]:
     """The comparison with its verdicts; the data, package and validation; validation's checks."""
     verdicts = [verdict_line(v) for v in evidence.verdicts] or ["no promotion rules configured"]
     comparison = "\n".join([f"*Evidence* · {champion_line(evidence)}", metrics_table(evidence), *verdicts])
-    blocks = [section(comparison), section(_facts(evidence))]
+    blocks: list[Block] = [section(comparison), section(_facts(evidence))]
     if evidence.validation is not None and (checks := _checks(evidence.validation.report)):
         # on their own: long outside text there shortens the list, never the facts above
         blocks.append(section("\n".join(checks)))
