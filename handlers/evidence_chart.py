@@ -1,9 +1,9 @@
 """The release card's confusion matrix, uploaded into the card's thread with ``files_upload_v2``.
 
 Once per version: a claim in the store (with a lifetime, so a process that dies mid-upload does not block
-the matrix for good) keeps two refreshes from uploading it twice, and the record written after the upload
-keeps every later refresh from uploading it again. A failed upload drops the claim: the next refresh of
-the card tries again.
+the matrix for good) keeps two events from uploading it twice, and the record written after the upload
+keeps every later event from uploading it again. A failed upload drops the claim: the version's next
+model package event tries again.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 __all__ = ["NS_EVIDENCE_CHART", "EvidenceCharts"]
 
 NS_EVIDENCE_CHART = "evidence-chart"
-#: how long the upload waits for the card itself to reach Slack before leaving it to the next refresh
+#: how long the upload waits for the card itself to reach Slack before leaving it to the next event
 CARD_WAIT_SECONDS = 10.0
 #: how long a claim holds off other uploads of the same matrix
 CLAIM_SECONDS = 120
@@ -72,7 +72,7 @@ class EvidenceCharts:
             )
         except (SlackApiError, SlackClientError, OSError) as exc:
             self.store.delete(NS_EVIDENCE_CHART, key)
-            log.warning("confusion matrix of v%s not uploaded, tried again at the next refresh: %s", key, exc)
+            log.warning("confusion matrix of %s not uploaded, tried again at its next event: %s", key, exc)
             return None
         file_id = str((answer.get("file") or {}).get("id", ""))
         at = (now or datetime.now(UTC)).isoformat()
