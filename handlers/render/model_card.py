@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from html import escape as escape_html
 from typing import Any
 
 from slack_sdk.models.blocks import Block
@@ -40,7 +41,7 @@ FORMAT = "mlops-bot/model-card"
 FORMAT_VERSION = 1
 #: Markdown's punctuation that can start markup inside a line, made literal with a backslash (every
 #: escaped value follows other text on its line, so line-start markers such as ``-`` or ``1.`` are inert)
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#!|~>@])")
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#!|~@])")
 #: what GitHub's Markdown turns into links by itself: ``scheme://``, ``www.`` (and ``@``, escaped above)
 _AUTOLINK = re.compile(r"(?i):(?=//)|(?<=www)\.")
 
@@ -48,7 +49,7 @@ _AUTOLINK = re.compile(r"(?i):(?=//)|(?<=www)\.")
 def md_escape(text: object) -> str:
     """Outside text as literal Markdown on one line: HTML neutralised, punctuation escaped."""
     flat = " ".join(str(text).split())
-    html = flat.replace("&", "&amp;").replace("<", "&lt;")
+    html = escape_html(flat, quote=False)  # Markdown passes HTML through: &, < and > as entities
     return _AUTOLINK.sub(lambda m: "\\" + m.group(), _MD_SPECIAL.sub(r"\\\1", html))
 
 

@@ -116,7 +116,7 @@ def test_markdown_has_every_part_and_hostile_names_stay_literal() -> None:
         "## Decisions",
     ):
         assert f"\n{heading}\n" in f"\n{text}"
-    assert "| Actual negative | 50 | 5 |" in text and "- ✘ auc \\>= champion - 0.01 (0.900)" in text
+    assert "| Actual negative | 50 | 5 |" in text and "- ✘ auc &gt;= champion - 0.01 (0.900)" in text
     # outside text: no link, image, HTML, emphasis, table cell break, heading or autolink survives
     assert "[click](" not in text and "<img" not in text and "*bold*" not in text
     assert "\\[click\\]\\(https\\://evil.example\\)" in text and "&lt;img" in text
@@ -130,7 +130,7 @@ def test_markdown_has_every_part_and_hostile_names_stay_literal() -> None:
 def test_md_escape_is_one_line_and_leaves_plain_text_alone() -> None:
     assert md_escape("v3 at 2026-03-01T12:00:00+00:00") == "v3 at 2026-03-01T12:00:00+00:00"
     assert md_escape("a\n\nb") == "a b"
-    assert md_escape("<b>&") == "&lt;b\\>&amp;"
+    assert md_escape("<b>&") == "&lt;b&gt;&amp;"
 
 
 def test_the_chat_reply_holds_the_markdown_in_code_blocks_and_is_inert_in_slack() -> None:

@@ -52,7 +52,7 @@ def test_the_markdown_card_is_the_default_and_says_when_there_is_no_champion(
     assert code == 0, err
     assert out.startswith("# Model card: mlops-xgboost v1\n")
     assert "No champion: production serves no model." in out
-    assert "- – auc \\>= champion - 0.01: not judged, no champion" in out
+    assert "- – auc &gt;= champion - 0.01: not judged, no champion" in out
     assert "| Actual negative |" in out and "## Staging validation\n\nNot run yet." in out
     code, md, _ = run(capsys, "card", "v1", "--md")
     assert code == 0 and md == out
