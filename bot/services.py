@@ -109,5 +109,8 @@ def build_services(
         allow_unmapped=settings.mlops_allow_unmapped,
         auto_deploy_staging=settings.mlops_auto_deploy_staging,
         auto_approve=settings.mlops_auto_approve,
+        approval_rule=settings.approval_rule,
+        approval_ttl=settings.approval_ttl,
+        approval_reminders=settings.approval_reminders,
     )
     return Services(settings, platform, store, release)

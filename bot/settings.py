@@ -9,15 +9,14 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
 from bot.core.identity import IdentityMap, role_of_arn
 from bot.core.models import Role
-from ml.evidence.rules import DEFAULT_RULES as DEFAULT_PROMOTION_RULES
-from ml.evidence.rules import Rule, parse_rules
+from bot.settings_governance import CsvList, GovernanceSettings
 
 #: Bounds of MLOPS_VALIDATION_ROWS: fewer rows say little about accuracy (the 95 % interval is about
 #: ±0.1 at 50), more make a validation run long without narrowing it much further.
@@ -36,14 +35,12 @@ DEFAULT_ROLES: dict[str, list[str]] = {
     "oncall": ["ml-oncall"],
 }
 
-CsvList = Annotated[list[str], NoDecode]
-
 
 class ConfigError(Exception):
     """A missing or invalid setting; the message names it."""
 
 
-class Settings(BaseSettings):
+class Settings(GovernanceSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
 
     # -- Slack ---------------------------------------------------------------
@@ -350,23 +347,6 @@ class Settings(BaseSettings):
         missing = [n.upper() for n in names if not getattr(self, n)]
         if missing:
             raise ConfigError(f"missing required setting(s): {', '.join(missing)}")
-
-    # Evidence on the card: the promotion rules each version is judged by
-    mlops_promotion_rules: str = Field(
-        DEFAULT_PROMOTION_RULES,
-        description="Rules a version's metrics are judged by on its card, ';'-separated: "
-        "'metric op bound', bound a number or champion ± a number.",
-    )
-
-    @field_validator("mlops_promotion_rules", mode="after")
-    @classmethod
-    def _promotion_rules(cls, value: str) -> str:
-        parse_rules(value)  # RuleError (a ValueError) names the bad rule and the valid metrics
-        return value
-
-    @property
-    def promotion_rules(self) -> tuple[Rule, ...]:
-        return parse_rules(self.mlops_promotion_rules)
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -156,4 +156,6 @@ def roles_for(
 
 
 def actor_for(user: LocalUser, role_groups: Mapping[Role, list[str]]) -> Actor:
-    return Actor(id=user.id, name=user.name, roles=roles_for(user.groups, role_groups))
+    return Actor(
+        id=user.id, name=user.name, roles=roles_for(user.groups, role_groups), groups=frozenset(user.groups)
+    )

@@ -20,6 +20,8 @@ ACTION_PROMOTE_CANCEL = "promote_cancel"
 #: the drift card's buttons (its Roll back is ACTION_ROLLBACK, as on a release card)
 ACTION_DRIFT_ACKNOWLEDGE = "drift_acknowledge"
 ACTION_DRIFT_RETRAIN = "drift_retrain"
+#: an expired card's Request again button (approval expiry)
+ACTION_REQUEST_APPROVAL = "release_request_approval"
 
 #: Button action ids and the action each one performs. Ids not listed are open (no state change).
 BUTTON_ACTIONS: Mapping[str, Action] = {
@@ -32,6 +34,7 @@ BUTTON_ACTIONS: Mapping[str, Action] = {
     ACTION_PROMOTE_CONFIRM: Action.PROMOTE,
     ACTION_DRIFT_ACKNOWLEDGE: Action.ACKNOWLEDGE,
     ACTION_DRIFT_RETRAIN: Action.TRAIN,
+    ACTION_REQUEST_APPROVAL: Action.REQUEST_APPROVAL,
 }
 
 #: the rejection and approval modals, and the block that holds their text (where errors are shown):

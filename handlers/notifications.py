@@ -209,6 +209,7 @@ class SlackNotifications:
                 "package", "model package event for v%s, which the registry does not have", version
             )
             return
+        self.release.open_approval_window(package)  # a new pending version: its approval expiry starts
         if self.release.sync_approval(package) is None:
             self.refresh_card(version)  # otherwise the sync's result already refreshed it
         self.chart_card(version)

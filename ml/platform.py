@@ -175,6 +175,48 @@ class ModelPackage:
 
 
 @dataclass(frozen=True)
+class ArtifactIdentity:
+    """What an approval is bound to: the package, the bytes of its model data, the serving image."""
+
+    package_arn: str
+    #: hex SHA-256 of the model data object (``model.tar.gz`` on SageMaker, the model file locally)
+    model_data_sha256: str
+    #: ``sha256:<hex>`` of the serving image (or, locally, of the serving code and container spec)
+    image_digest: str
+
+    def changes_since(self, earlier: ArtifactIdentity) -> list[str]:
+        """What differs from ``earlier``, in words for a card ("model data changed (sha256 … → …)")."""
+
+        def short(value: str) -> str:
+            return value.removeprefix("sha256:")[:12] or "none"
+
+        out = []
+        if self.package_arn != earlier.package_arn:
+            out.append(f"model package changed ({earlier.package_arn or 'none'} → {self.package_arn})")
+        if self.model_data_sha256 != earlier.model_data_sha256:
+            out.append(
+                f"model data changed (sha256 {short(earlier.model_data_sha256)}… → "
+                f"{short(self.model_data_sha256)}…)"
+            )
+        if self.image_digest != earlier.image_digest:
+            out.append(
+                f"serving image changed ({short(earlier.image_digest)}… → {short(self.image_digest)}…)"
+            )
+        return out
+
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "package_arn": self.package_arn,
+            "model_data_sha256": self.model_data_sha256,
+            "image_digest": self.image_digest,
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> ArtifactIdentity:
+        return cls(str(d["package_arn"]), str(d["model_data_sha256"]), str(d["image_digest"]))
+
+
+@dataclass(frozen=True)
 class EndpointInfo:
     environment: Environment
     name: str
@@ -231,6 +273,11 @@ class MLPlatform(Protocol):
     def describe_model_package(self, version: int) -> ModelPackage: ...
 
     def update_approval(self, version: int, status: ApprovalStatus, description: str) -> ModelPackage: ...
+
+    def artifact_identity(self, version: int) -> ArtifactIdentity:
+        """The package ARN, model data SHA-256 and image digest of ``version``, read now (approvals
+        are bound to them). Raises NotFound for an unknown version, PlatformError when unreadable."""
+        ...
 
     def baseline(self, version: int) -> dict[str, Any] | None:
         """The version's drift baseline (``ml.drift.baseline`` layout, score part joined), or None when

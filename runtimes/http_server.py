@@ -197,6 +197,7 @@ def serve(
     from bot.core.service import local_owner_is_dead
     from bot.services import build_services
     from bot.settings import load_settings
+    from handlers.scheduled_work import start_scheduled_work
     from runtimes.assembly import incoming_routes
     from runtimes.drift_publish import start_scheduled_check
 
@@ -211,6 +212,7 @@ def serve(
             log.warning("recovered at start-up: %s", settled.message)
         warm_up(services)
         watch = start_scheduled_check(services, services.notifier)
+        ticker = start_scheduled_work(services, services.notifier)
         config = uvicorn_config(
             asgi,
             Limits.from_settings(services.settings),
@@ -224,6 +226,8 @@ def serve(
         finally:
             if watch is not None:
                 watch.close()
+            if ticker is not None:
+                ticker.close()
     finally:
         services.close()
 

@@ -12,6 +12,8 @@ What arrives, and where it goes:
 * A direct EventBridge invocation (an event with ``source`` and ``detail-type``):
   ``dispatch_eventbridge``, which parses it into its typed model once. A failure raises, so
   Lambda's asynchronous retry acts again.
+* The scheduled-work payload (``SCHEDULED_WORK_EVENT``, sent by an EventBridge Scheduler schedule):
+  one round of due approval reminders and expiries, each claimed in the store so done once.
 
 Everything expensive (secrets, settings, boto3 clients, the Bolt app) is built once per cold start,
 at import time on Lambda. Notifications are written to the store's outbox and sent before the
@@ -37,6 +39,7 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "INGEST_PATHS",
+    "SCHEDULED_WORK_EVENT",
     "SECRET_KEYS",
     "SLACK_PATH",
     "LambdaRuntime",
@@ -51,6 +54,8 @@ SLACK_PATH = "/slack/events"
 INGEST_PATHS = frozenset({"/github/webhook", "/ci/report", "/events/eventbridge"})
 #: Bolt's Lambda runner marks its asynchronous re-invocation so (a key no HTTP event can carry).
 LAZY_INVOCATION = ("method", "NONE")
+#: what the scheduled-work schedule sends (infra/template.yaml ``ScheduledWorkSchedule``)
+SCHEDULED_WORK_EVENT: Mapping[str, str] = {"mlops-bot": "scheduled-work"}
 
 LambdaResponse = dict[str, Any]
 
@@ -97,6 +102,8 @@ def handler(event: Mapping[str, Any], context: Any) -> LambdaResponse | dict[str
             finally:
                 rt.flush(context)
         return _text(404, f"no route for {path}")
+    if event.get("mlops-bot") == SCHEDULED_WORK_EVENT["mlops-bot"]:
+        return _scheduled_work(rt, context)
     if "source" in event and "detail-type" in event:
         try:
             outcome = rt.dispatch_eventbridge(rt.services, rt.notifier, event)
@@ -105,8 +112,8 @@ def handler(event: Mapping[str, Any], context: Any) -> LambdaResponse | dict[str
         log.info("EventBridge %s %s: %s", event.get("detail-type"), event.get("id"), outcome)
         return {"outcome": outcome}
     raise ValueError(
-        "unrecognised Lambda event: neither an HTTP request (requestContext) nor an EventBridge event "
-        f"(source, detail-type); keys: {sorted(event)[:10]}"
+        "unrecognised Lambda event: neither an HTTP request (requestContext), an EventBridge event "
+        f"(source, detail-type) nor {SCHEDULED_WORK_EVENT}; keys: {sorted(event)[:10]}"
     )
 
 
@@ -132,6 +139,18 @@ def _slack(rt: LambdaRuntime, event: Mapping[str, Any], context: Any) -> LambdaR
     finally:
         if lazy:  # the acknowledgement path returns at once; lazy work flushes what it queued
             rt.flush(context)
+
+
+def _scheduled_work(rt: LambdaRuntime, context: Any) -> dict[str, Any]:
+    """One round of due reminders and expiries; what it posted is sent before the invocation returns."""
+    from handlers.scheduled_work import ScheduledWork
+
+    try:
+        report = ScheduledWork(rt.services, rt.notifier).run_due()
+    finally:
+        rt.flush(context)
+    log.info("scheduled work: reminded %s, expired %s", report.reminded, report.expired)
+    return {"reminded": report.reminded, "expired": report.expired, "skipped": report.skipped}
 
 
 def _is_http(event: Mapping[str, Any]) -> bool:

@@ -61,12 +61,17 @@ def main_socket(settings: Settings) -> int:
     services = build_services(settings, host_endpoints_in_process=True)
     try:
         handler = build_socket_handler(settings, services)
+        from handlers.scheduled_work import start_scheduled_work
+
+        ticker = start_scheduled_work(services, services.notifier)
         log.info("connecting to Slack with Socket Mode")
         try:
             handler.start()  # blocks until the process is interrupted
         except KeyboardInterrupt:
             log.info("Socket Mode runtime interrupted; closing")
         finally:
+            if ticker is not None:
+                ticker.close()
             handler.close()
     finally:
         services.close()

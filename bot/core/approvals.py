@@ -14,10 +14,13 @@ from typing import TYPE_CHECKING
 from ml.platform import ApprovalStatus, ModelPackage, PlatformError
 
 from .base import SYSTEM, ReleaseCore
+from .expiry import ApprovalExpiry
 from .identity import four_eyes_problem
 from .models import Action, Actor, Decision, Outcome, Result
 from .queries import when
+from .quorum import Quorum
 from .recovery import Recovery
+from .votes import Tally
 
 if TYPE_CHECKING:
     from .switches import Switches
@@ -34,13 +37,18 @@ class Approvals:
         self.core = core
         self.recovery = recovery
         self.switches = switches
+        self.quorum = Quorum(core, core.approval_rule)
 
     def approve(self, actor: Actor, version: int, reason: str = "") -> Result:
+        if (expired := ApprovalExpiry(self.core).refuse_expired(actor, version)) is not None:
+            return expired
         result = self._decide(actor, version, ApprovalStatus.APPROVED, reason)
         # A repeat also deploys when the first approval was persisted but its staging deploy never
         # ran (the process died, or a store write failed, in between).
-        missed = result.outcome is Outcome.NOOP and self._staging_missed(version)
-        if (result.outcome is Outcome.DONE or missed) and self.core.auto_deploy_staging:
+        # (An approval counted towards an N-of-M rule approves nothing yet: its status stays Pending.)
+        approved = result.data.get("status") == ApprovalStatus.APPROVED.value
+        missed = approved and result.outcome is Outcome.NOOP and self._staging_missed(version)
+        if approved and (result.outcome is Outcome.DONE or missed) and self.core.auto_deploy_staging:
             self.switches.deploy(SYSTEM, version, "staging", requested_by=actor)
         return result
 
@@ -146,6 +154,12 @@ class Approvals:
             and (problem := self.four_eyes_problem(package, actor.identity)) is not None
         ):
             return core._refuse(actor, action, target, problem, version=version)
+        tally: Tally | None = None
+        if status is ApprovalStatus.APPROVED and not actor.system and not core.approval_rule.single:
+            counted = self.quorum.vote(actor, package, reason)
+            if isinstance(counted, Result):
+                return counted
+            tally = counted
         decision = Decision(version, status, actor.id, actor.label, core.clock.now(), reason)
         if outside:
             core.records.force_decision(decision)  # replaces the outside approval
@@ -155,6 +169,8 @@ class Approvals:
         description = f"{verb} by {actor.label} ({actor.id}) via mlops-bot" + (
             f": {reason}" if reason else ""
         )
+        if tally is not None:
+            description += f" ({tally.line()})"
         try:
             core.platform.update_approval(version, status, description[:1000])
         except PlatformError as exc:
@@ -171,12 +187,11 @@ class Approvals:
                     outcome=Outcome.FAILED,
                 )
         message = f"{verb} v{version}" + (f": {reason}" if reason else ".")
-        return core._finish(
-            Result(
-                action, Outcome.DONE, message, actor, version, data={"status": status.value, "reason": reason}
-            ),
-            target,
-        )
+        data = {"status": status.value, "reason": reason}
+        if tally is not None:
+            message = f"{verb} v{version} ({tally.line()})" + (f": {reason}" if reason else ".")
+            data["approvals"] = tally.line()
+        return core._finish(Result(action, Outcome.DONE, message, actor, version, data=data), target)
 
     def _decided_anyway(self, version: int, status: ApprovalStatus) -> bool:
         """After a failed approval update: did the registry apply it (a response lost on the way)?"""

@@ -12,7 +12,8 @@ import os
 import secrets
 import socket
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from datetime import timedelta
 from typing import Any
 
 from ml.clock import SYSTEM_CLOCK, Clock
@@ -31,6 +32,7 @@ from .models import Action, Actor, AuditEntry, Outcome, Result
 from .policy import allowed
 from .records import Records
 from .store import Store
+from .votes import ApprovalRule
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +55,9 @@ class ReleaseCore:
         auto_approve: bool = False,
         clock: Clock = SYSTEM_CLOCK,
         owner: str | None = None,
+        approval_rule: ApprovalRule | None = None,
+        approval_ttl: timedelta | None = None,
+        approval_reminders: Sequence[timedelta] = (),
     ) -> None:
         self.platform = platform
         self.records = Records(store)
@@ -64,6 +69,11 @@ class ReleaseCore:
         self.auto_validate_staging = auto_validate_staging
         self.auto_approve = auto_approve
         self.clock = clock
+        #: how many approvals, from which groups, approve a version (N-of-M approvals)
+        self.approval_rule = approval_rule or ApprovalRule()
+        #: approval expiry (``expiry``): how long a pending version may be approved, reminders before
+        self.approval_ttl = approval_ttl
+        self.approval_reminders = tuple(approval_reminders)
         self._listeners: list[ResultListener] = []
         #: identifies this process in locks, so a restart can tell its own dead locks apart
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}"

@@ -11,9 +11,12 @@ import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from ml.platform import ApprovalStatus, Environment, ModelPackage
+
+if TYPE_CHECKING:
+    from .votes import Tally
 
 __all__ = [
     "AUDITED_ACTIONS",
@@ -71,6 +74,9 @@ class Action(enum.StrEnum):
     ROLLBACK = "rollback"
     ACKNOWLEDGE = "acknowledge"
     CARD = "card"
+    #: approval expiry: a trainer restarts an expired approval window; the bot closes one
+    REQUEST_APPROVAL = "request-approval"
+    EXPIRE = "expire"
 
 
 class Outcome(enum.StrEnum):
@@ -91,6 +97,8 @@ class Actor:
     system: bool = False  # CI reports, platform events
     #: the identity four-eyes maps to a person when it is not ``id`` (CI acting for a GitHub user)
     on_behalf_of: str = ""
+    #: the user group handles the actor belongs to, resolved by the front end as ``roles`` are
+    groups: frozenset[str] = frozenset()
 
     @property
     def identity(self) -> str:
@@ -280,6 +288,8 @@ class VersionView:
     production_version: int | None
     #: why four-eyes cannot place who trained this version ("" when it can)
     requester_note: str = ""
+    #: the approvals counted so far under an N-of-M rule (None under the single-approval rule)
+    approvals: Tally | None = None
 
     @property
     def version(self) -> int:

@@ -22,7 +22,11 @@ REQUIRED_ROLES: dict[Action, tuple[Role, ...]] = {
     Action.PROMOTE: (Role.RELEASER,),
     Action.ROLLBACK: (Role.RELEASER, Role.ONCALL),
     Action.ACKNOWLEDGE: (Role.ONCALL, Role.RELEASER),
+    Action.REQUEST_APPROVAL: (Role.TRAINER,),
 }
+
+#: Actions only the bot itself takes (absent from the table above, so no person may).
+SYSTEM_ACTIONS: frozenset[Action] = frozenset({Action.EXPIRE})
 
 
 @dataclass(frozen=True)

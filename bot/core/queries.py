@@ -20,6 +20,7 @@ from ml.platform import (
 from .base import ReleaseCore
 from .identity import requester_note
 from .models import AuditEntry, AuditFilter, DeploymentRecord, ValidationReport, VersionView
+from .votes import VoteRecords, tally_of
 
 
 def when(at: datetime) -> str:
@@ -94,6 +95,7 @@ class Queries:
             production_metrics=prod_metrics,
             production_version=prod_version,
             requester_note=self.requester_note(package),
+            approvals=tally_of(VoteRecords(core.records.store), core.approval_rule, version),
         )
 
     def status(self, versions: int = 5) -> StatusView:
@@ -124,6 +126,7 @@ class Queries:
                     prod_metrics,
                     prod,
                     self.requester_note(p),
+                    tally_of(VoteRecords(core.records.store), core.approval_rule, p.version),
                 )
             )
         return StatusView(tuple(endpoints[e] for e in ENVIRONMENTS), tuple(views), tuple(executions))

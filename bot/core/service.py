@@ -19,6 +19,7 @@ from ml.platform import EndpointInfo, Environment, ModelPackage, NotFound, Platf
 from .approvals import AUTO_APPROVAL_REASON, AUTO_APPROVER, Approvals
 from .base import SYSTEM, ReleaseCore, ResultListener
 from .drift_acks import DriftAcks, Mute
+from .expiry import ApprovalExpiry, Reminder, TickReport, Window
 from .models import (
     Action,
     Actor,
@@ -65,6 +66,7 @@ class ReleaseService(ReleaseCore):
         self._switches = Switches(self, self._queries, self._validation, self._recovery)
         self._approvals = Approvals(self, self._recovery, self._switches)
         self._drift_acks = DriftAcks(self)
+        self._expiry = ApprovalExpiry(self)
 
     # -- reads -------------------------------------------------------------------
     def view(
@@ -163,6 +165,23 @@ class ReleaseService(ReleaseCore):
     def sync_approval(self, package: ModelPackage) -> Decision | None:
         """Adopt an approval change made outside the bot (from a platform event); None if unchanged."""
         return self._approvals.sync_approval(package)
+
+    # -- approval expiry -----------------------------------------------------------
+    def approval_window(self, version: int) -> Window | None:
+        """The time ``version`` may be approved in; None when approvals do not expire or it has none."""
+        return self._expiry.window(version) if self.approval_ttl is not None else None
+
+    def open_approval_window(self, package: ModelPackage) -> Window | None:
+        """Open a newly registered pending version's window (and schedule its reminders and expiry)."""
+        return self._expiry.open(package)
+
+    def request_approval(self, actor: Actor, version: int) -> Result:
+        """A trainer restarts an expired approval window."""
+        return self._expiry.request_again(actor, version)
+
+    def run_scheduled_work(self, remind: Callable[[Reminder], None]) -> TickReport:
+        """Send the reminders and close the windows that are due, each once across processes."""
+        return self._expiry.run_due(remind)
 
     # -- switches ----------------------------------------------------------------
     def deploy(

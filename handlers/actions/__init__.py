@@ -1,13 +1,24 @@
 """Buttons, one module each: on release cards (``approve``, ``promote``, ``reject``, ``rollback``) and on
 confirmations (``promote_confirm``, ``rollback_confirm``, and ``cancel`` for both); on the drift card
-(``drift``: Acknowledge, Retrain); ``button`` holds what they share.
+(``drift``: Acknowledge, Retrain); on an expired card (``request_approval``: Request again); ``button``
+holds what they share.
 """
 
 from __future__ import annotations
 
 from slack_bolt import App
 
-from . import approve, cancel, drift, promote, promote_confirm, reject, rollback, rollback_confirm
+from . import (
+    approve,
+    cancel,
+    drift,
+    promote,
+    promote_confirm,
+    reject,
+    request_approval,
+    rollback,
+    rollback_confirm,
+)
 
 
 def register(app: App) -> None:
@@ -19,3 +30,4 @@ def register(app: App) -> None:
     promote_confirm.register(app)
     cancel.register(app)
     drift.register(app)
+    request_approval.register(app)

@@ -31,6 +31,7 @@ USAGE: dict[str, str] = {
     "drift": "/mlops drift staging|production [30m|24h|7d]",
     "acknowledge": "/mlops acknowledge staging|production [4h]",
     "card": "/mlops card vN",
+    "request-approval": "/mlops request-approval vN",
     "audit": f"/mlops audit [N] [vN] [@person] [action]   (N from 1 to {AUDIT_MAX})",
 }
 
@@ -85,6 +86,18 @@ class Approve:
     version: int
     reason: str = ""
     action: Action = Action.APPROVE
+
+    @property
+    def target(self) -> str:
+        return f"v{self.version}"
+
+
+@dataclass(frozen=True)
+class RequestApproval:
+    """Restart an expired approval window (approval expiry)."""
+
+    version: int
+    action: Action = Action.REQUEST_APPROVAL
 
     @property
     def target(self) -> str:
@@ -201,6 +214,7 @@ Command = (
     | Status
     | Approve
     | Reject
+    | RequestApproval
     | Deploy
     | Validate
     | Promote

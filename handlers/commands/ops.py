@@ -42,6 +42,7 @@ from .parse import (
     History,
     Promote,
     Reject,
+    RequestApproval,
     Rollback,
     Status,
     Stop,
@@ -127,13 +128,10 @@ def card_state(services: Services, version: int) -> CardState:
         if isinstance(plan, RollbackPlan):
             rollback_to = plan.to_version
     names = {env: services.platform.endpoint_name(env) for env in view.environments}
-    return CardState(
-        view,
-        deployments,
-        rollback_to,
-        names,
-        gather_evidence(services.platform, view, services.settings.promotion_rules),
-    )
+    window = release.approval_window(version)
+    closed = window is not None and window.expired(release.clock.now())
+    evidence = gather_evidence(services.platform, view, services.settings.promotion_rules)
+    return CardState(view, deployments, rollback_to, names, window, closed, evidence=evidence)
 
 
 def model_card(services: Services, version: int) -> dict[str, Any]:
@@ -166,6 +164,8 @@ def execute(services: Services, actor: Actor, command: Command) -> Reply:
             return reply_for(release.approve(actor, version, reason))
         case Reject(version=version, reason=reason):
             return reply_for(release.reject(actor, version, reason))
+        case RequestApproval(version=version):
+            return reply_for(release.request_approval(actor, version))
         case Deploy(version=version, environment=env):
             return reply_for(release.deploy(actor, version, env))
         case Validate(version=version):

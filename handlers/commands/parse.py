@@ -38,6 +38,7 @@ from .grammar import (
     History,
     Promote,
     Reject,
+    RequestApproval,
     Rollback,
     Status,
     Stop,
@@ -68,6 +69,7 @@ __all__ = [
     "History",
     "Promote",
     "Reject",
+    "RequestApproval",
     "Rollback",
     "Status",
     "Stop",
@@ -294,6 +296,9 @@ def parse_command(text: str, parameters: Mapping[str, ParameterSpec] | None = No
                 "A rejection needs a reason.", USAGE[sub], f"/mlops reject v{version} <why it is rejected>"
             )
         return Reject(version, reason)
+    if sub == "request-approval":
+        _arity(sub, args, 1, 1)
+        return RequestApproval(parse_version(args[0], sub))
     if sub == "deploy":
         _arity(sub, args, 2, 2)
         version = parse_version(args[0], sub)

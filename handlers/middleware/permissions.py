@@ -25,7 +25,7 @@ from bot.slack_text import escape
 from handlers.ids import BUTTON_ACTIONS, REJECT_REASON_BLOCK, VIEW_ACTIONS, VIEW_REJECT
 from handlers.middleware.payload_shape import PayloadShape, payload_problem
 from handlers.middleware.requested import Requested, actor_name, classify
-from handlers.middleware.roles import PermissionLookupError, RoleResolver
+from handlers.middleware.roles import GroupResolver, PermissionLookupError, RoleResolver
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +96,8 @@ def permission_middleware(services: Services, directory: RoleResolver) -> Callab
             except PermissionLookupError as exc:
                 roles, error = frozenset(), exc
         lookup_error = str(error) if error is not None else None
-        actor = Actor(id=user_id, name=actor_name(body), roles=roles)
+        groups = directory.groups_of(user_id) if isinstance(directory, GroupResolver) else frozenset()
+        actor = Actor(id=user_id, name=actor_name(body), roles=roles, groups=groups)
         context["actor"] = actor
         context["permission_error"] = lookup_error
         if requested.action is None or (denial := allowed(actor, requested.action)) is None:

@@ -11,9 +11,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any, Protocol
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "GroupDirectory",
+    "GroupResolver",
     "PermissionLookupError",
     "RoleResolver",
     "UserGroupsClient",
@@ -75,10 +76,17 @@ class RoleResolver(Protocol):
     def peek(self, user_id: str) -> tuple[frozenset[Role], PermissionLookupError | None]: ...
 
 
+@runtime_checkable
+class GroupResolver(Protocol):
+    def groups_of(self, user_id: str) -> frozenset[str]: ...
+
+
 @dataclass(frozen=True)
 class _Snapshot:
     roles: Mapping[str, frozenset[Role]]
     loaded_at: float
+    #: user -> the handles they belong to, among those the bot reads (roles' and approval groups)
+    groups: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -136,9 +144,12 @@ class GroupDirectory:
         error_ttl_seconds: float = ERROR_TTL_SECONDS,
         max_stale_seconds: float = 900,
         first_load_wait: float = 1.0,
+        extra_groups: Sequence[str] = (),
     ) -> None:
         self.client = client
         self.role_groups = {role: [h.lstrip("@") for h in handles] for role, handles in role_groups.items()}
+        #: handles read for their members although they grant no role (required approval groups)
+        self.extra_groups = tuple(h.lstrip("@") for h in extra_groups)
         self.ttl_seconds = ttl_seconds
         self.error_ttl_seconds = min(error_ttl_seconds, max(ttl_seconds, 0.001))
         self.max_stale_seconds = max_stale_seconds
@@ -172,6 +183,13 @@ class GroupDirectory:
             raise error
         assert roles is not None
         return roles.get(user_id, frozenset())
+
+    def groups_of(self, user_id: str) -> frozenset[str]:
+        """The user's group handles as last read, never waiting (empty while nothing is known);
+        call it after ``roles_of``, which does the waiting and failing closed."""
+        with self._lock:
+            good = self._good
+        return frozenset() if good is None else good.groups.get(user_id, frozenset())
 
     def peek(self, user_id: str) -> tuple[frozenset[Role], PermissionLookupError | None]:
         """Whatever is known now, never waiting: for read-only requests (help, status)."""
@@ -230,7 +248,7 @@ class GroupDirectory:
 
     def _refresh(self) -> None:
         try:
-            roles = self._load()
+            roles, groups = self._load()
         except PermissionLookupError as exc:
             log.error("role lookup failed: %s", exc)
             with self._lock:
@@ -243,7 +261,7 @@ class GroupDirectory:
                 self._failure = _Failure(describe_slack_error("usergroups", exc), self.clock())
         else:
             with self._lock:
-                self._good = _Snapshot(roles, self.clock())
+                self._good = _Snapshot(roles, self.clock(), groups)
                 self._failure = None
         finally:
             with self._lock:
@@ -251,10 +269,10 @@ class GroupDirectory:
             if done is not None:
                 done.set()
 
-    def _load(self) -> dict[str, frozenset[Role]]:
-        wanted = {h for handles in self.role_groups.values() for h in handles}
+    def _load(self) -> tuple[dict[str, frozenset[Role]], dict[str, frozenset[str]]]:
+        wanted = {h for handles in self.role_groups.values() for h in handles} | set(self.extra_groups)
         if not wanted:
-            return {}
+            return {}, {}
         try:
             resp = self.client.usergroups_list(include_disabled=False)
         except (SlackApiError, SlackClientError, OSError) as exc:
@@ -269,10 +287,10 @@ class GroupDirectory:
                 self._warned.add(handle)
                 roles = [r.value for r, hs in self.role_groups.items() if handle in hs]
                 log.warning(
-                    "MLOPS_ROLES names user group @%s (for %s) but Slack has no such enabled group: "
-                    "it grants nothing",
+                    "%s names user group @%s (for %s) but Slack has no such enabled group: it grants nothing",
+                    "MLOPS_ROLES" if roles else "MLOPS_REQUIRED_APPROVAL_GROUPS",
                     handle,
-                    ", ".join(roles),
+                    ", ".join(roles) or "approvals",
                 )
         members: dict[str, set[str]] = {}
         for handle, group_id in ids.items():
@@ -286,7 +304,14 @@ class GroupDirectory:
             for handle in handles:
                 for user in members.get(handle, ()):
                     result.setdefault(user, set()).add(role)
-        return {user: frozenset(roles) for user, roles in result.items()}
+        groups: dict[str, set[str]] = {}
+        for handle, users in members.items():
+            for user in users:
+                groups.setdefault(user, set()).add(handle)
+        return (
+            {user: frozenset(roles) for user, roles in result.items()},
+            {user: frozenset(handles) for user, handles in groups.items()},
+        )
 
 
 def groups_client(client: WebClient, timeout_seconds: int) -> WebClient:
@@ -309,4 +334,5 @@ def role_directory(client: WebClient, settings: Settings) -> GroupDirectory:
         settings.mlops_roles,
         settings.mlops_group_cache_seconds,
         max_stale_seconds=settings.mlops_group_max_stale_seconds,
+        extra_groups=settings.mlops_required_approval_groups,
     )

@@ -37,6 +37,7 @@ DESCRIPTIONS: Mapping[Action, str] = {
     Action.ROLLBACK: "return an environment to a version it served before (asks to confirm)",
     Action.ACKNOWLEDGE: "mute an environment's drift alert for a while (default 4h, at most 7d)",
     Action.CARD: "a version's model card: evidence, decisions and deployments, as Markdown",
+    Action.REQUEST_APPROVAL: "restart the approval window of a version whose approval expired",
 }
 
 

@@ -21,6 +21,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.core.evidence import Evidence
+from bot.core.expiry import Window
 from bot.core.models import ApprovalStatus, DeploymentRecord, VersionView
 from bot.core.service import AUTO_APPROVER
 from bot.slack_text import escape
@@ -28,6 +29,8 @@ from handlers.ids import ACTION_APPROVE, ACTION_APPROVE_FORM, ACTION_PROMOTE, AC
 from ml.platform import Environment
 
 from . import links
+from .approval_expiry import expiry_blocks
+from .approvals import approval_blocks
 from .common import (
     MAX_BUTTON_TEXT,
     code,
@@ -89,6 +92,9 @@ class CardState:
     rollback_to: int | None = None
     #: the endpoint name of each environment the version serves (for console links)
     endpoint_names: Mapping[Environment, str] = field(default_factory=dict)
+    #: the version's approval window (approval expiry), and whether it closed
+    window: Window | None = None
+    window_closed: bool = False
     #: champion against challenger, data, validation and package (None: not gathered)
     evidence: Evidence | None = None
 
@@ -279,6 +285,8 @@ def render_card(state: CardState, *, with_buttons: bool = True) -> tuple[str, li
         header(f"Model v{view.version} · {escape(pkg.group)}"),
         section(_status_line(view)),
         *([section(note)] if (note := _approval_note(view)) else []),
+        *approval_blocks(view),
+        *expiry_blocks(state, with_buttons=with_buttons),
         section("", fields),
         section("\n".join(lineage_lines)),
         *(evidence_blocks(state.evidence, pkg.group) if state.evidence is not None else []),

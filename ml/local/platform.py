@@ -36,6 +36,7 @@ from ml.parameters import DEFAULT_ACCURACY_THRESHOLD, RunPolicy
 from ml.platform import (
     ENVIRONMENTS,
     ApprovalStatus,
+    ArtifactIdentity,
     Deployment,
     EndpointInfo,
     EndpointStatus,
@@ -53,6 +54,7 @@ from ml.platform import (
 from . import parameters as run_parameters
 from . import rollout
 from .announcer import Announcer
+from .artifact import artifact_identity
 from .capture import CaptureSettings
 from .endpoint_changes import INTERRUPTED_DEPLOY, EndpointChanges, recover_endpoints
 from .endpoint_validation import DEFAULT_ROWS, validate_served
@@ -236,6 +238,11 @@ class LocalPlatform:
 
     def describe_model_package(self, version: int) -> ModelPackage:
         return self._registry.describe_model_package(self.model_package_group, _version(version))
+
+    def artifact_identity(self, version: int) -> ArtifactIdentity:
+        """The registry's ARN, the model file's SHA-256, the serving code's digest (``artifact``)."""
+        package = self.describe_model_package(version)
+        return artifact_identity(package, Path(unquote(urlsplit(package.artifact_uri).path)))
 
     def baseline(self, version: int) -> dict[str, Any] | None:
         """``baseline/drift.json`` of the version's folder, joined with its ``evaluation.json`` scores."""

@@ -67,6 +67,7 @@ _SERVICE_OF_OPERATION = {
     "PutScalingPolicy": "application-autoscaling",
     "DescribeScalableTargets": "application-autoscaling",
     "GetObject": "s3",
+    "GetObjectAttributes": "s3",
     "HeadObject": "s3",
     "GetCallerIdentity": "sts",
     "InvokeEndpoint": "sagemaker",

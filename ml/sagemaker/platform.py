@@ -21,6 +21,7 @@ from ml.clock import SYSTEM_CLOCK, Clock
 from ml.platform import (
     ENVIRONMENTS,
     ApprovalStatus,
+    ArtifactIdentity,
     Deployment,
     EndpointInfo,
     EndpointStatus,
@@ -32,6 +33,7 @@ from ml.platform import (
     ParameterSpec,
     RolledBack,
 )
+from ml.sagemaker.artifact import identity_of
 from ml.sagemaker.capture_files import capture_objects
 from ml.sagemaker.clients import AwsClients, check_environment
 from ml.sagemaker.config import SageMakerConfig
@@ -153,6 +155,10 @@ class SageMakerPlatform:
 
     def evaluation(self, version: int) -> dict[str, Any] | None:
         return self.registry.evaluation(version)
+
+    def artifact_identity(self, version: int) -> ArtifactIdentity:
+        """DescribeModelPackage's ARN, the model data's SHA-256 and the image digest (``artifact``)."""
+        return identity_of(self.registry.describe_raw(version), self._client("s3"))
 
     def captured_traffic(self, environment: Environment, since: datetime | None) -> Iterator[bytes]:
         """What the endpoint captured under ``data_capture_s3_uri`` (production's data capture)."""

@@ -121,6 +121,12 @@ class Registry(AwsPart):
         with aws_errors(f"model version {version} in group '{self.group}'"):
             return self.fetch(self.package_arn(version))
 
+    def describe_raw(self, version: int) -> dict[str, Any]:
+        """DescribeModelPackage of ``version``, uncached, as AWS answered it."""
+        check_version(version)
+        with aws_errors(f"model version {version} in group '{self.group}'"):
+            return describe_package(self._aws.sagemaker, self.package_arn(version))
+
     def fetch(self, arn: str) -> ModelPackage:
         """Describe one version (botocore errors pass through) and cache it."""
         data = describe_package(self._aws.sagemaker, arn)

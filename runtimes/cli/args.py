@@ -15,6 +15,7 @@ RELEASE_COMMANDS = (
     "status",
     "approve",
     "reject",
+    "request-approval",
     "deploy",
     "validate",
     "promote",
@@ -94,6 +95,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("reject", parents=[common], help="reject a version (a reason is required)")
     p.add_argument("version", type=version_arg)
     p.add_argument("reason", nargs="+")
+    p = sub.add_parser(
+        "request-approval",
+        parents=[common],
+        help="restart the approval window of a version whose approval expired",
+    )
+    p.add_argument("version", type=version_arg)
     p = sub.add_parser("deploy", parents=[common], help="deploy an approved version to staging")
     p.add_argument("version", type=version_arg)
     p.add_argument("environment", type=env_arg)

@@ -68,7 +68,13 @@ def aws_caller(settings: Settings, caller_arn: str, environ: Mapping[str, str] |
                 None, f"CI acts for GitHub user {login!r}, who is not in the identity map (MLOPS_PEOPLE)"
             )
         return Caller(
-            Actor(arn, f"CI ({person.name}, {identity})", _roles(person, settings), on_behalf_of=identity)
+            Actor(
+                arn,
+                f"CI ({person.name}, {identity})",
+                _roles(person, settings),
+                on_behalf_of=identity,
+                groups=frozenset(person.groups),
+            )
         )
     person = people.person_of(arn)
     if person is None:
@@ -77,7 +83,7 @@ def aws_caller(settings: Settings, caller_arn: str, environ: Mapping[str, str] |
             f"the AWS principal {arn} is not in the identity map (MLOPS_PEOPLE): ask an admin to add it "
             'to your entry, e.g. {"you": {"aws": ["' + arn + '"]}}',
         )
-    return Caller(Actor(arn, person.name, _roles(person, settings)))
+    return Caller(Actor(arn, person.name, _roles(person, settings), groups=frozenset(person.groups)))
 
 
 def _roles(person: Person, settings: Settings) -> frozenset[Any]:

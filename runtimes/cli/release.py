@@ -138,6 +138,8 @@ def run_release_command(args: argparse.Namespace, settings: Settings) -> int:
                 return cli.finish(services.release.approve(cli.who(), args.version, " ".join(args.reason)))
             case "reject":
                 return cli.finish(services.release.reject(cli.who(), args.version, " ".join(args.reason)))
+            case "request-approval":
+                return cli.finish(services.release.request_approval(cli.who(), args.version))
             case "deploy":
                 return cli.finish(services.release.deploy(cli.who(), args.version, args.environment))
             case "validate":

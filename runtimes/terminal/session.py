@@ -28,6 +28,7 @@ from runtimes.terminal.transcript import TranscriptPrinter
 if TYPE_CHECKING:
     from bot.notify import Notifier
     from handlers.drift_watch import DriftWatch
+    from handlers.scheduled_work import ScheduledWork
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +105,7 @@ class Session:
         self.listeners: TrackingExecutor | None = None
         self.notifier: Notifier | None = None
         self.drift_watch: DriftWatch | None = None
+        self.scheduled_work: ScheduledWork | None = None
         self.roles: GroupDirectory | None = None
         self._started = False
 
@@ -111,6 +113,7 @@ class Session:
     def start(self) -> Self:
         from bot.services import build_services
         from handlers.drift_watch import start_drift_watch
+        from handlers.scheduled_work import start_scheduled_work
         from runtimes.assembly import create_app
 
         self.slack.start()
@@ -129,6 +132,7 @@ class Session:
             # stack (seconds), which must not land inside a 3-second acknowledgement.
             self.services.platform.pipeline_parameters()
             self.drift_watch = start_drift_watch(self.services, self.notifier)
+            self.scheduled_work = start_scheduled_work(self.services, self.notifier)
         except BaseException:
             self.services.close()
             self.slack.close()
@@ -171,6 +175,8 @@ class Session:
         self._started = False
         if self.drift_watch is not None:
             self.drift_watch.close()
+        if self.scheduled_work is not None:
+            self.scheduled_work.close()
         if self.listeners is not None:
             self.listeners.wait_idle(timeout=30)
             self.listeners.shutdown(wait=True)  # the pool's threads end with the session, not the process

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -128,3 +130,41 @@ def test_a_bad_promotion_rule_stops_start_up_naming_it(monkeypatch: pytest.Monke
     with pytest.raises(ConfigError) as err:
         load_settings()
     assert "MLOPS_PROMOTION_RULES: rule 'logloss <= 0.3': unknown metric 'logloss'" in str(err.value)
+
+
+def test_approvals_do_not_expire_unless_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MLOPS_APPROVAL_TTL", raising=False)
+    monkeypatch.delenv("MLOPS_APPROVAL_REMINDERS", raising=False)
+    settings = load_settings()
+    assert (settings.approval_ttl, settings.approval_reminders) == (None, ())
+
+
+def test_approval_ttl_and_reminders_are_read_as_durations(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MLOPS_APPROVAL_TTL", "72h")
+    monkeypatch.setenv("MLOPS_APPROVAL_REMINDERS", "4h, 24h")
+    settings = load_settings()
+    assert settings.approval_ttl == timedelta(hours=72)
+    assert settings.approval_reminders == (timedelta(hours=24), timedelta(hours=4))
+    assert load_settings(mlops_approval_ttl="10s", mlops_approval_reminders="").approval_ttl == timedelta(
+        seconds=10
+    )
+
+
+@pytest.mark.parametrize(
+    ("ttl", "reminders", "says"),
+    [
+        ("3 days", "", "MLOPS_APPROVAL_TTL: a duration is a positive number with s, m, h or d"),
+        ("4h", "24h", "MLOPS_APPROVAL_REMINDERS: 24h is not shorter than MLOPS_APPROVAL_TTL (4h)"),
+        ("4h", "4h", "4h is not shorter than MLOPS_APPROVAL_TTL"),
+        ("3h", "1h,60m", "MLOPS_APPROVAL_REMINDERS lists a reminder twice: 1h, 60m"),
+        ("3h", "0m", "MLOPS_APPROVAL_REMINDERS: a duration is a positive number"),
+        ("off", "1h", "MLOPS_APPROVAL_REMINDERS needs MLOPS_APPROVAL_TTL"),
+    ],
+)
+def test_bad_approval_expiry_settings_are_refused_by_name(
+    monkeypatch: pytest.MonkeyPatch, ttl: str, reminders: str, says: str
+) -> None:
+    monkeypatch.setenv("MLOPS_APPROVAL_TTL", ttl)
+    monkeypatch.setenv("MLOPS_APPROVAL_REMINDERS", reminders)
+    with pytest.raises(ConfigError, match=re.escape(says)):
+        load_settings()

@@ -96,7 +96,7 @@ def test_the_schedule_invokes_the_function_hourly_with_retries_and_dead_letters(
     template: dict[str, Any],
 ) -> None:
     schedule = resources(template, "AWS::Scheduler::Schedule")
-    assert list(schedule) == ["DriftCheckSchedule"]
+    assert set(schedule) == {"DriftCheckSchedule", "ScheduledWorkSchedule"}  # the other: approval expiry
     props = schedule["DriftCheckSchedule"]["Properties"]
     assert props["ScheduleExpression"] == {"Ref": "DriftSchedule"}
     parameter = template["Parameters"]["DriftSchedule"]

@@ -15,6 +15,7 @@ from ml.local import LocalPlatform
 from runtimes.slack_local import LocalSlack
 from runtimes.terminal import Shell, main_shell
 from runtimes.terminal.session import WORKSPACE_FILE
+from tests.bot.conftest import FakeClock
 from tests.conftest import QUICK_RUN, SAMPLE
 
 TRAIN = "/mlops train " + " ".join(f"{k}={v}" for k, v in {"InputData": SAMPLE, **QUICK_RUN}.items())
@@ -153,3 +154,34 @@ def test_a_broken_edit_keeps_the_users_from_before_and_says_what_is_wrong(
     shown = said_since(out, mark)
     assert "'github:same' is mapped to both 'bob' and 'erin'; the users from before stay" in shown
     assert "Approved v2." in shown  # bob is still the approver he was
+
+
+def test_approval_expiry_in_the_chat_reminds_expires_and_restarts(home: Path) -> None:
+    settings = load_settings(mlops_home=home, mlops_approval_ttl="72h", mlops_approval_reminders="24h")
+    out = io.StringIO()
+    with Shell(settings, user="alice", out=out, err=out) as shell:
+        assert shell.run_script([TRAIN]) == 0, out.getvalue()
+        assert shell.scheduled_work is not None  # the chat runs the ticker when approvals expire
+        created = shell.services.platform.describe_model_package(2).created_at
+        clock = FakeClock(created.timestamp() + 48 * 3600 + 1)  # the 24h reminder is due
+        shell.services.release.clock = clock
+        mark = len(out.getvalue())
+        shell.scheduled_work.run_due()
+        assert shell.run_script([":wait"]) == 0
+        reminded = said_since(out, mark)
+        assert "@ml-approvers: v2 is waiting for approval" in reminded and "another 1d" in reminded
+
+        clock.advance(24 * 3600)
+        mark = len(out.getvalue())
+        shell.scheduled_work.run_due()
+        assert shell.run_script([":as bob", "/mlops approve v2 ship it"]) == 0
+        expired = said_since(out, mark)
+        assert "Approval expired" in expired and "Request again" in expired
+        assert "v2's approval window closed at" in expired and "request-approval v2" in expired
+        assert approval(home, 2) == "PendingManualApproval"
+
+        mark = len(out.getvalue())
+        assert shell.run_script([":as alice", ":click Request again v2", ":as bob", "/mlops approve v2"]) == 0
+        again = said_since(out, mark)
+        assert "Requested approval of v2 again" in again and "Approved v2" in again
+        assert approval(home, 2) == "Approved"

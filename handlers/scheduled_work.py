@@ -1,0 +1,95 @@
+"""The ticker of scheduled work: approval reminders and expiries, kept in the store by the release core.
+
+``run_due`` does one round: each item due is claimed in the store first, so however many tickers run
+(a timer in ``serve`` and ``shell``, the scheduled Lambda invocation on AWS) each is done once. A
+reminder is a reply in the version's card thread mentioning the approver groups (Slack user-group
+mentions, ids read the way the role directory reads them: ``usergroups.list``); an expiry is a result
+of the core, so the card and its thread follow as for any other change. The timer waits on an event,
+so closing stops it at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import timedelta
+from typing import Any
+
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+from bot.core.expiry import Reminder, TickReport
+from bot.core.models import Role
+from bot.notify import Notifier
+from bot.services import Services
+from handlers.render.approval_expiry import group_mentions, render_reminder
+from handlers.render.release_card import card_key
+
+log = logging.getLogger(__name__)
+
+__all__ = ["TICK", "ScheduledWork", "start_scheduled_work"]
+
+#: how often the timer looks for due work
+TICK = timedelta(seconds=30)
+
+
+class ScheduledWork:
+    """Runs due scheduled work every ``interval``; :meth:`run_due` runs one round."""
+
+    def __init__(
+        self, services: Services, notifier: Notifier, interval: timedelta = TICK, groups: Any = None
+    ) -> None:
+        """``groups`` reads user groups (``usergroups_list``); default: the notifier's client."""
+        self.services = services
+        self.notifier = notifier
+        self.interval = interval
+        self.groups = groups if groups is not None else notifier.client
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def run_due(self) -> TickReport:
+        return self.services.release.run_scheduled_work(self.remind)
+
+    def remind(self, reminder: Reminder) -> None:
+        text, blocks = render_reminder(reminder, self.approver_mentions())
+        self.notifier.reply(card_key(reminder.version), text, blocks)
+
+    def approver_mentions(self) -> str:
+        """The approver groups as mentions; a group Slack cannot name is written as ``@handle``."""
+        handles = self.services.settings.mlops_roles.get(Role.APPROVER, [])
+        ids: dict[str, str] = {}
+        lister = getattr(self.groups, "usergroups_list", None)
+        if handles and callable(lister):
+            try:
+                for group in lister(include_disabled=False).get("usergroups", []) or []:
+                    if group.get("handle") in handles and not group.get("date_delete"):
+                        ids[str(group["handle"])] = str(group["id"])
+            except (SlackApiError, SlackClientError, OSError) as exc:  # the reminder goes out all the same
+                log.warning("approver groups not read for a reminder (%s): named without a mention", exc)
+        return group_mentions(handles, ids)
+
+    # -- the timer ------------------------------------------------------------------------------
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._loop, name="scheduled-work", daemon=True)
+            self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval.total_seconds()):
+            try:
+                self.run_due()
+            except Exception:  # the next round tries again; a failing round must not end the timer
+                log.exception("scheduled work failed")
+
+    def close(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+
+def start_scheduled_work(services: Services, notifier: Notifier | None) -> ScheduledWork | None:
+    """The timer, started; None when approvals do not expire (nothing is ever scheduled) or mute."""
+    if services.settings.approval_ttl is None or notifier is None:
+        return None
+    work = ScheduledWork(services, notifier)
+    work.start()
+    return work
