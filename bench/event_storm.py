@@ -296,6 +296,9 @@ class ReplayPlatform:
     def baseline(self, version: int) -> dict[str, Any] | None:
         raise self._unused("baseline")
 
+    def evaluation(self, version: int) -> dict[str, Any] | None:
+        return None
+
     def captured_traffic(self, environment: Environment, since: datetime | None) -> Iterator[bytes]:
         raise self._unused("captured traffic")
 

@@ -1,4 +1,4 @@
-"""The release-governance settings (approvals, their expiry, freezes): a part of ``Settings``.
+"""The release-governance settings (approvals, expiry, freezes, promotion rules): a part of ``Settings``.
 
 Kept apart so that ``bot.settings`` stays readable; ``Settings`` inherits every field, validator and
 property here, and the README's configuration reference lists them with the rest.
@@ -22,6 +22,8 @@ from bot.approval_settings import (
 )
 from bot.core.expiry import parse_duration, reminder_leads, ttl_setting
 from bot.freeze_settings import FreezeWindowsText
+from ml.evidence.rules import DEFAULT_RULES as DEFAULT_PROMOTION_RULES
+from ml.evidence.rules import Rule, parse_rules
 
 CsvList = Annotated[list[str], NoDecode]
 
@@ -87,3 +89,20 @@ class GovernanceSettings(BaseSettings):
         if isinstance(value, str):
             return [v.strip() for v in value.split(",") if v.strip()]
         return value
+
+    # -- evidence on the card: the promotion rules each version is judged by -----------
+    mlops_promotion_rules: str = Field(
+        DEFAULT_PROMOTION_RULES,
+        description="Rules a version's metrics are judged by on its card, ';'-separated: "
+        "'metric op bound', bound a number or champion ± a number.",
+    )
+
+    @field_validator("mlops_promotion_rules", mode="after")
+    @classmethod
+    def _promotion_rules(cls, value: str) -> str:
+        parse_rules(value)  # RuleError (a ValueError) names the bad rule and the valid metrics
+        return value
+
+    @property
+    def promotion_rules(self) -> tuple[Rule, ...]:
+        return parse_rules(self.mlops_promotion_rules)

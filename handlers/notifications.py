@@ -20,6 +20,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from weakref import WeakValueDictionary
 
+from bot.core.evidence import gather_evidence
 from bot.core.models import Action, Outcome, Result
 from bot.core.records import NS_INFLIGHT
 from bot.core.service import ReleaseService
@@ -42,6 +43,8 @@ from bot.slack_text import escape
 from ml.platform import ENVIRONMENTS, EndpointStatus, NotFound, PlatformEvent
 
 from .commands.ops import card_state
+from .drift_chart import FileUploader
+from .evidence_chart import EvidenceCharts
 from .freeze_notices import post_freeze_notices
 from .render.common import code, fallback, mention, result_text, section, to_dicts, truncate
 from .render.drift import drift_card_key
@@ -114,6 +117,19 @@ class SlackNotifications:
         with self.locks.hold(key):
             text, blocks = render_card(card_state(self.services, version))
             self.notifier.upsert(key, text, blocks)
+
+    def chart_card(self, version: int) -> None:
+        """The confusion matrix in the card's thread, once (off a person's request: it waits for Slack)."""
+        uploader = self.notifier.client
+        if not isinstance(uploader, FileUploader):
+            return
+        charts = EvidenceCharts(self.services.store, self.notifier, uploader)
+        if not charts.done(version):
+            services = self.services
+            evidence = gather_evidence(
+                services.platform, self.release.view(version), services.settings.promotion_rules
+            )
+            charts.post(evidence, services.platform.model_package_group)
 
     def reply(self, version: int, text: str) -> None:
         self.notifier.reply(card_key(version), fallback(text), to_dicts([section(text)]))
@@ -204,6 +220,7 @@ class SlackNotifications:
             self.refresh_card(version)  # otherwise the sync's result already refreshed it
         if outside is not None:
             self.reply(version, outside_change_text(version, outside, package.modified_by))
+        self.chart_card(version)
 
     def _endpoint(self, detail: EndpointDetail) -> None:
         name, status = detail.endpoint_name, detail.status

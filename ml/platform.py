@@ -292,6 +292,11 @@ class MLPlatform(Protocol):
         whose code predates them). Raises NotFound for an unknown version."""
         ...
 
+    def evaluation(self, version: int) -> dict[str, Any] | None:
+        """The version's evaluation report (``ml.steps.evaluate``) with ``data`` from its run's preprocess
+        statistics (``ml.evidence.report.join``), or None when the registry keeps no report for it."""
+        ...
+
     # -- endpoints --------------------------------------------------------
     def deploy(self, environment: Environment, version: int, deployed_by: str) -> EndpointInfo:
         """Deploy an Approved version; raise InvalidRequest otherwise. Returns once serving."""

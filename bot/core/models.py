@@ -73,6 +73,7 @@ class Action(enum.StrEnum):
     PROMOTE = "promote"
     ROLLBACK = "rollback"
     ACKNOWLEDGE = "acknowledge"
+    CARD = "card"
     #: approval expiry: a trainer restarts an expired approval window; the bot closes one
     REQUEST_APPROVAL = "request-approval"
     EXPIRE = "expire"

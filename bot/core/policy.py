@@ -8,7 +8,7 @@ from .models import Action, Actor, Role
 
 #: Read-only actions anyone in the channel may use.
 OPEN_ACTIONS: frozenset[Action] = frozenset(
-    {Action.HELP, Action.STATUS, Action.HISTORY, Action.AUDIT, Action.DRIFT}
+    {Action.HELP, Action.STATUS, Action.HISTORY, Action.AUDIT, Action.DRIFT, Action.CARD}
 )
 
 #: The roles that grant each state-changing action (any one of them suffices).

@@ -30,6 +30,7 @@ USAGE: dict[str, str] = {
     "history": "/mlops history staging|production",
     "drift": "/mlops drift staging|production [30m|24h|7d]",
     "acknowledge": "/mlops acknowledge staging|production [4h]",
+    "card": "/mlops card vN",
     "request-approval": "/mlops request-approval vN",
     "audit": f"/mlops audit [N] [vN] [@person] [action]   (N from 1 to {AUDIT_MAX})",
     "freeze": '/mlops freeze staging|production <30m|4h|3d> "<reason>"',
@@ -215,6 +216,16 @@ class Unfreeze:
 
 
 @dataclass(frozen=True)
+class Card:
+    version: int
+    action: Action = Action.CARD
+
+    @property
+    def target(self) -> str:
+        return f"v{self.version}"
+
+
+@dataclass(frozen=True)
 class Audit:
     limit: int = AUDIT_DEFAULT
     where: AuditFilter = field(default_factory=AuditFilter)
@@ -240,6 +251,7 @@ Command = (
     | Audit
     | Freeze
     | Unfreeze
+    | Card
 )
 
 

@@ -14,7 +14,8 @@ from typing import Any
 
 from slack_bolt import BoltRequest
 
-from bot.core.models import Actor, Result
+from bot.core.evidence import gather_evidence
+from bot.core.models import Actor, AuditFilter, Result
 from bot.core.service import PromotePlan, RollbackPlan
 from bot.services import Services
 from bot.slack_text import escape
@@ -23,6 +24,7 @@ from handlers.render.audit import render_audit
 from handlers.render.common import context, result_text, section, to_dicts
 from handlers.render.confirmations import render_promote_confirmation, render_rollback_confirmation
 from handlers.render.drift import baseline_summary, render_drift, render_drift_unavailable
+from handlers.render.model_card import CARD_AUDIT_LIMIT, card_document, render_model_card
 from handlers.render.release_card import CardState, render_card
 from handlers.render.status import render_environment, render_history, render_status
 from ml.drift.environment import DriftUnavailable, check_environment
@@ -32,6 +34,7 @@ from .parse import (
     Acknowledge,
     Approve,
     Audit,
+    Card,
     Command,
     Deploy,
     Drift,
@@ -130,7 +133,14 @@ def card_state(services: Services, version: int) -> CardState:
     window = release.approval_window(version)
     closed = window is not None and window.expired(release.clock.now())
     pending_stage = release.life_cycle_pending(version)
-    return CardState(view, deployments, rollback_to, names, window, closed, pending_stage)
+    evidence = gather_evidence(services.platform, view, services.settings.promotion_rules)
+    return CardState(view, deployments, rollback_to, names, window, closed, pending_stage, evidence=evidence)
+
+
+def model_card(services: Services, version: int) -> dict[str, Any]:
+    """The model card export of ``version`` (``handlers.render.model_card``); NotFound if unknown."""
+    audit = services.release.audit(CARD_AUDIT_LIMIT, AuditFilter(version=version))
+    return card_document(card_state(services, version), audit)
 
 
 def execute(services: Services, actor: Actor, command: Command) -> Reply:
@@ -190,6 +200,8 @@ def execute(services: Services, actor: Actor, command: Command) -> Reply:
             return reply_for(release.unfreeze(actor, env))
         case Audit(limit=limit, where=where):
             return Reply(*render_audit(release.audit(limit, where), where))
+        case Card(version=version):
+            return Reply(*render_model_card(model_card(services, version)))
         case Help():
             return Reply("Use `/mlops help`.")
     raise AssertionError(f"unhandled command {command!r}")

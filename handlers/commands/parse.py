@@ -31,6 +31,7 @@ from .grammar import (
     Acknowledge,
     Approve,
     Audit,
+    Card,
     Command,
     Deploy,
     Drift,
@@ -63,6 +64,7 @@ __all__ = [
     "Acknowledge",
     "Approve",
     "Audit",
+    "Card",
     "Command",
     "Deploy",
     "Drift",
@@ -333,6 +335,9 @@ def parse_command(text: str, parameters: Mapping[str, ParameterSpec] | None = No
     if sub == "acknowledge":
         env, duration = _environment_and_duration(sub, args, "4h")
         return Acknowledge(env) if duration is None else Acknowledge(env, duration)
+    if sub == "card":
+        _arity(sub, args, 1, 1)
+        return Card(parse_version(args[0], sub))
     if sub == "drift":
         env, window = _environment_and_duration(sub, args, "24h")
         return Drift(env) if window is None else Drift(env, window)

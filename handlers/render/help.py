@@ -36,6 +36,7 @@ DESCRIPTIONS: Mapping[Action, str] = {
     Action.PROMOTE: "serve a validated version in production",
     Action.ROLLBACK: "return an environment to a version it served before (asks to confirm)",
     Action.ACKNOWLEDGE: "mute an environment's drift alert for a while (default 4h, at most 7d)",
+    Action.CARD: "a version's model card: evidence, decisions and deployments, as Markdown",
     Action.REQUEST_APPROVAL: "restart the approval window of a version whose approval expired",
     Action.FREEZE: "refuse deploy and promote to an environment for a while (rollback still works)",
     Action.UNFREEZE: "lift a typed freeze before it ends",

@@ -20,6 +20,7 @@ from slack_sdk.models.blocks import (
     PlainTextObject,
 )
 
+from bot.core.evidence import Evidence
 from bot.core.expiry import Window
 from bot.core.lifecycle import PendingStage
 from bot.core.models import ApprovalStatus, DeploymentRecord, VersionView
@@ -44,6 +45,7 @@ from .common import (
     truncate,
     when,
 )
+from .evidence import evidence_blocks
 from .lifecycle import life_cycle_line
 from .origin import console_link, git_line, logs_line
 from .parameters import changed_parameters, data_file_name
@@ -97,6 +99,8 @@ class CardState:
     window_closed: bool = False
     #: a registry stage the bot still owes after a failed write (``bot.core.lifecycle``)
     life_cycle_pending: PendingStage | None = None
+    #: champion against challenger, data, validation and package (None: not gathered)
+    evidence: Evidence | None = None
 
 
 def _metric(view: VersionView, key: str) -> str:
@@ -291,6 +295,7 @@ def render_card(state: CardState, *, with_buttons: bool = True) -> tuple[str, li
         *expiry_blocks(state, with_buttons=with_buttons),
         section("", fields),
         section("\n".join(lineage_lines)),
+        *(evidence_blocks(state.evidence, pkg.group) if state.evidence is not None else []),
         DividerBlock(),
         section("\n".join(_activity(state))),
         *([section(agreement)] if (agreement := accuracy_note(view)) else []),

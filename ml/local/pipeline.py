@@ -299,6 +299,8 @@ class PipelineRunner:
             "dataset_sha256": str(dataset.get("dataset_sha256", "")),
             # the rows behind the registered accuracy, to set beside staging validation's sample
             "test_rows": str(dataset.get("test_rows", "")),
+            "train_rows": str(dataset.get("train_rows", "")),
+            "validation_rows": str(dataset.get("validation_rows", "")),
             "input_data": str(request.input_path),
             "target": request.target,
             "threshold": f"{request.threshold:g}",

@@ -31,6 +31,7 @@ from urllib.parse import unquote, urlsplit
 
 from ml.clock import SYSTEM_CLOCK, Clock
 from ml.drift import stored
+from ml.evidence import report as evidence_report
 from ml.parameters import DEFAULT_ACCURACY_THRESHOLD, RunPolicy
 from ml.platform import (
     ENVIRONMENTS,
@@ -253,6 +254,16 @@ class LocalPlatform:
             return None
         evaluation = folder / "evaluation.json"
         return stored.join(drift, evaluation.read_bytes() if evaluation.is_file() else None)
+
+    def evaluation(self, version: int) -> dict[str, Any] | None:
+        """``evaluation.json`` of the version's folder, with its ``baseline/statistics.json`` data."""
+        folder = Path(unquote(urlsplit(self.describe_model_package(version).artifact_uri).path))
+        report, statistics = folder / "evaluation.json", folder / "baseline" / "statistics.json"
+        if not report.is_file():
+            return None
+        return evidence_report.join(
+            report.read_bytes(), statistics.read_bytes() if statistics.is_file() else None
+        )
 
     def captured_traffic(self, environment: Environment, since: datetime | None) -> Iterator[bytes]:
         """``home/capture/<endpoint>/<variant>/yyyy/mm/dd/hh/*.jsonl``, as SageMaker lays out its prefix."""

@@ -157,6 +157,9 @@ class SageMakerPlatform:
     def baseline(self, version: int) -> dict[str, Any] | None:
         return self.registry.baseline(version)
 
+    def evaluation(self, version: int) -> dict[str, Any] | None:
+        return self.registry.evaluation(version)
+
     def artifact_identity(self, version: int) -> ArtifactIdentity:
         """DescribeModelPackage's ARN, the model data's SHA-256 and the image digest (``artifact``)."""
         return identity_of(self.registry.describe_raw(version), self._client("s3"))

@@ -13,6 +13,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ml.clock import Clock
 from ml.drift import stored
+from ml.evidence import report as evidence_report
 from ml.lifecycle import from_shape
 from ml.platform import ApprovalStatus, InvalidRequest, LifeCycle, ModelPackage
 from ml.sagemaker.clients import AwsClients, AwsPart
@@ -24,6 +25,7 @@ logger = logging.getLogger(__name__)
 #: Step outputs of one pipeline run, below its ``<bucket>/<pipeline>/<execution>`` (``ml.pipeline.graph``).
 EVALUATION_SUFFIX = "/EvaluateModel/evaluation/evaluation.json"
 BASELINE_SUFFIX = f"/PreprocessData/baseline/{stored.BASELINE_FILE}"
+STATISTICS_SUFFIX = "/PreprocessData/baseline/statistics.json"
 
 #: Metrics read from evaluation.json's ``classification_metrics``.
 METRIC_NAMES = ("accuracy", "precision", "recall", "f1", "auc")
@@ -71,6 +73,7 @@ class Registry(AwsPart):
         # evaluation.json files are immutable once written: cache them for the process's life.
         self.metrics_cache: dict[str, dict[str, float]] = {}
         self.package_cache: dict[str, CachedPackage] = {}
+        self.evidence_cache: dict[str, dict[str, Any] | None] = {}
 
     def package_arn(self, version: int) -> str:
         # SageMaker lower-cases the group name in model package ARNs.
@@ -203,6 +206,33 @@ class Registry(AwsPart):
         with aws_errors(evaluation_uri):
             evaluation = read_object(s3, evaluation_uri)
         return stored.join(drift, evaluation)
+
+    def evaluation(self, version: int) -> dict[str, Any] | None:
+        """The version's evaluation report with the data facts of its run's ``statistics.json``.
+
+        Both are written once per run: kept for the process's life, as the metrics are.
+        """
+        check_version(version)
+        with aws_errors(f"model version {version} in group '{self.group}'"):
+            uri = metrics_uri(describe_package(self._aws.sagemaker, self.package_arn(version)))
+        if not uri:
+            return None
+        if uri in self.evidence_cache:
+            return self.evidence_cache[uri]
+        s3 = self._aws.client("s3")
+        with aws_errors(uri):
+            evaluation = read_object(s3, uri)
+        statistics: bytes | None = None
+        if uri.endswith(EVALUATION_SUFFIX):
+            statistics_uri = uri[: -len(EVALUATION_SUFFIX)] + STATISTICS_SUFFIX
+            try:
+                statistics = read_object(s3, statistics_uri)
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") not in ("NoSuchKey", "404", "NoSuchBucket"):
+                    raise translate_error(exc, statistics_uri) from exc
+        joined = evidence_report.join(evaluation, statistics)
+        self.evidence_cache[uri] = joined
+        return joined
 
     def update_approval(self, version: int, status: ApprovalStatus, description: str) -> ModelPackage:
         check_version(version)

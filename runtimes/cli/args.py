@@ -28,6 +28,7 @@ RELEASE_COMMANDS = (
     "drift",
     "freeze",
     "unfreeze",
+    "card",
 )
 
 
@@ -176,6 +177,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("reason", nargs="+", help="why (shown with every refusal)")
     p = sub.add_parser("unfreeze", parents=[common], help="lift a typed freeze before it ends")
     p.add_argument("environment", type=env_arg)
+    p = sub.add_parser(
+        "card", parents=[base], help="a version's model card: evidence, decisions, deployments"
+    )
+    p.add_argument("version", type=version_arg)
+    card_format = p.add_mutually_exclusive_group()
+    card_format.add_argument("--json", action="store_true", help="JSON (fields documented in README)")
+    card_format.add_argument("--md", action="store_true", help="Markdown (the default)")
     p = sub.add_parser("dead-letters", parents=[common], help="Slack messages given up on, newest first")
     p.add_argument("limit", type=int, nargs="?", default=20)
 

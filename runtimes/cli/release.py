@@ -18,6 +18,7 @@ from bot.users import load_users
 from handlers.commands.freeze_words import quoted
 from ml.platform import Execution
 from runtimes.cli.args import UsageError, audit_limit
+from runtimes.cli.card import card_command
 from runtimes.cli.confirm import ask_first
 from runtimes.cli.drift import drift_command, since_arg
 from runtimes.cli.identity import resolve_actor
@@ -170,6 +171,8 @@ def run_release_command(args: argparse.Namespace, settings: Settings) -> int:
             case "drift":
                 since = since_arg(args.since)
                 return drift_command(services, args.environment, args.data, since, args.json, print)
+            case "card":
+                return card_command(services, args.version, args.json, print)
         raise UsageError(f"unknown command {args.command}")
     finally:
         services.close()

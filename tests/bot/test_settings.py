@@ -118,6 +118,20 @@ def test_a_drift_schedule_that_is_no_duration_is_refused(monkeypatch: pytest.Mon
     )
 
 
+def test_promotion_rules_default_and_are_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MLOPS_PROMOTION_RULES", raising=False)
+    assert [r.text for r in load_settings().promotion_rules] == ["accuracy >= 0.8", "auc >= champion - 0.01"]
+    monkeypatch.setenv("MLOPS_PROMOTION_RULES", "f1 > champion; recall >= 0.6")
+    assert [r.text for r in load_settings().promotion_rules] == ["f1 > champion", "recall >= 0.6"]
+
+
+def test_a_bad_promotion_rule_stops_start_up_naming_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MLOPS_PROMOTION_RULES", "accuracy >= 0.8; logloss <= 0.3")
+    with pytest.raises(ConfigError) as err:
+        load_settings()
+    assert "MLOPS_PROMOTION_RULES: rule 'logloss <= 0.3': unknown metric 'logloss'" in str(err.value)
+
+
 def test_approvals_do_not_expire_unless_asked(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("MLOPS_APPROVAL_TTL", raising=False)
     monkeypatch.delenv("MLOPS_APPROVAL_REMINDERS", raising=False)

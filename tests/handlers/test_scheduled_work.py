@@ -66,7 +66,8 @@ def card_text(h: Harness) -> str:
 
 
 def thread(h: Harness) -> list[str]:
-    return [m.text for m in h.slack.thread(card(h).ts)]
+    """The card thread's replies in words (files, such as the confusion matrix, left out)."""
+    return [m.text for m in h.slack.thread(card(h).ts) if not m.files]
 
 
 def tick(h: Harness, hours: float = 0) -> None:

@@ -147,6 +147,7 @@ COMMANDS: dict[Action, str] = {
     Action.DRIFT: "drift production 1h",
     Action.ACKNOWLEDGE: "acknowledge production 2h",
     Action.AUDIT: "audit 5",
+    Action.CARD: "card v2",
     Action.TRAIN: "train max_depth=3",
     Action.STOP: "stop x1",
     Action.APPROVE: "approve v2 fine",

@@ -1,0 +1,1 @@
+"""What a release card shows approvers: promotion rules, evaluation facts, the confusion matrix."""
