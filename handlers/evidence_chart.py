@@ -25,8 +25,6 @@ log = logging.getLogger(__name__)
 __all__ = ["NS_EVIDENCE_CHART", "EvidenceCharts"]
 
 NS_EVIDENCE_CHART = "evidence-chart"
-#: how long the upload waits for the card itself to reach Slack before leaving it to the next event
-CARD_WAIT_SECONDS = 10.0
 #: how long a claim holds off other uploads of the same matrix
 CLAIM_SECONDS = 120
 
@@ -49,11 +47,9 @@ class EvidenceCharts:
         key = f"v{evidence.version}"
         if self.done(evidence.version):
             return None
-        # the matrix goes into the card's thread: the card must be in Slack first
-        card = card_key(evidence.version)
-        if (ref := self.notifier.ref(card)) is None and not self.notifier.flush(CARD_WAIT_SECONDS):
-            return None
-        if ref is None and (ref := self.notifier.ref(card)) is None:
+        # the matrix goes into the card's thread: the card must be in Slack first (``on_created`` calls
+        # again when it is); nothing here waits for Slack, which would hold up the caller's events
+        if (ref := self.notifier.ref(card_key(evidence.version))) is None:
             return None
         if not self.store.put_if_absent(NS_EVIDENCE_CHART, key, {"claim": True}, ttl_seconds=CLAIM_SECONDS):
             return None

@@ -119,7 +119,7 @@ class SlackNotifications:
             self.notifier.upsert(key, text, blocks)
 
     def chart_card(self, version: int) -> None:
-        """The confusion matrix in the card's thread, once (off a person's request: it waits for Slack)."""
+        """The confusion matrix in the card's thread, once the card is in Slack (else at the next chance)."""
         uploader = self.notifier.client
         if not isinstance(uploader, FileUploader):
             return
@@ -130,6 +130,11 @@ class SlackNotifications:
                 services.platform, self.release.view(version), services.settings.promotion_rules
             )
             charts.post(evidence, services.platform.model_package_group)
+
+    def on_message_created(self, key: str) -> None:
+        """A card just reached Slack: its thread can take the confusion matrix now."""
+        if key.startswith("card:v") and key[len("card:v") :].isdigit():
+            self.chart_card(int(key[len("card:v") :]))
 
     def reply(self, version: int, text: str) -> None:
         self.notifier.reply(card_key(version), fallback(text), to_dicts([section(text)]))
@@ -306,3 +311,4 @@ def subscribe(services: Services) -> None:
         bridge.subscribed = True
     services.release.subscribe(bridge.on_result)
     services.platform.subscribe(bridge.on_event)
+    notifier.on_created(bridge.on_message_created)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from slack_sdk.errors import SlackApiError, SlackRequestError
@@ -38,6 +39,8 @@ class Delivery:
         self.pacing = pacing
         self.failures = failures
         self._clock = clock
+        #: called with a message key once Slack has it (what goes into a new card's thread waits for it)
+        self.created: list[Callable[[str], None]] = []
         self._lookup_warned = False
 
     def already_sent(self, work: Work) -> bool:
@@ -105,9 +108,18 @@ class Delivery:
                 {"channel": posted_channel, "ts": str(resp["ts"]), "thread_ts": thread_ts, "hash": digest},
             )
         self.settle(work)
+        if work.kind == "create" and work.key is not None:
+            self._created(work.key)
         retries = failed_attempts(work.entries)
         if retries:
             log.info("Slack %s for %s went through after %d retries", work.kind, work.item, retries)
+
+    def _created(self, key: str) -> None:
+        for listener in self.created:
+            try:
+                listener(key)
+            except Exception:  # a listener's failure must not stop delivery
+                log.exception("listener of the new message %s failed", key)
 
     def settle(self, work: Work) -> None:
         """Remove the entries ``work`` has delivered from the outbox."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from bot.core.models import format_time
@@ -122,6 +123,10 @@ class Notifier:
         """The (channel, ts) of the message ``key``; None until the worker has posted it."""
         rec = self.store.get(NS_MESSAGE, key)
         return None if rec is None else (str(rec["channel"]), str(rec["ts"]))
+
+    def on_created(self, listener: Callable[[str], None]) -> None:
+        """Call ``listener`` with a message's key once Slack has it (from the worker, after it was saved)."""
+        self._delivery.created.append(listener)
 
     def upsert(self, key: str, text: str, blocks: Blocks, thread_key: str | None = None) -> None:
         """Queue the newest state of message ``key``: created (in ``thread_key``'s thread) or updated."""

@@ -455,3 +455,24 @@ def test_works_on_the_dynamodb_store(slack: LocalSlack) -> None:
     parent, replies = thread_of(slack, "v1 b")
     assert replies == ["note"] and parent.earlier_texts == ("v1 a",)
     assert len(slack.ok_calls("chat.postMessage")) == 2
+
+
+def test_created_listeners_hear_of_each_new_message_once_after_it_is_saved(
+    slack: LocalSlack, make: Callable[..., Notifier]
+) -> None:
+    notifier = make()
+    heard: list[tuple[str, tuple[str, str] | None]] = []
+    notifier.on_created(lambda key: heard.append((key, notifier.ref(key))))
+
+    def broken(key: str) -> None:
+        raise RuntimeError("a listener that fails")
+
+    notifier.on_created(broken)
+    notifier.upsert("card:v1", "card v1", blocks("card v1"))
+    notifier.reply("card:v1", "a reply")  # no key of its own: nobody is told
+    assert notifier.flush(60)
+    notifier.upsert("card:v1", "card v1, updated", blocks("card v1, updated"))  # an update: not new
+    assert notifier.flush(60)
+    (card,) = [m for m in slack.top_level() if m.text.startswith("card v1")]
+    assert heard == [("card:v1", (card.channel, card.ts))]  # the reference was saved first
+    assert card.text == "card v1, updated" and len(slack.thread(card.ts)) == 1  # the failure stopped nothing
