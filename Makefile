@@ -45,8 +45,10 @@ lint: $(VENV)/.test-deps
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# Bytecode is written during the tests even where the environment turns it off (PYTHONDONTWRITEBYTECODE):
+# otherwise every worker and every child process compiles the same modules again.
 test: lint $(INFRA)/.deps $(IAMDB)/.deps  ## lint, type-check, infrastructure linters and the whole test suite
-	$(BIN)/pytest -q -n auto --dist loadfile
+	env -u PYTHONDONTWRITEBYTECODE $(BIN)/pytest -q -n auto --dist loadfile
 
 bench: $(VENV)/.test-deps
 	$(BIN)/python -m bench

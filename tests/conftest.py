@@ -18,6 +18,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import botocore.loaders
 import pytest
 
 from bot.core.models import Actor, Role
@@ -25,6 +26,35 @@ from bot.core.service import ReleaseService
 from bot.store.sqlite import SQLiteStore
 from ml.platform import ENVIRONMENTS, ApprovalStatus, Execution, MLPlatform, NotFound
 from tests.local_slack import local_slack, local_slack_options  # noqa: F401  (the shared Slack fixture)
+
+
+def _share_botocore_models() -> None:
+    """Every botocore ``Loader`` of a test process shares the service models it parsed.
+
+    botocore caches a parsed model per session, and tests build many sessions (moto, each platform):
+    each parsed the same multi-megabyte JSON again, about 18 s of the suite's CPU. The models are
+    read only once processed, as botocore itself shares one between all clients of a session.
+    """
+    original = botocore.loaders.Loader.load_service_model
+    parsed: dict[tuple[Any, ...], Any] = {}
+    lock = threading.Lock()
+
+    def load_service_model(
+        self: botocore.loaders.Loader, service_name: str, type_name: str, api_version: str | None = None
+    ) -> Any:
+        key = (tuple(self.search_paths), service_name, type_name, api_version)
+        with lock:
+            found = parsed.get(key)
+        if found is None:
+            found = original(self, service_name, type_name, api_version)
+            with lock:
+                parsed.setdefault(key, found)
+        return found
+
+    botocore.loaders.Loader.load_service_model = load_service_model  # type: ignore[method-assign]
+
+
+_share_botocore_models()
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:

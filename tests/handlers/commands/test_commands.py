@@ -193,7 +193,7 @@ TEXT = st.one_of(
 )
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=TEXT)
 def test_any_command_text_from_someone_without_roles_is_acked_and_changes_nothing(
     fresh_harness: Fresh, text: str
@@ -206,7 +206,7 @@ def test_any_command_text_from_someone_without_roles_is_acked_and_changes_nothin
         assert harness.state() == before
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=TEXT, user=st.sampled_from(["UALICE", "UBOB", "UCAROL"]))
 def test_any_command_text_is_acked_without_errors(
     fresh_harness: Fresh, caplog: pytest.LogCaptureFixture, text: str, user: str
@@ -238,7 +238,7 @@ VALUES = st.one_of(
 )
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     value=VALUES,
     action_id=st.sampled_from(
@@ -263,7 +263,7 @@ def test_any_button_value_from_someone_without_roles_is_acked_and_changes_nothin
         assert harness.state() == before
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(value=VALUES, action_id=st.sampled_from(["release_promote", "release_rollback", "rollback_confirm"]))
 def test_any_button_value_is_acked_and_never_errors(
     fresh_harness: Fresh, caplog: pytest.LogCaptureFixture, value: str, action_id: str

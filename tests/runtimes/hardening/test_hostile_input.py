@@ -35,7 +35,7 @@ from tests.runtimes.hardening.conftest import asgi_of, http_server, make_bench
 OUTCOMES: dict[str, Counter[str]] = {}
 
 HYPOTHESIS = settings(
-    max_examples=50,
+    max_examples=35,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     derandomize=True,  # the same examples every run: a failure here is reproducible as is
