@@ -255,8 +255,8 @@ def _numeric_columns(frame: pd.DataFrame) -> list[str]:
     numeric = []
     for column in frame.columns:
         present = frame[column][~frame[column].isin(MISSING_VALUES)]
-        if present.empty:
-            continue
+        if present.empty or pd.isna(pd.to_numeric(present.iloc[:1], errors="coerce")).all():
+            continue  # a text column: its first value settles it without parsing the rest
         parsed = pd.to_numeric(present, errors="coerce")
         if bool(parsed.notna().all()) and bool(np.isfinite(parsed.to_numpy(dtype=np.float64)).all()):
             numeric.append(column)
