@@ -132,6 +132,29 @@ def break_glass_problem(actor: Actor, freeze: Freeze, reason: str) -> str | None
     return None
 
 
+def nothing_to_break(
+    core: ReleaseCore, actor: Actor, version: int, environment: Environment
+) -> Result | None:
+    """A break-glass promote where nothing is frozen: refused (audited), the plain promote named."""
+    if in_force(core, environment) is not None:
+        return None
+    return core._refuse(
+        actor,
+        Action.PROMOTE,
+        f"v{version}->{environment}",
+        unfrozen(environment, version),
+        version=version,
+        environment=environment,
+    )
+
+
+def unfrozen(environment: Environment, version: int) -> str:
+    return (
+        f"Nothing is frozen in {environment}: break-glass is for a freeze. Promote v{version} as usual "
+        f"(`/mlops promote v{version}`, releasers)."
+    )
+
+
 def freeze_gate(
     core: ReleaseCore,
     actor: Actor,
@@ -230,7 +253,7 @@ class Freezes:
         """A promote plan as production's freezes allow it: unchanged, a break-glass one, or why not."""
         freeze = in_force(self.core, "production")
         if freeze is None:
-            return plan
+            return unfrozen("production", plan.version) if break_glass else plan
         if not break_glass:
             return refusal(freeze, Action.PROMOTE, plan.version)
         if actor is not None and (problem := break_glass_problem(actor, freeze, break_glass)) is not None:

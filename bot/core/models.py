@@ -80,6 +80,8 @@ class Action(enum.StrEnum):
     # change freezes
     FREEZE = "freeze"
     UNFREEZE = "unfreeze"
+    #: a promote through a production freeze: oncall's role counts there, not the releaser's
+    BREAK_GLASS = "break-glass"
 
 
 class Outcome(enum.StrEnum):

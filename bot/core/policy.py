@@ -24,6 +24,8 @@ REQUIRED_ROLES: dict[Action, tuple[Role, ...]] = {
     Action.ACKNOWLEDGE: (Role.ONCALL, Role.RELEASER),
     Action.REQUEST_APPROVAL: (Role.TRAINER,),
     Action.FREEZE: (Role.RELEASER, Role.ONCALL),
+    # let through here; the freeze itself then needs oncall (``freezes.break_glass_problem``)
+    Action.BREAK_GLASS: (Role.ONCALL, Role.RELEASER),
     Action.UNFREEZE: (Role.RELEASER, Role.ONCALL),
 }
 

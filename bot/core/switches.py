@@ -12,7 +12,7 @@ from ml.platform import ApprovalStatus, Environment, PlatformError, RolledBack
 from . import rollouts
 from .approvals import unconfirmed
 from .base import SYSTEM, ReleaseCore
-from .freezes import BrokenFreeze, freeze_gate
+from .freezes import BrokenFreeze, freeze_gate, nothing_to_break
 from .models import Action, Actor, DeploymentKind, DeploymentRecord, Outcome, Result
 from .queries import Queries, validation_refusal
 from .recovery import Recovery
@@ -80,8 +80,12 @@ class Switches:
     ) -> Result:
         core = self.core
         target = f"v{version}->{environment}"
-        if (denied := core._guard(actor, action, target, version, environment)) is not None:
+        glass = action is Action.PROMOTE and bool(break_glass)
+        asked = Action.BREAK_GLASS if glass else action
+        if (denied := core._guard(actor, asked, target, version, environment)) is not None:
             return denied
+        if glass and (unfrozen := nothing_to_break(core, actor, version, environment)) is not None:
+            return unfrozen  # oncall's way through a freeze is no way around the releaser role
         self.recovery.settle_own()
         package = core._package(actor, action, version)
         if isinstance(package, Result):

@@ -13,6 +13,8 @@ from handlers.ids import BUTTON_ACTIONS, VIEW_ACTIONS
 from ml.platform import ENVIRONMENTS
 
 Kind = Literal["command", "action", "view"]
+#: how ``promote vN`` asks to go through a freeze (``handlers.commands.freeze_words`` reads the reason)
+BREAK_GLASS_WORDS = ("break-glass", "--break-glass")
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,8 @@ def classify(body: Mapping[str, Any]) -> Requested | None:
         if not words:
             return Requested("command", Action.HELP, "help")
         action = subcommand_action(text)
+        if action is Action.PROMOTE and any(w.lower() in BREAK_GLASS_WORDS for w in words[2:]):
+            action = Action.BREAK_GLASS  # oncall's role counts in a freeze: the core checks which
         target = action.value if action else "unknown"
         if len(words) > 1:
             number = version_number(words[1])
@@ -59,8 +63,12 @@ def classify(body: Mapping[str, Any]) -> Requested | None:
         actions = body.get("actions") or [{}]
         first = actions[0] if isinstance(actions[0], dict) else {}
         action_id = str(first.get("action_id", ""))
-        value_target = _version_target(_json_object(first.get("value")))
-        return Requested("action", BUTTON_ACTIONS.get(action_id), value_target or action_id[:64])
+        value = _json_object(first.get("value"))
+        value_target = _version_target(value)
+        action = BUTTON_ACTIONS.get(action_id)
+        if action is Action.PROMOTE and isinstance(value.get("bg"), str) and value["bg"].strip():
+            action = Action.BREAK_GLASS  # the confirmation of a promote through a freeze
+        return Requested("action", action, value_target or action_id[:64])
     if kind == "view_submission":
         view = body.get("view") or {}
         callback = str(view.get("callback_id", ""))

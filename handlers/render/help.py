@@ -40,6 +40,7 @@ DESCRIPTIONS: Mapping[Action, str] = {
     Action.REQUEST_APPROVAL: "restart the approval window of a version whose approval expired",
     Action.FREEZE: "refuse deploy and promote to an environment for a while (rollback still works)",
     Action.UNFREEZE: "lift a typed freeze before it ends",
+    Action.BREAK_GLASS: 'oncall: promote through a production freeze (`promote vN break-glass "<reason>"`)',
 }
 
 

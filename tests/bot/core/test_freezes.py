@@ -156,3 +156,23 @@ def test_freeze_and_break_glass_on_both_platforms(harness: Harness) -> None:  # 
     assert release.serving("production") == version
     flagged = [e for e in release.audit(10, AuditFilter(action=Action.PROMOTE)) if e.break_glass]
     assert [(e.outcome, e.actor_name) for e in flagged] == [(Outcome.DONE, "carol")]
+
+
+def test_oncall_alone_breaks_a_freeze_but_break_glass_is_no_promote_without_one(
+    local_release: ReleaseService, clock: FakeClock
+) -> None:
+    release = validated(local_release, clock)
+    oncall = Actor("UDAVE", "dave", frozenset({Role.ONCALL}))
+    plain = release.promote(oncall, 1)
+    assert plain.outcome is Outcome.REFUSED and plain.required_role is Role.RELEASER
+    unfrozen = release.promote(oncall, 1, "hotfix INC-43")
+    assert unfrozen.outcome is Outcome.REFUSED
+    assert unfrozen.message.startswith("Nothing is frozen in production")
+    plan = release.promote_plan(1, oncall, "hotfix INC-43")
+    assert plan == unfrozen.message.removesuffix(" Nothing changed.")
+    nobody = release.promote(ERIN, 1, "hotfix INC-43")
+    assert nobody.outcome is Outcome.REFUSED and nobody.required_role is Role.ONCALL
+    assert release.serving("production") is None
+    release.freeze(ROSE, "production", timedelta(hours=4), "quarter close")
+    done = release.promote(oncall, 1, "hotfix INC-43")
+    assert done.outcome is Outcome.DONE and release.serving("production") == 1

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -136,3 +137,34 @@ def test_a_staging_freeze_holds_the_approval_deploy_and_the_card_says_why(harnes
     assert "Cannot deploy v2" in thread[0].text and "`/mlops deploy v2 staging`" in thread[0].text
     harness.command("deploy v2 staging", "UROSE")
     assert "Cannot deploy v2: staging is frozen" in harness.wait_responses(3)[-1]["text"]
+
+
+def test_oncall_alone_breaks_glass_but_cannot_promote_without_a_freeze(glass: Harness) -> None:
+    h = glass
+    validated_v2(h)
+
+    def answer(command: str | None = None, click: str | None = None) -> dict[str, Any]:
+        count = len(h.slack.responses())
+        if command is not None:
+            h.command(command, "UDAVE")
+        else:
+            assert click is not None
+            h.click("promote_confirm", click, "UDAVE")
+        return h.wait_responses(count + 1)[-1]
+
+    # dave is oncall and nothing else: a plain promote is the releasers' (refused in the ack)
+    assert "You need the *releaser* role to promote" in h.command("promote v2", "UDAVE").body
+    # and break-glass is no way around that while nothing is frozen
+    unfrozen = answer('promote v2 break-glass "hotfix INC-43"')["text"]
+    assert "Nothing is frozen in production: break-glass is for a freeze" in unfrozen
+    assert h.services.release.serving("production") == 1
+    count = len(h.slack.responses())
+    h.command('freeze production 4h "quarter close"', "UROSE")
+    h.wait_responses(count + 1)
+    values = buttons(answer('promote v2 break-glass "hotfix INC-43"')["blocks"])
+    assert (
+        "Promoted v2 to production (was v1). Break-glass:" in answer(click=values["promote_confirm"])["text"]
+    )
+    assert h.services.release.serving("production") == 2
+    (entry,) = h.services.release.audit(1, AuditFilter(action=Action.PROMOTE))
+    assert entry.actor_id == "UDAVE" and entry.break_glass

@@ -159,6 +159,7 @@ COMMANDS: dict[Action, str] = {
     Action.REQUEST_APPROVAL: "request-approval v2",
     Action.FREEZE: 'freeze staging 1h "matrix check"',
     Action.UNFREEZE: "unfreeze staging",
+    Action.BREAK_GLASS: 'promote v2 break-glass "matrix check"',
 }
 
 BUTTONS: dict[str, tuple[Action, str]] = {
