@@ -134,25 +134,7 @@ def register_and_serve(sm: Any, s3: Any) -> None:
         Bucket=BUCKET, Key=run + BASELINE_SUFFIX, Body=json.dumps(baseline | {"score": None}).encode()
     )
     sm.create_model_package_group(ModelPackageGroupName=GROUP)
-    sm.create_model_package(
-        ModelPackageGroupName=GROUP,
-        ModelApprovalStatus="Approved",
-        InferenceSpecification={
-            "Containers": [
-                {"Image": moto_sagemaker.XGBOOST_IMAGE, "ModelDataUrl": f"s3://{BUCKET}/{run}/model.tar.gz"}
-            ],
-            "SupportedContentTypes": ["text/csv"],
-            "SupportedResponseMIMETypes": ["text/csv"],
-        },
-        ModelMetrics={
-            "ModelQuality": {
-                "Statistics": {
-                    "ContentType": "application/json",
-                    "S3Uri": f"s3://{BUCKET}/{run}{EVALUATION_SUFFIX}",
-                }
-            }
-        },
-    )
+    moto_sagemaker.create_run_package(sm, GROUP, run, approval_status="Approved", bucket=BUCKET)
     name = naming.config_name(PRODUCTION, 1, datetime.now(UTC) - timedelta(days=2))
     sm.create_model(
         ModelName=name,

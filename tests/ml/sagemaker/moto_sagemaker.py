@@ -454,6 +454,39 @@ class RegisteredPackage:
     lineage: dict[str, str]
 
 
+def create_run_package(
+    sagemaker: Any,
+    group: str,
+    prefix: str,
+    *,
+    approval_status: str = "PendingManualApproval",
+    bucket: str = "mlops-artifacts",
+    **extra: Any,
+) -> Any:
+    """A package whose model and evaluation.json sit where a pipeline run at ``prefix`` writes them
+    (``<prefix>/model.tar.gz``, ``<prefix>/EvaluateModel/evaluation/evaluation.json``)."""
+    from ml.sagemaker.registry import EVALUATION_SUFFIX
+
+    return sagemaker.create_model_package(
+        ModelPackageGroupName=group,
+        ModelApprovalStatus=approval_status,
+        InferenceSpecification={
+            "Containers": [{"Image": XGBOOST_IMAGE, "ModelDataUrl": f"s3://{bucket}/{prefix}/model.tar.gz"}],
+            "SupportedContentTypes": ["text/csv"],
+            "SupportedResponseMIMETypes": ["text/csv"],
+        },
+        ModelMetrics={
+            "ModelQuality": {
+                "Statistics": {
+                    "ContentType": "application/json",
+                    "S3Uri": f"s3://{bucket}/{prefix}{EVALUATION_SUFFIX}",
+                }
+            }
+        },
+        **extra,
+    )
+
+
 def register_model_package(
     sagemaker: Any,
     s3: Any,

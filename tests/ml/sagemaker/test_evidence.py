@@ -17,7 +17,7 @@ from ml.platform import NotFound
 from ml.sagemaker import SageMakerPlatform
 from ml.sagemaker.registry import EVALUATION_SUFFIX, STATISTICS_SUFFIX
 from tests.ml.sagemaker.conftest import GROUP
-from tests.ml.sagemaker.moto_sagemaker import XGBOOST_IMAGE, register_model_package
+from tests.ml.sagemaker.moto_sagemaker import create_run_package, register_model_package
 
 BUCKET = "mlops-artifacts"
 RULES = parse_rules("accuracy >= 0.8; auc >= champion - 0.01")
@@ -41,24 +41,8 @@ def register_run(sm: Any, s3: Any, run: str, *, statistics: bool = True) -> None
     if statistics:
         stats = {"format_version": 1, "dataset_sha256": "ef" * 32, "rows": 4662, "features": {}}
         s3.put_object(Bucket=BUCKET, Key=prefix + STATISTICS_SUFFIX, Body=json.dumps(stats).encode())
-    sm.create_model_package(
-        ModelPackageGroupName=GROUP,
-        ModelApprovalStatus="PendingManualApproval",
-        InferenceSpecification={
-            "Containers": [{"Image": XGBOOST_IMAGE, "ModelDataUrl": f"s3://{BUCKET}/{prefix}/model.tar.gz"}],
-            "SupportedContentTypes": ["text/csv"],
-            "SupportedResponseMIMETypes": ["text/csv"],
-        },
-        ModelMetrics={
-            "ModelQuality": {
-                "Statistics": {
-                    "ContentType": "application/json",
-                    "S3Uri": f"s3://{BUCKET}/{prefix}{EVALUATION_SUFFIX}",
-                }
-            }
-        },
-        CustomerMetadataProperties={"execution_id": run, "input_data": "s3://data/adult.csv"},
-    )
+    metadata = {"execution_id": run, "input_data": "s3://data/adult.csv"}
+    create_run_package(sm, GROUP, prefix, CustomerMetadataProperties=metadata)
 
 
 def test_the_report_is_joined_with_the_runs_statistics_and_read_once(

@@ -19,7 +19,7 @@ from ml.sagemaker import SageMakerPlatform
 from ml.sagemaker.registry import BASELINE_SUFFIX, EVALUATION_SUFFIX
 from tests.ml.sagemaker import moto_sagemaker
 from tests.ml.sagemaker.conftest import GROUP
-from tests.ml.sagemaker.moto_sagemaker import XGBOOST_IMAGE, register_model_package
+from tests.ml.sagemaker.moto_sagemaker import create_run_package, register_model_package
 from tests.ml.steps.container import deps_folder, run_alone
 
 BUCKET = "mlops-artifacts"
@@ -36,23 +36,7 @@ def register_run(sm: Any, s3: Any, run: str, *, drift: bytes | None) -> None:
     s3.put_object(Bucket=BUCKET, Key=prefix + EVALUATION_SUFFIX, Body=json.dumps(evaluation).encode())
     if drift is not None:
         s3.put_object(Bucket=BUCKET, Key=prefix + BASELINE_SUFFIX, Body=drift)
-    sm.create_model_package(
-        ModelPackageGroupName=GROUP,
-        ModelApprovalStatus="Approved",
-        InferenceSpecification={
-            "Containers": [{"Image": XGBOOST_IMAGE, "ModelDataUrl": f"s3://{BUCKET}/{prefix}/model.tar.gz"}],
-            "SupportedContentTypes": ["text/csv"],
-            "SupportedResponseMIMETypes": ["text/csv"],
-        },
-        ModelMetrics={
-            "ModelQuality": {
-                "Statistics": {
-                    "ContentType": "application/json",
-                    "S3Uri": f"s3://{BUCKET}/{prefix}{EVALUATION_SUFFIX}",
-                }
-            }
-        },
-    )
+    create_run_package(sm, GROUP, prefix, approval_status="Approved")
 
 
 def test_the_suffixes_follow_the_pipeline_layout() -> None:
