@@ -17,6 +17,7 @@ from pydantic_settings import SettingsConfigDict
 from bot.core.identity import IdentityMap, role_of_arn
 from bot.core.models import Role
 from bot.settings_governance import CsvList, GovernanceSettings
+from ml.durations import off_or_duration
 
 #: Bounds of MLOPS_VALIDATION_ROWS: fewer rows say little about accuracy (the 95 % interval is about
 #: ±0.1 at 50), more make a validation run long without narrowing it much further.
@@ -256,13 +257,7 @@ class Settings(GovernanceSettings):
     def _drift_schedule(cls, value: str) -> str:
         from ml.drift.environment import parse_since
 
-        if value.strip().lower() in ("off", "0", ""):
-            return "off"
-        try:
-            parse_since(value)
-        except ValueError as exc:
-            raise ValueError(f"{exc}, or off") from None
-        return value.strip().lower()
+        return off_or_duration(value, parse_since)
 
     @property
     def drift_interval(self) -> timedelta | None:

@@ -15,12 +15,12 @@ Key layout:
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from ml.durations import describe_duration, off_or_duration, read_duration
 from ml.platform import ApprovalStatus, ModelPackage, PlatformError
 
 from .base import SYSTEM, ReleaseCore
@@ -53,43 +53,25 @@ ABANDONED = timedelta(hours=1)
 #: items one round looks at; the rest wait for the next round
 BATCH = 100
 
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
-_DURATION = re.compile(r"\s*(\d{1,6})\s*([smhd])\s*")
 #: the longest approval window or reminder lead: a year
 MAX_DURATION = timedelta(days=365)
 
 
 def parse_duration(text: str) -> timedelta:
     """``10s``, ``30m``, ``72h`` or ``7d``; ValueError naming the accepted forms."""
-    match = _DURATION.fullmatch(text.lower())
-    if not match or int(match.group(1)) == 0:
+    value = read_duration(text, "smhd")
+    if value is None:
         raise ValueError(
             f"a duration is a positive number with s, m, h or d (10s, 30m, 72h, 7d), not {text!r}"
         )
-    value = timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
     if value > MAX_DURATION:
         raise ValueError(f"a duration is at most 365d, not {text!r}")
     return value
 
 
-def describe_duration(value: timedelta) -> str:
-    """The shortest exact form: ``72h`` -> ``3d``, ``90m`` -> ``90m``."""
-    seconds = int(value.total_seconds())
-    for size, unit in ((86400, "d"), (3600, "h"), (60, "m")):
-        if seconds % size == 0:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
-
-
 def ttl_setting(text: str) -> str:
     """``MLOPS_APPROVAL_TTL`` checked and normalised: a duration, or ``off``."""
-    if text.strip().lower() in ("off", "0", ""):
-        return "off"
-    try:
-        parse_duration(text)
-    except ValueError as exc:
-        raise ValueError(f"{exc}, or off") from None
-    return text.strip().lower()
+    return off_or_duration(text, parse_duration)
 
 
 def reminder_leads(ttl: timedelta | None, reminders: Sequence[str]) -> tuple[timedelta, ...]:

@@ -6,12 +6,12 @@ Standard library at import: the check's numpy and pandas load when it runs.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ml.durations import describe_duration, read_duration
 from ml.platform import Environment, MLPlatform, NotFound, PlatformError
 
 if TYPE_CHECKING:  # numpy and pandas load only when a check runs, not with the bot's commands
@@ -19,7 +19,6 @@ if TYPE_CHECKING:  # numpy and pandas load only when a check runs, not with the 
 
 __all__ = ["DriftUnavailable", "EnvironmentDrift", "check_environment", "describe_since", "parse_since"]
 
-_UNITS = {"m": "minutes", "h": "hours", "d": "days"}
 #: the longest window a check reads (captures are kept for a bounded size anyway)
 MAX_SINCE = timedelta(days=90)
 #: why a version has no baseline and what to do, by ``MLPlatform.name``; on SageMaker the run's
@@ -49,21 +48,16 @@ class EnvironmentDrift:
 
 def parse_since(text: str) -> timedelta:
     """``30m``, ``24h`` or ``7d`` (at most 90 days); ValueError naming the accepted forms."""
-    match = re.fullmatch(r"\s*(\d{1,6})\s*([mhd])\s*", text.lower())
-    if not match or int(match.group(1)) == 0:
+    since = read_duration(text, "mhd")
+    if since is None:
         raise ValueError(f"a window is a duration such as 30m, 24h or 7d, not {text!r}")
-    since = timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
     if since > MAX_SINCE:
         raise ValueError(f"a window is at most 90d, not {text!r}")
     return since
 
 
 def describe_since(since: timedelta) -> str:
-    seconds = int(since.total_seconds())
-    for size, unit in ((86400, "d"), (3600, "h"), (60, "m")):
-        if seconds % size == 0:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
+    return describe_duration(since)
 
 
 def check_environment(
