@@ -11,7 +11,6 @@ no traffic) changes nothing. The timer waits on an event, so closing stops it at
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -25,6 +24,7 @@ from handlers.drift_chart import ChartUploads, FileUploader
 from handlers.ids import ACTION_DRIFT_ACKNOWLEDGE, ACTION_DRIFT_RETRAIN, ACTION_ROLLBACK
 from handlers.render.common import encode_value, section, to_dicts
 from handlers.render.drift import drift_card_key, render_drift
+from handlers.repeating import Repeating
 from ml.drift.environment import DriftUnavailable, EnvironmentDrift, check_environment
 from ml.platform import Environment
 
@@ -42,7 +42,7 @@ def _button(text: str, action_id: str, value: dict[str, Any], style: str | None 
     )
 
 
-class DriftWatch:
+class DriftWatch(Repeating):
     """Runs the drift check of ``environments`` every ``interval``; :meth:`check_now` runs one round."""
 
     def __init__(
@@ -57,14 +57,12 @@ class DriftWatch:
     ) -> None:
         """``files`` uploads the chart (default: the notifier's client, when it can); ``publish``
         receives each check that ran (its PSI to a metrics store); None: nowhere."""
+        super().__init__(interval, "drift-watch")
         self.services = services
         self.notifier = notifier
-        self.interval = interval
         self.environments = tuple(environments)
         self.now = now
         self.publish = publish
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         # the chart goes up with Slack's own client; a client that cannot upload gets the card alone
         uploader = files if files is not None else notifier.client
         self.charts = (
@@ -121,23 +119,8 @@ class DriftWatch:
         block: dict[str, Any] = ActionsBlock(block_id=f"drift-{env}", elements=elements).to_dict()
         return block
 
-    # -- the timer ------------------------------------------------------------------------------
-    def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._loop, name="drift-watch", daemon=True)
-            self._thread.start()
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.interval.total_seconds()):
-            try:
-                self.check_now()
-            except Exception:  # the next round tries again; a failing check must not end the timer
-                log.exception("scheduled drift check failed")
-
-    def close(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
+    def round(self) -> object:
+        return self.check_now()
 
 
 def start_drift_watch(

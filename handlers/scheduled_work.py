@@ -11,7 +11,6 @@ so closing stops it at once.
 from __future__ import annotations
 
 import logging
-import threading
 from datetime import timedelta
 from typing import Any
 
@@ -23,6 +22,7 @@ from bot.notify import Notifier
 from bot.services import Services
 from handlers.render.approval_expiry import group_mentions, render_reminder
 from handlers.render.release_card import card_key
+from handlers.repeating import Repeating
 
 log = logging.getLogger(__name__)
 
@@ -32,19 +32,17 @@ __all__ = ["TICK", "ScheduledWork", "start_scheduled_work"]
 TICK = timedelta(seconds=30)
 
 
-class ScheduledWork:
+class ScheduledWork(Repeating):
     """Runs due scheduled work every ``interval``; :meth:`run_due` runs one round."""
 
     def __init__(
         self, services: Services, notifier: Notifier, interval: timedelta = TICK, groups: Any = None
     ) -> None:
         """``groups`` reads user groups (``usergroups_list``); default: the notifier's client."""
+        super().__init__(interval, "scheduled-work")
         self.services = services
         self.notifier = notifier
-        self.interval = interval
         self.groups = groups if groups is not None else notifier.client
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def run_due(self) -> TickReport:
         return self.services.release.run_scheduled_work(self.remind)
@@ -67,23 +65,8 @@ class ScheduledWork:
                 log.warning("approver groups not read for a reminder (%s): named without a mention", exc)
         return group_mentions(handles, ids)
 
-    # -- the timer ------------------------------------------------------------------------------
-    def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._loop, name="scheduled-work", daemon=True)
-            self._thread.start()
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.interval.total_seconds()):
-            try:
-                self.run_due()
-            except Exception:  # the next round tries again; a failing round must not end the timer
-                log.exception("scheduled work failed")
-
-    def close(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
+    def round(self) -> object:
+        return self.run_due()
 
 
 def start_scheduled_work(services: Services, notifier: Notifier | None) -> ScheduledWork | None:
