@@ -201,15 +201,24 @@ def make_harness(slack: LocalSlack, services: Services, **kwargs: Any) -> Harnes
     return Harness(app, slack, services, kwargs["roles"], executor)
 
 
-@pytest.fixture
-def harness(release_home: Path, local_slack: LocalSlack, close_later: Closer) -> Iterator[Harness]:
-    services = make_services(release_home)
+@contextmanager
+def harness_with(
+    release_home: Path, local_slack: LocalSlack, close_later: Closer, **settings: Any
+) -> Iterator[Harness]:
+    """The release home's app with ``settings`` over the test defaults; drained and closed after."""
+    services = make_services(release_home, **settings)
     h = make_harness(local_slack, services)
     try:
         yield h
     finally:
         drain(h.app, services)
         close_later(services.close)
+
+
+@pytest.fixture
+def harness(release_home: Path, local_slack: LocalSlack, close_later: Closer) -> Iterator[Harness]:
+    with harness_with(release_home, local_slack, close_later) as h:
+        yield h
 
 
 @pytest.fixture

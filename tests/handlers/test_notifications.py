@@ -10,7 +10,7 @@ import pytest
 
 from runtimes.slack_local import LocalSlack, Message
 from tests.conftest import Closer
-from tests.handlers.conftest import CHANNEL, Harness, drain, make_harness, make_services
+from tests.handlers.conftest import CHANNEL, Harness, harness_with
 
 VERDICTS = ("inside its 95 % CI: consistent.", "above its 95 % CI: lower than expected.")
 
@@ -18,13 +18,8 @@ VERDICTS = ("inside its 95 % CI: consistent.", "above its 95 % CI: lower than ex
 @pytest.fixture
 def sixty_rows(release_home: Path, local_slack: LocalSlack, close_later: Closer) -> Iterator[Harness]:
     """The release home's app, its staging validations sending 60 held-out rows (MLOPS_VALIDATION_ROWS)."""
-    services = make_services(release_home, mlops_validation_rows=60)
-    h = make_harness(local_slack, services)
-    try:
+    with harness_with(release_home, local_slack, close_later, mlops_validation_rows=60) as h:
         yield h
-    finally:
-        drain(h.app, services)
-        close_later(services.close)
 
 
 def thread_replies(h: Harness, key: str) -> list[Message]:

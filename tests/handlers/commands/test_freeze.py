@@ -14,19 +14,14 @@ from bot.core.models import Action, AuditFilter, Outcome
 from runtimes.slack_local import LocalSlack
 from tests.conftest import Closer
 from tests.handlers.commands.test_commands import buttons
-from tests.handlers.conftest import Harness, drain, make_harness, make_services
+from tests.handlers.conftest import Harness, harness_with
 
 
 @pytest.fixture
 def glass(release_home: Path, local_slack: LocalSlack, close_later: Closer) -> Iterator[Harness]:
     """The harness, with the releasers' user group id configured (for the break-glass mention)."""
-    services = make_services(release_home, mlops_releasers_group_id="S0RELEASE")
-    h = make_harness(local_slack, services)
-    try:
+    with harness_with(release_home, local_slack, close_later, mlops_releasers_group_id="S0RELEASE") as h:
         yield h
-    finally:
-        drain(h.app, services)
-        close_later(services.close)
 
 
 def validated_v2(h: Harness) -> None:

@@ -13,7 +13,13 @@ from bot.users import USERS_FILE, LocalUser, load_users
 from ml.platform import ApprovalStatus
 from runtimes.slack_local import LocalSlack
 from tests.conftest import Closer
-from tests.handlers.conftest import CHANNEL, TOKEN, USERS, Harness, drain, make_harness, make_services
+from tests.handlers.conftest import (
+    CHANNEL,
+    TOKEN,
+    USERS,
+    Harness,
+    harness_with,
+)
 
 #: rita approves for risk; the group names come from Slack, so they are escaped on the card
 EXTRA = {"URITA": ("rita", ["ml-approvers", "risk"])}
@@ -34,13 +40,9 @@ def quorum(
     doc = {"users": {u.name: {"groups": list(u.groups)} for u in users.values()}}
     doc["users"]["rita"] = {"groups": EXTRA["URITA"][1]}
     (release_home / USERS_FILE).write_text(json.dumps(doc))
-    services = make_services(release_home, mlops_required_approvals=2, mlops_required_approval_groups="risk")
-    h = make_harness(local_slack, services)
-    try:
+    rule = {"mlops_required_approvals": 2, "mlops_required_approval_groups": "risk"}
+    with harness_with(release_home, local_slack, close_later, **rule) as h:
         yield h
-    finally:
-        drain(h.app, services)
-        close_later(services.close)
 
 
 def card_text(h: Harness, version: int) -> str:
