@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -28,7 +27,13 @@ from bot.services import Services, build_services
 from bot.settings import Settings
 from handlers.drift_watch import DriftWatch
 from runtimes.drift_publish import emf_publisher
-from runtimes.lambda_runtime import flush_notifier, lambda_notifier, lambda_settings, slack_client
+from runtimes.lambda_runtime import (
+    InstanceRuntime,
+    flush_notifier,
+    lambda_notifier,
+    lambda_settings,
+    slack_client,
+)
 
 log = logging.getLogger(__name__)
 
@@ -68,24 +73,17 @@ def build_drift_runtime(
     return DriftRuntime(services, notifier, watch)
 
 
-class _Holder:
-    runtime: DriftRuntime | None = None
-    lock = threading.Lock()
+_INSTANCE: InstanceRuntime[DriftRuntime] = InstanceRuntime(build_drift_runtime)
 
 
 def runtime() -> DriftRuntime:
     """This instance's runtime, built on first use outside Lambda (on Lambda: at import)."""
-    with _Holder.lock:
-        if _Holder.runtime is None:
-            _Holder.runtime = build_drift_runtime()
-        return _Holder.runtime
+    return _INSTANCE.get()
 
 
 def set_runtime(value: DriftRuntime | None) -> DriftRuntime | None:
     """Install a runtime (tests, custom wiring); returns the previous one."""
-    with _Holder.lock:
-        previous, _Holder.runtime = _Holder.runtime, value
-        return previous
+    return _INSTANCE.set(value)
 
 
 def handler(event: Mapping[str, Any] | None, context: Any) -> dict[str, Any]:

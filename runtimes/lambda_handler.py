@@ -26,13 +26,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import threading
 from collections.abc import Mapping
 from typing import Any, cast
 
 from bot.limits import BodyRefused, decoded_lambda_body
 from handlers.middleware.edge import LAZY_HEADER, MALFORMED_BODY, header
-from runtimes.lambda_runtime import HEALTH_PATH, LambdaRuntime, build_runtime
+from runtimes.lambda_runtime import HEALTH_PATH, InstanceRuntime, LambdaRuntime, build_runtime
 from runtimes.lambda_secrets import SECRET_KEYS, load_secrets
 
 log = logging.getLogger(__name__)
@@ -60,26 +59,17 @@ SCHEDULED_WORK_EVENT: Mapping[str, str] = {"mlops-bot": "scheduled-work"}
 LambdaResponse = dict[str, Any]
 
 
-class _Holder:
-    """This instance's runtime (a class attribute, so no ``global`` statement is needed)."""
-
-    runtime: LambdaRuntime | None = None
-    lock = threading.Lock()
+_INSTANCE: InstanceRuntime[LambdaRuntime] = InstanceRuntime(build_runtime)
 
 
 def runtime() -> LambdaRuntime:
     """This instance's runtime, built on first use outside Lambda (on Lambda: at import)."""
-    with _Holder.lock:
-        if _Holder.runtime is None:
-            _Holder.runtime = build_runtime()
-        return _Holder.runtime
+    return _INSTANCE.get()
 
 
 def set_runtime(value: LambdaRuntime | None) -> LambdaRuntime | None:
     """Install a runtime (tests, custom wiring); returns the previous one."""
-    with _Holder.lock:
-        previous, _Holder.runtime = _Holder.runtime, value
-        return previous
+    return _INSTANCE.set(value)
 
 
 # -- routing ----------------------------------------------------------------------------------------

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import boto3
 from mangum import Mangum
@@ -155,3 +156,32 @@ def _healthz(services: Services) -> Callable[[Request], Awaitable[Response]]:
         return JSONResponse({"status": "ok", "backend": services.platform.name, "runtime": "lambda"})
 
     return endpoint
+
+
+R = TypeVar("R")
+
+
+class InstanceRuntime(Generic[R]):
+    """A Lambda instance's one runtime: built on first use (at import on Lambda), replaceable by tests."""
+
+    def __init__(self, build: Callable[[], R]) -> None:
+        self._build = build
+        self._runtime: R | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> R:
+        with self._lock:
+            if self._runtime is None:
+                self._runtime = self._build()
+            return self._runtime
+
+    def current(self) -> R | None:
+        """The runtime if it was built, without building it."""
+        with self._lock:
+            return self._runtime
+
+    def set(self, value: R | None) -> R | None:
+        """Install ``value`` (None: build again on next use); returns the previous one."""
+        with self._lock:
+            previous, self._runtime = self._runtime, value
+            return previous

@@ -203,7 +203,7 @@ def drift(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, local_slack: LocalSla
 
         # A cold start: importing the module on "Lambda" builds everything at module scope.
         module = importlib.reload(runtimes.lambda_drift)
-        rt = module._Holder.runtime
+        rt = module._INSTANCE.current()
         assert rt is not None, "the runtime must be built at import time on Lambda"
         try:
             yield Drift(module, local_slack, s3, dynamodb)

@@ -161,7 +161,7 @@ def env(
 
         # A cold start: importing the module on "Lambda" builds everything at module scope.
         module = importlib.reload(runtimes.lambda_handler)
-        rt = module._Holder.runtime
+        rt = module._INSTANCE.current()
         assert rt is not None, "the runtime must be built at import time on Lambda"
         lam = FakeLambda()
         rt.app.listener_runner.lazy_listener_runner.lambda_client = lam
