@@ -10,28 +10,19 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Any, Protocol, runtime_checkable
-
-from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.core.store import Store
 from bot.notify import Notifier
+from handlers.thread_files import FileUploader, upload_into_thread
 from ml.drift.environment import EnvironmentDrift
 
 log = logging.getLogger(__name__)
 
-__all__ = ["NS_DRIFT_CHART", "ChartUploads", "FileUploader", "chart_signature"]
+__all__ = ["NS_DRIFT_CHART", "ChartUploads", "chart_signature"]
 
 NS_DRIFT_CHART = "drift-chart"
 #: how long the check waits for the card itself to reach Slack before it gives up until the next round
 CARD_WAIT_SECONDS = 30.0
-
-
-@runtime_checkable
-class FileUploader(Protocol):
-    """What uploads a file: ``slack_sdk.WebClient``."""
-
-    def files_upload_v2(self, **kwargs: Any) -> Any: ...
 
 
 def chart_signature(found: EnvironmentDrift) -> str:
@@ -63,22 +54,19 @@ class ChartUploads:
         if not self.notifier.flush(CARD_WAIT_SECONDS) or (ref := self.notifier.ref(card_key)) is None:
             log.info("drift chart of %s waits for its card to reach Slack", env)
             return None
-        channel, ts = ref
         heading = f"Drift · {env} v{found.version} · {now:%Y-%m-%d %H:%M} UTC"
-        png = drift_chart_png(found.report, heading)
-        try:
-            answer = self.files.files_upload_v2(
-                channel=channel,
-                thread_ts=ts,
-                file=png,
-                filename=f"drift-{env}-v{found.version}-{now:%Y%m%dT%H%M}.png",
-                title=heading,
-                alt_txt=alt_text(found.report),
-            )
-        except (SlackApiError, SlackClientError, OSError) as exc:
-            log.warning("drift chart of %s not uploaded, tried again at the next check: %s", env, exc)
+        file_id = upload_into_thread(
+            self.files,
+            ref,
+            png=drift_chart_png(found.report, heading),
+            filename=f"drift-{env}-v{found.version}-{now:%Y%m%dT%H%M}.png",
+            title=heading,
+            alt_txt=alt_text(found.report),
+            what=f"drift chart of {env}",
+            retried="at the next check",
+        )
+        if file_id is None:
             return None
-        file_id = str((answer.get("file") or {}).get("id", ""))
         self.store.put(NS_DRIFT_CHART, env, {"signature": signature, "file": file_id, "at": now.isoformat()})
         return file_id
 

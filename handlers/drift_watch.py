@@ -20,11 +20,12 @@ from slack_sdk.models.blocks import ActionsBlock, ButtonElement, PlainTextObject
 from bot.core.service import RollbackPlan
 from bot.notify import Notifier
 from bot.services import Services
-from handlers.drift_chart import ChartUploads, FileUploader
+from handlers.drift_chart import ChartUploads
 from handlers.ids import ACTION_DRIFT_ACKNOWLEDGE, ACTION_DRIFT_RETRAIN, ACTION_ROLLBACK
 from handlers.render.common import encode_value, section, to_dicts
 from handlers.render.drift import drift_card_key, render_drift
 from handlers.repeating import Repeating
+from handlers.thread_files import FileUploader
 from ml.drift.environment import DriftUnavailable, EnvironmentDrift, check_environment
 from ml.platform import Environment
 

@@ -8,19 +8,14 @@ model package event tries again.
 
 from __future__ import annotations
 
-import logging
 from datetime import UTC, datetime
-
-from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.core.evidence import Evidence
 from bot.core.store import Store
 from bot.notify import Notifier
 
-from .drift_chart import FileUploader
 from .render.release_card import card_key
-
-log = logging.getLogger(__name__)
+from .thread_files import FileUploader, upload_into_thread
 
 __all__ = ["NS_EVIDENCE_CHART", "EvidenceCharts"]
 
@@ -55,22 +50,20 @@ class EvidenceCharts:
             return None
         from ml.evidence.chart import alt_text, confusion_png  # Pillow: only when there is a matrix
 
-        channel, ts = ref
         heading = f"{group} v{evidence.version} · {matrix.total:,} test rows"
-        try:
-            answer = self.files.files_upload_v2(
-                channel=channel,
-                thread_ts=ts,
-                file=confusion_png(matrix, heading),
-                filename=f"confusion-matrix-v{evidence.version}.png",
-                title=f"Confusion matrix · v{evidence.version}",
-                alt_txt=alt_text(matrix),
-            )
-        except (SlackApiError, SlackClientError, OSError) as exc:
-            self.store.delete(NS_EVIDENCE_CHART, key)
-            log.warning("confusion matrix of %s not uploaded, tried again at its next event: %s", key, exc)
+        file_id = upload_into_thread(
+            self.files,
+            ref,
+            png=confusion_png(matrix, heading),
+            filename=f"confusion-matrix-v{evidence.version}.png",
+            title=f"Confusion matrix · v{evidence.version}",
+            alt_txt=alt_text(matrix),
+            what=f"confusion matrix of {key}",
+            retried="at its next event",
+        )
+        if file_id is None:
+            self.store.delete(NS_EVIDENCE_CHART, key)  # the claim goes: the next event tries again
             return None
-        file_id = str((answer.get("file") or {}).get("id", ""))
         at = (now or datetime.now(UTC)).isoformat()
         self.store.put(NS_EVIDENCE_CHART, key, {"file": file_id, "at": at})
         return file_id

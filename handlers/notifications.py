@@ -43,7 +43,6 @@ from bot.slack_text import escape
 from ml.platform import ENVIRONMENTS, EndpointStatus, NotFound, PlatformEvent
 
 from .commands.ops import card_state
-from .drift_chart import FileUploader
 from .evidence_chart import EvidenceCharts
 from .freeze_notices import post_freeze_notices
 from .render.common import code, fallback, mention, result_text, section, to_dicts, truncate
@@ -52,6 +51,7 @@ from .render.lifecycle import outside_change_text
 from .render.release_card import card_key, render_card
 from .render.run_message import render_run, run_key
 from .render.validation import accuracy_note
+from .thread_files import FileUploader
 
 log = logging.getLogger(__name__)
 
