@@ -308,8 +308,28 @@ class ReplayPlatform:
     def update_life_cycle(self, version: int, life_cycle: Any) -> ModelPackage:
         raise self._unused("registry stages")
 
-    def deploy(self, environment: Environment, version: int, deployed_by: str) -> EndpointInfo:
+    def deploy(
+        self, environment: Environment, version: int, deployed_by: str, rollout: Any = None
+    ) -> EndpointInfo:
         raise self._unused("deployments")
+
+    def rollback_path(self, environment: Environment, version: int) -> Any:
+        raise self._unused("rollbacks")
+
+    def rollout_progress(self, environment: Environment) -> None:
+        return None
+
+    def stop_rollout(self, environment: Environment, stopped_by: str) -> str:
+        raise self._unused("rollouts")
+
+    def finish_rollout(self, environment: Environment, finished_by: str) -> str:
+        raise self._unused("rollouts")
+
+    def warm_standby(self, environment: Environment) -> None:
+        return None
+
+    def retire_warm(self, environment: Environment) -> bool:
+        return False
 
     def rollback(self, environment: Environment, version: int, deployed_by: str) -> EndpointInfo:
         raise self._unused("rollbacks")

@@ -17,6 +17,7 @@ from pydantic_settings import SettingsConfigDict
 from bot.core.identity import IdentityMap, role_of_arn
 from bot.core.models import Role
 from bot.settings_governance import CsvList, GovernanceSettings
+from bot.settings_rollout import RolloutSettings
 from ml.durations import off_or_duration
 
 #: Bounds of MLOPS_VALIDATION_ROWS: fewer rows say little about accuracy (the 95 % interval is about
@@ -41,7 +42,7 @@ class ConfigError(Exception):
     """A missing or invalid setting; the message names it."""
 
 
-class Settings(GovernanceSettings):
+class Settings(GovernanceSettings, RolloutSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
 
     # -- Slack ---------------------------------------------------------------

@@ -17,6 +17,8 @@ from typing import Any, Literal, Protocol, runtime_checkable
 # Re-exported: defined with the parameters it describes.
 from ml.lifecycle import LifeCycle as LifeCycle  # noqa: PLC0414 - explicit re-export
 from ml.parameters import ParameterSpec as ParameterSpec  # noqa: PLC0414 - explicit re-export
+from ml.rollout_policy import RolloutPolicy
+from ml.rollout_state import RollbackPath, RolloutProgress, WarmStandby
 
 Environment = Literal["staging", "production"]
 ENVIRONMENTS: tuple[Environment, ...] = ("staging", "production")
@@ -298,12 +300,47 @@ class MLPlatform(Protocol):
         ...
 
     # -- endpoints --------------------------------------------------------
-    def deploy(self, environment: Environment, version: int, deployed_by: str) -> EndpointInfo:
-        """Deploy an Approved version; raise InvalidRequest otherwise. Returns once serving."""
+    def deploy(
+        self,
+        environment: Environment,
+        version: int,
+        deployed_by: str,
+        rollout: RolloutPolicy | None = None,
+    ) -> EndpointInfo:
+        """Deploy an Approved version; raise InvalidRequest otherwise. Returns once serving (or raises
+        ``RolledBack`` when a guardrail alarm, a failed bake or a person stopped the rollout).
+        ``rollout``: how traffic moves to it (None: the platform's configured policy)."""
         ...
 
     def rollback(self, environment: Environment, version: int, deployed_by: str) -> EndpointInfo:
-        """Re-point the endpoint at a version it served before, without rebuilding it."""
+        """Re-point the endpoint at a version it served before, without rebuilding it: a weight shift
+        when that version is still warm (see ``rollback_path``), a blue/green update otherwise."""
+        ...
+
+    def rollback_path(self, environment: Environment, version: int) -> RollbackPath:
+        """How ``rollback(environment, version)`` would go, read now."""
+        ...
+
+    def rollout_progress(self, environment: Environment) -> RolloutProgress | None:
+        """The rollout running on ``environment``, or the last one; None when there has been none."""
+        ...
+
+    def stop_rollout(self, environment: Environment, stopped_by: str) -> str:
+        """Stop the running rollout and send all traffic back to the old version; says what it did.
+        Raises InvalidRequest when no rollout is running."""
+        ...
+
+    def finish_rollout(self, environment: Environment, finished_by: str) -> str:
+        """Move all traffic to the new version now and end the rollout; says what it did. Raises
+        InvalidRequest when no rollout is running or the platform cannot cut one short."""
+        ...
+
+    def warm_standby(self, environment: Environment) -> WarmStandby | None:
+        """The previous version kept warm at 0 % weight after a promote, until its retention ends."""
+        ...
+
+    def retire_warm(self, environment: Environment) -> bool:
+        """Retire a warm standby whose retention has ended; True when one was retired."""
         ...
 
     def endpoint_name(self, environment: Environment) -> str: ...

@@ -118,3 +118,15 @@ def input_path(value: str, data_dir: Path) -> Path:
     if resolved != root and resolved.is_relative_to(root) and resolved.is_file():
         return resolved
     raise InvalidRequest(INPUT_RULE)
+
+
+def version_number(version: int) -> int:
+    """A model version as callers pass it (3, \"v3\"), checked; InvalidRequest otherwise."""
+    if isinstance(version, bool) or not isinstance(version, int):
+        try:
+            version = int(str(version).strip().lstrip("vV"))
+        except ValueError:
+            raise InvalidRequest(f"model version {version!r} is not a number like 3 or v3") from None
+    if version < 1:
+        raise InvalidRequest(f"model versions start at 1, not {version}")
+    return version

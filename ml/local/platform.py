@@ -51,6 +51,8 @@ from ml.platform import (
     PlatformError,
     RolledBack,
 )
+from ml.rollout_policy import RolloutPolicy
+from ml.rollout_state import RollbackPath, RolloutProgress, WarmStandby
 
 from . import parameters as run_parameters
 from . import rollout
@@ -67,8 +69,9 @@ from .endpoints import (
     write_host_record,
 )
 from .events import EventBus
+from .parameters import version_number
 from .pipeline import PipelineRunner
-from .registry import EndpointRow, OwnerToken, Registry
+from .registry import OwnerToken, Registry
 from .run_limits import RunLimits
 from .runs import INTERRUPTED, Runs
 from .source import code_root, detect
@@ -238,7 +241,7 @@ class LocalPlatform:
         return packages if limit is None else packages[:limit]
 
     def describe_model_package(self, version: int) -> ModelPackage:
-        return self._registry.describe_model_package(self.model_package_group, _version(version))
+        return self._registry.describe_model_package(self.model_package_group, version_number(version))
 
     def artifact_identity(self, version: int) -> ArtifactIdentity:
         """The registry's ARN, the model file's SHA-256, the serving code's digest (``artifact``)."""
@@ -279,7 +282,7 @@ class LocalPlatform:
             choices = ", ".join(str(s) for s in ApprovalStatus)
             raise InvalidRequest(f"approval status {status!r} is not one of: {choices}") from None
         package = self._registry.update_approval(
-            self.model_package_group, _version(version), status, description
+            self.model_package_group, version_number(version), status, description
         )
         modified = self._registry.package_modified_at(self.model_package_group, package.version)
         self._announce.model_package(
@@ -289,7 +292,9 @@ class LocalPlatform:
 
     def update_life_cycle(self, version: int, life_cycle: LifeCycle) -> ModelPackage:
         self._check_open()
-        package = self._registry.update_life_cycle(self.model_package_group, _version(version), life_cycle)
+        package = self._registry.update_life_cycle(
+            self.model_package_group, version_number(version), life_cycle
+        )
         modified = self._registry.package_modified_at(self.model_package_group, package.version)
         self._announce.model_package(package, modified, updated_fields=("ModelLifeCycle",))
         return package
@@ -328,19 +333,43 @@ class LocalPlatform:
         """Stop this home's endpoint host process (endpoints stop answering); False if none ran."""
         return stop_host_process(self.home, clock=self._registry.clock)
 
-    def deploy(self, environment: Environment, version: int, deployed_by: str) -> EndpointInfo:
+    def deploy(
+        self,
+        environment: Environment,
+        version: int,
+        deployed_by: str,
+        rollout: RolloutPolicy | None = None,
+    ) -> EndpointInfo:
         self._check_open()
         name = self.endpoint_name(environment)
         package = self.describe_model_package(version)
-        return _info(self._endpoints.deploy(environment, name, package, deployed_by))
+        return self._endpoints.deploy(environment, name, package, deployed_by).info()
 
     def rollback(self, environment: Environment, version: int, deployed_by: str) -> EndpointInfo:
         self._check_open()
         name = self.endpoint_name(environment)
         row = self._endpoints.rollback(
-            environment, name, _version(version), deployed_by, self.describe_model_package
+            environment, name, version_number(version), deployed_by, self.describe_model_package
         )
-        return _info(row)
+        return row.info()
+
+    def rollback_path(self, environment: Environment, version: int) -> RollbackPath:
+        return RollbackPath(version, warm=False, detail=f"loads v{version} again on the endpoint host")
+
+    def rollout_progress(self, environment: Environment) -> RolloutProgress | None:
+        return None
+
+    def stop_rollout(self, environment: Environment, stopped_by: str) -> str:
+        raise InvalidRequest(f"no rollout is running on {environment}")
+
+    def finish_rollout(self, environment: Environment, finished_by: str) -> str:
+        raise InvalidRequest(f"no rollout is running on {environment}")
+
+    def warm_standby(self, environment: Environment) -> WarmStandby | None:
+        return None
+
+    def retire_warm(self, environment: Environment) -> bool:
+        return False
 
     def rolled_back_update(self, environment: Environment, version: int) -> RolledBack | None:
         return rollout.last_rollback(self._registry, environment, self.endpoint_name(environment), version)
@@ -350,7 +379,7 @@ class LocalPlatform:
         row = self._registry.get_endpoint(name)
         if row is None:
             raise NotFound(f"the {environment} endpoint ({name}) does not exist yet: deploy a version first")
-        return _info(row)
+        return row.info()
 
     def endpoint_history(self, environment: Environment) -> list[Deployment]:
         return self._registry.deployments(self.endpoint_name(environment))
@@ -369,25 +398,3 @@ class LocalPlatform:
         return validate_served(
             info, self.endpoint_url, threshold, self._registry.clock, rows=self.validation_rows
         )
-
-
-def _info(row: EndpointRow) -> EndpointInfo:
-    return EndpointInfo(
-        environment=row.environment,
-        name=row.name,
-        status=row.status,
-        version=row.version,
-        updated_at=row.updated_at,
-        failure_reason=row.failure_reason,
-    )
-
-
-def _version(version: int) -> int:
-    if isinstance(version, bool) or not isinstance(version, int):
-        try:
-            version = int(str(version).strip().lstrip("vV"))
-        except ValueError:
-            raise InvalidRequest(f"model version {version!r} is not a number like 3 or v3") from None
-    if version < 1:
-        raise InvalidRequest(f"model versions start at 1, not {version}")
-    return version

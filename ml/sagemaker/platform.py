@@ -34,6 +34,8 @@ from ml.platform import (
     ParameterSpec,
     RolledBack,
 )
+from ml.rollout_policy import RolloutPolicy
+from ml.rollout_state import RollbackPath, RolloutProgress, WarmStandby
 from ml.sagemaker.artifact import identity_of
 from ml.sagemaker.capture_files import capture_objects
 from ml.sagemaker.clients import AwsClients, check_environment
@@ -198,7 +200,13 @@ class SageMakerPlatform:
         return PlatformSnapshot(packages=packages, endpoints=infos)
 
     def deploy(
-        self, environment: Environment, version: int, deployed_by: str, *, progress: _Progress = None
+        self,
+        environment: Environment,
+        version: int,
+        deployed_by: str,
+        rollout: RolloutPolicy | None = None,
+        *,
+        progress: _Progress = None,
     ) -> EndpointInfo:
         return self.rollout.deploy(environment, version, deployed_by, progress=progress)
 
@@ -206,6 +214,24 @@ class SageMakerPlatform:
         self, environment: Environment, version: int, deployed_by: str, *, progress: _Progress = None
     ) -> EndpointInfo:
         return self.rollout.rollback(environment, version, deployed_by, progress=progress)
+
+    def rollback_path(self, environment: Environment, version: int) -> RollbackPath:
+        return RollbackPath(version, warm=False, detail=f"redeploys v{version} (a blue/green update)")
+
+    def rollout_progress(self, environment: Environment) -> RolloutProgress | None:
+        return None
+
+    def stop_rollout(self, environment: Environment, stopped_by: str) -> str:
+        raise InvalidRequest(f"no rollout is running on {environment}")
+
+    def finish_rollout(self, environment: Environment, finished_by: str) -> str:
+        raise InvalidRequest(f"no rollout is running on {environment}")
+
+    def warm_standby(self, environment: Environment) -> WarmStandby | None:
+        return None
+
+    def retire_warm(self, environment: Environment) -> bool:
+        return False
 
     def rolled_back_update(self, environment: Environment, version: int) -> RolledBack | None:
         """SageMaker's own rollback of the newest update towards ``version`` (see ``deployments``)."""

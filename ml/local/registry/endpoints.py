@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, cast
 
-from ml.platform import Deployment, EndpointStatus, Environment, InvalidRequest
+from ml.platform import Deployment, EndpointInfo, EndpointStatus, Environment, InvalidRequest
 
 from .database import Database, req_dt, ts
 
@@ -40,6 +40,17 @@ class EndpointRow:
         if self.status in TRANSITIONAL_ENDPOINT_STATUSES:
             return self.target_version, self.target_model_dir
         return self.version, self.model_dir
+
+    def info(self) -> EndpointInfo:
+        """The endpoint as the platform interface describes it."""
+        return EndpointInfo(
+            environment=self.environment,
+            name=self.name,
+            status=self.status,
+            version=self.version,
+            updated_at=self.updated_at,
+            failure_reason=self.failure_reason,
+        )
 
 
 class EndpointStore(Database):
