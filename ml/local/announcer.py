@@ -6,9 +6,9 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from ml.platform import ExecutionStatus, ModelPackage, StepStatus
+from ml.platform import EndpointStatus, ExecutionStatus, ModelPackage, StepStatus
 
-from . import events
+from . import deployment_events, events
 from .events import EventBus
 from .registry import EndpointRow, Registry
 
@@ -83,6 +83,39 @@ class Announcer:
                 created_at=row.created_at,
                 modified_at=row.updated_at,
                 failure_reason=row.failure_reason,
+                tags={"environment": row.environment, "model-package-group": row.group},
+            )
+        )
+
+    def deployment(
+        self,
+        row: EndpointRow,
+        status: EndpointStatus,
+        variants: Sequence[tuple[str, int, int]],
+        *,
+        pending: tuple[str, datetime, Sequence[tuple[str, int, deployment_events.Stage, str]]] | None = None,
+        failure_reason: str | None = None,
+    ) -> None:
+        """A "SageMaker Endpoint Deployment State Change": ``variants`` serving now as (name, current %,
+        desired %); ``pending`` the update in flight as (config, start, [(variant, weight %, stage,
+        message)])."""
+        now = self._registry.clock.now()
+        pending_variants = [
+            deployment_events.variant(name, weight, 100, [deployment_events.stage(stage, message, now)])
+            for name, weight, stage, message in (pending[2] if pending else ())
+        ]
+        self._bus.publish(
+            deployment_events.deployment_event(
+                endpoint_name=row.name,
+                config_name=row.config_name,
+                status=status,
+                created_at=row.created_at,
+                modified_at=now,
+                variants=[deployment_events.variant(n, c, d) for n, c, d in variants],
+                pending_config=pending[0] if pending else None,
+                pending_started_at=pending[1] if pending else None,
+                pending_variants=pending_variants,
+                failure_reason=failure_reason,
                 tags={"environment": row.environment, "model-package-group": row.group},
             )
         )

@@ -1,10 +1,15 @@
-"""Deploy and roll back local endpoints: one change at a time, confirmed by the host, guarded by alarms."""
+"""Deploy and roll back local endpoints: one change at a time, confirmed by the host, guarded by alarms.
+
+A promote by a gradual policy (or with a bake, or keeping a warm standby) goes through
+``rollout_engine``; a rollback to a warm version through ``warm_standby``; the rest swaps the model at once.
+"""
 
 from __future__ import annotations
 
 import logging
 import threading
 from collections.abc import Callable, Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
@@ -18,12 +23,15 @@ from ml.platform import (
     ModelPackage,
     PlatformError,
 )
+from ml.rollout_policy import RolloutPolicy
 
-from . import rollout
+from . import rollout, warm_standby
 from .announcer import Announcer
 from .capture import CaptureSettings
 from .endpoints import EndpointHost, ensure_host_process, host_status
+from .host_link import HostLink
 from .registry import TRANSITIONAL_ENDPOINT_STATUSES, EndpointRow, OwnerToken, Registry
+from .rollout_engine import RolloutEngine
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +63,7 @@ class EndpointChanges:
         rollback_alarm_names: tuple[str, ...],
         clock: Clock,
         capture: CaptureSettings | None = None,
+        warm_rollback: timedelta | None = None,
     ) -> None:
         self._registry = registry
         self._announce = announce
@@ -69,11 +78,30 @@ class EndpointChanges:
         self._clock = clock
         self._capture = capture
         self._lock = threading.Lock()
+        self.link = HostLink(home, host, port=endpoint_port, clock=clock, capture=capture)
+        self.engine = RolloutEngine(
+            registry=registry,
+            announce=announce,
+            owner=owner,
+            home=home,
+            group=group,
+            link=self.link,
+            rollback_alarm_names=rollback_alarm_names,
+            warm_rollback=warm_rollback,
+            clock=clock,
+        )
 
     def deploy(
-        self, environment: Environment, name: str, package: ModelPackage, deployed_by: str
+        self,
+        environment: Environment,
+        name: str,
+        package: ModelPackage,
+        deployed_by: str,
+        policy: RolloutPolicy | None = None,
     ) -> EndpointRow:
-        """Serve an Approved ``package``; an endpoint already serving it is left as it is."""
+        """Serve an Approved ``package``; an endpoint already serving it is left as it is.
+
+        ``policy``: how traffic moves to it (None: all at once, nothing kept warm)."""
         if package.approval_status is not ApprovalStatus.APPROVED:
             raise InvalidRequest(
                 f"v{package.version} is {package.approval_status}: only Approved versions can be deployed"
@@ -81,7 +109,17 @@ class EndpointChanges:
         row = self._registry.get_endpoint(name)
         if row is not None and row.status is EndpointStatus.IN_SERVICE and row.version == package.version:
             return row  # already serving it: nothing to change
-        return self.change(environment, name, package, deployed_by, "deploy")
+        gradual = policy is not None and (
+            policy.gradual or policy.bake_seconds > 0 or self.engine.warm_rollback is not None
+        )
+        if policy is None or not gradual or row is None or row.version is None or row.model_dir is None:
+            return self.change(environment, name, package, deployed_by, "deploy")
+        if not deployed_by or not deployed_by.strip():
+            raise InvalidRequest("deployed_by must name who asked for the change")
+        model_dir = _uri_to_path(package.artifact_uri)
+        if not (model_dir / "xgboost-model").is_file():
+            raise PlatformError(f"v{package.version}'s model file is missing from {model_dir}")
+        return self.engine.run(environment, name, package, model_dir, deployed_by, policy, row)
 
     def rollback(
         self,
@@ -104,6 +142,21 @@ class EndpointChanges:
         row = self._registry.get_endpoint(name)
         if row is not None and row.status is EndpointStatus.IN_SERVICE and row.version == version:
             raise InvalidRequest(f"{environment} already serves v{version}")
+        if not deployed_by or not deployed_by.strip():
+            raise InvalidRequest("deployed_by must name who asked for the change")
+        shifted = warm_standby.shift_back(
+            registry=self._registry,
+            announce=self._announce,
+            link=self.link,
+            clock=self._clock,
+            window=self.engine.warm_rollback,
+            name=name,
+            version=version,
+            deployed_by=deployed_by,
+        )
+        if shifted is not None:
+            log.info("rollback: %s shifted its traffic to the warm v%d (%s)", name, version, deployed_by)
+            return shifted
         return self.change(environment, name, package_of(version), deployed_by, "rollback")
 
     def change(

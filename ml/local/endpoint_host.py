@@ -1,12 +1,16 @@
 """The local endpoint host: serves the deployed model versions over HTTP, like SageMaker hosting.
 
 One HTTP server on 127.0.0.1 (``ml.local.runtime_api``) serves every endpoint of a platform home, each
-through its model's container (``ml.local.container``: the XGBoost image's script or algorithm mode).
+through its models' containers (``ml.local.container``: the XGBoost image's script or algorithm mode).
 
-The host follows the state database: a background thread polls the endpoints table every 200 ms and
-loads what it should serve. A switch starts the new model's container completely, then swaps one
-reference under a lock, so requests in flight finish on the old model and none fails during a deploy
-or rollback.
+An endpoint serves one or more weighted production variants (``registry.variants``; none recorded: its
+one version as ``AllTraffic``). Each invocation goes to a variant by weight (``routing``), may be failed
+or slowed on purpose (``chaos``), and is counted for that variant (``variant_metrics``).
+
+The host follows the state database: a background thread polls the endpoints table every 200 ms, and a
+nudge (``sync``, or ``POST /sync`` to a host process) makes it look at once. A switch starts any new
+container completely, then swaps one reference under a lock, so requests in flight finish where they
+started and none fails during a deploy, a weight change or a rollback. A weight change loads nothing.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ import functools
 import logging
 import os
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -23,10 +29,13 @@ from typing import Any
 from ml.clock import SYSTEM_CLOCK, Clock
 
 from .capture import CaptureSettings, CaptureWriter, capture_root
+from .chaos import FAILURE_MESSAGE, ChaosSwitch
 from .container import Container, load_container
 from .events import ACCOUNT, REGION
-from .registry import Registry
-from .runtime_api import INVOCATION_TIMEOUT_S, RuntimeServer
+from .registry import EndpointRow, Registry
+from .routing import WeightedRouter
+from .runtime_api import INVOCATION_TIMEOUT_S, VARIANT, Answer, RuntimeServer, model_error
+from .variant_metrics import VariantMetrics
 
 log = logging.getLogger(__name__)
 
@@ -34,13 +43,49 @@ POLL_INTERVAL_S = 0.2
 
 
 @dataclass(frozen=True)
-class Served:
-    """One endpoint's live model; replaced whole, never mutated, so readers need no lock."""
+class Variant:
+    """One loaded production variant of an endpoint."""
 
+    name: str
     version: int
     model_dir: str
     container: Container
     loaded_at: datetime
+    weight: int
+    role: str
+    counted_since: str
+
+
+@dataclass(frozen=True)
+class Served:
+    """One endpoint's live variants; replaced whole, never mutated, so readers need no lock."""
+
+    variants: tuple[Variant, ...]
+    router: WeightedRouter
+
+    @property
+    def primary(self) -> Variant:
+        """The variant with the most traffic (the first of equals)."""
+        return max(self.variants, key=lambda v: v.weight)
+
+    @property
+    def version(self) -> int:
+        return self.primary.version
+
+    @property
+    def model_dir(self) -> str:
+        return self.primary.model_dir
+
+    @property
+    def container(self) -> Container:
+        return self.primary.container
+
+    @property
+    def loaded_at(self) -> datetime:
+        return self.primary.loaded_at
+
+    def pick(self) -> Variant:
+        return self.variants[self.router.pick()]
 
 
 @dataclass(frozen=True)
@@ -48,6 +93,10 @@ class LoadFailure:
     generation: int
     version: int
     message: str
+
+
+#: (name, version, model dir, weight, role, counted since) of one wanted variant
+Wanted = tuple[str, int, str, int, str, str]
 
 
 class EndpointHost:
@@ -64,14 +113,21 @@ class EndpointHost:
         invocation_timeout: float = INVOCATION_TIMEOUT_S,
         clock: Clock = SYSTEM_CLOCK,
         capture: CaptureSettings | None = None,
+        delay: Callable[[float], None] = time.sleep,
     ) -> None:
-        """``clock`` stamps each load and each captured invocation; the poll interval is real time (the
-        database changes in real time). ``capture``: data capture below ``home/capture`` (None, 0 %: off)."""
+        """``clock`` stamps each load and each captured invocation and times the metrics' window; the
+        poll interval is real time (the database changes in real time). ``capture``: data capture below
+        ``home/capture`` (None, 0 %: off). ``delay``: how the chaos switch's added latency is waited."""
         self.registry = registry
         self._clock = clock
+        self._delay = delay
         self.home = Path(home).resolve()
         self._served: dict[str, Served] = {}
         self._failures: dict[str, LoadFailure] = {}
+        self._metrics: dict[tuple[str, str], tuple[str, VariantMetrics]] = {}
+        self.chaos = ChaosSwitch(self.home)
+        #: models loaded since start (a weight change loads none)
+        self.loads = 0
         self._swap_lock = threading.Lock()
         self._sync_lock = threading.Lock()
         self._stop = threading.Event()
@@ -86,7 +142,7 @@ class EndpointHost:
             else None
         )
         self._server = RuntimeServer(
-            (host, port), self, invocation_timeout=invocation_timeout, capture=self.capture
+            (host, port), self, invocation_timeout=invocation_timeout, capture=self.capture, router=self
         )
         self._threads: list[threading.Thread] = []
 
@@ -137,6 +193,7 @@ class EndpointHost:
                 "model_dir": served.model_dir if served else None,
                 "mode": served.container.mode if served else None,
                 "loaded_at": served.loaded_at.isoformat() if served else None,
+                "variants": [self._variant_status(name, v) for v in served.variants] if served else [],
                 "error": (
                     {"generation": failure.generation, "version": failure.version, "message": failure.message}
                     if failure
@@ -145,38 +202,123 @@ class EndpointHost:
             }
         return {"home": str(self.home), "pid": os.getpid(), "url": self.url, "endpoints": endpoints}
 
+    def _variant_status(self, endpoint: str, variant: Variant) -> dict[str, Any]:
+        counted = self._metrics.get((endpoint, variant.name))
+        metrics = counted[1] if counted is not None else VariantMetrics(self._clock.monotonic)
+        return {
+            "name": variant.name,
+            "version": variant.version,
+            "model_dir": variant.model_dir,
+            "weight": variant.weight,
+            "role": variant.role,
+            "loaded_at": variant.loaded_at.isoformat(),
+            "counted_since": variant.counted_since,
+            "total": metrics.total().to_dict(),
+            "window": metrics.window().to_dict(),
+        }
+
     def set_model(self, name: str, version: int, model_dir: str) -> None:
-        """Load ``model_dir`` fully, then make ``name`` serve it; raises if it does not load."""
-        container = load_container(Path(model_dir))
-        served = Served(
-            version=version, model_dir=model_dir, container=container, loaded_at=self._clock.now()
-        )
+        """Load ``model_dir`` fully, then make ``name`` serve it alone; raises if it does not load."""
+        self._swap(name, [(VARIANT, version, model_dir, 100, "new", "")])
+
+    def invoke(self, name: str, call: Callable[[Container, str], Answer]) -> tuple[Answer, int] | None:
+        """One runtime invocation of ``name``: pick a variant by weight, apply chaos, answer, count it.
+
+        None when ``name`` is not served. Returns the answer and the version that gave it.
+        """
+        served = self._served.get(name)
+        if served is None:
+            return None
+        variant = served.pick()
+        fail, delay_ms = self.chaos.decide(variant.version)
+        if delay_ms:
+            self._delay(delay_ms / 1000)
+        started = self._clock.monotonic()
+        if fail:
+            rate = self.chaos.rate(variant.version)
+            message = FAILURE_MESSAGE.format(version=variant.version, rate=rate)
+            answer = model_error(name, 500, message, region=self.region, account=self.account)
+        else:
+            answer = call(variant.container, variant.name)
+        latency_ms = (self._clock.monotonic() - started) * 1000 + delay_ms
+        counted = self._metrics.get((name, variant.name))
+        if counted is not None:
+            counted[1].record(latency_ms, failed=answer.status != 200)
+        return answer, variant.version
+
+    def _wanted(self, row: EndpointRow) -> list[Wanted]:
+        variants = self.registry.variants(row.name)
+        if variants:
+            return [
+                (v.name, v.version, v.model_dir, v.weight, v.role, v.counted_since.isoformat())
+                for v in variants
+            ]
+        version, model_dir = row.desired
+        if version is None or model_dir is None:
+            return []
+        return [(VARIANT, version, model_dir, 100, "new", "")]
+
+    def _swap(self, name: str, wanted: list[Wanted]) -> None:
+        """Load what ``wanted`` needs that is not loaded, then serve it; raises if a model does not load."""
+        current = self._served.get(name)
+        loaded = {(v.version, v.model_dir): v for v in current.variants} if current else {}
+        variants = []
+        for variant_name, version, model_dir, weight, role, since in wanted:
+            have = loaded.get((version, model_dir))
+            if have is None:
+                container, loaded_at = load_container(Path(model_dir)), self._clock.now()
+                self.loads += 1
+            else:
+                container, loaded_at = have.container, have.loaded_at
+            variants.append(
+                Variant(variant_name, version, model_dir, container, loaded_at, weight, role, since)
+            )
+        served = Served(tuple(variants), WeightedRouter([v.weight for v in variants]))
         with self._swap_lock:
+            metrics = {k: m for k, m in self._metrics.items() if k[0] != name}
+            for v in variants:
+                kept = self._metrics.get((name, v.name))
+                since = v.counted_since or v.loaded_at.isoformat()
+                if kept is None or kept[0] != since:
+                    kept = (since, VariantMetrics(self._clock.monotonic))
+                metrics[(name, v.name)] = kept
+            self._metrics = metrics
             self._served = {**self._served, name: served}
-        log.info("endpoint %s now serves v%d from %s", name, version, model_dir)
+        shown = ", ".join(f"{v.name} (v{v.version}) {v.weight}%" for v in variants)
+        log.info("endpoint %s now serves %s", name, shown)
 
     def sync(self) -> None:
         """Load whatever the database says each endpoint should serve and is not served yet."""
         with self._sync_lock:
             for row in self.registry.list_endpoints():
-                version, model_dir = row.desired
-                if version is None or model_dir is None:
+                wanted = self._wanted(row)
+                if not wanted:
                     continue
                 current = self._served.get(row.name)
-                if current is not None and current.version == version and current.model_dir == model_dir:
+                if (
+                    current is not None
+                    and [
+                        (v.name, v.version, v.model_dir, v.weight, v.role, v.counted_since)
+                        for v in current.variants
+                    ]
+                    == wanted
+                ):
                     continue
+                loaded = {(v.version, v.model_dir) for v in current.variants} if current else set()
+                missing = [w[1] for w in wanted if (w[1], w[2]) not in loaded]
                 failure = self._failures.get(row.name)
                 if (
                     failure is not None
                     and failure.generation == row.generation
-                    and failure.version == version
+                    and failure.version in missing
                 ):
                     continue  # already failed for this very change: wait for the next one
                 try:
-                    self.set_model(row.name, version, model_dir)
+                    self._swap(row.name, wanted)
                 except Exception as exc:
                     message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-                    log.exception("endpoint %s cannot load v%d from %s", row.name, version, model_dir)
+                    version = missing[0] if missing else wanted[0][1]
+                    log.exception("endpoint %s cannot load v%d", row.name, version)
                     # Copy-on-write, like ``_served``: status() reads these without a lock.
                     self._failures = {
                         **self._failures,

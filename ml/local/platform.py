@@ -9,29 +9,29 @@ Layout of a platform home::
     home/endpoints.json                     the running endpoint host (pid, port, url)
     home/logs/endpoint-host.log             its log
     home/logs/runs/<id>.log                 each run's steps and what they logged (``run_log``)
-    home/capture/<endpoint>/AllTraffic/...  sampled invocations, as SageMaker's data capture (``capture``)
+    home/capture/<endpoint>/<variant>/...   sampled invocations, as SageMaker's data capture (``capture``)
+    home/alarms.json, home/chaos.json       rollback alarm states (``rollout``), the chaos switch (``chaos``)
     home/run/<token>.lock                   liveness locks of processes owning runs
 
 Pipeline runs execute in this process's background threads (``runs``, ``pipeline``), and record the
-git commit of the checkout they run from (``source``). Endpoints are
-served by an endpoint host (``ml.local.endpoints``): by default its own process, started on the first
-deploy and left running so endpoints outlive the command that deployed them; with
-``host_endpoints_in_process=True`` a server inside this process instead (tests, and long-running bot
-processes). Changes to endpoints go through ``endpoint_changes``; events through ``announcer``.
+git commit of the checkout they run from (``source``). Endpoints are served by an endpoint host
+(``ml.local.endpoints``): by default its own process, started on the first deploy and left running so
+endpoints outlive the command that deployed them; with ``host_endpoints_in_process=True`` a server in
+this process (tests, long-running bot processes). Changes to endpoints go through ``endpoint_changes``
+(gradual ones ``rollout_engine``, instant rollbacks ``warm_standby``); events through ``announcer``.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from ml.clock import SYSTEM_CLOCK, Clock
 from ml.drift import stored
-from ml.evidence import report as evidence_report
 from ml.parameters import DEFAULT_ACCURACY_THRESHOLD, RunPolicy
 from ml.platform import (
     ENVIRONMENTS,
@@ -55,7 +55,7 @@ from ml.rollout_policy import RolloutPolicy
 from ml.rollout_state import RollbackPath, RolloutProgress, WarmStandby
 
 from . import parameters as run_parameters
-from . import rollout
+from . import rollout, rollout_engine, rollout_progress, version_files, warm_standby
 from .announcer import Announcer
 from .artifact import artifact_identity
 from .capture import CaptureSettings
@@ -107,7 +107,11 @@ class LocalPlatform:
         clock: Clock = SYSTEM_CLOCK,
         source_root: Path | None = None,
         capture: CaptureSettings | None = None,
+        rollouts: Mapping[Environment, RolloutPolicy] | None = None,
+        warm_rollback: timedelta | None = None,
     ) -> None:
+        """``rollouts``: policies of deploys naming none; ``warm_rollback``: how long a promote keeps
+        the replaced version warm (None: not at all)."""
         self.home = Path(home).expanduser().resolve()
         self.home.mkdir(parents=True, exist_ok=True)
         #: where InputData may point (besides the bundled data set)
@@ -122,6 +126,7 @@ class LocalPlatform:
         #: data capture of the endpoint host this platform starts (``MLOPS_CAPTURE_*``)
         self.capture = capture or CaptureSettings()
         self._closed = False
+        self.rollouts = dict(rollouts or {})
         self._registry = Registry(self.home / "registry.db", clock)
         self._bus = EventBus()
         self._owner = OwnerToken(self.home / "run")
@@ -171,6 +176,7 @@ class LocalPlatform:
             rollback_alarm_names=tuple(rollback_alarm_names),
             clock=clock,
             capture=self.capture,
+            warm_rollback=warm_rollback,
         )
 
     @property
@@ -249,24 +255,13 @@ class LocalPlatform:
         return artifact_identity(package, Path(unquote(urlsplit(package.artifact_uri).path)))
 
     def baseline(self, version: int) -> dict[str, Any] | None:
-        """``baseline/drift.json`` of the version's folder, joined with its ``evaluation.json`` scores."""
-        folder = Path(unquote(urlsplit(self.describe_model_package(version).artifact_uri).path))
-        try:
-            drift = (folder / "baseline" / stored.BASELINE_FILE).read_bytes()
-        except FileNotFoundError:
-            return None
-        evaluation = folder / "evaluation.json"
-        return stored.join(drift, evaluation.read_bytes() if evaluation.is_file() else None)
+        return version_files.baseline(self._version_folder(version))
 
     def evaluation(self, version: int) -> dict[str, Any] | None:
-        """``evaluation.json`` of the version's folder, with its ``baseline/statistics.json`` data."""
-        folder = Path(unquote(urlsplit(self.describe_model_package(version).artifact_uri).path))
-        report, statistics = folder / "evaluation.json", folder / "baseline" / "statistics.json"
-        if not report.is_file():
-            return None
-        return evidence_report.join(
-            report.read_bytes(), statistics.read_bytes() if statistics.is_file() else None
-        )
+        return version_files.evaluation(self._version_folder(version))
+
+    def _version_folder(self, version: int) -> Path:
+        return Path(unquote(urlsplit(self.describe_model_package(version).artifact_uri).path))
 
     def captured_traffic(self, environment: Environment, since: datetime | None) -> Iterator[bytes]:
         """``home/capture/<endpoint>/<variant>/yyyy/mm/dd/hh/*.jsonl``, as SageMaker lays out its prefix."""
@@ -343,33 +338,38 @@ class LocalPlatform:
         self._check_open()
         name = self.endpoint_name(environment)
         package = self.describe_model_package(version)
-        return self._endpoints.deploy(environment, name, package, deployed_by).info()
+        policy = rollout or self.rollouts.get(environment)
+        return self._endpoints.deploy(environment, name, package, deployed_by, policy).info()
 
     def rollback(self, environment: Environment, version: int, deployed_by: str) -> EndpointInfo:
         self._check_open()
-        name = self.endpoint_name(environment)
-        row = self._endpoints.rollback(
-            environment, name, version_number(version), deployed_by, self.describe_model_package
-        )
-        return row.info()
+        name, number = self.endpoint_name(environment), version_number(version)
+        return self._endpoints.rollback(
+            environment, name, number, deployed_by, self.describe_model_package
+        ).info()
 
     def rollback_path(self, environment: Environment, version: int) -> RollbackPath:
-        return RollbackPath(version, warm=False, detail=f"loads v{version} again on the endpoint host")
+        return warm_standby.path(
+            self._registry, self._registry.clock, self.endpoint_name(environment), version
+        )
 
     def rollout_progress(self, environment: Environment) -> RolloutProgress | None:
-        return None
+        name = self.endpoint_name(environment)
+        return rollout_progress.progress(self._registry, self._endpoints.link, environment, name)
 
     def stop_rollout(self, environment: Environment, stopped_by: str) -> str:
-        raise InvalidRequest(f"no rollout is running on {environment}")
+        return rollout_engine.request(self._registry, self.endpoint_name(environment), "stop", stopped_by)
 
     def finish_rollout(self, environment: Environment, finished_by: str) -> str:
-        raise InvalidRequest(f"no rollout is running on {environment}")
+        return rollout_engine.request(self._registry, self.endpoint_name(environment), "finish", finished_by)
 
     def warm_standby(self, environment: Environment) -> WarmStandby | None:
-        return None
+        name = self.endpoint_name(environment)
+        return warm_standby.standby(self._registry, self._registry.clock, environment, name)
 
     def retire_warm(self, environment: Environment) -> bool:
-        return False
+        name = self.endpoint_name(environment)
+        return warm_standby.retire(self._registry, self._endpoints.link, self._registry.clock, name)
 
     def rolled_back_update(self, environment: Environment, version: int) -> RolledBack | None:
         return rollout.last_rollback(self._registry, environment, self.endpoint_name(environment), version)

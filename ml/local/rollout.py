@@ -88,16 +88,21 @@ def revert(
     config_name: str,
     alarms: Sequence[str],
     why: str,
+    rolled_back_by: str = ROLLED_BACK_BY,
 ) -> EndpointRow:
-    """Put the endpoint back on the version and config it had, InService, and remember the rollback."""
+    """Put the endpoint back on the version and config it had, InService, and remember the rollback.
+
+    Its variants go too: all traffic is back on the one version it served."""
     record = {
         "version": version,
         "config_name": config_name,
         "alarms": list(alarms),
         "reason": why,
         "serving_config": before.config_name,
+        "rolled_back_by": rolled_back_by,
     }
     with registry.transaction() as conn:
+        conn.execute("DELETE FROM endpoint_variants WHERE endpoint = ?", (before.name,))
         conn.execute(
             "UPDATE endpoints SET status = 'InService', config_name = ?, target_version = NULL, "
             "target_model_dir = NULL, failure_reason = ?, updated_at = ?, owner = NULL, "
@@ -115,15 +120,16 @@ def rolled_back(environment: Environment, row: EndpointRow, record: dict[str, An
     version = int(record["version"])
     alarms = tuple(str(a) for a in record.get("alarms", []))
     why = str(record.get("reason") or "") or None
+    by = str(record.get("rolled_back_by") or ROLLED_BACK_BY)
+    cause = f"alarm {', '.join(alarms)} fired" if alarms else (why or "rolled back")
     return RolledBack(
-        f"{ROLLED_BACK_BY} rolled back v{version} on {row.name} (alarm {', '.join(alarms)} fired); "
-        f"it still serves v{row.version}",
+        f"{by} rolled back v{version} on {row.name} ({cause}); it still serves v{row.version}",
         environment=environment,
         requested_version=version,
         serving_version=row.version,
         requested_config=str(record["config_name"]),
         serving_config=row.config_name,
-        rolled_back_by=ROLLED_BACK_BY,
+        rolled_back_by=by,
         alarms=alarms,
         reason=why,
     )

@@ -23,7 +23,7 @@ import concurrent.futures
 import json
 import logging
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
@@ -106,6 +106,7 @@ def answer_invocation(
     timeout: float,
     region: str,
     account: str,
+    variant: str = VARIANT,
 ) -> Answer:
     """What ``InvokeEndpoint`` answers once the endpoint is found and the body is within the limit."""
     future = executor.submit(container.invoke, body, content_type, accept)
@@ -121,7 +122,7 @@ def answer_invocation(
         original = response.body.decode("utf-8", "replace")
         return model_error(name, response.status, original, region=region, account=account)
     headers = {"Content-Type": response.content_type or "application/octet-stream"}
-    headers["x-Amzn-Invoked-Production-Variant"] = VARIANT
+    headers["x-Amzn-Invoked-Production-Variant"] = variant
     return Answer(200, response.body, headers)
 
 
@@ -147,9 +148,23 @@ class EndpointSource(Protocol):
     def status(self) -> dict[str, Any]: ...
 
 
+class Router(Protocol):
+    """Weighted variants behind an endpoint (the local endpoint host): routes, fails on purpose, counts."""
+
+    def invoke(self, name: str, call: Callable[[Container, str], Answer]) -> tuple[Answer, int] | None:
+        """Answer one invocation of ``name`` through ``call(container, variant name)``; the answer and the
+        version that gave it, or None when ``name`` is not served."""
+        ...
+
+    def sync(self) -> None:
+        """Serve what the state database says now (``POST /sync``: a nudge after a change)."""
+        ...
+
+
 class RuntimeServer(ThreadingHTTPServer):
     """``POST /endpoints/{name}/invocations`` (the runtime API), ``/invocations`` and ``/ping`` (the
-    container's own routes; with several endpoints name one in ``X-Endpoint``) and ``GET /endpoints``."""
+    container's own routes; with several endpoints name one in ``X-Endpoint``), ``GET /endpoints`` and,
+    with a ``router``, ``POST /sync``."""
 
     daemon_threads = True
     allow_reuse_address = True
@@ -164,8 +179,11 @@ class RuntimeServer(ThreadingHTTPServer):
         invocation_timeout: float = INVOCATION_TIMEOUT_S,
         max_workers: int = 16,
         capture: CaptureWriter | None = None,
+        router: Router | None = None,
     ) -> None:
         self.source = source
+        #: routes runtime invocations between variants (None: each endpoint's one container answers)
+        self.router = router
         #: where successful runtime API invocations are offered for data capture (None: no capture)
         self.capture = capture
         self.invocation_timeout = invocation_timeout
@@ -221,6 +239,10 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if len(parts) == 3 and parts[0] == "endpoints" and parts[2] == "invocations":
             self._invoke(parts[1], body)
+        elif parts == ["sync"] and self.server.router is not None:
+            self.server.router.sync()
+            status = json.dumps(self.server.source.status()).encode()
+            self._send(Answer(200, status, {"Content-Type": "application/json"}))
         elif parts == ["invocations"]:
             served = self._container_target()
             if served is not None:
@@ -234,24 +256,36 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(_json_error(404, None, {"message": f"no route for POST {path}"}))
 
     def _invoke(self, name: str, body: bytes) -> None:
-        source = self.server.source
-        served = source.serving(name)
-        if served is None:
+        source, router = self.server.source, self.server.router
+        variant = VARIANT
+
+        def call(container: Container, variant_name: str) -> Answer:
+            nonlocal variant
+            variant = variant_name
+            return answer_invocation(
+                container,
+                name,
+                body,
+                self.headers.get("Content-Type"),
+                self.headers.get("Accept"),
+                executor=self.server.executor,
+                timeout=self.server.invocation_timeout,
+                region=source.region,
+                account=source.account,
+                variant=variant_name,
+            )
+
+        if router is not None:
+            routed = router.invoke(name, call)
+        else:
+            served = source.serving(name)
+            routed = None if served is None else (call(served.container, VARIANT), served.version)
+        if routed is None:
             self._send(endpoint_not_found(name, source.account))
             return
-        answer = answer_invocation(
-            served.container,
-            name,
-            body,
-            self.headers.get("Content-Type"),
-            self.headers.get("Accept"),
-            executor=self.server.executor,
-            timeout=self.server.invocation_timeout,
-            region=source.region,
-            account=source.account,
-        )
+        answer, version = routed
         if answer.status == 200:
-            answer.headers["X-Model-Version"] = str(served.version)
+            answer.headers["X-Model-Version"] = str(version)
         if answer.status == 200 and self.server.capture is not None:
             # Queued before the answer goes out, so that whoever got the answer can wait for its record
             # (flush); offer() only samples and queues, it never blocks. Refused and failed invocations
@@ -259,7 +293,7 @@ class _Handler(BaseHTTPRequestHandler):
             # and a record has no status to tell an error body from a prediction.
             self.server.capture.offer(
                 name,
-                VARIANT,
+                variant,
                 body,
                 self.headers.get("Content-Type"),
                 answer.body,

@@ -6,8 +6,9 @@ write runs in a ``BEGIN IMMEDIATE`` transaction so allocation (next model versio
 is atomic across processes. Within a process one connection is shared behind a lock: the load is a few
 writes per pipeline step, far from needing more.
 
-``schema`` holds the tables, ``database`` the connection, ``model_packages``, ``executions`` and
-``endpoints`` one store each (``state.Registry`` combines them), ``owner_token`` process liveness.
+``schema`` holds the tables, ``database`` the connection, ``model_packages``, ``executions``,
+``endpoints`` and ``variants`` one store each (``state.Registry`` combines them), ``owner_token``
+process liveness.
 """
 
 from .database import BUSY_TIMEOUT_MS, utcnow
@@ -15,6 +16,7 @@ from .endpoints import TRANSITIONAL_ENDPOINT_STATUSES, EndpointRow
 from .owner_token import OwnerToken
 from .schema import SCHEMA_VERSION
 from .state import Registry
+from .variants import RolloutRow, VariantRow, variant_name
 
 __all__ = [
     "BUSY_TIMEOUT_MS",
@@ -23,5 +25,8 @@ __all__ = [
     "EndpointRow",
     "OwnerToken",
     "Registry",
+    "RolloutRow",
+    "VariantRow",
     "utcnow",
+    "variant_name",
 ]

@@ -129,6 +129,8 @@ class EndpointStore(Database):
                     "generation = generation + 1 WHERE name = ?",
                     (str(status), version, model_dir, config_name, ts(now), owner, name),
                 )
+                # A new update replaces the variants of the last one (a warm standby included).
+                conn.execute("DELETE FROM endpoint_variants WHERE endpoint = ?", (name,))
         return self.require_endpoint(name)
 
     def finish_endpoint_change(
@@ -154,6 +156,12 @@ class EndpointStore(Database):
     def fail_endpoint_change(self, name: str, reason: str) -> EndpointRow:
         """The change failed: the endpoint keeps (and its host keeps serving) the version it had."""
         with self.transaction() as conn:
+            conn.execute("DELETE FROM endpoint_variants WHERE endpoint = ?", (name,))
+            conn.execute(
+                "UPDATE rollouts SET phase = 'failed', verdict = ?, stage_ends_at = NULL, ends_at = NULL "
+                "WHERE endpoint = ? AND phase IN ('provisioning', 'shifting', 'baking')",
+                (reason, name),
+            )
             conn.execute(
                 "UPDATE endpoints SET status = ?, target_version = NULL, target_model_dir = NULL, "
                 "failure_reason = ?, updated_at = ?, owner = NULL, generation = generation + 1 "

@@ -65,6 +65,10 @@ class ModelPackageStore(Database):
         rows = self._query("SELECT * FROM model_packages WHERE grp = ? ORDER BY version DESC", (group,))
         return [self._package(r) for r in rows]
 
+    def registered_versions(self) -> set[int]:
+        """Every version number registered in this home, of any group."""
+        return {int(r["version"]) for r in self._query("SELECT DISTINCT version FROM model_packages")}
+
     def latest_version(self, group: str) -> int | None:
         rows = self._query("SELECT MAX(version) AS v FROM model_packages WHERE grp = ?", (group,))
         value = rows[0]["v"]

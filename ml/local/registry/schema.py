@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -75,6 +75,35 @@ CREATE TABLE IF NOT EXISTS deployments (
     config_name TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS deployments_by_endpoint ON deployments (endpoint, id);
+CREATE TABLE IF NOT EXISTS endpoint_variants (
+    endpoint TEXT NOT NULL,
+    name TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    model_dir TEXT NOT NULL,
+    weight INTEGER NOT NULL,
+    role TEXT NOT NULL,
+    warm_until TEXT,
+    counted_since TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    PRIMARY KEY (endpoint, name)
+);
+CREATE TABLE IF NOT EXISTS rollouts (
+    endpoint TEXT PRIMARY KEY,
+    environment TEXT NOT NULL,
+    to_version INTEGER NOT NULL,
+    from_version INTEGER,
+    policy TEXT NOT NULL,
+    phase TEXT NOT NULL,
+    traffic_percent INTEGER NOT NULL,
+    alarms TEXT NOT NULL DEFAULT '[]',
+    started_at TEXT NOT NULL,
+    stage_ends_at TEXT,
+    ends_at TEXT,
+    verdict TEXT NOT NULL DEFAULT '',
+    ended_by TEXT NOT NULL DEFAULT '',
+    request TEXT,
+    requested_by TEXT
+);
 """
 
 #: What each older schema version lacks, applied in order when a home written by older code is opened.
@@ -96,4 +125,7 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         "WHERE EXISTS (SELECT 1 FROM endpoints e WHERE e.grp = model_packages.grp "
         "AND e.environment = 'production' AND e.version = model_packages.version)",
     ),
+    # 3 -> 4: weighted variants and rollouts. Their tables come with SCHEMA (created if missing); an
+    # endpoint without variant rows serves its one version as ``AllTraffic``, as it did before.
+    4: (),
 }
