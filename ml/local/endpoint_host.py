@@ -204,7 +204,7 @@ class EndpointHost:
 
     def _variant_status(self, endpoint: str, variant: Variant) -> dict[str, Any]:
         counted = self._metrics.get((endpoint, variant.name))
-        metrics = counted[1] if counted is not None else VariantMetrics(self._clock.monotonic)
+        metrics = counted[1] if counted is not None else VariantMetrics(self._clock.wall)
         return {
             "name": variant.name,
             "version": variant.version,
@@ -233,14 +233,16 @@ class EndpointHost:
         fail, delay_ms = self.chaos.decide(variant.version)
         if delay_ms:
             self._delay(delay_ms / 1000)
-        started = self._clock.monotonic()
+        # Model latency is real time; the window's clock is the wall clock (monotonic readings are the
+        # platform's own timers, and a reading per invocation would move a test's ticking timer).
+        started = time.perf_counter()
         if fail:
             rate = self.chaos.rate(variant.version)
             message = FAILURE_MESSAGE.format(version=variant.version, rate=rate)
             answer = model_error(name, 500, message, region=self.region, account=self.account)
         else:
             answer = call(variant.container, variant.name)
-        latency_ms = (self._clock.monotonic() - started) * 1000 + delay_ms
+        latency_ms = (time.perf_counter() - started) * 1000 + delay_ms
         counted = self._metrics.get((name, variant.name))
         if counted is not None:
             counted[1].record(latency_ms, failed=answer.status != 200)
@@ -280,7 +282,7 @@ class EndpointHost:
                 kept = self._metrics.get((name, v.name))
                 since = v.counted_since or v.loaded_at.isoformat()
                 if kept is None or kept[0] != since:
-                    kept = (since, VariantMetrics(self._clock.monotonic))
+                    kept = (since, VariantMetrics(self._clock.wall))
                 metrics[(name, v.name)] = kept
             self._metrics = metrics
             self._served = {**self._served, name: served}

@@ -48,8 +48,8 @@ class Counts:
 class VariantMetrics:
     """Counts of one variant; safe to record from many request threads."""
 
-    def __init__(self, monotonic: Callable[[], float], window: float = WINDOW_SECONDS) -> None:
-        self._monotonic = monotonic
+    def __init__(self, now: Callable[[], float], window: float = WINDOW_SECONDS) -> None:
+        self._now = now
         self._window = window
         self._lock = threading.Lock()
         self._invocations = 0
@@ -59,7 +59,7 @@ class VariantMetrics:
         self._recent: deque[tuple[float, float, bool]] = deque()
 
     def record(self, latency_ms: float, failed: bool) -> None:
-        now = self._monotonic()
+        now = self._now()
         with self._lock:
             self._invocations += 1
             self._errors += int(failed)
@@ -75,7 +75,7 @@ class VariantMetrics:
 
     def window(self) -> Counts:
         with self._lock:
-            self._prune(self._monotonic())
+            self._prune(self._now())
             recent = list(self._recent)
         latencies = [latency for _, latency, _ in recent]
         return Counts(
