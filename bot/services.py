@@ -12,7 +12,7 @@ from bot.core.service import ReleaseService
 from bot.core.store import Store
 from bot.notify import Notifier
 from bot.settings import Settings
-from ml.platform import MLPlatform
+from ml.platform import ENVIRONMENTS, MLPlatform
 
 if TYPE_CHECKING:
     from bot.users import LocalUser
@@ -68,7 +68,9 @@ def build_platform(settings: Settings, *, host_endpoints_in_process: bool = Fals
         model_package_group=settings.mlops_model_package_group,
         pipeline_name=settings.mlops_pipeline_name,
         host_endpoints_in_process=host_endpoints_in_process,
-        rollback_alarm_names=tuple(settings.mlops_alarm_names),
+        rollback_alarm_names=settings.rollback_alarms,
+        rollouts={env: settings.rollout_policy(env) for env in ENVIRONMENTS},
+        warm_rollback=settings.warm_rollback,
         run_limits=RunLimits(settings.mlops_max_queued_runs, settings.mlops_max_runs_per_user),
         data_dir=settings.mlops_data_dir,
         policy=RunPolicy(settings.mlops_min_accuracy_threshold),

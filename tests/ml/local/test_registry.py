@@ -172,3 +172,24 @@ def test_a_stage_update_keeps_the_approval(tmp_path: Path) -> None:
         assert package.approval_description == "ok"
     finally:
         registry.close()
+
+
+def test_a_home_written_by_schema_3_gains_variants_and_serves_as_before(tmp_path: Path) -> None:
+    path = tmp_path / "registry.db"
+    old = sqlite3.connect(path)
+    old.executescript(
+        SCHEMA.split("CREATE TABLE IF NOT EXISTS endpoint_variants")[0]
+        + "INSERT INTO meta VALUES ('schema_version', '3');"
+        "INSERT INTO endpoints VALUES ('g-production', 'g', 'production', 'InService', 1, NULL, '/m/v1',"
+        " NULL, 'c1', '2027-01-15T08:00:00+00:00', '2027-01-15T08:00:00+00:00', NULL, NULL, 3);"
+    )
+    old.close()
+    registry = Registry(path)
+    try:
+        assert registry.variants("g-production") == []  # its one version, as AllTraffic
+        assert registry.rollout("g-production") is None
+        assert registry.require_endpoint("g-production").desired == (1, "/m/v1")
+    finally:
+        registry.close()
+    version = sqlite3.connect(path).execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    assert version == (str(SCHEMA_VERSION),) == ("4",)
