@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 from pathlib import Path
 
+from ml.local import LocalPlatform
+from ml.local.endpoints import host_status
+from ml.platform import ApprovalStatus
 from ml.rollout_policy import RolloutPolicy
 from tests.ml.clocks import ManualClock
 from tests.ml.local.rollouts import Answered, invoke, platform_on
@@ -69,3 +73,25 @@ def test_without_warm_rollback_nothing_stays_loaded(release_home: Path) -> None:
         platform.deploy("production", 2, "UCAROL", rollout=RolloutPolicy("all-at-once", 100, 0, 0))
         assert platform.warm_standby("production") is None
         assert not platform.rollback_path("production", 1).warm
+
+
+def test_a_host_process_takes_weight_changes_at_once(release_home: Path) -> None:
+    """Out of process, each weight change is pushed to the host (``POST /sync``), not left to its poll."""
+    platform = LocalPlatform(release_home, warm_rollback=timedelta(minutes=30))
+    try:
+        platform.update_approval(2, ApprovalStatus.APPROVED, "fine")
+        assert platform.deploy("production", 2, "UCAROL", rollout=AT_ONCE).version == 2
+        assert invoke(platform, 4).versions == ["2"] * 4  # answered right after deploy returned
+        assert platform.rollback_path("production", 1).warm
+        assert platform.rollback("production", 1, "UCAROL").version == 1
+        assert invoke(platform, 4).versions == ["1"] * 4
+        status = host_status(platform.endpoint_url) or {}
+        variants = status["endpoints"]["mlops-xgboost-production"]["variants"]
+        assert [(v["name"], v["weight"], v["role"]) for v in variants] == [
+            ("v2", 0, "warm"),
+            ("v1", 100, "new"),
+        ]
+        assert variants[1]["total"]["invocations"] == 4
+    finally:
+        platform.stop_endpoint_host()
+        platform.close()
