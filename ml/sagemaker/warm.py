@@ -76,7 +76,7 @@ class WarmStandbys:
         if live is None or live.version is None:
             return None
         model = self._model_of(current, live.name)
-        until = shifted_at + window
+        until = (shifted_at + window).replace(microsecond=0)  # as the variant name keeps it
         name = traffic.warm_variant_name(live.version, until)
         request = {
             "VariantName": name,

@@ -6,7 +6,11 @@
   ``arm_update_rollback``, leaves it ``InService`` on the old one as an alarm-triggered rollback does,
   optionally putting the alarm in ALARM through CloudWatch first), and records each request for
   ``update_endpoint_requests``; ``DescribeEndpoint`` then carries ``LastDeploymentConfig``;
-* CloudWatch ``DescribeAlarmHistory`` (state updates), read from the state changes moto's alarms keep;
+* ``UpdateEndpointWeightsAndCapacities`` that keeps instance counts (moto's blanks them), recorded for
+  ``weight_update_requests``; variant weights of 0 as configured (moto drops them);
+* ``seed_pending_update``: an update in flight, with ``PendingDeploymentSummary`` in DescribeEndpoint;
+* CloudWatch ``DescribeAlarmHistory`` (state updates), read from the state changes moto's alarms keep,
+  and percentile statistics (``p99``) in ``GetMetricData``;
 * ``ListPipelineExecutionSteps`` over steps seeded with ``seed_execution``, and ``StopPipelineExecution``;
 * ``CreateMonitoringSchedule`` / ``DescribeMonitoringSchedule`` (recorded only);
 * tags on pipeline executions, which moto's ``AddTags`` cannot parse;
