@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from bot.settings import ConfigError, Settings
+from ml.platform import ENVIRONMENTS
 from ml.sagemaker.config import SageMakerConfig
 from ml.sagemaker.parameters import bucket_prefix
 from ml.sagemaker.platform import SageMakerPlatform
@@ -27,10 +30,9 @@ def sagemaker_config(settings: Settings) -> SageMakerConfig:
                 "staging": settings.mlops_staging_instance_count,
                 "production": settings.mlops_production_instance_count,
             },
-            deployment_strategy=settings.mlops_deployment_strategy,
-            canary_size_percent=settings.mlops_canary_percent,
-            canary_wait_seconds=settings.mlops_canary_wait_seconds,
-            rollback_alarm_names=tuple(settings.mlops_alarm_names),
+            rollouts={env: settings.rollout_policy(env) for env in ENVIRONMENTS},
+            rollback_alarm_names=settings.rollback_alarms,
+            warm_rollback_seconds=_seconds(settings.warm_rollback),
             data_capture_s3_uri=settings.mlops_data_capture_s3_uri or None,
             data_capture_sampling_percent=settings.mlops_capture_percent,
             autoscaling_min_instances=settings.mlops_autoscaling_min,
@@ -45,6 +47,10 @@ def sagemaker_config(settings: Settings) -> SageMakerConfig:
         )
     except ValueError as exc:  # SageMakerConfig lists every problem at once
         raise ConfigError(f"invalid SageMaker configuration (SAGEMAKER_ROLE_ARN, MLOPS_*): {exc}") from None
+
+
+def _seconds(window: timedelta | None) -> int | None:
+    return None if window is None else int(window.total_seconds())
 
 
 def allowed_input_prefixes(settings: Settings) -> tuple[str, ...]:

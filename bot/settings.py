@@ -149,11 +149,6 @@ class Settings(GovernanceSettings, RolloutSettings):
     mlops_staging_instance_count: int = Field(1, ge=1, le=100, description="Staging endpoint instances.")
     mlops_production_instance_type: str = Field("ml.m5.xlarge", description="Production instance type.")
     mlops_production_instance_count: int = Field(2, ge=1, le=100, description="Production instances.")
-    mlops_deployment_strategy: Literal["all_at_once", "canary"] = Field(
-        "canary", description="Blue/green traffic shift: all_at_once or canary."
-    )
-    mlops_canary_percent: int = Field(10, ge=1, le=50, description="Canary share of capacity, in percent.")
-    mlops_canary_wait_seconds: int = Field(300, ge=0, le=3600, description="How long the canary runs.")
     mlops_data_capture_s3_uri: str = Field(
         "", description="S3 URI where staging and production endpoints capture invocations (empty: off)."
     )

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from ml.platform import ENVIRONMENTS, Environment
+from ml.rollout_policy import RolloutPolicy
 
-DeploymentStrategy = Literal["all_at_once", "canary"]
 RetryMode = Literal["standard", "adaptive"]
 
 # SageMaker names (endpoints, configs, models, schedules): letters, digits, hyphens, 63 characters at most.
@@ -38,16 +38,17 @@ class SageMakerConfig:
     )
 
     # -- endpoint updates (blue/green) -------------------------------------
-    deployment_strategy: DeploymentStrategy = "canary"
-    #: share of the new fleet's capacity that takes traffic first, in percent
-    canary_size_percent: int = 10
-    #: how long the canary runs (and alarms are watched) before all traffic shifts
-    canary_wait_seconds: int = 300
-    #: how long the old fleet is kept after the shift, for an alarm-triggered rollback
-    termination_wait_seconds: int = 300
-    max_execution_timeout_seconds: int = 3600
+    #: how each environment takes a new version (``BlueGreenUpdatePolicy``); a deploy may override it
+    rollouts: Mapping[Environment, RolloutPolicy] = field(
+        default_factory=lambda: {
+            "staging": RolloutPolicy("all-at-once"),
+            "production": RolloutPolicy("canary", 10, 300),
+        }
+    )
     #: CloudWatch alarms that roll an update back automatically (AutoRollbackConfiguration)
     rollback_alarm_names: tuple[str, ...] = ()
+    #: how long a promote keeps the replaced production model warm at weight 0; None: not kept
+    warm_rollback_seconds: int | None = 1800
     #: where every endpoint captures its invocations (``ml.sagemaker.capture``); None turns capture off
     data_capture_s3_uri: str | None = None
     #: InitialSamplingPercentage, 0-100 (``MLOPS_CAPTURE_PERCENT``; 0 turns capture off)
@@ -129,22 +130,12 @@ class SageMakerConfig:
         for env, count in self.instance_counts.items():
             if count < 1:
                 problems.append(f"instance_counts[{env}] must be at least 1, not {count}")
-        if self.deployment_strategy not in ("all_at_once", "canary"):
+        missing_rollouts = [env for env in ENVIRONMENTS if env not in self.rollouts]
+        if missing_rollouts:
+            problems.append(f"rollouts lacks {', '.join(missing_rollouts)}")
+        if self.warm_rollback_seconds is not None and not 60 <= self.warm_rollback_seconds <= 86400:
             problems.append(
-                f"deployment_strategy must be 'all_at_once' or 'canary', not {self.deployment_strategy!r}"
-            )
-        if not 1 <= self.canary_size_percent <= 99:
-            problems.append(f"canary_size_percent must be within 1-99, not {self.canary_size_percent}")
-        if not 0 <= self.canary_wait_seconds <= 3600:
-            problems.append(f"canary_wait_seconds must be within 0-3600, not {self.canary_wait_seconds}")
-        if not 0 <= self.termination_wait_seconds <= 3600:
-            problems.append(
-                f"termination_wait_seconds must be within 0-3600, not {self.termination_wait_seconds}"
-            )
-        if not 600 <= self.max_execution_timeout_seconds <= 28800:
-            problems.append(
-                "max_execution_timeout_seconds must be within 600-28800, "
-                f"not {self.max_execution_timeout_seconds}"
+                f"warm_rollback_seconds must be within 60-86400, not {self.warm_rollback_seconds}"
             )
         if len(self.rollback_alarm_names) > 10:
             problems.append("at most 10 rollback alarms are allowed by SageMaker")
@@ -196,6 +187,9 @@ class SageMakerConfig:
 
     def endpoint_name(self, environment: Environment) -> str:
         return self.endpoint_names[environment]
+
+    def rollout(self, environment: Environment) -> RolloutPolicy:
+        return self.rollouts[environment]
 
     def environment_of(self, endpoint_name: str) -> Environment | None:
         for env, name in self.endpoint_names.items():

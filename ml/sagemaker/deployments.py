@@ -47,20 +47,25 @@ def fired_alarms(cloudwatch: Any, names: Sequence[str], since: datetime | None) 
 
     Best effort: when CloudWatch cannot be read the rollback is still reported, without alarm names.
     """
+    return tuple(fired_alarm_reasons(cloudwatch, names, since))
+
+
+def fired_alarm_reasons(cloudwatch: Any, names: Sequence[str], since: datetime | None) -> dict[str, str]:
+    """``fired_alarms`` with each alarm's ``StateReason`` (the values that tripped it), in the order given."""
     if not names:
-        return ()
+        return {}
     try:
         response = cloudwatch.describe_alarms(
             AlarmNames=list(names), AlarmTypes=["MetricAlarm", "CompositeAlarm"], MaxRecords=100
         )
     except (ClientError, BotoCoreError) as exc:
         logger.warning("Cannot tell which rollback alarm fired: %s", translate_error(exc, "rollback alarms"))
-        return ()
-    fired: set[str] = set()
+        return {}
+    fired: dict[str, str] = {}
     for alarm in [*response.get("MetricAlarms", []), *response.get("CompositeAlarms", [])]:
         name = str(alarm.get("AlarmName", ""))
         if alarm.get("StateValue") == _ALARM:
-            fired.add(name)
+            fired[name] = str(alarm.get("StateReason") or "")
             continue
         changed = alarm.get("StateUpdatedTimestamp")
         # An alarm that fired and cleared again during the update changed state since it began.
@@ -70,8 +75,8 @@ def fired_alarms(cloudwatch: Any, names: Sequence[str], since: datetime | None) 
             and changed >= since
             and _went_into_alarm(cloudwatch, name, since)
         ):
-            fired.add(name)
-    return tuple(name for name in names if name in fired)
+            fired[name] = ""
+    return {name: fired[name] for name in names if name in fired}
 
 
 def _went_into_alarm(cloudwatch: Any, name: str, since: datetime) -> bool:
@@ -102,6 +107,10 @@ def alarms_named_in(reason: str | None, names: Sequence[str]) -> tuple[str, ...]
     return tuple(name for name in names if name in reason)
 
 
+def _alarm_said(name: str, state_reason: str) -> str:
+    return f"alarm {name} fired: {state_reason}" if state_reason else f"alarm {name} fired"
+
+
 def rolled_back(
     *,
     environment: Environment,
@@ -123,10 +132,14 @@ def rolled_back(
     serving = naming.parse_config_name(endpoint, serving_config)
     reason = str(final.get("FailureReason") or "") or None
     guards = guarding_alarms(final, configured_alarms)
-    fired = fired_alarms(cloudwatch, guards, since)
-    fired += tuple(n for n in alarms_named_in(reason, guards) if n not in fired)
+    reasons = fired_alarm_reasons(cloudwatch, guards, since)
+    fired = tuple(reasons) + tuple(n for n in alarms_named_in(reason, guards) if n not in reasons)
     version = requested[0] if requested else 0
-    why = f"alarm {', '.join(fired)} fired" if fired else (reason or "the new fleet did not pass its checks")
+    why = (
+        "; ".join(_alarm_said(name, reasons.get(name, "")) for name in fired)
+        if fired
+        else (reason or "the new fleet did not pass its checks")
+    )
     now = f"v{serving[0]}" if serving else f"config {serving_config}"
     return RolledBack(
         f"{ROLLED_BACK_BY} rolled back v{version} on {endpoint} ({why}); it still serves {now}",

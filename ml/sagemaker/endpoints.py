@@ -23,7 +23,7 @@ from ml.platform import (
     PlatformError,
     RolledBack,
 )
-from ml.sagemaker import deployments, naming
+from ml.sagemaker import deployments, naming, traffic
 from ml.sagemaker.clients import AwsPart, check_environment
 from ml.sagemaker.errors import AwsUnavailable, DeploymentFailed, Throttled, aws_errors, translate_error
 
@@ -100,13 +100,12 @@ class Endpoints(AwsPart):
 
     @staticmethod
     def info(env: Environment, data: Mapping[str, Any]) -> EndpointInfo:
-        name = str(data["EndpointName"])
-        parsed = naming.parse_config_name(name, str(data.get("EndpointConfigName", "")))
         return EndpointInfo(
             environment=env,
-            name=name,
+            name=str(data["EndpointName"]),
             status=_ENDPOINT_STATUS.get(str(data.get("EndpointStatus")), EndpointStatus.OUT_OF_SERVICE),
-            version=parsed[0] if parsed else None,
+            # after an instant rollback the warm variant serves, not the one the config is named after
+            version=traffic.serving_version(data),
             updated_at=data.get("LastModifiedTime"),
             failure_reason=data.get("FailureReason") or None,
         )
@@ -187,6 +186,19 @@ class Endpoints(AwsPart):
             if naming.TAG_SERVED_AT in self.tags(str(config["EndpointConfigArn"])):
                 return str(config["EndpointConfigName"])
         return None
+
+    def mark_served(self, config_name: str, values: Mapping[str, str]) -> None:
+        """Record on the config that it served traffic: rollback and history rely on it."""
+        sagemaker = self._aws.sagemaker
+        try:
+            arn = sagemaker.describe_endpoint_config(EndpointConfigName=config_name)["EndpointConfigArn"]
+            sagemaker.add_tags(ResourceArn=arn, Tags=naming.tags(dict(values)))
+        except (ClientError, BotoCoreError) as exc:
+            logger.error(
+                "Endpoint config %s serves traffic but could not be tagged (rollbacks to it are refused): %s",
+                config_name,
+                translate_error(exc, f"endpoint config '{config_name}'"),
+            )
 
     def rolled_back(
         self, env: Environment, final: Mapping[str, Any], requested_config: str, since: datetime

@@ -20,6 +20,8 @@ TAG_DEPLOYED_BY = "mlops:deployed-by"
 TAG_SERVED_AT = "mlops:served-at"
 TAG_ROLLBACK_AT = "mlops:last-rollback-at"
 TAG_ROLLBACK_BY = "mlops:last-rollback-by"
+#: on a config holding a warm standby: when that standby is retired
+TAG_WARM_UNTIL = "mlops:warm-until"
 TAG_REQUESTED_BY = "requested-by"
 TAG_GIT_SHA = "git-sha"
 

@@ -45,8 +45,10 @@ from ml.sagemaker.metrics import put_drift_metrics
 from ml.sagemaker.parameters import PIPELINE_PARAMETERS
 from ml.sagemaker.pipelines import Pipelines
 from ml.sagemaker.production import Production, monitoring_schedule_name
+from ml.sagemaker.progress import Progress
 from ml.sagemaker.registry import Registry
-from ml.sagemaker.rollout import Rollout, deployment_config
+from ml.sagemaker.rollout import Rollout
+from ml.sagemaker.traffic import deployment_config
 
 if TYPE_CHECKING:
     from ml.drift.environment import EnvironmentDrift
@@ -96,6 +98,7 @@ class SageMakerPlatform:
             return self._wait_in_service(env, endpoint, progress)
 
         self.rollout = Rollout(self.aws, clock, self.registry, self.endpoints, self.production, wait)
+        self.progress = Progress(self.aws, clock, self.endpoints)
 
     # -- clients --------------------------------------------------------------
     @property
@@ -208,7 +211,7 @@ class SageMakerPlatform:
         *,
         progress: _Progress = None,
     ) -> EndpointInfo:
-        return self.rollout.deploy(environment, version, deployed_by, progress=progress)
+        return self.rollout.deploy(environment, version, deployed_by, rollout=rollout, progress=progress)
 
     def rollback(
         self, environment: Environment, version: int, deployed_by: str, *, progress: _Progress = None
@@ -216,22 +219,25 @@ class SageMakerPlatform:
         return self.rollout.rollback(environment, version, deployed_by, progress=progress)
 
     def rollback_path(self, environment: Environment, version: int) -> RollbackPath:
-        return RollbackPath(version, warm=False, detail=f"redeploys v{version} (a blue/green update)")
+        """A weight shift when ``version`` is kept warm within its window, else a blue/green redeploy."""
+        return self.rollout.warm.path(environment, version)
 
     def rollout_progress(self, environment: Environment) -> RolloutProgress | None:
-        return None
+        return self.progress.progress(environment)
 
     def stop_rollout(self, environment: Environment, stopped_by: str) -> str:
-        raise InvalidRequest(f"no rollout is running on {environment}")
+        """Puts the first rollback alarm in ALARM: SageMaker then rolls the update back."""
+        return self.progress.stop(environment, stopped_by)
 
     def finish_rollout(self, environment: Environment, finished_by: str) -> str:
-        raise InvalidRequest(f"no rollout is running on {environment}")
+        """Always refused: SageMaker runs a blue/green update to its end."""
+        return self.progress.finish(environment, finished_by)
 
     def warm_standby(self, environment: Environment) -> WarmStandby | None:
-        return None
+        return self.rollout.warm.standby(environment)
 
     def retire_warm(self, environment: Environment) -> bool:
-        return False
+        return self.rollout.warm.retire(environment)
 
     def rolled_back_update(self, environment: Environment, version: int) -> RolledBack | None:
         """SageMaker's own rollback of the newest update towards ``version`` (see ``deployments``)."""
@@ -241,9 +247,12 @@ class SageMakerPlatform:
         """Best-effort history from the endpoint configs' tags, oldest first."""
         return self.endpoints.history(environment)
 
-    def deployment_config(self, *, canary: bool) -> dict[str, Any]:
-        """The blue/green ``DeploymentConfig`` sent with every endpoint update."""
-        return deployment_config(self.config, canary=canary)
+    def deployment_config(
+        self, environment: Environment, rollout: RolloutPolicy | None = None
+    ) -> dict[str, Any]:
+        """The blue/green ``DeploymentConfig`` a deploy to ``environment`` sends."""
+        policy = rollout or self.config.rollout(check_environment(environment))
+        return deployment_config(policy, self.config.rollback_alarm_names)
 
     def monitoring_schedule_name(self, endpoint: str) -> str:
         return monitoring_schedule_name(endpoint)

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
-from botocore.exceptions import ClientError
+import logging
+from collections.abc import Sequence
+
+from botocore.exceptions import BotoCoreError, ClientError
 
 from ml.platform import NotFound, PlatformError
 from ml.sagemaker import naming
 from ml.sagemaker.clients import AwsClients
 from ml.sagemaker.errors import DeploymentFailed, aws_errors, translate_error
+from ml.sagemaker.traffic import SERVING_VARIANT
 
-VARIANT_NAME = "AllTraffic"
+logger = logging.getLogger(__name__)
+_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
+
+
+def _policy_name(endpoint: str, variant: str) -> str:
+    if variant == SERVING_VARIANT:
+        return f"{endpoint}-invocations-per-instance"
+    return f"{endpoint}-{variant}-invocations-per-instance"
 
 
 def monitoring_schedule_name(endpoint: str) -> str:
@@ -23,13 +34,15 @@ class Production:
         self._aws = aws
         self.config = aws.config
 
-    def configure(self, endpoint: str) -> None:
-        """Autoscaling and monitoring; the endpoint already serves when these run."""
+    def configure(self, endpoint: str, variants: Sequence[str] = (SERVING_VARIANT,)) -> None:
+        """Autoscaling of ``variants`` (the warm one too, so it scales the moment traffic shifts to it)
+        and monitoring; the endpoint already serves when these run."""
         problems: list[str] = []
         if self.config.autoscaling_enabled:
             try:
                 with aws_errors(f"autoscaling of endpoint '{endpoint}'"):
-                    self._register_autoscaling(endpoint)
+                    for variant in variants:
+                        self._register_autoscaling(endpoint, variant)
             except PlatformError as exc:
                 problems.append(str(exc))
         if self.config.model_monitor_enabled:
@@ -41,10 +54,28 @@ class Production:
         if problems:
             raise DeploymentFailed(f"{endpoint} serves the new version, but: " + "; ".join(problems))
 
-    def _register_autoscaling(self, endpoint: str) -> None:
+    def release(self, endpoint: str, variant: str) -> None:
+        """Stop scaling a variant about to be removed (best effort: it is logged when it fails)."""
+        if not self.config.autoscaling_enabled:
+            return
+        try:
+            self._aws.client("application-autoscaling").deregister_scalable_target(
+                ServiceNamespace="sagemaker",
+                ResourceId=f"endpoint/{endpoint}/variant/{variant}",
+                ScalableDimension=_DIMENSION,
+            )
+        except (ClientError, BotoCoreError) as exc:
+            logger.warning(
+                "Could not stop autoscaling variant %s of %s: %s",
+                variant,
+                endpoint,
+                translate_error(exc, variant),
+            )
+
+    def _register_autoscaling(self, endpoint: str, variant: str) -> None:
         autoscaling = self._aws.client("application-autoscaling")
-        resource_id = f"endpoint/{endpoint}/variant/{VARIANT_NAME}"
-        dimension = "sagemaker:variant:DesiredInstanceCount"
+        resource_id = f"endpoint/{endpoint}/variant/{variant}"
+        dimension = _DIMENSION
         autoscaling.register_scalable_target(
             ServiceNamespace="sagemaker",
             ResourceId=resource_id,
@@ -53,7 +84,7 @@ class Production:
             MaxCapacity=self.config.autoscaling_max_instances,
         )
         autoscaling.put_scaling_policy(
-            PolicyName=f"{endpoint}-invocations-per-instance",
+            PolicyName=_policy_name(endpoint, variant),
             ServiceNamespace="sagemaker",
             ResourceId=resource_id,
             ScalableDimension=dimension,

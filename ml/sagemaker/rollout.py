@@ -8,47 +8,25 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from datetime import timedelta
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ml.clock import Clock
 from ml.platform import ApprovalStatus, EndpointInfo, Environment, InvalidRequest, NotFound, PlatformError
+from ml.rollout_policy import RolloutPolicy
 from ml.sagemaker import naming
 from ml.sagemaker.capture import data_capture_config
 from ml.sagemaker.clients import AwsClients, check_environment
-from ml.sagemaker.config import SageMakerConfig
 from ml.sagemaker.endpoints import Endpoints, ProgressCallback, WaitInService, WaitTimedOut, check_idle
 from ml.sagemaker.errors import DeploymentFailed, aws_errors, translate_error
-from ml.sagemaker.production import VARIANT_NAME, Production
+from ml.sagemaker.production import Production
 from ml.sagemaker.registry import Registry, check_version
+from ml.sagemaker.traffic import SERVING_VARIANT, update_endpoint
+from ml.sagemaker.warm import WarmStandbys
 
 logger = logging.getLogger(__name__)
-
-
-def deployment_config(config: SageMakerConfig, *, canary: bool) -> dict[str, Any]:
-    """The blue/green ``DeploymentConfig`` sent with every endpoint update."""
-    routing: dict[str, Any]
-    if canary and config.deployment_strategy == "canary":
-        routing = {
-            "Type": "CANARY",
-            "CanarySize": {"Type": "CAPACITY_PERCENT", "Value": config.canary_size_percent},
-            "WaitIntervalInSeconds": config.canary_wait_seconds,
-        }
-    else:
-        routing = {"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": 0}
-    deployment: dict[str, Any] = {
-        "BlueGreenUpdatePolicy": {
-            "TrafficRoutingConfiguration": routing,
-            "TerminationWaitInSeconds": config.termination_wait_seconds,
-            "MaximumExecutionTimeoutInSeconds": config.max_execution_timeout_seconds,
-        }
-    }
-    if config.rollback_alarm_names:
-        deployment["AutoRollbackConfiguration"] = {
-            "Alarms": [{"AlarmName": alarm} for alarm in config.rollback_alarm_names]
-        }
-    return deployment
 
 
 def _leftover_note(leftovers: list[str]) -> str:
@@ -69,6 +47,7 @@ class Rollout:
     ) -> None:
         self._aws = aws
         self._wait_in_service = wait_in_service or endpoints.wait_in_service
+        self.warm = WarmStandbys(aws, clock, endpoints, production, self._wait_in_service)
         self._clock = clock
         self._registry = registry
         self._endpoints = endpoints
@@ -76,10 +55,19 @@ class Rollout:
         self.config = aws.config
 
     def deploy(
-        self, name: str, version: int, deployed_by: str, *, progress: ProgressCallback | None = None
+        self,
+        name: str,
+        version: int,
+        deployed_by: str,
+        *,
+        rollout: RolloutPolicy | None = None,
+        progress: ProgressCallback | None = None,
     ) -> EndpointInfo:
+        """Deploy ``version`` following ``rollout`` (else the environment's policy); a production promote
+        keeps the replaced model warm at weight 0 when warm rollback is on."""
         env = check_environment(name)
         check_version(version)
+        policy = rollout or self.config.rollout(env)
         endpoint = self.config.endpoint_name(env)
         target = f"endpoint '{endpoint}'"
         package = self._registry.describe(version)
@@ -99,6 +87,10 @@ class Rollout:
                 naming.TAG_DEPLOYED_BY: deployed_by,
             }
         )
+        with aws_errors(target):
+            warm = self.warm.variant_for(env, current, started + timedelta(seconds=policy.total_wait_seconds))
+        if warm is not None:
+            resource_tags += naming.tags({naming.TAG_WARM_UNTIL: warm.until.isoformat()})
         sagemaker = self._aws.sagemaker
         created: list[tuple[str, str]] = []
         try:
@@ -109,7 +101,10 @@ class Rollout:
                 Tags=resource_tags,
             )
             created.append(("model", config_name))
-            sagemaker.create_endpoint_config(**self._endpoint_config_request(env, config_name, resource_tags))
+            request = self._endpoint_config_request(env, config_name, resource_tags)
+            if warm is not None:
+                request["ProductionVariants"].append(warm.request)
+            sagemaker.create_endpoint_config(**request)
             created.append(("endpoint config", config_name))
             if current is None:
                 sagemaker.create_endpoint(
@@ -119,7 +114,7 @@ class Rollout:
                 )
                 created.append(("endpoint", endpoint))
             else:
-                self._update_endpoint(env, endpoint, config_name, canary=True)
+                self._update_endpoint(env, endpoint, config_name, policy)
         except (ClientError, BotoCoreError) as exc:
             error = translate_error(exc, target)
             if not isinstance(exc, ClientError) and self._endpoints.change_may_be_in_flight(
@@ -153,7 +148,7 @@ class Rollout:
             raise undone
         self._mark_served(config_name, {naming.TAG_SERVED_AT: self._clock.now().isoformat()})
         if env == "production":
-            self._production.configure(endpoint)
+            self._production.configure(endpoint, (SERVING_VARIANT, *([warm.name] if warm else [])))
         return self._endpoints.info(env, final)
 
     def rollback(
@@ -168,6 +163,8 @@ class Rollout:
         check_idle(endpoint, current)
         if self._endpoints.info(env, current).version == version:
             raise InvalidRequest(f"{endpoint} already serves v{version}")
+        if self.warm.shift_target(current, version) is not None:
+            return self.warm.shift(env, current, version)
         package = self._registry.describe(version)
         if package.approval_status is ApprovalStatus.REJECTED:
             raise InvalidRequest(
@@ -181,7 +178,7 @@ class Rollout:
                 )
             self._check_models_exist(config, version)
             started = self._clock.now()
-            self._update_endpoint(env, endpoint, config, canary=False)
+            self._update_endpoint(env, endpoint, config, RolloutPolicy("all-at-once", bake_seconds=0))
         try:
             final = self._wait_in_service(env, endpoint, progress)
         except WaitTimedOut as exc:
@@ -206,7 +203,7 @@ class Rollout:
             "EndpointConfigName": name,
             "ProductionVariants": [
                 {
-                    "VariantName": VARIANT_NAME,
+                    "VariantName": SERVING_VARIANT,
                     "ModelName": name,
                     "InstanceType": self.config.instance_types[env],
                     "InitialInstanceCount": self.config.instance_counts[env],
@@ -220,15 +217,10 @@ class Rollout:
             request["DataCaptureConfig"] = capture
         return request
 
-    def _update_endpoint(self, env: Environment, endpoint: str, config_name: str, *, canary: bool) -> None:
-        # With autoscaling on, keep the fleet size it scaled to instead of dropping to the initial count.
-        retain = env == "production" and self.config.autoscaling_enabled
-        self._aws.sagemaker.update_endpoint(
-            EndpointName=endpoint,
-            EndpointConfigName=config_name,
-            RetainAllVariantProperties=retain,
-            DeploymentConfig=deployment_config(self.config, canary=canary),
-        )
+    def _update_endpoint(
+        self, env: Environment, endpoint: str, config_name: str, policy: RolloutPolicy
+    ) -> None:
+        update_endpoint(self._aws, env, endpoint, config_name, policy)
 
     def _cleanup(self, created: list[tuple[str, str]]) -> list[str]:
         """Delete what a failed deployment created, newest first; return what could not be deleted."""
@@ -256,17 +248,7 @@ class Rollout:
         return leftovers
 
     def _mark_served(self, config_name: str, values: Mapping[str, str]) -> None:
-        """Record on the config that it served traffic: rollback and history rely on it."""
-        sagemaker = self._aws.sagemaker
-        try:
-            arn = sagemaker.describe_endpoint_config(EndpointConfigName=config_name)["EndpointConfigArn"]
-            sagemaker.add_tags(ResourceArn=arn, Tags=naming.tags(dict(values)))
-        except (ClientError, BotoCoreError) as exc:
-            logger.error(
-                "Endpoint config %s serves traffic but could not be tagged (rollbacks to it are refused): %s",
-                config_name,
-                translate_error(exc, f"endpoint config '{config_name}'"),
-            )
+        self._endpoints.mark_served(config_name, values)
 
     def _check_models_exist(self, config_name: str, version: int) -> None:
         sagemaker = self._aws.sagemaker

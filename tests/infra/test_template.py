@@ -46,6 +46,7 @@ STAR_RESOURCE_JUSTIFIED: dict[str, tuple[frozenset[str], str]] = {
         "scalable target ARNs are generated at registration; conditioned on SageMaker variant counts",
     ),
     "JobMetrics": (frozenset({"cloudwatch:PutMetricData"}), "no resource ARN; namespace conditioned"),
+    "RolloutMetrics": (frozenset({"cloudwatch:GetMetricData"}), "GetMetricData takes no resource ARN"),
     "ContainerRegistryLogin": (frozenset({"ecr:GetAuthorizationToken"}), "no resource ARN"),
 }
 

@@ -11,6 +11,7 @@ import pytest
 from moto import mock_aws
 
 from ml.clock import Clock
+from ml.rollout_policy import RolloutPolicy
 from ml.sagemaker import SageMakerConfig, SageMakerPlatform
 from ml.sagemaker.clients import aws_session
 from tests.ml.sagemaker import moto_sagemaker
@@ -21,6 +22,7 @@ PIPELINE = "churn-xgb"
 GROUP = "churn-models"
 ENDPOINTS = {"staging": "churn-staging", "production": "churn-production"}
 ALARMS = ("churn-production-5xx", "churn-production-latency-p95")
+CANARY = RolloutPolicy("canary", 20, 600)
 
 moto_sagemaker.install()
 
@@ -59,8 +61,7 @@ def make_config(**overrides: Any) -> SageMakerConfig:
         "endpoint_names": dict(ENDPOINTS),
         "rollback_alarm_names": ALARMS,
         "data_capture_s3_uri": "s3://mlops-capture/churn",
-        "canary_size_percent": 20,
-        "canary_wait_seconds": 600,
+        "rollouts": {"staging": CANARY, "production": CANARY},
         "waiter_delay_seconds": 0,
         "waiter_max_attempts": 3,
         "max_attempts": 2,

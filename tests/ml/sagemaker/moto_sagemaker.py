@@ -6,7 +6,11 @@
   ``arm_update_rollback``, leaves it ``InService`` on the old one as an alarm-triggered rollback does,
   optionally putting the alarm in ALARM through CloudWatch first), and records each request for
   ``update_endpoint_requests``; ``DescribeEndpoint`` then carries ``LastDeploymentConfig``;
-* CloudWatch ``DescribeAlarmHistory`` (state updates), read from the state changes moto's alarms keep;
+* ``UpdateEndpointWeightsAndCapacities`` that keeps instance counts (moto's blanks them), recorded for
+  ``weight_update_requests``; variant weights of 0 as configured (moto drops them);
+* ``seed_pending_update``: an update in flight, with ``PendingDeploymentSummary`` in DescribeEndpoint;
+* CloudWatch ``DescribeAlarmHistory`` (state updates), read from the state changes moto's alarms keep,
+  and percentile statistics (``p99``) in ``GetMetricData``;
 * ``ListPipelineExecutionSteps`` over steps seeded with ``seed_execution``, and ``StopPipelineExecution``;
 * ``CreateMonitoringSchedule`` / ``DescribeMonitoringSchedule`` (recorded only);
 * tags on pipeline executions, which moto's ``AddTags`` cannot parse;
@@ -24,13 +28,14 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from moto.cloudwatch.models import cloudwatch_backends
+from moto.cloudwatch.models import Statistics, cloudwatch_backends
 from moto.cloudwatch.responses import CloudWatchResponse
 from moto.core.responses import ActionResult
 from moto.core.utils import utcnow
@@ -61,6 +66,8 @@ def _extra(sm: SageMakerModelBackend) -> dict[str, Any]:
             "execution_tags": {},
             "failures": {},
             "package_updates": [],
+            "weight_updates": [],
+            "pending": {},
         }
         sm._mlops_test_state = state  # type: ignore[attr-defined]
     return state
@@ -69,6 +76,56 @@ def _extra(sm: SageMakerModelBackend) -> dict[str, Any]:
 def update_endpoint_requests(region: str = "us-east-1") -> list[dict[str, Any]]:
     """Every UpdateEndpoint request received, oldest first, as sent."""
     return list(_extra(backend(region))["updates"])
+
+
+def weight_update_requests(region: str = "us-east-1") -> list[dict[str, Any]]:
+    """Every UpdateEndpointWeightsAndCapacities request received, oldest first."""
+    return list(_extra(backend(region))["weight_updates"])
+
+
+def seed_pending_update(
+    endpoint: str,
+    config_name: str,
+    statuses: Iterable[tuple[str, datetime]],
+    *,
+    deployment_config: Mapping[str, Any],
+    started_at: datetime,
+    region: str = "us-east-1",
+) -> None:
+    """Leave ``endpoint`` Updating towards ``config_name``, as a blue/green update in flight reports
+    itself: ``PendingDeploymentSummary`` with the new fleet's ``VariantStatus`` (status, since) entries."""
+    sm = backend(region)
+    config = sm.describe_endpoint_config(config_name)
+    variants = [
+        {
+            "VariantName": variant["VariantName"],
+            "CurrentWeight": float(variant.get("InitialVariantWeight", 1.0)),
+            "DesiredWeight": float(variant.get("InitialVariantWeight", 1.0)),
+            "CurrentInstanceCount": variant["InitialInstanceCount"],
+            "DesiredInstanceCount": variant["InitialInstanceCount"],
+            "InstanceType": variant["InstanceType"],
+            "VariantStatus": [
+                {"Status": status, "StartTime": since}
+                for status, since in statuses
+                if variant["VariantName"] == "AllTraffic"
+            ],
+        }
+        for variant in config["ProductionVariants"]
+    ]
+    _extra(sm)["pending"][endpoint] = {
+        "EndpointConfigName": config_name,
+        "ProductionVariants": variants,
+        "StartTime": started_at,
+    }
+    found = sm.endpoints[endpoint]
+    found.endpoint_status = "Updating"
+    found._mlops_last_deployment = dict(deployment_config)  # type: ignore[attr-defined]
+
+
+def end_pending_update(endpoint: str, status: str = "InService", region: str = "us-east-1") -> None:
+    sm = backend(region)
+    _extra(sm)["pending"].pop(endpoint, None)
+    sm.endpoints[endpoint].endpoint_status = status
 
 
 def monitoring_schedules(region: str = "us-east-1") -> dict[str, dict[str, Any]]:
@@ -181,6 +238,10 @@ def _update_endpoint(self: SageMakerResponse) -> ActionResult:
             "DeploymentConfig": self._get_param("DeploymentConfig"),
         }
     )
+    if "ExcludeRetainedVariantProperties" in json.loads(self.body or "{}"):
+        state["updates"][-1]["ExcludeRetainedVariantProperties"] = self._get_param(
+            "ExcludeRetainedVariantProperties"
+        )
     endpoint._mlops_last_deployment = self._get_param("DeploymentConfig")  # type: ignore[attr-defined]
     armed = state["rollback_next"].pop(name, None)
     if armed is not None:
@@ -194,8 +255,11 @@ def _update_endpoint(self: SageMakerResponse) -> ActionResult:
         previous = endpoint.production_variants
         endpoint.endpoint_config_name = config_name
         endpoint.production_variants = endpoint._process_production_variants(config["ProductionVariants"])
+        _weights_as_configured(endpoint.production_variants, config["ProductionVariants"])
         if self._get_param("RetainAllVariantProperties"):
-            for variant, old in zip(endpoint.production_variants, previous, strict=False):
+            by_name = {old["VariantName"]: old for old in previous}
+            for variant in endpoint.production_variants:
+                old = by_name.get(variant["VariantName"], {})
                 for key in ("CurrentInstanceCount", "DesiredInstanceCount"):
                     if key in old:
                         variant[key] = old[key]
@@ -205,9 +269,43 @@ def _update_endpoint(self: SageMakerResponse) -> ActionResult:
     return ActionResult({"EndpointArn": endpoint.arn})
 
 
+def _weights_as_configured(variants: list[dict[str, Any]], configured: list[dict[str, Any]]) -> None:
+    # moto drops an InitialVariantWeight of 0 (it tests the value for truth); SageMaker reports it.
+    weights = {v["VariantName"]: float(v.get("InitialVariantWeight", 1.0)) for v in configured}
+    for variant in variants:
+        weight = weights.get(variant["VariantName"], 1.0)
+        variant["CurrentWeight"] = variant["DesiredWeight"] = weight
+
+
+def _update_endpoint_weights_and_capacities(self: SageMakerResponse) -> ActionResult:
+    """Weights change at once; instance counts stay unless asked (moto's own blanks them)."""
+    sm = self.sagemaker_backend
+    name = self._get_param("EndpointName")
+    desired = self._get_param("DesiredWeightsAndCapacities")
+    _extra(sm)["weight_updates"].append({"EndpointName": name, "DesiredWeightsAndCapacities": desired})
+    endpoint = sm.endpoints.get(name)
+    if endpoint is None:
+        arn = FakeEndpoint.arn_formatter(name, sm.account_id, sm.region_name)
+        raise ValidationError(message=f"Could not find endpoint '{arn}'.")
+    present = {v["VariantName"]: v for v in endpoint.production_variants}
+    for entry in desired:
+        variant = present.get(entry["VariantName"])
+        if variant is None:
+            raise ValidationError(message=f"The variant name {entry['VariantName']} is not present.")
+        if "DesiredWeight" in entry:
+            variant["CurrentWeight"] = variant["DesiredWeight"] = float(entry["DesiredWeight"])
+        if "DesiredInstanceCount" in entry:
+            variant["CurrentInstanceCount"] = variant["DesiredInstanceCount"] = entry["DesiredInstanceCount"]
+    endpoint.last_modified_time = utcnow()
+    return ActionResult({"EndpointArn": endpoint.arn})
+
+
 def _describe_endpoint(self: SageMakerResponse) -> ActionResult:
     name = self._get_param("EndpointName")
     response = self.sagemaker_backend.describe_endpoint(name)
+    pending = _extra(self.sagemaker_backend)["pending"].get(name)
+    if pending:
+        response = {**response, "PendingDeploymentSummary": pending}
     held = _extra(self.sagemaker_backend)["hold"].get(name)
     if held and held[1] > 0:
         held[1] -= 1
@@ -406,6 +504,7 @@ _OPERATIONS = {
     "call_action": _call_action,
     "update_endpoint": _update_endpoint,
     "describe_endpoint": _describe_endpoint,
+    "update_endpoint_weights_and_capacities": _update_endpoint_weights_and_capacities,
     "list_pipeline_execution_steps": _list_pipeline_execution_steps,
     "stop_pipeline_execution": _stop_pipeline_execution,
     "describe_pipeline_execution": _describe_pipeline_execution,
@@ -424,6 +523,21 @@ def install() -> None:
     for name, operation in _OPERATIONS.items():
         setattr(SageMakerResponse, name, operation)
     CloudWatchResponse.describe_alarm_history = _describe_alarm_history  # type: ignore[attr-defined]
+    Statistics.get_statistics_for_type = _statistic  # type: ignore[method-assign]
+
+
+_moto_statistic = Statistics.get_statistics_for_type
+
+
+def _statistic(self: Statistics, stat: str) -> Any:
+    """moto's statistics plus percentiles (``p99``), which it answers with nothing."""
+    if stat.startswith("p") and stat[1:].replace(".", "", 1).isdigit():
+        values = sorted(self.metric_single_values_list)
+        if not values:
+            return None
+        rank = max(0, math.ceil(float(stat[1:]) / 100 * len(values)) - 1)
+        return values[rank]
+    return _moto_statistic(self, stat)
 
 
 # -- fixtures shared with other test modules --------------------------------------------------------------

@@ -61,8 +61,9 @@ def test_rollback_names_the_alarm_in_alarm_from_cloudwatch(
     assert undone.serving_config == old_config and undone.rolled_back_by == "SageMaker"
     assert undone.reason == "Deployment rolled back"
     assert str(undone) == (
-        f"SageMaker rolled back v2 on {ENDPOINTS['staging']} (alarm {LATENCY} fired); it still serves v1"
-    )
+        f"SageMaker rolled back v2 on {ENDPOINTS['staging']} (alarm {LATENCY} fired: Threshold Crossed "
+        f"during the update of {ENDPOINTS['staging']}); it still serves v1"
+    )  # the alarm's StateReason carries the values that tripped it
     assert platform.describe_endpoint("staging").version == v1
 
 

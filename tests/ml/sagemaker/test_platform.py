@@ -28,6 +28,7 @@ from ml.platform import (
     RolledBack,
     StepStatus,
 )
+from ml.rollout_policy import RolloutPolicy
 from ml.sagemaker import AccessDenied, DeploymentFailed, SageMakerConfig, SageMakerPlatform, Throttled, naming
 from ml.sagemaker.errors import AwsUnavailable, translate_error
 from ml.sagemaker.naming import config_name, parse_config_name
@@ -440,7 +441,10 @@ def test_second_deploy_updates_blue_green_with_alarms(
 def test_all_at_once_strategy(sm: Any, s3: Any, session: boto3.Session, fake_clock: FakeClock) -> None:
     moto_sagemaker.create_pipeline(sm, "churn-xgb", "arn:aws:iam::123456789012:role/SageMakerExecution")
     platform = SageMakerPlatform(
-        make_config(deployment_strategy="all_at_once", rollback_alarm_names=()),
+        make_config(
+            rollouts={"staging": RolloutPolicy("all-at-once"), "production": RolloutPolicy("all-at-once")},
+            rollback_alarm_names=(),
+        ),
         session,
         clock=fake_clock.clock,
     )
@@ -479,8 +483,13 @@ def test_production_deploy_captures_data_and_autoscales(
     fake_clock.advance(1)  # configs are stamped to the second
     platform.deploy("production", v2, "U0ALICE")
     (request,) = moto_sagemaker.update_endpoint_requests()
-    assert request["RetainAllVariantProperties"] is True  # keep the autoscaled fleet size
-    assert len(autoscaling.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"]) == 1
+    assert request["RetainAllVariantProperties"] is True  # keep the autoscaled fleet size...
+    # ...but not the weights, which an instant rollback may have set to 0
+    assert request["ExcludeRetainedVariantProperties"] == [{"VariantPropertyType": "DesiredWeight"}]
+    targets = autoscaling.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"]
+    # the warm variant scales too, ready for the moment traffic shifts back to it
+    assert sorted(t["ResourceId"].rsplit("/", 1)[-1] for t in targets)[0] == "AllTraffic"
+    assert [t["ResourceId"].split("/")[-1][:8] for t in targets if "warm" in t["ResourceId"]] == ["warm-v1-"]
 
 
 def test_production_model_monitor_schedule_created_once(
@@ -750,7 +759,8 @@ def test_closed_platform_refuses_calls(platform: SageMakerPlatform) -> None:
         ({"endpoint_names": {"staging": "same", "production": "same"}}, r"different endpoints"),
         ({"endpoint_names": {"staging": "bad_name", "production": "p"}}, r"endpoint name 'bad_name'"),
         ({"execution_role_arn": "SageMakerRole"}, r"not an IAM role ARN"),
-        ({"canary_size_percent": 0}, r"canary_size_percent must be within 1-99"),
+        ({"rollouts": {"staging": RolloutPolicy()}}, r"rollouts lacks production"),
+        ({"warm_rollback_seconds": 5}, r"warm_rollback_seconds must be within 60-86400"),
         ({"autoscaling_min_instances": 5, "autoscaling_max_instances": 2}, r"1 <= min <= max"),
         ({"model_monitor_enabled": True}, r"model_monitor_output_s3_uri is not an s3:// URI"),
         ({"retry_mode": "legacy"}, r"retry_mode must be 'standard' or 'adaptive'"),
