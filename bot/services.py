@@ -12,7 +12,7 @@ from bot.core.service import ReleaseService
 from bot.core.store import Store
 from bot.notify import Notifier
 from bot.settings import Settings
-from ml.platform import MLPlatform
+from ml.platform import ENVIRONMENTS, MLPlatform
 
 if TYPE_CHECKING:
     from bot.users import LocalUser
@@ -114,5 +114,7 @@ def build_services(
         approval_ttl=settings.approval_ttl,
         approval_reminders=settings.approval_reminders,
         freeze_windows=parse_windows(settings.mlops_freeze_windows),
+        rollouts={env: settings.rollout_policy(env) for env in ENVIRONMENTS},
+        rollback_alarms=settings.rollback_alarms,
     )
     return Services(settings, platform, store, release)
