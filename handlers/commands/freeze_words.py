@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from bot.core.freezes import MAX_BREAK_GLASS_REASON, parse_duration
 from ml.platform import ENVIRONMENTS, Environment
+from ml.rollout_policy import USAGE as ROLLOUT_USAGE
 from ml.rollout_policy import RolloutPolicy, parse_rollout
 
 from .grammar import MAX_REASON, USAGE, Freeze, Promote, Unfreeze
@@ -92,4 +93,5 @@ def _rollout(version: int, words: list[str], read: Callable[[str], RolloutPolicy
         return read(" ".join(words))
     except ValueError as exc:
         example = f"/mlops promote v{version} {ROLLOUT_EXAMPLE}"
-        raise UsageError(f"`promote`: {show(str(exc), 600)}.", USAGE["promote"], example) from None
+        said = str(exc) if ROLLOUT_USAGE in str(exc) else f"{exc}; {ROLLOUT_USAGE}"
+        raise UsageError(f"`promote`: {show(said, 600)}.", USAGE["promote"], example) from None

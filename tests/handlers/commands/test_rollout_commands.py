@@ -99,6 +99,8 @@ def test_a_bad_rollout_says_what_is_wrong_and_changes_nothing(
     audit = scripted.services.release.audit(50)
     body = scripted.command(text, "UROSE").body
     assert problem in body and "Usage:" in body and "/mlops promote vN [&lt;rollout&gt;]" in body
+    if "always targets" not in problem:
+        assert "a rollout is 'all-at-once', 'canary &lt;1-50&gt;% &lt;wait&gt;'" in body
     scripted.idle()
     assert scripted.respond_count() == 0 and scripted.state() == before
     assert scripted.services.release.audit(50) == audit
