@@ -272,7 +272,7 @@ def _rollout_control(sub: str, args: list[str]) -> RolloutControl:
             close = closest(args[0], list(ROLLOUT_VERBS)) if args else None
             raise UsageError(
                 f"{typed} what to do with the rollout: {verbs}.",
-                f"{USAGE['stop-rollout']}  or  {USAGE['finish-rollout']}",
+                "/mlops rollout stop|finish staging|production",
                 f"/mlops rollout {close} production" if close else None,
             )
         action = ROLLOUT_VERBS[args[0].lower()]
