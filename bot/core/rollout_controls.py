@@ -85,8 +85,6 @@ class RolloutControls:
                 outcome=Outcome.FAILED,
             )
         data = {"rollout": progress.policy.describe(), "started_at": progress.started_at.isoformat()}
-        if progress.from_version is not None:
-            data["from_version"] = str(progress.from_version)
         result = Result(action, Outcome.DONE, said, actor, version, environment, data=data)
         return core._finish(result, target)
 
