@@ -116,5 +116,7 @@ def build_services(
         approval_ttl=settings.approval_ttl,
         approval_reminders=settings.approval_reminders,
         freeze_windows=parse_windows(settings.mlops_freeze_windows),
+        rollouts={env: settings.rollout_policy(env) for env in ENVIRONMENTS},
+        rollback_alarms=settings.rollback_alarms,
     )
     return Services(settings, platform, store, release)

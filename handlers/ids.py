@@ -22,6 +22,9 @@ ACTION_DRIFT_ACKNOWLEDGE = "drift_acknowledge"
 ACTION_DRIFT_RETRAIN = "drift_retrain"
 #: an expired card's Request again button (approval expiry)
 ACTION_REQUEST_APPROVAL = "release_request_approval"
+#: the live rollout message's buttons
+ACTION_ROLLOUT_STOP = "rollout_stop"
+ACTION_ROLLOUT_FINISH = "rollout_finish"
 
 #: Button action ids and the action each one performs. Ids not listed are open (no state change).
 BUTTON_ACTIONS: Mapping[str, Action] = {
@@ -35,6 +38,8 @@ BUTTON_ACTIONS: Mapping[str, Action] = {
     ACTION_DRIFT_ACKNOWLEDGE: Action.ACKNOWLEDGE,
     ACTION_DRIFT_RETRAIN: Action.TRAIN,
     ACTION_REQUEST_APPROVAL: Action.REQUEST_APPROVAL,
+    ACTION_ROLLOUT_STOP: Action.STOP_ROLLOUT,
+    ACTION_ROLLOUT_FINISH: Action.FINISH_ROLLOUT,
 }
 
 #: the rejection and approval modals, and the block that holds their text (where errors are shown):

@@ -51,6 +51,7 @@ from .render.lifecycle import outside_change_text
 from .render.release_card import card_key, render_card
 from .render.run_message import render_run, run_key
 from .render.validation import accuracy_note
+from .rollout_watch import RolloutMessages, RolloutTicker
 from .thread_files import FileUploader
 
 log = logging.getLogger(__name__)
@@ -97,6 +98,9 @@ class SlackNotifications:
         self.services = services
         self.notifier = notifier
         self.locks = KeyLocks()
+        #: the live message of each rollout, and the ticker that follows the ones started here
+        self.rollouts = RolloutMessages(services, notifier)
+        self.ticker = RolloutTicker(self.rollouts)
         #: subscribed to the release core and the platform (by ``subscribe``, once)
         self.subscribed = False
 
@@ -201,7 +205,10 @@ class SlackNotifications:
                 _unknown.warning("execution", "event for unknown execution %s: ignored", execution_id[:200])
         elif isinstance(event, ModelPackageStateChange):
             self._model_package(event.detail)
-        elif isinstance(event, EndpointStateChange | EndpointDeploymentStateChange):
+        elif isinstance(event, EndpointDeploymentStateChange):
+            self._rollout(event.detail.endpoint_name)
+            self._endpoint(event.detail)
+        elif isinstance(event, EndpointStateChange):
             self._endpoint(event.detail)
         else:
             log.debug("ignoring event %s", event.detail_type)
@@ -226,6 +233,13 @@ class SlackNotifications:
         if outside is not None:
             self.reply(version, outside_change_text(version, outside, package.modified_by))
         self.chart_card(version)
+
+    def _rollout(self, endpoint: str) -> None:
+        """A deployment moved on: the live message of the rollout there shows where it is now."""
+        platform = self.services.platform
+        env = next((e for e in ENVIRONMENTS if platform.endpoint_name(e) == endpoint), None)
+        if env is not None:
+            self.rollouts.refresh(env)
 
     def _endpoint(self, detail: EndpointDetail) -> None:
         name, status = detail.endpoint_name, detail.status
@@ -286,6 +300,7 @@ def notifications_for(services: Services, notifier: Notifier) -> SlackNotificati
             current = SlackNotifications(services, notifier)
             services.subscriber = current
         current.notifier = notifier
+        current.rollouts.notifier = notifier
         return current
 
 
@@ -310,5 +325,6 @@ def subscribe(services: Services) -> None:
             return
         bridge.subscribed = True
     services.release.subscribe(bridge.on_result)
+    services.release.on_switch_started(bridge.ticker.follow)
     services.platform.subscribe(bridge.on_event)
     notifier.on_created(bridge.on_message_created)

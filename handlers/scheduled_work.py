@@ -1,4 +1,5 @@
-"""The ticker of scheduled work: approval reminders and expiries, kept in the store by the release core.
+"""The ticker of scheduled work: approval reminders and expiries, kept in the store by the release core,
+and the retirement of warm standbys whose retention ended (audited and told on the production card).
 
 ``run_due`` does one round: each item due is claimed in the store first, so however many tickers run
 (a timer in ``serve`` and ``shell``, the scheduled Lambda invocation on AWS) each is done once. A
@@ -70,8 +71,10 @@ class ScheduledWork(Repeating):
 
 
 def start_scheduled_work(services: Services, notifier: Notifier | None) -> ScheduledWork | None:
-    """The timer, started; None when approvals do not expire (nothing is ever scheduled) or mute."""
-    if services.settings.approval_ttl is None or notifier is None:
+    """The timer, started; None when nothing is ever scheduled (approvals do not expire and no version
+    is kept warm after a promote) or mute."""
+    settings = services.settings
+    if (settings.approval_ttl is None and settings.warm_rollback is None) or notifier is None:
         return None
     work = ScheduledWork(services, notifier)
     work.start()

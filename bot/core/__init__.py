@@ -7,7 +7,8 @@ end and runtime shares one set of rules and one audit trail.
 - ``queries`` (status, history, audit, rollback plans), ``approvals`` (decisions, four-eyes,
   outside and automatic approvals), ``switches`` (deploy, promote, rollback, environment locks),
   ``validation`` (staging reports), ``recovery`` (switches left half-way), ``rollouts``
-  (updates the platform undid)
+  (updates the platform undid), ``rollout_controls`` (a running rollout stopped or finished by a
+  person, warm standbys retired)
 - ``models``, ``policy``, ``identity``, ``records`` and ``store``: data, roles, people, persistence
 """
 

@@ -26,6 +26,7 @@ from ml.platform import (
     NotFound,
     PlatformError,
 )
+from ml.rollout_policy import RolloutPolicy
 
 from .freeze_windows import FreezeWindow
 from .identity import IdentityMap
@@ -60,6 +61,8 @@ class ReleaseCore:
         approval_ttl: timedelta | None = None,
         approval_reminders: Sequence[timedelta] = (),
         freeze_windows: Sequence[FreezeWindow] = (),
+        rollouts: Mapping[Environment, RolloutPolicy] | None = None,
+        rollback_alarms: Sequence[str] = (),
     ) -> None:
         self.platform = platform
         self.records = Records(store)
@@ -78,7 +81,12 @@ class ReleaseCore:
         self.approval_reminders = tuple(approval_reminders)
         #: recurring change freezes (MLOPS_FREEZE_WINDOWS), read by ``freezes``
         self.freeze_windows = tuple(freeze_windows)
+        #: how each environment takes a new version (MLOPS_*_ROLLOUT); absent: the platform's own
+        self.rollouts: dict[Environment, RolloutPolicy] = dict(rollouts or {})
+        #: the alarms named to roll a rollout back (MLOPS_ROLLBACK_ALARMS); empty: the platform's defaults
+        self.rollback_alarms = tuple(rollback_alarms)
         self._listeners: list[ResultListener] = []
+        self._switch_listeners: list[Callable[[Environment], None]] = []
         #: identifies this process in locks, so a restart can tell its own dead locks apart
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}"
         #: tells this object's in-flight markers from those of others in the same process
@@ -97,6 +105,24 @@ class ReleaseCore:
     def deny(self, actor: Actor, action: Action, target: str) -> Result | None:
         """Policy check for front ends that check before parsing further; audits a denial."""
         return self._guard(actor, action, target)
+
+    def on_switch_started(self, listener: Callable[[Environment], None]) -> None:
+        """Call ``listener`` with the environment each time this object starts switching one (a
+        front end follows the rollout from then on)."""
+        with self._lock:
+            self._switch_listeners.append(listener)
+
+    def _switch_started(self, environment: Environment) -> None:
+        for listener in list(self._switch_listeners):
+            try:
+                listener(environment)
+            except Exception:  # following a rollout is a front end's business: the switch goes on
+                log.exception("switch listener failed for %s", environment)
+
+    def switching(self) -> frozenset[str]:
+        """The environments this object is switching right now (a rollout it started runs there)."""
+        with self._lock:
+            return frozenset(self._active)
 
     def endpoint(self, environment: Environment) -> EndpointInfo:
         """The endpoint's state; one that was never deployed reads as NotDeployed."""
@@ -189,6 +215,14 @@ class ReleaseCore:
         """Whether ``environment`` serves ``version``; None when the platform cannot tell now."""
         try:
             return self.serving(environment) == version
+        except PlatformError as exc:
+            log.warning("cannot tell what %s serves: %s", environment, exc)
+            return None
+
+    def _serving_or_none(self, environment: Environment) -> int | None:
+        """What ``environment`` serves; None when nothing or when the platform cannot tell now."""
+        try:
+            return self.serving(environment)
         except PlatformError as exc:
             log.warning("cannot tell what %s serves: %s", environment, exc)
             return None

@@ -146,6 +146,8 @@ class TickReport:
     reminded: list[int] = field(default_factory=list)
     expired: list[int] = field(default_factory=list)
     skipped: int = 0
+    #: environments whose warm standby was retired
+    retired: list[str] = field(default_factory=list)
 
 
 class ApprovalExpiry:

@@ -82,6 +82,10 @@ class Action(enum.StrEnum):
     UNFREEZE = "unfreeze"
     #: a promote through a production freeze: oncall's role counts there, not the releaser's
     BREAK_GLASS = "break-glass"
+    # progressive delivery: a person cuts a running rollout short; the bot retires a warm standby
+    STOP_ROLLOUT = "stop-rollout"
+    FINISH_ROLLOUT = "finish-rollout"
+    RETIRE_WARM = "retire-warm"
 
 
 class Outcome(enum.StrEnum):

@@ -27,10 +27,12 @@ REQUIRED_ROLES: dict[Action, tuple[Role, ...]] = {
     # let through here; the freeze itself then needs oncall (``freezes.break_glass_problem``)
     Action.BREAK_GLASS: (Role.ONCALL, Role.RELEASER),
     Action.UNFREEZE: (Role.RELEASER, Role.ONCALL),
+    Action.STOP_ROLLOUT: (Role.RELEASER, Role.ONCALL),
+    Action.FINISH_ROLLOUT: (Role.RELEASER, Role.ONCALL),
 }
 
 #: Actions only the bot itself takes (absent from the table above, so no person may).
-SYSTEM_ACTIONS: frozenset[Action] = frozenset({Action.EXPIRE})
+SYSTEM_ACTIONS: frozenset[Action] = frozenset({Action.EXPIRE, Action.RETIRE_WARM})
 
 
 @dataclass(frozen=True)

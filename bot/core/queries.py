@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 
+from ml.guardrails import default_alarm_names
 from ml.platform import (
     ENVIRONMENTS,
     ApprovalStatus,
@@ -15,7 +16,10 @@ from ml.platform import (
     Execution,
     ModelPackage,
     NotFound,
+    PlatformError,
 )
+from ml.rollout_policy import RolloutPolicy
+from ml.rollout_state import RollbackPath
 
 from .base import ReleaseCore
 from .identity import requester_note
@@ -40,6 +44,9 @@ class RollbackPlan:
     from_version: int
     to_version: int
     endpoint: str
+    #: how the platform would carry it out (a weight shift to a warm variant, or a redeploy); None
+    #: when it cannot tell now
+    path: RollbackPath | None = None
 
 
 @dataclass(frozen=True)
@@ -51,6 +58,11 @@ class PromotePlan:
     #: the production freeze this promote breaks, and the oncall's reason (break-glass); "" for none
     freeze: str = ""
     break_glass: str = ""
+    #: how traffic moves to it (None: the platform's own policy), and whether the promote chose it
+    rollout: RolloutPolicy | None = None
+    rollout_override: bool = False
+    #: the alarms that roll it back automatically
+    alarms: tuple[str, ...] = ()
 
 
 def validation_refusal(version: int, report: ValidationReport | None) -> str | None:
@@ -176,9 +188,13 @@ class Queries:
                 f"(deployed before: {before})."
             )
         endpoint = core.platform.endpoint_name(environment)
-        return RollbackPlan(environment, current, version, endpoint)
+        try:
+            path: RollbackPath | None = core.platform.rollback_path(environment, version)
+        except PlatformError:
+            path = None  # the confirmation says the path is unknown; the rollback itself decides
+        return RollbackPlan(environment, current, version, endpoint, path)
 
-    def promote_plan(self, version: int) -> PromotePlan | str:
+    def promote_plan(self, version: int, rollout: RolloutPolicy | None = None) -> PromotePlan | str:
         """What promoting ``version`` would change, or why it cannot happen (for the confirmation step).
 
         The promote itself checks everything again, permission included, once confirmed.
@@ -196,4 +212,14 @@ class Queries:
         refusal = validation_refusal(version, core.records.latest_validation(version))
         if refusal is not None:
             return refusal
-        return PromotePlan(version, current, core.platform.endpoint_name("production"))
+        endpoint = core.platform.endpoint_name("production")
+        policy = rollout or core.rollouts.get("production")
+        alarms = core.rollback_alarms or default_alarm_names(endpoint)
+        return PromotePlan(
+            version,
+            current,
+            endpoint,
+            rollout=policy,
+            rollout_override=rollout is not None,
+            alarms=alarms if policy is not None else (),
+        )

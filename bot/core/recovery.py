@@ -83,7 +83,12 @@ class Recovery:
         environment = result.environment or "production"
         if not rollouts.claim(self.core.records.store, environment, marker):
             return result  # another process saw the same rollback and announced it
-        return self.core._finish(result, f"v{result.version}->{environment}")
+        rollout = marker.get("rollout")
+        detail = result.message
+        if isinstance(rollout, str) and rollout:
+            how = "rollout override" if marker.get("rollout_override") else "rollout"
+            detail = f"{detail} ({how}: {rollout})"
+        return self.core._finish(result, f"v{result.version}->{environment}", detail)
 
     def _audited(self, action: Action, target: str, since: str) -> bool:
         """Whether the switch a marker from ``since`` stands for was audited as done."""

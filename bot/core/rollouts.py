@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ml.platform import Environment, RolledBack
+from ml.rollout_policy import RolloutPolicy
 
 from .models import Action, Actor, DeploymentKind, Outcome, Result
 from .store import Store
@@ -55,7 +56,9 @@ def result(
     environment: Environment,
     kind: DeploymentKind,
     undone: RolledBack,
+    policy: RolloutPolicy | None = None,
 ) -> Result:
+    rollout = {"rollout": policy.describe()} if policy is not None else {}
     return Result(
         action,
         Outcome.ROLLED_BACK,
@@ -69,6 +72,7 @@ def result(
             "alarms": list(undone.alarms),
             "reason": undone.reason,
             "serving_version": undone.serving_version,
+            **rollout,
         },
     )
 
@@ -82,3 +86,12 @@ def from_marker(environment: Environment, held: Mapping[str, object], undone: Ro
     actor = Actor(str(held.get("actor_id", "unknown")), str(held.get("actor", "unknown")))
     action = Action(str(held.get("action", "deploy")))
     return result(actor, action, int(str(held.get("version", 0))), environment, kind, undone)
+
+
+def audit_detail(message: str, policy: RolloutPolicy | None, override: bool) -> str:
+    """A switch's audit detail: its message, and the rollout when it was chosen for this promote or
+    moves traffic gradually (an instant configured switch says nothing more)."""
+    if policy is None or not (override or policy.gradual or policy.bake_seconds):
+        return message
+    how = "rollout override" if override else "rollout"
+    return f"{message} ({how}: {policy.describe()})"

@@ -15,6 +15,7 @@ from typing import Any
 
 from bot.liveness import local_owner_is_dead
 from ml.platform import EndpointInfo, Environment, LifeCycle, ModelPackage, NotFound, PlatformError
+from ml.rollout_policy import RolloutPolicy
 
 from .approvals import AUTO_APPROVAL_REASON, AUTO_APPROVER, Approvals
 from .base import SYSTEM, ReleaseCore, ResultListener
@@ -35,6 +36,7 @@ from .models import (
 )
 from .queries import PromotePlan, Queries, RollbackPlan, StatusView, when
 from .recovery import Recovery
+from .rollout_controls import RolloutControls
 from .switches import Switches
 from .validation import Validation, summarize_report
 
@@ -70,6 +72,7 @@ class ReleaseService(ReleaseCore):
         self._drift_acks = DriftAcks(self)
         self._expiry = ApprovalExpiry(self)
         self._freezes = Freezes(self)
+        self._rollout_controls = RolloutControls(self)
         # Registry stages: the first listener, so stages are set before any front end renders.
         self._life_cycles = LifeCycles(self)
         self.subscribe(self._life_cycles.on_result)
@@ -98,13 +101,18 @@ class ReleaseService(ReleaseCore):
         return self._queries.rollback_plan(environment, version)
 
     def promote_plan(
-        self, version: int, actor: Actor | None = None, break_glass: str = ""
+        self,
+        version: int,
+        actor: Actor | None = None,
+        break_glass: str = "",
+        rollout: RolloutPolicy | None = None,
     ) -> PromotePlan | str:
         """What promoting ``version`` would change, or why it cannot happen (for the confirmation step).
 
-        Under a production freeze the plan is a break-glass one when ``actor`` may break it.
+        Under a production freeze the plan is a break-glass one when ``actor`` may break it. ``rollout``:
+        a releaser's policy for this promote (None: production's configured one).
         """
-        plan = self._queries.promote_plan(version)
+        plan = self._queries.promote_plan(version, rollout)
         return plan if isinstance(plan, str) else self._freezes.vet_plan(plan, actor, break_glass)
 
     def requester_note(self, package: ModelPackage) -> str:
@@ -203,8 +211,13 @@ class ReleaseService(ReleaseCore):
         return self._expiry.request_again(actor, version)
 
     def run_scheduled_work(self, remind: Callable[[Reminder], None]) -> TickReport:
-        """Send the reminders and close the windows that are due, each once across processes."""
-        return self._expiry.run_due(remind)
+        """Send the reminders and close the windows that are due, each once across processes; retire
+        the warm standbys whose retention ended."""
+        report = self._expiry.run_due(remind)
+        report.retired.extend(
+            r.environment for r in self._rollout_controls.retire_warm() if r.environment is not None
+        )
+        return report
 
     # -- registry stages ---------------------------------------------------------
     def observe_life_cycle(self, package: ModelPackage) -> LifeCycle | None:
@@ -221,12 +234,24 @@ class ReleaseService(ReleaseCore):
     ) -> Result:
         return self._switches.deploy(actor, version, environment, requested_by)
 
-    def promote(self, actor: Actor, version: int, break_glass: str = "") -> Result:
-        """``break_glass``: oncall's reason to promote through a production freeze."""
-        return self._switches.promote(actor, version, break_glass)
+    def promote(
+        self, actor: Actor, version: int, break_glass: str = "", rollout: RolloutPolicy | None = None
+    ) -> Result:
+        """``break_glass``: oncall's reason to promote through a production freeze; ``rollout``: how
+        traffic moves for this promote (None: production's configured policy)."""
+        return self._switches.promote(actor, version, break_glass, rollout)
 
     def rollback(self, actor: Actor, environment: Environment, version: int | None = None) -> Result:
         return self._switches.rollback(actor, environment, version)
+
+    # -- rollouts ----------------------------------------------------------------
+    def stop_rollout(self, actor: Actor, environment: Environment) -> Result:
+        """Stop the rollout running on ``environment`` and send all traffic back to the old version."""
+        return self._rollout_controls.stop(actor, environment)
+
+    def finish_rollout(self, actor: Actor, environment: Environment) -> Result:
+        """Move all of ``environment``'s traffic to the version being rolled out, now."""
+        return self._rollout_controls.finish(actor, environment)
 
     # -- validation --------------------------------------------------------------
     def validate(self, actor: Actor, version: int | None = None) -> Result:

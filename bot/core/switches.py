@@ -8,6 +8,7 @@ left behind is settled by ``recovery``.
 from __future__ import annotations
 
 from ml.platform import ApprovalStatus, Environment, PlatformError, RolledBack
+from ml.rollout_policy import RolloutPolicy
 
 from . import rollouts
 from .approvals import unconfirmed
@@ -43,8 +44,12 @@ class Switches:
             )
         return self._switch(actor, Action.DEPLOY, version, environment, requested_by=requested_by)
 
-    def promote(self, actor: Actor, version: int, break_glass: str = "") -> Result:
-        return self._switch(actor, Action.PROMOTE, version, "production", break_glass=break_glass)
+    def promote(
+        self, actor: Actor, version: int, break_glass: str = "", rollout: RolloutPolicy | None = None
+    ) -> Result:
+        return self._switch(
+            actor, Action.PROMOTE, version, "production", break_glass=break_glass, rollout=rollout
+        )
 
     def rollback(self, actor: Actor, environment: Environment, version: int | None = None) -> Result:
         try:
@@ -61,9 +66,12 @@ class Switches:
         environment: Environment,
         requested_by: Actor | None = None,
         break_glass: str = "",
+        rollout: RolloutPolicy | None = None,
     ) -> Result:
         try:
-            return self._switch_checked(actor, action, version, environment, requested_by, break_glass)
+            return self._switch_checked(
+                actor, action, version, environment, requested_by, break_glass, rollout
+            )
         except PlatformError as exc:
             return self.core._unreadable(
                 actor, action, f"v{version}->{environment}", exc, version, environment
@@ -77,6 +85,7 @@ class Switches:
         environment: Environment,
         requested_by: Actor | None = None,
         break_glass: str = "",
+        rollout: RolloutPolicy | None = None,
     ) -> Result:
         core = self.core
         target = f"v{version}->{environment}"
@@ -129,7 +138,7 @@ class Switches:
                 outcome=Outcome.NOOP,
             )
         kind: DeploymentKind = "promote" if action is Action.PROMOTE else "deploy"
-        return self._apply(actor, action, version, environment, current, kind, requested_by, frozen)
+        return self._apply(actor, action, version, environment, current, kind, requested_by, frozen, rollout)
 
     def _rollback(self, actor: Actor, environment: Environment, version: int | None) -> Result:
         core = self.core
@@ -176,9 +185,11 @@ class Switches:
         kind: DeploymentKind,
         requested_by: Actor | None,
         broken: BrokenFreeze | None = None,
+        override: RolloutPolicy | None = None,
     ) -> Result:
         core = self.core
         target = f"v{version}->{environment}"
+        policy = None if kind == "rollback" else (override or core.rollouts.get(environment))
         marker: dict[str, object] = {
             "action": action.value,
             "version": version,
@@ -190,6 +201,9 @@ class Switches:
             "instance": core.instance,
             "since": core.clock.now().isoformat(),
         }
+        if policy is not None:
+            marker["rollout"] = policy.describe()
+            marker["rollout_override"] = override is not None
         holder = core.records.begin(environment, marker)
         if holder is not None:
             return core._refuse(
@@ -204,6 +218,7 @@ class Switches:
             )
         with core._lock:
             core._active.add(environment)
+        core._switch_started(environment)
         # The in-flight marker is removed only once the store agrees with the platform; otherwise it
         # stays for ``recovery`` (this process's next operation, or ``recover`` after a restart).
         settled = False
@@ -213,10 +228,10 @@ class Switches:
                 if kind == "rollback":
                     core.platform.rollback(environment, version, actor.label)
                 else:
-                    core.platform.deploy(environment, version, actor.label)
+                    core.platform.deploy(environment, version, actor.label, rollout=policy)
             except RolledBack as exc:
                 settled = True  # the records already say what serves: the update never counts
-                undone = rollouts.result(actor, action, version, environment, kind, exc)
+                undone = rollouts.result(actor, action, version, environment, kind, exc, policy)
                 return self.recovery.rolled_back(undone, marker)
             except PlatformError as exc:
                 switched = core._serves(environment, version)
@@ -237,10 +252,10 @@ class Switches:
             by = requested_by or actor  # an approval's automatic staging deploy is the approver's
             record = DeploymentRecord(environment, version, previous, by.id, by.label, core.clock.now(), kind)
             core.records.add_deployment(record)
-            result = self._done(action, version, environment, previous, kind, by, problem)
+            result = self._done(action, version, environment, previous, kind, by, problem, policy)
             if broken is not None:
                 result = broken.flag(result)
-            core._audit(result, target)
+            core._audit(result, target, rollouts.audit_detail(result.message, policy, override is not None))
             # Released once audited too (a stop before this leaves the marker for recovery, which
             # audits the switch if nobody did), and before the announcement: whoever reads it may act.
             settled = True
@@ -263,6 +278,7 @@ class Switches:
         kind: DeploymentKind,
         by: Actor,
         problem: str,
+        policy: RolloutPolicy | None = None,
     ) -> Result:
         verbs = {"deploy": "Deployed", "promote": "Promoted", "rollback": "Rolled back"}
         prev = f" (was v{previous})" if previous is not None else ""
@@ -271,5 +287,7 @@ class Switches:
             if kind == "rollback"
             else f"{verbs[kind]} v{version} to {environment}{prev}."
         ) + problem
-        data = {"from_version": previous, "to_version": version, "kind": kind}
+        data: dict[str, object] = {"from_version": previous, "to_version": version, "kind": kind}
+        if policy is not None:
+            data["rollout"] = policy.describe()
         return Result(action, Outcome.DONE, message, by, version, environment, data=data)

@@ -1,7 +1,7 @@
 """Buttons, one module each: on release cards (``approve``, ``promote``, ``reject``, ``rollback``) and on
 confirmations (``promote_confirm``, ``rollback_confirm``, and ``cancel`` for both); on the drift card
-(``drift``: Acknowledge, Retrain); on an expired card (``request_approval``: Request again); ``button``
-holds what they share.
+(``drift``: Acknowledge, Retrain); on an expired card (``request_approval``: Request again); on the live
+rollout message (``rollout``: Stop and roll back, Finish now); ``button`` holds what they share.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from . import (
     request_approval,
     rollback,
     rollback_confirm,
+    rollout,
 )
 
 
@@ -31,3 +32,4 @@ def register(app: App) -> None:
     cancel.register(app)
     drift.register(app)
     request_approval.register(app)
+    rollout.register(app)

@@ -31,20 +31,26 @@ def promote_confirm_run(
     if version is None or not isinstance(source, int) or isinstance(source, bool) or source < 0:
         tell(respond, text_reply(STALE), replace=True)
         return
-    if not isinstance(glass, str):
+    # a rollout chosen for this promote, in the words it was typed with: read again, as typed
+    typed = data.get("ro", "")
+    if not isinstance(glass, str) or not isinstance(typed, str):
         tell(respond, text_reply(STALE), replace=True)
         return
 
     def act(services: Services, actor: Actor) -> Reply:
         release = services.release
+        try:
+            rollout = services.settings.parse_rollout(typed) if typed else None
+        except ValueError:
+            return text_reply(STALE)
         shown = source or None
         changed = moved_on("production", release.serving("production"), shown, f"/mlops promote v{version}")
         if changed is not None:
             return changed
-        plan = release.promote_plan(version, actor, glass)
+        plan = release.promote_plan(version, actor, glass, rollout)
         if not isinstance(plan, PromotePlan):
             return unchanged(plan)
-        return reply_for(release.promote(actor, version, glass))
+        return reply_for(release.promote(actor, version, glass, rollout))
 
     run_confirmed(f"promote v{version}", act, context, respond, request)
 

@@ -1,11 +1,14 @@
-"""The words of change freezes: ``freeze``, ``unfreeze`` and ``promote vN break-glass "<reason>"``."""
+"""The words of change freezes and promotes: ``freeze``, ``unfreeze`` and
+``promote vN [<rollout>] [break-glass "<reason>"]``."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from bot.core.freezes import MAX_BREAK_GLASS_REASON, parse_duration
-from ml.platform import Environment
+from ml.platform import ENVIRONMENTS, Environment
+from ml.rollout_policy import USAGE as ROLLOUT_USAGE
+from ml.rollout_policy import RolloutPolicy, parse_rollout
 
 from .grammar import MAX_REASON, USAGE, Freeze, Promote, Unfreeze
 from .usage import UsageError, show
@@ -54,15 +57,24 @@ def parse_unfreeze(args: list[str], environment: Callable[[str, str], Environmen
     return Unfreeze(environment(args[0], "unfreeze"))
 
 
-def parse_promote(version: int, rest: list[str]) -> Promote:
-    """What follows ``promote vN``: nothing, ``production``, or ``break-glass "<reason>"``."""
+#: how a promote asks to go through a freeze
+BREAK_GLASS_WORDS = ("break-glass", "--break-glass")
+ROLLOUT_EXAMPLE = "canary 10% 5m"
+
+
+def parse_promote(
+    version: int, rest: list[str], read_rollout: Callable[[str], RolloutPolicy] = parse_rollout
+) -> Promote:
+    """What follows ``promote vN``: nothing, ``production``, a rollout (``canary 5% 10m [bake 5m]``),
+    ``break-glass "<reason>"``, or a rollout then a break-glass reason. ``read_rollout`` reads the
+    rollout with the configured bake and timeout (raising ValueError saying what is wrong)."""
     if rest and rest[0].lower() == "production":
         rest = rest[1:]
+    glass_at = next((i for i, w in enumerate(rest) if w.lower() in BREAK_GLASS_WORDS), len(rest))
+    rollout = _rollout(version, rest[:glass_at], read_rollout) if glass_at else None
+    rest = rest[glass_at:]
     if not rest:
-        return Promote(version)
-    if rest[0].lower() not in ("break-glass", "--break-glass"):
-        plain = f"/mlops promote v{version}"
-        raise UsageError("`promote` always targets production.", USAGE["promote"], plain)
+        return Promote(version, rollout=rollout)
     suggestion = f"/mlops promote v{version} break-glass {EXAMPLE_REASON}"
     reason = quoted(rest[1:])
     if not reason:
@@ -70,4 +82,16 @@ def parse_promote(version: int, rest: list[str]) -> Promote:
     if len(reason) > MAX_BREAK_GLASS_REASON:
         limit = MAX_BREAK_GLASS_REASON
         raise UsageError(f"The reason is {len(reason)} characters long; the limit is {limit}.")
-    return Promote(version, reason)
+    return Promote(version, reason, rollout)
+
+
+def _rollout(version: int, words: list[str], read: Callable[[str], RolloutPolicy]) -> RolloutPolicy:
+    if words[0].lower() in ENVIRONMENTS:
+        plain = f"/mlops promote v{version}"
+        raise UsageError("`promote` always targets production.", USAGE["promote"], plain)
+    try:
+        return read(" ".join(words))
+    except ValueError as exc:
+        example = f"/mlops promote v{version} {ROLLOUT_EXAMPLE}"
+        said = str(exc) if ROLLOUT_USAGE in str(exc) else f"{exc}; {ROLLOUT_USAGE}"
+        raise UsageError(f"`promote`: {show(said, 600)}.", USAGE["promote"], example) from None

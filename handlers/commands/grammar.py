@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from bot.core.models import Action, AuditFilter
 from ml.platform import Environment
+from ml.rollout_policy import RolloutPolicy
 
 #: Slack caps slash command text far below this; anything longer is not a real command.
 MAX_TEXT = 4000
@@ -25,8 +26,10 @@ USAGE: dict[str, str] = {
     "reject": "/mlops reject vN <reason>",
     "deploy": "/mlops deploy vN staging",
     "validate": "/mlops validate [vN]",
-    "promote": '/mlops promote vN [break-glass "<reason>"]',
+    "promote": '/mlops promote vN [<rollout>] [break-glass "<reason>"]',
     "rollback": "/mlops rollback staging|production [vN]",
+    "stop-rollout": "/mlops rollout stop staging|production",
+    "finish-rollout": "/mlops rollout finish staging|production",
     "history": "/mlops history staging|production",
     "drift": "/mlops drift staging|production [30m|24h|7d]",
     "acknowledge": "/mlops acknowledge staging|production [4h]",
@@ -38,6 +41,9 @@ USAGE: dict[str, str] = {
 }
 
 SUBCOMMANDS: dict[str, Action] = {name: Action(name) for name in USAGE}
+#: ``/mlops rollout stop|finish ENV``: one typed word, two actions (also typed ``stop-rollout ENV``)
+ROLLOUT_WORD = "rollout"
+ROLLOUT_VERBS: dict[str, Action] = {"stop": Action.STOP_ROLLOUT, "finish": Action.FINISH_ROLLOUT}
 
 #: a model version as people type it: ``v3``, ``V3`` or ``3``
 VERSION = re.compile(r"[vV]?([0-9]{1,9})")
@@ -143,6 +149,8 @@ class Promote:
     version: int
     #: oncall's reason to promote through a production freeze; "" for an ordinary promote
     break_glass: str = ""
+    #: how traffic moves for this promote; None: production's configured policy
+    rollout: RolloutPolicy | None = None
     action: Action = Action.PROMOTE
 
     @property
@@ -159,6 +167,18 @@ class Rollback:
     @property
     def target(self) -> str:
         return self.environment
+
+
+@dataclass(frozen=True)
+class RolloutControl:
+    """Stop (and roll back) or finish the rollout running on an environment."""
+
+    environment: Environment
+    action: Action = Action.STOP_ROLLOUT
+
+    @property
+    def target(self) -> str:
+        return f"rollout:{self.environment}"
 
 
 @dataclass(frozen=True)
@@ -245,6 +265,7 @@ Command = (
     | Validate
     | Promote
     | Rollback
+    | RolloutControl
     | History
     | Drift
     | Acknowledge
@@ -261,9 +282,11 @@ def subcommand_action(text: str) -> Action | None:
     Permission is checked on this alone so that someone without the role is told so
     rather than being coached on arguments they cannot use.
     """
-    words = text.split(maxsplit=1)
+    words = text.split(maxsplit=2)
     if not words:
         return Action.HELP
+    if words[0].lower() == ROLLOUT_WORD:
+        return ROLLOUT_VERBS.get(words[1].lower()) if len(words) > 1 else None
     return SUBCOMMANDS.get(words[0].lower())
 
 

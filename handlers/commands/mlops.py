@@ -32,7 +32,7 @@ __all__ = ["COMMAND", "mlops_ack", "mlops_run", "register"]
 COMMAND = "/mlops"
 
 #: Reads answer quickly; these get a "working" line first because they take seconds to minutes.
-_SLOW = {"train", "stop", "approve", "reject", "deploy", "validate", "promote"}
+_SLOW = {"train", "stop", "approve", "reject", "deploy", "validate", "promote", "rollout"}
 
 
 def _parameters(services: Services) -> Mapping[str, ParameterSpec] | None:
@@ -46,7 +46,8 @@ def _parameters(services: Services) -> Mapping[str, ParameterSpec] | None:
 def _parse(services: Services, text: str) -> Command | UsageError:
     try:
         is_train = text.lower().split()[:1] == ["train"]
-        return parse_command(text, _parameters(services) if is_train else None)
+        specs = _parameters(services) if is_train else None
+        return parse_command(text, specs, services.settings.parse_rollout)
     except UsageError as exc:
         return exc
 

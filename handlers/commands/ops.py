@@ -15,7 +15,7 @@ from typing import Any
 from slack_bolt import BoltRequest
 
 from bot.core.evidence import gather_evidence
-from bot.core.models import Actor, AuditFilter, Result
+from bot.core.models import Action, Actor, AuditFilter, Result
 from bot.core.service import PromotePlan, RollbackPlan
 from bot.services import Services
 from bot.slack_text import escape
@@ -29,6 +29,7 @@ from handlers.render.release_card import CardState, render_card
 from handlers.render.status import render_environment, render_history, render_status
 from ml.drift.environment import DriftUnavailable, check_environment
 from ml.platform import PlatformError
+from ml.rollout_state import WarmStandby
 
 from .parse import (
     Acknowledge,
@@ -45,6 +46,7 @@ from .parse import (
     Reject,
     RequestApproval,
     Rollback,
+    RolloutControl,
     Status,
     Stop,
     Train,
@@ -125,16 +127,29 @@ def card_state(services: Services, version: int) -> CardState:
     ]
     deployments.sort(key=lambda rec: rec.at)
     rollback_to = None
+    warm = None
     if "production" in view.environments:
         plan = release.rollback_plan("production")
         if isinstance(plan, RollbackPlan):
             rollback_to = plan.to_version
+        warm = _warm_standby(services)
     names = {env: services.platform.endpoint_name(env) for env in view.environments}
     window = release.approval_window(version)
     closed = window is not None and window.expired(release.clock.now())
     pending_stage = release.life_cycle_pending(version)
     evidence = gather_evidence(services.platform, view, services.settings.promotion_rules)
-    return CardState(view, deployments, rollback_to, names, window, closed, pending_stage, evidence=evidence)
+    return CardState(
+        view, deployments, rollback_to, names, window, closed, pending_stage, evidence=evidence, warm=warm
+    )
+
+
+def _warm_standby(services: Services) -> WarmStandby | None:
+    """Production's warm standby; None when there is none or the platform cannot say now."""
+    try:
+        return services.platform.warm_standby("production")
+    except PlatformError as exc:
+        log.warning("warm standby of production not readable: %s", exc)
+        return None
 
 
 def model_card(services: Services, version: int) -> dict[str, Any]:
@@ -173,9 +188,9 @@ def execute(services: Services, actor: Actor, command: Command) -> Reply:
             return reply_for(release.deploy(actor, version, env))
         case Validate(version=version):
             return reply_for(release.validate(actor, version))
-        case Promote(version=version, break_glass=break_glass):
+        case Promote(version=version, break_glass=break_glass, rollout=rollout):
             # a change to production: asked first, as the buttons and the rollback command do
-            promote_plan = release.promote_plan(version, actor, break_glass)
+            promote_plan = release.promote_plan(version, actor, break_glass, rollout)
             if not isinstance(promote_plan, PromotePlan):
                 return unchanged(promote_plan)
             return Reply(*render_promote_confirmation(promote_plan))
@@ -184,6 +199,10 @@ def execute(services: Services, actor: Actor, command: Command) -> Reply:
             if isinstance(plan, str):
                 return unchanged(plan)
             return Reply(*render_rollback_confirmation(plan))
+        case RolloutControl(environment=env, action=Action.STOP_ROLLOUT):
+            return reply_for(release.stop_rollout(actor, env))
+        case RolloutControl(environment=env):
+            return reply_for(release.finish_rollout(actor, env))
         case History(environment=env):
             return Reply(*render_history(env, release.history(env)))
         case Acknowledge(environment=env, duration=duration):

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 
 from bot.core.models import AUDITED_ACTIONS, Action, AuditFilter
 from ml.drift.environment import parse_since
 from ml.parameters import PARAMETERS
 from ml.platform import ENVIRONMENTS, Environment, ParameterSpec
+from ml.rollout_policy import RolloutPolicy, parse_rollout
 
 from .freeze_words import parse_freeze, parse_promote, parse_unfreeze
 from .grammar import (
@@ -25,6 +26,8 @@ from .grammar import (
     MAX_TEXT,
     MENTION,
     PARAM_NAME,
+    ROLLOUT_VERBS,
+    ROLLOUT_WORD,
     SUBCOMMANDS,
     USAGE,
     VERSION,
@@ -42,6 +45,7 @@ from .grammar import (
     Reject,
     RequestApproval,
     Rollback,
+    RolloutControl,
     Status,
     Stop,
     Train,
@@ -75,6 +79,7 @@ __all__ = [
     "Reject",
     "RequestApproval",
     "Rollback",
+    "RolloutControl",
     "Status",
     "Stop",
     "Train",
@@ -258,14 +263,42 @@ def _audited_action(word: str) -> Action:
     )
 
 
-def parse_command(text: str, parameters: Mapping[str, ParameterSpec] | None = None) -> Command:
-    """Parse the text after ``/mlops``. ``parameters`` enables checking ``train`` arguments."""
+def _rollout_control(sub: str, args: list[str]) -> RolloutControl:
+    """``rollout stop|finish ENV`` (``sub`` is ``rollout``), or ``stop-rollout|finish-rollout ENV``."""
+    if sub == ROLLOUT_WORD:
+        verbs = " or ".join(f"`{v}`" for v in ROLLOUT_VERBS)
+        if not args or args[0].lower() not in ROLLOUT_VERBS:
+            typed = f"`{show(args[0])}` is not" if args else "Say"
+            close = closest(args[0], list(ROLLOUT_VERBS)) if args else None
+            raise UsageError(
+                f"{typed} what to do with the rollout: {verbs}.",
+                "/mlops rollout stop|finish staging|production",
+                f"/mlops rollout {close} production" if close else None,
+            )
+        action = ROLLOUT_VERBS[args[0].lower()]
+        args = args[1:]
+    else:
+        action = SUBCOMMANDS[sub]
+    name = action.value
+    _arity(name, args, 1, 1)
+    return RolloutControl(_environment(args[0], name), action)
+
+
+def parse_command(
+    text: str,
+    parameters: Mapping[str, ParameterSpec] | None = None,
+    read_rollout: Callable[[str], RolloutPolicy] = parse_rollout,
+) -> Command:
+    """Parse the text after ``/mlops``. ``parameters`` enables checking ``train`` arguments;
+    ``read_rollout`` reads a promote's rollout with the configured bake and timeout."""
     if len(text) > MAX_TEXT:
         raise UsageError(f"That command is {len(text)} characters long; the limit is {MAX_TEXT}.")
     words = text.split()
     if not words:
         return Help()
     sub, args = words[0].lower(), words[1:]
+    if sub == ROLLOUT_WORD or sub in ("stop-rollout", "finish-rollout"):
+        return _rollout_control(sub, args)
     if sub not in SUBCOMMANDS:
         close = closest(sub, list(SUBCOMMANDS))
         suggestion = None
@@ -320,7 +353,7 @@ def parse_command(text: str, parameters: Mapping[str, ParameterSpec] | None = No
         return Validate(parse_version(args[0], sub) if args else None)
     if sub == "promote":
         _arity(sub, args, 1, 10_000)
-        return parse_promote(parse_version(args[0], sub), args[1:])
+        return parse_promote(parse_version(args[0], sub), args[1:], read_rollout)
     if sub == "freeze":
         return parse_freeze(args, _environment)
     if sub == "unfreeze":

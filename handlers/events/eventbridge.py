@@ -28,7 +28,7 @@ from bot.ingest.models import (
 )
 from bot.notify import Notifier
 from bot.services import Services
-from handlers.notifications import handle_platform_event
+from handlers.notifications import handle_platform_event, notifications_for
 
 from . import render
 from .common import answer, bearer_refusal, body_or_refusal, production_version
@@ -94,6 +94,8 @@ def _deployment_failure(
 ) -> str:
     change = event.detail
     environment = rules.environment_of(change.endpoint_name) or "production"
+    # the live message of the rollout there says how it ended (a repeat re-renders nothing new)
+    notifications_for(services, notifier).rollouts.refresh(environment)
     # SageMaker may send the same failure several times, each with its own id.
     moment = change.modified_at.isoformat() if change.modified_at else ""
     same = dedupe.digest(change.endpoint_name, moment, change.failure_reason or change.raw_status)

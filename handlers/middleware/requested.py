@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from bot.core.models import Action
-from handlers.commands.grammar import subcommand_action, version_number
+from handlers.commands.grammar import ROLLOUT_VERBS, subcommand_action, version_number
 from handlers.ids import BUTTON_ACTIONS, VIEW_ACTIONS
 from ml.platform import ENVIRONMENTS
 
@@ -54,7 +54,9 @@ def classify(body: Mapping[str, Any]) -> Requested | None:
         if action is Action.PROMOTE and any(w.lower() in BREAK_GLASS_WORDS for w in words[2:]):
             action = Action.BREAK_GLASS  # oncall's role counts in a freeze: the core checks which
         target = action.value if action else "unknown"
-        if len(words) > 1:
+        if action in ROLLOUT_VERBS.values():
+            target = f"rollout:{words[-1].lower()[:64]}"
+        elif len(words) > 1:
             number = version_number(words[1])
             target = f"v{number}" if number is not None else words[1][:64]
         return Requested("command", action, target)

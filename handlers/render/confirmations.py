@@ -19,6 +19,7 @@ from handlers.ids import (
 
 from .common import Message, code, context, encode_value, fallback, section, to_dicts
 from .freeze import render_break_glass_confirmation
+from .rollout import promote_value, rollback_path_words, rollout_line
 
 __all__ = ["render_promote_confirmation", "render_rollback_confirmation"]
 
@@ -42,11 +43,14 @@ def _confirmation(
 def render_rollback_confirmation(plan: RollbackPlan) -> Message:
     value = encode_value({"env": plan.environment, "from": plan.from_version, "to": plan.to_version})
     env = escape(plan.environment)
+    path = rollback_path_words(plan.path, plan.to_version)
     text = (
         f":warning: Roll back *{env}*: endpoint {code(plan.endpoint, 120)} "
-        f"goes from *v{plan.from_version}* to *v{plan.to_version}*."
+        f"goes from *v{plan.from_version}* to *v{plan.to_version}*.\n{path}"
     )
-    plain = f"Roll back {env} ({escape(plan.endpoint)}) from v{plan.from_version} to v{plan.to_version}?"
+    plain = (
+        f"Roll back {env} ({escape(plan.endpoint)}) from v{plan.from_version} to v{plan.to_version}? {path}"
+    )
     confirm = (f"Confirm: roll back to v{plan.to_version}", ACTION_ROLLBACK_CONFIRM)
     return _confirmation(text, plain, "rollback-confirm", confirm, ACTION_ROLLBACK_CANCEL, value)
 
@@ -54,14 +58,14 @@ def render_rollback_confirmation(plan: RollbackPlan) -> Message:
 def render_promote_confirmation(plan: PromotePlan) -> Message:
     if plan.break_glass:
         return render_break_glass_confirmation(plan)
-    # "from": 0 stands for "nothing served yet"; the confirm checks production still serves it
-    value = encode_value({"v": plan.version, "from": plan.from_version or 0})
+    value = encode_value(promote_value(plan))
     was = f"*v{plan.from_version}*" if plan.from_version is not None else "no model"
+    how = rollout_line(plan)
     text = (
         f":warning: Promote *v{plan.version}* to *production*: endpoint {code(plan.endpoint, 120)} "
-        f"goes from {was} to *v{plan.version}*."
+        f"goes from {was} to *v{plan.version}*.\n{how}"
     )
     was_plain = f"v{plan.from_version}" if plan.from_version is not None else "no model"
-    plain = f"Promote v{plan.version} to production ({escape(plan.endpoint)}), from {was_plain}?"
+    plain = f"Promote v{plan.version} to production ({escape(plan.endpoint)}), from {was_plain}? {how}"
     confirm = (f"Confirm: promote v{plan.version} to production", ACTION_PROMOTE_CONFIRM)
     return _confirmation(text, plain, "promote-confirm", confirm, ACTION_PROMOTE_CANCEL, value)

@@ -15,6 +15,7 @@ from bot.slack_text import escape
 from handlers.ids import ACTION_PROMOTE_CANCEL, ACTION_PROMOTE_CONFIRM
 
 from .common import Message, code, context, encode_value, fallback, mention, section, to_dicts
+from .rollout import promote_value, rollout_line
 
 __all__ = [
     "BREAK_GLASS_MARK",
@@ -43,12 +44,12 @@ def releasers_mention(group_id: str, handles: list[str]) -> str:
 
 def render_break_glass_confirmation(plan: PromotePlan) -> Message:
     """The promote confirmation, saying it breaks a freeze and naming the freeze and the reason."""
-    value = _inert(encode_value({"v": plan.version, "from": plan.from_version or 0, "bg": plan.break_glass}))
+    value = _inert(encode_value(promote_value(plan)))
     was = f"*v{plan.from_version}*" if plan.from_version is not None else "no model"
     text = (
         f":rotating_light: *Break-glass* — {escape(plan.freeze)}.\n"
         f"Promote *v{plan.version}* to *production* anyway: endpoint {code(plan.endpoint, 120)} "
-        f"goes from {was} to *v{plan.version}*.\nReason: {escape(plan.break_glass)}"
+        f"goes from {was} to *v{plan.version}*.\nReason: {escape(plan.break_glass)}\n{rollout_line(plan)}"
     )
     plain = f"Break-glass: promote v{plan.version} to production through the freeze ({escape(plan.freeze)})?"
     buttons = ActionsBlock(

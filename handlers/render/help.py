@@ -33,13 +33,18 @@ DESCRIPTIONS: Mapping[Action, str] = {
     Action.REJECT: "reject a version",
     Action.DEPLOY: "deploy an approved version to staging",
     Action.VALIDATE: "validate what staging serves",
-    Action.PROMOTE: "serve a validated version in production",
+    Action.PROMOTE: (
+        "serve a validated version in production; a rollout (`canary 10% 5m`, `linear 20% 2m`, "
+        "`all-at-once`, optionally `bake 10m`) overrides production's for this promote (asks to confirm)"
+    ),
     Action.ROLLBACK: "return an environment to a version it served before (asks to confirm)",
     Action.ACKNOWLEDGE: "mute an environment's drift alert for a while (default 4h, at most 7d)",
     Action.CARD: "a version's model card: evidence, decisions and deployments, as Markdown",
     Action.REQUEST_APPROVAL: "restart the approval window of a version whose approval expired",
     Action.FREEZE: "refuse deploy and promote to an environment for a while (rollback still works)",
     Action.UNFREEZE: "lift a typed freeze before it ends",
+    Action.STOP_ROLLOUT: "stop the rollout running there and send all traffic back to the old version",
+    Action.FINISH_ROLLOUT: "move all traffic to the version being rolled out now, ending its rollout",
     Action.BREAK_GLASS: 'oncall: promote through a production freeze (`promote vN break-glass "<reason>"`)',
 }
 

@@ -28,6 +28,7 @@ from bot.core.service import AUTO_APPROVER
 from bot.slack_text import escape
 from handlers.ids import ACTION_APPROVE, ACTION_APPROVE_FORM, ACTION_PROMOTE, ACTION_REJECT, ACTION_ROLLBACK
 from ml.platform import Environment
+from ml.rollout_state import WarmStandby
 
 from . import links
 from .approval_expiry import expiry_blocks
@@ -49,6 +50,7 @@ from .evidence import evidence_blocks
 from .lifecycle import life_cycle_line
 from .origin import console_link, git_line, logs_line
 from .parameters import changed_parameters, data_file_name
+from .rollout import warm_standby_line
 from .validation import accuracy_note
 
 __all__ = [
@@ -101,6 +103,8 @@ class CardState:
     life_cycle_pending: PendingStage | None = None
     #: champion against challenger, data, validation and package (None: not gathered)
     evidence: Evidence | None = None
+    #: the version production served before this one, kept warm for an instant rollback
+    warm: WarmStandby | None = None
 
 
 def _metric(view: VersionView, key: str) -> str:
@@ -290,6 +294,7 @@ def render_card(state: CardState, *, with_buttons: bool = True) -> tuple[str, li
     blocks: list[Block] = [
         header(f"Model v{view.version} · {escape(pkg.group)}"),
         section(_status_line(view)),
+        *([section(warm_standby_line(state.warm))] if state.warm is not None else []),
         *([section(note)] if (note := _approval_note(view)) else []),
         *approval_blocks(view),
         *expiry_blocks(state, with_buttons=with_buttons),

@@ -22,6 +22,7 @@ RELEASE_COMMANDS = (
     "validate",
     "promote",
     "rollback",
+    "rollout",
     "history",
     "audit",
     "dead-letters",
@@ -138,10 +139,27 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="REASON",
         help="oncall only: promote through a production freeze, for this reason (announced and audited)",
     )
+    p.add_argument(
+        "--rollout",
+        metavar="POLICY",
+        help='how traffic moves for this promote: "canary 10%% 5m", "linear 20%% 2m" or "all-at-once", '
+        'optionally followed by "bake 10m" (default: MLOPS_PRODUCTION_ROLLOUT)',
+    )
     p = sub.add_parser("rollback", parents=[common], help="roll an environment back to an earlier version")
     p.add_argument("environment", type=env_arg)
     p.add_argument("version", type=version_arg, nargs="?")
     p.add_argument("--yes", "-y", action="store_true", help=YES_HELP)
+    p = sub.add_parser(
+        "rollout",
+        parents=[common],
+        help="stop (and roll back) or finish the rollout running on an environment",
+    )
+    p.add_argument(
+        "verb",
+        choices=("stop", "finish"),
+        help="stop: all traffic back to the old version; finish: all traffic to the new one now",
+    )
+    p.add_argument("environment", type=env_arg)
     p = sub.add_parser("history", parents=[common], help="deployment history of an environment")
     p.add_argument("environment", type=env_arg)
     p = sub.add_parser(

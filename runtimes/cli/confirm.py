@@ -22,12 +22,32 @@ def question(plan: PromotePlan | RollbackPlan) -> str:
         glass = f"Break-glass: {plan.freeze}. Reason: {plan.break_glass}. " if plan.break_glass else ""
         return (
             f"{glass}Promote v{plan.version} to production: endpoint {plan.endpoint} "
-            f"goes from {was} to v{plan.version}."
+            f"goes from {was} to v{plan.version}.{_rollout(plan)}"
         )
     return (
         f"Roll back {plan.environment}: endpoint {plan.endpoint} goes from v{plan.from_version} "
-        f"to v{plan.to_version}."
+        f"to v{plan.to_version}.{_path(plan)}"
     )
+
+
+def _rollout(plan: PromotePlan) -> str:
+    if plan.rollout is None:
+        return ""
+    chosen = " (chosen for this promote)" if plan.rollout_override else ""
+    guarded = f"; guarded by {', '.join(plan.alarms)}" if plan.alarms else ""
+    return f" Rollout{chosen}: {plan.rollout.describe()}{guarded}."
+
+
+def _path(plan: RollbackPlan) -> str:
+    path = plan.path
+    if path is None:
+        return f" It redeploys v{plan.to_version}."
+    how = (
+        f"shifts traffic back to the warm v{path.version} at once"
+        if path.warm
+        else f"redeploys v{path.version}"
+    )
+    return f" It {how}" + (f" ({path.detail})." if path.detail else ".")
 
 
 def ask_first(plan: PromotePlan | RollbackPlan | str, yes: bool) -> int:

@@ -17,6 +17,8 @@ from bot.settings import Settings
 from bot.users import load_users
 from handlers.commands.freeze_words import quoted
 from ml.platform import Execution
+from ml.rollout_policy import USAGE as ROLLOUT_USAGE
+from ml.rollout_policy import RolloutPolicy
 from runtimes.cli.args import UsageError, audit_limit
 from runtimes.cli.card import card_command
 from runtimes.cli.confirm import ask_first
@@ -147,10 +149,15 @@ def run_release_command(args: argparse.Namespace, settings: Settings) -> int:
                 return cli.finish(services.release.validate(cli.who(), args.version))
             case "promote":
                 glass = args.break_glass or ""
-                plan = services.release.promote_plan(args.version, cli.who(), glass)
+                rollout = rollout_arg(settings, args.rollout)
+                plan = services.release.promote_plan(args.version, cli.who(), glass, rollout)
                 if refused := ask_first(plan, args.yes):
                     return refused
-                return cli.finish(services.release.promote(cli.who(), args.version, glass))
+                return cli.finish(services.release.promote(cli.who(), args.version, glass, rollout))
+            case "rollout":
+                if args.verb == "stop":
+                    return cli.finish(services.release.stop_rollout(cli.who(), args.environment))
+                return cli.finish(services.release.finish_rollout(cli.who(), args.environment))
             case "rollback":
                 if refused := ask_first(
                     services.release.rollback_plan(args.environment, args.version), args.yes
@@ -176,6 +183,17 @@ def run_release_command(args: argparse.Namespace, settings: Settings) -> int:
         raise UsageError(f"unknown command {args.command}")
     finally:
         services.close()
+
+
+def rollout_arg(settings: Settings, text: str | None) -> RolloutPolicy | None:
+    """``--rollout``, read with the configured bake and timeout; a bad one is a usage error saying why."""
+    if text is None:
+        return None
+    try:
+        return settings.parse_rollout(text)
+    except ValueError as exc:
+        said = str(exc) if ROLLOUT_USAGE in str(exc) else f"{exc}; {ROLLOUT_USAGE}"
+        raise UsageError(f"promote --rollout: {said}") from None
 
 
 def audit_filter(args: argparse.Namespace) -> AuditFilter:

@@ -29,6 +29,7 @@ from bot.store.sqlite import SQLiteStore
 from bot.users import LocalUser
 from handlers.middleware.roles import RoleResolver, role_directory
 from ml.local import LocalPlatform
+from ml.platform import MLPlatform
 from runtimes.assembly import create_app
 from runtimes.slack_local import LocalSlack
 from runtimes.terminal import TrackingExecutor, track_listeners
@@ -166,8 +167,9 @@ def local_slack_options() -> dict[str, Any]:
     return {"users": users, "token": TOKEN, "channels": {"mlops": CHANNEL}}
 
 
-def make_services(home: Path, **overrides: Any) -> Services:
-    """Services as ``mlops-bot serve`` builds them on ``home``: the local platform, endpoints in process."""
+def make_services(home: Path, platform: MLPlatform | None = None, **overrides: Any) -> Services:
+    """Services as ``mlops-bot serve`` builds them on ``home``: the local platform, endpoints in process
+    (or ``platform``, such as one whose rollouts the test scripts)."""
     settings = load_settings(
         slack_bot_token="xoxb-test",
         slack_signing_secret=SECRET,
@@ -175,7 +177,9 @@ def make_services(home: Path, **overrides: Any) -> Services:
         mlops_channel=CHANNEL,
         **overrides,
     )
-    return build_services(settings, store=SQLiteStore(home / "bot.db"), host_endpoints_in_process=True)
+    return build_services(
+        settings, platform=platform, store=SQLiteStore(home / "bot.db"), host_endpoints_in_process=True
+    )
 
 
 def make_harness(slack: LocalSlack, services: Services, **kwargs: Any) -> Harness:

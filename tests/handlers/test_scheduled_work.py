@@ -170,10 +170,10 @@ def test_an_expired_version_is_refused_everywhere_until_a_trainer_requests_again
         close_later(h.services.close)
 
 
-def test_the_ticker_starts_only_when_approvals_expire(
+def test_the_ticker_starts_only_when_approvals_expire_or_versions_stay_warm(
     release_home: Path, local_slack: LocalSlack, close_later: Closer
 ) -> None:
-    plain = make_harness(local_slack, make_services(release_home))
+    plain = make_harness(local_slack, make_services(release_home, mlops_warm_rollback="off"))
     timed, _ = expiring(local_slack, release_home)
     try:
         assert start_scheduled_work(plain.services, plain.services.notifier) is None

@@ -160,6 +160,8 @@ COMMANDS: dict[Action, str] = {
     Action.FREEZE: 'freeze staging 1h "matrix check"',
     Action.UNFREEZE: "unfreeze staging",
     Action.BREAK_GLASS: 'promote v2 break-glass "matrix check"',
+    Action.STOP_ROLLOUT: "rollout stop production",
+    Action.FINISH_ROLLOUT: "rollout finish production",
 }
 
 BUTTONS: dict[str, tuple[Action, str]] = {
@@ -173,6 +175,8 @@ BUTTONS: dict[str, tuple[Action, str]] = {
     "drift_acknowledge": (Action.ACKNOWLEDGE, '{"env":"production"}'),
     "drift_retrain": (Action.TRAIN, '{"env":"production"}'),
     "release_request_approval": (Action.REQUEST_APPROVAL, '{"v":2}'),
+    "rollout_stop": (Action.STOP_ROLLOUT, '{"env":"production","at":"2026-01-01T00:00:00+00:00"}'),
+    "rollout_finish": (Action.FINISH_ROLLOUT, '{"env":"production","at":"2026-01-01T00:00:00+00:00"}'),
 }
 
 

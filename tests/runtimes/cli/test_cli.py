@@ -163,10 +163,12 @@ def test_promote_and_rollback_ask_first(
     assert code == 1 and "not confirmed; nothing changed" in err
     code, out, err = run(capsys, "promote", "v1", "--as", "carol")
     assert code == 0 and "Promoted v1 to production" in out, err
-    assert (
-        asked
-        == [f"Promote v1 to production: endpoint {endpoint} goes from no model to v1. Continue? [y/N] "] * 2
+    alarms = f"{endpoint}-new-variant-5xx, {endpoint}-new-variant-p99-latency"
+    question = (
+        f"Promote v1 to production: endpoint {endpoint} goes from no model to v1. "
+        f"Rollout: all-at-once bake 0s; guarded by {alarms}. Continue? [y/N] "
     )
+    assert asked == [question] * 2
     # a refusal is not asked about: nothing would change
     code, out, _ = run(capsys, "promote", "v1", "--as", "carol")
     assert code == 0 and "already serves v1" in out and len(asked) == 2
