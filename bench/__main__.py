@@ -317,6 +317,44 @@ def _drift_check(r: Mapping[str, Any]) -> list[Row]:
     ]
 
 
+def _rollouts(r: Mapping[str, Any]) -> list[Row]:
+    warm, redeploy, aws, failed = r["warm"], r["redeploy"], r["aws"], r["failed"]
+    name = "rollouts"
+    return [
+        Row(
+            name,
+            f"rollback click to 100% of traffic on v1, warm weight shift (median of {r['rounds']})",
+            _ms(warm["median_ms"]),
+            f"redeploy (warm rollback off): {_ms(redeploy['median_ms'])}",
+            r["ratio"],
+            f"≤ {r['goal_ratio']:g}× redeploy",
+            r["met"],
+        ),
+        Row(
+            name,
+            "AWS calls per instant rollback (SageMaker under moto: " + ", ".join(aws["calls"]) + ")",
+            str(aws["count"]),
+            goal=f"≤ {aws['goal']}",
+            met=aws["met"],
+        ),
+        Row(
+            name,
+            f"requests failed during a canary shift ({warm['requests']['canary']} sent)",
+            str(failed["canary"]),
+            goal="0",
+            met=failed["canary"] == 0,
+        ),
+        Row(
+            name,
+            "requests failed during rollbacks "
+            f"({warm['requests']['rollback'] + redeploy['requests']['rollback']} sent, both ways)",
+            str(failed["rollback"]),
+            goal="0",
+            met=failed["rollback"] == 0,
+        ),
+    ]
+
+
 @dataclass(frozen=True)
 class Benchmark:
     name: str
@@ -334,6 +372,7 @@ BENCHMARKS: dict[str, Benchmark] = {
         Benchmark("lambda_cold", 240, _lambda_cold),
         Benchmark("body_cap", 120, _body_cap),
         Benchmark("drift_check", 180, _drift_check),
+        Benchmark("rollouts", 180, _rollouts),
     )
 }
 

@@ -119,6 +119,10 @@ class RolloutPolicy:
         )
 
 
+#: All traffic at once with no bake: a platform's policy when none is configured.
+AT_ONCE = RolloutPolicy("all-at-once", 100, 0, 0)
+
+
 def _said(seconds: int) -> str:
     return describe_duration(timedelta(seconds=seconds)) if seconds else "0s"
 

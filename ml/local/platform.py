@@ -51,7 +51,7 @@ from ml.platform import (
     PlatformError,
     RolledBack,
 )
-from ml.rollout_policy import RolloutPolicy
+from ml.rollout_policy import AT_ONCE, RolloutPolicy
 from ml.rollout_state import RollbackPath, RolloutProgress, WarmStandby
 
 from . import parameters as run_parameters
@@ -338,7 +338,7 @@ class LocalPlatform:
         self._check_open()
         name = self.endpoint_name(environment)
         package = self.describe_model_package(version)
-        policy = rollout or self.rollouts.get(environment)
+        policy = rollout or self.rollouts.get(environment) or AT_ONCE
         return self._endpoints.deploy(environment, name, package, deployed_by, policy).info()
 
     def rollback(self, environment: Environment, version: int, deployed_by: str) -> EndpointInfo:

@@ -1,0 +1,272 @@
+"""Progressive delivery: how soon a rollback puts all traffic back, what it costs in AWS calls, and
+whether any request fails while traffic moves.
+
+    python -m bench.rollouts [--quick]
+
+On the local platform (endpoint host in process, as the chat and the servers run it), with two trained
+versions, each round is a promote of v2 over v1 then a rollback click (``ReleaseService.rollback``):
+once with the warm standby on (the rollback is a weight shift) and once with it off (v1 is loaded
+again). The time runs from the click until the platform has confirmed that the endpoint host routes
+all traffic to v1 (its ``rollback`` returned); production must then answer ten requests in a row from
+v1 (that time is reported too). A client keeps invoking production throughout, on its own connection, and
+every failed request is counted by phase (the rollbacks, and a canary promote ``canary 50% 1s bake 1s``).
+On SageMaker (moto, with the test suite's extensions that keep endpoint state), the AWS calls of one
+instant rollback are counted with a botocore ``before-call`` hook.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from bench.common import machine
+from bench.release_local import ALICE, BOB, CAROL, ROW, RUNS, _wait
+
+GOAL_WARM_RATIO = 0.05
+GOAL_AWS_CALLS = 3
+CANARY = "canary 50% 1s bake 1s"
+#: requests in a row from the target version that count as all of the traffic
+CONFIRM = 10
+
+
+class Traffic:
+    """A client invoking production without pause, counting answers per phase and version."""
+
+    def __init__(self, url: str, endpoint: str) -> None:
+        self._host, port = url.split("//", 1)[1].split(":")
+        self._port = int(port)
+        self._path = f"/endpoints/{endpoint}/invocations"
+        self.phase = "idle"
+        self.counts: Counter[tuple[str, str]] = Counter()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="bench-traffic", daemon=True)
+
+    def __enter__(self) -> Traffic:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join(30)
+
+    def _loop(self) -> None:
+        conn = http.client.HTTPConnection(self._host, self._port, timeout=30)
+        while not self._stop.is_set():
+            phase = self.phase
+            try:
+                conn.request("POST", self._path, body=ROW, headers={"Content-Type": "text/csv"})
+                resp = conn.getresponse()
+                resp.read()
+                outcome = "ok" if resp.status == 200 else f"http {resp.status}"
+            except OSError as exc:
+                outcome = type(exc).__name__
+                conn.close()
+                conn = http.client.HTTPConnection(self._host, self._port, timeout=30)
+            self.counts[(phase, outcome)] += 1
+        conn.close()
+
+    def failed(self, phase: str) -> int:
+        return sum(n for (p, outcome), n in self.counts.items() if p == phase and outcome != "ok")
+
+    def total(self, phase: str) -> int:
+        return sum(n for (p, _), n in self.counts.items() if p == phase)
+
+
+def _until_all_on(url: str, endpoint: str, version: int, limit_s: float = 60.0) -> float:
+    """perf_counter() of the first of ``CONFIRM`` answers in a row from ``version``."""
+    host, port = url.split("//", 1)[1].split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=30)
+    path = f"/endpoints/{endpoint}/invocations"
+    streak, first = 0, 0.0
+    deadline = time.perf_counter() + limit_s
+    try:
+        while streak < CONFIRM:
+            if time.perf_counter() > deadline:
+                raise RuntimeError(f"production did not settle on v{version} within {limit_s:.0f} s")
+            sent = time.perf_counter()
+            conn.request("POST", path, body=ROW, headers={"Content-Type": "text/csv"})
+            resp = conn.getresponse()
+            resp.read()
+            if resp.status == 200 and resp.getheader("X-Model-Version") == str(version):
+                streak, first = streak + 1, first if streak else sent
+            else:
+                streak = 0
+    finally:
+        conn.close()
+    return first
+
+
+def _arm(home: Path, versions: tuple[int, int], rounds: int, *, warm: bool, canary: bool) -> dict[str, Any]:
+    """``rounds`` promote-then-rollback rounds on ``home``; the rollbacks timed."""
+    from datetime import timedelta
+
+    from bot.core.service import ReleaseService
+    from bot.store.sqlite import SQLiteStore
+    from ml.local import LocalPlatform
+    from ml.rollout_policy import parse_rollout
+
+    v1, v2 = versions
+    platform = LocalPlatform(
+        home, host_endpoints_in_process=True, warm_rollback=timedelta(minutes=30) if warm else None
+    )
+    release = ReleaseService(platform, SQLiteStore(home / "bot.db"))
+    name, url = platform.endpoint_name("production"), platform.endpoint_url
+    confirmed: list[float] = []
+    platform_rollback = platform.rollback
+
+    def rollback_and_mark(*args: Any, **kwargs: Any) -> Any:
+        done = platform_rollback(*args, **kwargs)  # returns once the host serves the new weights
+        confirmed.append(time.perf_counter())
+        return done
+
+    platform.rollback = rollback_and_mark  # type: ignore[method-assign]
+    times: list[float] = []
+    settle: list[float] = []
+    paths: list[bool] = []
+    try:
+        with Traffic(url, name) as traffic:
+            for _ in range(rounds):
+                traffic.phase = "promote"
+                assert release.promote(CAROL, v2).ok
+                paths.append(platform.rollback_path("production", v1).warm)
+                traffic.phase = "rollback"
+                clicked = time.perf_counter()
+                result = release.rollback(CAROL, "production")
+                assert result.ok, result.message
+                times.append(confirmed[-1] - clicked)
+                # what the platform confirmed, the traffic shows: ten answers in a row from v1
+                settle.append(_until_all_on(url, name, v1) - clicked)
+                traffic.phase = "idle"
+            if canary:
+                traffic.phase = "canary"
+                result = release.promote(CAROL, v2, rollout=parse_rollout(CANARY))
+                assert result.ok, result.message
+                traffic.phase = "idle"
+        report: dict[str, Any] = {
+            "rollback_ms": [t * 1000 for t in times],
+            "all_answers_from_v1_ms": [t * 1000 for t in settle],
+            "median_ms": statistics.median(times) * 1000,
+            "warm_paths": sum(paths),
+            "requests": {phase: traffic.total(phase) for phase in ("promote", "rollback", "canary")},
+            "failed": {phase: traffic.failed(phase) for phase in ("promote", "rollback", "canary")},
+        }
+    finally:
+        platform.close()
+    return report
+
+
+def _train(home: Path) -> tuple[int, int]:
+    from bot.core.service import ReleaseService
+    from bot.store.sqlite import SQLiteStore
+    from ml.local import LocalPlatform
+
+    platform = LocalPlatform(home, host_endpoints_in_process=True)
+    release = ReleaseService(platform, SQLiteStore(home / "bot.db"))
+    try:
+        v1 = _wait(release, str(release.train(ALICE, RUNS[0]).data["execution_id"]))
+        assert release.approve(BOB, v1).ok
+        assert release.promote(CAROL, v1).ok
+        v2 = _wait(release, str(release.train(ALICE, RUNS[1]).data["execution_id"]))
+        assert release.approve(BOB, v2).ok  # deployed to staging and validated: promotable
+    finally:
+        platform.close()
+    return v1, v2
+
+
+def aws_calls_per_instant_rollback() -> dict[str, Any]:
+    """The calls of one warm rollback on SageMaker, under moto (in process, nothing leaves the machine)."""
+    import os
+
+    from moto import mock_aws
+
+    from ml.clock import Clock
+    from ml.rollout_policy import parse_rollout
+    from ml.sagemaker import SageMakerConfig, SageMakerPlatform
+    from ml.sagemaker.clients import aws_session
+    from tests.ml.sagemaker import moto_sagemaker
+
+    for key, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing")):
+        os.environ.setdefault(key, value)
+    moto_sagemaker.install()
+    role = "arn:aws:iam::123456789012:role/mlops-sagemaker"
+    with mock_aws():
+        session = aws_session("us-east-1")
+        sm, s3 = session.client("sagemaker"), session.client("s3")
+        moto_sagemaker.create_pipeline(sm, "mlops-pipeline", role)
+        config = SageMakerConfig(
+            region="us-east-1",
+            pipeline_name="mlops-pipeline",
+            model_package_group="mlops-xgboost",
+            execution_role_arn=role,
+            endpoint_names={"staging": "mlops-xgboost-staging", "production": "mlops-xgboost-production"},
+            rollouts={"staging": parse_rollout("all-at-once"), "production": parse_rollout("all-at-once")},
+            warm_rollback_seconds=1800,
+        )
+        offset = [0.0]  # configs are named to the second: the second promote happens a second later
+        clock = Clock(wall=lambda: time.time() + offset[0])
+        platform = SageMakerPlatform(config, session, clock=clock)
+        try:
+            group = config.model_package_group
+            v1, v2 = (
+                moto_sagemaker.register_model_package(sm, s3, group, approval_status="Approved").version
+                for _ in range(2)
+            )
+            platform.deploy("production", v1, "bench")
+            offset[0] += 1
+            platform.deploy("production", v2, "bench")
+            calls: list[str] = []
+            for service in ("sagemaker", "cloudwatch", "application-autoscaling", "s3", "sts"):
+                platform.aws.client(service).meta.events.register(
+                    "before-call", lambda model, **_: calls.append(model.name)
+                )
+            warm = platform.rollback_path("production", v1).warm
+            calls.clear()  # the confirmation's look is not the rollback
+            platform.rollback("production", v1, "bench")
+            made = list(calls)
+            serving = platform.describe_endpoint("production").version
+        finally:
+            platform.close()
+    return {"calls": made, "count": len(made), "warm": warm, "serving_after": serving}
+
+
+def run(*, quick: bool = False, rounds: int | None = None) -> dict[str, Any]:
+    rounds = rounds or (2 if quick else 5)
+    with tempfile.TemporaryDirectory(prefix="mlops-bench-rollouts-") as tmp:
+        home = Path(tmp)
+        versions = _train(home)
+        redeploy = _arm(home, versions, rounds, warm=False, canary=False)
+        warm = _arm(home, versions, rounds, warm=True, canary=True)
+    aws = aws_calls_per_instant_rollback()
+    ratio = warm["median_ms"] / redeploy["median_ms"]
+    failed = {
+        "canary": warm["failed"]["canary"],
+        "rollback": warm["failed"]["rollback"] + redeploy["failed"]["rollback"],
+    }
+    return {
+        "machine": machine(),
+        "rounds": rounds,
+        "warm": warm,
+        "redeploy": redeploy,
+        "ratio": ratio,
+        "goal_ratio": GOAL_WARM_RATIO,
+        "met": ratio <= GOAL_WARM_RATIO,
+        "aws": {**aws, "goal": GOAL_AWS_CALLS, "met": aws["warm"] and aws["count"] <= GOAL_AWS_CALLS},
+        "failed": failed,
+        "failed_met": failed["canary"] == 0 and failed["rollback"] == 0,
+    }
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(prog="python -m bench.rollouts")
+    parser.add_argument("--quick", action="store_true")
+    json.dump(run(quick=parser.parse_args().quick), sys.stdout, indent=2)
+    print()
