@@ -164,7 +164,7 @@ def _arm(home: Path, versions: tuple[int, int], rounds: int, *, warm: bool, cana
     return report
 
 
-def _train(home: Path) -> tuple[int, int]:
+def _train(home: Path, runs: tuple[dict[str, str], dict[str, str]]) -> tuple[int, int]:
     from bot.core.service import ReleaseService
     from bot.store.sqlite import SQLiteStore
     from ml.local import LocalPlatform
@@ -172,10 +172,10 @@ def _train(home: Path) -> tuple[int, int]:
     platform = LocalPlatform(home, host_endpoints_in_process=True)
     release = ReleaseService(platform, SQLiteStore(home / "bot.db"))
     try:
-        v1 = _wait(release, str(release.train(ALICE, RUNS[0]).data["execution_id"]))
+        v1 = _wait(release, str(release.train(ALICE, runs[0]).data["execution_id"]))
         assert release.approve(BOB, v1).ok
         assert release.promote(CAROL, v1).ok
-        v2 = _wait(release, str(release.train(ALICE, RUNS[1]).data["execution_id"]))
+        v2 = _wait(release, str(release.train(ALICE, runs[1]).data["execution_id"]))
         assert release.approve(BOB, v2).ok  # deployed to staging and validated: promotable
     finally:
         platform.close()
@@ -238,11 +238,17 @@ def aws_calls_per_instant_rollback() -> dict[str, Any]:
     return {"calls": made, "count": len(made), "warm": warm, "serving_after": serving}
 
 
-def run(*, quick: bool = False, rounds: int | None = None) -> dict[str, Any]:
+def run(
+    *,
+    quick: bool = False,
+    rounds: int | None = None,
+    runs: tuple[dict[str, str], dict[str, str]] = RUNS,
+) -> dict[str, Any]:
+    """``rounds`` promote-and-rollback rounds each way; ``runs`` are the two trainings' parameters."""
     rounds = rounds or (2 if quick else 5)
     with tempfile.TemporaryDirectory(prefix="mlops-bench-rollouts-") as tmp:
         home = Path(tmp)
-        versions = _train(home)
+        versions = _train(home, runs)
         redeploy = _arm(home, versions, rounds, warm=False, canary=False)
         warm = _arm(home, versions, rounds, warm=True, canary=True)
     aws = aws_calls_per_instant_rollback()

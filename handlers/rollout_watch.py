@@ -23,7 +23,7 @@ from handlers.render.common import Message
 from handlers.render.rollout import render_rollout
 from handlers.repeating import Repeating
 from ml.clock import SYSTEM_CLOCK, Clock
-from ml.platform import ENVIRONMENTS, Environment, PlatformError
+from ml.platform import Environment, PlatformError
 from ml.rollout_state import RolloutProgress
 
 log = logging.getLogger(__name__)
@@ -37,6 +37,10 @@ NS_ROLLOUT_ENDED = "rollout-ended"
 RETENTION_SECONDS = 30 * 24 * 3600
 #: at most one state of a rollout's message per this many seconds
 MIN_INTERVAL = 1.0
+
+
+#: One live message per promote: staging deploys are told in the version's thread, as before.
+LIVE: tuple[Environment, ...] = ("production",)
 
 
 def rollout_key(progress: RolloutProgress) -> str:
@@ -62,11 +66,13 @@ class RolloutMessages:
         """What the ticker keeps refreshing: rollouts shown and not ended, and switches under way here."""
         switching = self.services.release.switching()
         with self._lock:
-            return frozenset(self._live) | frozenset(e for e in ENVIRONMENTS if e in switching)
+            return frozenset(self._live) | frozenset(e for e in LIVE if e in switching)
 
     def refresh(self, environment: Environment) -> str | None:
         """Bring the rollout's message up to date: "posted", "updated" or "ended"; None when nothing
         was written (no rollout, too soon after the last state, no change, ending already shown)."""
+        if environment not in LIVE:
+            return None
         try:
             progress = self.services.platform.rollout_progress(environment)
         except PlatformError as exc:  # the next tick or event tries again

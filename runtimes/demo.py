@@ -14,6 +14,7 @@ import argparse
 import shlex
 import sys
 import tempfile
+import threading
 from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
@@ -52,6 +53,11 @@ SCRIPT: tuple[str, ...] = (
     "# the drift card offers a rollback: carol, on call, takes it",
     ":click Roll back production to v1",
     ":click Confirm",
+    # here v2 starts failing half of its requests and production keeps receiving traffic: see CANARY
+    "# v2 gets another try, as a canary guarded by alarms: it fails, and the alarm stops it",
+    "/mlops promote v2 canary 10% 1m",
+    ":click Confirm",
+    ":wait",
     "/mlops status",
     "/mlops audit 20",
 )
@@ -64,6 +70,11 @@ DRIFTED_ROWS = 2000
 DRIFT_CARD_BEFORE = "# the drift card offers a rollback: carol, on call, takes it"
 #: rows per InvokeEndpoint call
 BATCH = 100
+#: The line before which v2 fails every second request (the local chaos switch) while production
+#: receives traffic, until the script ends: the canary's guardrail alarm fires and rolls it back.
+CANARY_BEFORE = "# v2 gets another try, as a canary guarded by alarms: it fails, and the alarm stops it"
+CHAOS_VERSION = 2
+CHAOS_ERROR_RATE = 0.5
 
 #: What a home may hold and still be fresh for the demo (the chat's file counts by its prefix:
 #: SQLite keeps ``-wal`` and ``-shm`` files beside it).
@@ -130,6 +141,55 @@ def _drifted_traffic(platform: LocalPlatform) -> None:
     platform.flush_capture(timeout=60)
 
 
+class _Traffic:
+    """Single held-out rows sent to production without pause, from a thread, until stopped."""
+
+    def __init__(self, platform: LocalPlatform) -> None:
+        from ml.local.endpoint_validation import LOCAL_CREDENTIALS
+        from ml.validate.runtime import runtime_invoker
+        from ml.validate.wire import InvokeError
+
+        self._failure = InvokeError
+        self._invoke = runtime_invoker(
+            platform.endpoint_name("production"),
+            platform.endpoint_url,
+            "us-east-1",
+            credentials=LOCAL_CREDENTIALS,
+        )
+        self.sent = self.failed = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="demo-traffic", daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        row = (
+            b"39,State-gov,77516,Bachelors,13,Never-married,Adm-clerical,Not-in-family,White,Male,2174,0,40,"
+        )
+        row += b"United-States\n"
+        while not self._stop.is_set():
+            self.sent += 1
+            try:
+                self._invoke(row, "text/csv")
+            except self._failure:  # a failed request is what the canary's alarm counts
+                self.failed += 1
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+
+def _canary_chaos(platform: LocalPlatform) -> None:
+    from ml.local.chaos import set_chaos
+
+    set_chaos(
+        platform.home,
+        CHAOS_VERSION,
+        error_rate=CHAOS_ERROR_RATE,
+        latency_ms=0,
+        version_exists=lambda v: v == CHAOS_VERSION,
+    )
+
+
 def main_demo(
     argv_or_settings: Sequence[str] | Settings | None = None,
     *,
@@ -173,6 +233,8 @@ def _run(settings: Settings, out: IO[str], err: IO[str], lines: tuple[str, ...])
     with chat_logs(settings.mlops_home), shell:
         split = lines.index(DRIFT_BEFORE) if DRIFT_BEFORE in lines else len(lines)
         card = lines.index(DRIFT_CARD_BEFORE) if DRIFT_CARD_BEFORE in lines else len(lines)
+        canary = lines.index(CANARY_BEFORE) if CANARY_BEFORE in lines else len(lines)
+        traffic: _Traffic | None = None
         code = shell.run_script(lines[:split])
         if code == 0 and split < len(lines):
             shell.say(f"(sending {DRIFTED_ROWS} drifted rows to production)", style="dim")
@@ -181,8 +243,20 @@ def _run(settings: Settings, out: IO[str], err: IO[str], lines: tuple[str, ...])
         if code == 0 and card < len(lines):
             shell.say("(the scheduled drift check runs)", style="dim")
             _scheduled_check(shell)
-            code = shell.run_script(lines[card:])
+            code = shell.run_script(lines[card:canary])
+        if code == 0 and canary < len(lines):
+            shell.say(
+                f"(v{CHAOS_VERSION} now fails every second request: `python -m ml.local chaos --version "
+                f"{CHAOS_VERSION} --error-rate {CHAOS_ERROR_RATE}`; production receives traffic)",
+                style="dim",
+            )
+            _canary_chaos(shell.services.platform)
+            traffic = _Traffic(shell.services.platform)
+            code = shell.run_script(lines[canary:])
         settled = shell.settle()
+        if traffic is not None:
+            traffic.stop()
+            shell.say(f"({traffic.sent} requests sent to production, {traffic.failed} failed)", style="dim")
         shell.say("")
         shell.say("── transcript (final state of each message) ──", style="bold")
         out.write(shell.printer.transcript() + "\n")

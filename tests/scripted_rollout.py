@@ -97,7 +97,8 @@ class ScriptedPlatform(LocalPlatform):
         self.deploys.append((environment, version, rollout))
         if self.during_deploy is not None:
             self.during_deploy()
-        return super().deploy(environment, version, deployed_by, rollout)
+        # The policy is what the test checks; the switch itself happens at once (readings are scripted).
+        return super().deploy(environment, version, deployed_by)
 
     def rollout_progress(self, environment: Environment) -> RolloutProgress | None:
         return self.current if self.current is not None and self.current.environment == environment else None

@@ -89,15 +89,17 @@ def revert(
     alarms: Sequence[str],
     why: str,
     rolled_back_by: str = ROLLED_BACK_BY,
+    cause: str | None = None,
 ) -> EndpointRow:
     """Put the endpoint back on the version and config it had, InService, and remember the rollback.
 
-    Its variants go too: all traffic is back on the one version it served."""
+    Its variants go too: all traffic is back on the one version it served. ``why`` becomes the
+    endpoint's failure reason; ``cause`` (default ``why``) is what the remembered rollback reports."""
     record = {
         "version": version,
         "config_name": config_name,
         "alarms": list(alarms),
-        "reason": why,
+        "reason": why if cause is None else cause,
         "serving_config": before.config_name,
         "rolled_back_by": rolled_back_by,
     }

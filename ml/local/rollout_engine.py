@@ -218,8 +218,11 @@ class RolloutEngine:
             why, by = f"stopped by {detail}", detail
         else:
             phase = "rolled-back"
-            fired = tuple(a.name for a in run.record.alarms if a.state == "ALARM") if kind == "alarm" else ()
-            why, by, alarms = f"Auto rollback: {detail}", rollout.ROLLED_BACK_BY, fired
+            breached = [a for a in run.record.alarms if a.state == "ALARM"] if kind == "alarm" else []
+            why, by, alarms = detail, rollout.ROLLED_BACK_BY, tuple(a.name for a in breached)
+        # The verdict names the alarm and its values; the endpoint's FailureReason reads as SageMaker's.
+        cause = "; ".join(a.reason for a in breached) if kind == "alarm" and breached else why
+        failure = why if kind == "stop" else f"Auto rollback triggered: {why}"
         self._save(
             run,
             phase=phase,
@@ -236,7 +239,7 @@ class RolloutEngine:
             EndpointStatus.ROLLING_BACK,
             [(run.old.name, run.old.weight, 100), (run.new.name, run.new.weight, 0)],
             pending=(run.config_name, run.record.started_at, []),
-            failure_reason=why,
+            failure_reason=failure,
         )
         back = rollout.revert(
             self._registry,
@@ -244,13 +247,14 @@ class RolloutEngine:
             version=version,
             config_name=run.config_name,
             alarms=alarms,
-            why=why,
+            why=failure,
             rolled_back_by=by,
+            cause=cause,
         )
         self._link.nudge()
         self._announce.endpoint(back)
         self._announce.deployment(
-            back, EndpointStatus.IN_SERVICE, [(run.old.name, 100, 100)], failure_reason=why
+            back, EndpointStatus.IN_SERVICE, [(run.old.name, 100, 100)], failure_reason=failure
         )
         log.warning("%s: %s; still serving v%s", run.name, why, back.version)
         raise rollout.rolled_back(
@@ -260,7 +264,7 @@ class RolloutEngine:
                 "version": version,
                 "config_name": run.config_name,
                 "alarms": list(alarms),
-                "reason": why,
+                "reason": cause,
                 "rolled_back_by": by,
             },
         )

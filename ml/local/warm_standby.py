@@ -82,7 +82,7 @@ def standby(registry: Registry, clock: Clock, environment: Environment, name: st
         return None
     model = Path(warm.model_dir) / "xgboost-model"
     size = model.stat().st_size if model.is_file() else 0
-    cost = f"no instance cost locally: its model stays loaded in the endpoint host ({_size(size)})"
+    cost = f"no instance cost locally; its model stays loaded in the endpoint host ({_size(size)})"
     return WarmStandby(environment, warm.version, warm.warm_until, cost)
 
 

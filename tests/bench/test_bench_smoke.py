@@ -11,7 +11,16 @@ from typing import Any
 import pytest
 
 from bench import __main__ as runner
-from bench import ack_latency, body_cap, drift_check, event_storm, lambda_cold, release_local, status_fanout
+from bench import (
+    ack_latency,
+    body_cap,
+    drift_check,
+    event_storm,
+    lambda_cold,
+    release_local,
+    rollouts,
+    status_fanout,
+)
 from ml.platform import DT_EXECUTION, ExecutionStatus
 from tests.conftest import QUICK_RUN
 
@@ -227,3 +236,19 @@ def test_drift_check_reads_every_captured_row() -> None:
     assert result["met"] == (result["ratio"] <= result["goal_ratio"])
     _positive(result["check_s"], result["pandas_read_s"], result["pandas_read_json_s"], result["peak_mb"])
     assert len(_rows("drift_check", result)) == 3
+
+
+def test_rollouts_times_both_paths_and_counts_calls_and_failures() -> None:
+    result = rollouts.run(rounds=1, runs=(QUICK_RUN, {**QUICK_RUN, "max_depth": "3"}))
+    warm, redeploy = result["warm"], result["redeploy"]
+    assert (warm["warm_paths"], redeploy["warm_paths"]) == (1, 0)  # each arm took the path it measures
+    assert result["aws"]["calls"] == [
+        "DescribeEndpoint",
+        "UpdateEndpointWeightsAndCapacities",
+        "DescribeEndpoint",
+    ]
+    assert result["aws"]["serving_after"] == 1
+    assert warm["requests"]["canary"] > 0 and warm["requests"]["rollback"] > 0
+    assert result["failed"] == {"canary": 0, "rollback": 0}
+    _positive(warm["median_ms"], redeploy["median_ms"], result["ratio"])
+    assert len(_rows("rollouts", result)) == 4

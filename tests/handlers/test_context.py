@@ -35,4 +35,4 @@ def test_registering_needs_no_services_and_lazy_names_are_distinct() -> None:
     lazy = [f.__name__ for listener in listeners for f in listener.lazy_functions]
     # Lambda re-invokes a lazy listener by its function's name: two alike would run the wrong one
     assert len(lazy) == len(set(lazy)) and len(lazy) >= 6
-    assert len(listeners) == 15  # /mlops, twelve buttons, the approve and reject modals
+    assert len(listeners) == 17  # /mlops, fourteen buttons, the approve and reject modals

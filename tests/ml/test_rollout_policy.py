@@ -51,7 +51,7 @@ def test_bake_in_the_text_wins_over_the_setting() -> None:
     ],
 )
 def test_what_sagemaker_would_refuse_is_refused_with_words(text: str, said: str) -> None:
-    with pytest.raises(ValueError, match="") as caught:
+    with pytest.raises(ValueError) as caught:
         parse_rollout(text)
     assert said in str(caught.value)
 
@@ -62,3 +62,27 @@ def test_the_timeout_is_sagemakers_range() -> None:
     with pytest.raises(ValueError, match="not 9h"):
         RolloutPolicy("canary", 10, 60, 60, 9 * 3600)
     assert RolloutPolicy("canary", 10, 60, 60, 8 * 3600).timeout_seconds == 28800
+
+
+def test_the_ranges_are_those_of_botocores_sagemaker_model() -> None:
+    import re
+
+    import botocore.session
+
+    from ml import rollout_policy
+
+    model = botocore.session.get_session().get_service_model("sagemaker")
+    routing, policy = model.shape_for("TrafficRoutingConfig"), model.shape_for("BlueGreenUpdatePolicy")
+
+    def bounds(shape: object) -> tuple[int, int]:
+        meta = shape.metadata  # type: ignore[attr-defined]
+        return int(meta["min"]), int(meta["max"])
+
+    assert bounds(routing.members["WaitIntervalInSeconds"]) == rollout_policy.WAIT_SECONDS
+    assert bounds(policy.members["TerminationWaitInSeconds"]) == rollout_policy.BAKE_SECONDS
+    assert bounds(policy.members["MaximumExecutionTimeoutInSeconds"]) == rollout_policy.TIMEOUT_SECONDS
+    canary = routing.members["CanarySize"].documentation
+    linear = routing.members["LinearStepSize"].documentation
+    assert "less than or equal to 50%" in canary and rollout_policy.CANARY_PERCENT == (1, 50)
+    low, high = (int(n) for n in re.search(r"(\d+)-(\d+)%", linear).groups())  # type: ignore[union-attr]
+    assert (low, high) == rollout_policy.LINEAR_PERCENT

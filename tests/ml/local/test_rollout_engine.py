@@ -76,7 +76,7 @@ def test_a_failing_canary_is_rolled_back_naming_the_alarm_and_its_values(
         undone = promote.error
         alarm = f"{PRODUCTION}-new-variant-5xx"
         assert (undone.requested_version, undone.serving_version, undone.alarms) == (2, 1, (alarm,))
-        assert undone.reason is not None and alarm in undone.reason
+        assert undone.reason is not None and alarm in str(undone)  # the name once, the values in the reason
         assert "5 errors in 10 invocations" in undone.reason
         assert len(sent.failures) == 5 and sent.failures == [424] * 5  # the container's 500, as ModelError
         info = platform.describe_endpoint("production")

@@ -75,3 +75,64 @@ def test_the_chat_shows_the_live_rollout_message_and_its_changes_in_place() -> N
     assert len(changes) == 2 and changes[0].startswith("~ #1 ") and changes[1].startswith("~ updated #1 ")
     assert "#2 mlops-bot" not in printed
     assert f"Rolled back automatically: alarm {ALARM_5XX}." in printed
+
+
+def test_a_canary_of_a_failing_version_is_rolled_back_by_its_alarm_in_the_chat(
+    two_version_home: Path, tmp_path: Path
+) -> None:
+    """The real local twin end to end: v2 fails every second request, production receives traffic,
+    carol promotes v2 as a canary; the guardrail alarm rolls it back and the live message says so."""
+    import threading
+
+    from bot.settings import load_settings
+    from ml.local.chaos import set_chaos
+    from ml.local.endpoint_validation import LOCAL_CREDENTIALS
+    from ml.validate.runtime import runtime_invoker
+    from ml.validate.wire import InvokeError
+    from runtimes.terminal import Shell
+    from tests.conftest import copy_home
+
+    home = copy_home(two_version_home, tmp_path / "home")
+    out = io.StringIO()
+    with Shell(load_settings(mlops_home=home), user="carol", out=out, err=out) as shell:
+        ready = [":as bob", "/mlops approve v1", ":wait", ":as carol", ":click Promote v1", ":click Confirm"]
+        ready += [":wait", ":as bob", "/mlops approve v2", ":wait", ":as carol"]
+        assert shell.run_script(ready) == 0, out.getvalue()
+        platform = shell.services.platform
+        set_chaos(home, 2, error_rate=0.5, latency_ms=0, version_exists=lambda v: v in (1, 2))
+        invoke = runtime_invoker(
+            platform.endpoint_name("production"),
+            platform.endpoint_url,
+            "us-east-1",
+            credentials=LOCAL_CREDENTIALS,
+        )
+        stop, failures = threading.Event(), []
+
+        def traffic() -> None:
+            while not stop.is_set():
+                try:
+                    invoke(
+                        b"39,State-gov,77516,Bachelors,13,Never-married,Adm-clerical,Not-in-family,"
+                        b"White,Male,2174,0,40,United-States\n",
+                        "text/csv",
+                    )
+                except InvokeError as exc:
+                    failures.append(exc)
+
+        sender = threading.Thread(target=traffic, daemon=True)
+        sender.start()
+        mark = len(out.getvalue())
+        try:
+            code = shell.run_script(["/mlops promote v2 canary 10% 1m", ":click Confirm", ":wait"])
+        finally:
+            stop.set()
+            sender.join(30)
+        assert code == 0, out.getvalue()
+        said = " ".join(out.getvalue()[mark:].split())
+        assert "Rollout (chosen for this promote): canary 10% for 1m" in said
+        assert "Rolled back automatically: alarm mlops-xgboost-production-new-variant-5xx:" in said
+        assert "production serves v1 again" in said
+        assert platform.describe_endpoint("production").version == 1
+        assert failures, "v2 answered some of the canary's traffic, half of it with errors"
+        entry = shell.services.release.audit(1)[0]
+        assert entry.outcome.value == "rolled_back" and "canary 10% 1m" in entry.detail
