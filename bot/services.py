@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from bot.core.freeze_windows import parse_windows
 from bot.core.identity import IdentityMap
@@ -18,6 +18,10 @@ if TYPE_CHECKING:
     from bot.users import LocalUser
 
 
+class Closeable(Protocol):
+    def close(self) -> None: ...
+
+
 @dataclass
 class Services:
     settings: Settings
@@ -28,7 +32,7 @@ class Services:
     notifier: Notifier | None = None
     #: the subscriber that turns results and platform events into Slack messages: one per services,
     #: so that one lock per message key orders every writer (set by ``handlers.notifications``)
-    subscriber: object | None = None
+    subscriber: Closeable | None = None
 
     def __deepcopy__(self, memo: dict[int, object]) -> Services:
         """The same services: one per process, shared, never copied (the Slack app deep-copies a
@@ -36,6 +40,8 @@ class Services:
         return self
 
     def close(self) -> None:
+        if self.subscriber is not None:  # its timers first: they read the platform and write Slack
+            self.subscriber.close()
         if self.notifier is not None:
             self.notifier.close()
         self.platform.close()

@@ -108,6 +108,10 @@ class SlackNotifications:
     def release(self) -> ReleaseService:
         return self.services.release
 
+    def close(self) -> None:
+        """Stop following rollouts (the services close after this)."""
+        self.ticker.close()
+
     # -- messages ---------------------------------------------------------------
     def refresh_run(self, execution_id: str) -> None:
         key = run_key(execution_id)

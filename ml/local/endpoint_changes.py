@@ -129,7 +129,22 @@ class EndpointChanges:
         deployed_by: str,
         package_of: Callable[[int], ModelPackage],
     ) -> EndpointRow:
-        """Serve again a version the endpoint served before."""
+        """Serve again a version the endpoint served before: by moving the weights when it is still warm."""
+        if deployed_by and deployed_by.strip():
+            # A warm variant served before by definition: no need to read the whole history first.
+            shifted = warm_standby.shift_back(
+                registry=self._registry,
+                announce=self._announce,
+                link=self.link,
+                clock=self._clock,
+                window=self.engine.warm_rollback,
+                name=name,
+                version=version,
+                deployed_by=deployed_by,
+            )
+            if shifted is not None:
+                log.info("rollback: %s shifted its traffic to the warm v%d (%s)", name, version, deployed_by)
+                return shifted
         served = sorted({d.version for d in self._registry.deployments(name)})
         if not served:
             raise InvalidRequest(f"{environment} has never served a model: there is nothing to roll back to")
@@ -142,21 +157,6 @@ class EndpointChanges:
         row = self._registry.get_endpoint(name)
         if row is not None and row.status is EndpointStatus.IN_SERVICE and row.version == version:
             raise InvalidRequest(f"{environment} already serves v{version}")
-        if not deployed_by or not deployed_by.strip():
-            raise InvalidRequest("deployed_by must name who asked for the change")
-        shifted = warm_standby.shift_back(
-            registry=self._registry,
-            announce=self._announce,
-            link=self.link,
-            clock=self._clock,
-            window=self.engine.warm_rollback,
-            name=name,
-            version=version,
-            deployed_by=deployed_by,
-        )
-        if shifted is not None:
-            log.info("rollback: %s shifted its traffic to the warm v%d (%s)", name, version, deployed_by)
-            return shifted
         return self.change(environment, name, package_of(version), deployed_by, "rollback")
 
     def change(

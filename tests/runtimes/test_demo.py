@@ -36,3 +36,10 @@ def test_demo_runs_a_full_release_and_rolls_back(empty_home: Path, tmp_path: Pat
     assert "Rolled back production to v1 (was v2)." in out
     assert "── transcript (final state of each message) ──" in out
     assert "demo passed: production serves v1 after the rollback" in out
+    # the canary of v2, failing every second request, is rolled back by its error alarm; the live
+    # message ends with the verdict, production still serves v1, the audit keeps the attempt
+    canary = " ".join(out[out.index("carol> /mlops promote v2 canary 10% 1m") :].split())
+    assert "Rollout (chosen for this promote): canary 10% for 1m" in canary
+    assert "Rolled back automatically: alarm mlops-xgboost-production-new-variant-5xx:" in canary
+    assert "production serves v1 again" in canary
+    assert "promote `v2->production` rolled_back" in canary
