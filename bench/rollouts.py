@@ -8,8 +8,9 @@ versions, each round is a promote of v2 over v1 then a rollback click (``Release
 once with the warm standby on (the rollback is a weight shift) and once with it off (v1 is loaded
 again). The time runs from the click until the platform has confirmed that the endpoint host routes
 all traffic to v1 (its ``rollback`` returned); production must then answer ten requests in a row from
-v1 (that time is reported too). A client keeps invoking production throughout, on its own connection, and
-every failed request is counted by phase (the rollbacks, and a canary promote ``canary 50% 1s bake 1s``).
+v1 (that time is reported too). A client in its own process (users' traffic does not share the bot's
+interpreter) invokes production throughout, and every failed request is counted by phase (the
+rollbacks, and a canary promote ``canary 50% 1s bake 1s``).
 On SageMaker (moto, with the test suite's extensions that keep endpoint state), the AWS calls of one
 instant rollback are counted with a botocore ``before-call`` hook.
 """
@@ -19,12 +20,11 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import multiprocessing
 import statistics
 import sys
 import tempfile
-import threading
 import time
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -38,47 +38,74 @@ CANARY = "canary 50% 1s bake 1s"
 CONFIRM = 10
 
 
+PHASES = ("idle", "promote", "rollback", "canary")
+
+
+def _send_until_stopped(
+    host: str, port: int, path: str, phase: Any, counts: Any, stop: Any
+) -> None:  # pragma: no cover - runs in the client's own process
+    conn = http.client.HTTPConnection(host, port, timeout=30)
+    while not stop.is_set():
+        index = phase.value
+        try:
+            conn.request("POST", path, body=ROW, headers={"Content-Type": "text/csv"})
+            resp = conn.getresponse()
+            resp.read()
+            failed = resp.status != 200
+        except OSError:
+            failed = True
+            conn.close()
+            conn = http.client.HTTPConnection(host, port, timeout=30)
+        with counts.get_lock():
+            counts[index * 2 + int(failed)] += 1
+    conn.close()
+
+
 class Traffic:
-    """A client invoking production without pause, counting answers per phase and version."""
+    """A client invoking production without pause from its own process (users' traffic does not share
+    the bot's interpreter), counting answers and failures per phase."""
 
     def __init__(self, url: str, endpoint: str) -> None:
-        self._host, port = url.split("//", 1)[1].split(":")
-        self._port = int(port)
-        self._path = f"/endpoints/{endpoint}/invocations"
-        self.phase = "idle"
-        self.counts: Counter[tuple[str, str]] = Counter()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="bench-traffic", daemon=True)
+        host, port = url.split("//", 1)[1].split(":")
+        context = multiprocessing.get_context("spawn")
+        self._phase = context.Value("i", 0)
+        self._counts = context.Array("q", len(PHASES) * 2)
+        self._stop = context.Event()
+        self._process = context.Process(
+            target=_send_until_stopped,
+            args=(
+                host,
+                int(port),
+                f"/endpoints/{endpoint}/invocations",
+                self._phase,
+                self._counts,
+                self._stop,
+            ),
+            daemon=True,
+        )
+
+    @property
+    def phase(self) -> str:
+        return PHASES[self._phase.value]
+
+    @phase.setter
+    def phase(self, name: str) -> None:
+        self._phase.value = PHASES.index(name)
 
     def __enter__(self) -> Traffic:
-        self._thread.start()
+        self._process.start()
         return self
 
     def __exit__(self, *_: object) -> None:
         self._stop.set()
-        self._thread.join(30)
-
-    def _loop(self) -> None:
-        conn = http.client.HTTPConnection(self._host, self._port, timeout=30)
-        while not self._stop.is_set():
-            phase = self.phase
-            try:
-                conn.request("POST", self._path, body=ROW, headers={"Content-Type": "text/csv"})
-                resp = conn.getresponse()
-                resp.read()
-                outcome = "ok" if resp.status == 200 else f"http {resp.status}"
-            except OSError as exc:
-                outcome = type(exc).__name__
-                conn.close()
-                conn = http.client.HTTPConnection(self._host, self._port, timeout=30)
-            self.counts[(phase, outcome)] += 1
-        conn.close()
+        self._process.join(30)
 
     def failed(self, phase: str) -> int:
-        return sum(n for (p, outcome), n in self.counts.items() if p == phase and outcome != "ok")
+        return int(self._counts[PHASES.index(phase) * 2 + 1])
 
     def total(self, phase: str) -> int:
-        return sum(n for (p, _), n in self.counts.items() if p == phase)
+        at = PHASES.index(phase) * 2
+        return int(self._counts[at] + self._counts[at + 1])
 
 
 def _until_all_on(url: str, endpoint: str, version: int, limit_s: float = 60.0) -> float:

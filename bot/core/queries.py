@@ -152,8 +152,12 @@ class Queries:
     def audit(self, limit: int = 20, where: AuditFilter | None = None) -> list[AuditEntry]:
         return self.core.records.audit(limit, where)
 
-    def rollback_plan(self, environment: Environment, version: int | None = None) -> RollbackPlan | str:
-        """What a rollback would change, or why it cannot happen (for the confirmation step)."""
+    def rollback_plan(
+        self, environment: Environment, version: int | None = None, *, with_path: bool = True
+    ) -> RollbackPlan | str:
+        """What a rollback would change, or why it cannot happen (for the confirmation step).
+
+        ``with_path``: ask the platform how it would go (the confirmation says; the rollback need not)."""
         core = self.core
         current = core.serving(environment)
         if current is None:
@@ -188,8 +192,9 @@ class Queries:
                 f"(deployed before: {before})."
             )
         endpoint = core.platform.endpoint_name(environment)
+        path: RollbackPath | None = None
         try:
-            path: RollbackPath | None = core.platform.rollback_path(environment, version)
+            path = core.platform.rollback_path(environment, version) if with_path else None
         except PlatformError:
             path = None  # the confirmation says the path is unknown; the rollback itself decides
         return RollbackPlan(environment, current, version, endpoint, path)

@@ -146,7 +146,7 @@ class Switches:
         if (denied := core._guard(actor, Action.ROLLBACK, target, version, environment)) is not None:
             return denied
         self.recovery.settle_own()
-        plan = self.queries.rollback_plan(environment, version)
+        plan = self.queries.rollback_plan(environment, version, with_path=False)
         if isinstance(plan, str):
             current = core.serving(environment)
             outcome = Outcome.NOOP if version is not None and version == current else Outcome.REFUSED

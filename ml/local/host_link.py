@@ -32,15 +32,16 @@ class HostLink:
         self._clock = clock
         self._capture = capture
 
-    def nudge(self) -> dict[str, Any]:
-        """Make the host serve what the database says now (loading what it must); its status after.
+    def nudge(self) -> dict[str, Any] | None:
+        """Make the host serve what the database says now (loading what it must); the status of a host
+        process after it synced (None for a host in this process: read it with ``status`` if needed).
 
         A host process is told over HTTP (``POST /sync``) and answers once it has synced, so a weight
         change takes effect at once rather than at its next 200 ms poll. Starts a host if none runs.
         """
         if self.host is not None:
             self.host.sync()
-            return self.host.status()
+            return None
         record = ensure_host_process(self._home, port=self._port, clock=self._clock, capture=self._capture)
         request = urllib.request.Request(f"{record.url}/sync", data=b"", method="POST")  # noqa: S310 - http only
         try:

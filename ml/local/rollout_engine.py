@@ -144,7 +144,7 @@ class RolloutEngine:
     def _load(self, run: _Run) -> str | None:
         """Load the new variant at weight 0; None once the host serves it, else why it did not."""
         try:
-            status = self._link.nudge()
+            status = self._link.nudge() or self._link.status()
         except PlatformError as exc:
             return str(exc)
         if variant_entry(status, run.name, run.new.name).get("version") == run.new.version:
