@@ -67,7 +67,8 @@ class Traffic:
 
     def __init__(self, url: str, endpoint: str) -> None:
         host, port = url.split("//", 1)[1].split(":")
-        context = multiprocessing.get_context("spawn")
+        # fork: the child only sends HTTP, and spawn would leave a semaphore tracker process behind
+        context = multiprocessing.get_context("fork")
         self._phase = context.Value("i", 0)
         self._counts = context.Array("q", len(PHASES) * 2)
         self._stop = context.Event()
