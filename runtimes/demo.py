@@ -58,6 +58,8 @@ SCRIPT: tuple[str, ...] = (
     "/mlops promote v2 canary 10% 1m",
     ":click Confirm",
     ":wait",
+    # here the traffic stops: the canary has ended
+    "# where production stands, and what happened, in order",
     "/mlops status",
     "/mlops audit 20",
 )
@@ -70,6 +72,8 @@ DRIFTED_ROWS = 2000
 DRIFT_CARD_BEFORE = "# the drift card offers a rollback: carol, on call, takes it"
 #: rows per InvokeEndpoint call
 BATCH = 100
+#: The line before which the canary's traffic stops (the canary has ended by then).
+AFTER_CANARY = "# where production stands, and what happened, in order"
 #: The line before which v2 fails every second request (the local chaos switch) while production
 #: receives traffic, until the script ends: the canary's guardrail alarm fires and rolls it back.
 CANARY_BEFORE = "# v2 gets another try, as a canary guarded by alarms: it fails, and the alarm stops it"
@@ -234,7 +238,6 @@ def _run(settings: Settings, out: IO[str], err: IO[str], lines: tuple[str, ...])
         split = lines.index(DRIFT_BEFORE) if DRIFT_BEFORE in lines else len(lines)
         card = lines.index(DRIFT_CARD_BEFORE) if DRIFT_CARD_BEFORE in lines else len(lines)
         canary = lines.index(CANARY_BEFORE) if CANARY_BEFORE in lines else len(lines)
-        traffic: _Traffic | None = None
         code = shell.run_script(lines[:split])
         if code == 0 and split < len(lines):
             shell.say(f"(sending {DRIFTED_ROWS} drifted rows to production)", style="dim")
@@ -252,11 +255,13 @@ def _run(settings: Settings, out: IO[str], err: IO[str], lines: tuple[str, ...])
             )
             _canary_chaos(shell.services.platform)
             traffic = _Traffic(shell.services.platform)
-            code = shell.run_script(lines[canary:])
-        settled = shell.settle()
-        if traffic is not None:
+            after = lines.index(AFTER_CANARY) if AFTER_CANARY in lines else len(lines)
+            code = shell.run_script(lines[canary:after])
             traffic.stop()
             shell.say(f"({traffic.sent} requests sent to production, {traffic.failed} failed)", style="dim")
+            if code == 0:
+                code = shell.run_script(lines[after:])
+        settled = shell.settle()
         shell.say("")
         shell.say("── transcript (final state of each message) ──", style="bold")
         out.write(shell.printer.transcript() + "\n")
