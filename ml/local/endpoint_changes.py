@@ -31,7 +31,7 @@ from .capture import CaptureSettings
 from .endpoints import EndpointHost, ensure_host_process, host_status
 from .host_link import HostLink
 from .registry import TRANSITIONAL_ENDPOINT_STATUSES, EndpointRow, OwnerToken, Registry
-from .rollout_engine import RolloutEngine
+from .rollout_engine import RolloutEngine, begin_change
 
 log = logging.getLogger(__name__)
 
@@ -173,20 +173,19 @@ class EndpointChanges:
         model_dir = _uri_to_path(package.artifact_uri)
         if not (model_dir / "xgboost-model").is_file():
             raise PlatformError(f"v{package.version}'s model file is missing from {model_dir}")
-        stamp = self._clock.now().strftime("%Y%m%d%H%M%S%f")[:17]
-        config_name = f"{name}-v{package.version}-{stamp}"
         with self._lock:
             before = self._registry.get_endpoint(name)
-            row = self._registry.begin_endpoint_change(
-                name=name,
-                group=self._group,
-                environment=environment,
-                version=package.version,
-                model_dir=str(model_dir),
-                config_name=config_name,
-                owner=self._owner.token,
-                owner_alive=self._owner.alive,
+            row = begin_change(
+                self._registry,
+                self._owner,
+                self._group,
+                environment,
+                name,
+                package.version,
+                str(model_dir),
+                self._clock.now(),
             )
+            config_name = row.config_name
             self._announce.endpoint(row)
             try:
                 failure = self._await_serving(row, package.version, str(model_dir))

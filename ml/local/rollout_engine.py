@@ -84,17 +84,10 @@ class RolloutEngine:
         """Roll ``package`` out on ``name`` (which serves ``before.version``) by ``policy``."""
         assert before.version is not None and before.model_dir is not None
         now = self._clock.now()
-        config_name = f"{name}-v{package.version}-{now.strftime('%Y%m%d%H%M%S%f')[:17]}"
-        row = self._registry.begin_endpoint_change(
-            name=name,
-            group=self._group,
-            environment=environment,
-            version=package.version,
-            model_dir=str(model_dir),
-            config_name=config_name,
-            owner=self._owner.token,
-            owner_alive=self._owner.alive,
+        row = begin_change(
+            self._registry, self._owner, self._group, environment, name, package.version, str(model_dir), now
         )
+        config_name = row.config_name
         old = VariantRow(
             variant_name(before.version), before.version, before.model_dir, 100, "old", None, now
         )
@@ -320,6 +313,29 @@ class RolloutEngine:
                 [(run.new.name, run.new.weight, stage, message)],
             ),
         )
+
+
+def begin_change(
+    registry: Registry,
+    owner: OwnerToken,
+    group: str,
+    environment: Environment,
+    name: str,
+    version: int,
+    model_dir: str,
+    now: datetime,
+) -> EndpointRow:
+    """Mark ``name`` as changing to ``version`` under a new config name (stamped to the microsecond)."""
+    return registry.begin_endpoint_change(
+        name=name,
+        group=group,
+        environment=environment,
+        version=version,
+        model_dir=model_dir,
+        config_name=f"{name}-v{version}-{now.strftime('%Y%m%d%H%M%S%f')[:17]}",
+        owner=owner.token,
+        owner_alive=owner.alive,
+    )
 
 
 def request(registry: Registry, name: str, kind: str, by: str) -> str:
