@@ -109,19 +109,27 @@ def test_ack_latency_answers_every_request() -> None:
     result = ack_latency.run(requests=25, concurrency=5, rounds=1, train_parameters=QUICK_RUN)
     assert result["setup"]["requests_per_kind_per_app"] == 25
     assert result["setup"]["version_clicked"] >= 1
-    for kind in ("status", "approve"):
+    kinds = [kind.name for kind in ack_latency.KINDS]
+    assert result["setup"]["kinds"] == kinds
+    assert {"status", "help", "train", "approve", "promote", "rollback_confirm"} <= set(kinds)
+    for kind in kinds:
         for app in ("bot", "bare"):
             summary = result[kind][app]
             assert summary["n"] == 25
             assert {int(k): v for k, v in summary["statuses"].items()} == {200: 25}
             assert 0 < summary["p50_ms"] <= summary["p95_ms"] <= summary["p99_ms"]
         _positive(result[kind]["p99_ratio"], result[kind]["p50_ratio"])
+    # every train is refused after its ack (nothing trains), every rollback Confirm changes nothing
+    assert all("training refused" in text for text in result["train"]["answers"])
+    assert sum(result["train"]["answers"].values()) >= 25
+    assert all("nothing changed" in text for text in result["rollback_confirm"]["answers"])
+    assert result["help"]["answers"] == {}  # help is the ack itself
     hang = result["groups_hang"]
     for phase in ("normal", "hung"):
         assert hang[phase]["n"] == 25 and {int(k): v for k, v in hang[phase]["statuses"].items()} == {200: 25}
     _positive(hang["p99_ratio"])
     assert result["child_errors"] == []
-    assert len(_rows("ack_latency", result)) == 5
+    assert len(_rows("ack_latency", result)) == 2 * len(kinds) + 1
 
 
 def test_lambda_cold_start_imports_no_sagemaker_sdk() -> None:
