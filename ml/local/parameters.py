@@ -36,13 +36,21 @@ INPUT_RULE = (
 )
 
 
+_bundled: list[Path] = []
+
+
 def bundled_training_data() -> Path | None:
+    """The bundled Adult training file, resolved once found (every ``/mlops train`` and help asks)."""
     from ml import datasets
 
+    if _bundled:
+        return _bundled[0]
     try:
-        return datasets.adult_train_path().resolve()
+        found = datasets.adult_train_path().resolve()
     except FileNotFoundError:
-        return None
+        return None  # not remembered: data installed later is found then
+    _bundled.append(found)
+    return found
 
 
 def specs() -> dict[str, ParameterSpec]:
