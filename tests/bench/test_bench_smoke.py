@@ -130,6 +130,7 @@ def test_lambda_cold_start_imports_no_sagemaker_sdk() -> None:
     _positive(cold["init_s"], cold["import_only_s"], cold["boto3_import_s"], cold["ratio_to_boto3"])
     _positive(cold["bare_bolt_init_s"], cold["bare_bolt_process_s"], cold["ratio_to_bare_bolt"])
     assert cold["sagemaker_sdk_imported"] is False
+    assert cold["deferred_imported_at_init"] == []
     assert cold["modules_loaded"] > cold["bare_bolt_modules_loaded"] > 100
     assert "package" not in result
     rows = _rows("lambda_cold", result)
