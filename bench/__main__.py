@@ -234,6 +234,15 @@ def _lambda_cold(r: Mapping[str, Any]) -> list[Row]:
         ),
         Row(
             name,
+            "Lambda init vs a bare Bolt Lambda app",
+            _s(c["init_s"]),
+            f"App + SlackRequestHandler + 1 boto3 client: {_s(c['bare_bolt_init_s'])}",
+            c["ratio_to_bare_bolt"],
+            f"≤ {c['goal_ratio_to_bare_bolt']}×",
+            c["met_ratio_to_bare_bolt"],
+        ),
+        Row(
+            name,
             "module import only (no runtime built)",
             _s(c["import_only_s"]),
             f"import boto3: {_s(c['boto3_import_s'])}",

@@ -8,13 +8,13 @@ when those lists are set). Anything else is refused before the body is read.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-import jwt
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -29,6 +29,9 @@ from bot.core.identity import github_identity
 from bot.core.models import Actor
 from bot.settings import Settings
 from ml.platform import ExecutionStatus
+
+if TYPE_CHECKING:
+    import jwt
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +110,9 @@ class OIDCVerifier:
         self.allowed_refs = frozenset(allowed_refs)
         self.allowed_environments = frozenset(allowed_environments)
         self.leeway = leeway
+        # PyJWT (and cryptography under it) load with the first verifier, not with every runtime.
+        import jwt
+
         # Keys are cached; an unknown kid refetches the set at most once per cooldown.
         self.jwks = jwks_client or jwt.PyJWKClient(self.jwks_url, cache_keys=True, lifespan=3600, timeout=5)
 
@@ -123,6 +129,8 @@ class OIDCVerifier:
 
     def verify(self, token: str) -> CIIdentity:
         """The caller's identity; AuthError (or VerifierUnavailable) otherwise."""
+        import jwt
+
         if not self.allowed_repositories:
             raise AuthError("no repository may report: CI_ALLOWED_REPOSITORIES is empty")
         try:
@@ -206,7 +214,8 @@ def bearer_token(header: str | None) -> str | None:
 
 class _Report(BaseModel):
     # Unknown fields are ignored so that CI can add fields before the bot knows them.
-    model_config = ConfigDict(extra="ignore", frozen=True, str_strip_whitespace=True)
+    # Validators are built with the first report, not at import (Lambda init).
+    model_config = ConfigDict(extra="ignore", frozen=True, str_strip_whitespace=True, defer_build=True)
 
     run_url: str | None = Field(None, max_length=2000)
 
@@ -249,7 +258,11 @@ class PipelineResult(_Report):
 
 
 CIReport = Annotated[StagingValidation | PipelineResult, Field(discriminator="kind")]
-_ADAPTER: TypeAdapter[StagingValidation | PipelineResult] = TypeAdapter(CIReport)
+
+
+@functools.cache
+def _adapter() -> TypeAdapter[StagingValidation | PipelineResult]:
+    return TypeAdapter(CIReport)
 
 
 def parse_report(body: bytes) -> StagingValidation | PipelineResult:
@@ -262,7 +275,7 @@ def parse_report(body: bytes) -> StagingValidation | PipelineResult:
     except RecursionError:
         raise ReportError("body is nested too deeply") from None
     try:
-        return _ADAPTER.validate_python(data)
+        return _adapter().validate_python(data)
     except ValidationError as exc:
         raise ReportError(summarize_errors(exc)) from None
 

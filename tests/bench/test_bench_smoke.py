@@ -136,10 +136,16 @@ def test_lambda_cold_start_imports_no_sagemaker_sdk() -> None:
     result = lambda_cold.run(samples=1, build_package=False)
     cold = result["cold_start"]
     _positive(cold["init_s"], cold["import_only_s"], cold["boto3_import_s"], cold["ratio_to_boto3"])
+    _positive(cold["bare_bolt_init_s"], cold["bare_bolt_process_s"], cold["ratio_to_bare_bolt"])
     assert cold["sagemaker_sdk_imported"] is False
-    assert cold["modules_loaded"] > 100
+    assert cold["deferred_imported_at_init"] == []
+    assert cold["modules_loaded"] > cold["bare_bolt_modules_loaded"] > 100
     assert "package" not in result
-    assert len(_rows("lambda_cold", result)) == 2
+    rows = _rows("lambda_cold", result)
+    assert len(rows) == 3
+    bare = next(row for row in rows if row.metric == "Lambda init vs a bare Bolt Lambda app")
+    assert "SlackRequestHandler" in bare.baseline and bare.goal == "≤ 1.5×"
+    assert bare.met is (cold["ratio_to_bare_bolt"] <= 1.5)
 
 
 def _fake_distribution(target: Path, name: str, files: dict[str, int]) -> None:

@@ -25,7 +25,8 @@ class EventError(ValueError):
 class AwsModel(BaseModel):
     """A part of an event: fields by their AWS names (aliases) or Python names; unknown fields kept out."""
 
-    model_config = ConfigDict(populate_by_name=True, frozen=True, extra="ignore")
+    # Validators are built with the first event parsed, not at import: Slack-only cold starts skip them.
+    model_config = ConfigDict(populate_by_name=True, frozen=True, extra="ignore", defer_build=True)
 
 
 def parse_time(value: Any) -> datetime | None:
