@@ -91,11 +91,17 @@ def _release_local(r: Mapping[str, Any]) -> list[Row]:
 
 def _status_fanout(r: Mapping[str, Any]) -> list[Row]:
     setup, single = r["setup"], r["single_call_ms"]
+    labels = {
+        "cold": "cold, versions known to the store",
+        "cold_unseen": "cold, versions new to the store",
+        "warm": "warm",
+    }
     rows = []
-    for phase in ("cold", "warm"):
+    for phase, words in labels.items():
         p = r[phase]
         versions, delay = setup["model_versions"], setup["aws_delay_ms"]
-        label = f"/mlops status {phase} ({versions} versions, {delay:.0f} ms/AWS call)"
+        label = f"/mlops status {words} ({versions} versions, {delay:.0f} ms/AWS call)"
+        goal = p["goal_ratio_to_single_call"]
         rows += [
             Row(
                 "status_fanout",
@@ -103,7 +109,7 @@ def _status_fanout(r: Mapping[str, Any]) -> list[Row]:
                 _ms(p["latency_ms"]),
                 f"one AWS call: {_ms(single)}",
                 p["ratio_to_single_call"],
-                f"< {p['goal_ratio_to_single_call']:.0f}× one call",
+                f"≤ {goal:g}× one call" if goal is not None else "—",
                 p["met"],
             ),
             Row(

@@ -281,7 +281,7 @@ class ReplayPlatform:
     ) -> Execution:
         raise self._unused("starting runs")
 
-    def list_executions(self, limit: int = 20) -> list[Execution]:
+    def list_executions(self, limit: int = 20, *, parameters: bool = True) -> list[Execution]:
         return [self.describe_execution(arn) for arn in list(self._runs)[:limit]]
 
     def stop_execution(self, execution_id: str) -> Execution:

@@ -9,6 +9,7 @@ from ml.platform import ENVIRONMENTS
 from ml.sagemaker.config import SageMakerConfig
 from ml.sagemaker.parameters import bucket_prefix
 from ml.sagemaker.platform import SageMakerPlatform
+from ml.sagemaker.registry import PackageFacts
 
 
 def sagemaker_config(settings: Settings) -> SageMakerConfig:
@@ -65,5 +66,6 @@ def allowed_input_prefixes(settings: Settings) -> tuple[str, ...]:
     return ()
 
 
-def sagemaker_platform(settings: Settings) -> SageMakerPlatform:
-    return SageMakerPlatform(sagemaker_config(settings))
+def sagemaker_platform(settings: Settings, facts: PackageFacts | None = None) -> SageMakerPlatform:
+    """``facts``: where described versions are remembered (the bot's store)."""
+    return SageMakerPlatform(sagemaker_config(settings), facts=facts)

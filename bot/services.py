@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from bot.core.freeze_windows import parse_windows
 from bot.core.identity import IdentityMap
+from bot.core.records import Records
 from bot.core.service import ReleaseService
 from bot.core.store import Store
 from bot.notify import Notifier
@@ -58,12 +59,17 @@ def build_store(settings: Settings) -> Store:
     return SQLiteStore(settings.store_path)
 
 
-def build_platform(settings: Settings, *, host_endpoints_in_process: bool = False) -> MLPlatform:
-    """The configured ML platform; imports only the backend in use (cold start on Lambda)."""
+def build_platform(
+    settings: Settings, *, host_endpoints_in_process: bool = False, store: Store | None = None
+) -> MLPlatform:
+    """The configured ML platform; imports only the backend in use (cold start on Lambda).
+
+    ``store``: on SageMaker, where described model versions are remembered, so that a new process
+    (a Lambda cold start) lists them without describing each again."""
     if settings.mlops_backend == "sagemaker":
         from bot.sagemaker_config import sagemaker_platform
 
-        return sagemaker_platform(settings)
+        return sagemaker_platform(settings, Records(store) if store is not None else None)
     from ml.local import LocalPlatform
     from ml.local.capture import CaptureSettings
     from ml.local.run_limits import RunLimits
@@ -108,8 +114,10 @@ def build_services(
     store: Store | None = None,
     host_endpoints_in_process: bool = False,
 ) -> Services:
-    platform = platform or build_platform(settings, host_endpoints_in_process=host_endpoints_in_process)
     store = store or build_store(settings)
+    platform = platform or build_platform(
+        settings, host_endpoints_in_process=host_endpoints_in_process, store=store
+    )
     release = ReleaseService(
         platform,
         store,

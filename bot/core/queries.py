@@ -119,7 +119,8 @@ class Queries:
         with ThreadPoolExecutor(max_workers=4) as pool:
             f_endpoints = {e: pool.submit(core.endpoint, e) for e in ENVIRONMENTS}
             f_packages = pool.submit(core.platform.list_model_packages, versions)
-            f_execs = pool.submit(core.platform.list_executions, 5)
+            # The status shows no run's parameters: on SageMaker each run's is a call after the listing.
+            f_execs = pool.submit(core.platform.list_executions, 5, parameters=False)
             endpoints = {e: f.result() for e, f in f_endpoints.items()}
             packages = f_packages.result()
             executions = f_execs.result()
@@ -127,7 +128,12 @@ class Queries:
         prod = endpoints["production"].version
         prod_metrics: Mapping[str, float] | None = None
         if prod is not None:
-            prod_package = by_version.get(prod) or core.platform.describe_model_package(prod)
+            # Metrics are written once per version: remembered ones need no check against the registry.
+            prod_package = (
+                by_version.get(prod)
+                or core.records.known_package(core.platform.model_package_group, prod)
+                or core.platform.describe_model_package(prod)
+            )
             prod_metrics = prod_package.metrics
         views = []
         for p in packages[:versions]:

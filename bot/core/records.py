@@ -6,15 +6,17 @@ Key layout (all keys sort in time or version order):
 - ``validation`` ``v00000003#<time>``                   -> ValidationReport
 - ``audit``      ``<time>#<nonce>``                     -> AuditEntry
 - ``inflight``   ``production``                         -> the deploy/rollback under way (lock + crash marker)
+- ``package``    ``<group, lower-cased>#v00000003``      -> a model version's facts (``package_facts``)
 """
 
 from __future__ import annotations
 
 import secrets
 
-from ml.platform import Environment
+from ml.platform import Environment, ModelPackage
 
 from .models import AuditEntry, AuditFilter, Decision, DeploymentRecord, ValidationReport, format_time
+from .package_facts import package_from_dict, package_to_dict
 from .store import Store
 
 NS_DECISION = "decision"
@@ -22,6 +24,7 @@ NS_DEPLOYMENT = "deployment"
 NS_VALIDATION = "validation"
 NS_AUDIT = "audit"
 NS_INFLIGHT = "inflight"
+NS_PACKAGE = "package"
 
 #: a filtered audit read looks at no more than this many of the newest entries
 AUDIT_SCAN_MAX = 10_000
@@ -111,6 +114,20 @@ class Records:
                 break
             after = rows[-1][0]
         return found[:limit]
+
+    # model versions as last described (``ml.sagemaker.registry.PackageFacts``) -------------------
+    def remember_package(self, package: ModelPackage) -> None:
+        key = f"{package.group.lower()}#{version_key(package.version)}"
+        self.store.put(NS_PACKAGE, key, package_to_dict(package))
+
+    def known_package(self, group: str, version: int) -> ModelPackage | None:
+        stored = self.store.get(NS_PACKAGE, f"{group.lower()}#{version_key(version)}")
+        return None if stored is None else package_from_dict(stored)
+
+    def known_packages(self, group: str, limit: int | None) -> list[ModelPackage]:
+        """The newest ``limit`` versions of ``group`` remembered, newest first (all with None)."""
+        rows = self.store.query(NS_PACKAGE, f"{group.lower()}#", limit=limit, newest_first=True)
+        return [p for p in (package_from_dict(v) for _, v in rows) if p is not None]
 
     # in-flight operations ----------------------------------------------------
     def begin(self, environment: Environment, what: dict[str, object]) -> dict[str, object] | None:

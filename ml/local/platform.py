@@ -233,7 +233,7 @@ class LocalPlatform:
     def describe_execution(self, execution_id: str) -> Execution:
         return self._runs.describe(execution_id)
 
-    def list_executions(self, limit: int = 20) -> list[Execution]:
+    def list_executions(self, limit: int = 20, *, parameters: bool = True) -> list[Execution]:
         return self._runs.list(limit)
 
     def stop_execution(self, execution_id: str) -> Execution:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -250,8 +250,9 @@ class Pipelines(AwsPart):
             origin=naming.execution_origin(description),
         )
 
-    def list(self, limit: int = 20) -> list[Execution]:
-        """Newest first, without steps (``describe`` has them)."""
+    def list(self, limit: int = 20, *, parameters: bool = True) -> list[Execution]:
+        """Newest first, without steps (``describe`` has them); without parameters either when
+        ``parameters`` is False (each run's are one more call, made only once the listing is back)."""
         if limit < 1:
             raise InvalidRequest("limit must be at least 1")
         summaries: list[dict[str, Any]] = []
@@ -267,6 +268,8 @@ class Pipelines(AwsPart):
                 summaries.extend(page.get("PipelineExecutionSummaries", []))
             summaries.sort(key=lambda s: s["StartTime"], reverse=True)
             summaries = summaries[:limit]
+            if not parameters:
+                return [replace(self._execution(s, {}, None), parameters={}) for s in summaries]
             pool = self._aws.executor()
             sagemaker = self._aws.sagemaker
             params = [

@@ -46,7 +46,7 @@ from ml.sagemaker.parameters import PIPELINE_PARAMETERS
 from ml.sagemaker.pipelines import Pipelines
 from ml.sagemaker.production import Production, monitoring_schedule_name
 from ml.sagemaker.progress import Progress
-from ml.sagemaker.registry import Registry
+from ml.sagemaker.registry import PackageFacts, Registry
 from ml.sagemaker.rollout import Rollout
 from ml.sagemaker.traffic import deployment_config
 
@@ -79,8 +79,12 @@ class SageMakerPlatform:
         *,
         clock: Clock = SYSTEM_CLOCK,
         sleep: Callable[[float], None] | None = None,
+        facts: PackageFacts | None = None,
     ) -> None:
-        """``clock`` supplies the time and the waiters' sleep; ``sleep`` alone replaces just the latter."""
+        """``clock`` supplies the time and the waiters' sleep; ``sleep`` alone replaces just the latter.
+
+        ``facts``: where described versions are remembered across processes (the bot's store), so a
+        listing describes only versions new or changed since."""
         if sleep is not None:
             clock = replace(clock, sleep=sleep)
         self.config = config
@@ -89,7 +93,7 @@ class SageMakerPlatform:
         self.clock = clock
         self.aws = AwsClients(config, session)
         self.pipelines = Pipelines(self.aws, clock)
-        self.registry = Registry(self.aws, clock)
+        self.registry = Registry(self.aws, clock, facts)
         self.endpoints = Endpoints(self.aws, clock)
         self.production = Production(self.aws)
 
@@ -135,9 +139,10 @@ class SageMakerPlatform:
     def describe_execution(self, execution_id: str) -> Execution:
         return self.pipelines.describe(execution_id)
 
-    def list_executions(self, limit: int = 20) -> list[Execution]:
-        """Newest first, without steps (``describe_execution`` has them)."""
-        return self.pipelines.list(limit)
+    def list_executions(self, limit: int = 20, *, parameters: bool = True) -> list[Execution]:
+        """Newest first, without steps (``describe_execution`` has them); ``parameters=False`` also
+        leaves out their parameters, one call per run."""
+        return self.pipelines.list(limit, parameters=parameters)
 
     def stop_execution(self, execution_id: str) -> Execution:
         return self.pipelines.stop(execution_id)

@@ -7,7 +7,7 @@ import logging
 from collections.abc import Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -36,6 +36,34 @@ class CachedPackage:
     fetched_at: float
     approval_status: str
     package: ModelPackage
+
+
+class PackageFacts(Protocol):
+    """Described versions kept beyond the process (the bot's store), so a new process lists without
+    describing every version again. A failure here is logged and costs only the describes it saved."""
+
+    def remember_package(self, package: ModelPackage) -> None: ...
+
+    def known_packages(self, group: str, limit: int | None) -> list[ModelPackage]:
+        """The newest ``limit`` versions of ``group`` remembered (all with None)."""
+        ...
+
+
+def still_current(package: ModelPackage, summary: Mapping[str, Any]) -> bool:
+    """Whether facts described earlier still hold for a listed version: same package, approval and stage.
+
+    The listing carries approval and stage, the only facts of a version that change in place (its
+    metrics, artifact and lineage are written once); an approval description or who changed it is
+    refreshed whenever the version is described again, as a state-change event makes the bot do.
+    """
+    if package.arn != summary.get("ModelPackageArn"):
+        return False
+    if package.approval_status.value != summary.get("ModelApprovalStatus"):
+        return False
+    listed = from_shape(summary.get("ModelLifeCycle"))
+    if listed is None:
+        return package.life_cycle is None
+    return listed.same_stage(package.life_cycle)
 
 
 def check_version(version: int) -> None:
@@ -67,9 +95,10 @@ def metrics_uri(package: Mapping[str, Any]) -> str | None:
 class Registry(AwsPart):
     """The versions of ``config.model_package_group``, cached while their approval is unchanged."""
 
-    def __init__(self, aws: AwsClients, clock: Clock) -> None:
+    def __init__(self, aws: AwsClients, clock: Clock, facts: PackageFacts | None = None) -> None:
         super().__init__(aws, clock)
         self.group = aws.config.model_package_group
+        self.facts = facts
         # evaluation.json files are immutable once written: cache them for the process's life.
         self.metrics_cache: dict[str, dict[str, float]] = {}
         self.package_cache: dict[str, CachedPackage] = {}
@@ -79,43 +108,61 @@ class Registry(AwsPart):
         # SageMaker lower-cases the group name in model package ARNs.
         return f"{self._aws.arn_prefix()}:model-package/{self.group.lower()}/{version}"
 
-    def list(self, limit: int | None = None) -> list[ModelPackage]:
-        """Versions of the group, newest first, described with bounded concurrency.
+    def summaries(self, limit: int | None = None) -> list[dict[str, Any]]:
+        """ListModelPackages of the group, newest first (only the newest ``limit`` when given)."""
+        summaries: list[dict[str, Any]] = []
+        paginator = self._aws.sagemaker.get_paginator("list_model_packages")
+        for page in paginator.paginate(
+            ModelPackageGroupName=self.group,
+            ModelPackageType="Versioned",
+            SortBy="CreationTime",
+            SortOrder="Descending",
+            PaginationConfig={"PageSize": min(100, limit or 100)},
+        ):
+            summaries.extend(page.get("ModelPackageSummaryList", []))
+            if limit is not None and len(summaries) >= limit:
+                return summaries[:limit]
+        return summaries
 
-        With ``limit`` only the newest ``limit`` are listed and described, which is what
-        ``/mlops status`` shows: a group with hundreds of versions costs a handful of calls.
+    def list(self, limit: int | None = None) -> list[ModelPackage]:
+        """Versions of the group, newest first; only those neither cached nor remembered are described.
+
+        With ``limit`` only the newest ``limit`` are listed, which is what ``/mlops status`` shows: a
+        group with hundreds of versions costs a handful of calls. Remembered facts are read while the
+        listing runs, and used for a version whose approval and stage the listing confirms.
         """
+        pool = self._aws.executor()
+        known = pool.submit(self._known, limit) if self.facts is not None else None
         with aws_errors(f"model package group '{self.group}'"):
-            summaries: list[dict[str, Any]] = []
-            paginator = self._aws.sagemaker.get_paginator("list_model_packages")
-            for page in paginator.paginate(
-                ModelPackageGroupName=self.group,
-                ModelPackageType="Versioned",
-                SortBy="CreationTime",
-                SortOrder="Descending",
-                PaginationConfig={"PageSize": min(100, limit or 100)},
-            ):
-                summaries.extend(page.get("ModelPackageSummaryList", []))
-                if limit is not None and len(summaries) >= limit:
-                    summaries = summaries[:limit]
-                    break
-            pool = self._aws.executor()
+            summaries = self.summaries(limit)
+            remembered = known.result() if known is not None else {}
             now = self._clock.monotonic()
             futures: list[ModelPackage | Future[ModelPackage]] = []
             for summary in summaries:
                 arn = str(summary["ModelPackageArn"])
                 cached = self.package_cache.get(arn)
+                stored = remembered.get(arn)
                 if (
                     cached is not None
                     and cached.approval_status == summary.get("ModelApprovalStatus")
                     and now - cached.fetched_at < self.config.package_cache_ttl_seconds
                 ):
                     futures.append(cached.package)
+                elif stored is not None and still_current(stored, summary):
+                    futures.append(stored)
                 else:
                     futures.append(pool.submit(self.fetch, arn))
             packages = [f if isinstance(f, ModelPackage) else f.result() for f in futures]
         packages.sort(key=lambda p: p.version, reverse=True)
         return packages
+
+    def _known(self, limit: int | None) -> dict[str, ModelPackage]:
+        assert self.facts is not None
+        try:
+            return {p.arn: p for p in self.facts.known_packages(self.group, limit)}
+        except Exception as exc:  # any store's failure: the versions are described instead
+            logger.warning("Could not read remembered versions, describing them: %s", exc, exc_info=True)
+            return {}
 
     def describe(self, version: int) -> ModelPackage:
         check_version(version)
@@ -135,6 +182,13 @@ class Registry(AwsPart):
         self.package_cache[arn] = CachedPackage(
             self._clock.monotonic(), str(data.get("ModelApprovalStatus")), package
         )
+        statistics = metrics_uri(data)
+        # Metrics that could not be read now are not remembered: the next describe tries again.
+        if self.facts is not None and (statistics is None or statistics in self.metrics_cache):
+            try:
+                self.facts.remember_package(package)
+            except Exception as exc:  # any store's failure: only the next listing's saving is lost
+                logger.warning("Could not remember model version %s: %s", package.version, exc, exc_info=True)
         return package
 
     def _package(self, data: Mapping[str, Any]) -> ModelPackage:

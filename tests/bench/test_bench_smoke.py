@@ -42,31 +42,39 @@ def _rows(name: str, result: dict[str, Any]) -> list[runner.Row]:
 
 def test_status_fanout_counts_every_aws_call() -> None:
     result = status_fanout.run(versions=12, delay_ms=5, executions=2, cold_repeats=1, warm_repeats=2)
-    cold, warm = result["cold"], result["warm"]
-    # Cold: the shown versions described and their metrics read; warm: only listings and endpoints.
-    assert cold["calls_by_operation"] == {
+    cold, unseen, warm = result["cold"], result["cold_unseen"], result["warm"]
+    # Versions the store knows: only the listings and the endpoints, cold or warm; no run's parameters.
+    listings = {
+        "sagemaker:DescribeEndpoint": 2,
+        "sagemaker:ListModelPackages": 1,
+        "sagemaker:ListPipelineExecutions": 1,
+    }
+    assert cold["calls_by_operation"] == listings and warm["calls_by_operation"] == listings
+    # Versions new to the store: each shown one described and its metrics read, once.
+    assert unseen["calls_by_operation"] == {
+        **listings,
         "s3:GetObject": 5,
-        "sagemaker:DescribeEndpoint": 2,
         "sagemaker:DescribeModelPackage": 5,
-        "sagemaker:ListModelPackages": 1,
-        "sagemaker:ListPipelineExecutions": 1,
-        "sagemaker:ListPipelineParametersForExecution": 2,
     }
-    assert warm["calls_by_operation"] == {
-        "sagemaker:DescribeEndpoint": 2,
-        "sagemaker:ListModelPackages": 1,
-        "sagemaker:ListPipelineExecutions": 1,
-        "sagemaker:ListPipelineParametersForExecution": 2,
-    }
-    assert cold["aws_calls"] == 16 and warm["aws_calls"] == 6
+    assert cold["aws_calls"] == warm["aws_calls"] == 4 and unseen["aws_calls"] == 14
     assert result["setup"]["versions_shown"] == 5
     # The injected delay really applies: the same calls in series take at least that long.
-    assert cold["sequential_ms"] >= 16 * 5 and warm["sequential_ms"] >= 6 * 5
+    assert (
+        unseen["sequential_ms"] >= 14 * 5
+        and cold["sequential_ms"] >= 4 * 5
+        and warm["sequential_ms"] >= 4 * 5
+    )
     assert result["single_call_ms"] >= 5
     _positive(
-        cold["latency_ms"], warm["latency_ms"], cold["ratio_to_single_call"], warm["speedup_vs_sequential"]
+        cold["latency_ms"],
+        unseen["latency_ms"],
+        warm["latency_ms"],
+        cold["ratio_to_single_call"],
+        warm["speedup_vs_sequential"],
     )
-    assert len(_rows("status_fanout", result)) == 4
+    assert cold["goal_ratio_to_single_call"] == 2.0 and warm["goal_ratio_to_single_call"] == 1.5
+    assert unseen["goal_ratio_to_single_call"] is None and unseen["met"] is None
+    assert len(_rows("status_fanout", result)) == 6
 
 
 def test_storm_has_the_requested_events_and_redeliveries() -> None:

@@ -1,15 +1,20 @@
-"""The audit read on every store: filters applied while reading, newest first, within a bound."""
+"""Records on every store: the audit read (filters applied while reading, newest first, within a bound)
+and model versions as last described."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
 import bot.core.records as records_module
 from bot.core.models import Action, AuditEntry, AuditFilter, Outcome
-from bot.core.records import NS_AUDIT, Records
+from bot.core.package_facts import LAYOUT
+from bot.core.records import NS_AUDIT, NS_PACKAGE, Records, version_key
 from bot.core.store import Store
+from ml.platform import ApprovalStatus, LifeCycle, ModelPackage
 
 START = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
@@ -79,3 +84,52 @@ def test_entries_written_before_versions_were_recorded_are_placed_by_target(stor
     found = Records(store).audit(5, AuditFilter(version=7))
     assert [(e.action, e.version) for e in found] == [(Action.ROLLBACK, 7)]
     assert AuditEntry.from_dict(found[0].to_dict()) == found[0]
+
+
+# -- model versions as last described ------------------------------------------------------------------------
+def package(version: int, group: str = "Churn", **changes: Any) -> ModelPackage:
+    return replace(
+        ModelPackage(
+            version=version,
+            arn=f"arn:aws:sagemaker:us-east-1:123456789012:model-package/{group.lower()}/{version}",
+            group=group,
+            approval_status=ApprovalStatus.APPROVED,
+            created_at=START + timedelta(hours=version),
+            approval_description="looks good",
+            metrics={"accuracy": 0.871, "auc": 0.93},
+            artifact_uri="s3://b/model.tar.gz",
+            artifact_sha256="cd" * 32,
+            lineage={"requested_by": "U0ALICE", "parameters": '{"num_round": "100"}'},
+            modified_by="arn:aws:iam::123456789012:user/bob",
+            life_cycle=LifeCycle("Staging", "InProgress", "under test"),
+        ),
+        **changes,
+    )
+
+
+def test_packages_are_remembered_as_described_newest_first_per_group(store: Store) -> None:
+    recs = Records(store)
+    for v in (1, 3, 2):
+        recs.remember_package(package(v))
+    recs.remember_package(package(9, group="Other", life_cycle=None, approval_description=None))
+    assert recs.known_packages("churn", None) == [package(3), package(2), package(1)]
+    assert recs.known_packages("Churn", 2) == [package(3), package(2)]
+    assert recs.known_package("Other", 9) == package(
+        9, group="Other", life_cycle=None, approval_description=None
+    )
+    assert recs.known_package("Churn", 9) is None
+    # a later description replaces the earlier one
+    recs.remember_package(package(3, approval_status=ApprovalStatus.REJECTED))
+    assert recs.known_package("Churn", 3) == package(3, approval_status=ApprovalStatus.REJECTED)
+
+
+def test_a_record_this_code_cannot_read_is_skipped(store: Store, caplog: pytest.LogCaptureFixture) -> None:
+    recs = Records(store)
+    recs.remember_package(package(1))
+    recs.remember_package(package(2))
+    stored = store.get(NS_PACKAGE, f"churn#{version_key(2)}")
+    assert stored is not None
+    store.put(NS_PACKAGE, f"churn#{version_key(2)}", {**stored, "approval_status": "Maybe"})
+    store.put(NS_PACKAGE, f"churn#{version_key(3)}", {**stored, "layout": LAYOUT + 1})
+    assert recs.known_packages("Churn", None) == [package(1)]
+    assert "Maybe" in caplog.text

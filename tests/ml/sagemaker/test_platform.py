@@ -911,3 +911,16 @@ def test_the_sagemaker_sdk_is_never_imported() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_executions_listed_without_parameters_cost_no_call_per_run(platform: SageMakerPlatform) -> None:
+    platform.start_pipeline({"num_round": "250"}, "U1")
+    platform.start_pipeline({}, "U2")
+    per_run = count_calls(
+        platform.sagemaker, "provide-client-params.sagemaker.ListPipelineParametersForExecution"
+    )
+    bare = platform.list_executions(parameters=False)
+    assert {e.requested_by for e in bare} == {"U1", "U2"} and all(e.parameters == {} for e in bare)
+    assert per_run == []
+    full = {e.requested_by: e.parameters for e in platform.list_executions()}
+    assert "250" in full["U1"].values() and len(per_run) == 2

@@ -4,6 +4,9 @@ and what the drift check says of a version whose run wrote none."""
 from __future__ import annotations
 
 import json
+import logging
+from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -11,12 +14,14 @@ from typing import Any
 import pytest
 from botocore.exceptions import ParamValidationError
 
+from bot.core.records import Records
+from bot.store.sqlite import SQLiteStore
 from ml.datasets import ADULT_COLUMNS
 from ml.drift.environment import DriftUnavailable, check_environment
 from ml.pipeline import layout
-from ml.platform import ApprovalStatus, LifeCycle, NotFound
+from ml.platform import ApprovalStatus, LifeCycle, ModelPackage, NotFound
 from ml.sagemaker import SageMakerPlatform
-from ml.sagemaker.registry import BASELINE_SUFFIX, EVALUATION_SUFFIX
+from ml.sagemaker.registry import BASELINE_SUFFIX, EVALUATION_SUFFIX, still_current
 from tests.ml.sagemaker import moto_sagemaker
 from tests.ml.sagemaker.conftest import GROUP
 from tests.ml.sagemaker.moto_sagemaker import create_run_package, register_model_package
@@ -121,3 +126,116 @@ def test_stage_requests_are_checked_by_botocore_and_unknown_versions_refused(
         LifeCycle("Production", "Approved", "x" * 1025)
     with pytest.raises(NotFound):
         platform.update_life_cycle(42, LifeCycle("Staging", "InProgress"))
+
+
+# -- versions remembered in the bot's store ----------------------------------------------------------------
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[SQLiteStore]:
+    db = SQLiteStore(tmp_path / "bot.db")
+    yield db
+    db.close()
+
+
+def remembering(config: Any, session: Any, store: SQLiteStore) -> SageMakerPlatform:
+    return SageMakerPlatform(config, session, facts=Records(store))
+
+
+def calls(client: Any, operation: str) -> list[dict[str, Any]]:
+    seen: list[dict[str, Any]] = []
+    client.meta.events.register(f"provide-client-params.{operation}", lambda params, **_: seen.append(params))
+    return seen
+
+
+def test_a_new_process_lists_remembered_versions_without_describing_them(
+    config: Any, session: Any, sm: Any, s3: Any, store: SQLiteStore
+) -> None:
+    for accuracy in (0.84, 0.88, 0.9):
+        register_model_package(sm, s3, GROUP, accuracy=accuracy)
+    first = remembering(config, session, store)
+    described = first.list_model_packages()
+    later = remembering(config, session, store)  # as after a restart: no in-process cache
+    describes = calls(later.sagemaker, "sagemaker.DescribeModelPackage")
+    gets = calls(later._client("s3"), "s3.GetObject")
+    listed = later.list_model_packages(2)
+    assert listed == described[:2]
+    assert [p.metrics["accuracy"] for p in listed] == [0.9, 0.88]
+    assert describes == [] and gets == []
+    first.close()
+    later.close()
+
+
+def test_a_version_changed_outside_the_bot_is_described_again(
+    config: Any, session: Any, sm: Any, s3: Any, store: SQLiteStore
+) -> None:
+    register_model_package(sm, s3, GROUP)
+    register_model_package(sm, s3, GROUP)
+    first = remembering(config, session, store)
+    first.list_model_packages()
+    # Approved in the console, and its stage moved, while no event reached the bot.
+    arn = first.package_arn(1)
+    sm.update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Approved", ApprovalDescription="ok")
+    later = remembering(config, session, store)
+    describes = calls(later.sagemaker, "sagemaker.DescribeModelPackage")
+    listed = later.list_model_packages()
+    assert [d["ModelPackageName"] for d in describes] == [arn]
+    assert listed[1].approval_status is ApprovalStatus.APPROVED
+    assert listed[1].approval_description == "ok"
+    # and the fresh facts replaced the stale ones
+    assert Records(store).known_package(GROUP, 1) == listed[1]
+    first.close()
+    later.close()
+
+
+def test_a_stage_change_alone_makes_the_version_described_again(
+    config: Any, session: Any, sm: Any, s3: Any, store: SQLiteStore
+) -> None:
+    register_model_package(sm, s3, GROUP)
+    first = remembering(config, session, store)
+    first.list_model_packages()
+    remembered = Records(store).known_package(GROUP, 1)
+    assert remembered is not None and remembered.life_cycle is None
+    # What the listing would say after a stage change the store has not seen.
+    summary = {
+        "ModelPackageArn": remembered.arn,
+        "ModelApprovalStatus": remembered.approval_status.value,
+        "ModelLifeCycle": {"Stage": "Staging", "StageStatus": "InProgress"},
+    }
+    assert not still_current(remembered, summary)
+    staged = replace(remembered, life_cycle=LifeCycle("Staging", "InProgress", "why"))
+    assert still_current(staged, summary)  # the listing's description is not compared
+    assert not still_current(replace(staged, arn=remembered.arn + "0"), summary)
+    first.close()
+
+
+def test_unread_metrics_are_not_remembered(
+    config: Any, session: Any, sm: Any, s3: Any, store: SQLiteStore
+) -> None:
+    registered = register_model_package(sm, s3, GROUP)
+    uri = registered.metrics_uri
+    bucket, key = uri.removeprefix("s3://").split("/", 1)
+    s3.delete_object(Bucket=bucket, Key=key)
+    platform = remembering(config, session, store)
+    assert platform.list_model_packages()[0].metrics == {}
+    assert Records(store).known_package(GROUP, 1) is None
+    platform.close()
+
+
+class BrokenFacts:
+    def remember_package(self, package: ModelPackage) -> None:
+        raise OSError("disk full")
+
+    def known_packages(self, group: str, limit: int | None) -> list[ModelPackage]:
+        raise OSError("table unreachable")
+
+
+def test_a_failing_store_costs_only_the_describes_it_would_save(
+    config: Any, session: Any, sm: Any, s3: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    register_model_package(sm, s3, GROUP, accuracy=0.9)
+    platform = SageMakerPlatform(config, session, facts=BrokenFacts())
+    describes = calls(platform.sagemaker, "sagemaker.DescribeModelPackage")
+    with caplog.at_level(logging.WARNING, logger="ml.sagemaker.registry"):
+        listed = platform.list_model_packages()
+    assert [p.metrics["accuracy"] for p in listed] == [0.9] and len(describes) == 1
+    assert "table unreachable" in caplog.text and "disk full" in caplog.text
+    platform.close()
