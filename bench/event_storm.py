@@ -14,11 +14,20 @@ Slack's published pacing: about 1 post per second per channel, 50 updates per mi
 states of a message coalesced) against a naive notifier that calls Slack inline on every event,
 unpaced. The naive one shows what the storm costs in Slack calls without coalescing; its ingest
 rate shows what calling Slack inline does to intake.
+
+The durable notifier replays the storm twice: once against a Slack that answers every call, and once
+with a share of ``chat.update`` answers lost after Slack applied the update (the connection drops on
+the way back), so the notifier retries updates Slack already has. The second replay lifts the update
+budget (``LOSSY_UPDATE_RATE``): at 50 a minute the budget alone spaces a message's writes once its
+burst is spent, and this replay shows that the per-message interval holds without it. Each message's
+writes are timed as Slack received them; the goal is at most one update per message in any second,
+in both.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import random
 import sys
@@ -58,6 +67,8 @@ CHANNEL = "#mlops"
 #: Slack's published pacing: chat.postMessage about 1 per second per channel, chat.update Tier 3.
 SLACK_POST_RATE = 1.0
 SLACK_UPDATE_RATE = 50 / 60
+#: chat.update per second in the replay that loses answers: far above what the message interval allows
+LOSSY_UPDATE_RATE = 10.0
 #: The notifier's default bursts on top of those rates.
 POST_BURST = 3
 UPDATE_BURST = 5
@@ -401,6 +412,29 @@ class NaiveNotifier:
         return None
 
 
+class LosingAnswers:
+    """A Web API client whose ``chat.update`` calls lose a share of their answers after Slack applied them."""
+
+    def __init__(self, client: Any, share: float, seed: int = 11) -> None:
+        self.client = client
+        self.share = share
+        self.lost = 0
+        self._rng = random.Random(seed)
+        self._lock = threading.Lock()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.client, name)
+
+    def chat_update(self, **kwargs: Any) -> Any:
+        answer = self.client.chat_update(**kwargs)
+        with self._lock:
+            lose = self._rng.random() < self.share
+            self.lost += lose
+        if lose:
+            raise ConnectionResetError("the connection dropped before Slack's answer arrived")
+        return answer
+
+
 # -- one replay --------------------------------------------------------------------------------------------
 
 
@@ -412,6 +446,7 @@ def _replay(
     senders: int,
     rates: tuple[float, float],
     drain_timeout: float,
+    lost_answers: float = 0.0,
 ) -> dict[str, Any]:
     from bot.notify import Notifier
     from bot.services import build_services
@@ -419,6 +454,7 @@ def _replay(
     from bot.store.sqlite import SQLiteStore
     from handlers.events import dispatch_eventbridge
     from handlers.render.run_message import render_run, run_key
+    from runtimes.assembly import notifier_client
     from runtimes.slack_local import LocalSlack, with_generated_ids
 
     platform = ReplayPlatform()
@@ -435,12 +471,20 @@ def _replay(
     store = SQLiteStore(home / "bot.db")
     services = build_services(settings, platform=cast(Any, platform), store=store)
     client = slack.web_client()
+    losing = LosingAnswers(notifier_client(client), lost_answers)
     notifier: Any
     if naive:
         notifier = NaiveNotifier(client, CHANNEL)
     else:
+        # The client the app gives its notifier (no retries inside a call), losing answers if asked.
         notifier = Notifier(
-            client, store, CHANNEL, post_rate=rates[0], update_rate=rates[1], idle_poll=0.05, backoff_base=0.2
+            cast(Any, losing),
+            store,
+            CHANNEL,
+            post_rate=rates[0],
+            update_rate=rates[1],
+            idle_poll=0.05,
+            backoff_base=0.2,
         )
     outcomes: dict[str, int] = {}
     errors: list[str] = []
@@ -499,8 +543,16 @@ def _replay(
         per_message: dict[str, list[float]] = {}
         for call in updates:
             per_message.setdefault(str(call.args.get("ts")), []).append(call.at)
+        # Every write of a run message as Slack received it: its post, then each update (refused ones too).
+        writes: dict[str, list[float]] = {}
+        for call in posts:
+            writes.setdefault(str(call.response.get("ts")), []).append(call.at)
+        for call in slack.calls("chat.update"):
+            writes.setdefault(str(call.args.get("ts")), []).append(call.at)
+        gaps = [b - a for v in writes.values() for a, b in itertools.pairwise(sorted(v))]
         return {
             "notifier": "naive" if naive else "durable",
+            "lost_update_answers": losing.lost,
             "events": len(storm.events),
             "outcomes": dict(sorted(outcomes.items())),
             "delivery_errors": len(errors),
@@ -519,6 +571,7 @@ def _replay(
                 (_max_in_window(v, 1.0) for v in per_message.values()), default=0
             ),
             "max_updates_per_message": max((len(v) for v in per_message.values()), default=0),
+            "min_gap_between_writes_of_a_message_s": min(gaps, default=None),
             "messages_in_final_state": len(storm.executions) - len(mismatched),
             "mismatched": mismatched[:5],
         }
@@ -552,30 +605,55 @@ def run(
     senders: int = 8,
     rates: tuple[float, float] = (SLACK_POST_RATE, SLACK_UPDATE_RATE),
     drain_timeout: float = 120.0,
+    lost_answers: float = 0.25,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
-    """``quick`` keeps the storm and Slack's pacing; it exists for the runner's uniform interface."""
+    """``quick`` keeps the storm and Slack's pacing; it exists for the runner's uniform interface.
+
+    ``lost_answers``: the share of ``chat.update`` answers lost in the second durable replay.
+    """
+    if not 0 <= lost_answers < 1:
+        raise ValueError(f"lost_answers must be in [0, 1), got {lost_answers}")
     storm = make_storm(events, executions, duplicate_share)
     results: dict[str, Any] = {}
+    lossy_rates = (rates[0], max(rates[1], LOSSY_UPDATE_RATE))
+    replays = {
+        "durable": (False, 0.0, rates),
+        "durable_lost_answers": (False, lost_answers, lossy_rates),
+        "naive": (True, 0.0, rates),
+    }
     with tempfile.TemporaryDirectory(prefix="mlops-bench-storm-") as tmp:
-        for naive in (False, True):
-            home = Path(tmp) / ("naive" if naive else "durable")
+        for name, (naive, lost, paced) in replays.items():
+            home = Path(tmp) / name
             home.mkdir()
             if progress:
-                kind = "naive" if naive else "durable"
-                progress(f"replaying {len(storm.events)} events through the {kind} notifier")
-            results["naive" if naive else "durable"] = _replay(
-                storm, home, naive=naive, senders=senders, rates=rates, drain_timeout=drain_timeout
+                progress(
+                    f"replaying {len(storm.events)} events through the {name.replace('_', ' ')} notifier"
+                )
+            results[name] = _replay(
+                storm,
+                home,
+                naive=naive,
+                senders=senders,
+                rates=paced,
+                drain_timeout=drain_timeout,
+                lost_answers=lost,
             )
-    durable, naive_r = results["durable"], results["naive"]
-    for r in (durable, naive_r):
+    durable, lossy, naive_r = results["durable"], results["durable_lost_answers"], results["naive"]
+    for r in results.values():
         r["at_slack_pacing_s"] = at_slack_pacing_s(r["chat_post_message"], r["chat_update"])
     goals = {
-        "one_post_per_execution": durable["max_posts_per_execution"] <= 1
-        and durable["posts_outside_run_messages"] == 0,
-        "updates_at_most_1_per_message_per_s": durable["max_updates_per_message_in_1s"] <= 1,
-        "every_message_in_final_state": durable["messages_in_final_state"] == executions,
-        "no_delivery_errors": durable["delivery_errors"] == 0,
+        "one_post_per_execution": all(
+            r["max_posts_per_execution"] <= 1 and r["posts_outside_run_messages"] == 0
+            for r in (durable, lossy)
+        ),
+        "updates_at_most_1_per_message_per_s": all(
+            r["max_updates_per_message_in_1s"] <= 1 for r in (durable, lossy)
+        ),
+        "every_message_in_final_state": all(
+            r["messages_in_final_state"] == executions for r in (durable, lossy)
+        ),
+        "no_delivery_errors": durable["delivery_errors"] == 0 and lossy["delivery_errors"] == 0,
     }
     return {
         "machine": machine(),
@@ -586,8 +664,11 @@ def run(
             "executions": executions,
             "senders": senders,
             "pacing": {"post_per_s": rates[0], "update_per_s": rates[1]},
+            "lost_update_answers_share": lost_answers,
+            "lost_answers_update_per_s": lossy_rates[1],
         },
         "durable": durable,
+        "durable_lost_answers": lossy,
         "naive": naive_r,
         "slack_calls_ratio": durable["slack_calls"] / max(1, naive_r["slack_calls"]),
         "ingest_rate_ratio": durable["events_per_s"] / naive_r["events_per_s"],
@@ -601,11 +682,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="accepted for the runner; same storm")
     parser.add_argument("--events", type=int, default=1000)
     parser.add_argument("--executions", type=int, default=20)
+    parser.add_argument("--lost-answers", type=float, default=0.25, help="share of chat.update answers lost")
     args = parser.parse_args(argv)
     result = run(
         quick=args.quick,
         events=args.events,
         executions=args.executions,
+        lost_answers=args.lost_answers,
         progress=lambda m: print(m, file=sys.stderr),
     )
     json.dump(result, sys.stdout, indent=2)

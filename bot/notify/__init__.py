@@ -19,6 +19,11 @@ One worker thread sends what the outbox holds:
 * ``chat.update`` for keys that already have a message, from a separate bucket (Tier 3). Pending
   states of one key coalesce: only the newest is sent, and a state identical to the last one sent
   (by hash) is not sent again.
+* One message is written at most once per ``message_interval`` (1 s): a call for a key (post,
+  update, retry, a lookup that finds a lost post) may start only an interval after the previous
+  call for that key *ended*, whatever its outcome, so Slack receives them at least that far apart.
+  The end is kept in memory and, as wall time, in the message's reference (``sent_at``), so a
+  restarted process or the next lease holder keeps the interval too.
 * HTTP 429 pauses that method for ``Retry-After``; 5xx, timeouts and connection errors are retried
   with exponential backoff and jitter, ``max_attempts`` times in all. A post being retried holds back
   only the posts queued after it *in the same thread* (which keeps every thread in order); other

@@ -21,6 +21,15 @@ from ml.clock import Clock
 log = logging.getLogger(__name__)
 
 
+class _Failed(Exception):
+    """A Slack call that failed, with the wall time it ended (None for a reply)."""
+
+    def __init__(self, error: Exception, sent_at: float | None) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.sent_at = sent_at
+
+
 class Delivery:
     """Makes the worker's Slack calls and records their results (references, settled entries)."""
 
@@ -66,6 +75,39 @@ class Delivery:
         thread_ts: str | None = None
         if work.kind != "update":
             kwargs["metadata"] = post_metadata(self._mark_sending(work))
+            channel, thread_ts = self.refs.thread_target(work)
+            if thread_ts is not None:
+                kwargs["thread_ts"] = thread_ts
+        try:
+            resp, sent_at = self._call(work, kwargs)
+        except _Failed as failed:
+            self._failed(work, failed.error, failed.sent_at)
+            return
+
+        digest = payload_hash(newest["text"], newest.get("blocks"))
+        if work.kind == "update":
+            assert work.key is not None
+            ref = self.refs.get(work.key) or {}
+            self.refs.save(work.key, {**ref, "hash": digest, "sent_at": sent_at})
+        elif work.kind == "create":
+            assert work.key is not None
+            posted_channel = str(resp["channel"])
+            self.pacing.learn_channel_id(channel, posted_channel)
+            ref = {"channel": posted_channel, "ts": str(resp["ts"]), "thread_ts": thread_ts, "hash": digest}
+            self.refs.save(work.key, {**ref, "sent_at": sent_at})
+        self.settle(work)
+        if work.kind == "create" and work.key is not None:
+            self._created(work.key)
+        retries = failed_attempts(work.entries)
+        if retries:
+            log.info("Slack %s for %s went through after %d retries", work.kind, work.item, retries)
+
+    def _call(self, work: Work, kwargs: dict[str, Any]) -> tuple[Any, float | None]:
+        """Slack's answer, and the wall time the call ended if it wrote a keyed message.
+
+        The end is noted in the pacing whatever the outcome, before anything else can happen:
+        Slack has the call by then, if it ever will, and the message's next call counts from it.
+        """
         try:
             if work.kind == "update":
                 assert work.key is not None
@@ -73,46 +115,32 @@ class Delivery:
                 assert ref is not None
                 resp = self.client.chat_update(ts=ref["ts"], **kwargs)
             else:
-                channel, thread_ts = self.refs.thread_target(work)
-                if thread_ts is not None:
-                    kwargs["thread_ts"] = thread_ts
                 resp = self.client.chat_postMessage(**kwargs)
-        except SlackApiError as exc:
-            self.failures.api_error(work, exc)
-            return
-        except SlackRequestError as exc:  # the client refused the arguments: no retry can fix that
-            self.failures.park(work.entries, "invalid_request", str(exc), "invalid_request")
-            return
-        except (OSError, http.client.HTTPException) as exc:
-            self.failures.retry_later(work, type(exc).__name__, str(exc))
-            return
-        except Exception as exc:  # unknown client failure: retry (a bounded number of times)
-            log.exception("unexpected error sending %s", work.item)
-            self.failures.retry_later(work, type(exc).__name__, str(exc))
-            return
+        except Exception as exc:
+            raise _Failed(exc, self._ended(work)) from exc
+        return resp, self._ended(work)
 
-        digest = payload_hash(newest["text"], newest.get("blocks"))
-        if work.key is not None:
-            # From the answer, not the send: a call that was slow to arrive must not let the next
-            # update of the same message reach Slack within the interval.
-            self.pacing.written(work.key, self._clock.monotonic())
-        if work.kind == "update":
+    def _ended(self, work: Work) -> float | None:
+        if work.key is None:
+            return None
+        return self.pacing.sent(work.key, self._clock.monotonic()).wall
+
+    def _failed(self, work: Work, exc: Exception, sent_at: float | None) -> None:
+        """Record a failed call's end with the message (for a process that drains next), then handle it."""
+        if work.kind == "update" and sent_at is not None:
             assert work.key is not None
-            self.refs.save(work.key, {**(self.refs.get(work.key) or {}), "hash": digest})
-        elif work.kind == "create":
-            assert work.key is not None
-            posted_channel = str(resp["channel"])
-            self.pacing.learn_channel_id(channel, posted_channel)
-            self.refs.save(
-                work.key,
-                {"channel": posted_channel, "ts": str(resp["ts"]), "thread_ts": thread_ts, "hash": digest},
-            )
-        self.settle(work)
-        if work.kind == "create" and work.key is not None:
-            self._created(work.key)
-        retries = failed_attempts(work.entries)
-        if retries:
-            log.info("Slack %s for %s went through after %d retries", work.kind, work.item, retries)
+            ref = self.refs.get(work.key)
+            if ref is not None:  # the update may have taken effect although its answer was lost
+                self.refs.save(work.key, {**ref, "sent_at": sent_at})
+        if isinstance(exc, SlackApiError):
+            self.failures.api_error(work, exc)
+        elif isinstance(exc, SlackRequestError):  # the client refused the arguments: no retry can fix that
+            self.failures.park(work.entries, "invalid_request", str(exc), "invalid_request")
+        elif isinstance(exc, OSError | http.client.HTTPException):
+            self.failures.retry_later(work, type(exc).__name__, str(exc))
+        else:  # unknown client failure: retry (a bounded number of times)
+            log.error("unexpected error sending %s", work.item, exc_info=exc)
+            self.failures.retry_later(work, type(exc).__name__, str(exc))
 
     def _created(self, key: str) -> None:
         for listener in self.created:
@@ -165,7 +193,8 @@ class Delivery:
             posted = work.entries[done][1]
             digest = payload_hash(posted["text"], posted.get("blocks"))
             ref = {"channel": found.channel, "ts": found.ts, "thread_ts": thread_ts, "hash": digest}
-            self.refs.save(work.key, ref)
+            # The post reached Slack before this lookup ended (maybe from a process now gone).
+            self.refs.save(work.key, {**ref, "sent_at": self._ended(work)})
         # Newer states of the same key stay queued: they become an update of the message found.
         self.settle(Work(work.kind, work.item, work.entries[: done + 1], work.key))
         log.info(

@@ -270,7 +270,8 @@ class Notifier:
             if work.kind == "update" and self._delivery.already_sent(work):
                 return 0.0
             channel = self._refs.destination(work)
-            wait = self._pacing.ready_in(work, channel, now)
+            sent_at = self._refs.sent_at(work.key) if work.key is not None else None
+            wait = self._pacing.ready_in(work, channel, now, sent_at)
             if wait <= 0:
                 self._delivery.send(work, channel, now)
                 return 0.0

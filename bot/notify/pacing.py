@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from bot.notify.plan import Work
@@ -49,6 +50,14 @@ def retry_after(headers: Any, cap: float) -> float:
     return min(cap, max(0.0, seconds))
 
 
+@dataclass(frozen=True)
+class Sent:
+    """When the last Slack call for one message ended, on both clocks (its answer or its failure)."""
+
+    monotonic: float
+    wall: float
+
+
 class Pacing:
     """The worker's timing state: per-channel post buckets, one update bucket, pauses and retry times."""
 
@@ -70,7 +79,7 @@ class Pacing:
         self._post_buckets: dict[str, Bucket] = {}
         # A message changes at most once per interval: newer states wait and coalesce meanwhile.
         self._message_interval = message_interval
-        self._last_written: dict[str, float] = {}
+        self._sent: dict[str, Sent] = {}
         self._channel_ids: dict[str, str] = {}
         self._not_before: dict[str, float] = {}
         self.paused_until: dict[Method, float] = {"post": 0.0, "update": 0.0}
@@ -96,20 +105,57 @@ class Pacing:
         if name in self._post_buckets and channel_id not in self._post_buckets:
             self._post_buckets[channel_id] = self._post_buckets.pop(name)
 
-    def ready_in(self, work: Work, channel: str, now: float) -> float:
-        """Seconds until ``work`` may be sent to ``channel``; <= 0 when it may go now."""
-        recent = 0.0
-        if work.kind == "update" and work.key in self._last_written:
-            recent = self._last_written[work.key] + self._message_interval - now
+    def ready_in(self, work: Work, channel: str, now: float, sent_at: float | None = None) -> float:
+        """Seconds until ``work`` may be sent to ``channel``; <= 0 when it may go now.
+
+        ``sent_at``: the stored wall time of the last call for the message, by whichever process made it.
+        """
         return max(
             self.paused_until[work.method] - now,
             self._not_before.get(work.item, 0.0) - now,
             self.bucket(work, channel).delay(now),
-            recent,
+            self.message_wait(work.key, now, sent_at) if work.key is not None else 0.0,
         )
 
-    def written(self, key: str, now: float) -> None:
-        self._last_written[key] = now
+    def message_wait(self, key: str, now: float, sent_at: float | None = None) -> float:
+        """Seconds until the message ``key`` may be written again: one interval after the last call ended.
+
+        Every call for the message counts, whatever came of it (an update whose answer was lost may
+        have changed the message), and its end is the latest moment Slack can have received it, so
+        the next call reaches Slack at least an interval later. Slack stamps messages with its wall
+        clock, so the interval holds on the wall clock too; a wall clock stepped back adds at most
+        one more interval.
+        """
+        wall = self._clock.wall()
+        mark = self._sent.get(key)
+        if sent_at is not None and (mark is None or sent_at != mark.wall):
+            # Stored by another process (or before a restart): only its wall time is shared. Adopted
+            # once, so that a mark ahead of this wall clock starts one interval now, not at every look.
+            stored = Sent(now - max(0.0, wall - sent_at), sent_at)
+            if mark is None or stored.monotonic > mark.monotonic:
+                self._sent[key] = mark = stored
+        if mark is None:
+            return 0.0
+        interval = self._message_interval
+        by_monotonic = mark.monotonic + interval - now
+        by_wall = mark.wall + interval - wall
+        wait = max(by_monotonic, min(by_wall, by_monotonic + interval))
+        # Never a wait too short to move a clock (a float wall clock has steps of about 0.2 µs).
+        return max(wait, 1e-6) if wait > 0 else wait
+
+    def sent(self, key: str, now: float) -> Sent:
+        """Note that a call for message ``key`` has just ended (answered or failed); the mark noted."""
+        mark = Sent(now, self._clock.wall())
+        # Marks older than two intervals constrain nothing (see message_wait): keep only the recent.
+        stale = [k for k, m in self._sent.items() if m.monotonic + 2 * self._message_interval < now]
+        for k in stale:
+            del self._sent[k]
+        self._sent[key] = mark
+        return mark
+
+    def recent_messages(self) -> int:
+        """How many messages' last calls this process still remembers (those of the last two intervals)."""
+        return len(self._sent)
 
     def retry_at(self, item: str, when: float) -> None:
         self._not_before[item] = when

@@ -24,6 +24,12 @@ class MessageRefs:
         self.store.put(NS_MESSAGE, key, rec)
         self._cache[key] = rec
 
+    def sent_at(self, key: str) -> float | None:
+        """Wall time at which the last call for ``key``'s message ended (by any process), if known."""
+        ref = self.get(key)
+        value = None if ref is None else ref.get("sent_at")
+        return float(value) if isinstance(value, int | float) else None
+
     def forget(self, key: str) -> None:
         """The message is gone from Slack: its next state is posted as a new one."""
         self.store.delete(NS_MESSAGE, key)

@@ -97,9 +97,11 @@ def test_storm_too_small_for_the_pipeline_is_refused() -> None:
 
 
 def test_event_storm_ends_every_message_in_its_final_state() -> None:
-    result = event_storm.run(events=60, executions=3, senders=4, rates=(1000.0, 1000.0), drain_timeout=30)
-    durable, naive = result["durable"], result["naive"]
-    for r in (durable, naive):
+    result = event_storm.run(
+        events=60, executions=3, senders=4, rates=(1000.0, 1000.0), drain_timeout=30, lost_answers=0.5
+    )
+    durable, lossy, naive = result["durable"], result["durable_lost_answers"], result["naive"]
+    for r in (durable, lossy, naive):
         assert r["outcomes"] == {"delegated": 57, "duplicate": 3}
         assert r["delivery_errors"] == 0 and r["drained"]
         assert r["messages_in_final_state"] == 3, r["mismatched"]
@@ -108,9 +110,17 @@ def test_event_storm_ends_every_message_in_its_final_state() -> None:
     # The naive notifier calls Slack once per delivered event; the durable one coalesces.
     assert naive["chat_update"] == 57 - 3
     assert durable["slack_calls"] < naive["slack_calls"]
+    # Lost answers are retried: the messages still end final, each updated in place.
+    assert lossy["lost_update_answers"] > 0 and durable["lost_update_answers"] == 0
+    assert lossy["chat_update"] >= lossy["lost_update_answers"]
+    for r in (durable, lossy):
+        assert r["max_updates_per_message_in_1s"] >= 1
+        _positive(r["min_gap_between_writes_of_a_message_s"])
     assert result["goals"]["every_message_in_final_state"] and result["goals"]["one_post_per_execution"]
     _positive(result["slack_calls_ratio"], result["ingest_rate_ratio"])
-    assert len(_rows("event_storm", result)) == 6
+    assert len(_rows("event_storm", result)) == 7
+    with pytest.raises(ValueError, match="lost_answers"):
+        event_storm.run(events=60, executions=3, lost_answers=1.0)
 
 
 def test_ack_latency_answers_every_request() -> None:
