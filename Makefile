@@ -45,11 +45,9 @@ lint: $(VENV)/.test-deps
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-# Bytecode is written before and during the tests even where the environment turns it off
-# (PYTHONDONTWRITEBYTECODE): otherwise every worker and every child process compiles the same modules
-# again, all at once on a fresh clone.
+# Bytecode is written during the tests even where the environment turns it off (PYTHONDONTWRITEBYTECODE):
+# otherwise every worker and every child process compiles the same modules again.
 test: lint $(INFRA)/.deps $(IAMDB)/.deps  ## lint, type-check, infrastructure linters and the whole test suite
-	env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m compileall -q -j 0 bot handlers ml runtimes bench tests
 	env -u PYTHONDONTWRITEBYTECODE $(BIN)/pytest -q -n auto --dist loadfile
 
 bench: $(VENV)/.test-deps
