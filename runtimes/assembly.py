@@ -29,6 +29,7 @@ from handlers.middleware.payload_shape import PayloadShape
 from handlers.middleware.permissions import permission_middleware
 from handlers.middleware.roles import RoleResolver, role_directory
 from handlers.middleware.services import ProvideServices
+from runtimes import lazy_requests
 
 log = logging.getLogger(__name__)
 
@@ -178,6 +179,7 @@ def create_app(
         listener_executor=listener_executor
         or ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="mlops-listener"),
     )
+    lazy_requests.install(app)  # before app.error, which sets the runner's error handler
     for role in settings.empty_roles():
         log.warning("MLOPS_ROLES maps role %r to no Slack user group: nobody can use its actions", role.value)
     directory = roles
