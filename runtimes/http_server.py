@@ -10,7 +10,7 @@ from __future__ import annotations
 import gc
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import partial
 from typing import Any
 from urllib.parse import parse_qs
@@ -60,15 +60,27 @@ class SlackMetrics:
         )
 
 
-def request_kind(body: str, content_type: str) -> str:
-    """command / block_actions / view_submission / event_callback / ... for metrics labels."""
+#: Request kinds the metrics name; any other is "other".
+_PAYLOAD_KINDS = ("block_actions", "view_submission", "view_closed", "shortcut", "block_suggestion")
+
+
+def request_kind(body: str, content_type: str, parsed: object = None) -> str:
+    """command / block_actions / view_submission / event_callback / ... for metrics labels.
+
+    ``parsed``: the body as the edge parsed it, if it did, so that it is not parsed again.
+    """
     if "json" in content_type:
         return "event"
-    form = parse_qs(body[:4096])
+    if isinstance(parsed, Mapping) and parsed:
+        if "command" in parsed:
+            return "command"
+        kind = parsed.get("type")
+        return kind if isinstance(kind, str) and kind in _PAYLOAD_KINDS else "other"
+    form = parse_qs(body[:4096])  # not parsed, or a command whose text says "payload" (Bolt reads {})
     if "command" in form:
         return "command"
     payload = form.get("payload", [""])[0]
-    for kind in ("block_actions", "view_submission", "view_closed", "shortcut", "block_suggestion"):
+    for kind in _PAYLOAD_KINDS:
         if f'"type":"{kind}"' in payload.replace(" ", ""):
             return kind
     return "other"
@@ -133,9 +145,9 @@ def build_asgi(
             metrics.requests.labels("refused", str(refused.status)).inc()
             return refused.response(as_json=False)
         body = raw.decode("utf-8", errors="replace")
-        kind = request_kind(body, request.headers.get("content-type", ""))
         headers: dict[str, str | Sequence[str]] = {k: v for k, v in request.headers.items()}
-        refusal = edge.check(body, headers)
+        refusal, parsed = edge.inspect(body, headers)
+        kind = request_kind(body, request.headers.get("content-type", ""), parsed)
         if refusal is not None:
             metrics.requests.labels(kind, str(refusal.status)).inc()
             return PlainTextResponse(refusal.text, status_code=refusal.status)

@@ -103,23 +103,31 @@ class SlackEdge:
 
     def check(self, body: str, headers: Mapping[str, Any], *, lazy_allowed: bool = False) -> Refusal | None:
         """None if Bolt may have the request; otherwise the answer, which names the problem."""
+        return self.inspect(body, headers, lazy_allowed=lazy_allowed)[0]
+
+    def inspect(
+        self, body: str, headers: Mapping[str, Any], *, lazy_allowed: bool = False
+    ) -> tuple[Refusal | None, object]:
+        """``check``'s answer, and the body as Bolt parses it (None if it was not parsed): a caller
+        that wants to know what the request is need not parse the body once more."""
         if header(headers, LAZY_HEADER) is not None and not lazy_allowed:
-            return Refusal(400, f"{LAZY_HEADER} is not accepted from outside")
+            return Refusal(400, f"{LAZY_HEADER} is not accepted from outside"), None
         timestamp = header(headers, TIMESTAMP_HEADER)
         if timestamp is not None and not _TIMESTAMP.fullmatch(timestamp.strip()):
-            return Refusal(400, f"{TIMESTAMP_HEADER} must be whole seconds since the epoch")
+            return Refusal(400, f"{TIMESTAMP_HEADER} must be whole seconds since the epoch"), None
+        parsed: object = None
         try:
-            parsed: object = parse_body(body, header(headers, "content-type"))
+            parsed = parse_body(body, header(headers, "content-type"))
         except MALFORMED_BODY as exc:
             problem: str | None = f"the body is not a Slack payload ({type(exc).__name__})"
         else:
             problem = shape_problem(parsed)
         if problem is None:
-            return None
+            return None, parsed
         if timestamp is None or not self._signed(body, timestamp, headers):
-            return Refusal(401, "invalid request")  # unsigned: say nothing about its content
+            return Refusal(401, "invalid request"), parsed  # unsigned: say nothing about its content
         log.info("refused a malformed Slack request: %s", problem)
-        return Refusal(400, f"malformed Slack payload: {problem}")
+        return Refusal(400, f"malformed Slack payload: {problem}"), parsed
 
     def _signed(self, body: str, timestamp: str, headers: Mapping[str, Any]) -> bool:
         signature = header(headers, SIGNATURE_HEADER)
