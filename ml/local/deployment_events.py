@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from ml.platform import DT_ENDPOINT_DEPLOYMENT, EndpointStatus, PlatformEvent
 
-from .events import endpoint_arn, endpoint_status_to_event, envelope, epoch_ms
+from .events import endpoint_detail, envelope, epoch_ms
 
 Stage = Literal["Creating", "Updating", "Deleting", "ActivatingTraffic", "Baking"]
 
@@ -54,23 +54,20 @@ def deployment_event(
     failure_reason: str | None = None,
     tags: Mapping[str, str] | None = None,
 ) -> PlatformEvent:
-    endpoint = endpoint_arn(endpoint_name)
-    detail: dict[str, Any] = {
-        "EndpointName": endpoint_name,
-        "EndpointArn": endpoint,
-        "EndpointConfigName": config_name,
-        "ProductionVariants": [dict(v) for v in variants],
-        "EndpointStatus": endpoint_status_to_event(status),
-        "CreationTime": epoch_ms(created_at),
-        "LastModifiedTime": epoch_ms(modified_at),
-        "Tags": dict(tags or {}),
-    }
-    if failure_reason:
-        detail["FailureReason"] = failure_reason
+    detail = endpoint_detail(
+        endpoint_name=endpoint_name,
+        config_name=config_name,
+        status=status,
+        created_at=created_at,
+        modified_at=modified_at,
+        variants=variants,
+        failure_reason=failure_reason,
+        tags=tags,
+    )
     if pending_config is not None:
         detail["PendingDeploymentSummary"] = {
             "EndpointConfigName": pending_config,
             "StartTime": epoch_ms(pending_started_at or modified_at),
             "ProductionVariants": [dict(v) for v in pending_variants],
         }
-    return envelope(DT_ENDPOINT_DEPLOYMENT, [endpoint], detail, modified_at)
+    return envelope(DT_ENDPOINT_DEPLOYMENT, [detail["EndpointArn"]], detail, modified_at)

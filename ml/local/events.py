@@ -221,6 +221,33 @@ def endpoint_status_to_event(status: EndpointStatus) -> str:
     return _EVENT_ENDPOINT_STATUS[status]
 
 
+def endpoint_detail(
+    *,
+    endpoint_name: str,
+    config_name: str,
+    status: EndpointStatus,
+    created_at: datetime,
+    modified_at: datetime,
+    variants: Sequence[Mapping[str, Any]],
+    failure_reason: str | None = None,
+    tags: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """The endpoint part of both endpoint event kinds (state and deployment state changes)."""
+    detail: dict[str, Any] = {
+        "EndpointName": endpoint_name,
+        "EndpointArn": endpoint_arn(endpoint_name),
+        "EndpointConfigName": config_name,
+        "ProductionVariants": [dict(v) for v in variants],
+        "EndpointStatus": endpoint_status_to_event(status),
+        "CreationTime": epoch_ms(created_at),
+        "LastModifiedTime": epoch_ms(modified_at),
+        "Tags": dict(tags or {}),
+    }
+    if failure_reason:
+        detail["FailureReason"] = failure_reason
+    return detail
+
+
 def endpoint_state_event(
     *,
     endpoint_name: str,
@@ -231,22 +258,17 @@ def endpoint_state_event(
     failure_reason: str | None = None,
     tags: Mapping[str, str] | None = None,
 ) -> PlatformEvent:
-    endpoint = endpoint_arn(endpoint_name)
-    detail: dict[str, Any] = {
-        "EndpointName": endpoint_name,
-        "EndpointArn": endpoint,
-        "EndpointConfigName": config_name,
-        "ProductionVariants": [
-            {"VariantName": "AllTraffic", "DesiredWeight": 1.0, "DesiredInstanceCount": 1.0}
-        ],
-        "EndpointStatus": endpoint_status_to_event(status),
-        "CreationTime": epoch_ms(created_at),
-        "LastModifiedTime": epoch_ms(modified_at),
-        "Tags": dict(tags or {}),
-    }
-    if failure_reason:
-        detail["FailureReason"] = failure_reason
-    return envelope(DT_ENDPOINT, [endpoint], detail, modified_at)
+    detail = endpoint_detail(
+        endpoint_name=endpoint_name,
+        config_name=config_name,
+        status=status,
+        created_at=created_at,
+        modified_at=modified_at,
+        variants=[{"VariantName": "AllTraffic", "DesiredWeight": 1.0, "DesiredInstanceCount": 1.0}],
+        failure_reason=failure_reason,
+        tags=tags,
+    )
+    return envelope(DT_ENDPOINT, [detail["EndpointArn"]], detail, modified_at)
 
 
 class EventBus:
