@@ -218,7 +218,7 @@ class EndpointChanges:
         if not alarms:
             return None
         why = rollout.reason(self._home, alarms)
-        back = rollout.revert(
+        back, undone = rollout.revert(
             self._registry, before, version=version, config_name=config_name, alarms=alarms, why=why
         )
         if before.model_dir is not None and before.version is not None:
@@ -227,11 +227,7 @@ class EndpointChanges:
                 log.error("%s: going back to v%d: %s", back.name, before.version, problem)
         self._announce.endpoint(back)
         log.warning("%s: %s; still serving v%s", back.name, why, back.version)
-        raise rollout.rolled_back(
-            environment,
-            back,
-            {"version": version, "config_name": config_name, "alarms": list(alarms), "reason": why},
-        )
+        raise undone
 
     def _await_serving(self, row: EndpointRow, version: int, model_dir: str) -> str | None:
         """Wait until the host serves ``version``; returns None, or why it could not."""

@@ -90,8 +90,9 @@ def revert(
     why: str,
     rolled_back_by: str = ROLLED_BACK_BY,
     cause: str | None = None,
-) -> EndpointRow:
-    """Put the endpoint back on the version and config it had, InService, and remember the rollback.
+) -> tuple[EndpointRow, RolledBack]:
+    """Put the endpoint back on the version and config it had, InService, and remember the rollback;
+    returns the endpoint and the ``RolledBack`` its caller raises once the old model serves again.
 
     Its variants go too: all traffic is back on the one version it served. ``why`` becomes the
     endpoint's failure reason; ``cause`` (default ``why``) is what the remembered rollback reports."""
@@ -115,7 +116,8 @@ def revert(
             "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
             (_META_KEY + before.name, json.dumps(record)),
         )
-    return registry.require_endpoint(before.name)
+    back = registry.require_endpoint(before.name)
+    return back, rolled_back(before.environment, back, record)
 
 
 def rolled_back(environment: Environment, row: EndpointRow, record: dict[str, Any]) -> RolledBack:

@@ -234,7 +234,7 @@ class RolloutEngine:
             pending=(run.config_name, run.record.started_at, []),
             failure_reason=failure,
         )
-        back = rollout.revert(
+        back, undone = rollout.revert(
             self._registry,
             run.before,
             version=version,
@@ -250,17 +250,7 @@ class RolloutEngine:
             back, EndpointStatus.IN_SERVICE, [(run.old.name, 100, 100)], failure_reason=failure
         )
         log.warning("%s: %s; still serving v%s", run.name, why, back.version)
-        raise rollout.rolled_back(
-            run.environment,
-            back,
-            {
-                "version": version,
-                "config_name": run.config_name,
-                "alarms": list(alarms),
-                "reason": cause,
-                "rolled_back_by": by,
-            },
-        )
+        raise undone
 
     def _promote(self, run: _Run, finished_by: str) -> EndpointRow:
         now = self._clock.now()
