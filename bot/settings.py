@@ -299,23 +299,6 @@ class Settings(GovernanceSettings, RolloutSettings):
             out.append(role)
         return out
 
-    @field_validator(
-        "mlops_ci_role_arns",
-        "github_repositories",
-        "github_workflows",
-        "ci_allowed_repositories",
-        "ci_allowed_refs",
-        "ci_allowed_environments",
-        "mlops_alarm_names",
-        "mlops_allowed_input_prefixes",
-        mode="before",
-    )
-    @classmethod
-    def _csv(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return [v.strip() for v in value.split(",") if v.strip()]
-        return value
-
     @property
     def local_platform(self) -> bool:
         """Everything on this machine: the only place local users (``--as``, users.json) are trusted."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Any
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import BeforeValidator, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode
 
 from bot.approval_settings import (
@@ -25,7 +25,16 @@ from bot.freeze_settings import FreezeWindowsText
 from ml.evidence.rules import DEFAULT_RULES as DEFAULT_PROMOTION_RULES
 from ml.evidence.rules import Rule, parse_rules
 
-CsvList = Annotated[list[str], NoDecode]
+
+def split_csv(value: Any) -> Any:
+    """``"a, b,,c"`` as ``["a", "b", "c"]``; a list (from JSON, or given in code) as it is."""
+    if isinstance(value, str):
+        return [v.strip() for v in value.split(",") if v.strip()]
+    return value
+
+
+#: A setting written as a comma list in the environment.
+CsvList = Annotated[list[str], NoDecode, BeforeValidator(split_csv)]
 
 
 class GovernanceSettings(BaseSettings):
@@ -82,13 +91,6 @@ class GovernanceSettings(BaseSettings):
     mlops_releasers_group_id: str = Field(
         "", description="Slack user group ID (S...) of the releasers, mentioned when someone breaks glass."
     )
-
-    @field_validator("mlops_approval_reminders", mode="before")
-    @classmethod
-    def _governance_csv(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return [v.strip() for v in value.split(",") if v.strip()]
-        return value
 
     # -- evidence on the card: the promotion rules each version is judged by -----------
     mlops_promotion_rules: str = Field(

@@ -4,11 +4,11 @@ part of ``Settings``, which inherits every field, validator and property here.""
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated
 
 from pydantic import Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode
+from pydantic_settings import BaseSettings
 
+from bot.settings_governance import CsvList
 from ml.durations import describe_duration, off_or_duration, read_duration
 from ml.platform import ENVIRONMENTS, Environment
 from ml.rollout_policy import RolloutPolicy, parse_rollout, read_seconds
@@ -43,20 +43,13 @@ class RolloutSettings(BaseSettings):
         "", description="Bake time with all traffic on the new fleet, old one still up (5m; 0s locally)."
     )
     mlops_rollout_timeout: str = Field("1h", description="Longest a rollout may take (10m to 8h).")
-    mlops_rollback_alarms: Annotated[list[str], NoDecode] = Field(
+    mlops_rollback_alarms: CsvList = Field(
         default_factory=list,
         description="CloudWatch alarms that roll a rollout back (comma list; default MLOPS_ALARM_NAMES).",
     )
     mlops_warm_rollback: str = Field(
         "30m", description="How long the replaced production model stays warm at 0% weight (30m), or off."
     )
-
-    @field_validator("mlops_rollback_alarms", mode="before")
-    @classmethod
-    def _alarm_list(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [v.strip() for v in value.split(",") if v.strip()]
-        return value
 
     @field_validator("mlops_rollback_alarms", mode="after")
     @classmethod
