@@ -97,11 +97,12 @@ class EndpointChanges:
         name: str,
         package: ModelPackage,
         deployed_by: str,
-        policy: RolloutPolicy | None = None,
+        policy: RolloutPolicy,
     ) -> EndpointRow:
         """Serve an Approved ``package``; an endpoint already serving it is left as it is.
 
-        ``policy``: how traffic moves to it (None: all at once, nothing kept warm)."""
+        ``policy``: how traffic moves to it; a first deploy, or all at once with no bake and nothing
+        to keep warm, is one switch."""
         if package.approval_status is not ApprovalStatus.APPROVED:
             raise InvalidRequest(
                 f"v{package.version} is {package.approval_status}: only Approved versions can be deployed"
@@ -109,16 +110,10 @@ class EndpointChanges:
         row = self._registry.get_endpoint(name)
         if row is not None and row.status is EndpointStatus.IN_SERVICE and row.version == package.version:
             return row  # already serving it: nothing to change
-        gradual = policy is not None and (
-            policy.gradual or policy.bake_seconds > 0 or self.engine.warm_rollback is not None
-        )
-        if policy is None or not gradual or row is None or row.version is None or row.model_dir is None:
+        gradual = policy.gradual or policy.bake_seconds > 0 or self.engine.warm_rollback is not None
+        if not gradual or row is None or row.version is None or row.model_dir is None:
             return self.change(environment, name, package, deployed_by, "deploy")
-        if not deployed_by or not deployed_by.strip():
-            raise InvalidRequest("deployed_by must name who asked for the change")
-        model_dir = _uri_to_path(package.artifact_uri)
-        if not (model_dir / "xgboost-model").is_file():
-            raise PlatformError(f"v{package.version}'s model file is missing from {model_dir}")
+        model_dir = _checked_model_dir(package, deployed_by)
         return self.engine.run(environment, name, package, model_dir, deployed_by, policy, row)
 
     def rollback(
@@ -168,11 +163,7 @@ class EndpointChanges:
         kind: Literal["deploy", "rollback"],
     ) -> EndpointRow:
         """Serve ``package`` on endpoint ``name``; raises PlatformError (or RolledBack) if it did not."""
-        if not deployed_by or not deployed_by.strip():
-            raise InvalidRequest("deployed_by must name who asked for the change")
-        model_dir = _uri_to_path(package.artifact_uri)
-        if not (model_dir / "xgboost-model").is_file():
-            raise PlatformError(f"v{package.version}'s model file is missing from {model_dir}")
+        model_dir = _checked_model_dir(package, deployed_by)
         with self._lock:
             before = self._registry.get_endpoint(name)
             row = begin_change(
@@ -259,6 +250,16 @@ def _served_or_failed(status: Mapping[str, Any], row: EndpointRow, version: int,
         return True
     error = entry.get("error") or {}
     return bool(error.get("version") == version and error.get("generation") == row.generation)
+
+
+def _checked_model_dir(package: ModelPackage, deployed_by: str) -> Path:
+    """The version's model directory, once it is known who asks and that the model file is there."""
+    if not deployed_by or not deployed_by.strip():
+        raise InvalidRequest("deployed_by must name who asked for the change")
+    model_dir = _uri_to_path(package.artifact_uri)
+    if not (model_dir / "xgboost-model").is_file():
+        raise PlatformError(f"v{package.version}'s model file is missing from {model_dir}")
+    return model_dir
 
 
 def _uri_to_path(uri: str) -> Path:
