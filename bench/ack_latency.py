@@ -155,9 +155,11 @@ def _serve_app(kind: str) -> None:
     from starlette.responses import JSONResponse
     from starlette.routing import Route
 
+    from bot.limits import Limits
     from bot.notify import Notifier
     from bot.services import build_services
     from bot.settings import load_settings
+    from runtimes.http_guard import uvicorn_config
     from runtimes.http_server import build_asgi
 
     api_url, token, secret = (
@@ -219,7 +221,16 @@ def _serve_app(kind: str) -> None:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", 0))
-        config = uvicorn.Config(asgi, log_level="warning", access_log=False, lifespan="off")
+        # both apps on the HTTP runtime's own server configuration (limits, connection protocol)
+        config = uvicorn_config(
+            asgi,
+            Limits.from_settings(settings),
+            host="127.0.0.1",
+            port=0,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+        )
         server = uvicorn.Server(config)
         thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
         thread.start()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from typing import Any, ClassVar
 
 import h11
@@ -41,6 +42,7 @@ class GuardedH11Protocol(H11Protocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        _send_without_delay(transport)
         if len(self.connections) > self.limits.max_connections:
             log.debug("refusing a connection: %d are open", len(self.connections))
             transport.close()
@@ -83,6 +85,20 @@ class GuardedH11Protocol(H11Protocol):
                 "closing a connection: request incomplete after %s s", self.limits.header_timeout_seconds
             )
             self.transport.close()
+
+
+def _send_without_delay(transport: asyncio.BaseTransport) -> None:
+    """Turn Nagle's algorithm off on an accepted TCP connection.
+
+    An answer with a body leaves as two writes (status and headers, then the body): with Nagle on, the
+    kernel holds the body until the client acknowledges the headers, and the client's delayed ACK
+    holds that for up to 40 ms, on every ack Slack waits for. asyncio turns it off only on sockets
+    it creates itself with the TCP protocol number, not on one handed to the server (``--fd``,
+    systemd, ``Server.run(sockets=...)``).
+    """
+    sock = transport.get_extra_info("socket")
+    if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 def guarded_protocol(limits: Limits) -> type[GuardedH11Protocol]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -70,6 +71,19 @@ def render_help(
     parameters: Mapping[str, ParameterSpec] | None = None,
     note: str = "",
 ) -> tuple[str, list[dict[str, Any]]]:
+    """The help a person with ``roles`` gets. Help is the ack itself, so it is rendered once per set
+    of inputs and the answer is shared: callers pass the blocks on and never change them."""
+    return _render_help(tuple(actions), roles, tuple((parameters or {}).items()), note)
+
+
+@functools.lru_cache(maxsize=64)
+def _render_help(
+    actions: tuple[Action, ...],
+    roles: frozenset[Role],
+    parameter_items: tuple[tuple[str, ParameterSpec], ...],
+    note: str,
+) -> tuple[str, list[dict[str, Any]]]:
+    parameters = dict(parameter_items)
     allowed = set(actions)
     lines = [
         f"{code(USAGE[name], 80)} — {DESCRIPTIONS[action]}"
