@@ -53,8 +53,20 @@ print(json.dumps({{"import_s": elapsed, "sagemaker_loaded": any(m == "sagemaker"
                    for m in sys.modules), "modules": len(sys.modules),
                    "deferred_loaded": sorted(set({deferred!r}) & set(sys.modules))}}))
 """
-#: Loaded with the first request that needs them (CI's OIDC check), never by the Lambda init.
-DEFERRED_MODULES = ("jwt", "cryptography")
+#: Loaded with the first request that needs them, never by the Lambda init: CI's OIDC check (PyJWT,
+#: cryptography); the GitHub, CI, EventBridge and health routes (Starlette, Mangum, anyio, the event
+#: models); the notifier's Prometheus counters (read only by the HTTP runtime's ``/metrics``).
+DEFERRED_MODULES = (
+    "jwt",
+    "cryptography",
+    "starlette",
+    "mangum",
+    "anyio",
+    "prometheus_client",
+    "handlers.events",
+    "bot.ingest.models",
+    "runtimes.lambda_ingest",
+)
 
 
 def compiled_copy(dest: Path) -> Path:

@@ -12,11 +12,11 @@ import base64
 import binascii
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import anyio
-from starlette.requests import ClientDisconnect, Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+if TYPE_CHECKING:
+    from starlette.requests import Request
+    from starlette.responses import Response
 
 __all__ = ["BodyRefused", "Limits", "decoded_lambda_body", "read_body"]
 
@@ -52,6 +52,9 @@ class BodyRefused(Exception):
         self.reason = reason
 
     def response(self, *, as_json: bool) -> Response:
+        # Starlette is imported by the ASGI paths that use it, not by the Lambda runtime's start.
+        from starlette.responses import JSONResponse, PlainTextResponse
+
         if as_json:
             return JSONResponse({"ok": False, "error": self.reason}, status_code=self.status, headers=CLOSE)
         return PlainTextResponse(self.reason, status_code=self.status, headers=CLOSE)
@@ -63,6 +66,9 @@ def too_large(limit: int) -> BodyRefused:
 
 async def read_body(request: Request, limits: Limits) -> bytes:
     """The request body, read chunk by chunk; raises ``BodyRefused`` past the cap or the timeout."""
+    import anyio
+    from starlette.requests import ClientDisconnect
+
     limit = limits.max_body_bytes
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:

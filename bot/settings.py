@@ -43,7 +43,10 @@ class ConfigError(Exception):
 
 
 class Settings(GovernanceSettings, RolloutSettings):
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+    # built at once (its parts defer theirs): every process reads its settings at start-up
+    model_config = SettingsConfigDict(
+        env_file=".env", extra="ignore", case_sensitive=False, defer_build=False
+    )
 
     # -- Slack ---------------------------------------------------------------
     slack_bot_token: SecretStr | None = Field(None, description="Bot token (xoxb-...).")

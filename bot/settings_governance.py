@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.approval_settings import (
     APPROVALS_MAX,
@@ -38,6 +38,9 @@ CsvList = Annotated[list[str], NoDecode, BeforeValidator(split_csv)]
 
 
 class GovernanceSettings(BaseSettings):
+    # Only ``Settings`` is instantiated: building this part's own validator too would cost every start.
+    model_config = SettingsConfigDict(defer_build=True)
+
     # approval expiry and reminders
     mlops_approval_ttl: str = Field(
         "off", description="How long a pending version may be approved (72h, 30m, 10s), or off."

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from pydantic import Field, field_validator, model_validator
-from pydantic_settings import BaseSettings
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.settings_governance import CsvList
 from ml.durations import describe_duration, off_or_duration, read_duration
@@ -31,6 +31,9 @@ def _warm_window(text: str) -> timedelta:
 
 
 class RolloutSettings(BaseSettings):
+    # Only ``Settings`` is instantiated: building this part's own validator too would cost every start.
+    model_config = SettingsConfigDict(defer_build=True)
+
     mlops_staging_rollout: str = Field(
         "", description="How staging takes a new version: all-at-once, canary 10% 5m, linear 20% 2m."
     )

@@ -18,24 +18,13 @@ import logging
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 from weakref import WeakValueDictionary
 
 from bot.core.evidence import gather_evidence
 from bot.core.models import Action, Outcome, Result
 from bot.core.records import NS_INFLIGHT
 from bot.core.service import ReleaseService
-from bot.ingest.models import (
-    EndpointDeploymentStateChange,
-    EndpointDetail,
-    EndpointStateChange,
-    EventBridgeEvent,
-    EventError,
-    ModelPackageDetail,
-    ModelPackageStateChange,
-    PipelineExecutionStatusChange,
-    PipelineStepStatusChange,
-    parse,
-)
 from bot.log_throttle import ThrottledLog
 from bot.notify import Notifier
 from bot.services import Services
@@ -53,6 +42,9 @@ from .render.run_message import render_run, run_key
 from .render.validation import accuracy_note
 from .rollout_watch import RolloutMessages, RolloutTicker
 from .thread_files import FileUploader
+
+if TYPE_CHECKING:
+    from bot.ingest.models import EndpointDetail, EventBridgeEvent, ModelPackageDetail
 
 log = logging.getLogger(__name__)
 
@@ -193,6 +185,9 @@ class SlackNotifications:
     # -- platform events -------------------------------------------------------------
     def on_event(self, raw: PlatformEvent) -> None:
         """Subscribed to the platform's in-process bus: parses, and never raises (a failure is logged)."""
+        # The event models load with the first event: a Slack request (a Lambda cold start) needs none.
+        from bot.ingest.models import EventError, parse
+
         try:
             self.handle(parse(raw))
         except EventError as exc:
@@ -201,6 +196,14 @@ class SlackNotifications:
             log.exception("could not post platform event %s", raw.get("detail-type"))
 
     def handle(self, event: EventBridgeEvent) -> None:
+        from bot.ingest.models import (
+            EndpointDeploymentStateChange,
+            EndpointStateChange,
+            ModelPackageStateChange,
+            PipelineExecutionStatusChange,
+            PipelineStepStatusChange,
+        )
+
         if isinstance(event, PipelineExecutionStatusChange | PipelineStepStatusChange):
             execution_id = event.detail.execution_arn
             try:

@@ -13,23 +13,24 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from slack_bolt import App, BoltResponse
 from slack_sdk import WebClient
-from starlette.routing import Route
 
 import handlers
 from bot.notify import Notifier
 from bot.services import Services
 from handlers import notifications
-from handlers.events import ingest_routes
 from handlers.middleware.form_body import CommandFormBody
 from handlers.middleware.payload_shape import PayloadShape
 from handlers.middleware.permissions import permission_middleware
 from handlers.middleware.roles import RoleResolver, role_directory
 from handlers.middleware.services import ProvideServices
 from runtimes import lazy_requests
+
+if TYPE_CHECKING:
+    from starlette.routing import Route
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +94,9 @@ def incoming_routes(services: Services) -> list[Route]:
     """Starlette routes for EventBridge, GitHub and CI (after ``create_app`` set up the notifier)."""
     if services.notifier is None:
         raise RuntimeError("create the Slack app first: the routes announce through its notifier")
+    # Imported here: Starlette and the routes are no part of a Slack-only runtime's start (Lambda).
+    from handlers.events import ingest_routes
+
     return ingest_routes(services, services.notifier)
 
 

@@ -23,7 +23,6 @@ the next invocation on any instance.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 from collections.abc import Mapping
@@ -96,7 +95,7 @@ def handler(event: Mapping[str, Any], context: Any) -> LambdaResponse | dict[str
         return _scheduled_work(rt, context)
     if "source" in event and "detail-type" in event:
         try:
-            outcome = rt.dispatch_eventbridge(rt.services, rt.notifier, event)
+            outcome = rt.dispatch_eventbridge(event)
         finally:
             rt.flush(context)
         log.info("EventBridge %s %s: %s", event.get("detail-type"), event.get("id"), outcome)
@@ -173,7 +172,6 @@ def _ingest(rt: LambdaRuntime, event: Mapping[str, Any], path: str, context: Any
     else:
         routed["path"] = path
         routed.setdefault("resource", path)
-    asyncio.set_event_loop(rt.loop)  # Mangum runs the app on the current thread's loop
     return rt.ingest(routed, context)
 
 

@@ -1,37 +1,35 @@
-"""What one Lambda instance builds at cold start and keeps: services, Bolt app, ingest app, notifier."""
+"""What one Lambda instance builds at cold start and keeps: services, Bolt app, notifier; and, from the
+first request for them, the ingest routes (``runtimes.lambda_ingest``)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import threading
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import boto3
-from mangum import Mangum
 from slack_bolt import App
 from slack_bolt.adapter.aws_lambda import SlackRequestHandler
 from slack_bolt.adapter.aws_lambda.lazy_listener_runner import LambdaLazyListenerRunner
 from slack_sdk import WebClient
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
-from bot.core.store import StoreError
 from bot.limits import Limits
 from bot.notify import Notifier
 from bot.services import Services, build_services
 from bot.settings import ConfigError, Settings, load_settings
-from handlers.events import dispatch_eventbridge
 from handlers.middleware.edge import SlackEdge
-from runtimes.assembly import build_notifier, create_app, incoming_routes
+from runtimes.assembly import build_notifier, create_app
 from runtimes.lambda_secrets import load_secrets
+
+if TYPE_CHECKING:
+    from mangum import Mangum
 
 log = logging.getLogger(__name__)
 
+#: the health check's path (served with the ingest routes, ``runtimes.lambda_ingest``)
 HEALTH_PATH = "/healthz"
 #: Longest time an invocation spends sending queued Slack messages before it returns.
 FLUSH_SECONDS = 20.0
@@ -49,17 +47,42 @@ class LambdaRuntime:
     app: App
     slack: SlackRequestHandler
     notifier: Notifier
-    #: Mangum over the ingest routes and the health check
-    ingest: Mangum
-    dispatch_eventbridge: Callable[..., str]
-    loop: asyncio.AbstractEventLoop
     limits: Limits
     edge: SlackEdge
+    #: Mangum over the ingest routes and the health check, and the loop it runs on: built by the
+    #: first request for them, since Slack's requests (and so the cold start) need neither
+    _ingest: tuple[Mangum, asyncio.AbstractEventLoop] | None = field(default=None, init=False, repr=False)
+    _ingest_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    @property
+    def ingest_built(self) -> bool:
+        """Whether a request for the ingest routes has built them yet."""
+        with self._ingest_lock:
+            return self._ingest is not None
+
+    def ingest(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        """One HTTP event (path without its stage) through the ingest routes."""
+        with self._ingest_lock:
+            if self._ingest is None:
+                from runtimes.lambda_ingest import ingest_app
+
+                self._ingest = ingest_app(self.services), asyncio.new_event_loop()
+            app, loop = self._ingest
+        asyncio.set_event_loop(loop)  # Mangum runs the app on the current thread's loop
+        return dict(app(event, context))
+
+    def dispatch_eventbridge(self, event: Mapping[str, Any]) -> str:
+        """An EventBridge event invoked directly: parsed once, filtered, claimed, acted on."""
+        from handlers.events.eventbridge import dispatch_eventbridge
+
+        return dispatch_eventbridge(self.services, self.notifier, event)
 
     def close(self) -> None:
         self.notifier.close(timeout=0)
         self.services.close()
-        self.loop.close()
+        with self._ingest_lock:
+            if self._ingest is not None:
+                self._ingest[1].close()
 
     def flush(self, context: Any) -> None:
         """Send what this invocation queued, within its deadline; leftovers stay in the outbox."""
@@ -131,31 +154,14 @@ def build_runtime(
         raise TypeError(f"expected Bolt's Lambda lazy listener runner, got {type(runner).__name__}")
     # Created now rather than inside the first acknowledgement (boto3 clients take ~0.2 s).
     runner.lambda_client = lambda_client if lambda_client is not None else boto3.client("lambda")
-    # The same incoming-event routes as the HTTP server's, plus the one health check.
-    routes = [*incoming_routes(services), Route(HEALTH_PATH, _healthz(services))]
     return LambdaRuntime(
         services=services,
         app=app,
         slack=slack,
         notifier=notifier,
-        ingest=Mangum(Starlette(routes=routes), lifespan="off"),
-        dispatch_eventbridge=dispatch_eventbridge,
-        loop=asyncio.new_event_loop(),
         limits=Limits.from_settings(settings),
         edge=SlackEdge(settings.slack_signing_secret.get_secret_value()),
     )
-
-
-def _healthz(services: Services) -> Callable[[Request], Awaitable[Response]]:
-    async def endpoint(_: Request) -> Response:
-        try:
-            services.store.get("health", "probe")
-        except (StoreError, OSError) as exc:
-            log.warning("health check: store failed: %s", exc)
-            return JSONResponse({"status": "degraded", "store": str(exc)}, status_code=503)
-        return JSONResponse({"status": "ok", "backend": services.platform.name, "runtime": "lambda"})
-
-    return endpoint
 
 
 R = TypeVar("R")

@@ -17,12 +17,14 @@ A notice that cannot be posted is parked without a notice of its own.
 
 from __future__ import annotations
 
-from typing import Literal
-
-from prometheus_client import CollectorRegistry, Counter
+import threading
+from typing import TYPE_CHECKING, Literal
 
 from bot.core.store import Record, Store
 from bot.slack_text import escape
+
+if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry, Counter
 
 NS_OUTBOX_DEAD = "outbox_dead"
 
@@ -108,23 +110,48 @@ def notice_text(error: str) -> str:
 
 
 class NotifyMetrics:
-    """Prometheus counters of the notifier (exposed at ``/metrics`` by the HTTP runtime)."""
+    """Prometheus counters of the notifier (exposed at ``/metrics`` by the HTTP runtime).
+
+    The counters are made on first use: most processes (a Lambda cold start, the chat) never read
+    them, and ``prometheus_client`` is not worth importing before a counter moves or is read.
+    """
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
-        self.registry = registry or CollectorRegistry()
-        self.dead_letters = Counter(
-            "mlops_slack_dead_letters",
-            "Slack messages given up on and parked in the store, by reason",
-            ["reason"],
-            registry=self.registry,
-        )
-        self.retries = Counter(
-            "mlops_slack_retries",
-            "Slack calls retried after a transient failure",
-            registry=self.registry,
-        )
-        for reason in ("permanent", "retries_exhausted", "invalid_request", "malformed"):
-            self.dead_letters.labels(reason)  # present at 0 from the start, so rates work
+        self._given = registry
+        self._lock = threading.Lock()
+        self._counters: tuple[CollectorRegistry, Counter, Counter] | None = None
+
+    def _made(self) -> tuple[CollectorRegistry, Counter, Counter]:
+        with self._lock:
+            if self._counters is None:
+                from prometheus_client import CollectorRegistry, Counter
+
+                registry = self._given or CollectorRegistry()
+                dead_letters = Counter(
+                    "mlops_slack_dead_letters",
+                    "Slack messages given up on and parked in the store, by reason",
+                    ["reason"],
+                    registry=registry,
+                )
+                retries = Counter(
+                    "mlops_slack_retries", "Slack calls retried after a transient failure", registry=registry
+                )
+                for reason in ("permanent", "retries_exhausted", "invalid_request", "malformed"):
+                    dead_letters.labels(reason)  # present at 0 from the start, so rates work
+                self._counters = registry, dead_letters, retries
+            return self._counters
+
+    @property
+    def registry(self) -> CollectorRegistry:
+        return self._made()[0]
+
+    @property
+    def dead_letters(self) -> Counter:
+        return self._made()[1]
+
+    @property
+    def retries(self) -> Counter:
+        return self._made()[2]
 
     def count(self, reason: ParkReason) -> float:
         """The current value of the dead-letter counter for ``reason``."""

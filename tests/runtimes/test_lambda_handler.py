@@ -344,6 +344,26 @@ def test_health_route_probes_the_store(env: Env) -> None:
     assert json.loads(response["body"])["status"] == "ok"
 
 
+def test_the_ingest_routes_are_built_once_by_the_first_request_for_them(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import runtimes.lambda_ingest
+
+    built: list[object] = []
+    real = runtimes.lambda_ingest.ingest_app
+    monkeypatch.setattr(runtimes.lambda_ingest, "ingest_app", lambda s: built.append(s) or real(s))
+    rt = env.module.runtime()
+    assert not rt.ingest_built, "the cold start must leave the ingest routes to the first request for them"
+    body = command_body(env.slack, "help")
+    assert env.handle(v2_event("/slack/events", body, FORM | signed_headers(body)))["statusCode"] == 200
+    assert not rt.ingest_built, "a Slack request needs no ingest route"
+    for _ in range(2):
+        event = v2_event("/healthz", "", {})
+        event["requestContext"]["http"]["method"] = "GET"
+        assert env.handle(event)["statusCode"] == 200
+    assert rt.ingest_built and built == [rt.services]
+
+
 # -- GitHub, CI and EventBridge ------------------------------------------------------------------------
 
 
