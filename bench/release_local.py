@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 import tempfile
 import time
@@ -131,10 +132,17 @@ async def _http_load(url: str, path: str, count: int, concurrency: int) -> tuple
     return latencies, time.perf_counter() - t0, answers[0]
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of process ``pid`` so far (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def serving(home: Path, requests: int = 2000, concurrency: int = 8) -> dict[str, Any]:
     """The endpoint host in its own process, as ``LocalPlatform`` runs it, against this process as the
     client; then the same rows scored by the same model in this process, ``concurrency`` threads."""
     from ml.local import LocalPlatform
+    from ml.local.host_process import read_host_record
     from ml.serving import Scorer
 
     platform = LocalPlatform(home)
@@ -158,17 +166,30 @@ def serving(home: Path, requests: int = 2000, concurrency: int = 8) -> dict[str,
 
         results: dict[str, Any] = {"host": "own process", "client": "this process, asyncio raw HTTP/1.1"}
         asyncio.run(_http_load(url, path, min(requests, 50 * concurrency), concurrency))  # warm up
+        host_pid = read_host_record(home).pid  # type: ignore[union-attr]  # the host answered: it runs
+        host_cpu, own_cpu = _cpu_seconds(host_pid), time.process_time()
         lat, wall, answer = asyncio.run(_http_load(url, path, requests, concurrency))
+        host_cpu, own_cpu = _cpu_seconds(host_pid) - host_cpu, time.process_time() - own_cpu
         if answer != expected:
             raise RuntimeError(f"the endpoint answered {answer!r}, in process {expected!r}")
-        results["endpoint_http"] = {**latency_summary(lat), "throughput_rps": len(lat) / wall}
+        results["endpoint_http"] = {
+            **latency_summary(lat),
+            "throughput_rps": len(lat) / wall,
+            # CPU per request, robust to other work on a shared machine (which moves the wall times)
+            "host_cpu_ms_per_request": host_cpu * 1000 / len(lat),
+            "client_cpu_ms_per_request": own_cpu * 1000 / len(lat),
+        }
         inproc_worker(50)  # warm up
-        t = time.perf_counter()
+        own_cpu, t = time.process_time(), time.perf_counter()
         with ThreadPoolExecutor(concurrency) as pool:
             chunks = pool.map(inproc_worker, [requests // concurrency] * concurrency)
             lat = [x for chunk in chunks for x in chunk]
         wall = time.perf_counter() - t
-        results["in_process"] = {**latency_summary(lat), "throughput_rps": len(lat) / wall}
+        results["in_process"] = {
+            **latency_summary(lat),
+            "throughput_rps": len(lat) / wall,
+            "cpu_ms_per_request": (time.process_time() - own_cpu) * 1000 / len(lat),
+        }
         results["overhead_p50_ratio"] = results["endpoint_http"]["p50_ms"] / results["in_process"]["p50_ms"]
         results["throughput_ratio"] = (
             results["endpoint_http"]["throughput_rps"] / results["in_process"]["throughput_rps"]

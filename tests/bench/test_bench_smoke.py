@@ -198,6 +198,9 @@ def test_release_local_summary_matches_its_report() -> None:
     assert serving["endpoint_http"]["n"] == serving["in_process"]["n"] == 200
     assert serving["host"] == "own process"
     _positive(serving["overhead_p50_ratio"], serving["throughput_ratio"])
+    _positive(
+        serving["endpoint_http"]["host_cpu_ms_per_request"], serving["in_process"]["cpu_ms_per_request"]
+    )
     assert [row.goal for row in rows[1:]] == ["≤ 1.5× in-process", "≥ 0.7× in-process"]
     assert all(row.met is not None and row.goal != "—" for row in rows)
 
