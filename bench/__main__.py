@@ -78,6 +78,8 @@ def _release_local(r: Mapping[str, Any]) -> list[Row]:
             _ms(http["p50_ms"]),
             f"in-process Scorer.predict: {_ms(inproc['p50_ms'])}",
             srv["overhead_p50_ratio"],
+            f"≤ {srv['goal_p50_ratio']:g}× in-process",
+            srv["overhead_p50_ratio"] <= srv["goal_p50_ratio"],
         ),
         Row(
             name,
@@ -85,6 +87,8 @@ def _release_local(r: Mapping[str, Any]) -> list[Row]:
             f"{http['throughput_rps']:,.0f} req/s",
             f"in-process: {inproc['throughput_rps']:,.0f} req/s",
             srv["throughput_ratio"],
+            f"≥ {srv['goal_throughput_ratio']:g}× in-process",
+            srv["throughput_ratio"] >= srv["goal_throughput_ratio"],
         ),
     ]
 

@@ -8,7 +8,7 @@ step writes beside the model files.
 
 A container answers ``/invocations`` and ``/ping`` with a ``ContainerResponse``: the status, body and
 content type the real container's HTTP server would send. What SageMaker's runtime API makes of a
-non-2xx answer is ``ml.local.runtime_api``'s concern.
+non-2xx answer is ``ml.local.runtime_answers``' concern.
 """
 
 from __future__ import annotations

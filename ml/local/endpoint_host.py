@@ -34,7 +34,8 @@ from .container import Container, load_container
 from .events import ACCOUNT, REGION
 from .registry import EndpointRow, Registry
 from .routing import WeightedRouter
-from .runtime_api import INVOCATION_TIMEOUT_S, VARIANT, Answer, RuntimeServer, model_error
+from .runtime_answers import INVOCATION_TIMEOUT_S, VARIANT, Answer, model_error
+from .runtime_api import RuntimeServer
 from .variant_metrics import VariantMetrics
 
 log = logging.getLogger(__name__)

@@ -17,9 +17,10 @@ Routes of the host's HTTP server (``ml.local.runtime_api``):
 Successful invocations carry ``X-Model-Version`` (the registry version that answered) besides the
 runtime's ``x-Amzn-Invoked-Production-Variant``.
 
-Where things live: ``endpoint_host`` (which model each endpoint serves), ``runtime_api`` (HTTP and
-SageMaker's errors), ``container``/``script_mode``/``algorithm_mode`` (the XGBoost image's serving),
-``host_process`` (the host as its own process).
+Where things live: ``endpoint_host`` (which model each endpoint serves), ``runtime_api`` (HTTP),
+``runtime_answers`` (SageMaker's answers and errors), ``deadlines`` (the 60 s limit),
+``container``/``script_mode``/``algorithm_mode`` (the XGBoost image's serving), ``host_process`` (the
+host as its own process).
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from .host_process import (
     stop_host_process,
     write_host_record,
 )
-from .runtime_api import INVOCATION_TIMEOUT_S, MAX_PAYLOAD_BYTES, VARIANT
+from .runtime_answers import INVOCATION_TIMEOUT_S, MAX_PAYLOAD_BYTES, VARIANT
 
 __all__ = [
     "HOST_FILE",

@@ -1,132 +1,41 @@
-"""SageMaker's runtime API in front of local model containers: the answers ``InvokeEndpoint`` gives.
+"""The local endpoint host's HTTP server: SageMaker's runtime API and the container's own routes.
 
-Checked against botocore's ``sagemaker-runtime`` service model (``InvokeEndpoint``: errors
-``ValidationError`` 400, ``ModelError`` 424 with ``OriginalStatusCode``, ``OriginalMessage`` and
-``LogStreamArn``; ``Body`` at most 6,291,456 bytes) and the messages SageMaker is seen to send:
-
-* an unknown endpoint: ``ValidationError`` (400) "Endpoint <name> of account <account> not found.";
-* a container answering anything but 2xx: ``ModelError`` (424), message 'Received client|server error
-  (<status>) from primary with message "<body>". See <log group link> in account <account> for more
-  information.', with the container's status and body as ``OriginalStatusCode``/``OriginalMessage``;
-* a container not answering within 60 s: ``ModelError`` with ``OriginalStatusCode`` 0, "Your invocation
-  timed out while waiting for a response from container primary. ...";
-* a body over 6 MB: HTTP 413 "HTTP content length exceeded 6291456 bytes." with no error code (botocore
-  reports the code as "413"); the body is never read.
-
-``answer_invocation`` is shared by the local endpoint host and the tests' moto runtime, so both
-platforms answer a boto3 client alike. ``RuntimeServer`` is the host's HTTP server.
+What each invocation answers is ``ml.local.runtime_answers``'. The server calls the container in the
+request's own thread, and one watchdog (``ml.local.deadlines``) answers the requests whose model
+outlives SageMaker's time limit.
 """
 
 from __future__ import annotations
 
-import concurrent.futures
 import json
 import logging
 import sys
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
 from .capture import CaptureWriter
 from .container import Container
+from .deadlines import Ticket, Watchdog
+from .runtime_answers import (
+    INVOCATION_TIMEOUT_S,
+    MAX_PAYLOAD_BYTES,
+    VARIANT,
+    Answer,
+    container_answer,
+    endpoint_not_found,
+    json_error,
+    payload_too_large,
+    timed_out,
+)
 
 log = logging.getLogger(__name__)
 
-#: ``InvokeEndpoint``'s Body limit (botocore's BodyBlob ``max``).
-MAX_PAYLOAD_BYTES = 6 * 1024 * 1024
-#: How long SageMaker waits for the container's answer.
-INVOCATION_TIMEOUT_S = 60.0
-VARIANT = "AllTraffic"
-CONTAINER_NAME = "primary"
 _READ_CHUNK = 64 * 1024
-TIMED_OUT = (
-    f"Your invocation timed out while waiting for a response from container {CONTAINER_NAME}. "
-    "Review the latency metrics for each container in Amazon CloudWatch, resolve the issue, and try again."
-)
 
 
-@dataclass(frozen=True)
-class Answer:
-    status: int
-    body: bytes
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-def _json_error(status: int, code: str | None, fields: Mapping[str, Any]) -> Answer:
-    headers = {"Content-Type": "application/json"}
-    if code is not None:
-        headers["x-amzn-ErrorType"] = code
-    return Answer(status, json.dumps(dict(fields)).encode(), headers)
-
-
-def endpoint_not_found(name: str, account: str) -> Answer:
-    return _json_error(
-        400, "ValidationError", {"message": f"Endpoint {name} of account {account} not found."}
-    )
-
-
-def payload_too_large() -> Answer:
-    return _json_error(413, None, {"message": f"HTTP content length exceeded {MAX_PAYLOAD_BYTES} bytes."})
-
-
-def model_error(name: str, status: int, original: str, *, region: str, account: str) -> Answer:
-    kind = "client" if 400 <= status < 500 else "server"
-    logs = (
-        f"https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}"
-        f"#logEventViewer:group=/aws/sagemaker/Endpoints/{name}"
-    )
-    return _json_error(
-        424,
-        "ModelError",
-        {
-            "message": (
-                f'Received {kind} error ({status}) from {CONTAINER_NAME} with message "{original}". '
-                f"See {logs} in account {account} for more information."
-            ),
-            "OriginalStatusCode": status,
-            "OriginalMessage": original,
-            "LogStreamArn": (
-                f"arn:aws:logs:{region}:{account}:log-group:/aws/sagemaker/Endpoints/{name}"
-                f":log-stream:{VARIANT}/local"
-            ),
-        },
-    )
-
-
-def answer_invocation(
-    container: Container,
-    name: str,
-    body: bytes,
-    content_type: str | None,
-    accept: str | None,
-    *,
-    executor: concurrent.futures.Executor,
-    timeout: float,
-    region: str,
-    account: str,
-    variant: str = VARIANT,
-) -> Answer:
-    """What ``InvokeEndpoint`` answers once the endpoint is found and the body is within the limit."""
-    future = executor.submit(container.invoke, body, content_type, accept)
-    try:
-        response = future.result(timeout=timeout)
-    except concurrent.futures.TimeoutError:
-        # The container goes on working, as a real one would; its answer is dropped.
-        return model_error(name, 0, TIMED_OUT, region=region, account=account)
-    except Exception as exc:  # the container process itself failed: a 500 from its server
-        log.exception("endpoint %s: the container failed", name)
-        return model_error(name, 500, f"{type(exc).__name__}: {exc}", region=region, account=account)
-    if not 200 <= response.status < 300:
-        original = response.body.decode("utf-8", "replace")
-        return model_error(name, response.status, original, region=region, account=account)
-    headers = {"Content-Type": response.content_type or "application/octet-stream"}
-    headers["x-Amzn-Invoked-Production-Variant"] = variant
-    return Answer(200, response.body, headers)
-
-
-# -- the host's HTTP server ---------------------------------------------------------------------------
 class Served(Protocol):
     @property
     def version(self) -> int: ...
@@ -177,24 +86,23 @@ class RuntimeServer(ThreadingHTTPServer):
         source: EndpointSource,
         *,
         invocation_timeout: float = INVOCATION_TIMEOUT_S,
-        max_workers: int = 16,
         capture: CaptureWriter | None = None,
         router: Router | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
+        """``monotonic``: the time the invocation deadlines are kept on."""
         self.source = source
         #: routes runtime invocations between variants (None: each endpoint's one container answers)
         self.router = router
         #: where successful runtime API invocations are offered for data capture (None: no capture)
         self.capture = capture
         self.invocation_timeout = invocation_timeout
-        self.executor = concurrent.futures.ThreadPoolExecutor(
-            max_workers, thread_name_prefix="ml-local-invoke"
-        )
+        self.watchdog = Watchdog(monotonic)
         super().__init__(address, _Handler)
 
     def server_close(self) -> None:
         super().server_close()
-        self.executor.shutdown(wait=False, cancel_futures=True)
+        self.watchdog.stop()
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # The stdlib prints tracebacks to stderr; clients dropping keep-alive connections are routine.
@@ -229,7 +137,7 @@ class _Handler(BaseHTTPRequestHandler):
                 Answer(200, json.dumps(source.status()).encode(), {"Content-Type": "application/json"})
             )
         else:
-            self._send(_json_error(404, None, {"message": f"no route for GET {path}"}))
+            self._send(json_error(404, None, {"message": f"no route for GET {path}"}))
 
     def do_POST(self) -> None:
         path = urlsplit(self.path).path
@@ -253,27 +161,32 @@ class _Handler(BaseHTTPRequestHandler):
                 headers["X-Model-Version"] = str(served.version)
                 self._send(Answer(response.status, response.body, headers))
         else:
-            self._send(_json_error(404, None, {"message": f"no route for POST {path}"}))
+            self._send(json_error(404, None, {"message": f"no route for POST {path}"}))
 
     def _invoke(self, name: str, body: bytes) -> None:
-        source, router = self.server.source, self.server.router
+        source, router, watchdog = self.server.source, self.server.router, self.server.watchdog
         variant = VARIANT
+        ticket: Ticket | None = None
 
         def call(container: Container, variant_name: str) -> Answer:
-            nonlocal variant
+            nonlocal variant, ticket
             variant = variant_name
-            return answer_invocation(
-                container,
-                name,
-                body,
-                self.headers.get("Content-Type"),
-                self.headers.get("Accept"),
-                executor=self.server.executor,
-                timeout=self.server.invocation_timeout,
-                region=source.region,
-                account=source.account,
-                variant=variant_name,
-            )
+            late = timed_out(name, region=source.region, account=source.account)
+            ticket = watchdog.watch(self.server.invocation_timeout, lambda: self._send_closing(late))
+            try:
+                return container_answer(
+                    container,
+                    name,
+                    body,
+                    self.headers.get("Content-Type"),
+                    self.headers.get("Accept"),
+                    region=source.region,
+                    account=source.account,
+                    variant=variant_name,
+                    in_time=ticket.settle,
+                )
+            finally:
+                watchdog.forget(ticket)
 
         if router is not None:
             routed = router.invoke(name, call)
@@ -284,6 +197,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(endpoint_not_found(name, source.account))
             return
         answer, version = routed
+        if ticket is not None and ticket.expired:
+            # The watchdog answered (and closes the connection): the model's late answer is dropped.
+            log.info("endpoint %s: dropped an answer that came after the time limit", name)
+            return
         if answer.status == 200:
             answer.headers["X-Model-Version"] = str(version)
         if answer.status == 200 and self.server.capture is not None:
@@ -322,7 +239,7 @@ class _Handler(BaseHTTPRequestHandler):
         """The body, read in chunks up to the limit; None (answered) when refused before reading."""
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
             self.close_connection = True
-            self._send(_json_error(411, None, {"message": "a Content-Length header is required"}))
+            self._send(json_error(411, None, {"message": "a Content-Length header is required"}))
             return None
         header = self.headers.get("Content-Length", "0")
         try:
@@ -331,7 +248,7 @@ class _Handler(BaseHTTPRequestHandler):
                 raise ValueError(header)
         except ValueError:
             self.close_connection = True
-            self._send(_json_error(400, None, {"message": f"bad Content-Length {header!r}"}))
+            self._send(json_error(400, None, {"message": f"bad Content-Length {header!r}"}))
             return None
         if length > MAX_PAYLOAD_BYTES:
             self.close_connection = True  # the unread body must not be taken for the next request
@@ -347,6 +264,12 @@ class _Handler(BaseHTTPRequestHandler):
             chunks.append(chunk)
             remaining -= len(chunk)
         return b"".join(chunks)
+
+    def _send_closing(self, answer: Answer) -> None:
+        """Answer from another thread while this one waits for its model: the connection then ends, as
+        the request's thread still has to finish before it could read the next request."""
+        self.close_connection = True
+        self._send(answer)
 
     def _send(self, answer: Answer) -> None:
         self.send_response(answer.status)

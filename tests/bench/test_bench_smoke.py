@@ -191,10 +191,18 @@ def test_package_sizes_are_attributed_per_distribution(tmp_path: Path) -> None:
 
 
 def test_release_local_summary_matches_its_report() -> None:
-    rows = _rows(
-        "release_local", release_local.run(requests=200, runs=(QUICK_RUN, {**QUICK_RUN, "max_depth": "3"}))
+    result = release_local.run(requests=200, runs=(QUICK_RUN, {**QUICK_RUN, "max_depth": "3"}))
+    rows = _rows("release_local", result)
+    serving = result["serving"]
+    # Same count each way; the endpoint host ran in its own process, this one only as its client.
+    assert serving["endpoint_http"]["n"] == serving["in_process"]["n"] == 200
+    assert serving["host"] == "own process"
+    _positive(serving["overhead_p50_ratio"], serving["throughput_ratio"])
+    _positive(
+        serving["endpoint_http"]["host_cpu_ms_per_request"], serving["in_process"]["cpu_ms_per_request"]
     )
-    assert rows[0].met is not None and rows[0].goal != "—"
+    assert [row.goal for row in rows[1:]] == ["≤ 1.5× in-process", "≥ 0.7× in-process"]
+    assert all(row.met is not None and row.goal != "—" for row in rows)
 
 
 def test_runner_reports_a_timed_out_benchmark_as_failed(

@@ -26,7 +26,8 @@ from botocore.exceptions import ClientError
 
 from ml import serving_code, validate
 from ml.local.container import Container, load_container
-from ml.local.runtime_api import MAX_PAYLOAD_BYTES, TIMED_OUT, RuntimeServer
+from ml.local.runtime_answers import MAX_PAYLOAD_BYTES, TIMED_OUT
+from ml.local.runtime_api import RuntimeServer
 from ml.local.script_mode import INTERNAL_SERVER_ERROR_HTML, UserError
 from ml.sagemaker.clients import aws_session
 from tests.ml.clocks import ticking_clock

@@ -21,7 +21,7 @@ from moto import mock_aws
 
 from ml import serving_code
 from ml.local import LocalPlatform
-from ml.local.runtime_api import MAX_PAYLOAD_BYTES
+from ml.local.runtime_answers import MAX_PAYLOAD_BYTES
 from ml.parameters import RunPolicy
 from ml.sagemaker.clients import aws_session
 from tests.ml.conftest import train_version

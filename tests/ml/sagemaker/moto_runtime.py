@@ -10,7 +10,7 @@ never fails. ``install()`` replaces it on ``SageMakerRuntimeResponse`` with what
   ``InferenceSpecification`` for a model created from a package) are read from moto, the model archive
   and the submit directory are fetched from moto's S3, and the request goes to the same container twin
   the local platform runs (``ml.local.container``), behind the same runtime answers
-  (``ml.local.runtime_api.answer_invocation``): a non-2xx answer becomes a ``ModelError``.
+  (``ml.local.runtime_answers.answer_invocation``): a non-2xx answer becomes a ``ModelError``.
 
 So a test against moto proves what the SageMaker platform's code (boto3 client, ``ml.validate``) does
 with SageMaker's answers; the answers themselves are the twin's, checked against the container's source
@@ -31,7 +31,7 @@ from moto.sagemaker.models import sagemaker_backends
 from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
 
 from ml.local.container import Container, load_container
-from ml.local.runtime_api import (
+from ml.local.runtime_answers import (
     INVOCATION_TIMEOUT_S,
     MAX_PAYLOAD_BYTES,
     answer_invocation,
