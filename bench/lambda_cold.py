@@ -55,7 +55,9 @@ print(json.dumps({{"import_s": elapsed, "sagemaker_loaded": any(m == "sagemaker"
 """
 #: Loaded with the first request that needs them, never by the Lambda init: CI's OIDC check (PyJWT,
 #: cryptography); the GitHub, CI, EventBridge and health routes (Starlette, Mangum, anyio, the event
-#: models); the notifier's Prometheus counters (read only by the HTTP runtime's ``/metrics``).
+#: models); the notifier's Prometheus counters (read only by the HTTP runtime's ``/metrics``); the
+#: SageMaker platform's parts (registry, pipelines, endpoints, rollouts, production, progress, with what
+#: they import), built on their first call; the evaluation report's reader (lazy evidence work only).
 DEFERRED_MODULES = (
     "jwt",
     "cryptography",
@@ -66,6 +68,20 @@ DEFERRED_MODULES = (
     "handlers.events",
     "bot.ingest.models",
     "runtimes.lambda_ingest",
+    "ml.sagemaker.registry",
+    "ml.sagemaker.pipelines",
+    "ml.sagemaker.endpoints",
+    "ml.sagemaker.rollout",
+    "ml.sagemaker.production",
+    "ml.sagemaker.progress",
+    "ml.sagemaker.traffic",
+    "ml.sagemaker.warm",
+    "ml.sagemaker.parameters",
+    "ml.sagemaker.capture_files",
+    "ml.sagemaker.metrics",
+    "ml.drift.stored",
+    "ml.drift.metrics",
+    "ml.evidence.report",
 )
 
 

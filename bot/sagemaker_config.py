@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from bot.settings import ConfigError, Settings
 from ml.platform import ENVIRONMENTS
 from ml.sagemaker.config import SageMakerConfig
-from ml.sagemaker.parameters import bucket_prefix
 from ml.sagemaker.platform import SageMakerPlatform
-from ml.sagemaker.registry import PackageFacts
+
+if TYPE_CHECKING:
+    from ml.sagemaker.registry import PackageFacts
 
 
 def sagemaker_config(settings: Settings) -> SageMakerConfig:
@@ -59,6 +61,8 @@ def allowed_input_prefixes(settings: Settings) -> tuple[str, ...]:
     if settings.mlops_allowed_input_prefixes:
         return tuple(settings.mlops_allowed_input_prefixes)
     if settings.mlops_input_data:
+        from ml.sagemaker.parameters import bucket_prefix
+
         try:
             return (bucket_prefix(settings.mlops_input_data),)
         except ValueError as exc:

@@ -10,13 +10,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ml.evidence.report import Confusion, facts
 from ml.evidence.rules import METRIC_NAMES, Rule, Verdict, judge
 from ml.platform import MLPlatform, PlatformError
 
 from .models import ValidationReport, VersionView
+
+if TYPE_CHECKING:
+    from ml.evidence.report import Confusion
 
 __all__ = ["DataFacts", "Evidence", "MetricLine", "build_evidence", "gather_evidence"]
 
@@ -89,6 +91,9 @@ def _spreads(report: Mapping[str, Any] | None) -> dict[str, float]:
 def build_evidence(view: VersionView, report: Mapping[str, Any] | None, rules: Sequence[Rule]) -> Evidence:
     """The evidence of ``view``'s version from its evaluation report (None: the registry keeps none)."""
     pkg = view.package
+    # Imported here: only the lazy work that shows evidence reads a report, never an acknowledgement.
+    from ml.evidence.report import facts
+
     found = facts(report)
     champion_version = view.production_version
     champion = view.production_metrics if champion_version not in (None, view.version) else None

@@ -9,11 +9,12 @@ through one injected ``Clock``.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import boto3
 
@@ -36,26 +37,21 @@ from ml.platform import (
 )
 from ml.rollout_policy import RolloutPolicy
 from ml.rollout_state import RollbackPath, RolloutProgress, WarmStandby
-from ml.sagemaker.artifact import identity_of
-from ml.sagemaker.capture_files import capture_objects
 from ml.sagemaker.clients import AwsClients, check_environment
 from ml.sagemaker.config import SageMakerConfig
-from ml.sagemaker.endpoints import Endpoints, ProgressCallback
-from ml.sagemaker.metrics import put_drift_metrics
-from ml.sagemaker.parameters import PIPELINE_PARAMETERS
-from ml.sagemaker.pipelines import Pipelines
-from ml.sagemaker.production import Production, monitoring_schedule_name
-from ml.sagemaker.progress import Progress
-from ml.sagemaker.registry import PackageFacts, Registry
-from ml.sagemaker.rollout import Rollout
-from ml.sagemaker.traffic import deployment_config
 
 if TYPE_CHECKING:
     from ml.drift.environment import EnvironmentDrift
+    from ml.sagemaker.endpoints import Endpoints, ProgressCallback
+    from ml.sagemaker.pipelines import Pipelines
+    from ml.sagemaker.production import Production
+    from ml.sagemaker.progress import Progress
+    from ml.sagemaker.registry import PackageFacts, Registry
+    from ml.sagemaker.rollout import Rollout
 
-__all__ = ["PlatformSnapshot", "ProgressCallback", "SageMakerPlatform"]
+__all__ = ["PlatformSnapshot", "SageMakerPlatform"]
 
-_Progress = ProgressCallback | None
+_Part = TypeVar("_Part")
 
 
 @dataclass(frozen=True)
@@ -92,17 +88,78 @@ class SageMakerPlatform:
         self.pipeline_name = config.pipeline_name
         self.clock = clock
         self.aws = AwsClients(config, session)
-        self.pipelines = Pipelines(self.aws, clock)
-        self.registry = Registry(self.aws, clock, facts)
-        self.endpoints = Endpoints(self.aws, clock)
-        self.production = Production(self.aws)
+        self._facts = facts
+        # Each part (and its module) is built on first use: a Slack-only start, such as Lambda's
+        # init, reaches none of them. Reentrant: the rollout part builds the parts it works with.
+        self._parts: dict[str, Any] = {}
+        self._parts_lock = threading.RLock()
+
+    def _part(self, name: str, build: Callable[[], _Part]) -> _Part:
+        part = self._parts.get(name)
+        if part is None:
+            with self._parts_lock:
+                part = self._parts.get(name)
+                if part is None:
+                    part = self._parts[name] = build()
+        return part
+
+    @property
+    def pipelines(self) -> Pipelines:
+        return self._part("pipelines", self._build_pipelines)
+
+    @property
+    def registry(self) -> Registry:
+        return self._part("registry", self._build_registry)
+
+    @property
+    def endpoints(self) -> Endpoints:
+        return self._part("endpoints", self._build_endpoints)
+
+    @property
+    def production(self) -> Production:
+        return self._part("production", self._build_production)
+
+    @property
+    def rollout(self) -> Rollout:
+        return self._part("rollout", self._build_rollout)
+
+    @property
+    def progress(self) -> Progress:
+        return self._part("progress", self._build_progress)
+
+    def _build_pipelines(self) -> Pipelines:
+        from ml.sagemaker.pipelines import Pipelines
+
+        return Pipelines(self.aws, self.clock)
+
+    def _build_registry(self) -> Registry:
+        from ml.sagemaker.registry import Registry
+
+        return Registry(self.aws, self.clock, self._facts)
+
+    def _build_endpoints(self) -> Endpoints:
+        from ml.sagemaker.endpoints import Endpoints
+
+        return Endpoints(self.aws, self.clock)
+
+    def _build_production(self) -> Production:
+        from ml.sagemaker.production import Production
+
+        return Production(self.aws)
+
+    def _build_rollout(self) -> Rollout:
+        from ml.sagemaker.rollout import Rollout
 
         def wait(env: Environment, endpoint: str, progress: ProgressCallback | None) -> dict[str, Any]:
             # Looked up on each call, so ``_wait_in_service`` stays one seam a test can replace.
             return self._wait_in_service(env, endpoint, progress)
 
-        self.rollout = Rollout(self.aws, clock, self.registry, self.endpoints, self.production, wait)
-        self.progress = Progress(self.aws, clock, self.endpoints)
+        return Rollout(self.aws, self.clock, self.registry, self.endpoints, self.production, wait)
+
+    def _build_progress(self) -> Progress:
+        from ml.sagemaker.progress import Progress
+
+        return Progress(self.aws, self.clock, self.endpoints)
 
     # -- clients --------------------------------------------------------------
     @property
@@ -123,6 +180,8 @@ class SageMakerPlatform:
 
     # -- pipelines ------------------------------------------------------------
     def pipeline_parameters(self) -> Mapping[str, ParameterSpec]:
+        from ml.sagemaker.parameters import PIPELINE_PARAMETERS
+
         return PIPELINE_PARAMETERS
 
     def start_pipeline(
@@ -172,10 +231,14 @@ class SageMakerPlatform:
 
     def artifact_identity(self, version: int) -> ArtifactIdentity:
         """DescribeModelPackage's ARN, the model data's SHA-256 and the image digest (``artifact``)."""
+        from ml.sagemaker.artifact import identity_of
+
         return identity_of(self.registry.describe_raw(version), self._client("s3"))
 
     def captured_traffic(self, environment: Environment, since: datetime | None) -> Iterator[bytes]:
         """What the endpoint captured under ``data_capture_s3_uri`` (production's data capture)."""
+        from ml.sagemaker.capture_files import capture_objects
+
         destination = self.config.data_capture_s3_uri
         if not destination:
             raise InvalidRequest("data capture is off (no data_capture_s3_uri): pass rows with --data")
@@ -183,6 +246,8 @@ class SageMakerPlatform:
 
     def publish_drift(self, found: EnvironmentDrift, at: datetime) -> None:
         """The check's PSI as ``mlops/DriftPSI`` in CloudWatch (``ml.drift.metrics``)."""
+        from ml.sagemaker.metrics import put_drift_metrics
+
         put_drift_metrics(self._client("cloudwatch"), found, at)
 
     # -- endpoints ------------------------------------------------------------
@@ -214,12 +279,17 @@ class SageMakerPlatform:
         deployed_by: str,
         rollout: RolloutPolicy | None = None,
         *,
-        progress: _Progress = None,
+        progress: ProgressCallback | None = None,
     ) -> EndpointInfo:
         return self.rollout.deploy(environment, version, deployed_by, rollout=rollout, progress=progress)
 
     def rollback(
-        self, environment: Environment, version: int, deployed_by: str, *, progress: _Progress = None
+        self,
+        environment: Environment,
+        version: int,
+        deployed_by: str,
+        *,
+        progress: ProgressCallback | None = None,
     ) -> EndpointInfo:
         return self.rollout.rollback(environment, version, deployed_by, progress=progress)
 
@@ -256,10 +326,14 @@ class SageMakerPlatform:
         self, environment: Environment, rollout: RolloutPolicy | None = None
     ) -> dict[str, Any]:
         """The blue/green ``DeploymentConfig`` a deploy to ``environment`` sends."""
+        from ml.sagemaker.traffic import deployment_config
+
         policy = rollout or self.config.rollout(check_environment(environment))
         return deployment_config(policy, self.config.rollback_alarm_names)
 
     def monitoring_schedule_name(self, endpoint: str) -> str:
+        from ml.sagemaker.production import monitoring_schedule_name
+
         return monitoring_schedule_name(endpoint)
 
     def validate(self, environment: Environment) -> dict[str, Any]:

@@ -924,3 +924,26 @@ def test_executions_listed_without_parameters_cost_no_call_per_run(platform: Sag
     assert per_run == []
     full = {e.requested_by: e.parameters for e in platform.list_executions()}
     assert "250" in full["U1"].values() and len(per_run) == 2
+
+
+def test_parts_are_built_once_on_first_use_by_concurrent_callers(
+    config: SageMakerConfig, session: boto3.Session
+) -> None:
+    plat = SageMakerPlatform(config, session)
+    start = threading.Barrier(8)
+    seen: list[object] = []
+
+    def first_use() -> None:
+        start.wait()
+        seen.append(plat.rollout)
+
+    threads = [threading.Thread(target=first_use) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(seen) == 8 and all(part is seen[0] for part in seen)
+    # The rollout works with the platform's own registry and endpoints, not copies of its own.
+    assert plat.rollout._registry is plat.registry and plat.rollout._endpoints is plat.endpoints
+    assert plat.progress is plat.progress and plat.pipelines is plat.pipelines
+    plat.close()
