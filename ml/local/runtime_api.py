@@ -12,13 +12,14 @@ import logging
 import sys
 import time
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
 from .capture import CaptureWriter
 from .container import Container
 from .deadlines import Ticket, Watchdog
+from .request_head import StrictHeadHandler
 from .runtime_answers import (
     INVOCATION_TIMEOUT_S,
     MAX_PAYLOAD_BYTES,
@@ -113,7 +114,7 @@ class RuntimeServer(ThreadingHTTPServer):
             log.exception("endpoint host: request from %s failed", client_address)
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(StrictHeadHandler):
     protocol_version = "HTTP/1.1"
     # Headers and body go out in separate writes: with Nagle's algorithm on, the client's delayed ACK
     # would add ~40 ms to every small response.
@@ -155,7 +156,7 @@ class _Handler(BaseHTTPRequestHandler):
             served = self._container_target()
             if served is not None:
                 response = served.container.invoke(
-                    body, self.headers.get("Content-Type"), self.headers.get("Accept")
+                    body, self.fields.get("Content-Type"), self.fields.get("Accept")
                 )
                 headers = _type(response.content_type)
                 headers["X-Model-Version"] = str(served.version)
@@ -171,15 +172,17 @@ class _Handler(BaseHTTPRequestHandler):
         def call(container: Container, variant_name: str) -> Answer:
             nonlocal variant, ticket
             variant = variant_name
-            late = timed_out(name, region=source.region, account=source.account)
-            ticket = watchdog.watch(self.server.invocation_timeout, lambda: self._send_closing(late))
+            ticket = watchdog.watch(
+                self.server.invocation_timeout,
+                lambda: self._send_closing(timed_out(name, region=source.region, account=source.account)),
+            )
             try:
                 return container_answer(
                     container,
                     name,
                     body,
-                    self.headers.get("Content-Type"),
-                    self.headers.get("Accept"),
+                    self.fields.get("Content-Type"),
+                    self.fields.get("Accept"),
                     region=source.region,
                     account=source.account,
                     variant=variant_name,
@@ -212,7 +215,7 @@ class _Handler(BaseHTTPRequestHandler):
                 name,
                 variant,
                 body,
-                self.headers.get("Content-Type"),
+                self.fields.get("Content-Type"),
                 answer.body,
                 answer.headers.get("Content-Type"),
             )
@@ -220,7 +223,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _container_target(self) -> Served | None:
         source = self.server.source
-        name = self.headers.get("X-Endpoint")
+        name = self.fields.get("X-Endpoint")
         if name is None:
             served_names = source.served_names()
             if len(served_names) != 1:
@@ -237,11 +240,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _read_body(self) -> bytes | None:
         """The body, read in chunks up to the limit; None (answered) when refused before reading."""
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+        if "chunked" in self.fields.get("Transfer-Encoding", "").lower():
             self.close_connection = True
             self._send(json_error(411, None, {"message": "a Content-Length header is required"}))
             return None
-        header = self.headers.get("Content-Length", "0")
+        header = self.fields.get("Content-Length", "0")
         try:
             length = int(header)
             if length < 0:
