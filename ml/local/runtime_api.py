@@ -19,7 +19,7 @@ from urllib.parse import unquote, urlsplit
 from .capture import CaptureWriter
 from .container import Container
 from .deadlines import Ticket, Watchdog
-from .request_head import StrictHeadHandler
+from .http_head import StrictHeadHandler, response_head
 from .runtime_answers import (
     INVOCATION_TIMEOUT_S,
     MAX_PAYLOAD_BYTES,
@@ -35,6 +35,8 @@ from .runtime_answers import (
 log = logging.getLogger(__name__)
 
 _READ_CHUNK = 64 * 1024
+#: answers up to this size go out in the same write as their head (one send, not two)
+_ONE_WRITE = 64 * 1024
 
 
 class Served(Protocol):
@@ -116,13 +118,14 @@ class RuntimeServer(ThreadingHTTPServer):
 
 class _Handler(StrictHeadHandler):
     protocol_version = "HTTP/1.1"
-    # Headers and body go out in separate writes: with Nagle's algorithm on, the client's delayed ACK
-    # would add ~40 ms to every small response.
+    # A large body goes out in a second write: with Nagle's algorithm on, the client's delayed ACK
+    # would add ~40 ms to such an answer.
     disable_nagle_algorithm = True
     server: RuntimeServer
 
     def log_message(self, format: str, *args: Any) -> None:
-        log.debug("%s %s", self.address_string(), format % args)
+        if log.isEnabledFor(logging.DEBUG):  # called for every answer: format only what is logged
+            log.debug("%s %s", self.address_string(), format % args)
 
     def do_GET(self) -> None:
         path = urlsplit(self.path).path
@@ -275,14 +278,14 @@ class _Handler(StrictHeadHandler):
         self._send(answer)
 
     def _send(self, answer: Answer) -> None:
-        self.send_response(answer.status)
-        for key, value in answer.headers.items():
-            self.send_header(key, value)
-        self.send_header("Content-Length", str(len(answer.body)))
-        if self.close_connection:
-            self.send_header("Connection", "close")
-        self.end_headers()
-        self.wfile.write(answer.body)
+        body = answer.body
+        self.log_request(answer.status)
+        head = response_head(self, answer.status, answer.headers, len(body))
+        if len(body) <= _ONE_WRITE:
+            self.wfile.write(head + body)
+        else:
+            self.wfile.write(head)
+            self.wfile.write(body)
 
 
 def _type(content_type: str | None) -> dict[str, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email.utils
 import io
 import socket
 import threading
@@ -12,7 +13,15 @@ from typing import Any
 import pytest
 
 from ml.local.container import Container, ContainerResponse
-from ml.local.request_head import MAX_HEADERS, MAX_LINE, BadHead, read_headers
+from ml.local.http_head import (
+    MAX_HEADERS,
+    MAX_LINE,
+    BadHead,
+    StrictHeadHandler,
+    http_date,
+    read_headers,
+    response_head,
+)
 from ml.local.runtime_api import RuntimeServer
 
 
@@ -153,3 +162,43 @@ def test_read_headers_stops_at_the_end_of_the_stream() -> None:
     with pytest.raises(BadHead) as refused:
         read_headers(io.BytesIO(b"Transfer-Encoding: chunked\r\ntransfer-encoding: gzip\r\n\r\n").readline)
     assert refused.value.status == 400
+
+
+NOON = 1_796_644_800.25  # 2026-12-07 12:00:00.25 UTC
+
+
+class _Recorder(StrictHeadHandler):
+    """A handler without a connection: what the stdlib's own response methods write goes to ``wfile``."""
+
+    def __init__(self, close: bool) -> None:  # no socket: only what writing a head needs
+        self.wfile = io.BytesIO()
+        self.request_version = self.protocol_version = "HTTP/1.1"
+        self.close_connection = close
+        self.requestline, self.client_address = "POST / HTTP/1.1", ("127.0.0.1", 1)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet."""
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        return email.utils.formatdate(NOON, usegmt=True)
+
+
+@pytest.mark.parametrize(("status", "close"), [(200, False), (424, False), (413, True), (299, False)])
+def test_a_response_head_is_what_the_stdlibs_methods_write(status: int, close: bool) -> None:
+    fields = {"Content-Type": "text/csv; charset=utf-8", "x-Amzn-Invoked-Production-Variant": "AllTraffic"}
+    stdlib = _Recorder(close)
+    stdlib.send_response(status)
+    for key, value in fields.items():
+        stdlib.send_header(key, value)
+    stdlib.send_header("Content-Length", "7")
+    if close:
+        stdlib.send_header("Connection", "close")
+    stdlib.end_headers()
+    assert response_head(_Recorder(close), status, fields, 7, now=lambda: NOON) == stdlib.wfile.getvalue()
+
+
+def test_the_date_is_formatted_once_a_second() -> None:
+    first = http_date(NOON)
+    assert first == "Mon, 07 Dec 2026 12:00:00 GMT"
+    assert http_date(NOON + 0.5) is first
+    assert http_date(NOON + 1) == "Mon, 07 Dec 2026 12:00:01 GMT"
