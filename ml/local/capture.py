@@ -5,8 +5,9 @@ Layout (``ml.local.capture_record`` has the record format and what it was checke
     home/capture/<endpoint>/<variant>/YYYY/MM/DD/HH/<MM-SS-mmm>-<uuid>.jsonl
 
 The runtime API hands each successful invocation to ``CaptureWriter.offer``; the sample
-(``percent``, SageMaker's ``InitialSamplingPercentage``) is drawn there and a picked invocation is
-queued. One writer thread turns queued invocations into records, so capture never slows an invocation
+(``percent``, SageMaker's ``InitialSamplingPercentage``) is drawn there and a picked invocation's raw
+pieces (bodies, content types, the time) are queued. One writer thread turns them into records (event
+id, JSON line, hour folder), so capture never slows an invocation
 down and never fails one: when the queue is full the invocation is dropped and counted, and a write
 error is logged and counted.
 
@@ -24,18 +25,22 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
 from ml.clock import SYSTEM_CLOCK, Clock
 
-from .capture_record import MAX_BODY_BYTES, Invocation, hour_folder, line
+from .capture_record import MAX_BODY_BYTES, Invocation, Stamps, line
 
 log = logging.getLogger(__name__)
 
 CAPTURE_DIR = "capture"
 _MB = 1024 * 1024
+
+#: What the request's thread queues: endpoint, variant, request body and type, response body and type,
+#: and the wall-clock time of the invocation.
+_Offered = tuple[str, str, bytes, str | None, bytes, str | None, float]
 
 
 @dataclass(frozen=True)
@@ -83,7 +88,7 @@ class CaptureWriter:
         self.settings = settings or CaptureSettings()
         self._clock = clock
         self._rng = rng
-        self._queue: queue.Queue[Invocation | None] = queue.Queue(self.settings.queue_size)
+        self._queue: queue.Queue[_Offered | None] = queue.Queue(self.settings.queue_size)
         self._lock = threading.Condition()
         self._queued = 0
         self._handled = 0
@@ -92,6 +97,7 @@ class CaptureWriter:
         #: batches a write error lost
         self.write_errors = 0
         self._open: dict[tuple[str, str], _OpenFile] = {}
+        self._stamps = Stamps()
         self._sizes: dict[Path, int] = {}  # every capture file, oldest first, with its size
         self._closed = False
         self._thread = threading.Thread(target=self._run, name="ml-local-capture", daemon=True)
@@ -111,19 +117,11 @@ class CaptureWriter:
         """Queue the invocation if the sample picks it; never blocks. True when queued."""
         if self._closed or self._rng() * 100 >= self.settings.percent:
             return False
-        invocation = Invocation(
-            endpoint,
-            variant,
-            request,
-            request_type,
-            response,
-            response_type,
-            at=self._clock.now(),
-            event_id=str(uuid.uuid4()),
-        )
+        # Only the time is read here; the record is built on the writer's thread.
+        offered = (endpoint, variant, request, request_type, response, response_type, self._clock.wall())
         with self._lock:
             try:
-                self._queue.put_nowait(invocation)
+                self._queue.put_nowait(offered)
             except queue.Full:
                 self.dropped += 1
                 return False
@@ -158,7 +156,7 @@ class CaptureWriter:
             batch: list[Invocation] = []
             item = self._queue.get()
             while item is not None:
-                batch.append(item)
+                batch.append(_invocation(item))
                 try:
                     item = self._queue.get_nowait()
                 except queue.Empty:
@@ -185,7 +183,9 @@ class CaptureWriter:
         """Append each record to its endpoint's current file, then enforce the bound."""
         touched: set[tuple[str, str]] = set()
         for invocation in batch:
-            data = line(invocation, self.settings.max_body_bytes)
+            data = line(
+                invocation, self.settings.max_body_bytes, inferred_at=self._stamps.inference_time(invocation)
+            )
             current = self._file_for(invocation, len(data))
             current.handle.write(data)
             current.size += len(data)
@@ -198,7 +198,7 @@ class CaptureWriter:
 
     def _file_for(self, invocation: Invocation, incoming: int) -> _OpenFile:
         key = (invocation.endpoint, invocation.variant)
-        folder = hour_folder(invocation)
+        folder = self._stamps.folder(invocation)
         current = self._open.get(key)
         if current is not None and (
             current.folder != folder or current.size + incoming > self.settings.file_bytes
@@ -250,6 +250,15 @@ class CaptureWriter:
             except OSError as exc:
                 log.warning("capture: closing %s failed: %s", current.path, exc)
         self._open.clear()
+
+
+def _invocation(offered: _Offered) -> Invocation:
+    endpoint, variant, request, request_type, response, response_type, wall = offered
+    # the time as ``Clock.now`` gives it, from the wall-clock reading the request's thread took
+    at = datetime.fromtimestamp(wall, UTC)
+    return Invocation(
+        endpoint, variant, request, request_type, response, response_type, at, str(uuid.uuid4())
+    )
 
 
 def _file_name(at: datetime) -> str:

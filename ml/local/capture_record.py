@@ -63,19 +63,27 @@ def encoding_of(
     return "BASE64"
 
 
+def _cut(body: bytes, encoding: str, max_body: int) -> tuple[bytes, bool]:
+    if len(body) <= max_body:
+        return body, False
+    body = body[:max_body]
+    if encoding == "CSV" and b"\n" in body:
+        body = body[: body.rindex(b"\n") + 1]  # whole rows only: a cut row would read as a bad one
+    return body, True
+
+
+def _data(body: bytes, encoding: str) -> str:
+    return base64.b64encode(body).decode("ascii") if encoding == "BASE64" else body.decode("utf-8", "replace")
+
+
 def _side(mode: str, body: bytes, content_type: str | None, max_body: int) -> dict[str, Any]:
     encoding = encoding_of(content_type)
-    truncated = len(body) > max_body
-    if truncated:
-        body = body[:max_body]
-        if encoding == "CSV" and b"\n" in body:
-            body = body[: body.rindex(b"\n") + 1]  # whole rows only: a cut row would read as a bad one
-    data = base64.b64encode(body).decode("ascii") if encoding == "BASE64" else body.decode("utf-8", "replace")
+    body, truncated = _cut(body, encoding, max_body)
     side: dict[str, Any] = {
         # SageMaker records what the caller sent; a missing header is SageMaker's default type
         "observedContentType": content_type or "application/octet-stream",
         "mode": mode,
-        "data": data,
+        "data": _data(body, encoding),
         "encoding": encoding,
     }
     if truncated:
@@ -99,13 +107,65 @@ def record(invocation: Invocation, max_body: int = MAX_BODY_BYTES) -> dict[str, 
     }
 
 
-def line(invocation: Invocation, max_body: int = MAX_BODY_BYTES) -> bytes:
-    """The record as one JSON Lines line (compact, newline-terminated)."""
-    text = json.dumps(record(invocation, max_body), separators=(",", ":"), ensure_ascii=False)
-    return text.encode("utf-8") + b"\n"
+#: One JSON string as ``json.dumps(..., ensure_ascii=False)`` writes it (one encoder, not one per call).
+_string = json.JSONEncoder(ensure_ascii=False).encode
+
+
+def _side_text(mode: str, body: bytes, content_type: str | None, max_body: int) -> str:
+    """``_side`` as compact JSON, written directly: the same bytes without building the dict."""
+    encoding = encoding_of(content_type)
+    body, truncated = _cut(body, encoding, max_body)
+    observed = _string(content_type or "application/octet-stream")
+    flag = ',"truncated":true' if truncated else ""
+    data = _string(_data(body, encoding))
+    return f'{{"observedContentType":{observed},"mode":"{mode}","data":{data},"encoding":"{encoding}"{flag}}}'
+
+
+def line(invocation: Invocation, max_body: int = MAX_BODY_BYTES, *, inferred_at: str | None = None) -> bytes:
+    """``record`` as one JSON Lines line (compact, newline-terminated, keys in ``record``'s order).
+
+    ``inferred_at``: ``inference_time(invocation.at)`` when the caller already has it."""
+    request = _side_text("INPUT", invocation.request, invocation.request_type, max_body)
+    response = _side_text("OUTPUT", invocation.response, invocation.response_type, max_body)
+    at = inference_time(invocation.at) if inferred_at is None else inferred_at
+    text = (
+        f'{{"captureData":{{"endpointInput":{request},"endpointOutput":{response}}},'
+        f'"eventMetadata":{{"eventId":{_string(invocation.event_id)},"inferenceTime":"{at}"}},'
+        '"eventVersion":"0"}\n'
+    )
+    return text.encode("utf-8")
 
 
 def hour_folder(invocation: Invocation) -> tuple[str, ...]:
     """``(endpoint, variant, yyyy, mm, dd, hh)``: where the invocation's file goes below the capture root."""
     at = invocation.at.astimezone(UTC)
     return (invocation.endpoint, invocation.variant, f"{at:%Y}", f"{at:%m}", f"{at:%d}", f"{at:%H}")
+
+
+class Stamps:
+    """``hour_folder`` and ``inference_time`` for a stream of invocations, each worked out once per UTC
+    hour (folders) or second (times) instead of once per record."""
+
+    def __init__(self) -> None:
+        self._hour: tuple[int, int, int, int] | None = None
+        self._hour_parts: tuple[str, ...] = ()
+        self._second: tuple[int, int, int, int, int, int] | None = None
+        self._second_text = ""
+
+    def folder(self, invocation: Invocation) -> tuple[str, ...]:
+        at = _utc(invocation.at)
+        hour = (at.year, at.month, at.day, at.hour)
+        if hour != self._hour:
+            self._hour, self._hour_parts = hour, (f"{at:%Y}", f"{at:%m}", f"{at:%d}", f"{at:%H}")
+        return (invocation.endpoint, invocation.variant, *self._hour_parts)
+
+    def inference_time(self, invocation: Invocation) -> str:
+        at = _utc(invocation.at)
+        second = (at.year, at.month, at.day, at.hour, at.minute, at.second)
+        if second != self._second:
+            self._second, self._second_text = second, inference_time(at)
+        return self._second_text
+
+
+def _utc(at: datetime) -> datetime:
+    return at if at.tzinfo is UTC else at.astimezone(UTC)

@@ -118,8 +118,10 @@ class ChaosSwitch:
 
     def decide(self, version: int) -> tuple[bool, int]:
         """For one invocation of ``version``: whether it fails, and the latency to add (ms)."""
+        stamp = self._file_stamp()  # outside the lock: invocations do not queue behind a stat call
         with self._lock:
-            self._reload()
+            if stamp != self._stamp:
+                self._reload(stamp)
             chaos = self._settings.get(version)
             if chaos is None:
                 return False, 0
@@ -133,13 +135,15 @@ class ChaosSwitch:
             chaos = self._settings.get(version)
             return chaos.error_rate if chaos is not None else 0.0
 
-    def _reload(self) -> None:
+    def _file_stamp(self) -> tuple[int, int, int] | None:
         try:
-            stat = self._path.stat()
-            stamp: tuple[int, int, int] | None = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+            stat = os.stat(self._path)
         except FileNotFoundError:
-            stamp = None
-        if stamp == self._stamp:
+            return None
+        return (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+
+    def _reload(self, stamp: tuple[int, int, int] | None) -> None:
+        if stamp == self._stamp:  # another invocation has read this very file meanwhile
             return
         try:
             settings = read_chaos(self._path.parent)

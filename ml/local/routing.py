@@ -23,7 +23,7 @@ class WeightedRouter:
         self._lock = threading.Lock()
 
     def pick(self) -> int:
-        if self._total == 0:
+        if self._total == 0 or len(self._weights) == 1:
             return 0
         with self._lock:
             for i, weight in enumerate(self._weights):

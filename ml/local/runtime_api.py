@@ -12,13 +12,14 @@ import logging
 import sys
 import time
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
 from .capture import CaptureWriter
 from .container import Container
 from .deadlines import Ticket, Watchdog
+from .http_head import StrictHeadHandler, response_head
 from .runtime_answers import (
     INVOCATION_TIMEOUT_S,
     MAX_PAYLOAD_BYTES,
@@ -34,6 +35,8 @@ from .runtime_answers import (
 log = logging.getLogger(__name__)
 
 _READ_CHUNK = 64 * 1024
+#: answers up to this size go out in the same write as their head (one send, not two)
+_ONE_WRITE = 64 * 1024
 
 
 class Served(Protocol):
@@ -113,15 +116,16 @@ class RuntimeServer(ThreadingHTTPServer):
             log.exception("endpoint host: request from %s failed", client_address)
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(StrictHeadHandler):
     protocol_version = "HTTP/1.1"
-    # Headers and body go out in separate writes: with Nagle's algorithm on, the client's delayed ACK
-    # would add ~40 ms to every small response.
+    # A large body goes out in a second write: with Nagle's algorithm on, the client's delayed ACK
+    # would add ~40 ms to such an answer.
     disable_nagle_algorithm = True
     server: RuntimeServer
 
     def log_message(self, format: str, *args: Any) -> None:
-        log.debug("%s %s", self.address_string(), format % args)
+        if log.isEnabledFor(logging.DEBUG):  # called for every answer: format only what is logged
+            log.debug("%s %s", self.address_string(), format % args)
 
     def do_GET(self) -> None:
         path = urlsplit(self.path).path
@@ -155,7 +159,7 @@ class _Handler(BaseHTTPRequestHandler):
             served = self._container_target()
             if served is not None:
                 response = served.container.invoke(
-                    body, self.headers.get("Content-Type"), self.headers.get("Accept")
+                    body, self.fields.get("Content-Type"), self.fields.get("Accept")
                 )
                 headers = _type(response.content_type)
                 headers["X-Model-Version"] = str(served.version)
@@ -171,15 +175,17 @@ class _Handler(BaseHTTPRequestHandler):
         def call(container: Container, variant_name: str) -> Answer:
             nonlocal variant, ticket
             variant = variant_name
-            late = timed_out(name, region=source.region, account=source.account)
-            ticket = watchdog.watch(self.server.invocation_timeout, lambda: self._send_closing(late))
+            ticket = watchdog.watch(
+                self.server.invocation_timeout,
+                lambda: self._send_closing(timed_out(name, region=source.region, account=source.account)),
+            )
             try:
                 return container_answer(
                     container,
                     name,
                     body,
-                    self.headers.get("Content-Type"),
-                    self.headers.get("Accept"),
+                    self.fields.get("Content-Type"),
+                    self.fields.get("Accept"),
                     region=source.region,
                     account=source.account,
                     variant=variant_name,
@@ -212,7 +218,7 @@ class _Handler(BaseHTTPRequestHandler):
                 name,
                 variant,
                 body,
-                self.headers.get("Content-Type"),
+                self.fields.get("Content-Type"),
                 answer.body,
                 answer.headers.get("Content-Type"),
             )
@@ -220,7 +226,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _container_target(self) -> Served | None:
         source = self.server.source
-        name = self.headers.get("X-Endpoint")
+        name = self.fields.get("X-Endpoint")
         if name is None:
             served_names = source.served_names()
             if len(served_names) != 1:
@@ -237,11 +243,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _read_body(self) -> bytes | None:
         """The body, read in chunks up to the limit; None (answered) when refused before reading."""
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+        if "chunked" in self.fields.get("Transfer-Encoding", "").lower():
             self.close_connection = True
             self._send(json_error(411, None, {"message": "a Content-Length header is required"}))
             return None
-        header = self.headers.get("Content-Length", "0")
+        header = self.fields.get("Content-Length", "0")
         try:
             length = int(header)
             if length < 0:
@@ -272,14 +278,14 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(answer)
 
     def _send(self, answer: Answer) -> None:
-        self.send_response(answer.status)
-        for key, value in answer.headers.items():
-            self.send_header(key, value)
-        self.send_header("Content-Length", str(len(answer.body)))
-        if self.close_connection:
-            self.send_header("Connection", "close")
-        self.end_headers()
-        self.wfile.write(answer.body)
+        body = answer.body
+        self.log_request(answer.status)
+        head = response_head(self, answer.status, answer.headers, len(body))
+        if len(body) <= _ONE_WRITE:
+            self.wfile.write(head + body)
+        else:
+            self.wfile.write(head)
+            self.wfile.write(body)
 
 
 def _type(content_type: str | None) -> dict[str, str]:

@@ -6,7 +6,17 @@ import base64
 import json
 from datetime import UTC, datetime, timedelta, timezone
 
-from ml.local.capture_record import Invocation, encoding_of, hour_folder, line, record
+import pytest
+
+from ml.local.capture_record import (
+    Invocation,
+    Stamps,
+    encoding_of,
+    hour_folder,
+    inference_time,
+    line,
+    record,
+)
 
 AT = datetime(2026, 12, 7, 17, 45, 0, 250_000, tzinfo=UTC)
 
@@ -65,3 +75,45 @@ def test_the_hour_folder_is_utc() -> None:
     assert hour_folder(invocation(b"", "text/csv")) == ("ep", "AllTraffic", "2026", "12", "07", "17")
     moved = Invocation("ep", "AllTraffic", b"", None, b"", None, paris, "e")
     assert hour_folder(moved)[-1] == "17"
+
+
+@pytest.mark.parametrize(
+    ("request_body", "request_type", "response_body", "response_type", "max_body"),
+    [
+        (b"39,State-gov,77516\n", "text/csv", b"0.25\n", "text/csv; charset=utf-8", 1024),
+        (b'{"rows": [["caf\xc3\xa9", "\\"q\\"", "\\u2028"]]}', "application/json", b"[0.5]", None, 1024),
+        (b"\x00\xff\x10", "application/x-recordio-protobuf", b"\x01", "Application/X-Thing", 1024),
+        (b"bad \xff utf-8 \t\r\n", "text/csv; charset=latin-1", b"", 'text/\u00e9"x', 1024),
+        (b"".join(f"{i},1\n".encode() for i in range(40)), "text/csv", b"x" * 90, "application/json", 50),
+    ],
+)
+def test_a_line_is_byte_for_byte_the_records_compact_json(
+    request_body: bytes,
+    request_type: str | None,
+    response_body: bytes,
+    response_type: str | None,
+    max_body: int,
+) -> None:
+    captured = Invocation(
+        "ep-\u00e9", "AllTraffic", request_body, request_type, response_body, response_type, AT, "e-1"
+    )
+    expected = json.dumps(record(captured, max_body), separators=(",", ":"), ensure_ascii=False) + "\n"
+    assert line(captured, max_body) == expected.encode("utf-8")
+    assert line(captured, max_body, inferred_at=inference_time(AT)) == expected.encode("utf-8")
+
+
+def test_stamps_work_folders_and_times_out_once_per_hour_and_second_and_match_the_plain_functions() -> None:
+    stamps = Stamps()
+    paris = timezone(timedelta(hours=1))
+    moments = [
+        AT,
+        AT + timedelta(milliseconds=500),  # same second
+        AT + timedelta(seconds=1),
+        AT.astimezone(paris) + timedelta(minutes=20),  # next UTC hour, written in another zone
+        AT + timedelta(days=40),
+    ]
+    for at in moments:
+        for endpoint in ("ep", "other"):
+            captured = Invocation(endpoint, "AllTraffic", b"", None, b"", None, at, "e")
+            assert stamps.folder(captured) == hour_folder(captured)
+            assert stamps.inference_time(captured) == inference_time(at)

@@ -220,7 +220,7 @@ def test_accepted_connections_send_without_nagle_delay(
         client.sendall(b"GET /endpoints HTTP/1.1\r\nHost: x\r\n\r\n")
         assert client.recv(65536).startswith(b"HTTP/1.1 200")
         (connection,) = server.accepted  # type: ignore[attr-defined]
-        # status line and headers, then the body, go out in two writes: Nagle would hold the second
+        # a large answer's body goes out in a second write, which Nagle's algorithm would hold
         assert connection.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
 
 
