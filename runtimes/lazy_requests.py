@@ -1,12 +1,16 @@
-"""The request a lazy listener gets: Bolt's independent copy, without copying the Web API client.
+"""The request a lazy listener gets: Bolt's independent copy, without copying what is safe to share.
 
 Bolt hands each lazy function a deep copy of the request, made by parsing the raw body again and
 then deep-copying the whole request, context included: its Web API client (with its logger,
 headers and retry handlers) is most of that copy's cost, paid inside the acknowledgement. The
 client in a request's context is that request's own (Bolt builds one per request), and the ack half
-is done with it when the lazy work starts, so the copy shares it, and the app's logger; the body,
-headers, query and every other context value are still deep-copied, so the lazy work can change
-nothing the ack side or another lazy function sees.
+is done with it when the lazy work starts, so the copy shares it, the app's logger, and the senders
+built on them (``say``, ``respond``, ``complete``, ``fail``: they keep no state of their own); the
+body, headers, query and every other context value (``ack`` included, which records its answer) are
+still deep-copied, so the lazy work can change nothing the ack side or another lazy function sees.
+
+Bolt also wires each lazy function's arguments (by inspecting its signature) before handing it to
+the executor, inside the acknowledgement; here that is done by the executor's thread.
 """
 
 from __future__ import annotations
@@ -14,17 +18,21 @@ from __future__ import annotations
 import copy
 import json
 import logging
+from collections.abc import Callable
+from logging import Logger
 from typing import Any
 
 from slack_bolt import App, BoltContext, BoltRequest
+from slack_bolt.lazy_listener.internals import build_runnable_function
+from slack_bolt.lazy_listener.thread_runner import ThreadLazyListenerRunner
 from slack_bolt.listener.thread_runner import ThreadListenerRunner
 
 log = logging.getLogger(__name__)
 
-__all__ = ["SharedClientListenerRunner", "install"]
+__all__ = ["DeferredLazyListenerRunner", "SharedClientListenerRunner", "install"]
 
 #: Context values the copy shares instead of copying (see the module's docstring).
-SHARED = ("client", "logger")
+SHARED = ("client", "logger", "say", "respond", "complete", "fail")
 
 
 def _json_copy(body: Any) -> Any:
@@ -74,9 +82,25 @@ class SharedClientListenerRunner(ThreadListenerRunner):
         return copied
 
 
+def _run_lazy(function: Callable[..., None], logger: Logger, request: BoltRequest) -> None:
+    build_runnable_function(func=function, logger=logger, request=request)()
+
+
+class DeferredLazyListenerRunner(ThreadLazyListenerRunner):
+    """Bolt's thread runner for lazy functions, wiring each function's arguments in its own thread."""
+
+    def start(self, function: Callable[..., None], request: BoltRequest) -> None:
+        self.executor.submit(_run_lazy, function, self.logger, request)
+
+
 def install(app: App) -> SharedClientListenerRunner:
-    """Replace ``app``'s listener runner by a ``SharedClientListenerRunner`` with the same parts."""
+    """Replace ``app``'s listener runner by a ``SharedClientListenerRunner`` with the same parts, and
+    Bolt's thread runner of lazy functions (not another runtime's, such as Lambda's) by a
+    ``DeferredLazyListenerRunner`` on the same executor."""
     runner = app.listener_runner
+    lazy = runner.lazy_listener_runner
+    if type(lazy) is ThreadLazyListenerRunner:
+        lazy = DeferredLazyListenerRunner(lazy.logger, lazy.executor)
     shared = SharedClientListenerRunner(
         logger=runner.logger,
         process_before_response=runner.process_before_response,
@@ -84,7 +108,7 @@ def install(app: App) -> SharedClientListenerRunner:
         listener_start_handler=runner.listener_start_handler,
         listener_completion_handler=runner.listener_completion_handler,
         listener_executor=runner.listener_executor,
-        lazy_listener_runner=runner.lazy_listener_runner,
+        lazy_listener_runner=lazy,
     )
     app._listener_runner = shared  # Bolt has no setter; App.dispatch and every adapter read this one
     return shared

@@ -109,6 +109,9 @@ class Actor:
     #: the user group handles the actor belongs to, resolved by the front end as ``roles`` are
     groups: frozenset[str] = frozenset()
 
+    def __deepcopy__(self, memo: dict[int, object]) -> Actor:
+        return self  # immutable all through: a copy would only cost time (Bolt copies every request)
+
     @property
     def identity(self) -> str:
         return self.on_behalf_of or self.id

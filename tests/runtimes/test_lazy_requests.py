@@ -12,7 +12,7 @@ import pytest
 from slack_bolt import BoltContext, BoltRequest
 
 from runtimes import lazy_requests
-from runtimes.lazy_requests import SharedClientListenerRunner, lazy_copy
+from runtimes.lazy_requests import DeferredLazyListenerRunner, SharedClientListenerRunner, lazy_copy
 from runtimes.slack_local import LocalSlack
 from tests.conftest import Closer
 from tests.handlers.conftest import (  # noqa: F401  (the handlers' Slack users)
@@ -61,7 +61,9 @@ def test_lazy_work_gets_its_own_request_with_the_acks_client(
     assert copied.body == original.body and copied.body is not original.body
     assert copied.headers == original.headers and copied.headers is not original.headers
     assert copied.context["actor"] == original.context["actor"]
-    assert copied.context["ack"] is not original.context["ack"]
+    for sender in ("say", "respond"):  # they keep no state: shared, as the client they send through
+        assert copied.context[sender] is original.context[sender]
+    assert copied.context["ack"] is not original.context["ack"]  # it records its answer: copied
     copied.body["text"] = "changed"
     copied.context["user_id"] = "UOTHER"
     assert original.body["text"] == "status" and original.context["user_id"] == "UCAROL"
@@ -91,3 +93,21 @@ def test_a_body_that_is_not_json_data_is_still_copied() -> None:
     request = BoltRequest(body={"type": "x", "values": marker}, mode="socket_mode")
     copied = lazy_copy(request)
     assert copied.body == {"type": "x", "values": {1, 2}} and copied.body["values"] is not marker
+
+
+def test_a_lazy_functions_arguments_are_wired_in_the_background_thread(
+    acking_inline: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    h = acking_inline
+    assert isinstance(h.app.listener_runner.lazy_listener_runner, DeferredLazyListenerRunner)
+    wired_in: list[threading.Thread] = []
+    build = lazy_requests.build_runnable_function
+
+    def recording(**kwargs: Any) -> Any:
+        wired_in.append(threading.current_thread())
+        return build(**kwargs)
+
+    monkeypatch.setattr(lazy_requests, "build_runnable_function", recording)
+    assert h.command("status", user="UCAROL").status == 200
+    assert h.wait_responses(1)[0]["text"]  # the lazy half ran, with its arguments
+    assert len(wired_in) == 1 and wired_in[0] is not threading.current_thread()
