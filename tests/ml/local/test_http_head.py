@@ -7,12 +7,11 @@ import io
 import socket
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-from ml.local.container import Container, ContainerResponse
+from ml.local.container import ContainerResponse
 from ml.local.http_head import (
     MAX_HEADERS,
     MAX_LINE,
@@ -23,6 +22,7 @@ from ml.local.http_head import (
     response_head,
 )
 from ml.local.runtime_api import RuntimeServer
+from tests.ml.local.runtime_fakes import Served
 
 
 class _EchoContainer:
@@ -37,17 +37,11 @@ class _EchoContainer:
         return ContainerResponse(200, b"", None)
 
 
-@dataclass
-class _Served:
-    version: int
-    container: Container
-
-
 class _Source:
     region, account = "us-east-1", "123456789012"
 
-    def serving(self, name: str) -> _Served | None:
-        return _Served(1, _EchoContainer()) if name == "echo" else None
+    def serving(self, name: str) -> Served | None:
+        return Served(1, _EchoContainer()) if name == "echo" else None
 
     def served_names(self) -> list[str]:
         return ["echo"]

@@ -9,7 +9,6 @@ import shutil
 import socket
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
@@ -25,6 +24,7 @@ from ml.local.runtime_answers import TIMED_OUT, VARIANT, Answer
 from ml.local.runtime_api import RuntimeServer
 from tests.ml.clocks import ManualClock
 from tests.ml.conftest import Output
+from tests.ml.local.runtime_fakes import Served
 from tests.ml.local.test_capture import records
 from tests.ml.local.test_endpoints import ROW, runtime_client
 
@@ -146,12 +146,6 @@ class _SlowContainer:
         return ContainerResponse(200, b"", None)
 
 
-@dataclass
-class _Served:
-    version: int
-    container: Container
-
-
 class _Router:
     """Every endpoint served by one container; keeps what each invocation answered (as metrics count it)."""
 
@@ -162,8 +156,8 @@ class _Router:
         self.answers: list[Answer] = []
         self.done = threading.Event()
 
-    def serving(self, name: str) -> _Served:
-        return _Served(1, self.container)
+    def serving(self, name: str) -> Served:
+        return Served(1, self.container)
 
     def served_names(self) -> list[str]:
         return ["slow"]
