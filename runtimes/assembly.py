@@ -64,6 +64,11 @@ class AckFirst(Executor):
         self._acking = 0
         self.max_defer_seconds = max_defer_seconds
 
+    @property
+    def acks_in_flight(self) -> int:
+        with self._idle:
+            return self._acking
+
     @contextmanager
     def acking(self) -> Iterator[None]:
         with self._idle:

@@ -11,6 +11,7 @@ import gc
 import logging
 import time
 from collections.abc import Mapping, Sequence
+from contextlib import nullcontext
 from functools import partial
 from typing import Any
 from urllib.parse import parse_qs
@@ -86,13 +87,6 @@ def request_kind(body: str, content_type: str, parsed: object = None) -> str:
     return "other"
 
 
-def _dispatch(app: App, request: BoltRequest, ack_first: AckFirst | None) -> BoltResponse:
-    if ack_first is None:
-        return app.dispatch(request)
-    with ack_first.acking():
-        return app.dispatch(request)
-
-
 def warm_up(services: Services) -> None:
     """Before serving: load what the first requests would, and take start-up objects out of the GC.
 
@@ -135,6 +129,12 @@ def build_asgi(
     edge = SlackEdge(secret.get_secret_value() if secret is not None else "")
 
     async def slack_events(request: Request) -> Response:
+        # Background work waits while a Slack request is in here (its body read, its ack computed),
+        # not only while it is dispatched: all of that counts towards Slack's 3 seconds.
+        with ack_first.acking() if ack_first is not None else nullcontext():
+            return await answer(request)
+
+    async def answer(request: Request) -> Response:
         nonlocal limiter
         if limiter is None:  # created inside the running event loop
             limiter = anyio.CapacityLimiter(dispatch_threads)
@@ -158,7 +158,7 @@ def build_asgi(
             log.info("refused a malformed Slack request body: %s", type(exc).__name__)
             return Response("malformed request body", status_code=400)
         bolt: BoltResponse = await anyio.to_thread.run_sync(
-            partial(_dispatch, app, bolt_request, ack_first), limiter=limiter
+            partial(app.dispatch, bolt_request), limiter=limiter
         )
         metrics.requests.labels(kind, str(bolt.status)).inc()
         metrics.ack_seconds.labels(kind).observe(time.perf_counter() - started)
