@@ -2,18 +2,38 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
 
 from bot.notify import Notifier
+from bot.store.sqlite import SQLiteStore
 from runtimes.slack_local import Call, LocalSlack
 from tests.bot.conftest import FakeClock
 
 
 def blocks(text: str) -> list[dict[str, Any]]:
     return [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
+
+
+@contextmanager
+def closing_notifiers() -> Iterator[Callable[[Notifier, SQLiteStore], Notifier]]:
+    """For a fixture that builds notifiers: ``keep(notifier, store)`` returns the notifier, and every one
+    kept is closed, then its store, once the test is over."""
+    made: list[tuple[Notifier, SQLiteStore]] = []
+
+    def keep(notifier: Notifier, store: SQLiteStore) -> Notifier:
+        made.append((notifier, store))
+        return notifier
+
+    try:
+        yield keep
+    finally:
+        for notifier, store in made:
+            notifier.close(timeout=0)
+            store.close()
 
 
 def drain(notifier: Notifier, clock: FakeClock, *, until: Callable[[], bool] | None = None) -> None:

@@ -20,7 +20,7 @@ from bot.notify.deadletter import classify, dead_letters, describe, notice_text
 from bot.store.sqlite import SQLiteStore
 from runtimes.slack_local import Call, Fault, LocalSlack
 from tests.bot.conftest import FakeClock
-from tests.bot.notify.conftest import TOKEN, blocks, drain
+from tests.bot.notify.conftest import TOKEN, blocks, closing_notifiers, drain
 
 ATTEMPTS = 4
 
@@ -28,22 +28,20 @@ ATTEMPTS = 4
 @pytest.fixture
 def make(slack: LocalSlack, clock: FakeClock, tmp_path: Path) -> Iterator[Callable[..., Notifier]]:
     """Notifiers on the production pacing defaults, the fake clock and one store file; no worker."""
-    made: list[tuple[Notifier, SQLiteStore]] = []
+    with closing_notifiers() as keep:
 
-    def build(**kwargs: Any) -> Notifier:
-        store = SQLiteStore(tmp_path / "bot.db", clock=clock)
-        # slack_sdk's own reconnect, as Bolt's client has it, minus its real-time pause
-        reconnect = ConnectionErrorRetryHandler(interval_calculator=FixedValueRetryIntervalCalculator(0.0))
-        client = WebClient(token=TOKEN, base_url=slack.api_url, timeout=5, retry_handlers=[reconnect])
-        options: dict[str, Any] = {"start_worker": False, "max_attempts": ATTEMPTS, "clock": clock}
-        notifier = Notifier(client, store, "#mlops", **{**options, **kwargs})
-        made.append((notifier, store))
-        return notifier
+        def build(**kwargs: Any) -> Notifier:
+            store = SQLiteStore(tmp_path / "bot.db", clock=clock)
+            # slack_sdk's own reconnect, as Bolt's client has it, minus its real-time pause
+            reconnect = ConnectionErrorRetryHandler(
+                interval_calculator=FixedValueRetryIntervalCalculator(0.0)
+            )
+            client = WebClient(token=TOKEN, base_url=slack.api_url, timeout=5, retry_handlers=[reconnect])
+            options: dict[str, Any] = {"start_worker": False, "max_attempts": ATTEMPTS, "clock": clock}
+            notifier = Notifier(client, store, "#mlops", **{**options, **kwargs})
+            return keep(notifier, store)
 
-    yield build
-    for notifier, store in made:
-        notifier.close(timeout=0)
-        store.close()
+        yield build
 
 
 def thread(slack: LocalSlack, parent_text: str) -> list[str]:

@@ -24,7 +24,7 @@ from ml.clock import SYSTEM_CLOCK
 from ml.sagemaker.clients import aws_session
 from runtimes.slack_local import Fault, LocalSlack, Message, with_generated_ids
 from tests.bot.conftest import FakeClock
-from tests.bot.notify.conftest import TOKEN, Schedule, blocks
+from tests.bot.notify.conftest import TOKEN, Schedule, blocks, closing_notifiers
 
 #: the Web API methods the notifier calls
 WRITES = ("chat.postMessage", "chat.update", "conversations.history", "conversations.replies")
@@ -54,20 +54,16 @@ def make(slack: LocalSlack, db: Path, clock: FakeClock) -> Iterator[Callable[...
     One with a worker thread runs on real time; one without (driven by ``step`` or an inline
     ``flush``) runs on the test's fake clock, so its waits take no time.
     """
-    made: list[tuple[Notifier, SQLiteStore]] = []
+    with closing_notifiers() as keep:
 
-    def build(channel: str = "#mlops", token: str = TOKEN, **kwargs: Any) -> Notifier:
-        time_source = clock if kwargs.get("start_worker") is False else SYSTEM_CLOCK
-        store = SQLiteStore(db, clock=time_source)
-        client = WebClient(token=token, base_url=slack.api_url, timeout=5)
-        notifier = Notifier(client, store, channel, **{**FAST, "clock": time_source, **kwargs})
-        made.append((notifier, store))
-        return notifier
+        def build(channel: str = "#mlops", token: str = TOKEN, **kwargs: Any) -> Notifier:
+            time_source = clock if kwargs.get("start_worker") is False else SYSTEM_CLOCK
+            store = SQLiteStore(db, clock=time_source)
+            client = WebClient(token=token, base_url=slack.api_url, timeout=5)
+            notifier = Notifier(client, store, channel, **{**FAST, "clock": time_source, **kwargs})
+            return keep(notifier, store)
 
-    yield build
-    for notifier, store in made:
-        notifier.close(timeout=0)
-        store.close()
+        yield build
 
 
 def thread_of(slack: LocalSlack, parent_text: str) -> tuple[Message, list[str]]:

@@ -21,7 +21,7 @@ from bot.notify.recover import EVENT_TYPE
 from bot.store.sqlite import SQLiteStore
 from runtimes.slack_local import Fault, LocalSlack
 from tests.bot.conftest import FakeClock
-from tests.bot.notify.conftest import TOKEN, blocks, drain
+from tests.bot.notify.conftest import TOKEN, blocks, closing_notifiers, drain
 
 LOST = Fault(drop=True, accept=True)
 
@@ -29,19 +29,15 @@ LOST = Fault(drop=True, accept=True)
 @pytest.fixture
 def make(slack: LocalSlack, clock: FakeClock, tmp_path: Path) -> Iterator[Callable[..., Notifier]]:
     """Notifiers sharing one store file (a restart is a new one), on the fake clock, without a worker."""
-    made: list[tuple[Notifier, SQLiteStore]] = []
+    with closing_notifiers() as keep:
 
-    def build(channel: str = "#mlops", **kwargs: Any) -> Notifier:
-        store = SQLiteStore(tmp_path / "bot.db", clock=clock)
-        client = WebClient(token=TOKEN, base_url=slack.api_url, timeout=5, retry_handlers=[])
-        notifier = Notifier(client, store, channel, start_worker=False, clock=clock, **kwargs)
-        made.append((notifier, store))
-        return notifier
+        def build(channel: str = "#mlops", **kwargs: Any) -> Notifier:
+            store = SQLiteStore(tmp_path / "bot.db", clock=clock)
+            client = WebClient(token=TOKEN, base_url=slack.api_url, timeout=5, retry_handlers=[])
+            notifier = Notifier(client, store, channel, start_worker=False, clock=clock, **kwargs)
+            return keep(notifier, store)
 
-    yield build
-    for notifier, store in made:
-        notifier.close(timeout=0)
-        store.close()
+        yield build
 
 
 def posts_of(slack: LocalSlack, text: str) -> int:

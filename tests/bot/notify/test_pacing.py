@@ -25,7 +25,7 @@ from bot.notify.pacing import Pacing
 from bot.store.sqlite import SQLiteStore
 from runtimes.slack_local import Fault, LocalSlack
 from tests.bot.conftest import FakeClock
-from tests.bot.notify.conftest import TOKEN, blocks, drain
+from tests.bot.notify.conftest import TOKEN, blocks, closing_notifiers, drain
 
 INTERVAL = 1.0
 #: how long each post or update takes, in test time
@@ -128,18 +128,14 @@ def timed(slack: LocalSlack, clock: FakeClock) -> TimedClient:
 @pytest.fixture
 def make(timed: TimedClient, db: Path, clock: FakeClock) -> Iterator[Callable[..., Notifier]]:
     """Builds notifiers on the fake clock, each with its own store connection (like separate processes)."""
-    made: list[tuple[Notifier, SQLiteStore]] = []
+    with closing_notifiers() as keep:
 
-    def build(**kwargs: Any) -> Notifier:
-        store = SQLiteStore(db, clock=clock)
-        notifier = Notifier(cast(Any, timed), store, "C0MLOPS", **{**OPTIONS, "clock": clock, **kwargs})
-        made.append((notifier, store))
-        return notifier
+        def build(**kwargs: Any) -> Notifier:
+            store = SQLiteStore(db, clock=clock)
+            notifier = Notifier(cast(Any, timed), store, "C0MLOPS", **{**OPTIONS, "clock": clock, **kwargs})
+            return keep(notifier, store)
 
-    yield build
-    for notifier, store in made:
-        notifier.close(timeout=0)
-        store.close()
+        yield build
 
 
 def shown(slack: LocalSlack, notifier: Notifier, key: str) -> str:
