@@ -4,14 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
+from tests.runtimes.terminal.test_session import _no_user_from_env, chat
 
-from tests.runtimes.terminal.test_session import chat
-
-
-@pytest.fixture(autouse=True)
-def _no_user_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("MLOPS_USER", raising=False)
+__all__ = ["_no_user_from_env"]  # the fixture, used by name
 
 
 def test_a_freeze_refuses_promote_and_oncall_breaks_glass_in_the_chat(home: Path) -> None:

@@ -7,19 +7,14 @@ import io
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
-
 from handlers.render.rollout import render_rollout
 from ml.rollout_state import AlarmState
 from runtimes.slack_local import LocalSlack
 from runtimes.terminal import TranscriptPrinter, make_console
-from tests.runtimes.terminal.test_session import chat
+from tests.runtimes.terminal.test_session import _no_user_from_env, chat
 from tests.scripted_rollout import ALARM_5XX, START, progress
 
-
-@pytest.fixture(autouse=True)
-def _no_user_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("MLOPS_USER", raising=False)
+__all__ = ["_no_user_from_env"]  # the fixture, used by name
 
 
 def test_a_promote_with_a_rollout_and_the_rollout_commands_in_the_chat(home: Path) -> None:
