@@ -63,27 +63,19 @@ def encoding_of(
     return "BASE64"
 
 
-def _cut(body: bytes, encoding: str, max_body: int) -> tuple[bytes, bool]:
-    if len(body) <= max_body:
-        return body, False
-    body = body[:max_body]
-    if encoding == "CSV" and b"\n" in body:
-        body = body[: body.rindex(b"\n") + 1]  # whole rows only: a cut row would read as a bad one
-    return body, True
-
-
-def _data(body: bytes, encoding: str) -> str:
-    return base64.b64encode(body).decode("ascii") if encoding == "BASE64" else body.decode("utf-8", "replace")
-
-
 def _side(mode: str, body: bytes, content_type: str | None, max_body: int) -> dict[str, Any]:
     encoding = encoding_of(content_type)
-    body, truncated = _cut(body, encoding, max_body)
+    truncated = len(body) > max_body
+    if truncated:
+        body = body[:max_body]
+        if encoding == "CSV" and b"\n" in body:
+            body = body[: body.rindex(b"\n") + 1]  # whole rows only: a cut row would read as a bad one
+    data = base64.b64encode(body).decode("ascii") if encoding == "BASE64" else body.decode("utf-8", "replace")
     side: dict[str, Any] = {
         # SageMaker records what the caller sent; a missing header is SageMaker's default type
         "observedContentType": content_type or "application/octet-stream",
         "mode": mode,
-        "data": _data(body, encoding),
+        "data": data,
         "encoding": encoding,
     }
     if truncated:
@@ -96,44 +88,27 @@ def inference_time(at: datetime) -> str:
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def record(invocation: Invocation, max_body: int = MAX_BODY_BYTES) -> dict[str, Any]:
+def record(
+    invocation: Invocation, max_body: int = MAX_BODY_BYTES, *, inferred_at: str | None = None
+) -> dict[str, Any]:
+    """``inferred_at``: ``inference_time(invocation.at)`` when the caller already has it."""
+    at = inference_time(invocation.at) if inferred_at is None else inferred_at
     return {
         "captureData": {
             "endpointInput": _side("INPUT", invocation.request, invocation.request_type, max_body),
             "endpointOutput": _side("OUTPUT", invocation.response, invocation.response_type, max_body),
         },
-        "eventMetadata": {"eventId": invocation.event_id, "inferenceTime": inference_time(invocation.at)},
+        "eventMetadata": {"eventId": invocation.event_id, "inferenceTime": at},
         "eventVersion": "0",
     }
 
 
-#: One JSON string as ``json.dumps(..., ensure_ascii=False)`` writes it (one encoder, not one per call).
-_string = json.JSONEncoder(ensure_ascii=False).encode
-
-
-def _side_text(mode: str, body: bytes, content_type: str | None, max_body: int) -> str:
-    """``_side`` as compact JSON, written directly: the same bytes without building the dict."""
-    encoding = encoding_of(content_type)
-    body, truncated = _cut(body, encoding, max_body)
-    observed = _string(content_type or "application/octet-stream")
-    flag = ',"truncated":true' if truncated else ""
-    data = _string(_data(body, encoding))
-    return f'{{"observedContentType":{observed},"mode":"{mode}","data":{data},"encoding":"{encoding}"{flag}}}'
-
-
 def line(invocation: Invocation, max_body: int = MAX_BODY_BYTES, *, inferred_at: str | None = None) -> bytes:
-    """``record`` as one JSON Lines line (compact, newline-terminated, keys in ``record``'s order).
-
-    ``inferred_at``: ``inference_time(invocation.at)`` when the caller already has it."""
-    request = _side_text("INPUT", invocation.request, invocation.request_type, max_body)
-    response = _side_text("OUTPUT", invocation.response, invocation.response_type, max_body)
-    at = inference_time(invocation.at) if inferred_at is None else inferred_at
-    text = (
-        f'{{"captureData":{{"endpointInput":{request},"endpointOutput":{response}}},'
-        f'"eventMetadata":{{"eventId":{_string(invocation.event_id)},"inferenceTime":"{at}"}},'
-        '"eventVersion":"0"}\n'
+    """The record as one JSON Lines line (compact, newline-terminated)."""
+    text = json.dumps(
+        record(invocation, max_body, inferred_at=inferred_at), separators=(",", ":"), ensure_ascii=False
     )
-    return text.encode("utf-8")
+    return text.encode("utf-8") + b"\n"
 
 
 def hour_folder(invocation: Invocation) -> tuple[str, ...]:
@@ -156,7 +131,7 @@ class Stamps:
         at = _utc(invocation.at)
         hour = (at.year, at.month, at.day, at.hour)
         if hour != self._hour:
-            self._hour, self._hour_parts = hour, (f"{at:%Y}", f"{at:%m}", f"{at:%d}", f"{at:%H}")
+            self._hour, self._hour_parts = hour, hour_folder(invocation)[2:]
         return (invocation.endpoint, invocation.variant, *self._hour_parts)
 
     def inference_time(self, invocation: Invocation) -> str:
