@@ -14,13 +14,11 @@ Checked against botocore's ``sagemaker-runtime`` service model (``InvokeEndpoint
   reports the code as "413"); the body is never read.
 
 ``container_answer`` is shared by the local endpoint host (``ml.local.runtime_api``) and the tests'
-moto runtime (through ``answer_invocation``, which waits on a pool), so both platforms answer a boto3
-client alike.
+moto runtime, so both platforms answer a boto3 client alike.
 """
 
 from __future__ import annotations
 
-import concurrent.futures
 import json
 import logging
 from collections.abc import Callable, Mapping
@@ -123,35 +121,3 @@ def container_answer(
 
 def timed_out(name: str, *, region: str, account: str) -> Answer:
     return model_error(name, 0, TIMED_OUT, region=region, account=account)
-
-
-def answer_invocation(
-    container: Container,
-    name: str,
-    body: bytes,
-    content_type: str | None,
-    accept: str | None,
-    *,
-    executor: concurrent.futures.Executor,
-    timeout: float,
-    region: str,
-    account: str,
-    variant: str = VARIANT,
-) -> Answer:
-    """``container_answer`` with the container called on ``executor``, waited for ``timeout`` s."""
-    future = executor.submit(
-        container_answer,
-        container,
-        name,
-        body,
-        content_type,
-        accept,
-        region=region,
-        account=account,
-        variant=variant,
-    )
-    try:
-        return future.result(timeout=timeout)
-    except concurrent.futures.TimeoutError:
-        # The container goes on working, as a real one would; its answer is dropped.
-        return timed_out(name, region=region, account=account)

@@ -10,7 +10,8 @@ never fails. ``install()`` replaces it on ``SageMakerRuntimeResponse`` with what
   ``InferenceSpecification`` for a model created from a package) are read from moto, the model archive
   and the submit directory are fetched from moto's S3, and the request goes to the same container twin
   the local platform runs (``ml.local.container``), behind the same runtime answers
-  (``ml.local.runtime_answers.answer_invocation``): a non-2xx answer becomes a ``ModelError``.
+  (``ml.local.runtime_answers.container_answer``, called on a pool and waited for up to SageMaker's
+  time limit): a non-2xx answer becomes a ``ModelError``.
 
 So a test against moto proves what the SageMaker platform's code (boto3 client, ``ml.validate``) does
 with SageMaker's answers; the answers themselves are the twin's, checked against the container's source
@@ -34,9 +35,11 @@ from ml.local.container import Container, load_container
 from ml.local.runtime_answers import (
     INVOCATION_TIMEOUT_S,
     MAX_PAYLOAD_BYTES,
-    answer_invocation,
+    Answer,
+    container_answer,
     endpoint_not_found,
     payload_too_large,
+    timed_out,
 )
 
 _executor = concurrent.futures.ThreadPoolExecutor(8, thread_name_prefix="moto-runtime")
@@ -63,19 +66,27 @@ def _invoke_endpoint(self: SageMakerRuntimeResponse) -> TYPE_RESPONSE:
         answer = payload_too_large()
     else:
         container = _container(account, region, endpoint.endpoint_config_name)
-        answer = answer_invocation(
+        future = _executor.submit(
+            container_answer,
             container,
             name,
             body,
             self.headers.get("Content-Type"),
             self.headers.get("Accept"),
-            executor=_executor,
-            timeout=settings["timeout"],
             region=region,
             account=account,
         )
+        answer = _in_time(future, name, region, account)
     # moto takes the status from the "status" header of the answer
     return answer.status, {**answer.headers, "status": str(answer.status)}, answer.body
+
+
+def _in_time(future: concurrent.futures.Future[Answer], name: str, region: str, account: str) -> Answer:
+    try:
+        return future.result(timeout=settings["timeout"])
+    except concurrent.futures.TimeoutError:
+        # The container goes on working, as a real one would; its answer is dropped.
+        return timed_out(name, region=region, account=account)
 
 
 def _container(account: str, region: str, config_name: str) -> Container:
