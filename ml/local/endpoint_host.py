@@ -15,7 +15,6 @@ started and none fails during a deploy, a weight change or a rollback. A weight 
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 import threading
@@ -157,9 +156,7 @@ class EndpointHost:
 
     def start(self) -> EndpointHost:
         self.sync()
-        # A short poll interval lets stop() return at once instead of after up to 0.5 s.
-        serve = functools.partial(self._server.serve_forever, poll_interval=0.05)
-        for target, name in ((serve, "http"), (self._poll, "sync")):
+        for target, name in ((self._server.serve_forever, "http"), (self._poll, "sync")):
             thread = threading.Thread(target=target, name=f"ml-local-endpoints-{name}", daemon=True)
             thread.start()
             self._threads.append(thread)

@@ -12,9 +12,10 @@ import logging
 import sys
 import time
 from collections.abc import Callable
-from http.server import ThreadingHTTPServer
 from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
+
+from ml.threaded_server import ThreadedServer
 
 from .capture import CaptureWriter
 from .container import Container
@@ -73,15 +74,12 @@ class Router(Protocol):
         ...
 
 
-class RuntimeServer(ThreadingHTTPServer):
+class RuntimeServer(ThreadedServer):
     """``POST /endpoints/{name}/invocations`` (the runtime API), ``/invocations`` and ``/ping`` (the
     container's own routes; with several endpoints name one in ``X-Endpoint``), ``GET /endpoints`` and,
     with a ``router``, ``POST /sync``."""
 
-    daemon_threads = True
     allow_reuse_address = True
-    # socketserver's default of 5 overflows in a burst: the kernel then resets the excess connections
-    request_queue_size = 128
 
     def __init__(
         self,

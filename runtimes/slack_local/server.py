@@ -14,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
+from ml.threaded_server import ThreadedServer
 from runtimes.slack_local.files import MAX_UPLOAD_BYTES
 from runtimes.slack_local.model import JSON
 
@@ -26,19 +27,10 @@ log = logging.getLogger("runtimes.slack_local")
 _BARE_ERROR = "<html><body><h1>Internal Server Error</h1></body></html>"
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    # socketserver's default of 5 overflows when the bot, its notifier and its role lookups call at
-    # once on a busy machine: the kernel then resets the excess connections
-    request_queue_size = 128
-
-
 def serve(slack: LocalSlack, host: str, port: int) -> tuple[ThreadingHTTPServer, threading.Thread]:
     """Start serving ``slack`` on a daemon thread; returns the server and its thread."""
-    server = _Server((host, port), _handler_for(slack))
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="local-slack", daemon=True
-    )
+    server = ThreadedServer((host, port), _handler_for(slack))
+    thread = threading.Thread(target=server.serve_forever, name="local-slack", daemon=True)
     thread.start()
     log.debug("local Slack API listening on %s:%s", *server.server_address[:2])
     return server, thread

@@ -91,7 +91,7 @@ def hosting(
     source.endpoints["algorithm"] = _Served(1, load_container(booster_only, {}))
     server = RuntimeServer(("127.0.0.1", 0), source)
 
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{server.server_address[1]}"
     client = aws_session().client(

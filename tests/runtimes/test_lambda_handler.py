@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import SimpleHTTPRequestHandler
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -35,6 +35,7 @@ from bot.settings import ConfigError
 from bot.store.dynamodb import create_table
 from bot.users import LocalUser
 from ml.sagemaker.clients import aws_session
+from ml.threaded_server import ThreadedServer
 from runtimes.slack_local import LocalSlack
 from tests import paths
 
@@ -98,7 +99,7 @@ def jwks_url(signing_key: rsa.RSAPrivateKey, tmp_path_factory: pytest.TempPathFa
     jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(signing_key.public_key()))
     root = tmp_path_factory.mktemp("issuer")
     (root / "jwks.json").write_text(json.dumps({"keys": [jwk | {"kid": KID, "alg": "RS256", "use": "sig"}]}))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(SimpleHTTPRequestHandler, directory=str(root)))
+    server = ThreadedServer(("127.0.0.1", 0), partial(SimpleHTTPRequestHandler, directory=str(root)))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}/jwks.json"
     server.shutdown()

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +42,7 @@ from bot.store.sqlite import SQLiteStore
 from handlers.events import ingest_routes
 from ml.local import LocalPlatform
 from ml.platform import ApprovalStatus, Environment, NotFound
+from ml.threaded_server import ThreadedServer
 from runtimes.slack_local import LocalSlack, Message
 from tests.conftest import Closer, built_once, copy_home, train_version
 from tests.paths import load_event
@@ -73,10 +74,9 @@ def slack(slack_server: LocalSlack) -> Iterator[LocalSlack]:
     slack_server.clear_faults()
 
 
-def _serve(handler: type[BaseHTTPRequestHandler]) -> tuple[ThreadingHTTPServer, str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+def _serve(handler: type[BaseHTTPRequestHandler]) -> tuple[ThreadedServer, str]:
+    server = ThreadedServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, f"http://127.0.0.1:{server.server_address[1]}"
 
 

@@ -53,7 +53,7 @@ class _Source:
 @pytest.fixture
 def port() -> Iterator[int]:
     server = RuntimeServer(("127.0.0.1", 0), _Source())
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield int(server.server_address[1])
     server.shutdown()

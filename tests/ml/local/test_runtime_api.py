@@ -190,7 +190,7 @@ def slow_server() -> Iterator[tuple[RuntimeServer, _Router, ManualClock]]:
 
     server.get_request = record  # type: ignore[method-assign]
     server.accepted = accepted  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield server, router, clock
     cast(_SlowContainer, router.container).release.set()

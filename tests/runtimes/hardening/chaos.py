@@ -14,9 +14,11 @@ import random
 import select
 import threading
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urlsplit
+
+from ml.threaded_server import ThreadedServer
 
 KINDS = ("ratelimit", "timeout", "drop")
 
@@ -43,9 +45,8 @@ class ChaosProxy:
         #: faults of the first calls, so that every kind occurs whatever the seed
         self._first = list(first)
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,), daemon=True)
+        self._server = ThreadedServer(("127.0.0.1", 0), self._handler())
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     def start(self) -> ChaosProxy:
         self._thread.start()
