@@ -48,7 +48,7 @@ lint: $(VENV)/.test-deps
 # Bytecode is written during the tests even where the environment turns it off (PYTHONDONTWRITEBYTECODE):
 # otherwise every worker and every child process compiles the same modules again.
 test: lint $(INFRA)/.deps $(IAMDB)/.deps  ## lint, type-check, infrastructure linters and the whole test suite
-	env -u PYTHONDONTWRITEBYTECODE $(BIN)/pytest -q -n auto --dist loadfile
+	env -u PYTHONDONTWRITEBYTECODE $(BIN)/pytest -q -n auto --dist loadfile --no-loadscope-reorder
 
 bench: $(VENV)/.test-deps
 	$(BIN)/python -m bench

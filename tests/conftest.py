@@ -64,6 +64,13 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     return 2 * len(os.sched_getaffinity(0))
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Files marked ``long`` (each over ~10 s) first, in collection order otherwise: ``--dist loadfile``
+    hands whole files out in this order, and a long file started last keeps its worker busy after the
+    others have finished."""
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)
+
+
 ALICE = Actor("UALICE", "alice", frozenset({Role.TRAINER}))
 BOB = Actor("UBOB", "bob", frozenset({Role.APPROVER}))
 CAROL = Actor("UCAROL", "carol", frozenset({Role.RELEASER, Role.ONCALL}))

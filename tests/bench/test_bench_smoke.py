@@ -24,6 +24,8 @@ from bench import (
 from ml.platform import DT_EXECUTION, ExecutionStatus
 from tests.conftest import QUICK_RUN
 
+pytestmark = pytest.mark.long
+
 
 def _positive(*values: float) -> None:
     for value in values:

@@ -9,8 +9,12 @@ import os
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from tests.infra.cfn import ROOT
 from tests.infra.tools import tool
+
+pytestmark = pytest.mark.long
 
 WORKFLOWS = sorted(str(p.relative_to(ROOT)) for p in (ROOT / ".github" / "workflows").glob("*.yml"))
 SCRIPTS = sorted(str(p.relative_to(ROOT)) for p in (ROOT / ".github" / "scripts").glob("*.sh"))

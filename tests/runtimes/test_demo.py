@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from ml import datasets
 from tests.runtimes.terminal.test_main import empty_home, mlops_bot, run_cli, succeeded
+
+pytestmark = pytest.mark.long
 
 __all__ = ["empty_home"]  # the fixture, used by name
 

@@ -22,6 +22,8 @@ from ml.local.endpoints import stop_host_process
 from ml.local.registry import TRANSITIONAL_ENDPOINT_STATUSES
 from tests.conftest import BOB, CAROL
 
+pytestmark = pytest.mark.long
+
 
 def dead_owner() -> str:
     proc = subprocess.run(

@@ -21,6 +21,8 @@ from runtimes.slack_local import LocalSlack
 from tests.conftest import Closer
 from tests.handlers.conftest import CHANNEL, Harness, drain, make_harness, make_services
 
+pytestmark = pytest.mark.long
+
 Fresh = Callable[[], AbstractContextManager[Harness]]
 
 

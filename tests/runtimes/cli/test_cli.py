@@ -15,6 +15,8 @@ import pytest
 from tests.conftest import wait_for_process
 from tests.runtimes.cli.conftest import run, usage_error
 
+pytestmark = pytest.mark.long
+
 
 def test_release_through_the_cli(cli_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(capsys, "approve", "v1", "--as", "alice")

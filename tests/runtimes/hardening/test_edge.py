@@ -23,6 +23,8 @@ from tests.conftest import Closer
 from tests.runtimes.hardening.conftest import Bench, asgi_of, http_server, make_bench
 from tests.runtimes.hardening.test_security import Transport, bench, done, open_transport, release_state
 
+pytestmark = pytest.mark.long
+
 __all__ = ["bench", "open_transport"]  # fixtures, imported for pytest
 
 TRANSPORTS = ["container", "lambda"]

@@ -55,6 +55,8 @@ from tests.runtimes.hardening.conftest import (
     wait_done,
 )
 
+pytestmark = pytest.mark.long
+
 log = logging.getLogger(__name__)
 
 

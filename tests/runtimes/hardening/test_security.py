@@ -42,6 +42,8 @@ from tests.runtimes.hardening.conftest import (
 )
 from tests.runtimes.test_lambda_handler import Context, FakeLambda, v2_event
 
+pytestmark = pytest.mark.long
+
 FORM = "application/x-www-form-urlencoded"
 
 

@@ -19,6 +19,8 @@ from runtimes.cli.args import build_parser as cli_parser
 from runtimes.terminal import main_shell, use_color
 from tests import paths
 
+pytestmark = pytest.mark.long
+
 REPO = paths.ROOT
 
 

@@ -18,6 +18,8 @@ from runtimes.terminal.session import WORKSPACE_FILE
 from tests.bot.conftest import FakeClock
 from tests.conftest import QUICK_RUN, SAMPLE
 
+pytestmark = pytest.mark.long
+
 TRAIN = "/mlops train " + " ".join(f"{k}={v}" for k, v in {"InputData": SAMPLE, **QUICK_RUN}.items())
 #: A public message's heading as printed on a pipe: ``#N mlops-bot #mlops``, then its first line.
 PUBLIC_CARD = re.compile(r"^#(\d+) mlops-bot #mlops\n  ╭─ Model v(\d+)", re.MULTILINE)
