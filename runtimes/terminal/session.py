@@ -6,6 +6,7 @@ import logging
 import os
 import secrets
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from typing import IO, TYPE_CHECKING, Any, Self
@@ -38,6 +39,8 @@ SETTLE_TIMEOUT_SECONDS = 900.0
 ROLE_LOAD_SECONDS = 30.0
 #: How long the transcript must stay unchanged, with nothing running, to count as settled.
 QUIET_SECONDS = 0.3
+#: Longest wait between two looks at a busy platform or Slack, when no platform event comes sooner.
+BUSY_LOOK_SECONDS = 0.1
 #: The chat's workspace (channels, messages, ``#N``) under MLOPS_HOME, so that a restart carries on.
 WORKSPACE_FILE = "chat.db"
 #: where files the bot uploads (the drift card's chart) are kept, as PNGs one can open
@@ -108,6 +111,9 @@ class Session:
         self.scheduled_work: ScheduledWork | None = None
         self.roles: GroupDirectory | None = None
         self._started = False
+        #: platform events seen so far: what a settle waits on while a pipeline run moves on
+        self._platform_moved = threading.Condition()
+        self._platform_events = 0
 
     # -- lifecycle -------------------------------------------------------------------------------
     def start(self) -> Self:
@@ -120,6 +126,7 @@ class Session:
         self.slack.subscribe(self.printer)
         self.services = build_services(self.settings, host_endpoints_in_process=True)
         try:
+            self.services.platform.subscribe(self._on_platform_event)
             client = self.slack.web_client()
             self.notifier = self._notifier(client)
             # The local Slack answers at once: load the user groups before the first line is read,
@@ -257,6 +264,17 @@ class Session:
         return response
 
     # -- settling ---------------------------------------------------------------------------------
+    def _on_platform_event(self, _event: object) -> None:
+        with self._platform_moved:
+            self._platform_events += 1
+            self._platform_moved.notify_all()
+
+    def _wait_platform_event(self, seen: int, timeout: float) -> None:
+        """Until the platform's next event after ``seen`` (a run moves on in its own thread or process),
+        or ``timeout``: Slack calls in flight send no event, so a busy settle still looks again soon."""
+        with self._platform_moved:
+            self._platform_moved.wait_for(lambda: self._platform_events != seen, timeout)
+
     def _platform_busy(self) -> bool:
         try:
             return any(not e.status.terminal for e in self.services.platform.list_executions(limit=10))
@@ -271,18 +289,19 @@ class Session:
         flush = getattr(self.services.platform, "flush_events", None)
         while time.monotonic() < deadline:
             remaining = deadline - time.monotonic()
-            busy = (
-                (self.listeners is not None and self.listeners.pending > 0)
-                or self._platform_busy()
-                or (self.notifier is not None and self.notifier.pending() > 0)
-                or self.slack.busy
-            )
-            if busy:
+            with self._platform_moved:
+                seen = self._platform_events
+            if self.listeners is not None and self.listeners.pending > 0:
                 calm = 0
-                if self.listeners is not None:
-                    self.listeners.wait_idle(timeout=min(0.2, remaining))
-                else:
-                    time.sleep(0.1)
+                self.listeners.wait_idle(timeout=min(0.2, remaining))
+                continue
+            if self.notifier is not None and self.notifier.pending() > 0:
+                calm = 0
+                self.notifier.flush(timeout=min(0.2, remaining))
+                continue
+            if self._platform_busy() or self.slack.busy:
+                calm = 0
+                self._wait_platform_event(seen, min(BUSY_LOOK_SECONDS, remaining))
                 continue
             if callable(flush):
                 flush(timeout=min(10.0, max(remaining, 0.1)))
