@@ -10,6 +10,7 @@ import json
 import sqlite3
 import threading
 from pathlib import Path
+from typing import Any
 
 from bot.core.store import Record, StoreError
 from ml.clock import SYSTEM_CLOCK, Clock
@@ -44,6 +45,12 @@ class SQLiteStore:
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        # Closing a connection while another thread runs a statement on it crashes the interpreter
+        # (sqlite3 frees what the statement still uses): close() waits for statements in flight, and
+        # new ones wait for close() to end. Each thread then opens a new connection.
+        self._users = threading.Condition()
+        self._in_use = 0
+        self._closing = False
         self._next_purge = 0.0
         try:
             with self._conn() as conn:
@@ -70,21 +77,30 @@ class SQLiteStore:
                 self._all.append(conn)
         return conn
 
-    def _run(self, sql: str, args: tuple[object, ...]) -> sqlite3.Cursor:
+    def _run(self, sql: str, args: tuple[object, ...]) -> tuple[list[Any], int]:
+        """The statement's rows and its row count, read before ``close`` may close its connection."""
+        with self._users:
+            self._users.wait_for(lambda: not self._closing)
+            self._in_use += 1
         try:
-            return self._conn().execute(sql, args)
+            cursor = self._conn().execute(sql, args)
+            return cursor.fetchall(), cursor.rowcount
         except sqlite3.Error as exc:
             raise self._error(exc) from exc
+        finally:
+            with self._users:
+                self._in_use -= 1
+                self._users.notify_all()
 
     def _expiry(self, ttl_seconds: int | None) -> float | None:
         return None if ttl_seconds is None else self.clock.wall() + ttl_seconds
 
     def get(self, ns: str, key: str) -> Record | None:
-        row = self._run(
+        rows, _ = self._run(
             "SELECT value FROM records WHERE ns=? AND key=? AND (expires_at IS NULL OR expires_at>?)",
             (ns, key, self.clock.wall()),
-        ).fetchone()
-        return None if row is None else dict(json.loads(row[0]))
+        )
+        return dict(json.loads(rows[0][0])) if rows else None
 
     def _purge_now_and_then(self) -> None:
         now = self.clock.wall()
@@ -106,16 +122,16 @@ class SQLiteStore:
         if ttl_seconds is not None:
             self._purge_now_and_then()
         now = self.clock.wall()
-        cur = self._run(
+        _, count = self._run(
             "INSERT INTO records (ns, key, value, expires_at) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (ns, key) DO UPDATE SET value=excluded.value, expires_at=excluded.expires_at "
             "WHERE records.expires_at IS NOT NULL AND records.expires_at<=?",
             (ns, key, json.dumps(value, sort_keys=True), self._expiry(ttl_seconds), now),
         )
-        return cur.rowcount == 1
+        return count == 1
 
     def replace_if(self, ns: str, key: str, expected: Record, value: Record) -> bool:
-        cur = self._run(
+        _, count = self._run(
             "UPDATE records SET value=? WHERE ns=? AND key=? AND value=? "
             "AND (expires_at IS NULL OR expires_at>?)",
             (
@@ -126,7 +142,7 @@ class SQLiteStore:
                 self.clock.wall(),
             ),
         )
-        return cur.rowcount == 1
+        return count == 1
 
     def delete(self, ns: str, key: str) -> None:
         self._run("DELETE FROM records WHERE ns=? AND key=?", (ns, key))
@@ -148,21 +164,30 @@ class SQLiteStore:
             high = min(high, after)
         elif after is not None and after >= low:
             low, low_op = after, ">"
-        rows = self._run(
+        rows, _ = self._run(
             f"SELECT key, value FROM records WHERE ns=? AND key{low_op}? AND key<? "  # noqa: S608 - fixed
             f"AND (expires_at IS NULL OR expires_at>?) ORDER BY key {order} LIMIT ?",
             (ns, low, high, self.clock.wall(), -1 if limit is None else limit),
-        ).fetchall()
+        )
         return [(k, dict(json.loads(v))) for k, v in rows]
 
     def purge_expired(self) -> int:
-        return self._run(
+        _, count = self._run(
             "DELETE FROM records WHERE expires_at IS NOT NULL AND expires_at<=?", (self.clock.wall(),)
-        ).rowcount
+        )
+        return count
 
     def close(self) -> None:
-        with self._lock:
-            for conn in self._all:
-                conn.close()
-            self._all.clear()
-        self._local = threading.local()
+        """Close every thread's connection once no statement runs on it; a later call opens a new one."""
+        with self._users:
+            self._closing = True
+            try:
+                self._users.wait_for(lambda: self._in_use == 0)
+                with self._lock:
+                    for conn in self._all:
+                        conn.close()
+                    self._all.clear()
+                self._local = threading.local()
+            finally:
+                self._closing = False
+                self._users.notify_all()
