@@ -206,7 +206,10 @@ class GroupDirectory:
     def refresh(self) -> threading.Event:
         """Start a refresh now unless one is running; the event is set when it ends."""
         with self._lock:
-            return self._start_locked()
+            inflight, claimed = self._claim_locked()
+        if claimed:
+            self._launch(inflight)
+        return inflight
 
     def reload(self, timeout: float) -> bool:
         """Read the groups again now, without waiting out the TTL (they were just edited).
@@ -238,13 +241,29 @@ class GroupDirectory:
                 return None  # back off: a broken setup must not hammer a Tier 2 API
             if self._good is not None and now - self._good.loaded_at < self.ttl_seconds:
                 return None
-            return self._start_locked()
+            inflight, claimed = self._claim_locked()
+        if claimed:
+            self._launch(inflight)
+        return inflight
 
-    def _start_locked(self) -> threading.Event:
+    def _claim_locked(self) -> tuple[threading.Event, bool]:
+        """The refresh in flight, and whether this caller just claimed it (and must launch it)."""
         if self._inflight is None:
             self._inflight = threading.Event()
+            return self._inflight, True
+        return self._inflight, False
+
+    def _launch(self, inflight: threading.Event) -> None:
+        # Outside the lock: Thread.start() waits until the new thread runs, which under load takes
+        # several GIL hand-offs, and every request reading the roles meanwhile would queue on the lock.
+        try:
             threading.Thread(target=self._refresh, name="mlops-role-refresh", daemon=True).start()
-        return self._inflight
+        except RuntimeError:  # no thread to be had: nothing is in flight after all
+            with self._lock:
+                if self._inflight is inflight:
+                    self._inflight = None
+            inflight.set()
+            raise
 
     def _refresh(self) -> None:
         try:
